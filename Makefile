@@ -1,0 +1,69 @@
+# One Makefile for the whole platform. `make run` and `make test` are all a newcomer needs.
+SHELL := /bin/bash
+PYTHON_BOOT ?= python3
+VENV := .venv
+PYTHON := $(VENV)/bin/python
+CRM := $(VENV)/bin/crm
+VENV_STAMP := $(VENV)/.installed
+PROTO_FILES := $(shell find protos -name '*.proto')
+PROTO_STAMP := libs/protos/src/.generated
+PYPROJECTS := $(wildcard libs/*/pyproject.toml services/*/pyproject.toml)
+
+.PHONY: setup run up down test test-unit test-integration test-contract test-e2e lint bench protos check-protos clean
+
+setup: $(VENV_STAMP) $(PROTO_STAMP)
+
+$(VENV_STAMP): requirements-dev.txt $(PYPROJECTS)
+	test -x $(PYTHON) || $(PYTHON_BOOT) -m venv $(VENV)
+	$(PYTHON) -m pip install -q --upgrade pip
+	$(PYTHON) -m pip install -q -r requirements-dev.txt
+	touch $@
+
+# Generated protobuf code is never edited or committed: this target writes it from protos/.
+$(PROTO_STAMP): $(PROTO_FILES) $(VENV_STAMP)
+	rm -rf libs/protos/src/crm
+	$(PYTHON) -m grpc_tools.protoc -I protos --python_out=libs/protos/src --grpc_python_out=libs/protos/src \
+		--pyi_out=libs/protos/src $(PROTO_FILES)
+	touch $@
+
+protos: $(PROTO_STAMP)
+
+# Fails when a .proto change broke wire compatibility with what main had (see tests/contract).
+check-protos: setup
+	$(PYTHON) -m pytest tests/contract/test_protobuf_compat.py -q
+
+run: setup
+	$(CRM) run
+
+# Microservices mode on the local PostgreSQL and RabbitMQ, with an SMTP sink; Ctrl-C stops it all.
+up: setup
+	$(PYTHON) tools/devstack.py up
+
+test: setup
+	$(PYTHON) -m pytest tests -q -p no:cacheprovider --timeout=600
+	$(MAKE) chart-test
+
+test-unit: setup
+	$(PYTHON) -m pytest tests/unit -q
+
+test-integration: setup
+	$(PYTHON) -m pytest tests/integration -q
+
+test-contract: setup
+	$(PYTHON) -m pytest tests/contract -q
+
+test-e2e: setup
+	$(PYTHON) -m pytest tests/e2e -q
+
+lint: setup
+	$(VENV)/bin/ruff check libs services tests tools bench
+	$(VENV)/bin/ruff format --check libs services tests tools bench
+	$(VENV)/bin/mypy libs/platform/crm_platform
+
+bench: setup
+	$(PYTHON) bench/run.py
+
+clean:
+	rm -rf $(VENV) var libs/protos/src/crm $(PROTO_STAMP)
+
+-include mk/chart.mk

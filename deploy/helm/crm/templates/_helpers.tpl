@@ -1,0 +1,178 @@
+{{/*
+Names, labels, image and environment shared by every template of the chart.
+Per-process helpers take a dict: (dict "ctx" $ "service" "contacts" "process" "http").
+*/}}
+
+{{/* Chart name, shortened to fit a label value. */}}
+{{- define "crm.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* `<release>-<chart>` prefix of resource names, or the release name alone when it already names the chart. */}}
+{{- define "crm.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The prefix cut to 40 characters, so that `<prefix>-conversations-migrate` still fits a 63-character DNS label. */}}
+{{- define "crm.shortFullname" -}}
+{{- include "crm.fullname" . | trunc 40 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "crm.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Name of one process of one service, e.g. crm-contacts-grpc. Also the name of its Service. */}}
+{{- define "crm.componentName" -}}
+{{- printf "%s-%s-%s" (include "crm.shortFullname" .ctx) .service .process -}}
+{{- end -}}
+
+{{/* Labels of every resource of the release. */}}
+{{- define "crm.commonLabels" -}}
+helm.sh/chart: {{ include "crm.chart" . }}
+app.kubernetes.io/name: {{ include "crm.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: crm
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/* Labels that pick the pods of one process of one service; immutable once deployed. */}}
+{{- define "crm.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "crm.name" .ctx }}
+app.kubernetes.io/instance: {{ .ctx.Release.Name }}
+app.kubernetes.io/component: {{ printf "%s-%s" .service .process }}
+{{- end -}}
+
+{{/* Labels of a resource belonging to one process of one service. */}}
+{{- define "crm.labels" -}}
+{{ include "crm.commonLabels" .ctx }}
+app.kubernetes.io/component: {{ printf "%s-%s" .service .process }}
+crm/service: {{ .service }}
+crm/process: {{ .process }}
+{{- end -}}
+
+{{/* Image reference: (dict "ctx" $ "image" $svc.image). global.imageRegistry wins; the tag defaults to appVersion. */}}
+{{- define "crm.image" -}}
+{{- $registry := default .image.registry .ctx.Values.global.imageRegistry -}}
+{{- $tag := default .ctx.Chart.AppVersion .image.tag | toString -}}
+{{- if $registry -}}
+{{- printf "%s/%s:%s" $registry .image.repository $tag -}}
+{{- else -}}
+{{- printf "%s:%s" .image.repository $tag -}}
+{{- end -}}
+{{- end -}}
+
+{{/* imagePullSecrets of a pod spec; entries may be names or {name: ...} maps. */}}
+{{- define "crm.imagePullSecrets" -}}
+{{- with .Values.global.imagePullSecrets -}}
+imagePullSecrets:
+{{- range . }}
+  - name: {{ if kindIs "map" . }}{{ .name | quote }}{{ else }}{{ . | quote }}{{ end }}
+{{- end }}
+{{- end -}}
+{{- end -}}
+
+{{/* A security context from values, or nothing when its `enabled` is false. */}}
+{{- define "crm.securityContext" -}}
+{{- if .enabled -}}
+{{- omit . "enabled" | toYaml -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Environment of every container of one service: (dict "ctx" $ "name" "contacts" "service" $svc "extraEnv" $list).
+Order: the platform contract, then global extraEnv, then the service's, then the process' (later wins).
+*/}}
+{{- define "crm.env" -}}
+{{- $ctx := .ctx -}}
+{{- $values := $ctx.Values -}}
+- name: CRM_ENV
+  value: production
+- name: CRM_SERVICE
+  value: {{ .name | quote }}
+- name: {{ printf "%s_DATABASE_URL" (upper .name) }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ required (printf "services.%s.database.existingSecret is required: name an existing Secret that holds the %s database URL" .name .name) .service.database.existingSecret | quote }}
+      key: {{ required (printf "services.%s.database.existingSecretKey is required: the key of the database URL in services.%s.database.existingSecret" .name .name) .service.database.existingSecretKey | quote }}
+- name: CRM_AMQP_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ required "amqp.existingSecret is required: name an existing Secret that holds the RabbitMQ URL" $values.amqp.existingSecret | quote }}
+      key: {{ required "amqp.existingSecretKey is required: the key of the RabbitMQ URL in amqp.existingSecret" $values.amqp.existingSecretKey | quote }}
+- name: CRM_JWT_JWKS_URL
+  value: {{ required "auth.jwksUrl is required: the JWKS URL of the identity provider" $values.auth.jwksUrl | quote }}
+- name: CRM_JWT_AUDIENCE
+  value: {{ required "auth.audience is required" $values.auth.audience | quote }}
+- name: CRM_JWT_ISSUER
+  value: {{ required "auth.issuer is required" $values.auth.issuer | quote }}
+{{- range $other := keys $values.services | sortAlpha }}
+- name: {{ printf "CRM_%s_GRPC_TARGET" (upper $other) }}
+  value: {{ printf "%s:50051" (include "crm.componentName" (dict "ctx" $ctx "service" $other "process" "grpc")) | quote }}
+{{- end }}
+- name: PROMETHEUS_MULTIPROC_DIR
+  value: /tmp/metrics
+{{- if eq .name "mailer" }}
+- name: MAILER_SMTP_HOST
+  value: {{ required "mailer.smtp.host is required: the outbound SMTP relay" $values.mailer.smtp.host | quote }}
+- name: MAILER_SMTP_PORT
+  value: {{ $values.mailer.smtp.port | toString | quote }}
+{{- with $values.mailer.smtp.existingSecret }}
+- name: MAILER_SMTP_USERNAME
+  valueFrom:
+    secretKeyRef:
+      name: {{ . | quote }}
+      key: {{ $values.mailer.smtp.existingSecretUsernameKey | quote }}
+- name: MAILER_SMTP_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ . | quote }}
+      key: {{ $values.mailer.smtp.existingSecretPasswordKey | quote }}
+{{- end }}
+{{- end }}
+{{- range $extra := list $values.extraEnv .service.extraEnv .extraEnv }}
+{{- with $extra }}
+{{ tpl (toYaml .) $ctx }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* Writable scratch space: the root filesystem is read-only; prometheus-client's multiprocess files live in /tmp/metrics. */}}
+{{- define "crm.volumeMounts" -}}
+- name: tmp
+  mountPath: /tmp
+- name: metrics
+  mountPath: /tmp/metrics
+{{- end -}}
+
+{{- define "crm.volumes" -}}
+- name: tmp
+  emptyDir: {}
+- name: metrics
+  emptyDir: {}
+{{- end -}}
+
+{{/* What a probe checks, by process: HTTP on 8000, native gRPC on 50051, HTTP on the worker's 9100. (dict "process" "http" "path" "/healthz") */}}
+{{- define "crm.probeHandler" -}}
+{{- if eq .process "grpc" -}}
+grpc:
+  port: 50051
+{{- else -}}
+httpGet:
+  path: {{ .path }}
+  port: {{ eq .process "http" | ternary "http" "metrics" }}
+{{- end -}}
+{{- end -}}

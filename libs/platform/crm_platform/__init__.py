@@ -1,0 +1,1 @@
+"""Cross-cutting code every CRM service builds on; importing it connects to nothing."""

@@ -1,0 +1,21 @@
+"""Alembic environment shared by every service; the metadata and URL come from crm_platform.migrations."""
+
+from alembic import context
+from sqlalchemy import pool
+
+from crm_platform.db import create_db_engine
+
+config = context.config
+metadata = config.attributes["crm.metadata"]
+engine = create_db_engine(config.attributes["crm.database_url"], poolclass=pool.NullPool)
+
+with engine.connect() as connection:
+    context.configure(
+        connection=connection,
+        target_metadata=metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+engine.dispose()

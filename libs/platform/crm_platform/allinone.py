@@ -1,0 +1,144 @@
+"""All-in-one mode: every installed service in one process on one HTTP port, on SQLite files under
+``./var/``, the local bus, and outgoing mail in a Maildir. Same code paths as microservices; only the
+URLs differ: the services still call each other over gRPC (on loopback) and exchange events over a bus."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping
+
+from flask import Flask, Response
+
+from crm_platform import auth, metrics, migrations
+from crm_platform.grpc_server import GrpcServer
+from crm_platform.processes import Worker
+from crm_platform.service import Runtime, ServiceSpec, bootstrap
+from crm_platform.settings import load
+
+log = logging.getLogger(__name__)
+
+
+def environment(var: Path, *, grpc_port: int, base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The configuration all-in-one mode gives each service; values already set in ``base`` win."""
+    env = dict(os.environ if base is None else base)
+    var.mkdir(parents=True, exist_ok=True)
+    from crm_platform.settings import SERVICES
+
+    for service in SERVICES:
+        env.setdefault(f"{service.upper()}_DATABASE_URL", f"sqlite:///{var.resolve()}/{service}.db")
+        env.setdefault(f"CRM_{service.upper()}_GRPC_TARGET", f"127.0.0.1:{grpc_port}")
+    if not env.get("CRM_AMQP_URL"):
+        env.setdefault("CRM_LOCAL_BUS_URL", f"sqlite:///{var.resolve()}/bus.db")
+    env.setdefault("MAILER_MAILDIR", str((var / "mail").resolve()))
+    if not env.get("CRM_JWT_SECRET") and not env.get("CRM_JWT_JWKS_URL"):
+        secret_file = var / "jwt-secret"
+        if not secret_file.exists():
+            secret_file.write_text(secrets.token_urlsafe(48))
+            secret_file.chmod(0o600)
+        env["CRM_JWT_SECRET"] = secret_file.read_text().strip()
+    return env
+
+
+class PrefixDispatcher:
+    """Routes ``/v1/<service>...`` to that service's app, like the Ingress does in a cluster."""
+
+    def __init__(self, apps: Mapping[str, Any], root: Any) -> None:
+        self.apps = sorted(apps.items(), key=lambda item: -len(item[0]))
+        self.root = root
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        for prefix, app in self.apps:
+            if path == prefix or path.startswith(prefix + "/") or path.startswith(prefix + "?"):
+                return app(environ, start_response)
+        return self.root(environ, start_response)
+
+
+def merged_openapi(apps: Mapping[str, Any]) -> dict[str, Any]:
+    """One OpenAPI document for the whole platform, merged from each service's generated one."""
+    merged: dict[str, Any] = {
+        "openapi": "3.1.0",
+        "info": {"title": "CRM platform API", "version": "0.1.0"},
+        "paths": {},
+        "components": {"schemas": {}, "securitySchemes": {}},
+    }
+    for app in apps.values():
+        doc = app.api_doc
+        merged["paths"].update(doc.get("paths", {}))
+        for section in ("schemas", "securitySchemes"):
+            merged["components"][section].update(doc.get("components", {}).get(section, {}))
+    return merged
+
+
+def root_app(runtimes: Mapping[str, Runtime], apps: Mapping[str, Any]) -> Flask:
+    app = Flask("crm_allinone")
+
+    @app.get("/healthz")
+    def healthz() -> Response:
+        return Response('{"status":"ok"}', mimetype="application/json")
+
+    @app.get("/readyz")
+    def readyz() -> Response:
+        for name, rt in runtimes.items():
+            try:
+                rt.database.ping()
+            except Exception as exc:  # noqa: BLE001
+                return Response(json.dumps({"status": "not ready", "reason": f"{name}: {exc!r}"}), 503, mimetype="application/json")
+        return Response('{"status":"ready"}', mimetype="application/json")
+
+    @app.get("/metrics")
+    def metrics_view() -> Response:
+        body, content_type = metrics.exposition()
+        return Response(body, content_type=content_type)
+
+    @app.get("/v1/openapi.json")
+    def openapi() -> Response:
+        return Response(json.dumps(merged_openapi(apps)), mimetype="application/json")
+
+    return app
+
+
+class AllInOne:
+    """Builds and starts every service of ``specs`` in this process."""
+
+    def __init__(self, specs: Mapping[str, ServiceSpec], env: Mapping[str, str], *, grpc_port: int) -> None:
+        from crm_platform.web import create_app
+
+        self.runtimes = {name: bootstrap(spec, load(name, env)) for name, spec in specs.items()}
+        self.grpc_port = grpc_port
+        for rt in self.runtimes.values():
+            migrations.upgrade(rt.spec, rt.settings.database_url)
+        self.apps = {f"/v1/{name}": create_app(rt) for name, rt in self.runtimes.items()}
+        self.wsgi = PrefixDispatcher(self.apps, root_app(self.runtimes, self.apps))
+        self.workers = [Worker(rt) for rt in self.runtimes.values()]
+        bindings = [(b, rt.metrics) for rt in self.runtimes.values() for b in rt.spec.grpc_bindings(rt)]
+        self.grpc = GrpcServer(bindings, address=f"127.0.0.1:{grpc_port}")
+
+    def start(self) -> None:
+        self.grpc.start()
+        for worker in self.workers:
+            worker.start()
+
+    def stop(self) -> None:
+        for worker in self.workers:
+            worker.stop.set()
+        for worker in self.workers:
+            worker.shutdown()
+        self.grpc.stop(grace=2)
+        for rt in self.runtimes.values():
+            rt.close()
+
+    def seed_demo(self) -> dict[str, str]:
+        shown: dict[str, str] = {}
+        for rt in self.runtimes.values():
+            if rt.spec.demo_seed is not None:
+                shown.update(rt.spec.demo_seed(rt))
+        return shown
+
+    def admin_token(self, workspace_id: str) -> str:
+        settings = next(iter(self.runtimes.values())).settings
+        return auth.mint_for(settings, workspace_id=workspace_id, user_id="demo-admin", role="admin")

@@ -1,0 +1,79 @@
+"""Bearer JWTs: HS256 with a local secret in development, keys from a JWKS URL in production."""
+
+from __future__ import annotations
+
+import time
+
+import jwt
+
+from crm_platform.context import Caller
+from crm_platform.errors import Unauthenticated
+from crm_platform.settings import Settings
+
+ROLES = ("admin", "agent")
+
+
+class TokenVerifier:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._jwks = jwt.PyJWKClient(settings.jwt_jwks_url, cache_keys=True) if settings.jwt_jwks_url else None
+
+    def verify(self, token: str) -> Caller:
+        options = {"require": ["exp", "sub"], "verify_aud": self.settings.jwt_audience is not None}
+        try:
+            if self._jwks is not None:
+                key = self._jwks.get_signing_key_from_jwt(token).key
+                algorithms = ["RS256", "ES256", "EdDSA"]
+            else:
+                key, algorithms = self.settings.jwt_secret, ["HS256"]
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=algorithms,
+                audience=self.settings.jwt_audience,
+                issuer=self.settings.jwt_issuer,
+                options=options,
+            )
+        except jwt.PyJWTError as exc:
+            raise Unauthenticated(f"invalid bearer token: {exc}") from exc
+        workspace_id, role = claims.get("workspace_id"), claims.get("role")
+        if not workspace_id or role not in ROLES:
+            raise Unauthenticated("token lacks a workspace_id or a role of admin or agent")
+        return Caller(workspace_id=str(workspace_id), user_id=str(claims["sub"]), role=role)
+
+
+def mint(
+    *,
+    secret: str | None,
+    production: bool,
+    workspace_id: str,
+    user_id: str,
+    role: str,
+    audience: str | None = None,
+    issuer: str | None = None,
+    ttl_seconds: int = 30 * 24 * 3600,
+) -> str:
+    """A development token; refused unless the development signing secret is configured outside production."""
+    if production or not secret:
+        raise Unauthenticated("tokens can only be minted with the development secret CRM_JWT_SECRET outside production")
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}")
+    now = int(time.time())
+    claims = {"sub": user_id, "workspace_id": workspace_id, "role": role, "iat": now, "exp": now + ttl_seconds}
+    if audience:
+        claims["aud"] = audience
+    if issuer:
+        claims["iss"] = issuer
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+def mint_for(settings: Settings, *, workspace_id: str, user_id: str, role: str) -> str:
+    return mint(
+        secret=settings.jwt_secret,
+        production=settings.is_production,
+        workspace_id=workspace_id,
+        user_id=user_id,
+        role=role,
+        audience=settings.jwt_audience,
+        issuer=settings.jwt_issuer,
+    )

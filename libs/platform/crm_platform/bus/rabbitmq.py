@@ -1,0 +1,266 @@
+"""RabbitMQ transport (pika): topic exchange, one quorum queue per service, a retry queue and a dead-letter queue.
+
+Topology per service ``crm.<svc>``:
+- ``crm.<svc>`` quorum queue bound to ``crm.events`` by event type, with ``x-delivery-limit`` as a
+  safety net: a message whose handler keeps crashing the process is dead-lettered by the broker itself.
+- ``crm.<svc>.retry`` holds failed messages for their back-off delay (per-message TTL), then
+  dead-letters them back to ``crm.<svc>`` through the default exchange.
+- ``crm.<svc>.dead`` (bound to ``crm.dead``) parks messages that failed ``max_attempts`` times, with the
+  error in the ``x-crm-error`` header, until an operator replays them.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any, Sequence
+
+import pika
+import pika.exceptions
+from pika.adapters.blocking_connection import BlockingChannel
+
+from crm_platform.bus import (
+    DEAD_EXCHANGE,
+    EXCHANGE,
+    NULL_OBSERVER,
+    BusUnavailable,
+    DeadLetter,
+    Delivery,
+    Handler,
+    Observer,
+    RetryPolicy,
+)
+from crm_platform.events import Outgoing
+
+log = logging.getLogger(__name__)
+
+DELIVERY_LIMIT = 20
+_CONNECTION_ERRORS = (
+    pika.exceptions.AMQPConnectionError,
+    pika.exceptions.AMQPChannelError,
+    pika.exceptions.StreamLostError,
+    pika.exceptions.ConnectionWrongStateError,
+    pika.exceptions.ChannelWrongStateError,
+    pika.exceptions.NackError,
+    ConnectionError,
+    OSError,
+)
+
+
+class RabbitBus:
+    """One connection and one confirm-mode channel; use one instance per thread."""
+
+    def __init__(self, url: str, *, retry: RetryPolicy) -> None:
+        self.parameters = pika.URLParameters(url)
+        self.parameters.heartbeat = 30
+        self.parameters.blocked_connection_timeout = 30
+        self.parameters.connection_attempts = 1
+        self.parameters.socket_timeout = 5
+        self.retry = retry
+        self._connection: pika.BlockingConnection | None = None
+        self._channel: BlockingChannel | None = None
+
+    # connection handling -------------------------------------------------------------------
+    def _open(self) -> BlockingChannel:
+        if self._channel is not None and self._channel.is_open:
+            return self._channel
+        self.close()
+        try:
+            self._connection = pika.BlockingConnection(self.parameters)
+            channel = self._connection.channel()
+            channel.confirm_delivery()
+            channel.exchange_declare(EXCHANGE, exchange_type="topic", durable=True)
+            channel.exchange_declare(DEAD_EXCHANGE, exchange_type="direct", durable=True)
+        except _CONNECTION_ERRORS as exc:
+            self.close()
+            raise BusUnavailable(f"RabbitMQ unreachable: {exc!r}") from exc
+        self._channel = channel
+        return channel
+
+    def close(self) -> None:
+        connection, self._connection, self._channel = self._connection, None, None
+        if connection is not None and connection.is_open:
+            try:
+                connection.close()
+            except Exception:  # noqa: BLE001 - closing a broken connection may fail in many ways
+                pass
+
+    def ping(self) -> None:
+        self._open()
+        assert self._connection is not None
+        try:
+            self._connection.process_data_events(0)
+        except _CONNECTION_ERRORS as exc:
+            self.close()
+            raise BusUnavailable(f"RabbitMQ unreachable: {exc!r}") from exc
+
+    # topology ------------------------------------------------------------------------------
+    def declare(self, queue: str, bindings: Sequence[str]) -> None:
+        channel = self._open()
+        try:
+            channel.queue_declare(
+                queue,
+                durable=True,
+                arguments={
+                    "x-queue-type": "quorum",
+                    "x-delivery-limit": DELIVERY_LIMIT,
+                    "x-dead-letter-exchange": DEAD_EXCHANGE,
+                    "x-dead-letter-routing-key": queue,
+                },
+            )
+            channel.queue_declare(
+                f"{queue}.retry",
+                durable=True,
+                arguments={"x-dead-letter-exchange": "", "x-dead-letter-routing-key": queue},
+            )
+            channel.queue_declare(f"{queue}.dead", durable=True, arguments={"x-queue-type": "quorum"})
+            channel.queue_bind(f"{queue}.dead", DEAD_EXCHANGE, routing_key=queue)
+            for pattern in bindings:
+                channel.queue_bind(queue, EXCHANGE, routing_key=pattern)
+        except _CONNECTION_ERRORS as exc:
+            self.close()
+            raise BusUnavailable(f"cannot declare {queue}: {exc!r}") from exc
+
+    def delete_queue(self, queue: str) -> None:
+        channel = self._open()
+        for name in (queue, f"{queue}.retry", f"{queue}.dead"):
+            channel.queue_delete(name)
+
+    # publishing ----------------------------------------------------------------------------
+    def publish(self, message: Outgoing) -> bool:
+        return self._publish(
+            EXCHANGE,
+            message.event_type,
+            message.body,
+            pika.BasicProperties(
+                delivery_mode=pika.DeliveryMode.Persistent,
+                message_id=message.event_id,
+                type=message.event_type,
+                content_type="application/x-protobuf",
+                headers={"x-crm-workspace": message.workspace_id},
+            ),
+            mandatory=True,
+        )
+
+    def _publish(
+        self, exchange: str, routing_key: str, body: bytes, properties: pika.BasicProperties, *, mandatory: bool
+    ) -> bool:
+        channel = self._open()
+        try:
+            channel.basic_publish(exchange, routing_key, body, properties, mandatory=mandatory)
+        except pika.exceptions.UnroutableError:
+            return False
+        except _CONNECTION_ERRORS as exc:
+            self.close()
+            raise BusUnavailable(f"publish of {routing_key} not confirmed: {exc!r}") from exc
+        return True
+
+    # consuming -----------------------------------------------------------------------------
+    def consume(
+        self, queue: str, handler: Handler, *, stop: threading.Event, observer: Observer = NULL_OBSERVER
+    ) -> None:
+        backoff = 0.5
+        while not stop.is_set():
+            try:
+                channel = self._open()
+                channel.basic_qos(prefetch_count=32)
+                for method, properties, body in channel.consume(queue, inactivity_timeout=0.5):
+                    if stop.is_set():
+                        break
+                    if method is None:
+                        continue
+                    self._deliver(channel, queue, method, properties, body, handler, observer)
+                    backoff = 0.5
+                if channel.is_open:
+                    channel.cancel()
+            except (BusUnavailable, *_CONNECTION_ERRORS) as exc:
+                log.warning("consumer of %s lost the broker, reconnecting in %.1fs: %r", queue, backoff, exc)
+                self.close()
+                stop.wait(backoff)
+                backoff = min(backoff * 2, 10.0)
+
+    def _deliver(
+        self,
+        channel: BlockingChannel,
+        queue: str,
+        method: Any,
+        properties: pika.BasicProperties,
+        body: bytes,
+        handler: Handler,
+        observer: Observer,
+    ) -> None:
+        headers = dict(properties.headers or {})
+        attempt = int(headers.get("x-crm-attempt", 1))
+        event_type = properties.type or method.routing_key
+        try:
+            handler(Delivery(body=body, event_type=event_type, attempt=attempt))
+        except Exception as exc:  # noqa: BLE001 - any failure is retried, then parked with its reason
+            reason = f"{type(exc).__name__}: {exc}"[:1000]
+            if attempt >= self.retry.max_attempts:
+                log.error("event %s dead-lettered after %d attempts: %s", properties.message_id, attempt, reason)
+                headers.update({"x-crm-error": reason, "x-crm-attempt": attempt, "x-crm-failed-at": time.time()})
+                self._publish(DEAD_EXCHANGE, queue, body, _copy(properties, headers), mandatory=True)
+                observer.on_dead_lettered(event_type)
+            else:
+                delay = self.retry.delay(attempt)
+                log.warning("event %s failed (attempt %d), retry in %.1fs: %s", properties.message_id, attempt, delay, reason)
+                headers.update({"x-crm-attempt": attempt + 1, "x-crm-last-error": reason})
+                retry_properties = _copy(properties, headers)
+                retry_properties.expiration = str(int(delay * 1000))
+                self._publish("", f"{queue}.retry", body, retry_properties, mandatory=True)
+                observer.on_retried(event_type)
+        else:
+            observer.on_consumed(event_type)
+        channel.basic_ack(method.delivery_tag)
+
+    # operator tools ------------------------------------------------------------------------
+    def dead_letters(self, queue: str, limit: int = 100) -> list[DeadLetter]:
+        channel = self._open()
+        found = []
+        try:
+            for _ in range(limit):
+                method, properties, body = channel.basic_get(f"{queue}.dead", auto_ack=False)
+                if method is None:
+                    break
+                found.append(_dead_letter(properties, body))
+        finally:
+            self.close()  # unacknowledged messages go back to the dead-letter queue
+        return found
+
+    def replay_dead_letters(self, queue: str) -> int:
+        channel = self._open()
+        replayed = 0
+        while True:
+            method, properties, body = channel.basic_get(f"{queue}.dead", auto_ack=False)
+            if method is None:
+                return replayed
+            headers = {k: v for k, v in (properties.headers or {}).items() if k not in ("x-crm-attempt", "x-death")}
+            self._publish("", queue, body, _copy(properties, headers), mandatory=True)
+            channel.basic_ack(method.delivery_tag)
+            replayed += 1
+
+
+def _copy(properties: pika.BasicProperties, headers: dict[str, Any]) -> pika.BasicProperties:
+    return pika.BasicProperties(
+        delivery_mode=pika.DeliveryMode.Persistent,
+        message_id=properties.message_id,
+        type=properties.type,
+        content_type=properties.content_type,
+        headers=headers,
+    )
+
+
+def _dead_letter(properties: pika.BasicProperties, body: bytes) -> DeadLetter:
+    headers = properties.headers or {}
+    reason = headers.get("x-crm-error")
+    if reason is None and headers.get("x-death"):
+        reason = f"broker: {headers['x-death'][0].get('reason')}"
+    value = reason or "unknown"
+    return DeadLetter(
+        event_id=properties.message_id or "",
+        event_type=properties.type or "",
+        reason=value.decode() if isinstance(value, bytes) else str(value),
+        attempts=int(headers.get("x-crm-attempt", 0)),
+        body=body,
+    )

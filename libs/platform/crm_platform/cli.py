@@ -1,0 +1,232 @@
+"""``crm``: the one entry point of every process type and operator task.
+
+  crm run                                   all-in-one mode on http://127.0.0.1:8080
+  crm serve <service> http|grpc|worker      one process of one service (microservices mode)
+  crm migrate <service>                     apply migrations and declare the service's queues
+  crm token --workspace ID --user U --role admin|agent
+  crm deadletters list|replay <service>     inspect or replay parked events
+  crm makemigration <service> -m MESSAGE    autogenerate a migration (development)
+  crm workspace create NAME                 (contributed by the contacts service)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from crm_platform import auth, logs, migrations
+from crm_platform.bus import BusUnavailable
+from crm_platform.errors import DomainError
+from crm_platform.service import Runtime, ServiceSpec, bootstrap, discover
+from crm_platform.settings import SERVICES, SettingsError, load
+
+
+def _spec(name: str) -> ServiceSpec:
+    specs = discover()
+    if name not in specs:
+        installed = ", ".join(sorted(specs)) or "none"
+        raise SettingsError(f"service {name!r} is not installed here (installed: {installed})")
+    return specs[name]
+
+
+def runtime_for(name: str) -> Runtime:
+    spec = _spec(name)
+    settings = load(name)
+    logs.configure(name, settings.log_level)
+    return bootstrap(spec, settings)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from crm_platform import processes
+
+    rt = runtime_for(args.service)
+    if args.process == "http":
+        from crm_platform.web import create_app
+
+        settings = rt.settings
+        rt.close()  # each gunicorn worker builds its own runtime after the fork
+
+        def build_app():  # type: ignore[no-untyped-def]
+            return create_app(bootstrap(_spec(args.service), settings))
+
+        processes.run_http(
+            build_app,
+            port=settings.http_port,
+            workers=int(os.environ.get("CRM_HTTP_WORKERS", "2")),
+            threads=int(os.environ.get("CRM_HTTP_THREADS", "8")),
+        )
+    elif args.process == "grpc":
+        processes.run_grpc(rt)
+    else:
+        processes.run_worker(rt)
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    rt = runtime_for(args.service)
+    migrations.upgrade(rt.spec, rt.settings.database_url, args.revision)
+    print(f"{args.service}: database at {args.revision}")
+    if rt.spec.subscriptions.handlers and not args.skip_bus:
+        bus = rt.connect_bus()
+        try:
+            bus.declare(rt.spec.queue, rt.spec.subscriptions.bindings)
+        finally:
+            bus.close()
+        print(f"{args.service}: queue {rt.spec.queue} bound to {', '.join(rt.spec.subscriptions.bindings)}")
+    rt.close()
+    return 0
+
+
+def cmd_makemigration(args: argparse.Namespace) -> int:
+    rt = runtime_for(args.service)
+    migrations.revision(rt.spec, rt.settings.database_url, args.message)
+    return 0
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    secret = os.environ.get("CRM_JWT_SECRET")
+    production = os.environ.get("CRM_ENV") == "production"
+    fallback = Path(args.var) / "jwt-secret"
+    if not secret and not production and fallback.exists():
+        secret = fallback.read_text().strip()  # the all-in-one mode's development secret
+    print(
+        auth.mint(
+            secret=secret,
+            production=production,
+            workspace_id=args.workspace,
+            user_id=args.user,
+            role=args.role,
+            audience=os.environ.get("CRM_JWT_AUDIENCE"),
+            issuer=os.environ.get("CRM_JWT_ISSUER"),
+            ttl_seconds=args.ttl,
+        )
+    )
+    return 0
+
+
+def cmd_deadletters(args: argparse.Namespace) -> int:
+    rt = runtime_for(args.service)
+    bus = rt.connect_bus()
+    try:
+        if args.action == "list":
+            parked = bus.dead_letters(rt.spec.queue, limit=args.limit)
+            for letter in parked:
+                print(f"{letter.event_id}\t{letter.event_type}\tattempts={letter.attempts}\t{letter.reason}")
+            print(f"{len(parked)} dead-lettered event(s) in {rt.spec.queue}.dead")
+        else:
+            print(f"replayed {bus.replay_dead_letters(rt.spec.queue)} event(s) into {rt.spec.queue}")
+    finally:
+        bus.close()
+        rt.close()
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from waitress import create_server
+
+    from crm_platform.allinone import AllInOne, environment
+
+    var = Path(args.var)
+    env = environment(var, grpc_port=args.grpc_port)
+    env.setdefault("CRM_ENV", "development")
+    logs.configure("allinone", env.get("CRM_LOG_LEVEL", "INFO"))
+    platform = AllInOne(discover(), env, grpc_port=args.grpc_port)
+    platform.start()
+    shown = platform.seed_demo()
+    server = create_server(platform.wsgi, host=args.host, port=args.port, threads=16)
+    base = f"http://{args.host}:{args.port}"
+    if "workspace_id" in shown:
+        token = platform.admin_token(shown["workspace_id"])
+        print(f"\nCRM all-in-one is running on {base}  (data in {var.resolve()}, mail in {env['MAILER_MAILDIR']})")
+        print(f"Demo workspace: {shown['workspace_id']}")
+        print(f"Admin token:    {token}\n")
+        print("Try it:")
+        print(
+            f"  curl -s -X POST {base}/v1/contacts -H 'Authorization: Bearer {token}' "
+            "-H 'Content-Type: application/json' -d '{\"name\": \"Ana Ruiz\", \"email\": \"Ana@Example.com\", \"phone\": \"612 345 678\"}'"
+        )
+        print(f"  curl -s {base}/v1/contacts -H 'Authorization: Bearer {token}'\n", flush=True)
+
+    stop = threading.Event()
+
+    def on_signal(_signum: int, _frame: object) -> None:
+        stop.set()
+        server.close()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    try:
+        server.run()
+    except OSError:
+        if not stop.is_set():
+            raise
+    finally:
+        platform.stop()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="crm", description="CRM platform command line")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="all-in-one mode: every service in one process")
+    run.add_argument("--host", default=os.environ.get("CRM_HOST", "127.0.0.1"))
+    run.add_argument("--port", type=int, default=int(os.environ.get("CRM_PORT", "8080")))
+    run.add_argument("--grpc-port", type=int, default=int(os.environ.get("CRM_ALLINONE_GRPC_PORT", "50151")))
+    run.add_argument("--var", default=os.environ.get("CRM_VAR_DIR", "var"))
+    run.set_defaults(func=cmd_run)
+
+    serve = sub.add_parser("serve", help="run one process of one service")
+    serve.add_argument("service", choices=SERVICES)
+    serve.add_argument("process", choices=("http", "grpc", "worker"))
+    serve.set_defaults(func=cmd_serve)
+
+    migrate = sub.add_parser("migrate", help="apply a service's migrations and declare its queues")
+    migrate.add_argument("service", choices=SERVICES)
+    migrate.add_argument("--revision", default="head")
+    migrate.add_argument("--skip-bus", action="store_true", help="do not declare the queue on the broker")
+    migrate.set_defaults(func=cmd_migrate)
+
+    make = sub.add_parser("makemigration", help="autogenerate a migration from the models")
+    make.add_argument("service", choices=SERVICES)
+    make.add_argument("-m", "--message", required=True)
+    make.set_defaults(func=cmd_makemigration)
+
+    token = sub.add_parser("token", help="mint a development token (needs CRM_JWT_SECRET, refused in production)")
+    token.add_argument("--workspace", required=True)
+    token.add_argument("--user", required=True)
+    token.add_argument("--role", required=True, choices=auth.ROLES)
+    token.add_argument("--ttl", type=int, default=30 * 24 * 3600, help="seconds the token stays valid")
+    token.add_argument("--var", default=os.environ.get("CRM_VAR_DIR", "var"))
+    token.set_defaults(func=cmd_token)
+
+    dead = sub.add_parser("deadletters", help="inspect or replay a service's dead-lettered events")
+    dead.add_argument("action", choices=("list", "replay"))
+    dead.add_argument("service", choices=SERVICES)
+    dead.add_argument("--limit", type=int, default=100)
+    dead.set_defaults(func=cmd_deadletters)
+
+    for spec in discover().values():
+        if spec.cli is not None:
+            spec.cli(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (SettingsError, DomainError, BusUnavailable) as exc:
+        print(f"crm: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

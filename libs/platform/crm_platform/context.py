@@ -1,0 +1,53 @@
+"""Who is asking and why: the request id, workspace and caller that follow work across HTTP, gRPC and events."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Iterator
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The authenticated identity behind a request: every query is scoped to ``workspace_id``."""
+
+    workspace_id: str
+    user_id: str
+    role: str  # "admin" or "agent"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+request_id_var: ContextVar[str | None] = ContextVar("crm_request_id", default=None)
+caller_var: ContextVar[Caller | None] = ContextVar("crm_caller", default=None)
+
+
+def new_request_id() -> str:
+    return uuid.uuid4().hex
+
+
+def current_request_id() -> str | None:
+    return request_id_var.get()
+
+
+def current_caller() -> Caller | None:
+    return caller_var.get()
+
+
+@contextlib.contextmanager
+def bound(*, request_id: str | None = None, caller: Caller | None = None) -> Iterator[None]:
+    """Bind a request id and caller for the duration of a block (a gRPC call, an event)."""
+    tokens = []
+    if request_id is not None:
+        tokens.append((request_id_var, request_id_var.set(request_id)))
+    if caller is not None:
+        tokens.append((caller_var, caller_var.set(caller)))
+    try:
+        yield
+    finally:
+        for var, token in reversed(tokens):
+            var.reset(token)  # type: ignore[attr-defined]

@@ -1,0 +1,230 @@
+"""Database access: engines built from settings, the platform's own tables, and the unit of work."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from google.protobuf.message import Message
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Engine,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    insert,
+    select,
+    text,
+)
+from sqlalchemy.types import TypeDecorator
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from crm_platform import events
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLite only auto-increments INTEGER PRIMARY KEY columns.
+BigIntId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every backend (SQLite hands back naive values)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime given to a UtcDateTime column")
+        return value.astimezone(timezone.utc) if value is not None else None
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def new_metadata() -> MetaData:
+    """Metadata for one service's database, already holding the platform's tables."""
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    Table(
+        "outbox",
+        metadata,
+        Column("id", BigIntId, primary_key=True, autoincrement=True),
+        Column("event_id", String(36), nullable=False, unique=True),
+        Column("event_type", String(120), nullable=False),
+        Column("workspace_id", String(36), nullable=False),
+        Column("body", LargeBinary, nullable=False),
+        Column("created_at", UtcDateTime(), nullable=False, default=utcnow),
+        Column("published_at", UtcDateTime()),
+        Column("unroutable", Boolean, nullable=False, default=False),
+        Index(
+            "ix_outbox_unpublished",
+            "id",
+            postgresql_where=text("published_at IS NULL"),
+            sqlite_where=text("published_at IS NULL"),
+        ),
+    )
+    Table(
+        "processed_events",
+        metadata,
+        Column("consumer", String(60), primary_key=True),
+        Column("event_id", String(36), primary_key=True),
+        Column("workspace_id", String(36), nullable=False),
+        Column("event_type", String(120), nullable=False),
+        Column("processed_at", UtcDateTime(), nullable=False, default=utcnow),
+    )
+    Table(
+        "idempotency_keys",
+        metadata,
+        Column("workspace_id", String(36), primary_key=True),
+        Column("key", String(200), primary_key=True),
+        Column("request_hash", String(64), nullable=False),
+        Column("status", Integer, nullable=False),
+        Column("body", Text, nullable=False),
+        Column("location", String(500)),
+        Column("created_at", UtcDateTime(), nullable=False, default=utcnow),
+    )
+    return metadata
+
+
+def create_db_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine tuned for the backend: WAL and a busy timeout on SQLite, pre-ping and a pool on PostgreSQL."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        return engine
+    if "poolclass" not in kwargs:
+        kwargs.setdefault("pool_size", 10)
+        kwargs.setdefault("max_overflow", 20)
+    return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+@dataclass
+class Database:
+    """One service's database: its engine, metadata and session factory."""
+
+    service: str
+    engine: Engine
+    metadata: MetaData
+
+    def __post_init__(self) -> None:
+        self.session_factory = sessionmaker(self.engine, expire_on_commit=False)
+        self.outbox = self.metadata.tables["outbox"]
+        self.processed_events = self.metadata.tables["processed_events"]
+        self.idempotency_keys = self.metadata.tables["idempotency_keys"]
+
+    def unit_of_work(self) -> UnitOfWork:
+        return UnitOfWork(self)
+
+    def ping(self) -> None:
+        with self.engine.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+class AlreadyProcessed(Exception):
+    """The event was handled before; the consumer acknowledges it and does nothing."""
+
+
+class UnitOfWork:
+    """One transaction: changes and the events they cause are committed together, or not at all.
+
+    The service layer is the only place that enters one and calls ``commit``; leaving the block
+    without committing rolls everything back, outbox rows included.
+    """
+
+    session: Session
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self._committed = False
+
+    def __enter__(self) -> UnitOfWork:
+        self.session = self.database.session_factory()
+        self._committed = False
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        # close() rolls back whatever was not committed and detaches the objects without expiring
+        # them, so what a read-only use case returns stays readable.
+        self.session.close()
+
+    def commit(self) -> None:
+        try:
+            self.session.commit()
+        except IntegrityError as exc:
+            if _is_processed_events_conflict(exc):
+                raise AlreadyProcessed() from exc
+            raise
+        self._committed = True
+
+    def rollback(self) -> None:
+        self.session.rollback()
+
+    def emit(self, event_type: str, payload: Message, *, workspace_id: str) -> str:
+        """Write an event to the outbox in this transaction; the relay publishes it after commit."""
+        outgoing = events.pack(event_type, payload, workspace_id=workspace_id, producer=self.database.service)
+        self.session.execute(
+            insert(self.database.outbox).values(
+                event_id=outgoing.event_id,
+                event_type=event_type,
+                workspace_id=workspace_id,
+                body=outgoing.body,
+                created_at=utcnow(),
+            )
+        )
+        return outgoing.event_id
+
+    def mark_processed(self, *, consumer: str, event_id: str, event_type: str, workspace_id: str) -> None:
+        """Record a handled event in this transaction; committing it twice raises AlreadyProcessed."""
+        self.session.execute(
+            insert(self.database.processed_events).values(
+                consumer=consumer,
+                event_id=event_id,
+                event_type=event_type,
+                workspace_id=workspace_id,
+                processed_at=utcnow(),
+            )
+        )
+
+    def was_processed(self, *, consumer: str, event_id: str) -> bool:
+        table = self.database.processed_events
+        query = select(table.c.event_id).where(table.c.consumer == consumer, table.c.event_id == event_id)
+        return self.session.execute(query).first() is not None
+
+
+def _is_processed_events_conflict(exc: IntegrityError) -> bool:
+    text = str(exc.orig).lower()
+    return "processed_events" in text

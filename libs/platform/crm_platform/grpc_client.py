@@ -1,0 +1,119 @@
+"""gRPC clients: one lazily created channel per target and process (safe across gunicorn's fork),
+a deadline on every call, identity metadata, and retries for idempotent reads only."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from typing import Any, Sequence
+
+import grpc
+
+from crm_platform import context
+from crm_platform.errors import InvalidInput, NotFound, Unavailable
+from crm_platform.settings import Settings
+
+
+def _service_config(service_name: str, idempotent: Sequence[str]) -> str:
+    config: dict[str, Any] = {"methodConfig": []}
+    if idempotent:
+        config["methodConfig"].append(
+            {
+                "name": [{"service": service_name, "method": method} for method in idempotent],
+                "retryPolicy": {
+                    "maxAttempts": 4,
+                    "initialBackoff": "0.05s",
+                    "maxBackoff": "1s",
+                    "backoffMultiplier": 2,
+                    "retryableStatusCodes": ["UNAVAILABLE"],
+                },
+            }
+        )
+    return json.dumps(config)
+
+
+def call_metadata() -> list[tuple[str, str]]:
+    metadata = []
+    if (request_id := context.current_request_id()) is not None:
+        metadata.append(("x-request-id", request_id))
+    if (caller := context.current_caller()) is not None:
+        metadata += [
+            ("x-workspace-id", caller.workspace_id),
+            ("x-user-id", caller.user_id),
+            ("x-user-role", caller.role),
+        ]
+    return metadata
+
+
+class Client:
+    """Calls one gRPC service with the caller's identity and a deadline; maps failures to domain errors."""
+
+    def __init__(self, clients: GrpcClients, target_service: str, stub_class: type, service_name: str, idempotent: Sequence[str]):
+        self._clients = clients
+        self._target_service = target_service
+        self._stub_class = stub_class
+        self._service_name = service_name
+        self._idempotent = tuple(idempotent)
+
+    def call(self, method: str, request: Any, *, timeout: float | None = None) -> Any:
+        stub = self._clients.stub(self._target_service, self._stub_class, self._service_name, self._idempotent)
+        try:
+            return getattr(stub, method)(
+                request,
+                timeout=timeout or self._clients.settings.grpc_deadline_seconds,
+                metadata=call_metadata(),
+                wait_for_ready=method in self._idempotent,
+            )
+        except grpc.RpcError as exc:
+            code = exc.code()  # type: ignore[attr-defined]
+            detail = exc.details()  # type: ignore[attr-defined]
+            if code == grpc.StatusCode.NOT_FOUND:
+                raise NotFound(detail or "not found") from exc
+            if code == grpc.StatusCode.INVALID_ARGUMENT:
+                raise InvalidInput(detail or "invalid argument") from exc
+            raise Unavailable(f"{self._target_service} {method}: {code.name} {detail or ''}".strip()) from exc
+
+
+class GrpcClients:
+    """The process's channels, keyed by target service; recreated after a fork."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._pid = os.getpid()
+        self._channels: dict[str, grpc.Channel] = {}
+        self._stubs: dict[str, Any] = {}
+
+    def client(self, target_service: str, stub_class: type, service_name: str, *, idempotent: Sequence[str] = ()) -> Client:
+        return Client(self, target_service, stub_class, service_name, idempotent)
+
+    def stub(self, target_service: str, stub_class: type, service_name: str, idempotent: Sequence[str]) -> Any:
+        with self._lock:
+            if self._pid != os.getpid():  # forked: the parent's channels are unusable here
+                self._channels.clear()
+                self._stubs.clear()
+                self._pid = os.getpid()
+            stub = self._stubs.get(service_name)
+            if stub is None:
+                target = self.settings.grpc_targets.get(target_service)
+                if target is None:
+                    raise Unavailable(f"CRM_{target_service.upper()}_GRPC_TARGET is not configured")
+                channel = grpc.insecure_channel(
+                    target,
+                    options=[
+                        ("grpc.enable_retries", 1),
+                        ("grpc.service_config", _service_config(service_name, idempotent)),
+                        ("grpc.keepalive_time_ms", 30000),
+                    ],
+                )
+                self._channels[service_name] = channel
+                stub = self._stubs[service_name] = stub_class(channel)
+            return stub
+
+    def close(self) -> None:
+        with self._lock:
+            for channel in self._channels.values():
+                channel.close()
+            self._channels.clear()
+            self._stubs.clear()

@@ -1,0 +1,131 @@
+"""gRPC server: health (NOT_SERVING on shutdown, then a graceful stop), reflection, and interceptors
+for identity metadata, metrics and error mapping."""
+
+from __future__ import annotations
+
+import logging
+import time
+from concurrent import futures
+from typing import Any, Callable, Sequence
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from crm_platform import context
+from crm_platform.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, PreconditionFailed, Unauthenticated, Unavailable
+from crm_platform.metrics import ServiceMetrics
+from crm_platform.service import GrpcBinding
+
+log = logging.getLogger(__name__)
+
+STATUS_OF_ERROR: dict[type[DomainError], grpc.StatusCode] = {
+    NotFound: grpc.StatusCode.NOT_FOUND,
+    InvalidInput: grpc.StatusCode.INVALID_ARGUMENT,
+    Conflict: grpc.StatusCode.ALREADY_EXISTS,
+    PreconditionFailed: grpc.StatusCode.FAILED_PRECONDITION,
+    Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
+    Forbidden: grpc.StatusCode.PERMISSION_DENIED,
+    Unavailable: grpc.StatusCode.UNAVAILABLE,
+}
+
+_PUBLIC_PREFIXES = ("/grpc.health.v1.", "/grpc.reflection.")
+
+
+def status_of(error: DomainError) -> grpc.StatusCode:
+    for cls in type(error).__mro__:
+        if cls in STATUS_OF_ERROR:
+            return STATUS_OF_ERROR[cls]
+    return grpc.StatusCode.INVALID_ARGUMENT
+
+
+class _Interceptor(grpc.ServerInterceptor):
+    def __init__(self, metrics_of: Callable[[str], ServiceMetrics]) -> None:
+        self.metrics_of = metrics_of
+
+    def intercept_service(self, continuation: Any, handler_call_details: grpc.HandlerCallDetails) -> Any:
+        handler = continuation(handler_call_details)
+        method = handler_call_details.method
+        if handler is None or handler.unary_unary is None or method.startswith(_PUBLIC_PREFIXES):
+            return handler
+        inner = handler.unary_unary
+        metrics = self.metrics_of(method)
+
+        def wrapped(request: Any, servicer_context: grpc.ServicerContext) -> Any:
+            metadata = dict(servicer_context.invocation_metadata())
+            started = time.perf_counter()
+            code = grpc.StatusCode.OK
+            try:
+                workspace_id = metadata.get("x-workspace-id")
+                if not workspace_id:
+                    servicer_context.abort(grpc.StatusCode.UNAUTHENTICATED, "x-workspace-id metadata is required")
+                caller = context.Caller(
+                    workspace_id=workspace_id,
+                    user_id=metadata.get("x-user-id", "anonymous"),
+                    role=metadata.get("x-user-role", "agent"),
+                )
+                with context.bound(request_id=metadata.get("x-request-id") or context.new_request_id(), caller=caller):
+                    return inner(request, servicer_context)
+            except DomainError as error:
+                code = status_of(error)
+                servicer_context.abort(code, error.detail)
+            except Exception:
+                code = servicer_context.code() or grpc.StatusCode.INTERNAL
+                if servicer_context.code() is None:  # a bug, not an abort() by the servicer
+                    log.exception("unhandled error in %s", method)
+                    servicer_context.abort(grpc.StatusCode.INTERNAL, "internal error")
+                raise
+            finally:
+                metrics.grpc_requests.labels(method, code.name).inc()
+                metrics.grpc_latency.labels(method).observe(time.perf_counter() - started)
+
+        return grpc.unary_unary_rpc_method_handler(
+            wrapped, request_deserializer=handler.request_deserializer, response_serializer=handler.response_serializer
+        )
+
+
+class GrpcServer:
+    """A started server; ``stop`` flips health to NOT_SERVING, then lets calls in flight finish."""
+
+    def __init__(
+        self,
+        bindings: Sequence[tuple[GrpcBinding, ServiceMetrics]],
+        *,
+        address: str,
+        max_workers: int = 16,
+    ) -> None:
+        by_service = {binding.service_name: metrics for binding, metrics in bindings}
+        fallback = bindings[0][1] if bindings else None
+
+        def metrics_of(method: str) -> ServiceMetrics:
+            service_name = method.split("/")[1] if "/" in method else ""
+            return by_service.get(service_name) or fallback  # type: ignore[return-value]
+
+        self.server = grpc.server(
+            futures.ThreadPoolExecutor(max_workers=max_workers),
+            interceptors=[_Interceptor(metrics_of)],
+            options=[("grpc.so_reuseport", 0)],
+        )
+        self.health = health.HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
+        names = [health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME]
+        for binding, _metrics in bindings:
+            binding.add_to_server(binding.servicer, self.server)
+            names.append(binding.service_name)
+        reflection.enable_server_reflection(names, self.server)
+        self.service_names = [binding.service_name for binding, _ in bindings]
+        self.port = self.server.add_insecure_port(address)
+        if self.port == 0:
+            raise RuntimeError(f"cannot listen for gRPC on {address}")
+
+    def start(self) -> None:
+        self.server.start()
+        for name in ("", *self.service_names):
+            self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+
+    def stop(self, grace: float = 10.0) -> None:
+        self.health.enter_graceful_shutdown()
+        self.server.stop(grace).wait()
+
+    def wait(self) -> None:
+        self.server.wait_for_termination()

@@ -1,0 +1,180 @@
+"""The process types of a service: HTTP under gunicorn, the gRPC server, and the event worker.
+
+Each installs SIGTERM handling so that Kubernetes can stop it gracefully, and the gRPC server and worker
+serve ``/healthz``, ``/readyz`` and ``/metrics`` on the metrics port for probes and Prometheus.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable
+
+from crm_platform import metrics
+from crm_platform.consumer import IdempotentConsumer
+from crm_platform.outbox import OutboxRelay
+from crm_platform.service import Runtime
+
+log = logging.getLogger(__name__)
+
+
+# --- ops endpoint for the gRPC and worker processes -------------------------------------------
+def serve_ops(port: int, ready: Callable[[], str | None], host: str = "0.0.0.0") -> ThreadingHTTPServer:
+    """``/healthz`` (the process is alive), ``/readyz`` (``ready()`` returns None or why not), ``/metrics``."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            if self.path == "/healthz":
+                self._send(200, b'{"status":"ok"}', "application/json")
+            elif self.path == "/readyz":
+                reason = ready()
+                if reason is None:
+                    self._send(200, b'{"status":"ready"}', "application/json")
+                else:
+                    self._send(503, ('{"status":"not ready","reason":%r}' % reason).replace("'", '"').encode(), "application/json")
+            elif self.path == "/metrics":
+                body, content_type = metrics.exposition()
+                self._send(200, body, content_type)
+            else:
+                self._send(404, b'{"status":"not found"}', "application/json")
+
+        def _send(self, status: int, body: bytes, content_type: str) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer((host, port), Handler)
+    threading.Thread(target=server.serve_forever, name="ops-http", daemon=True).start()
+    return server
+
+
+def _stop_on_signals(stop: threading.Event) -> None:
+    def handler(signum: int, _frame: Any) -> None:
+        log.info("received signal %d, stopping", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+
+
+def _database_ready(rt: Runtime) -> str | None:
+    try:
+        rt.database.ping()
+    except Exception as exc:  # noqa: BLE001
+        return f"database: {exc.__class__.__name__}"
+    return None
+
+
+# --- worker -------------------------------------------------------------------------------------
+class Worker:
+    """The relay, the idempotent consumer and the service's own loops, each in a thread."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+        self.stop = threading.Event()
+        self.threads: list[threading.Thread] = []
+        self.broker_error: str | None = None
+
+    def start(self) -> None:
+        rt = self.rt
+        spec = rt.spec
+        relay = OutboxRelay(rt.database, rt.connect_bus, rt.metrics)
+        self._spawn(f"{spec.name}-relay", relay.run)
+        if spec.subscriptions.handlers:
+            consumer = IdempotentConsumer(spec.name, rt.database, spec.subscriptions)
+            self._spawn(f"{spec.name}-consumer", lambda stop: self._consume(consumer, stop))
+        for index, loop in enumerate(spec.background):
+            self._spawn(f"{spec.name}-loop{index}", lambda stop, loop=loop: loop(rt, stop))
+
+    def _consume(self, consumer: IdempotentConsumer, stop: threading.Event) -> None:
+        while not stop.is_set():
+            bus = None
+            try:
+                bus = self.rt.connect_bus()
+                bus.declare(self.rt.spec.queue, self.rt.spec.subscriptions.bindings)
+                self.broker_error = None
+                bus.consume(self.rt.spec.queue, consumer, stop=stop, observer=self.rt.metrics)
+            except Exception as exc:  # noqa: BLE001 - keep consuming whatever happens
+                self.broker_error = repr(exc)
+                log.warning("consumer of %s failed, restarting: %r", self.rt.spec.queue, exc)
+                stop.wait(1.0)
+            finally:
+                if bus is not None:
+                    bus.close()
+
+    def _spawn(self, name: str, target: Callable[[threading.Event], None]) -> None:
+        thread = threading.Thread(target=target, args=(self.stop,), name=name, daemon=True)
+        thread.start()
+        self.threads.append(thread)
+
+    def ready(self) -> str | None:
+        return _database_ready(self.rt) or self.broker_error
+
+    def shutdown(self, timeout: float = 20.0) -> None:
+        self.stop.set()
+        for thread in self.threads:
+            thread.join(timeout)
+
+
+def run_worker(rt: Runtime) -> None:
+    worker = Worker(rt)
+    _stop_on_signals(worker.stop)
+    ops = serve_ops(rt.settings.metrics_port, worker.ready)
+    worker.start()
+    log.info("worker of %s started", rt.spec.name)
+    worker.stop.wait()
+    worker.shutdown()
+    ops.shutdown()
+
+
+# --- gRPC ---------------------------------------------------------------------------------------
+def run_grpc(rt: Runtime) -> None:
+    from crm_platform.grpc_server import GrpcServer
+
+    server = GrpcServer([(b, rt.metrics) for b in rt.spec.grpc_bindings(rt)], address=f"0.0.0.0:{rt.settings.grpc_port}")
+    stop = threading.Event()
+    _stop_on_signals(stop)
+    ops = serve_ops(rt.settings.metrics_port, lambda: _database_ready(rt))
+    server.start()
+    log.info("gRPC server of %s listening on %d", rt.spec.name, server.port)
+    stop.wait()
+    server.stop()
+    ops.shutdown()
+
+
+# --- HTTP under gunicorn --------------------------------------------------------------------------
+def run_http(build_app: Callable[[], Any], *, port: int, workers: int, threads: int) -> None:
+    from gunicorn.app.base import BaseApplication
+
+    multiproc_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if multiproc_dir:
+        os.makedirs(multiproc_dir, exist_ok=True)
+
+    def child_exit(_server: Any, worker: Any) -> None:
+        if multiproc_dir:
+            from prometheus_client import multiprocess
+
+            multiprocess.mark_process_dead(worker.pid)
+
+    class Application(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"0.0.0.0:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("threads", threads)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("graceful_timeout", 20)
+            self.cfg.set("accesslog", None)
+            self.cfg.set("child_exit", child_exit)
+
+        def load(self) -> Any:
+            return build_app()  # built in each worker after the fork: no shared connections
+
+    Application().run()

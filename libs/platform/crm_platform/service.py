@@ -1,0 +1,103 @@
+"""What a service declares about itself (ServiceSpec) and what a running process gives it (Runtime).
+
+Each service package exposes one ``SERVICE = ServiceSpec(...)`` under the ``crm.services`` entry point
+group; the CLI finds services there, so a container holds only the services installed in it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import threading
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+from sqlalchemy import MetaData
+
+from crm_platform import bus as bus_module
+from crm_platform.consumer import Subscriptions
+from crm_platform.db import Database, create_db_engine
+from crm_platform.metrics import ServiceMetrics, for_service
+from crm_platform.settings import Settings
+
+if TYPE_CHECKING:
+    import grpc
+    from flask_openapi3 import OpenAPI
+
+    from crm_platform.grpc_client import GrpcClients
+
+
+@dataclass(frozen=True)
+class GrpcBinding:
+    """A servicer and the generated function that adds it to a server."""
+
+    service_name: str  # full protobuf name, e.g. crm.contacts.v1.ContactsService
+    add_to_server: Callable[[Any, "grpc.Server"], None]
+    servicer: Any
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    metadata: MetaData
+    migrations_dir: Path
+    register_http: Callable[["OpenAPI", "Runtime"], None]
+    grpc_bindings: Callable[["Runtime"], list[GrpcBinding]] = lambda runtime: []
+    subscriptions: Subscriptions = field(default_factory=Subscriptions)
+    # Long-running loops of the worker process besides the relay and the consumer (e.g. sending mail).
+    background: tuple[Callable[["Runtime", threading.Event], None], ...] = ()
+    # Extra CLI commands: called with the top-level subparsers.
+    cli: Callable[[argparse._SubParsersAction], None] | None = None
+    # All-in-one first run: create demo data, return what to show the newcomer (e.g. the workspace id).
+    demo_seed: Callable[["Runtime"], dict[str, str]] | None = None
+
+    @property
+    def queue(self) -> str:
+        return bus_module.queue_name(self.name)
+
+
+@dataclass
+class Runtime:
+    """Everything a process built from settings: connections are created here, never at import."""
+
+    spec: ServiceSpec
+    settings: Settings
+    database: Database
+    metrics: ServiceMetrics
+    grpc: "GrpcClients"
+
+    def connect_bus(self) -> bus_module.Bus:
+        return bus_module.connect(
+            amqp_url=self.settings.amqp_url,
+            local_bus_url=self.settings.local_bus_url,
+            retry=bus_module.RetryPolicy(
+                max_attempts=self.settings.event_max_attempts, base_delay=self.settings.event_retry_base_seconds
+            ),
+        )
+
+    def close(self) -> None:
+        self.grpc.close()
+        self.database.dispose()
+
+
+def bootstrap(spec: ServiceSpec, settings: Settings) -> Runtime:
+    from crm_platform.grpc_client import GrpcClients
+
+    database = Database(spec.name, create_db_engine(settings.database_url), spec.metadata)
+    return Runtime(
+        spec=spec,
+        settings=settings,
+        database=database,
+        metrics=for_service(spec.name),
+        grpc=GrpcClients(settings),
+    )
+
+
+def discover() -> dict[str, ServiceSpec]:
+    """Every service installed in this environment, by name."""
+    found = {}
+    for entry in entry_points(group="crm.services"):
+        spec = entry.load()
+        found[spec.name] = spec
+    return found

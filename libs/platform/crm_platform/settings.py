@@ -1,0 +1,115 @@
+"""Frozen settings read from environment variables; a missing required value stops the process at start."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Mapping
+
+SERVICES = ("contacts", "tickets", "conversations", "mailer", "reports")
+
+
+class SettingsError(RuntimeError):
+    """A required setting is missing or malformed; the message names the variable."""
+
+
+def _get(env: Mapping[str, str], name: str, default: str | None = None) -> str | None:
+    value = env.get(name)
+    return value if value not in (None, "") else default
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = _get(env, name)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything one process of one service needs to know about its surroundings."""
+
+    service: str
+    database_url: str
+    environment: str = "development"
+    amqp_url: str | None = None
+    local_bus_url: str | None = None
+    jwt_secret: str | None = None
+    jwt_jwks_url: str | None = None
+    jwt_audience: str | None = None
+    jwt_issuer: str | None = None
+    grpc_targets: Mapping[str, str] = field(default_factory=dict)
+    grpc_port: int = 50051
+    http_port: int = 8000
+    metrics_port: int = 9100
+    grpc_deadline_seconds: float = 5.0
+    event_max_attempts: int = 5
+    event_retry_base_seconds: float = 0.5
+    log_level: str = "INFO"
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    def require(self, name: str) -> str:
+        """A service-specific variable (e.g. MAILER_SMTP_HOST) that must be present."""
+        value = self.extra.get(name)
+        if value is None:
+            raise SettingsError(f"{name} is required by the {self.service} service but is not set")
+        return value
+
+    def optional(self, name: str, default: str | None = None) -> str | None:
+        return self.extra.get(name, default)
+
+
+def load(service: str, env: Mapping[str, str] | None = None) -> Settings:
+    """Read the settings of ``service`` from ``env`` (default: the process environment)."""
+    env = os.environ if env is None else env
+    if service not in SERVICES:
+        raise SettingsError(f"unknown service {service!r}; expected one of {', '.join(SERVICES)}")
+    prefix = service.upper() + "_"
+    database_url = _get(env, f"{prefix}DATABASE_URL")
+    if database_url is None:
+        raise SettingsError(f"{prefix}DATABASE_URL is required (e.g. postgresql+psycopg://user@host/crm_{service})")
+    environment = _get(env, "CRM_ENV", "development")
+    assert environment is not None
+    if environment not in ("development", "production", "test"):
+        raise SettingsError(f"CRM_ENV must be development, production or test, got {environment!r}")
+    amqp_url = _get(env, "CRM_AMQP_URL")
+    local_bus_url = _get(env, "CRM_LOCAL_BUS_URL")
+    if amqp_url is None and local_bus_url is None:
+        raise SettingsError("set CRM_AMQP_URL (RabbitMQ) or CRM_LOCAL_BUS_URL (all-in-one local bus)")
+    jwt_secret = _get(env, "CRM_JWT_SECRET")
+    jwks_url = _get(env, "CRM_JWT_JWKS_URL")
+    if environment == "production" and jwt_secret is not None:
+        raise SettingsError("CRM_JWT_SECRET is a development setting; production verifies tokens with CRM_JWT_JWKS_URL")
+    if jwt_secret is None and jwks_url is None:
+        raise SettingsError("set CRM_JWT_JWKS_URL (production) or CRM_JWT_SECRET (development)")
+    targets = {
+        name: target for name in SERVICES if (target := _get(env, f"CRM_{name.upper()}_GRPC_TARGET")) is not None
+    }
+    extra = {k: v for k, v in env.items() if k.startswith(prefix) and v != ""}
+    return Settings(
+        service=service,
+        database_url=database_url,
+        environment=environment,
+        amqp_url=amqp_url,
+        local_bus_url=local_bus_url,
+        jwt_secret=jwt_secret,
+        jwt_jwks_url=jwks_url,
+        jwt_audience=_get(env, "CRM_JWT_AUDIENCE"),
+        jwt_issuer=_get(env, "CRM_JWT_ISSUER"),
+        grpc_targets=targets,
+        grpc_port=_int(env, "CRM_GRPC_PORT", 50051),
+        http_port=_int(env, "CRM_HTTP_PORT", 8000),
+        metrics_port=_int(env, "CRM_METRICS_PORT", 9100),
+        grpc_deadline_seconds=float(_get(env, "CRM_GRPC_DEADLINE_SECONDS", "5") or 5),
+        event_max_attempts=_int(env, "CRM_EVENT_MAX_ATTEMPTS", 5),
+        event_retry_base_seconds=float(_get(env, "CRM_EVENT_RETRY_BASE_SECONDS", "0.5") or 0.5),
+        log_level=_get(env, "CRM_LOG_LEVEL", "INFO") or "INFO",
+        extra=extra,
+    )

@@ -1,0 +1,241 @@
+"""The Flask app factory every service's HTTP API is built with.
+
+It gives each service: bearer-JWT auth scoped to the caller's workspace, problem+json errors (RFC 9457)
+with field details, request ids, ``/healthz``, ``/readyz``, ``/metrics``, ``Idempotency-Key`` on POST,
+cursor helpers, and an OpenAPI 3.1 document generated from the code at ``/v1/<service>/openapi.json``.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import json
+import logging
+import time
+from typing import Any, Callable, TypeVar
+
+from flask import Response, current_app, g, request
+from flask_openapi3 import Info, OpenAPI
+from pydantic import ValidationError
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+from werkzeug.exceptions import HTTPException
+
+from crm_platform import context, metrics
+from crm_platform.auth import TokenVerifier
+from crm_platform.errors import DomainError, FieldError, InvalidInput, Unauthenticated
+from crm_platform.service import Runtime
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+BEARER = {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
+SECURITY = [{"bearer": []}]
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def problem(status: int, title: str, *, code: str, detail: str | None = None, **extra: Any) -> Response:
+    body: dict[str, Any] = {"type": f"urn:crm:problem:{code}", "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    if request:
+        body["instance"] = request.path
+    body.update({k: v for k, v in extra.items() if v is not None})
+    if rid := context.current_request_id():
+        body["request_id"] = rid
+    return Response(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
+
+
+def problem_from_error(error: DomainError) -> Response:
+    return problem(
+        error.http_status,
+        error.title,
+        code=error.code,
+        detail=error.detail,
+        errors=[e.as_dict() for e in error.errors] or None,
+        **error.extra,
+    )
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(part) for part in loc) or "body"
+
+
+def problem_from_validation(exc: ValidationError) -> Response:
+    errors = [
+        FieldError(field=_field_path(tuple(e["loc"])), message=e["msg"], code=e["type"]) for e in exc.errors()
+    ]
+    if request.method in ("POST", "PUT", "PATCH") and request.get_json(silent=True) is None and request.content_length:
+        errors = [FieldError(field="body", message="the body is not valid JSON", code="json_invalid")]
+    return problem_from_error(InvalidInput("the request has invalid fields", errors=errors))
+
+
+def runtime() -> Runtime:
+    return current_app.extensions["crm.runtime"]
+
+
+def caller() -> context.Caller:
+    found = context.current_caller()
+    if found is None:
+        raise Unauthenticated("a bearer token is required")
+    return found
+
+
+def create_app(rt: Runtime, *, version: str = "0.1.0") -> OpenAPI:
+    """Build the HTTP app of one service around a runtime."""
+    name = rt.spec.name
+    app = OpenAPI(
+        f"crm_{name}",
+        info=Info(title=f"CRM {name} API", version=version),
+        security_schemes=BEARER,
+        doc_ui=False,
+        validation_error_status=422,
+        validation_error_callback=problem_from_validation,
+    )
+    app.config["JSON_SORT_KEYS"] = False
+    app.extensions["crm.runtime"] = rt
+    verifier = TokenVerifier(rt.settings)
+    service_metrics = rt.metrics
+    public_paths = {"/healthz", "/readyz", "/metrics", f"/v1/{name}/openapi.json"}
+
+    @app.before_request
+    def _begin() -> Response | None:
+        g.started = time.perf_counter()
+        g.context = context.bound(request_id=request.headers.get("X-Request-ID") or context.new_request_id())
+        g.context.__enter__()
+        if request.path in public_paths:
+            return None
+        header = request.headers.get("Authorization", "")
+        if not header.lower().startswith("bearer "):
+            return problem_from_error(Unauthenticated("send Authorization: Bearer <token>"))
+        try:
+            found = verifier.verify(header[7:].strip())
+        except Unauthenticated as error:
+            return problem_from_error(error)
+        g.caller_token = context.caller_var.set(found)
+        return None
+
+    @app.after_request
+    def _finish(response: Response) -> Response:
+        if rid := context.current_request_id():
+            response.headers["X-Request-ID"] = rid
+        route = request.url_rule.rule if request.url_rule else "unmatched"
+        service_metrics.http_requests.labels(request.method, route, str(response.status_code)).inc()
+        if started := g.get("started"):
+            service_metrics.http_latency.labels(request.method, route).observe(time.perf_counter() - started)
+        return response
+
+    @app.teardown_request
+    def _teardown(_exc: BaseException | None) -> None:
+        if token := g.pop("caller_token", None):
+            context.caller_var.reset(token)
+        if ctx := g.pop("context", None):
+            ctx.__exit__(None, None, None)
+
+    @app.errorhandler(DomainError)
+    def _domain_error(error: DomainError) -> Response:
+        return problem_from_error(error)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException) -> Response:
+        code = (error.name or "error").lower().replace(" ", "-")
+        return problem(error.code or 500, error.name, code=code, detail=error.description)
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return problem(500, "Internal error", code="internal", detail="the error was logged with this request id")
+
+    def healthz() -> Response:
+        return Response('{"status":"ok"}', mimetype="application/json")
+
+    def readyz() -> Response:
+        try:
+            rt.database.ping()
+        except Exception as exc:  # noqa: BLE001 - any failure means not ready
+            return problem(503, "Not ready", code="not-ready", detail=f"database: {exc.__class__.__name__}")
+        return Response('{"status":"ready"}', mimetype="application/json")
+
+    def metrics_view() -> Response:
+        body, content_type = metrics.exposition()
+        return Response(body, content_type=content_type)
+
+    app.add_url_rule("/healthz", "healthz", healthz)
+    app.add_url_rule("/readyz", "readyz", readyz)
+    app.add_url_rule("/metrics", "metrics", metrics_view)
+    app.add_url_rule(f"/v1/{name}/openapi.json", "openapi_json", lambda: app.api_doc)
+    rt.spec.register_http(app, rt)
+    return app
+
+
+def idempotent(view: F) -> F:
+    """Honour ``Idempotency-Key`` on a POST: the same key and body replay the first answer."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        key = request.headers.get("Idempotency-Key")
+        if not key:
+            return view(*args, **kwargs)
+        if len(key) > 200:
+            raise InvalidInput("Idempotency-Key is too long", errors=[FieldError("Idempotency-Key", "at most 200 characters")])
+        who = caller()
+        digest = hashlib.sha256(request.method.encode() + request.path.encode() + request.get_data()).hexdigest()
+        database = runtime().database
+        table = database.idempotency_keys
+        with database.engine.connect() as connection:
+            stored = connection.execute(
+                select(table).where(table.c.workspace_id == who.workspace_id, table.c.key == key)
+            ).first()
+        if stored is not None:
+            if stored.request_hash != digest:
+                raise InvalidInput(
+                    "this Idempotency-Key was used for a different request",
+                    errors=[FieldError("Idempotency-Key", "reused with a different method, path or body", "reused")],
+                )
+            replay = Response(stored.body, status=stored.status, mimetype="application/json")
+            if stored.location:
+                replay.headers["Location"] = stored.location
+            replay.headers["Idempotent-Replayed"] = "true"
+            return replay
+        response = current_app.make_response(view(*args, **kwargs))
+        if 200 <= response.status_code < 300:
+            try:
+                with database.engine.begin() as connection:
+                    connection.execute(
+                        insert(table).values(
+                            workspace_id=who.workspace_id,
+                            key=key,
+                            request_hash=digest,
+                            status=response.status_code,
+                            body=response.get_data(as_text=True),
+                            location=response.headers.get("Location"),
+                        )
+                    )
+            except IntegrityError:
+                log.info("Idempotency-Key %s stored concurrently", key)
+        return response
+
+    return wrapper  # type: ignore[return-value]
+
+
+def encode_cursor(*values: Any) -> str:
+    return base64.urlsafe_b64encode(json.dumps(values, default=str).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> list[Any]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, TypeError):
+        raise InvalidInput("the cursor is not valid", errors=[FieldError("cursor", "not a cursor this API returned")]) from None
+    if not isinstance(values, list):
+        raise InvalidInput("the cursor is not valid", errors=[FieldError("cursor", "not a cursor this API returned")])
+    return values
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    response = Response(json.dumps(body, default=str), status=status, mimetype="application/json")
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response

@@ -1,0 +1,1 @@
+"""The contacts service: workspaces, contacts, and what other services ask about them."""
