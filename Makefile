@@ -41,7 +41,6 @@ up: setup
 
 test: setup
 	$(PYTHON) -m pytest tests -q -p no:cacheprovider --timeout=600
-	$(MAKE) chart-test
 
 test-unit: setup
 	$(PYTHON) -m pytest tests/unit -q

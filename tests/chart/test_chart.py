@@ -15,7 +15,8 @@ import pathlib
 import re
 import shutil
 import subprocess
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import jsonschema
 import kubernetes_validate
@@ -34,30 +35,54 @@ SERVICES = ("contacts", "tickets", "conversations", "mailer", "reports")
 PROCESSES = ("http", "grpc", "worker")
 PROMETHEUS_OPERATOR_API = "monitoring.coreos.com/v1"
 
-SCENARIOS = {"default": None} | {path.name: path for path in sorted((CHART / "ci").glob("*.yaml"))}
+SCENARIOS = {"default": None} | {
+    path.name: path for path in sorted((CHART / "ci").glob("*.yaml"))
+}
 
 
 # ---------------------------------------------------------------------------------------------
 # Rendering
 
 
-def render_command(values_files: tuple[pathlib.Path, ...]) -> list[str]:
-    flags = [arg for path in values_files for arg in ("-f", str(path))]
+@functools.cache
+def renderer() -> tuple[str, ...]:
+    """`helm template`, or the Go renderer, which setup.sh builds when it is missing or stale."""
     helm = shutil.which("helm")
     if helm:
-        return [
-            helm, "template", RELEASE, str(CHART), "--namespace", NAMESPACE,
-            "--kube-version", f"{KUBERNETES_VERSION}.0", "--api-versions", PROMETHEUS_OPERATOR_API,
-            *flags,
-        ]
-    if not RENDERER.exists():
-        pytest.fail(f"no helm on PATH and {RENDERER} is missing: run `bash tests/chart/setup.sh`")
-    return [str(RENDERER), "--namespace", NAMESPACE, *flags, RELEASE, str(CHART)]
+        return (
+            helm,
+            "template",
+            "--kube-version",
+            f"{KUBERNETES_VERSION}.0",
+            "--api-versions",
+            PROMETHEUS_OPERATOR_API,
+        )
+    setup = subprocess.run(
+        ["bash", str(HERE / "setup.sh")],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    if setup.returncode != 0:
+        pytest.fail(
+            f"tests/chart/setup.sh could not build the renderer:\n{setup.stderr}"
+        )
+    return (str(RENDERER),)
+
+
+def render_command(values_files: tuple[pathlib.Path, ...]) -> list[str]:
+    flags = [arg for path in values_files for arg in ("-f", str(path))]
+    return [*renderer(), "--namespace", NAMESPACE, *flags, RELEASE, str(CHART)]
 
 
 def render(*values_files: pathlib.Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        render_command(values_files), capture_output=True, text=True, timeout=60, check=False
+        render_command(values_files),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
 
 
@@ -92,7 +117,9 @@ def default_values() -> dict[str, Any]:
     return yaml.safe_load((CHART / "values.yaml").read_text())
 
 
+@functools.cache
 def values_of(scenario: str) -> dict[str, Any]:
+    """The scenario's merged values; shared between tests, so never mutate the result."""
     path = SCENARIOS[scenario]
     override = yaml.safe_load(path.read_text()) if path else {}
     return deep_merge(default_values(), override or {})
@@ -125,16 +152,24 @@ def of_kind(manifests: tuple[dict[str, Any], ...], kind: str) -> list[dict[str, 
     return [m for m in manifests if m["kind"] == kind]
 
 
-def by_name(manifests: tuple[dict[str, Any], ...], kind: str) -> dict[str, dict[str, Any]]:
+def by_name(
+    manifests: tuple[dict[str, Any], ...], kind: str
+) -> dict[str, dict[str, Any]]:
     return {m["metadata"]["name"]: m for m in of_kind(manifests, kind)}
 
 
 def enabled_services(scenario: str) -> list[str]:
-    return [name for name in SERVICES if values_of(scenario)["services"][name]["enabled"]]
+    return [
+        name for name in SERVICES if values_of(scenario)["services"][name]["enabled"]
+    ]
 
 
 def disabled_services(scenario: str) -> list[str]:
-    return [name for name in SERVICES if not values_of(scenario)["services"][name]["enabled"]]
+    return [
+        name
+        for name in SERVICES
+        if not values_of(scenario)["services"][name]["enabled"]
+    ]
 
 
 def fullname(scenario: str) -> str:
@@ -161,10 +196,15 @@ def port_number(container: dict[str, Any], port: int | str) -> int:
     return number
 
 
-def pod_specs(manifests: tuple[dict[str, Any], ...]) -> Iterator[tuple[str, dict[str, Any]]]:
+def pod_specs(
+    manifests: tuple[dict[str, Any], ...],
+) -> Iterator[tuple[str, dict[str, Any]]]:
     for manifest in manifests:
         if manifest["kind"] in ("Deployment", "Job"):
-            yield f"{manifest['kind']}/{manifest['metadata']['name']}", manifest["spec"]["template"]
+            yield (
+                f"{manifest['kind']}/{manifest['metadata']['name']}",
+                manifest["spec"]["template"],
+            )
 
 
 def selects(selector: dict[str, str], labels: dict[str, str]) -> bool:
@@ -181,16 +221,25 @@ all_scenarios = pytest.mark.parametrize("scenario", list(SCENARIOS))
 def test_chart_metadata_names_the_crm_chart_at_0_1_0() -> None:
     chart = yaml.safe_load((CHART / "Chart.yaml").read_text())
     assert chart["apiVersion"] == "v2"
-    assert (chart["name"], chart["version"], str(chart["appVersion"])) == ("crm", "0.1.0", "0.1.0")
+    assert (chart["name"], chart["version"], str(chart["appVersion"])) == (
+        "crm",
+        "0.1.0",
+        "0.1.0",
+    )
 
 
-def test_values_schema_is_a_valid_draft_07_schema_with_a_shared_service_definition() -> None:
+def test_values_schema_is_a_valid_draft_07_schema_with_a_shared_service_definition() -> (
+    None
+):
     assert schema()["$schema"] == "http://json-schema.org/draft-07/schema#"
     jsonschema.Draft7Validator.check_schema(schema())
     service_refs = {
-        name: schema()["properties"]["services"]["properties"][name] for name in SERVICES
+        name: schema()["properties"]["services"]["properties"][name]
+        for name in SERVICES
     }
-    assert all(ref == {"$ref": "#/definitions/service"} for ref in service_refs.values())
+    assert all(
+        ref == {"$ref": "#/definitions/service"} for ref in service_refs.values()
+    )
 
 
 @all_scenarios
@@ -228,27 +277,35 @@ def test_schema_rejects_a_misspelt_key() -> None:
 
 
 def test_invalid_values_file_is_refused(tmp_path: pathlib.Path) -> None:
-    values_file = write_values(tmp_path, {"services": {"contacts": {"http": {"replicas": "two"}}}})
+    values_file = write_values(
+        tmp_path, {"services": {"contacts": {"http": {"replicas": "two"}}}}
+    )
     merged = deep_merge(default_values(), yaml.safe_load(values_file.read_text()))
 
     assert schema_errors(merged) == [
         "services.contacts.http.replicas: 'two' is not of type 'integer'"
     ]
-    if shutil.which("helm"):  # helm checks the schema itself; the Go renderer leaves it to us
+    if shutil.which(
+        "helm"
+    ):  # helm checks the schema itself; the Go renderer leaves it to us
         result = render(values_file)
         assert result.returncode != 0 and "replicas" in result.stderr
 
 
 def _service_block_text(name: str) -> str:
     text = (CHART / "values.yaml").read_text()
-    match = re.search(rf"^  {name}:\n(.*?)(?=^  \w+:\n|\Z)", text, re.M | re.S)
+    match = re.search(
+        rf"^  {name}:\n(.*?)(?=^  \w+:\n|\Z)", text, re.MULTILINE | re.DOTALL
+    )
     assert match, f"no services.{name} block in values.yaml"
     return match.group(1).replace(name.upper(), "<SVC>").replace(name, "<svc>")
 
 
 def test_every_service_carries_the_same_documented_block() -> None:
     blocks = {name: _service_block_text(name) for name in SERVICES}
-    assert len(set(blocks.values())) == 1, "services.<name> blocks differ beyond the name"
+    assert len(set(blocks.values())) == 1, (
+        "services.<name> blocks differ beyond the name"
+    )
 
 
 def _leaf_paths(node: Any, prefix: str = "") -> Iterator[str]:
@@ -260,13 +317,17 @@ def _leaf_paths(node: Any, prefix: str = "") -> Iterator[str]:
 
 
 def test_every_value_is_documented_where_it_is_declared() -> None:
-    documented = set(re.findall(r"## @param (\S+)", (CHART / "values.yaml").read_text()))
+    documented = set(
+        re.findall(r"## @param (\S+)", (CHART / "values.yaml").read_text())
+    )
 
     def is_documented(path: str) -> bool:
         parts = path.split(".")
         return any(".".join(parts[:n]) in documented for n in range(len(parts), 0, -1))
 
-    undocumented = [path for path in _leaf_paths(default_values()) if not is_documented(path)]
+    undocumented = [
+        path for path in _leaf_paths(default_values()) if not is_documented(path)
+    ]
     assert undocumented == []
 
 
@@ -280,7 +341,9 @@ def _check_service_monitor(monitor: dict[str, Any]) -> None:
     assert spec["selector"]["matchLabels"]
     for endpoint in spec["endpoints"]:
         assert set(endpoint) <= {"port", "path", "interval", "scrapeTimeout"}
-        assert endpoint["port"] in ("http", "metrics") and endpoint["path"] == "/metrics"
+        assert (
+            endpoint["port"] in ("http", "metrics") and endpoint["path"] == "/metrics"
+        )
         assert re.fullmatch(r"\d+(ms|s|m|h)", endpoint["interval"])
 
 
@@ -310,7 +373,9 @@ def test_every_manifest_is_valid_for_kubernetes(scenario: str) -> None:
     problems = []
     for manifest in manifests_of(scenario):
         kind = f"{manifest['kind']}/{manifest['metadata']['name']}"
-        custom_check = CUSTOM_RESOURCE_CHECKS.get((manifest["apiVersion"], manifest["kind"]))
+        custom_check = CUSTOM_RESOURCE_CHECKS.get(
+            (manifest["apiVersion"], manifest["kind"])
+        )
         try:
             if custom_check:
                 custom_check(manifest)
@@ -329,7 +394,9 @@ def test_names_are_unique_dns_labels(scenario: str) -> None:
     for manifest in manifests_of(scenario):
         name = manifest["metadata"]["name"]
         assert re.fullmatch(r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?", name), name
-        assert (manifest["kind"], name) not in seen, f"two {manifest['kind']}s named {name}"
+        assert (manifest["kind"], name) not in seen, (
+            f"two {manifest['kind']}s named {name}"
+        )
         seen.add((manifest["kind"], name))
         assert manifest["metadata"]["labels"]["app.kubernetes.io/instance"] == RELEASE
 
@@ -339,7 +406,9 @@ def test_names_are_unique_dns_labels(scenario: str) -> None:
 
 
 @all_scenarios
-def test_each_enabled_service_runs_http_grpc_and_worker_processes(scenario: str) -> None:
+def test_each_enabled_service_runs_http_grpc_and_worker_processes(
+    scenario: str,
+) -> None:
     deployments = by_name(manifests_of(scenario), "Deployment")
     expected = {
         component(scenario, service, process)
@@ -350,24 +419,42 @@ def test_each_enabled_service_runs_http_grpc_and_worker_processes(scenario: str)
     for service in enabled_services(scenario):
         for process in PROCESSES:
             container = only_container(
-                deployments[component(scenario, service, process)]["spec"]["template"]["spec"]
+                deployments[component(scenario, service, process)]["spec"]["template"][
+                    "spec"
+                ]
             )
             assert container["args"] == ["serve", service, process]
             assert "command" not in container, "the image's entrypoint is `crm`"
 
 
-def _probe_target(container: dict[str, Any], probe: dict[str, Any]) -> tuple[str, str, int]:
+def _probe_target(
+    container: dict[str, Any], probe: dict[str, Any]
+) -> tuple[str, str, int]:
     if "grpc" in probe:
         return ("grpc", "", probe["grpc"]["port"])
-    return ("http", probe["httpGet"]["path"], port_number(container, probe["httpGet"]["port"]))
+    return (
+        "http",
+        probe["httpGet"]["path"],
+        port_number(container, probe["httpGet"]["port"]),
+    )
 
 
 @pytest.mark.parametrize(
     ("process", "liveness", "readiness", "ports"),
     [
         ("http", ("http", "/healthz", 8000), ("http", "/readyz", 8000), {"http": 8000}),
-        ("grpc", ("grpc", "", 50051), ("grpc", "", 50051), {"grpc": 50051, "metrics": 9100}),
-        ("worker", ("http", "/healthz", 9100), ("http", "/readyz", 9100), {"metrics": 9100}),
+        (
+            "grpc",
+            ("grpc", "", 50051),
+            ("grpc", "", 50051),
+            {"grpc": 50051, "metrics": 9100},
+        ),
+        (
+            "worker",
+            ("http", "/healthz", 9100),
+            ("http", "/readyz", 9100),
+            {"metrics": 9100},
+        ),
     ],
 )
 def test_probes_and_ports_follow_the_process_contract(
@@ -376,7 +463,9 @@ def test_probes_and_ports_follow_the_process_contract(
     deployments = by_name(manifests_of("default"), "Deployment")
     for service in SERVICES:
         container = only_container(
-            deployments[component("default", service, process)]["spec"]["template"]["spec"]
+            deployments[component("default", service, process)]["spec"]["template"][
+                "spec"
+            ]
         )
         assert {p["name"]: p["containerPort"] for p in container["ports"]} == ports
         assert _probe_target(container, container["livenessProbe"]) == liveness
@@ -385,7 +474,9 @@ def test_probes_and_ports_follow_the_process_contract(
 
 def test_a_disabled_probe_is_left_out() -> None:
     deployments = by_name(manifests_of("minimal-values.yaml"), "Deployment")
-    container = only_container(deployments["crm-dev-tickets-grpc"]["spec"]["template"]["spec"])
+    container = only_container(
+        deployments["crm-dev-tickets-grpc"]["spec"]["template"]["spec"]
+    )
     assert "readinessProbe" not in container and "livenessProbe" in container
 
 
@@ -410,7 +501,9 @@ def test_every_container_gets_the_platform_environment(scenario: str) -> None:
         assert env["CRM_JWT_JWKS_URL"]["value"] == values["auth"]["jwksUrl"], where
         assert env["CRM_JWT_AUDIENCE"]["value"] == values["auth"]["audience"], where
         assert env["CRM_JWT_ISSUER"]["value"] == values["auth"]["issuer"], where
-        for other in SERVICES:  # every service can call every other, enabled here or not
+        for (
+            other
+        ) in SERVICES:  # every service can call every other, enabled here or not
             target = env[f"CRM_{other.upper()}_GRPC_TARGET"]["value"]
             assert target == f"{component(scenario, other, 'grpc')}:50051", where
         assert env["PROMETHEUS_MULTIPROC_DIR"]["value"] == "/tmp/metrics", where
@@ -419,7 +512,9 @@ def test_every_container_gets_the_platform_environment(scenario: str) -> None:
 
 
 @all_scenarios
-def test_containers_run_unprivileged_on_a_read_only_root_with_a_writable_tmp(scenario: str) -> None:
+def test_containers_run_unprivileged_on_a_read_only_root_with_a_writable_tmp(
+    scenario: str,
+) -> None:
     values = values_of(scenario)
     for where, template in pod_specs(manifests_of(scenario)):
         spec = template["spec"]
@@ -427,7 +522,9 @@ def test_containers_run_unprivileged_on_a_read_only_root_with_a_writable_tmp(sce
         service = template["metadata"]["labels"]["crm/service"]
         process = template["metadata"]["labels"]["crm/process"]
         configured = (
-            values["migrations"] if process == "migrate" else values["services"][service][process]
+            values["migrations"]
+            if process == "migrate"
+            else values["services"][service][process]
         )
 
         if configured["containerSecurityContext"]["enabled"]:
@@ -454,10 +551,15 @@ def test_images_come_from_the_configured_registry_with_the_app_version_by_defaul
 ) -> None:
     values = values_of(scenario)
     for where, template in pod_specs(manifests_of(scenario)):
-        image = values["services"][template["metadata"]["labels"]["crm/service"]]["image"]
+        image = values["services"][template["metadata"]["labels"]["crm/service"]][
+            "image"
+        ]
         registry = values["global"]["imageRegistry"] or image["registry"]
         tag = image["tag"] or "0.1.0"
-        assert only_container(template["spec"])["image"] == f"{registry}/{image['repository']}:{tag}"
+        assert (
+            only_container(template["spec"])["image"]
+            == f"{registry}/{image['repository']}:{tag}"
+        )
         pull_secrets = [{"name": name} for name in values["global"]["imagePullSecrets"]]
         assert template["spec"].get("imagePullSecrets", []) == pull_secrets, where
 
@@ -466,9 +568,13 @@ def test_mailer_gets_its_smtp_relay_without_credentials_by_default() -> None:
     for where, template in pod_specs(manifests_of("default")):
         env = env_of(only_container(template["spec"]))
         if template["metadata"]["labels"]["crm/service"] == "mailer":
-            assert env["MAILER_SMTP_HOST"]["value"] == "smtp-relay.mail.svc.cluster.local"
+            assert (
+                env["MAILER_SMTP_HOST"]["value"] == "smtp-relay.mail.svc.cluster.local"
+            )
             assert env["MAILER_SMTP_PORT"]["value"] == "587"
-            assert "MAILER_SMTP_USERNAME" not in env and "MAILER_SMTP_PASSWORD" not in env
+            assert (
+                "MAILER_SMTP_USERNAME" not in env and "MAILER_SMTP_PASSWORD" not in env
+            )
         else:
             assert not any(name.startswith("MAILER_SMTP_") for name in env), where
 
@@ -480,10 +586,12 @@ def test_mailer_reads_smtp_credentials_from_the_existing_secret() -> None:
         env = env_of(only_container(template["spec"]))
         assert env["MAILER_SMTP_HOST"]["value"] == "smtp.sendgrid.net", where
         assert env["MAILER_SMTP_USERNAME"]["valueFrom"]["secretKeyRef"] == {
-            "name": "crm-smtp", "key": "username"
+            "name": "crm-smtp",
+            "key": "username",
         }
         assert env["MAILER_SMTP_PASSWORD"]["valueFrom"]["secretKeyRef"] == {
-            "name": "crm-smtp", "key": "password"
+            "name": "crm-smtp",
+            "key": "password",
         }
 
 
@@ -492,14 +600,19 @@ def test_mailer_reads_smtp_credentials_from_the_existing_secret() -> None:
 
 
 @all_scenarios
-def test_each_service_object_selects_the_pods_of_exactly_one_process(scenario: str) -> None:
+def test_each_service_object_selects_the_pods_of_exactly_one_process(
+    scenario: str,
+) -> None:
     manifests = manifests_of(scenario)
     deployments = of_kind(manifests, "Deployment")
     for service in of_kind(manifests, "Service"):
         name = service["metadata"]["name"]
         matching = [
-            d for d in deployments
-            if selects(service["spec"]["selector"], d["spec"]["template"]["metadata"]["labels"])
+            d
+            for d in deployments
+            if selects(
+                service["spec"]["selector"], d["spec"]["template"]["metadata"]["labels"]
+            )
         ]
         assert [d["metadata"]["name"] for d in matching] == [name]
         container = only_container(matching[0]["spec"]["template"]["spec"])
@@ -515,12 +628,16 @@ def test_http_and_grpc_services_expose_the_contract_ports(scenario: str) -> None
     for service in enabled_services(scenario):
         http = services[component(scenario, service, "http")]
         grpc = services[component(scenario, service, "grpc")]
-        assert [(p["name"], p["port"]) for p in http["spec"]["ports"]] == [("http", 8000)]
+        assert [(p["name"], p["port"]) for p in http["spec"]["ports"]] == [
+            ("http", 8000)
+        ]
         expected_grpc = [("grpc", 50051)] + ([("metrics", 9100)] if metrics else [])
         assert [(p["name"], p["port"]) for p in grpc["spec"]["ports"]] == expected_grpc
         worker = services.get(component(scenario, service, "worker"))
         if metrics:
-            assert [(p["name"], p["port"]) for p in worker["spec"]["ports"]] == [("metrics", 9100)]
+            assert [(p["name"], p["port"]) for p in worker["spec"]["ports"]] == [
+                ("metrics", 9100)
+            ]
         else:
             assert worker is None
 
@@ -532,8 +649,11 @@ def test_ingress_routes_each_prefix_to_the_owning_service(scenario: str) -> None
     services = by_name(manifests, "Service")
     (rule,) = ingress["spec"]["rules"]
     routes = {
-        path["path"]: (path["pathType"], path["backend"]["service"]["name"],
-                       path["backend"]["service"]["port"]["name"])
+        path["path"]: (
+            path["pathType"],
+            path["backend"]["service"]["name"],
+            path["backend"]["service"]["port"]["name"],
+        )
         for path in rule["http"]["paths"]
     }
 
@@ -550,12 +670,19 @@ def test_ingress_routes_each_prefix_to_the_owning_service(scenario: str) -> None
 def test_ingress_serves_tls_with_the_configured_class_and_annotations() -> None:
     (ingress,) = of_kind(manifests_of("ha-values.yaml"), "Ingress")
     assert ingress["spec"]["ingressClassName"] == "nginx"
-    assert ingress["spec"]["tls"] == [{"hosts": ["api.crm.example.org"], "secretName": "crm-tls"}]
-    assert ingress["metadata"]["annotations"]["cert-manager.io/cluster-issuer"] == "letsencrypt"
+    assert ingress["spec"]["tls"] == [
+        {"hosts": ["api.crm.example.org"], "secretName": "crm-tls"}
+    ]
+    assert (
+        ingress["metadata"]["annotations"]["cert-manager.io/cluster-issuer"]
+        == "letsencrypt"
+    )
 
 
 @all_scenarios
-def test_autoscaled_processes_get_an_hpa_and_no_fixed_replica_count(scenario: str) -> None:
+def test_autoscaled_processes_get_an_hpa_and_no_fixed_replica_count(
+    scenario: str,
+) -> None:
     manifests = manifests_of(scenario)
     hpas = by_name(manifests, "HorizontalPodAutoscaler")
     deployments = by_name(manifests, "Deployment")
@@ -566,13 +693,16 @@ def test_autoscaled_processes_get_an_hpa_and_no_fixed_replica_count(scenario: st
             if configured["autoscaling"]["enabled"]:
                 hpa = hpas[name]["spec"]
                 assert hpa["scaleTargetRef"] == {
-                    "apiVersion": "apps/v1", "kind": "Deployment", "name": name
+                    "apiVersion": "apps/v1",
+                    "kind": "Deployment",
+                    "name": name,
                 }
                 assert hpa["minReplicas"] == configured["autoscaling"]["minReplicas"]
                 assert hpa["maxReplicas"] == configured["autoscaling"]["maxReplicas"]
                 (metric,) = hpa["metrics"]
-                assert metric["resource"]["target"]["averageUtilization"] == (
-                    configured["autoscaling"]["targetCPU"]
+                assert (
+                    metric["resource"]["target"]["averageUtilization"]
+                    == (configured["autoscaling"]["targetCPU"])
                 )
                 assert "replicas" not in deployments[name]["spec"]
             else:
@@ -595,8 +725,12 @@ def test_disruption_budgets_cover_the_pods_of_their_process(scenario: str) -> No
             pdb = pdbs[name]["spec"]
             assert pdb["minAvailable"] == configured["minAvailable"]
             pods = [
-                d for d in deployments.values()
-                if selects(pdb["selector"]["matchLabels"], d["spec"]["template"]["metadata"]["labels"])
+                d
+                for d in deployments.values()
+                if selects(
+                    pdb["selector"]["matchLabels"],
+                    d["spec"]["template"]["metadata"]["labels"],
+                )
             ]
             assert [d["metadata"]["name"] for d in pods] == [name]
 
@@ -611,13 +745,18 @@ def test_migration_jobs_run_before_install_and_upgrade(scenario: str) -> None:
     if not values_of(scenario)["migrations"]["enabled"]:
         assert jobs == {}
         return
-    assert set(jobs) == {component(scenario, s, "migrate") for s in enabled_services(scenario)}
+    assert set(jobs) == {
+        component(scenario, s, "migrate") for s in enabled_services(scenario)
+    }
     for service in enabled_services(scenario):
         job = jobs[component(scenario, service, "migrate")]
         annotations = job["metadata"]["annotations"]
         assert annotations["helm.sh/hook"] == "pre-install,pre-upgrade"
         assert re.fullmatch(r"-?\d+", annotations["helm.sh/hook-weight"])
-        assert annotations["helm.sh/hook-delete-policy"] == "before-hook-creation,hook-succeeded"
+        assert (
+            annotations["helm.sh/hook-delete-policy"]
+            == "before-hook-creation,hook-succeeded"
+        )
         pod = job["spec"]["template"]["spec"]
         assert pod["restartPolicy"] == "Never"
         assert only_container(pod)["args"] == ["migrate", service]
@@ -631,7 +770,9 @@ def test_migration_jobs_run_before_install_and_upgrade(scenario: str) -> None:
 def test_disabled_services_render_nothing(scenario: str) -> None:
     for manifest in manifests_of(scenario):
         labels = manifest["metadata"]["labels"]
-        assert labels.get("crm/service") not in disabled_services(scenario), manifest["metadata"]
+        assert labels.get("crm/service") not in disabled_services(scenario), manifest[
+            "metadata"
+        ]
         text = json.dumps(manifest)
         for service in disabled_services(scenario):
             # Only the gRPC target that every container gets may mention a disabled service.
@@ -663,9 +804,13 @@ def test_rendering_fails_with_a_clear_message_when_a_required_value_is_missing(
 
 
 def test_a_disabled_service_needs_no_database_secret(tmp_path: pathlib.Path) -> None:
-    override = {"services": {"reports": {"enabled": False, "database": {"existingSecret": ""}}}}
+    override = {
+        "services": {"reports": {"enabled": False, "database": {"existingSecret": ""}}}
+    }
     manifests = render_manifests(write_values(tmp_path, override))
-    assert not any(m["metadata"]["labels"].get("crm/service") == "reports" for m in manifests)
+    assert not any(
+        m["metadata"]["labels"].get("crm/service") == "reports" for m in manifests
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -673,7 +818,9 @@ def test_a_disabled_service_needs_no_database_secret(tmp_path: pathlib.Path) -> 
 
 
 @all_scenarios
-def test_service_monitors_scrape_every_process_of_each_enabled_service(scenario: str) -> None:
+def test_service_monitors_scrape_every_process_of_each_enabled_service(
+    scenario: str,
+) -> None:
     manifests = manifests_of(scenario)
     values = values_of(scenario)["metrics"]
     monitors = by_name(manifests, "ServiceMonitor")
@@ -686,13 +833,18 @@ def test_service_monitors_scrape_every_process_of_each_enabled_service(scenario:
         for key, value in values["serviceMonitor"]["labels"].items():
             assert monitor["metadata"]["labels"][key] == value
         selected = [
-            s for s in services
-            if selects(monitor["spec"]["selector"]["matchLabels"], s["metadata"]["labels"])
+            s
+            for s in services
+            if selects(
+                monitor["spec"]["selector"]["matchLabels"], s["metadata"]["labels"]
+            )
         ]
         endpoint_ports = {e["port"] for e in monitor["spec"]["endpoints"]}
         scraped = {
             (s["metadata"]["name"], p["port"])
-            for s in selected for p in s["spec"]["ports"] if p["name"] in endpoint_ports
+            for s in selected
+            for p in s["spec"]["ports"]
+            if p["name"] in endpoint_ports
         }
         assert scraped == {
             (component(scenario, service, "http"), 8000),
@@ -702,7 +854,9 @@ def test_service_monitors_scrape_every_process_of_each_enabled_service(scenario:
 
 
 @all_scenarios
-def test_prometheus_rules_alert_on_errors_outbox_lag_and_dead_letters(scenario: str) -> None:
+def test_prometheus_rules_alert_on_errors_outbox_lag_and_dead_letters(
+    scenario: str,
+) -> None:
     rules = of_kind(manifests_of(scenario), "PrometheusRule")
     if not values_of(scenario)["prometheusRule"]["enabled"]:
         assert rules == []
@@ -714,17 +868,25 @@ def test_prometheus_rules_alert_on_errors_outbox_lag_and_dead_letters(scenario: 
         exprs = " ".join(alert["expr"] for alert in groups[f"crm-{service}"])
         assert re.search(rf'crm_{service}_http_requests_total\{{status=~"5\.\."', exprs)
         assert re.search(rf'crm_{service}_grpc_requests_total\{{code!="OK"', exprs)
-        assert re.search(rf"crm_{service}_outbox_lag_seconds\{{[^}}]*\}}\) > 60\b", exprs)
         assert re.search(
-            rf"increase\(crm_{service}_events_dead_lettered_total\{{[^}}]*\}}\[10m\]\)\) > 0", exprs
+            rf"crm_{service}_outbox_lag_seconds\{{[^}}]*\}}\) > 60\b", exprs
         )
-        assert all(a["labels"]["crm_service"] == service for a in groups[f"crm-{service}"])
+        assert re.search(
+            rf"increase\(crm_{service}_events_dead_lettered_total\{{[^}}]*\}}\[10m\]\)\) > 0",
+            exprs,
+        )
+        assert all(
+            a["labels"]["crm_service"] == service for a in groups[f"crm-{service}"]
+        )
 
 
 @all_scenarios
-def test_grafana_dashboard_is_a_labelled_config_map_with_valid_json(scenario: str) -> None:
+def test_grafana_dashboard_is_a_labelled_config_map_with_valid_json(
+    scenario: str,
+) -> None:
     config_maps = [
-        m for m in of_kind(manifests_of(scenario), "ConfigMap")
+        m
+        for m in of_kind(manifests_of(scenario), "ConfigMap")
         if m["metadata"]["labels"].get("grafana_dashboard") == "1"
     ]
     if not values_of(scenario)["grafanaDashboard"]["enabled"]:
@@ -734,6 +896,8 @@ def test_grafana_dashboard_is_a_labelled_config_map_with_valid_json(scenario: st
     (dashboard_json,) = config_map["data"].values()
     dashboard = json.loads(dashboard_json)
     assert dashboard["uid"] == "crm-overview" and dashboard["panels"]
-    exprs = " ".join(t["expr"] for panel in dashboard["panels"] for t in panel["targets"])
+    exprs = " ".join(
+        t["expr"] for panel in dashboard["panels"] for t in panel["targets"]
+    )
     assert "crm_${service}_http_requests_total" in exprs
     assert "crm_${service}_outbox_lag_seconds" in exprs

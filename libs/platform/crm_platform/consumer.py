@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 from crm.events.v1 import envelope_pb2
 from crm_platform import context, events
@@ -18,7 +18,8 @@ from crm_platform.faults import failpoint
 
 log = logging.getLogger(__name__)
 
-EventHandler = Callable[[UnitOfWork, envelope_pb2.Envelope], None]
+# A handler gets the service's runtime, the open unit of work (it must not commit) and the envelope.
+EventHandler = Callable[[Any, UnitOfWork, envelope_pb2.Envelope], None]
 
 
 @dataclass
@@ -42,10 +43,11 @@ class Subscriptions:
 class IdempotentConsumer:
     """Turns a bus delivery into one committed, deduplicated effect; raising makes the bus retry."""
 
-    def __init__(self, name: str, database: Database, subscriptions: Subscriptions) -> None:
+    def __init__(self, name: str, database: Database, subscriptions: Subscriptions, runtime: Any = None) -> None:
         self.name = name
         self.database = database
         self.subscriptions = subscriptions
+        self.runtime = runtime
 
     def __call__(self, delivery: Delivery) -> None:
         envelope = events.unpack(delivery.body)
@@ -65,7 +67,7 @@ class IdempotentConsumer:
                     event_type=envelope.type,
                     workspace_id=envelope.workspace_id,
                 )
-                handler(uow, envelope)
+                handler(self.runtime, uow, envelope)
                 try:
                     uow.commit()
                 except AlreadyProcessed:

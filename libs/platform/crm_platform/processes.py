@@ -89,7 +89,7 @@ class Worker:
         relay = OutboxRelay(rt.database, rt.connect_bus, rt.metrics)
         self._spawn(f"{spec.name}-relay", relay.run)
         if spec.subscriptions.handlers:
-            consumer = IdempotentConsumer(spec.name, rt.database, spec.subscriptions)
+            consumer = IdempotentConsumer(spec.name, rt.database, spec.subscriptions, rt)
             self._spawn(f"{spec.name}-consumer", lambda stop: self._consume(consumer, stop))
         for index, loop in enumerate(spec.background):
             self._spawn(f"{spec.name}-loop{index}", lambda stop, loop=loop: loop(rt, stop))

@@ -8,6 +8,8 @@ Create Date: ${create_date}
 from typing import Sequence, Union
 
 import sqlalchemy as sa
+
+import crm_platform.db  # noqa: F401 - custom column types
 from alembic import op
 ${imports if imports else ""}
 

@@ -58,6 +58,7 @@ messages_table = Table(
 
 # Consumers in this process wake up as soon as something is published to their queue.
 _wakeups: dict[str, threading.Condition] = defaultdict(threading.Condition)
+_schema_lock = threading.Lock()
 
 
 class LocalBus:
@@ -65,7 +66,8 @@ class LocalBus:
         self.url = url
         self.retry = retry
         self.engine = create_db_engine(url)
-        metadata.create_all(self.engine)
+        with _schema_lock:  # several threads open the bus at start-up; create its tables once
+            metadata.create_all(self.engine)
 
     def ping(self) -> None:
         with self.engine.connect() as connection:

@@ -1,0 +1,39 @@
+"""What other services ask the contacts service: does this contact exist here, and how to reach it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from crm.contacts.v1 import contacts_pb2, contacts_pb2_grpc
+from crm_platform.grpc_client import GrpcClients
+
+
+@dataclass(frozen=True)
+class ContactCard:
+    id: str
+    name: str
+    email: str | None
+    phone: str | None
+
+
+class ContactDirectory(Protocol):
+    def get(self, contact_id: str) -> ContactCard:
+        """The contact in the caller's workspace; raises NotFound otherwise."""
+        ...
+
+
+class GrpcContactDirectory:
+    """ContactDirectory over gRPC; reads are retried on UNAVAILABLE and bounded by a deadline."""
+
+    def __init__(self, clients: GrpcClients) -> None:
+        self._client = clients.client(
+            "contacts",
+            contacts_pb2_grpc.ContactsServiceStub,
+            "crm.contacts.v1.ContactsService",
+            idempotent=("GetContact", "BatchGetContacts"),
+        )
+
+    def get(self, contact_id: str) -> ContactCard:
+        found = self._client.call("GetContact", contacts_pb2.GetContactRequest(contact_id=contact_id))
+        return ContactCard(id=found.id, name=found.name, email=found.email or None, phone=found.phone or None)

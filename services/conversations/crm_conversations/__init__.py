@@ -1,0 +1,1 @@
+"""The conversations service: email and website-chat conversations with contacts."""

@@ -1,0 +1,1 @@
+"""The mailer service: every email that leaves or enters the platform goes through it."""

@@ -1,0 +1,34 @@
+"""The mailer service as the platform sees it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask_openapi3 import OpenAPI
+
+from crm.mailer.v1 import mailer_pb2_grpc
+from crm_mailer.models import Base
+from crm_mailer.outbound.grpc import MailerServicer
+from crm_mailer.outbound.handlers import subscriptions
+from crm_mailer.outbound.loop import deliver_forever
+from crm_mailer.outbound.views import api as outbound_api
+from crm_platform.service import GrpcBinding, Runtime, ServiceSpec
+
+
+def register_http(app: OpenAPI, _rt: Runtime) -> None:
+    app.register_api(outbound_api)
+
+
+def grpc_bindings(rt: Runtime) -> list[GrpcBinding]:
+    return [GrpcBinding("crm.mailer.v1.MailerService", mailer_pb2_grpc.add_MailerServiceServicer_to_server, MailerServicer(rt))]
+
+
+SERVICE = ServiceSpec(
+    name="mailer",
+    metadata=Base.metadata,
+    migrations_dir=Path(__file__).resolve().parent / "migrations",
+    register_http=register_http,
+    grpc_bindings=grpc_bindings,
+    subscriptions=subscriptions,
+    background=(deliver_forever,),
+)

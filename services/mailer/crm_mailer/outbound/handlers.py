@@ -1,0 +1,30 @@
+"""What the mailer does when other services' events arrive."""
+
+from __future__ import annotations
+
+from crm.events.v1 import envelope_pb2, tickets_pb2
+from crm_mailer.outbound import service
+from crm_mailer.outbound.settings import sender_of
+from crm_platform.clients.contacts import GrpcContactDirectory
+from crm_platform.consumer import Subscriptions
+from crm_platform.db import UnitOfWork
+from crm_platform.events import payload_of
+from crm_platform.service import Runtime
+
+subscriptions = Subscriptions()
+
+
+@subscriptions.on("tickets.comment.public_added")
+def mail_public_comment(rt: Runtime, uow: UnitOfWork, envelope: envelope_pb2.Envelope) -> None:
+    comment = payload_of(envelope, tickets_pb2.CommentAdded)
+    service.queue_ticket_comment(
+        uow,
+        GrpcContactDirectory(rt.grpc),
+        sender_of(rt.settings),
+        workspace_id=envelope.workspace_id,
+        source_event_id=envelope.event_id,
+        ticket_id=comment.ticket_id,
+        contact_id=comment.contact_id,
+        ticket_subject=comment.ticket_subject,
+        body=comment.body,
+    )

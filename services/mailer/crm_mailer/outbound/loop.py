@@ -1,0 +1,32 @@
+"""The worker loop that delivers queued mail."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from crm_mailer.outbound import service, transport
+from crm_mailer.outbound.settings import sender_of
+from crm_platform.service import Runtime
+
+log = logging.getLogger(__name__)
+
+
+def deliver_forever(rt: Runtime, stop: threading.Event) -> None:
+    mail_transport = transport.from_settings(rt.settings)
+    sender = sender_of(rt.settings)
+    sent = rt.metrics.counter("mail_sent_total", "Mail accepted by the receiving server.")
+    deferred = rt.metrics.counter("mail_deferred_total", "Mail that failed temporarily and will be retried.")
+    failed = rt.metrics.counter("mail_failed_total", "Mail given up on.")
+    while not stop.is_set():
+        try:
+            outcomes = service.deliver_due(rt.database, mail_transport, sender)
+        except Exception:  # noqa: BLE001 - a database hiccup must not stop delivery
+            log.exception("mail delivery failed; retrying")
+            stop.wait(2.0)
+            continue
+        sent.inc(outcomes["sent"])
+        deferred.inc(outcomes["deferred"])
+        failed.inc(outcomes["failed"])
+        if not any(outcomes.values()):
+            stop.wait(0.2)

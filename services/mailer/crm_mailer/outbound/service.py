@@ -1,0 +1,158 @@
+"""Use cases of outbound mail: queue a mail for an event, and deliver what is due."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from crm.events.v1 import mailer_pb2
+from crm_mailer.outbound import compose
+from crm_mailer.outbound.models import FAILED, QUEUED, SENT, SKIPPED, OutboundMessage
+from crm_mailer.outbound.transport import PermanentFailure, TemporaryFailure, Transport
+from crm_platform.clients.contacts import ContactDirectory
+from crm_platform.db import Database, UnitOfWork, utcnow
+from crm_platform.errors import NotFound
+from crm_platform.ids import is_uuid, new_id
+
+log = logging.getLogger(__name__)
+
+SENT_EVENT = "mailer.message.sent"
+
+
+@dataclass(frozen=True)
+class Sender:
+    address: str  # "Support <support@example.com>"
+    domain: str  # for Message-IDs
+
+
+def queue_ticket_comment(
+    uow: UnitOfWork,
+    contacts: ContactDirectory,
+    sender: Sender,
+    *,
+    workspace_id: str,
+    source_event_id: str,
+    ticket_id: str,
+    contact_id: str,
+    ticket_subject: str,
+    body: str,
+) -> OutboundMessage:
+    """Queue the mail that carries a public comment to the contact, inside the consumer's transaction."""
+    try:
+        recipient = contacts.get(contact_id).email
+    except NotFound:
+        recipient = None
+    outbound_id = new_id()
+    message = OutboundMessage(
+        id=outbound_id,
+        workspace_id=workspace_id,
+        source_event_id=source_event_id,
+        ticket_id=ticket_id,
+        contact_id=contact_id,
+        recipient=recipient,
+        subject=compose.ticket_subject(ticket_id, ticket_subject),
+        body=body,
+        rfc822_message_id=compose.message_id(outbound_id, sender.domain),
+        status=QUEUED if recipient else SKIPPED,
+        last_error=None if recipient else "the contact has no email address",
+    )
+    uow.session.add(message)
+    return message
+
+
+def deliver_due(database: Database, transport: Transport, sender: Sender, *, limit: int = 20) -> dict[str, int]:
+    """Send the queued mail that is due; each mail is its own transaction. Returns counts by outcome."""
+    outcomes = {"sent": 0, "deferred": 0, "failed": 0}
+    for _ in range(limit):
+        with database.unit_of_work() as uow:
+            message = uow.session.scalars(
+                select(OutboundMessage)
+                .where(OutboundMessage.status == QUEUED, OutboundMessage.next_attempt_at <= utcnow())
+                .order_by(OutboundMessage.next_attempt_at)
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            ).first()
+            if message is None:
+                break
+            now = utcnow()
+            message.attempts += 1
+            mail = compose.build(
+                sender=sender.address,
+                recipient=message.recipient or "",
+                subject=message.subject,
+                body=message.body,
+                rfc822_message_id=message.rfc822_message_id,
+                ticket_id=message.ticket_id,
+                when=message.created_at,
+            )
+            try:
+                transport.send(mail)
+            except TemporaryFailure as exc:
+                retry_at = compose.next_attempt(message.attempts, now)
+                message.last_error = str(exc)[:2000]
+                if retry_at is None:
+                    message.status = FAILED
+                    outcomes["failed"] += 1
+                else:
+                    message.next_attempt_at = retry_at
+                    outcomes["deferred"] += 1
+                log.warning("mail %s deferred: %s", message.id, exc)
+            except PermanentFailure as exc:
+                message.status, message.last_error = FAILED, str(exc)[:2000]
+                outcomes["failed"] += 1
+                log.warning("mail %s failed: %s", message.id, exc)
+            else:
+                message.status, message.sent_at, message.last_error = SENT, now, None
+                uow.emit(
+                    SENT_EVENT,
+                    mailer_pb2.MessageSent(
+                        message_id=message.id,
+                        rfc822_message_id=message.rfc822_message_id,
+                        recipient=message.recipient or "",
+                        subject=message.subject,
+                        source_event_id=message.source_event_id,
+                        ticket_id=message.ticket_id or "",
+                        contact_id=message.contact_id or "",
+                    ),
+                    workspace_id=message.workspace_id,
+                )
+                outcomes["sent"] += 1
+            uow.commit()
+    return outcomes
+
+
+def get(uow: UnitOfWork, *, workspace_id: str, message_id: str) -> OutboundMessage:
+    """One outbound mail of the workspace."""
+    with uow:
+        message = uow.session.get(OutboundMessage, message_id) if is_uuid(message_id) else None
+        if message is None or message.workspace_id != workspace_id:
+            raise NotFound(f"message {message_id} not found")
+        return message
+
+
+def get_by_source_event(uow: UnitOfWork, *, workspace_id: str, source_event_id: str) -> OutboundMessage:
+    """The mail sent for an event of another service."""
+    with uow:
+        message = uow.session.scalars(
+            select(OutboundMessage).where(
+                OutboundMessage.workspace_id == workspace_id, OutboundMessage.source_event_id == source_event_id
+            )
+        ).first()
+        if message is None:
+            raise NotFound(f"no mail for event {source_event_id}")
+        return message
+
+
+def list_page(
+    uow: UnitOfWork, *, workspace_id: str, limit: int, after_id: str | None, ticket_id: str | None
+) -> list[OutboundMessage]:
+    """A page of the workspace's outbound mail, newest first."""
+    query = select(OutboundMessage).where(OutboundMessage.workspace_id == workspace_id)
+    if ticket_id:
+        query = query.where(OutboundMessage.ticket_id == ticket_id)
+    if after_id:
+        query = query.where(OutboundMessage.id < after_id)
+    with uow:
+        return list(uow.session.scalars(query.order_by(OutboundMessage.id.desc()).limit(limit)))

@@ -1,0 +1,62 @@
+"""HTTP API of outbound mail: what was sent, to whom, and how it went."""
+
+from __future__ import annotations
+
+from flask_openapi3 import APIBlueprint, Tag
+from pydantic import BaseModel, ConfigDict, Field
+
+from crm_mailer.outbound import service
+from crm_platform.web import SECURITY, caller, decode_cursor, encode_cursor, json_response, runtime
+
+api = APIBlueprint("mailer", __name__, url_prefix="/v1/mailer", abp_tags=[Tag(name="mailer")], abp_security=SECURITY)
+
+
+class MessageOut(BaseModel):
+    id: str
+    source_event_id: str
+    ticket_id: str | None
+    contact_id: str | None
+    recipient: str | None
+    subject: str
+    status: str
+    attempts: int
+    last_error: str | None
+    rfc822_message_id: str
+    created_at: str
+    sent_at: str | None
+
+
+class MessagePage(BaseModel):
+    items: list[MessageOut]
+    next_cursor: str | None
+
+
+class MessageQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    limit: int = Field(default=50, ge=1, le=200)
+    cursor: str | None = None
+    ticket_id: str | None = None
+
+
+class MessagePath(BaseModel):
+    message_id: str = Field(max_length=64)
+
+
+@api.get("/messages", responses={200: MessagePage}, summary="List outbound mail, newest first")
+def list_messages(query: MessageQuery):  # type: ignore[no-untyped-def]
+    after = decode_cursor(query.cursor)[0] if query.cursor else None
+    messages = service.list_page(
+        runtime().database.unit_of_work(),
+        workspace_id=caller().workspace_id,
+        limit=query.limit,
+        after_id=str(after) if after else None,
+        ticket_id=query.ticket_id,
+    )
+    next_cursor = encode_cursor(messages[-1].id) if len(messages) == query.limit else None
+    return json_response({"items": [m.as_dict() for m in messages], "next_cursor": next_cursor})
+
+
+@api.get("/messages/<message_id>", responses={200: MessageOut}, summary="Get an outbound mail")
+def get_message(path: MessagePath):  # type: ignore[no-untyped-def]
+    message = service.get(runtime().database.unit_of_work(), workspace_id=caller().workspace_id, message_id=path.message_id)
+    return json_response(message.as_dict())

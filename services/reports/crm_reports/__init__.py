@@ -1,0 +1,1 @@
+"""The reports service: read models built only from the other services' events."""

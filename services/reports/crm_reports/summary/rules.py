@@ -1,0 +1,44 @@
+"""Which event counts as which figure, and what a valid range is: plain functions, no I/O."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, timezone
+
+from crm_platform.errors import FieldError, InvalidInput
+
+# event type -> the summary figure it counts towards
+KIND_OF_EVENT = {
+    "contacts.contact.created": "contacts_created",
+    "tickets.ticket.opened": "tickets_opened",
+    "tickets.comment.public_added": "public_comments",
+    "mailer.message.sent": "emails_delivered",
+    "conversations.message.added": "conversation_messages",
+}
+FIGURES = tuple(KIND_OF_EVENT.values())
+MAX_RANGE = timedelta(days=3661)
+
+
+def parse_bound(raw: str | None, field: str, *, end: bool) -> datetime | None:
+    """An ISO 8601 date or date-time; a bare date means the start of that day (or of the next, for ``to``)."""
+    if raw is None or raw == "":
+        return None
+    try:
+        if len(raw) == 10:
+            day = date.fromisoformat(raw)
+            moment = datetime.combine(day + timedelta(days=1) if end else day, time.min, tzinfo=timezone.utc)
+        else:
+            moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput("invalid range", errors=[FieldError(field, f"{raw!r} is not an ISO 8601 date or date-time")]) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def resolve_range(raw_from: str | None, raw_to: str | None, now: datetime) -> tuple[datetime, datetime]:
+    """``[from, to)``; by default the last 30 days up to now."""
+    end = parse_bound(raw_to, "to", end=True) or now
+    start = parse_bound(raw_from, "from", end=False) or end - timedelta(days=30)
+    if start > end:
+        raise InvalidInput("invalid range", errors=[FieldError("from", "must not be after 'to'", "range_inverted")])
+    if end - start > MAX_RANGE:
+        raise InvalidInput("invalid range", errors=[FieldError("from", "the range can span at most 10 years", "range_too_long")])
+    return start, end

@@ -1,0 +1,33 @@
+"""Use cases of the summary report: record facts from events, and count them over a range."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from crm_platform.db import UnitOfWork
+from crm_reports.summary.models import ActivityFact
+from crm_reports.summary.rules import FIGURES
+
+
+def record(uow: UnitOfWork, *, event_id: str, workspace_id: str, kind: str, occurred_at: datetime) -> None:
+    """Count one event (inside the consumer's transaction)."""
+    uow.session.add(ActivityFact(event_id=event_id, workspace_id=workspace_id, kind=kind, occurred_at=occurred_at))
+
+
+def summarize(uow: UnitOfWork, *, workspace_id: str, start: datetime, end: datetime) -> dict[str, int]:
+    """How many of each figure happened in ``[start, end)``."""
+    with uow:
+        rows = uow.session.execute(
+            select(ActivityFact.kind, func.count())
+            .where(
+                ActivityFact.workspace_id == workspace_id,
+                ActivityFact.occurred_at >= start,
+                ActivityFact.occurred_at < end,
+            )
+            .group_by(ActivityFact.kind)
+        ).all()
+    counts = dict.fromkeys(FIGURES, 0)
+    counts.update({kind: count for kind, count in rows})
+    return counts

@@ -1,0 +1,30 @@
+"""The tickets service as the platform sees it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask_openapi3 import OpenAPI
+
+from crm.tickets.v1 import tickets_pb2_grpc
+from crm_platform.service import GrpcBinding, Runtime, ServiceSpec
+from crm_tickets.models import Base
+from crm_tickets.tickets.grpc import TicketsServicer
+from crm_tickets.tickets.views import api as tickets_api
+
+
+def register_http(app: OpenAPI, _rt: Runtime) -> None:
+    app.register_api(tickets_api)
+
+
+def grpc_bindings(rt: Runtime) -> list[GrpcBinding]:
+    return [GrpcBinding("crm.tickets.v1.TicketsService", tickets_pb2_grpc.add_TicketsServiceServicer_to_server, TicketsServicer(rt))]
+
+
+SERVICE = ServiceSpec(
+    name="tickets",
+    metadata=Base.metadata,
+    migrations_dir=Path(__file__).resolve().parent / "migrations",
+    register_http=register_http,
+    grpc_bindings=grpc_bindings,
+)

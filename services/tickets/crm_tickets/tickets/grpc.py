@@ -1,0 +1,33 @@
+"""gRPC API of tickets, for the other services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crm.tickets.v1 import tickets_pb2, tickets_pb2_grpc
+from crm_platform import context
+from crm_platform.service import Runtime
+from crm_tickets.tickets import service
+
+
+class TicketsServicer(tickets_pb2_grpc.TicketsServiceServicer):
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+
+    def ListContactTickets(  # noqa: N802
+        self, request: tickets_pb2.ListContactTicketsRequest, _context: Any
+    ) -> tickets_pb2.ListContactTicketsResponse:
+        caller = context.current_caller()
+        assert caller is not None
+        tickets = service.list_page(
+            self.rt.database.unit_of_work(),
+            workspace_id=caller.workspace_id,
+            limit=min(request.limit or 50, 200),
+            after_id=None,
+            contact_id=request.contact_id,
+        )
+        return tickets_pb2.ListContactTicketsResponse(
+            tickets=[
+                tickets_pb2.Ticket(id=t.id, contact_id=t.contact_id, subject=t.subject, status=t.status) for t in tickets
+            ]
+        )

@@ -1,0 +1,60 @@
+"""Tickets and their comments."""
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from crm_platform.db import UtcDateTime, utcnow
+from crm_tickets.models import Base
+
+
+class Ticket(Base):
+    __tablename__ = "tickets"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(String(36))
+    contact_id: Mapped[str] = mapped_column(String(36))
+    subject: Mapped[str] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    opened_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+    __table_args__ = (
+        Index("ix_tickets_workspace_id_id", "workspace_id", "id"),
+        Index("ix_tickets_workspace_id_contact_id", "workspace_id", "contact_id"),
+    )
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "contact_id": self.contact_id,
+            "subject": self.subject,
+            "status": self.status,
+            "opened_by": self.opened_by,
+            "created_at": self.created_at.isoformat(),
+        }
+
+
+class Comment(Base):
+    __tablename__ = "comments"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(String(36))
+    ticket_id: Mapped[str] = mapped_column(String(36), ForeignKey("tickets.id"))
+    body: Mapped[str] = mapped_column(Text)
+    public: Mapped[bool] = mapped_column(Boolean)
+    author_id: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+    __table_args__ = (Index("ix_comments_workspace_id_ticket_id_id", "workspace_id", "ticket_id", "id"),)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "ticket_id": self.ticket_id,
+            "body": self.body,
+            "public": self.public,
+            "author_id": self.author_id,
+            "created_at": self.created_at.isoformat(),
+        }
