@@ -37,7 +37,7 @@ run: setup
 
 # Microservices mode on the local PostgreSQL and RabbitMQ, with an SMTP sink; Ctrl-C stops it all.
 up: setup
-	$(PYTHON) tools/devstack.py up
+	$(CRM) up
 
 test: setup
 	$(PYTHON) -m pytest tests -q -p no:cacheprovider --timeout=600

@@ -1,6 +1,7 @@
 """``crm``: the one entry point of every process type and operator task.
 
   crm run                                   all-in-one mode on http://127.0.0.1:8080
+  crm up                                    microservices mode on this machine, behind a gateway on :8080
   crm serve <service> http|grpc|worker      one process of one service (microservices mode)
   crm migrate <service>                     apply migrations and declare the service's queues
   crm token --workspace ID --user U --role admin|agent
@@ -171,6 +172,44 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_up(args: argparse.Namespace) -> int:
+    import signal
+    import subprocess
+    import threading
+
+    from crm_platform import devstack
+
+    logs.configure("devstack", "INFO")
+    config = devstack.StackConfig(
+        var=Path(args.var),
+        postgres_url=args.postgres_url,
+        amqp_url=args.amqp_url,
+        gateway_port=args.port,
+        smtp_port=args.smtp_port,
+    )
+    stack = devstack.Stack(config)
+    with stack:
+        created = subprocess.run(
+            stack._crm("workspace", "create", "Demo", "--reuse"),
+            env=stack.env_for("contacts", "cli"),
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        workspace_id = created.stdout.strip().splitlines()[-1]
+        token = auth.mint(
+            secret=config.jwt_secret, production=False, workspace_id=workspace_id, user_id="demo-admin", role="admin"
+        )
+        print(f"\nCRM microservices are running behind {stack.url}  (logs in {config.var}/logs, mail in {stack.maildir})")
+        print(f"Demo workspace: {workspace_id}\nAdmin token:    {token}\n")
+        print(f"  curl -s {stack.url}/v1/contacts -H 'Authorization: Bearer {token}'\n", flush=True)
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        signal.signal(signal.SIGINT, lambda *_: stop.set())
+        stop.wait()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="crm", description="CRM platform command line")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -181,6 +220,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--grpc-port", type=int, default=int(os.environ.get("CRM_ALLINONE_GRPC_PORT", "50151")))
     run.add_argument("--var", default=os.environ.get("CRM_VAR_DIR", "var"))
     run.set_defaults(func=cmd_run)
+
+    up = sub.add_parser("up", help="microservices mode on this machine (PostgreSQL, RabbitMQ, an SMTP sink)")
+    up.add_argument("--port", type=int, default=8080, help="gateway port")
+    up.add_argument("--smtp-port", type=int, default=18025)
+    up.add_argument("--var", default="var/up")
+    up.add_argument("--postgres-url", default=os.environ.get("CRM_UP_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432"))
+    up.add_argument("--amqp-url", default=os.environ.get("CRM_UP_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F"))
+    up.set_defaults(func=cmd_up)
 
     serve = sub.add_parser("serve", help="run one process of one service")
     serve.add_argument("service", choices=SERVICES)

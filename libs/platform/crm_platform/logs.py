@@ -40,4 +40,5 @@ def configure(service: str, level: str = "INFO") -> None:
     handler.addFilter(_ContextFilter(service))
     root.addHandler(handler)
     root.setLevel(level.upper())
-    logging.getLogger("pika").setLevel(logging.WARNING)
+    for noisy in ("pika", "mail.log", "waitress.queue"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -13,6 +13,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     create = actions.add_parser("create", help="create a workspace and print its id")
     create.add_argument("name")
     create.add_argument("--region", default="ES", help="default phone region (ISO 3166), default ES")
+    create.add_argument("--reuse", action="store_true", help="print the id of an existing workspace of that name")
     create.set_defaults(func=_create)
 
 
@@ -21,7 +22,8 @@ def _create(args: argparse.Namespace) -> int:
 
     rt = runtime_for("contacts")
     try:
-        print(service.create(rt.database.unit_of_work(), name=args.name, default_region=args.region).id)
+        existing = service.get_by_name(rt.database.unit_of_work(), name=args.name) if args.reuse else None
+        print((existing or service.create(rt.database.unit_of_work(), name=args.name, default_region=args.region)).id)
     finally:
         rt.close()
     return 0

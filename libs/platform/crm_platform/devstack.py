@@ -1,0 +1,320 @@
+"""Microservices mode on one machine (``crm up`` / ``make up``, and the end-to-end tests).
+
+Every service runs as its own processes (HTTP under gunicorn, gRPC server, worker), each on its own
+PostgreSQL database, talking over RabbitMQ, with a real SMTP server (aiosmtpd) on loopback that files
+what it receives in a Maildir. A small gateway routes ``/v1/<service>`` to the owning service, like the
+Ingress does in a cluster. Processes that die are restarted, like a kubelet would.
+"""
+
+from __future__ import annotations
+
+import http.client
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping
+
+from crm_platform.settings import SERVICES
+
+log = logging.getLogger(__name__)
+
+PROCESSES = ("http", "grpc", "worker")
+_HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-authorization"}
+
+
+@dataclass
+class StackConfig:
+    var: Path
+    postgres_url: str = "postgresql+psycopg://postgres@127.0.0.1:5432"
+    amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/%2F"
+    db_prefix: str = "crm"
+    gateway_port: int = 8080
+    base_port: int = 18000
+    smtp_port: int = 18025
+    http_workers: int = 2
+    jwt_secret: str = "development-secret-of-the-local-stack-0123456789"
+    services: tuple[str, ...] = SERVICES
+    extra_env: Mapping[str, str] = field(default_factory=dict)
+    # extra environment of one process, e.g. {("mailer", "worker"): {"CRM_FAILPOINTS": "..."}}
+    process_env: Mapping[tuple[str, str], Mapping[str, str]] = field(default_factory=dict)
+    drop_databases_on_stop: bool = False
+
+
+def ports(config: StackConfig, service: str) -> dict[str, int]:
+    base = config.base_port + 10 * config.services.index(service)
+    return {"http": base, "grpc": base + 1, "grpc_metrics": base + 2, "worker_metrics": base + 3}
+
+
+class SmtpSink:
+    """A real SMTP server on loopback that files every message it accepts in a Maildir."""
+
+    def __init__(self, maildir: Path, port: int) -> None:
+        import mailbox
+
+        from aiosmtpd.controller import Controller
+
+        for folder in ("tmp", "new", "cur"):
+            (maildir / folder).mkdir(parents=True, exist_ok=True)
+        box = mailbox.Maildir(maildir, create=False)
+        lock = threading.Lock()
+
+        class Handler:
+            async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:  # noqa: N802
+                with lock:
+                    box.add(envelope.original_content or envelope.content)
+                return "250 OK"
+
+        self.maildir = maildir
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+
+    def start(self) -> None:
+        self.controller.start()
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+
+class Gateway:
+    """Routes ``/v1/<service>...`` to that service's HTTP port (the Ingress of a cluster)."""
+
+    def __init__(self, routes: Mapping[str, int], port: int) -> None:
+        from waitress.server import create_server
+
+        self.routes = sorted(routes.items(), key=lambda item: -len(item[0]))
+        self.server = create_server(self, host="127.0.0.1", port=port, threads=16)
+        self.port = port
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        target = next((p for prefix, p in self.routes if path == prefix or path.startswith(prefix + "/")), None)
+        if target is None:
+            body = b'{"type":"urn:crm:problem:not-found","title":"Not found","status":404}'
+            start_response("404 Not Found", [("Content-Type", "application/problem+json")])
+            return [body]
+        query = environ.get("QUERY_STRING")
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else None
+        headers = {
+            key[5:].replace("_", "-").title(): value
+            for key, value in environ.items()
+            if key.startswith("HTTP_") and key[5:].replace("_", "-").lower() not in _HOP_BY_HOP
+        }
+        if environ.get("CONTENT_TYPE"):
+            headers["Content-Type"] = environ["CONTENT_TYPE"]
+        connection = http.client.HTTPConnection("127.0.0.1", target, timeout=60)
+        try:
+            connection.request(environ["REQUEST_METHOD"], path + (f"?{query}" if query else ""), body=body, headers=headers)
+            response = connection.getresponse()
+            payload = response.read()
+        except OSError:
+            start_response("502 Bad Gateway", [("Content-Type", "application/problem+json")])
+            return [b'{"type":"urn:crm:problem:bad-gateway","title":"Service unreachable","status":502}']
+        finally:
+            connection.close()
+        out_headers = [(k, v) for k, v in response.getheaders() if k.lower() not in _HOP_BY_HOP | {"content-length"}]
+        start_response(f"{response.status} {response.reason}", out_headers + [("Content-Length", str(len(payload)))])
+        return [payload]
+
+    def start(self) -> None:
+        threading.Thread(target=self.server.run, name="gateway", daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.close()
+
+
+@dataclass
+class _Process:
+    service: str
+    kind: str
+    command: list[str]
+    env: dict[str, str]
+    log_path: Path
+    popen: subprocess.Popen[bytes] | None = None
+    restarts: int = 0
+
+    def start(self) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        out = open(self.log_path, "ab")
+        self.popen = subprocess.Popen(self.command, env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        out.close()
+
+
+class Stack:
+    def __init__(self, config: StackConfig) -> None:
+        self.config = config
+        self.var = config.var
+        self.maildir = self.var / "mail"
+        self.processes: list[_Process] = []
+        self.smtp: SmtpSink | None = None
+        self.gateway: Gateway | None = None
+        self._stop = threading.Event()
+        self._supervisor: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.config.gateway_port}"
+
+    def database_url(self, service: str) -> str:
+        return f"{self.config.postgres_url}/{self.config.db_prefix}_{service}"
+
+    def env_for(self, service: str, kind: str) -> dict[str, str]:
+        c = self.config
+        p = ports(c, service)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CRM_") and not k.endswith("_DATABASE_URL")}
+        env.update(
+            {
+                "CRM_ENV": "development",
+                f"{service.upper()}_DATABASE_URL": self.database_url(service),
+                "CRM_AMQP_URL": c.amqp_url,
+                "CRM_JWT_SECRET": c.jwt_secret,
+                "CRM_HTTP_PORT": str(p["http"]),
+                "CRM_GRPC_PORT": str(p["grpc"]),
+                "CRM_METRICS_PORT": str(p["grpc_metrics"] if kind == "grpc" else p["worker_metrics"]),
+                "CRM_HTTP_WORKERS": str(c.http_workers),
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        for other in c.services:
+            env[f"CRM_{other.upper()}_GRPC_TARGET"] = f"127.0.0.1:{ports(c, other)['grpc']}"
+        if service == "mailer":
+            env.update({"MAILER_SMTP_HOST": "127.0.0.1", "MAILER_SMTP_PORT": str(c.smtp_port)})
+        if kind == "http":
+            multiproc = self.var / "metrics" / service
+            shutil.rmtree(multiproc, ignore_errors=True)
+            multiproc.mkdir(parents=True, exist_ok=True)
+            env["PROMETHEUS_MULTIPROC_DIR"] = str(multiproc)
+        env.update(c.extra_env)
+        env.update(c.process_env.get((service, kind), {}))
+        return env
+
+    def _crm(self, *args: str) -> list[str]:
+        return [sys.executable, "-m", "crm_platform.cli", *args]
+
+    def create_databases(self) -> None:
+        import psycopg
+
+        admin = self.config.postgres_url.replace("postgresql+psycopg://", "postgresql://") + "/postgres"
+        with psycopg.connect(admin, autocommit=True) as connection:
+            for service in self.config.services:
+                name = f"{self.config.db_prefix}_{service}"
+                if connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
+                    connection.execute(f'CREATE DATABASE "{name}"')
+
+    def drop_databases(self) -> None:
+        import psycopg
+
+        admin = self.config.postgres_url.replace("postgresql+psycopg://", "postgresql://") + "/postgres"
+        with psycopg.connect(admin, autocommit=True) as connection:
+            for service in self.config.services:
+                connection.execute(f'DROP DATABASE IF EXISTS "{self.config.db_prefix}_{service}" WITH (FORCE)')
+
+    def start(self, timeout: float = 120.0) -> None:
+        self.var.mkdir(parents=True, exist_ok=True)
+        self.create_databases()
+        self.smtp = SmtpSink(self.maildir, self.config.smtp_port)
+        self.smtp.start()
+        for service in self.config.services:
+            result = subprocess.run(
+                self._crm("migrate", service), env=self.env_for(service, "migrate"), capture_output=True, text=True
+            )
+            if result.returncode != 0:
+                raise RuntimeError(f"crm migrate {service} failed:\n{result.stdout}\n{result.stderr}")
+        for service in self.config.services:
+            for kind in PROCESSES:
+                process = _Process(
+                    service, kind, self._crm("serve", service, kind), self.env_for(service, kind),
+                    self.var / "logs" / f"{service}-{kind}.log",
+                )
+                process.start()
+                self.processes.append(process)
+        self.gateway = Gateway({f"/v1/{s}": ports(self.config, s)["http"] for s in self.config.services}, self.config.gateway_port)
+        self.gateway.start()
+        self.wait_ready(timeout)
+        self._supervisor = threading.Thread(target=self._supervise, name="supervisor", daemon=True)
+        self._supervisor.start()
+
+    def readiness_urls(self) -> dict[str, str]:
+        urls = {}
+        for service in self.config.services:
+            p = ports(self.config, service)
+            urls[f"{service}-http"] = f"127.0.0.1:{p['http']}"
+            urls[f"{service}-grpc"] = f"127.0.0.1:{p['grpc_metrics']}"
+            urls[f"{service}-worker"] = f"127.0.0.1:{p['worker_metrics']}"
+        return urls
+
+    def _ready(self, hostport: str) -> bool:
+        host, port = hostport.split(":")
+        connection = http.client.HTTPConnection(host, int(port), timeout=2)
+        try:
+            connection.request("GET", "/readyz")
+            return connection.getresponse().status == 200
+        except OSError:
+            return False
+        finally:
+            connection.close()
+
+    def wait_ready(self, timeout: float = 120.0) -> None:
+        deadline = time.monotonic() + timeout
+        pending = self.readiness_urls()
+        while pending:
+            for process in self.processes:
+                if process.popen is not None and process.popen.poll() is not None and not self._supervisor:
+                    tail = process.log_path.read_text(errors="replace")[-3000:]
+                    raise RuntimeError(f"{process.service} {process.kind} exited with {process.popen.returncode}:\n{tail}")
+            pending = {name: url for name, url in pending.items() if not self._ready(url)}
+            if pending and time.monotonic() > deadline:
+                raise TimeoutError(f"not ready after {timeout:.0f}s: {', '.join(sorted(pending))}")
+            if pending:
+                time.sleep(0.3)
+
+    def _supervise(self) -> None:
+        while not self._stop.wait(0.5):
+            for process in self.processes:
+                if process.popen is not None and process.popen.poll() is not None:
+                    log.warning("%s %s exited with %s; restarting", process.service, process.kind, process.popen.returncode)
+                    process.restarts += 1
+                    process.start()
+
+    def process(self, service: str, kind: str) -> _Process:
+        return next(p for p in self.processes if p.service == service and p.kind == kind)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._supervisor is not None:
+            self._supervisor.join(5)
+        for process in self.processes:
+            if process.popen is not None and process.popen.poll() is None:
+                os.killpg(process.popen.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 20
+        for process in self.processes:
+            if process.popen is None:
+                continue
+            try:
+                process.popen.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(process.popen.pid, signal.SIGKILL)
+                process.popen.wait()
+        if self.gateway is not None:
+            self.gateway.stop()
+        if self.smtp is not None:
+            self.smtp.stop()
+        if self.config.drop_databases_on_stop:
+            self.drop_databases()
+
+    def __enter__(self) -> Stack:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
