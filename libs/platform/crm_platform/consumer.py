@@ -61,14 +61,14 @@ class IdempotentConsumer:
                 if uow.was_processed(consumer=self.name, event_id=envelope.event_id):
                     log.info("event %s already handled; acknowledged", envelope.event_id)
                     return
-                uow.mark_processed(
-                    consumer=self.name,
-                    event_id=envelope.event_id,
-                    event_type=envelope.type,
-                    workspace_id=envelope.workspace_id,
-                )
-                handler(self.runtime, uow, envelope)
                 try:
+                    uow.mark_processed(
+                        consumer=self.name,
+                        event_id=envelope.event_id,
+                        event_type=envelope.type,
+                        workspace_id=envelope.workspace_id,
+                    )
+                    handler(self.runtime, uow, envelope)
                     uow.commit()
                 except AlreadyProcessed:
                     log.info("event %s handled concurrently; acknowledged", envelope.event_id)

@@ -208,16 +208,21 @@ class UnitOfWork:
         return outgoing.event_id
 
     def mark_processed(self, *, consumer: str, event_id: str, event_type: str, workspace_id: str) -> None:
-        """Record a handled event in this transaction; committing it twice raises AlreadyProcessed."""
-        self.session.execute(
-            insert(self.database.processed_events).values(
-                consumer=consumer,
-                event_id=event_id,
-                event_type=event_type,
-                workspace_id=workspace_id,
-                processed_at=utcnow(),
+        """Record a handled event in this transaction; recording it twice raises AlreadyProcessed."""
+        try:
+            self.session.execute(
+                insert(self.database.processed_events).values(
+                    consumer=consumer,
+                    event_id=event_id,
+                    event_type=event_type,
+                    workspace_id=workspace_id,
+                    processed_at=utcnow(),
+                )
             )
-        )
+        except IntegrityError as exc:  # the insert runs now, not at commit: another transaction won
+            if _is_processed_events_conflict(exc):
+                raise AlreadyProcessed() from exc
+            raise
 
     def was_processed(self, *, consumer: str, event_id: str) -> bool:
         table = self.database.processed_events

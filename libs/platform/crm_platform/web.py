@@ -229,7 +229,7 @@ def decode_cursor(cursor: str) -> list[Any]:
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, TypeError):
         raise InvalidInput("the cursor is not valid", errors=[FieldError("cursor", "not a cursor this API returned")]) from None
-    if not isinstance(values, list):
+    if not isinstance(values, list) or not values:  # an empty cursor marks no position
         raise InvalidInput("the cursor is not valid", errors=[FieldError("cursor", "not a cursor this API returned")])
     return values
 

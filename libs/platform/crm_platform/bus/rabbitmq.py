@@ -199,7 +199,7 @@ class RabbitBus:
             reason = f"{type(exc).__name__}: {exc}"[:1000]
             if attempt >= self.retry.max_attempts:
                 log.error("event %s dead-lettered after %d attempts: %s", properties.message_id, attempt, reason)
-                headers.update({"x-crm-error": reason, "x-crm-attempt": attempt, "x-crm-failed-at": time.time()})
+                headers.update({"x-crm-error": reason, "x-crm-attempt": attempt, "x-crm-failed-at": int(time.time())})
                 self._publish(DEAD_EXCHANGE, queue, body, _copy(properties, headers), mandatory=True)
                 observer.on_dead_lettered(event_type)
             else:
