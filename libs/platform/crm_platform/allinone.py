@@ -8,8 +8,9 @@ import json
 import logging
 import os
 import secrets
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 from flask import Flask, Response
 
@@ -87,7 +88,9 @@ def root_app(runtimes: Mapping[str, Runtime], apps: Mapping[str, Any]) -> Flask:
             try:
                 rt.database.ping()
             except Exception as exc:  # noqa: BLE001
-                return Response(json.dumps({"status": "not ready", "reason": f"{name}: {exc!r}"}), 503, mimetype="application/json")
+                return Response(
+                    json.dumps({"status": "not ready", "reason": f"{name}: {exc!r}"}), 503, mimetype="application/json"
+                )
         return Response('{"status":"ready"}', mimetype="application/json")
 
     @app.get("/metrics")

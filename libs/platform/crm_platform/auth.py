@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import jwt
 
@@ -19,7 +20,7 @@ class TokenVerifier:
         self._jwks = jwt.PyJWKClient(settings.jwt_jwks_url, cache_keys=True) if settings.jwt_jwks_url else None
 
     def verify(self, token: str) -> Caller:
-        options = {"require": ["exp", "sub"], "verify_aud": self.settings.jwt_audience is not None}
+        options: Any = {"require": ["exp", "sub"], "verify_aud": self.settings.jwt_audience is not None}
         try:
             if self._jwks is not None:
                 key = self._jwks.get_signing_key_from_jwt(token).key

@@ -1,13 +1,13 @@
 """``crm``: the one entry point of every process type and operator task.
 
-  crm run                                   all-in-one mode on http://127.0.0.1:8080
-  crm up                                    microservices mode on this machine, behind a gateway on :8080
-  crm serve <service> http|grpc|worker      one process of one service (microservices mode)
-  crm migrate <service>                     apply migrations and declare the service's queues
-  crm token --workspace ID --user U --role admin|agent
-  crm deadletters list|replay <service>     inspect or replay parked events
-  crm makemigration <service> -m MESSAGE    autogenerate a migration (development)
-  crm workspace create NAME                 (contributed by the contacts service)
+crm run                                   all-in-one mode on http://127.0.0.1:8080
+crm up                                    microservices mode on this machine, behind a gateway on :8080
+crm serve <service> http|grpc|worker      one process of one service (microservices mode)
+crm migrate <service>                     apply migrations and declare the service's queues
+crm token --workspace ID --user U --role admin|agent
+crm deadletters list|replay <service>     inspect or replay parked events
+crm makemigration <service> -m MESSAGE    autogenerate a migration (development)
+crm workspace create NAME                 (contributed by the contacts service)
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from crm_platform import auth, logs, migrations
 from crm_platform.bus import BusUnavailable
@@ -148,9 +148,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"Demo workspace: {shown['workspace_id']}")
         print(f"Admin token:    {token}\n")
         print("Try it:")
+        example = '{"name": "Ana Ruiz", "email": "Ana@Example.com", "phone": "612 345 678"}'
         print(
             f"  curl -s -X POST {base}/v1/contacts -H 'Authorization: Bearer {token}' "
-            "-H 'Content-Type: application/json' -d '{\"name\": \"Ana Ruiz\", \"email\": \"Ana@Example.com\", \"phone\": \"612 345 678\"}'"
+            f"-H 'Content-Type: application/json' -d '{example}'"
         )
         print(f"  curl -s {base}/v1/contacts -H 'Authorization: Bearer {token}'\n", flush=True)
 
@@ -200,7 +201,9 @@ def cmd_up(args: argparse.Namespace) -> int:
         token = auth.mint(
             secret=config.jwt_secret, production=False, workspace_id=workspace_id, user_id="demo-admin", role="admin"
         )
-        print(f"\nCRM microservices are running behind {stack.url}  (logs in {config.var}/logs, mail in {stack.maildir})")
+        print(
+            f"\nCRM microservices are running behind {stack.url}  (logs in {config.var}/logs, mail in {stack.maildir})"
+        )
         print(f"Demo workspace: {workspace_id}\nAdmin token:    {token}\n")
         print(f"  curl -s {stack.url}/v1/contacts -H 'Authorization: Bearer {token}'\n", flush=True)
         stop = threading.Event()
@@ -225,7 +228,9 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--port", type=int, default=8080, help="gateway port")
     up.add_argument("--smtp-port", type=int, default=18025)
     up.add_argument("--var", default="var/up")
-    up.add_argument("--postgres-url", default=os.environ.get("CRM_UP_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432"))
+    up.add_argument(
+        "--postgres-url", default=os.environ.get("CRM_UP_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432")
+    )
     up.add_argument("--amqp-url", default=os.environ.get("CRM_UP_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F"))
     up.set_defaults(func=cmd_up)
 

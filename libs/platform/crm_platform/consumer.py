@@ -7,8 +7,9 @@ finds its id already recorded and is acknowledged without doing anything again.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from crm.events.v1 import envelope_pb2
 from crm_platform import context, events
@@ -55,7 +56,9 @@ class IdempotentConsumer:
         if handler is None:
             log.info("no handler for %s; acknowledged", envelope.type)
             return
-        caller = context.Caller(workspace_id=envelope.workspace_id, user_id=f"system:{envelope.producer}", role="system")
+        caller = context.Caller(
+            workspace_id=envelope.workspace_id, user_id=f"system:{envelope.producer}", role="system"
+        )
         with context.bound(request_id=envelope.correlation_id or envelope.event_id, caller=caller):
             with self.database.unit_of_work() as uow:
                 if uow.was_processed(consumer=self.name, event_id=envelope.event_id):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from contextvars import ContextVar
+from collections.abc import Iterator
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ def current_caller() -> Caller | None:
 @contextlib.contextmanager
 def bound(*, request_id: str | None = None, caller: Caller | None = None) -> Iterator[None]:
     """Bind a request id and caller for the duration of a block (a gRPC call, an event)."""
-    tokens = []
+    tokens: list[tuple[ContextVar[Any], Token[Any]]] = []
     if request_id is not None:
         tokens.append((request_id_var, request_id_var.set(request_id)))
     if caller is not None:
@@ -50,4 +51,4 @@ def bound(*, request_id: str | None = None, caller: Caller | None = None) -> Ite
         yield
     finally:
         for var, token in reversed(tokens):
-            var.reset(token)  # type: ignore[attr-defined]
+            var.reset(token)

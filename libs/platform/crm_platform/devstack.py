@@ -17,9 +17,10 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 from crm_platform.settings import SERVICES
 
@@ -95,9 +96,8 @@ class Gateway:
         path = environ.get("PATH_INFO", "")
         target = next((p for prefix, p in self.routes if path == prefix or path.startswith(prefix + "/")), None)
         if target is None:
-            body = b'{"type":"urn:crm:problem:not-found","title":"Not found","status":404}'
             start_response("404 Not Found", [("Content-Type", "application/problem+json")])
-            return [body]
+            return [b'{"type":"urn:crm:problem:not-found","title":"Not found","status":404}']
         query = environ.get("QUERY_STRING")
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else None
@@ -110,7 +110,9 @@ class Gateway:
             headers["Content-Type"] = environ["CONTENT_TYPE"]
         connection = http.client.HTTPConnection("127.0.0.1", target, timeout=60)
         try:
-            connection.request(environ["REQUEST_METHOD"], path + (f"?{query}" if query else ""), body=body, headers=headers)
+            connection.request(
+                environ["REQUEST_METHOD"], path + (f"?{query}" if query else ""), body=body, headers=headers
+            )
             response = connection.getresponse()
             payload = response.read()
         except OSError:
@@ -119,7 +121,7 @@ class Gateway:
         finally:
             connection.close()
         out_headers = [(k, v) for k, v in response.getheaders() if k.lower() not in _HOP_BY_HOP | {"content-length"}]
-        start_response(f"{response.status} {response.reason}", out_headers + [("Content-Length", str(len(payload)))])
+        start_response(f"{response.status} {response.reason}", [*out_headers, ("Content-Length", str(len(payload)))])
         return [payload]
 
     def start(self) -> None:
@@ -142,7 +144,9 @@ class _Process:
     def start(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         out = open(self.log_path, "ab")
-        self.popen = subprocess.Popen(self.command, env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        self.popen = subprocess.Popen(
+            self.command, env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
         out.close()
 
 
@@ -229,12 +233,17 @@ class Stack:
         for service in self.config.services:
             for kind in PROCESSES:
                 process = _Process(
-                    service, kind, self._crm("serve", service, kind), self.env_for(service, kind),
+                    service,
+                    kind,
+                    self._crm("serve", service, kind),
+                    self.env_for(service, kind),
                     self.var / "logs" / f"{service}-{kind}.log",
                 )
                 process.start()
                 self.processes.append(process)
-        self.gateway = Gateway({f"/v1/{s}": ports(self.config, s)["http"] for s in self.config.services}, self.config.gateway_port)
+        self.gateway = Gateway(
+            {f"/v1/{s}": ports(self.config, s)["http"] for s in self.config.services}, self.config.gateway_port
+        )
         self.gateway.start()
         self.wait_ready(timeout)
         self._supervisor = threading.Thread(target=self._supervise, name="supervisor", daemon=True)
@@ -267,7 +276,9 @@ class Stack:
             for process in self.processes:
                 if process.popen is not None and process.popen.poll() is not None and not self._supervisor:
                     tail = process.log_path.read_text(errors="replace")[-3000:]
-                    raise RuntimeError(f"{process.service} {process.kind} exited with {process.popen.returncode}:\n{tail}")
+                    raise RuntimeError(
+                        f"{process.service} {process.kind} exited with {process.popen.returncode}:\n{tail}"
+                    )
             pending = {name: url for name, url in pending.items() if not self._ready(url)}
             if pending and time.monotonic() > deadline:
                 raise TimeoutError(f"not ready after {timeout:.0f}s: {', '.join(sorted(pending))}")
@@ -278,7 +289,9 @@ class Stack:
         while not self._stop.wait(0.5):
             for process in self.processes:
                 if process.popen is not None and process.popen.poll() is not None:
-                    log.warning("%s %s exited with %s; restarting", process.service, process.kind, process.popen.returncode)
+                    log.warning(
+                        "%s %s exited with %s; restarting", process.service, process.kind, process.popen.returncode
+                    )
                     process.restarts += 1
                     process.start()
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TypeVar
 
 from google.protobuf import any_pb2
@@ -38,7 +38,7 @@ def pack(event_type: str, payload: Message, *, workspace_id: str, producer: str)
         correlation_id=context.current_request_id() or "",
         producer=producer,
     )
-    envelope.occurred_at.FromDatetime(datetime.now(timezone.utc))
+    envelope.occurred_at.FromDatetime(datetime.now(UTC))
     envelope.payload.Pack(payload)
     return Outgoing(envelope.event_id, event_type, workspace_id, envelope.SerializeToString())
 
@@ -67,4 +67,4 @@ def payload_of(envelope: envelope_pb2.Envelope, message_type: type[M]) -> M:
 
 
 def occurred_at(envelope: envelope_pb2.Envelope) -> datetime:
-    return envelope.occurred_at.ToDatetime(tzinfo=timezone.utc)
+    return envelope.occurred_at.ToDatetime(tzinfo=UTC)

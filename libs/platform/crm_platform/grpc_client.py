@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 import os
 import threading
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import grpc
 
@@ -49,7 +50,9 @@ def call_metadata() -> list[tuple[str, str]]:
 class Client:
     """Calls one gRPC service with the caller's identity and a deadline; maps failures to domain errors."""
 
-    def __init__(self, clients: GrpcClients, target_service: str, stub_class: type, service_name: str, idempotent: Sequence[str]):
+    def __init__(
+        self, clients: GrpcClients, target_service: str, stub_class: type, service_name: str, idempotent: Sequence[str]
+    ):
         self._clients = clients
         self._target_service = target_service
         self._stub_class = stub_class
@@ -85,7 +88,9 @@ class GrpcClients:
         self._channels: dict[str, grpc.Channel] = {}
         self._stubs: dict[str, Any] = {}
 
-    def client(self, target_service: str, stub_class: type, service_name: str, *, idempotent: Sequence[str] = ()) -> Client:
+    def client(
+        self, target_service: str, stub_class: type, service_name: str, *, idempotent: Sequence[str] = ()
+    ) -> Client:
         return Client(self, target_service, stub_class, service_name, idempotent)
 
     def stub(self, target_service: str, stub_class: type, service_name: str, idempotent: Sequence[str]) -> Any:

@@ -5,15 +5,25 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Sequence
 from concurrent import futures
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from crm_platform import context
-from crm_platform.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, PreconditionFailed, Unauthenticated, Unavailable
+from crm_platform.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PreconditionFailed,
+    Unauthenticated,
+    Unavailable,
+)
 from crm_platform.metrics import ServiceMetrics
 from crm_platform.service import GrpcBinding
 
@@ -56,7 +66,7 @@ class _Interceptor(grpc.ServerInterceptor):
             started = time.perf_counter()
             code = grpc.StatusCode.OK
             try:
-                workspace_id = metadata.get("x-workspace-id")
+                workspace_id = str(metadata.get("x-workspace-id") or "")
                 if not workspace_id:
                     servicer_context.abort(grpc.StatusCode.UNAUTHENTICATED, "x-workspace-id metadata is required")
                 caller = context.Caller(

@@ -38,7 +38,9 @@ class ServiceMetrics:
             f"{p}_events_unroutable_total", "Events published that no queue was bound to.", ["type"]
         )
         self.events_consumed = Counter(f"{p}_events_consumed_total", "Events handled successfully.", ["type"])
-        self.events_retried = Counter(f"{p}_events_retried_total", "Event deliveries that failed and will be retried.", ["type"])
+        self.events_retried = Counter(
+            f"{p}_events_retried_total", "Event deliveries that failed and will be retried.", ["type"]
+        )
         self.events_dead_lettered = Counter(
             f"{p}_events_dead_lettered_total", "Events parked in the dead-letter queue.", ["type"]
         )

@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Callable
 
 from sqlalchemy import delete, func, select, update
 
@@ -68,7 +68,7 @@ class OutboxRelay:
                 stop.wait(backoff)
                 backoff = min(backoff * 2, 10.0)
                 continue
-            except Exception:  # noqa: BLE001 - a database hiccup must not kill the relay
+            except Exception:
                 log.exception("outbox relay failed, retrying in %.1fs", backoff)
                 stop.wait(backoff)
                 backoff = min(backoff * 2, 10.0)

@@ -6,12 +6,16 @@ serve ``/healthz``, ``/readyz`` and ``/metrics`` on the metrics port for probes 
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 import os
 import signal
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from pathlib import Path
+from typing import Any
 
 from crm_platform import metrics
 from crm_platform.consumer import IdempotentConsumer
@@ -26,7 +30,7 @@ def serve_ops(port: int, ready: Callable[[], str | None], host: str = "0.0.0.0")
     """``/healthz`` (the process is alive), ``/readyz`` (``ready()`` returns None or why not), ``/metrics``."""
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        def do_GET(self) -> None:
             if self.path == "/healthz":
                 self._send(200, b'{"status":"ok"}', "application/json")
             elif self.path == "/readyz":
@@ -34,7 +38,11 @@ def serve_ops(port: int, ready: Callable[[], str | None], host: str = "0.0.0.0")
                 if reason is None:
                     self._send(200, b'{"status":"ready"}', "application/json")
                 else:
-                    self._send(503, ('{"status":"not ready","reason":%r}' % reason).replace("'", '"').encode(), "application/json")
+                    self._send(
+                        503,
+                        json.dumps({"status": "not ready", "reason": reason}).encode(),
+                        "application/json",
+                    )
             elif self.path == "/metrics":
                 body, content_type = metrics.exposition()
                 self._send(200, body, content_type)
@@ -92,7 +100,7 @@ class Worker:
             consumer = IdempotentConsumer(spec.name, rt.database, spec.subscriptions, rt)
             self._spawn(f"{spec.name}-consumer", lambda stop: self._consume(consumer, stop))
         for index, loop in enumerate(spec.background):
-            self._spawn(f"{spec.name}-loop{index}", lambda stop, loop=loop: loop(rt, stop))
+            self._spawn(f"{spec.name}-loop{index}", functools.partial(loop, rt))
 
     def _consume(self, consumer: IdempotentConsumer, stop: threading.Event) -> None:
         while not stop.is_set():
@@ -139,7 +147,9 @@ def run_worker(rt: Runtime) -> None:
 def run_grpc(rt: Runtime) -> None:
     from crm_platform.grpc_server import GrpcServer
 
-    server = GrpcServer([(b, rt.metrics) for b in rt.spec.grpc_bindings(rt)], address=f"0.0.0.0:{rt.settings.grpc_port}")
+    server = GrpcServer(
+        [(b, rt.metrics) for b in rt.spec.grpc_bindings(rt)], address=f"0.0.0.0:{rt.settings.grpc_port}"
+    )
     stop = threading.Event()
     _stop_on_signals(stop)
     ops = serve_ops(rt.settings.metrics_port, lambda: _database_ready(rt))
@@ -155,8 +165,10 @@ def run_http(build_app: Callable[[], Any], *, port: int, workers: int, threads: 
     from gunicorn.app.base import BaseApplication
 
     multiproc_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-    if multiproc_dir:
+    if multiproc_dir:  # files of a previous run (an emptyDir survives container restarts) would skew counters
         os.makedirs(multiproc_dir, exist_ok=True)
+        for stale in Path(multiproc_dir).glob("*.db"):
+            stale.unlink()
 
     def child_exit(_server: Any, worker: Any) -> None:
         if multiproc_dir:

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import argparse
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import MetaData
 
@@ -33,7 +34,7 @@ class GrpcBinding:
     """A servicer and the generated function that adds it to a server."""
 
     service_name: str  # full protobuf name, e.g. crm.contacts.v1.ContactsService
-    add_to_server: Callable[[Any, "grpc.Server"], None]
+    add_to_server: Callable[[Any, grpc.Server], None]
     servicer: Any
 
 
@@ -42,15 +43,15 @@ class ServiceSpec:
     name: str
     metadata: MetaData
     migrations_dir: Path
-    register_http: Callable[["OpenAPI", "Runtime"], None]
-    grpc_bindings: Callable[["Runtime"], list[GrpcBinding]] = lambda runtime: []
+    register_http: Callable[[OpenAPI, Runtime], None]
+    grpc_bindings: Callable[[Runtime], list[GrpcBinding]] = lambda runtime: []
     subscriptions: Subscriptions = field(default_factory=Subscriptions)
     # Long-running loops of the worker process besides the relay and the consumer (e.g. sending mail).
-    background: tuple[Callable[["Runtime", threading.Event], None], ...] = ()
+    background: tuple[Callable[[Runtime, threading.Event], None], ...] = ()
     # Extra CLI commands: called with the top-level subparsers.
     cli: Callable[[argparse._SubParsersAction], None] | None = None
     # All-in-one first run: create demo data, return what to show the newcomer (e.g. the workspace id).
-    demo_seed: Callable[["Runtime"], dict[str, str]] | None = None
+    demo_seed: Callable[[Runtime], dict[str, str]] | None = None
 
     @property
     def queue(self) -> str:
@@ -65,7 +66,7 @@ class Runtime:
     settings: Settings
     database: Database
     metrics: ServiceMetrics
-    grpc: "GrpcClients"
+    grpc: GrpcClients
 
     def connect_bus(self) -> bus_module.Bus:
         return bus_module.connect(

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 SERVICES = ("contacts", "tickets", "conversations", "mailer", "reports")
 

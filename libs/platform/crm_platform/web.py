@@ -13,7 +13,8 @@ import hashlib
 import json
 import logging
 import time
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flask import Response, current_app, g, request
 from flask_openapi3 import Info, OpenAPI
@@ -30,8 +31,8 @@ from crm_platform.service import Runtime
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
-BEARER = {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
-SECURITY = [{"bearer": []}]
+BEARER: dict[str, Any] = {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
+SECURITY: list[dict[str, list[str]]] = [{"bearer": []}]
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -63,9 +64,7 @@ def _field_path(loc: tuple[Any, ...]) -> str:
 
 
 def problem_from_validation(exc: ValidationError) -> Response:
-    errors = [
-        FieldError(field=_field_path(tuple(e["loc"])), message=e["msg"], code=e["type"]) for e in exc.errors()
-    ]
+    errors = [FieldError(field=_field_path(tuple(e["loc"])), message=e["msg"], code=e["type"]) for e in exc.errors()]
     if request.method in ("POST", "PUT", "PATCH") and request.get_json(silent=True) is None and request.content_length:
         errors = [FieldError(field="body", message="the body is not valid JSON", code="json_invalid")]
     return problem_from_error(InvalidInput("the request has invalid fields", errors=errors))
@@ -178,7 +177,9 @@ def idempotent(view: F) -> F:
         if not key:
             return view(*args, **kwargs)
         if len(key) > 200:
-            raise InvalidInput("Idempotency-Key is too long", errors=[FieldError("Idempotency-Key", "at most 200 characters")])
+            raise InvalidInput(
+                "Idempotency-Key is too long", errors=[FieldError("Idempotency-Key", "at most 200 characters")]
+            )
         who = caller()
         digest = hashlib.sha256(request.method.encode() + request.path.encode() + request.get_data()).hexdigest()
         database = runtime().database
@@ -228,7 +229,9 @@ def decode_cursor(cursor: str) -> list[Any]:
         padded = cursor + "=" * (-len(cursor) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, TypeError):
-        raise InvalidInput("the cursor is not valid", errors=[FieldError("cursor", "not a cursor this API returned")]) from None
+        raise InvalidInput(
+            "the cursor is not valid", errors=[FieldError("cursor", "not a cursor this API returned")]
+        ) from None
     if not isinstance(values, list) or not values:  # an empty cursor marks no position
         raise InvalidInput("the cursor is not valid", errors=[FieldError("cursor", "not a cursor this API returned")])
     return values

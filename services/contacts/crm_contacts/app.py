@@ -23,7 +23,9 @@ def register_http(app: OpenAPI, _rt: Runtime) -> None:
 def grpc_bindings(rt: Runtime) -> list[GrpcBinding]:
     return [
         GrpcBinding(
-            "crm.contacts.v1.ContactsService", contacts_pb2_grpc.add_ContactsServiceServicer_to_server, ContactsServicer(rt)
+            "crm.contacts.v1.ContactsService",
+            contacts_pb2_grpc.add_ContactsServiceServicer_to_server,
+            ContactsServicer(rt),
         )
     ]
 

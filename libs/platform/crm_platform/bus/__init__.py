@@ -11,8 +11,9 @@ Contract, whatever the transport:
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Protocol, Sequence
+from typing import Protocol
 
 from crm_platform.events import Outgoing
 

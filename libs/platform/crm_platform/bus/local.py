@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import defaultdict
-from typing import Sequence
+from collections.abc import Sequence
 
 from sqlalchemy import (
     Column,
@@ -164,6 +164,7 @@ class LocalBus:
                 observer.on_consumed(event_type)
 
     def _fail(self, message_id: int, attempt: int, reason: str) -> None:
+        values: dict[str, object]
         if attempt >= self.retry.max_attempts:
             values = {"state": "dead", "error": reason, "leased_until": None}
         else:

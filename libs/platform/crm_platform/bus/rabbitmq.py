@@ -14,7 +14,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import pika
 import pika.exceptions
@@ -204,7 +205,9 @@ class RabbitBus:
                 observer.on_dead_lettered(event_type)
             else:
                 delay = self.retry.delay(attempt)
-                log.warning("event %s failed (attempt %d), retry in %.1fs: %s", properties.message_id, attempt, delay, reason)
+                log.warning(
+                    "event %s failed (attempt %d), retry in %.1fs: %s", properties.message_id, attempt, delay, reason
+                )
                 headers.update({"x-crm-attempt": attempt + 1, "x-crm-last-error": reason})
                 retry_properties = _copy(properties, headers)
                 retry_properties.expiration = str(int(delay * 1000))

@@ -30,7 +30,9 @@ class ContactsServicer(contacts_pb2_grpc.ContactsServiceServicer):
     def GetContact(self, request: contacts_pb2.GetContactRequest, _context: Any) -> contacts_pb2.Contact:  # noqa: N802
         caller = context.current_caller()
         assert caller is not None  # the server's interceptor refuses calls without a workspace
-        contact = service.get(self.rt.database.unit_of_work(), workspace_id=caller.workspace_id, contact_id=request.contact_id)
+        contact = service.get(
+            self.rt.database.unit_of_work(), workspace_id=caller.workspace_id, contact_id=request.contact_id
+        )
         return to_message(contact)
 
     def BatchGetContacts(  # noqa: N802

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from sqlalchemy import select
 
@@ -60,7 +60,9 @@ def batch_get(uow: UnitOfWork, *, workspace_id: str, contact_ids: Sequence[str])
         return list(uow.session.scalars(query))
 
 
-def list_page(uow: UnitOfWork, *, workspace_id: str, limit: int, after_id: str | None, email: str | None) -> list[Contact]:
+def list_page(
+    uow: UnitOfWork, *, workspace_id: str, limit: int, after_id: str | None, email: str | None
+) -> list[Contact]:
     """A page of the workspace's contacts, newest first, after the cursor's contact."""
     query = select(Contact).where(Contact.workspace_id == workspace_id)
     if email:

@@ -8,7 +8,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from crm_contacts.contacts import service
 from crm_platform.web import SECURITY, caller, decode_cursor, encode_cursor, idempotent, json_response, runtime
 
-api = APIBlueprint("contacts", __name__, url_prefix="/v1/contacts", abp_tags=[Tag(name="contacts")], abp_security=SECURITY)
+api = APIBlueprint(
+    "contacts", __name__, url_prefix="/v1/contacts", abp_tags=[Tag(name="contacts")], abp_security=SECURITY
+)
 
 
 class ContactIn(BaseModel):
@@ -49,7 +51,11 @@ class ContactQuery(BaseModel):
 def create_contact(body: ContactIn):  # type: ignore[no-untyped-def]
     who = caller()
     contact = service.create(
-        runtime().database.unit_of_work(), workspace_id=who.workspace_id, name=body.name, email=body.email, phone=body.phone
+        runtime().database.unit_of_work(),
+        workspace_id=who.workspace_id,
+        name=body.name,
+        email=body.email,
+        phone=body.phone,
     )
     return json_response(
         contact.as_dict(), 201, {"Location": f"/v1/contacts/{contact.id}", "ETag": f'"{contact.version}"'}
@@ -58,7 +64,9 @@ def create_contact(body: ContactIn):  # type: ignore[no-untyped-def]
 
 @api.get("/<contact_id>", responses={200: ContactOut}, summary="Get a contact")
 def get_contact(path: ContactPath):  # type: ignore[no-untyped-def]
-    contact = service.get(runtime().database.unit_of_work(), workspace_id=caller().workspace_id, contact_id=path.contact_id)
+    contact = service.get(
+        runtime().database.unit_of_work(), workspace_id=caller().workspace_id, contact_id=path.contact_id
+    )
     return json_response(contact.as_dict(), 200, {"ETag": f'"{contact.version}"'})
 
 

@@ -15,7 +15,9 @@ def create(uow: UnitOfWork, *, name: str, default_region: str) -> Workspace:
     """Create a workspace; ``default_region`` reads phone numbers written without a country code."""
     region = default_region.upper()
     if region not in phonenumbers.SUPPORTED_REGIONS:
-        raise InvalidInput("unknown region", errors=[FieldError("default_region", f"{default_region!r} is not an ISO 3166 region")])
+        raise InvalidInput(
+            "unknown region", errors=[FieldError("default_region", f"{default_region!r} is not an ISO 3166 region")]
+        )
     if not name.strip():
         raise InvalidInput("a workspace needs a name", errors=[FieldError("name", "must not be empty")])
     with uow:

@@ -21,7 +21,9 @@ def start(
     """Start a conversation with a contact of the workspace; emits conversations.conversation.started."""
     subject = " ".join(subject.split())
     if not subject:
-        raise InvalidInput("the conversation has invalid fields", errors=[FieldError("subject", "must not be empty", "required")])
+        raise InvalidInput(
+            "the conversation has invalid fields", errors=[FieldError("subject", "must not be empty", "required")]
+        )
     try:
         contacts.get(contact_id)
     except NotFound:
@@ -35,7 +37,10 @@ def start(
         uow.emit(
             STARTED,
             conversations_pb2.ConversationStarted(
-                conversation_id=conversation.id, contact_id=contact_id, subject=subject, channel=conversation.channel or "email"
+                conversation_id=conversation.id,
+                contact_id=contact_id,
+                subject=subject,
+                channel=conversation.channel or "email",
             ),
             workspace_id=workspace_id,
         )
@@ -72,7 +77,9 @@ def list_page(
 def add_message(uow: UnitOfWork, *, workspace_id: str, user_id: str, conversation_id: str, body: str) -> Message:
     """Add a message to a conversation; emits conversations.message.added."""
     if not body.strip():
-        raise InvalidInput("the message has invalid fields", errors=[FieldError("body", "must not be empty", "required")])
+        raise InvalidInput(
+            "the message has invalid fields", errors=[FieldError("body", "must not be empty", "required")]
+        )
     with uow:
         conversation = _get(uow, workspace_id, conversation_id)
         message = Message(

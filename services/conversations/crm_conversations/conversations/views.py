@@ -10,7 +10,11 @@ from crm_platform.clients.contacts import GrpcContactDirectory
 from crm_platform.web import SECURITY, caller, decode_cursor, encode_cursor, idempotent, json_response, runtime
 
 api = APIBlueprint(
-    "conversations", __name__, url_prefix="/v1/conversations", abp_tags=[Tag(name="conversations")], abp_security=SECURITY
+    "conversations",
+    __name__,
+    url_prefix="/v1/conversations",
+    abp_tags=[Tag(name="conversations")],
+    abp_security=SECURITY,
 )
 
 

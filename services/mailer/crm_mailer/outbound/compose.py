@@ -20,7 +20,14 @@ def message_id(outbound_id: str, domain: str) -> str:
 
 
 def build(
-    *, sender: str, recipient: str, subject: str, body: str, rfc822_message_id: str, ticket_id: str | None, when: datetime
+    *,
+    sender: str,
+    recipient: str,
+    subject: str,
+    body: str,
+    rfc822_message_id: str,
+    ticket_id: str | None,
+    when: datetime,
 ) -> EmailMessage:
     mail = EmailMessage()
     mail["From"] = sender

@@ -21,7 +21,7 @@ def deliver_forever(rt: Runtime, stop: threading.Event) -> None:
     while not stop.is_set():
         try:
             outcomes = service.deliver_due(rt.database, mail_transport, sender)
-        except Exception:  # noqa: BLE001 - a database hiccup must not stop delivery
+        except Exception:
             log.exception("mail delivery failed; retrying")
             stop.wait(2.0)
             continue

@@ -58,5 +58,7 @@ def list_messages(query: MessageQuery):  # type: ignore[no-untyped-def]
 
 @api.get("/messages/<message_id>", responses={200: MessageOut}, summary="Get an outbound mail")
 def get_message(path: MessagePath):  # type: ignore[no-untyped-def]
-    message = service.get(runtime().database.unit_of_work(), workspace_id=caller().workspace_id, message_id=path.message_id)
+    message = service.get(
+        runtime().database.unit_of_work(), workspace_id=caller().workspace_id, message_id=path.message_id
+    )
     return json_response(message.as_dict())

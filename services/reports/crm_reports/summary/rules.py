@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from crm_platform.errors import FieldError, InvalidInput
 
@@ -25,12 +25,14 @@ def parse_bound(raw: str | None, field: str, *, end: bool) -> datetime | None:
     try:
         if len(raw) == 10:
             day = date.fromisoformat(raw)
-            moment = datetime.combine(day + timedelta(days=1) if end else day, time.min, tzinfo=timezone.utc)
+            moment = datetime.combine(day + timedelta(days=1) if end else day, time.min, tzinfo=UTC)
         else:
             moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
-        raise InvalidInput("invalid range", errors=[FieldError(field, f"{raw!r} is not an ISO 8601 date or date-time")]) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+        raise InvalidInput(
+            "invalid range", errors=[FieldError(field, f"{raw!r} is not an ISO 8601 date or date-time")]
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def resolve_range(raw_from: str | None, raw_to: str | None, now: datetime) -> tuple[datetime, datetime]:
@@ -40,5 +42,7 @@ def resolve_range(raw_from: str | None, raw_to: str | None, now: datetime) -> tu
     if start > end:
         raise InvalidInput("invalid range", errors=[FieldError("from", "must not be after 'to'", "range_inverted")])
     if end - start > MAX_RANGE:
-        raise InvalidInput("invalid range", errors=[FieldError("from", "the range can span at most 10 years", "range_too_long")])
+        raise InvalidInput(
+            "invalid range", errors=[FieldError("from", "the range can span at most 10 years", "range_too_long")]
+        )
     return start, end

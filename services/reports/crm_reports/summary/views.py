@@ -32,5 +32,7 @@ class SummaryOut(BaseModel):
 @api.get("/summary", responses={200: SummaryOut}, summary="Activity counts in a date range")
 def summary(query: SummaryQuery):  # type: ignore[no-untyped-def]
     start, end = rules.resolve_range(query.from_, query.to, utcnow())
-    counts = service.summarize(runtime().database.unit_of_work(), workspace_id=caller().workspace_id, start=start, end=end)
+    counts = service.summarize(
+        runtime().database.unit_of_work(), workspace_id=caller().workspace_id, start=start, end=end
+    )
     return json_response({"from": start.isoformat(), "to": end.isoformat(), **counts})

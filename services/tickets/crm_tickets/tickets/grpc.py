@@ -28,6 +28,7 @@ class TicketsServicer(tickets_pb2_grpc.TicketsServiceServicer):
         )
         return tickets_pb2.ListContactTicketsResponse(
             tickets=[
-                tickets_pb2.Ticket(id=t.id, contact_id=t.contact_id, subject=t.subject, status=t.status) for t in tickets
+                tickets_pb2.Ticket(id=t.id, contact_id=t.contact_id, subject=t.subject, status=t.status)
+                for t in tickets
             ]
         )

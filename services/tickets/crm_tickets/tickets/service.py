@@ -22,7 +22,9 @@ def open_ticket(
     """Open a ticket for a contact of the workspace; emits tickets.ticket.opened."""
     subject = " ".join(subject.split())
     if not subject:
-        raise InvalidInput("the ticket has invalid fields", errors=[FieldError("subject", "must not be empty", "required")])
+        raise InvalidInput(
+            "the ticket has invalid fields", errors=[FieldError("subject", "must not be empty", "required")]
+        )
     try:
         contacts.get(contact_id)
     except NotFound:
@@ -31,7 +33,9 @@ def open_ticket(
             errors=[FieldError("contact_id", f"no contact {contact_id} in this workspace", "unknown_contact")],
         ) from None
     with uow:
-        ticket = Ticket(id=new_id(), workspace_id=workspace_id, contact_id=contact_id, subject=subject, opened_by=user_id)
+        ticket = Ticket(
+            id=new_id(), workspace_id=workspace_id, contact_id=contact_id, subject=subject, opened_by=user_id
+        )
         uow.session.add(ticket)
         uow.emit(
             OPENED,
@@ -73,7 +77,9 @@ def add_comment(
 ) -> Comment:
     """Comment on a ticket: a public comment goes to the contact by email, a private note stays inside."""
     if not body.strip():
-        raise InvalidInput("the comment has invalid fields", errors=[FieldError("body", "must not be empty", "required")])
+        raise InvalidInput(
+            "the comment has invalid fields", errors=[FieldError("body", "must not be empty", "required")]
+        )
     with uow:
         ticket = _get(uow, workspace_id, ticket_id)
         comment = Comment(

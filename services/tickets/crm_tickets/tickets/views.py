@@ -97,7 +97,9 @@ def list_tickets(query: TicketQuery):  # type: ignore[no-untyped-def]
 
 @api.get("/<ticket_id>", responses={200: TicketOut}, summary="Get a ticket")
 def get_ticket(path: TicketPath):  # type: ignore[no-untyped-def]
-    ticket = service.get(runtime().database.unit_of_work(), workspace_id=caller().workspace_id, ticket_id=path.ticket_id)
+    ticket = service.get(
+        runtime().database.unit_of_work(), workspace_id=caller().workspace_id, ticket_id=path.ticket_id
+    )
     return json_response(ticket.as_dict())
 
 
