@@ -1,0 +1,137 @@
+"""Idempotent consumers: an event's effect and the record that it was handled commit together, once."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import insert
+
+from crm.events.v1 import contacts_pb2
+from crm_platform import context, events
+from crm_platform.bus import Delivery
+from crm_platform.consumer import IdempotentConsumer, Subscriptions
+from crm_platform.db import Database, UnitOfWork
+from tests.integration.platform.tiny_service import count, effects, tiny_database
+
+EVENT = "contacts.contact.created"
+
+
+@pytest.fixture
+def database(database_url: str) -> Iterator[Database]:
+    db = tiny_database(database_url)
+    yield db
+    db.dispose()
+
+
+def delivery(event_type: str = EVENT, workspace_id: str = "ws-1") -> Delivery:
+    outgoing = events.pack(
+        event_type, contacts_pb2.ContactCreated(contact_id="c-1"), workspace_id=workspace_id, producer="contacts"
+    )
+    return Delivery(body=outgoing.body, event_type=event_type, attempt=1)
+
+
+def apply_effect(_rt: Any, uow: UnitOfWork, envelope: Any) -> None:
+    caller = context.current_caller()
+    assert caller is not None
+    uow.session.execute(
+        insert(effects).values(event_id=envelope.event_id, workspace_id=caller.workspace_id, applied_by=caller.user_id)
+    )
+
+
+def consumer_of(database: Database, handler: Any = apply_effect, name: str = "reports") -> IdempotentConsumer:
+    subscriptions = Subscriptions()
+    subscriptions.on(EVENT)(handler)
+    return IdempotentConsumer(name, database, subscriptions)
+
+
+def test_the_same_envelope_delivered_twice_applies_its_effect_once(database: Database) -> None:
+    consume = consumer_of(database)
+    twice = delivery()
+
+    consume(twice)
+    consume(twice)
+
+    assert count(database, effects) == 1
+    assert count(database, database.processed_events) == 1
+
+
+def test_the_handler_runs_as_the_events_workspace_and_producer(database: Database) -> None:
+    consumer_of(database)(delivery(workspace_id="ws-42"))
+
+    with database.engine.connect() as connection:
+        row = connection.execute(effects.select()).one()
+    assert (row.workspace_id, row.applied_by) == ("ws-42", "system:contacts")
+
+
+def test_a_failing_handler_rolls_back_both_its_effect_and_the_processed_record(database: Database) -> None:
+    def apply_then_fail(rt: Any, uow: UnitOfWork, envelope: Any) -> None:
+        apply_effect(rt, uow, envelope)
+        uow.session.flush()
+        raise RuntimeError("downstream refused")
+
+    flaky = delivery()
+
+    with pytest.raises(RuntimeError, match="downstream refused"):
+        consumer_of(database, apply_then_fail)(flaky)
+
+    assert count(database, effects) == 0
+    assert count(database, database.processed_events) == 0
+    consumer_of(database)(flaky)  # the bus redelivers it once the bug is fixed
+    assert count(database, effects) == 1
+
+
+def test_each_consumer_applies_the_same_event_once_for_itself(database: Database) -> None:
+    shared = delivery()
+
+    consumer_of(database, name="reports")(shared)
+    consumer_of(database, name="mailer")(shared)
+    consumer_of(database, name="mailer")(shared)
+
+    assert count(database, effects) == 2
+
+
+def test_an_event_type_without_handler_is_acknowledged_and_not_recorded(database: Database) -> None:
+    consumer_of(database)(delivery(event_type="tickets.ticket.opened"))
+
+    assert count(database, effects) == 0
+    assert count(database, database.processed_events) == 0
+
+
+def test_an_undecodable_delivery_is_refused_as_poison_so_the_bus_parks_it(database: Database) -> None:
+    with pytest.raises(events.PoisonMessage):
+        consumer_of(database)(Delivery(body=b"\x00garbage", event_type=EVENT, attempt=1))
+
+
+def test_a_duplicate_handled_concurrently_is_acknowledged_without_a_second_effect(postgres_url: str) -> None:
+    """Two workers got the same event (a redelivery while the first was still at work)."""
+    database = tiny_database(postgres_url)
+    inside, release = threading.Event(), threading.Event()
+
+    def slow_effect(rt: Any, uow: UnitOfWork, envelope: Any) -> None:
+        apply_effect(rt, uow, envelope)
+        inside.set()
+        assert release.wait(10)
+
+    duplicate = delivery()
+    first_error: list[BaseException] = []
+
+    def first() -> None:
+        try:
+            consumer_of(database, slow_effect)(duplicate)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            first_error.append(exc)
+
+    worker = threading.Thread(target=first)
+    worker.start()
+    assert inside.wait(10)
+    threading.Timer(0.3, release.set).start()  # the first commits while the second waits on its row lock
+
+    consumer_of(database)(duplicate)  # must neither raise nor apply twice
+
+    worker.join(10)
+    assert first_error == []
+    assert count(database, effects) == 1
+    database.dispose()

@@ -1,0 +1,251 @@
+"""gRPC server and client of the platform against a real server on a free loopback port."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+from crm.contacts.v1 import contacts_pb2, contacts_pb2_grpc
+from crm_contacts.app import SERVICE
+from crm_contacts.contacts import service as contacts
+from crm_platform import context, migrations, settings
+from crm_platform.errors import NotFound, Unavailable
+from crm_platform.grpc_client import GrpcClients
+from crm_platform.grpc_server import GrpcServer
+from crm_platform.ids import new_id
+from crm_platform.service import GrpcBinding, Runtime, bootstrap
+from tests.support.infra import free_port
+
+CONTACTS = "crm.contacts.v1.ContactsService"
+
+
+def runtime_for(folder: Any, target_port: int) -> Runtime:
+    url = f"sqlite:///{folder}/contacts.db"
+    env = {
+        "CONTACTS_DATABASE_URL": url,
+        "CRM_LOCAL_BUS_URL": f"sqlite:///{folder}/bus.db",
+        "CRM_JWT_SECRET": "grpc-test-secret-long-enough-for-hs256",
+        "CRM_CONTACTS_GRPC_TARGET": f"127.0.0.1:{target_port}",
+        "CRM_GRPC_DEADLINE_SECONDS": "3",
+        "CRM_ENV": "test",
+    }
+    migrations.upgrade(SERVICE, url)
+    return bootstrap(SERVICE, settings.load("contacts", env))
+
+
+@pytest.fixture(scope="module")
+def rt(tmp_path_factory) -> Iterator[Runtime]:  # type: ignore[no-untyped-def]
+    runtime = runtime_for(tmp_path_factory.mktemp("grpc"), free_port())
+    yield runtime
+    runtime.close()
+
+
+def serve(rt: Runtime, port: int, bindings: list[GrpcBinding] | None = None) -> GrpcServer:
+    server = GrpcServer([(b, rt.metrics) for b in (bindings or SERVICE.grpc_bindings(rt))], address=f"127.0.0.1:{port}")
+    server.start()
+    return server
+
+
+@pytest.fixture(scope="module")
+def server(rt: Runtime) -> Iterator[GrpcServer]:
+    port = int(rt.settings.grpc_targets["contacts"].rsplit(":", 1)[1])
+    running = serve(rt, port)
+    yield running
+    running.stop(grace=0.5)
+
+
+@pytest.fixture(scope="module")
+def channel(rt: Runtime, server: GrpcServer) -> Iterator[grpc.Channel]:
+    with grpc.insecure_channel(rt.settings.grpc_targets["contacts"]) as opened:
+        yield opened
+
+
+@pytest.fixture(scope="module")
+def workspace_id(rt: Runtime) -> str:
+    return SERVICE.demo_seed(rt)["workspace_id"]  # type: ignore[misc]
+
+
+def as_caller(workspace_id: str) -> Any:
+    return context.bound(
+        request_id="req-grpc", caller=context.Caller(workspace_id=workspace_id, user_id="u-1", role="agent")
+    )
+
+
+def contacts_client(clients: GrpcClients, idempotent: tuple[str, ...] = ("GetContact",)) -> Any:
+    return clients.client("contacts", contacts_pb2_grpc.ContactsServiceStub, CONTACTS, idempotent=idempotent)
+
+
+# health and reflection -------------------------------------------------------------------------
+def test_health_reports_serving_for_the_server_and_each_service(channel: grpc.Channel) -> None:
+    health = health_pb2_grpc.HealthStub(channel)
+
+    for name in ("", CONTACTS):
+        answer = health.Check(health_pb2.HealthCheckRequest(service=name), timeout=3)
+        assert answer.status == health_pb2.HealthCheckResponse.SERVING
+
+
+def test_health_flips_to_not_serving_when_the_server_stops(rt: Runtime, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    port = free_port()
+    stopping = serve(rt, port)
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        watch = health_pb2_grpc.HealthStub(channel).Watch(health_pb2.HealthCheckRequest(service=CONTACTS), timeout=10)
+        assert next(watch).status == health_pb2.HealthCheckResponse.SERVING
+
+        threading.Thread(target=stopping.stop, kwargs={"grace": 2.0}, daemon=True).start()
+
+        assert next(watch).status == health_pb2.HealthCheckResponse.NOT_SERVING
+
+
+def test_reflection_lists_the_domain_health_and_reflection_services(channel: grpc.Channel) -> None:
+    stub = reflection_pb2_grpc.ServerReflectionStub(channel)
+
+    [answer] = list(
+        stub.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=3)
+    )
+
+    names = {service.name for service in answer.list_services_response.service}
+    assert {CONTACTS, "grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection"} <= names
+
+
+# identity and errors ---------------------------------------------------------------------------
+def test_a_call_without_workspace_metadata_is_unauthenticated(channel: grpc.Channel) -> None:
+    stub = contacts_pb2_grpc.ContactsServiceStub(channel)
+
+    with pytest.raises(grpc.RpcError) as error:
+        stub.GetContact(contacts_pb2.GetContactRequest(contact_id=new_id()), timeout=3)
+
+    assert error.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+def test_a_missing_contact_answers_not_found_on_the_wire(channel: grpc.Channel, workspace_id: str) -> None:
+    stub = contacts_pb2_grpc.ContactsServiceStub(channel)
+
+    with pytest.raises(grpc.RpcError) as error:
+        stub.GetContact(
+            contacts_pb2.GetContactRequest(contact_id=new_id()), timeout=3, metadata=[("x-workspace-id", workspace_id)]
+        )
+
+    assert error.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_the_client_raises_not_found_for_a_missing_contact(rt: Runtime, server: GrpcServer, workspace_id: str) -> None:
+    client = contacts_client(rt.grpc)
+
+    with as_caller(workspace_id), pytest.raises(NotFound):
+        client.call("GetContact", contacts_pb2.GetContactRequest(contact_id=new_id()))
+
+
+def test_the_client_gets_a_contact_of_the_callers_workspace_only(
+    rt: Runtime, server: GrpcServer, workspace_id: str
+) -> None:
+    contact = contacts.create(rt.database.unit_of_work(), workspace_id=workspace_id, name="Ada", email=None, phone=None)
+    client = contacts_client(rt.grpc)
+
+    with as_caller(workspace_id):
+        found = client.call("GetContact", contacts_pb2.GetContactRequest(contact_id=contact.id))
+    with as_caller(new_id()), pytest.raises(NotFound):
+        client.call("GetContact", contacts_pb2.GetContactRequest(contact_id=contact.id))
+
+    assert (found.id, found.name, found.workspace_id) == (contact.id, "Ada", workspace_id)
+
+
+# deadlines and retries -------------------------------------------------------------------------
+@pytest.mark.parametrize("method", ["GetContact", "BatchGetContacts"])
+def test_a_call_to_a_dead_target_fails_with_unavailable_within_its_deadline(tmp_path, method: str) -> None:  # type: ignore[no-untyped-def]
+    rt = runtime_for(tmp_path, free_port())  # nothing listens there
+    request = (
+        contacts_pb2.GetContactRequest(contact_id=new_id())
+        if method == "GetContact"
+        else contacts_pb2.BatchGetContactsRequest(contact_ids=[new_id()])
+    )
+    started = time.monotonic()
+
+    with as_caller("ws"), pytest.raises(Unavailable):
+        contacts_client(rt.grpc).call(method, request, timeout=1.0)
+
+    assert time.monotonic() - started < 1.0 + 1.0
+    rt.close()
+
+
+def test_an_idempotent_read_waits_for_a_server_that_comes_up_within_the_deadline(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    port = free_port()
+    rt = runtime_for(tmp_path, port)
+    workspace_id = SERVICE.demo_seed(rt)["workspace_id"]  # type: ignore[misc]
+    late: list[GrpcServer] = []
+    timer = threading.Timer(0.7, lambda: late.append(serve(rt, port)))
+    timer.start()
+    try:
+        with as_caller(workspace_id), pytest.raises(NotFound):  # NOT_FOUND comes from the server: it got there
+            contacts_client(rt.grpc).call("GetContact", contacts_pb2.GetContactRequest(contact_id=new_id()), timeout=5)
+    finally:
+        timer.join()
+        for server in late:
+            server.stop(grace=0.1)
+        rt.close()
+
+
+class FlakyContacts(contacts_pb2_grpc.ContactsServiceServicer):
+    """Answers UNAVAILABLE to the first calls of each method, as a server shedding load would."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.calls: dict[str, int] = {}
+
+    def _count(self, method: str, context: grpc.ServicerContext) -> None:
+        self.calls[method] = self.calls.get(method, 0) + 1
+        if self.calls[method] <= self.failures:
+            context.abort(grpc.StatusCode.UNAVAILABLE, "overloaded, try again")
+
+    def GetContact(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+        self._count("GetContact", context)
+        return contacts_pb2.Contact(id=request.contact_id, name="Ada")
+
+    def BatchGetContacts(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+        self._count("BatchGetContacts", context)
+        return contacts_pb2.BatchGetContactsResponse()
+
+
+def test_idempotent_reads_are_retried_on_unavailable_and_other_calls_are_not(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    port = free_port()
+    rt = runtime_for(tmp_path, port)
+    flaky = FlakyContacts(failures=2)
+    server = serve(rt, port, [GrpcBinding(CONTACTS, contacts_pb2_grpc.add_ContactsServiceServicer_to_server, flaky)])
+    client = contacts_client(rt.grpc, idempotent=("GetContact",))
+    try:
+        with as_caller("ws-1"):
+            found = client.call("GetContact", contacts_pb2.GetContactRequest(contact_id="c-1"))
+            with pytest.raises(Unavailable, match="UNAVAILABLE"):
+                client.call("BatchGetContacts", contacts_pb2.BatchGetContactsRequest(contact_ids=["c-1"]))
+    finally:
+        server.stop(grace=0.1)
+        rt.close()
+
+    assert found.id == "c-1"
+    assert flaky.calls == {"GetContact": 3, "BatchGetContacts": 1}
+
+
+# fork safety -----------------------------------------------------------------------------------
+def test_channels_are_recreated_in_a_forked_child(
+    rt: Runtime, server: GrpcServer, workspace_id: str, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    clients = GrpcClients(rt.settings)
+    args = ("contacts", contacts_pb2_grpc.ContactsServiceStub, CONTACTS, ("GetContact",))
+    parent_stub = clients.stub(*args)
+    assert clients.stub(*args) is parent_stub  # one channel per target and process
+
+    parent_pid = clients._pid
+    monkeypatch.setattr("crm_platform.grpc_client.os.getpid", lambda: parent_pid + 1)  # as seen in a forked child
+    child_stub = clients.stub(*args)
+
+    assert child_stub is not parent_stub
+    assert clients.stub(*args) is child_stub
+    with as_caller(workspace_id), pytest.raises(NotFound):  # the new channel works
+        contacts_client(clients).call("GetContact", contacts_pb2.GetContactRequest(contact_id=new_id()))
+    clients.close()
