@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from crm.events.v1 import conversations_pb2
 from crm_conversations.conversations.models import Conversation, Message
@@ -85,8 +85,14 @@ def add_message(uow: UnitOfWork, *, workspace_id: str, user_id: str, conversatio
         message = Message(
             id=new_id(), workspace_id=workspace_id, conversation_id=conversation.id, body=body, author_id=user_id
         )
-        conversation.message_count = (conversation.message_count or 0) + 1
         uow.session.add(message)
+        # Incremented in SQL, not in Python: concurrent messages would otherwise overwrite each other's count.
+        uow.session.execute(
+            update(Conversation)
+            .where(Conversation.id == conversation.id)
+            .values(message_count=Conversation.message_count + 1)
+            .execution_options(synchronize_session=False)
+        )
         uow.emit(
             MESSAGE_ADDED,
             conversations_pb2.ConversationMessageAdded(
