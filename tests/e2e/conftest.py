@@ -8,8 +8,8 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 import requests
@@ -92,7 +92,18 @@ class AllInOneProcess:
         env["PYTHONUNBUFFERED"] = "1"
         self.log = open(var.parent / "allinone.log", "wb")
         self.popen = subprocess.Popen(
-            [sys.executable, "-m", "crm_platform.cli", "run", "--port", str(self.port), "--grpc-port", str(self.grpc_port), "--var", str(var)],
+            [
+                sys.executable,
+                "-m",
+                "crm_platform.cli",
+                "run",
+                "--port",
+                str(self.port),
+                "--grpc-port",
+                str(self.grpc_port),
+                "--var",
+                str(var),
+            ],
             env=env,
             stdout=subprocess.PIPE,
             stderr=self.log,

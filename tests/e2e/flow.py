@@ -5,10 +5,11 @@ from __future__ import annotations
 import email
 import mailbox
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import Message
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 import requests
 
@@ -73,14 +74,22 @@ def walk_skeleton(me: Client, stranger: Client, maildir: Path) -> dict[str, Any]
     assert me.get(f"/v1/contacts/{contact['id']}").json() == contact
     assert contact["id"] in [c["id"] for c in me.get("/v1/contacts").json()["items"]]
 
-    assert_problem(me.post("/v1/tickets", {"subject": "Nope", "contact_id": "01a2070b-0bfc-722f-90e0-d1830a840869"}), 422, "contact_id")
+    assert_problem(
+        me.post("/v1/tickets", {"subject": "Nope", "contact_id": "01a2070b-0bfc-722f-90e0-d1830a840869"}),
+        422,
+        "contact_id",
+    )
     opened = me.post("/v1/tickets", {"subject": "Printer on fire", "contact_id": contact["id"]})
     assert opened.status_code == 201, opened.text
     ticket = opened.json()
 
-    public = me.post(f"/v1/tickets/{ticket['id']}/comments", {"body": "We are sending a technician today.", "public": True})
+    public = me.post(
+        f"/v1/tickets/{ticket['id']}/comments", {"body": "We are sending a technician today.", "public": True}
+    )
     assert public.status_code == 201, public.text
-    private = me.post(f"/v1/tickets/{ticket['id']}/comments", {"body": "Customer sounds angry; SECRET-NOTE", "public": False})
+    private = me.post(
+        f"/v1/tickets/{ticket['id']}/comments", {"body": "Customer sounds angry; SECRET-NOTE", "public": False}
+    )
     assert private.status_code == 201, private.text
     assert [c["public"] for c in me.get(f"/v1/tickets/{ticket['id']}/comments").json()["items"]] == [True, False]
 
@@ -90,7 +99,9 @@ def walk_skeleton(me: Client, stranger: Client, maildir: Path) -> dict[str, Any]
     assert message.status_code == 201, message.text
 
     def mail_arrived() -> Message:
-        received = [m for m in mails(maildir) if m["To"] == "ana.ruiz@example.com" and ticket["id"][-8:] in m["Subject"]]
+        received = [
+            m for m in mails(maildir) if m["To"] == "ana.ruiz@example.com" and ticket["id"][-8:] in m["Subject"]
+        ]
         assert len(received) == 1, [m["Subject"] for m in mails(maildir)]
         return received[0]
 

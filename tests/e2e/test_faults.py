@@ -6,8 +6,8 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 from urllib.parse import urlparse, urlunparse
 
 import pika
@@ -55,7 +55,9 @@ def test_api_keeps_taking_writes_while_the_broker_is_unreachable_and_every_event
     before = me.get("/v1/reports/summary").json()
     proxy.cut()
     try:
-        created = [me.post("/v1/contacts", {"name": f"Offline {i}", "email": f"offline{i}@example.com"}) for i in range(5)]
+        created = [
+            me.post("/v1/contacts", {"name": f"Offline {i}", "email": f"offline{i}@example.com"}) for i in range(5)
+        ]
         assert [r.status_code for r in created] == [201] * 5
         contact = created[0].json()
         ticket = me.post("/v1/tickets", {"subject": "Written while the broker is away", "contact_id": contact["id"]})
@@ -95,7 +97,10 @@ def test_a_malformed_message_is_dead_lettered_after_the_delivery_limit_while_oth
 
     me = Client(proxied_stack.url, token_for(proxied_stack, workspace_in_stack(proxied_stack, "Poison Co")))
     _contact, ticket = _ticket(me, "Bea Flow", "bea@example.com")
-    assert me.post(f"/v1/tickets/{ticket['id']}/comments", {"body": "Flows past the poison", "public": True}).status_code == 201
+    assert (
+        me.post(f"/v1/tickets/{ticket['id']}/comments", {"body": "Flows past the poison", "public": True}).status_code
+        == 201
+    )
     eventually(lambda: _assert_one_mail(proxied_stack.maildir, "bea@example.com"), timeout=30)
 
     def parked() -> str:
@@ -113,7 +118,9 @@ def test_a_malformed_message_is_dead_lettered_after_the_delivery_limit_while_oth
     assert "attempts=3" in listed and "PoisonMessage" in listed
     from crm_platform.devstack import ports
 
-    metrics = requests.get(f"http://127.0.0.1:{ports(proxied_stack.config, 'mailer')['worker_metrics']}/metrics", timeout=10).text
+    metrics = requests.get(
+        f"http://127.0.0.1:{ports(proxied_stack.config, 'mailer')['worker_metrics']}/metrics", timeout=10
+    ).text
     assert 'crm_mailer_events_dead_lettered_total{type="tickets.comment.public_added"} 1.0' in metrics
 
 
@@ -126,10 +133,15 @@ def test_a_worker_that_dies_after_commit_but_before_ack_sends_the_email_once(
 ) -> None:
     marker = tmp_path / "crashed"
     crash = {("mailer", "worker"): {"CRM_FAILPOINTS": f"consumer.after_commit=exit-once:{marker}"}}
-    with infra.fresh_vhost() as own_vhost, make_stack(tmp_path_factory.mktemp("crash"), own_vhost, process_env=crash) as stack:
+    with (
+        infra.fresh_vhost() as own_vhost,
+        make_stack(tmp_path_factory.mktemp("crash"), own_vhost, process_env=crash) as stack,
+    ):
         me = Client(stack.url, token_for(stack, workspace_in_stack(stack, "Crash Co")))
         _contact, ticket = _ticket(me, "Carl Once", "carl@example.com")
-        assert me.post(f"/v1/tickets/{ticket['id']}/comments", {"body": "Exactly once", "public": True}).status_code == 201
+        assert (
+            me.post(f"/v1/tickets/{ticket['id']}/comments", {"body": "Exactly once", "public": True}).status_code == 201
+        )
         eventually(lambda: _assert_one_mail(stack.maildir, "carl@example.com"), timeout=60)
         assert marker.exists(), "the mailer worker never reached the failpoint"
         assert stack.process("mailer", "worker").restarts >= 1
@@ -186,6 +198,8 @@ def test_requests_without_a_valid_token_get_401(proxied_stack: Stack, authorizat
     import jwt
 
     expired = jwt.encode({"sub": "u", "workspace_id": "w", "role": "admin", "exp": 1}, proxied_stack.config.jwt_secret)
-    wrong = auth.mint(secret="another-secret-of-at-least-32-bytes!!", production=False, workspace_id="w", user_id="u", role="admin")
+    wrong = auth.mint(
+        secret="another-secret-of-at-least-32-bytes!!", production=False, workspace_id="w", user_id="u", role="admin"
+    )
     headers = {"Authorization": authorization.format(expired=expired, wrong_secret=wrong)} if authorization else {}
     assert_problem(requests.get(proxied_stack.url + "/v1/contacts", headers=headers, timeout=10), 401)

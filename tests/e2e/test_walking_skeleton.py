@@ -21,13 +21,31 @@ def test_the_curl_example_printed_by_crm_run_works_as_printed(allinone: AllInOne
 def test_all_in_one_mode_runs_the_whole_flow_and_isolates_workspaces(allinone: AllInOneProcess) -> None:
     other = subprocess.run(
         [sys.executable, "-m", "crm_platform.cli", "workspace", "create", "Other Co"],
-        env={"CONTACTS_DATABASE_URL": f"sqlite:///{allinone.var}/contacts.db", "CRM_LOCAL_BUS_URL": f"sqlite:///{allinone.var}/bus.db", "CRM_JWT_SECRET": "unused-here", "PATH": "/usr/bin:/bin"},
+        env={
+            "CONTACTS_DATABASE_URL": f"sqlite:///{allinone.var}/contacts.db",
+            "CRM_LOCAL_BUS_URL": f"sqlite:///{allinone.var}/bus.db",
+            "CRM_JWT_SECRET": "unused-here",
+            "PATH": "/usr/bin:/bin",
+        },
         capture_output=True,
         text=True,
         check=True,
     ).stdout.strip()
     stranger_token = subprocess.run(
-        [sys.executable, "-m", "crm_platform.cli", "token", "--workspace", other, "--user", "u2", "--role", "agent", "--var", str(allinone.var)],
+        [
+            sys.executable,
+            "-m",
+            "crm_platform.cli",
+            "token",
+            "--workspace",
+            other,
+            "--user",
+            "u2",
+            "--role",
+            "agent",
+            "--var",
+            str(allinone.var),
+        ],
         capture_output=True,
         text=True,
         check=True,
@@ -39,7 +57,13 @@ def test_all_in_one_mode_runs_the_whole_flow_and_isolates_workspaces(allinone: A
 def test_all_in_one_serves_one_openapi_document_for_the_platform(allinone: AllInOneProcess) -> None:
     doc = requests.get(allinone.url + "/v1/openapi.json", timeout=10).json()
     assert doc["openapi"].startswith("3.1")
-    for path in ("/v1/contacts", "/v1/tickets/{ticket_id}/comments", "/v1/conversations", "/v1/reports/summary", "/v1/mailer/messages"):
+    for path in (
+        "/v1/contacts",
+        "/v1/tickets/{ticket_id}/comments",
+        "/v1/conversations",
+        "/v1/reports/summary",
+        "/v1/mailer/messages",
+    ):
         assert path in doc["paths"], sorted(doc["paths"])
 
 
@@ -57,5 +81,7 @@ def test_each_service_serves_its_openapi_document_and_metrics(stack) -> None:  #
         assert doc["openapi"].startswith("3.1") and all(p.startswith(f"/v1/{service}") for p in doc["paths"])
         http_metrics = requests.get(f"http://127.0.0.1:{ports(stack.config, service)['http']}/metrics", timeout=10).text
         assert f"crm_{service}_http_requests_total" in http_metrics
-        worker_metrics = requests.get(f"http://127.0.0.1:{ports(stack.config, service)['worker_metrics']}/metrics", timeout=10).text
+        worker_metrics = requests.get(
+            f"http://127.0.0.1:{ports(stack.config, service)['worker_metrics']}/metrics", timeout=10
+        ).text
         assert f"crm_{service}_outbox_lag_seconds" in worker_metrics
