@@ -13,7 +13,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from flask import Response, current_app, g, request
@@ -34,6 +34,7 @@ PROBLEM_JSON = "application/problem+json"
 BEARER: dict[str, Any] = {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
 SECURITY: list[dict[str, list[str]]] = [{"bearer": []}]
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 
 def problem(status: int, title: str, *, code: str, detail: str | None = None, **extra: Any) -> Response:
@@ -218,6 +219,18 @@ def idempotent(view: F) -> F:
         return response
 
     return wrapper  # type: ignore[return-value]
+
+
+def cursor_after(cursor: str | None) -> str | None:
+    """The id a page continues after, from the cursor the previous page returned."""
+    return str(decode_cursor(cursor)[0]) if cursor else None
+
+
+def page(rows: Sequence[T], limit: int, key: Callable[[T], Any]) -> tuple[list[T], str | None]:
+    """Cut a page from ``limit + 1`` fetched rows: the extra row only says that a next page exists."""
+    if len(rows) > limit:
+        return list(rows[:limit]), encode_cursor(key(rows[limit - 1]))
+    return list(rows), None
 
 
 def encode_cursor(*values: Any) -> str:

@@ -66,6 +66,20 @@ def test_contact_list_pages_by_cursor_newest_first_without_duplicates(contacts_a
     assert listed == list(reversed(created_ids))
 
 
+def test_a_full_last_page_offers_no_next_cursor(contacts_api: RunningService) -> None:
+    acme = new_workspace(contacts_api)
+    for n in range(4):
+        create_contact(contacts_api, acme, name=f"Contact {n}")
+
+    first = contacts_api.client.get("/v1/contacts?limit=2", headers=contacts_api.auth(acme)).get_json()
+    second = contacts_api.client.get(
+        f"/v1/contacts?limit=2&cursor={first['next_cursor']}", headers=contacts_api.auth(acme)
+    ).get_json()
+
+    assert len(second["items"]) == 2
+    assert second["next_cursor"] is None
+
+
 def test_email_filter_matches_whatever_the_case(contacts_api: RunningService) -> None:
     acme = new_workspace(contacts_api)
     ana = create_contact(contacts_api, acme, email="ana@example.com").get_json()

@@ -73,4 +73,4 @@ def list_page(
     if after_id:
         query = query.where(Contact.id < after_id)
     with uow:
-        return list(uow.session.scalars(query.order_by(Contact.id.desc()).limit(limit)))
+        return list(uow.session.scalars(query.order_by(Contact.id.desc()).limit(limit + 1)))

@@ -6,7 +6,7 @@ from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, ConfigDict, Field
 
 from crm_contacts.contacts import service
-from crm_platform.web import SECURITY, caller, decode_cursor, encode_cursor, idempotent, json_response, runtime
+from crm_platform.web import SECURITY, caller, cursor_after, idempotent, json_response, page, runtime
 
 api = APIBlueprint(
     "contacts", __name__, url_prefix="/v1/contacts", abp_tags=[Tag(name="contacts")], abp_security=SECURITY
@@ -72,13 +72,12 @@ def get_contact(path: ContactPath):  # type: ignore[no-untyped-def]
 
 @api.get("", responses={200: ContactPage}, summary="List contacts, newest first")
 def list_contacts(query: ContactQuery):  # type: ignore[no-untyped-def]
-    after = decode_cursor(query.cursor)[0] if query.cursor else None
     contacts = service.list_page(
         runtime().database.unit_of_work(),
         workspace_id=caller().workspace_id,
         limit=query.limit,
-        after_id=str(after) if after else None,
+        after_id=cursor_after(query.cursor),
         email=query.email,
     )
-    next_cursor = encode_cursor(contacts[-1].id) if len(contacts) == query.limit else None
+    contacts, next_cursor = page(contacts, query.limit, key=lambda row: row.id)
     return json_response({"items": [c.as_dict() for c in contacts], "next_cursor": next_cursor})

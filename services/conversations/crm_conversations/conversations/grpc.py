@@ -19,13 +19,14 @@ class ConversationsServicer(conversations_pb2_grpc.ConversationsServiceServicer)
     ) -> conversations_pb2.ListContactConversationsResponse:
         caller = context.current_caller()
         assert caller is not None
+        limit = min(request.limit or 50, 200)
         conversations = service.list_page(
             self.rt.database.unit_of_work(),
             workspace_id=caller.workspace_id,
-            limit=min(request.limit or 50, 200),
+            limit=limit,
             after_id=None,
             contact_id=request.contact_id,
-        )
+        )[:limit]
         return conversations_pb2.ListContactConversationsResponse(
             conversations=[
                 conversations_pb2.Conversation(

@@ -64,14 +64,14 @@ def get(uow: UnitOfWork, *, workspace_id: str, conversation_id: str) -> Conversa
 def list_page(
     uow: UnitOfWork, *, workspace_id: str, limit: int, after_id: str | None, contact_id: str | None
 ) -> list[Conversation]:
-    """A page of the workspace's conversations, newest first."""
+    """A page of the workspace's conversations, newest first; one row more than ``limit`` says a next page exists."""
     query = select(Conversation).where(Conversation.workspace_id == workspace_id)
     if contact_id:
         query = query.where(Conversation.contact_id == contact_id)
     if after_id:
         query = query.where(Conversation.id < after_id)
     with uow:
-        return list(uow.session.scalars(query.order_by(Conversation.id.desc()).limit(limit)))
+        return list(uow.session.scalars(query.order_by(Conversation.id.desc()).limit(limit + 1)))
 
 
 def add_message(uow: UnitOfWork, *, workspace_id: str, user_id: str, conversation_id: str, body: str) -> Message:

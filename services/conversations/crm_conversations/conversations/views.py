@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from crm_conversations.conversations import service
 from crm_platform.clients.contacts import GrpcContactDirectory
-from crm_platform.web import SECURITY, caller, decode_cursor, encode_cursor, idempotent, json_response, runtime
+from crm_platform.web import SECURITY, caller, cursor_after, idempotent, json_response, page, runtime
 
 api = APIBlueprint(
     "conversations",
@@ -82,15 +82,14 @@ def start_conversation(body: ConversationIn):  # type: ignore[no-untyped-def]
 
 @api.get("", responses={200: ConversationPage}, summary="List conversations, newest first")
 def list_conversations(query: ConversationQuery):  # type: ignore[no-untyped-def]
-    after = decode_cursor(query.cursor)[0] if query.cursor else None
     conversations = service.list_page(
         runtime().database.unit_of_work(),
         workspace_id=caller().workspace_id,
         limit=query.limit,
-        after_id=str(after) if after else None,
+        after_id=cursor_after(query.cursor),
         contact_id=query.contact_id,
     )
-    next_cursor = encode_cursor(conversations[-1].id) if len(conversations) == query.limit else None
+    conversations, next_cursor = page(conversations, query.limit, key=lambda row: row.id)
     return json_response({"items": [c.as_dict() for c in conversations], "next_cursor": next_cursor})
 
 

@@ -89,9 +89,14 @@ def deliver_due(database: Database, transport: Transport, sender: Sender, *, lim
             )
             try:
                 transport.send(mail)
-            except TemporaryFailure as exc:
+            except PermanentFailure as exc:
+                message.status, message.last_error = FAILED, str(exc)[:2000]
+                outcomes["failed"] += 1
+                log.warning("mail %s failed: %s", message.id, exc)
+            except Exception as exc:  # noqa: BLE001 - TemporaryFailure, or an unforeseen error that must not block the queue
                 retry_at = compose.next_attempt(message.attempts, now)
-                message.last_error = str(exc)[:2000]
+                reason = str(exc) if isinstance(exc, TemporaryFailure) else f"{type(exc).__name__}: {exc}"
+                message.last_error = reason[:2000]
                 if retry_at is None:
                     message.status = FAILED
                     outcomes["failed"] += 1
@@ -99,10 +104,6 @@ def deliver_due(database: Database, transport: Transport, sender: Sender, *, lim
                     message.next_attempt_at = retry_at
                     outcomes["deferred"] += 1
                 log.warning("mail %s deferred: %s", message.id, exc)
-            except PermanentFailure as exc:
-                message.status, message.last_error = FAILED, str(exc)[:2000]
-                outcomes["failed"] += 1
-                log.warning("mail %s failed: %s", message.id, exc)
             else:
                 message.status, message.sent_at, message.last_error = SENT, now, None
                 uow.emit(
@@ -148,11 +149,11 @@ def get_by_source_event(uow: UnitOfWork, *, workspace_id: str, source_event_id: 
 def list_page(
     uow: UnitOfWork, *, workspace_id: str, limit: int, after_id: str | None, ticket_id: str | None
 ) -> list[OutboundMessage]:
-    """A page of the workspace's outbound mail, newest first."""
+    """A page of the workspace's outbound mail, newest first; one row more than ``limit`` says a next page exists."""
     query = select(OutboundMessage).where(OutboundMessage.workspace_id == workspace_id)
     if ticket_id:
         query = query.where(OutboundMessage.ticket_id == ticket_id)
     if after_id:
         query = query.where(OutboundMessage.id < after_id)
     with uow:
-        return list(uow.session.scalars(query.order_by(OutboundMessage.id.desc()).limit(limit)))
+        return list(uow.session.scalars(query.order_by(OutboundMessage.id.desc()).limit(limit + 1)))

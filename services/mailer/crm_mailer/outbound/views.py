@@ -6,7 +6,7 @@ from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, ConfigDict, Field
 
 from crm_mailer.outbound import service
-from crm_platform.web import SECURITY, caller, decode_cursor, encode_cursor, json_response, runtime
+from crm_platform.web import SECURITY, caller, cursor_after, json_response, page, runtime
 
 api = APIBlueprint("mailer", __name__, url_prefix="/v1/mailer", abp_tags=[Tag(name="mailer")], abp_security=SECURITY)
 
@@ -44,15 +44,14 @@ class MessagePath(BaseModel):
 
 @api.get("/messages", responses={200: MessagePage}, summary="List outbound mail, newest first")
 def list_messages(query: MessageQuery):  # type: ignore[no-untyped-def]
-    after = decode_cursor(query.cursor)[0] if query.cursor else None
     messages = service.list_page(
         runtime().database.unit_of_work(),
         workspace_id=caller().workspace_id,
         limit=query.limit,
-        after_id=str(after) if after else None,
+        after_id=cursor_after(query.cursor),
         ticket_id=query.ticket_id,
     )
-    next_cursor = encode_cursor(messages[-1].id) if len(messages) == query.limit else None
+    messages, next_cursor = page(messages, query.limit, key=lambda row: row.id)
     return json_response({"items": [m.as_dict() for m in messages], "next_cursor": next_cursor})
 
 

@@ -45,4 +45,4 @@ def resolve_range(raw_from: str | None, raw_to: str | None, now: datetime) -> tu
         raise InvalidInput(
             "invalid range", errors=[FieldError("from", "the range can span at most 10 years", "range_too_long")]
         )
-    return start, end
+    return start.astimezone(UTC), end.astimezone(UTC)

@@ -19,13 +19,14 @@ class TicketsServicer(tickets_pb2_grpc.TicketsServiceServicer):
     ) -> tickets_pb2.ListContactTicketsResponse:
         caller = context.current_caller()
         assert caller is not None
+        limit = min(request.limit or 50, 200)
         tickets = service.list_page(
             self.rt.database.unit_of_work(),
             workspace_id=caller.workspace_id,
-            limit=min(request.limit or 50, 200),
+            limit=limit,
             after_id=None,
             contact_id=request.contact_id,
-        )
+        )[:limit]
         return tickets_pb2.ListContactTicketsResponse(
             tickets=[
                 tickets_pb2.Ticket(id=t.id, contact_id=t.contact_id, subject=t.subject, status=t.status)

@@ -62,14 +62,14 @@ def get(uow: UnitOfWork, *, workspace_id: str, ticket_id: str) -> Ticket:
 def list_page(
     uow: UnitOfWork, *, workspace_id: str, limit: int, after_id: str | None, contact_id: str | None
 ) -> list[Ticket]:
-    """A page of the workspace's tickets, newest first."""
+    """A page of the workspace's tickets, newest first; one row more than ``limit`` says a next page exists."""
     query = select(Ticket).where(Ticket.workspace_id == workspace_id)
     if contact_id:
         query = query.where(Ticket.contact_id == contact_id)
     if after_id:
         query = query.where(Ticket.id < after_id)
     with uow:
-        return list(uow.session.scalars(query.order_by(Ticket.id.desc()).limit(limit)))
+        return list(uow.session.scalars(query.order_by(Ticket.id.desc()).limit(limit + 1)))
 
 
 def add_comment(

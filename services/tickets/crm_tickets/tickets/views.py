@@ -6,7 +6,7 @@ from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, ConfigDict, Field
 
 from crm_platform.clients.contacts import GrpcContactDirectory
-from crm_platform.web import SECURITY, caller, decode_cursor, encode_cursor, idempotent, json_response, runtime
+from crm_platform.web import SECURITY, caller, cursor_after, idempotent, json_response, page, runtime
 from crm_tickets.tickets import service
 
 api = APIBlueprint("tickets", __name__, url_prefix="/v1/tickets", abp_tags=[Tag(name="tickets")], abp_security=SECURITY)
@@ -83,15 +83,14 @@ def open_ticket(body: TicketIn):  # type: ignore[no-untyped-def]
 
 @api.get("", responses={200: TicketPage}, summary="List tickets, newest first")
 def list_tickets(query: TicketQuery):  # type: ignore[no-untyped-def]
-    after = decode_cursor(query.cursor)[0] if query.cursor else None
     tickets = service.list_page(
         runtime().database.unit_of_work(),
         workspace_id=caller().workspace_id,
         limit=query.limit,
-        after_id=str(after) if after else None,
+        after_id=cursor_after(query.cursor),
         contact_id=query.contact_id,
     )
-    next_cursor = encode_cursor(tickets[-1].id) if len(tickets) == query.limit else None
+    tickets, next_cursor = page(tickets, query.limit, key=lambda row: row.id)
     return json_response({"items": [t.as_dict() for t in tickets], "next_cursor": next_cursor})
 
 
