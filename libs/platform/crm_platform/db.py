@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from google.protobuf.message import Message
 from sqlalchemy import (
@@ -31,6 +31,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from crm_platform import events
+from crm_platform.errors import NotFound
+from crm_platform.ids import is_uuid
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -39,6 +41,8 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+Row = TypeVar("Row")
 
 # SQLite only auto-increments INTEGER PRIMARY KEY columns.
 BigIntId = BigInteger().with_variant(Integer(), "sqlite")
@@ -107,6 +111,14 @@ def new_metadata() -> MetaData:
         Column("created_at", UtcDateTime(), nullable=False, default=utcnow),
     )
     return metadata
+
+
+def get_in_workspace(session: Session, model: type[Row], row_id: str, *, workspace_id: str, what: str) -> Row:
+    """The row with this id in the caller's workspace; another workspace's row is not found, like a missing one."""
+    row = session.get(model, row_id) if is_uuid(row_id) else None
+    if row is None or row.workspace_id != workspace_id:  # type: ignore[attr-defined]
+        raise NotFound(f"{what} {row_id} not found")
+    return row
 
 
 def create_db_engine(url: str, **kwargs: Any) -> Engine:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from crm.contacts.v1 import contacts_pb2, contacts_pb2_grpc
+from crm_platform.errors import FieldError, InvalidInput, NotFound
 from crm_platform.grpc_client import GrpcClients
 
 
@@ -21,6 +22,17 @@ class ContactDirectory(Protocol):
     def get(self, contact_id: str) -> ContactCard:
         """The contact in the caller's workspace; raises NotFound otherwise."""
         ...
+
+
+def require_contact(contacts: ContactDirectory, contact_id: str, *, what: str) -> ContactCard:
+    """The contact a new ``what`` (ticket, conversation, ...) is for; an unknown one is a field error."""
+    try:
+        return contacts.get(contact_id)
+    except NotFound:
+        raise InvalidInput(
+            f"the {what} has invalid fields",
+            errors=[FieldError("contact_id", f"no contact {contact_id} in this workspace", "unknown_contact")],
+        ) from None
 
 
 class GrpcContactDirectory:

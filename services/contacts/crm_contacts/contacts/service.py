@@ -10,8 +10,8 @@ from crm.events.v1 import contacts_pb2
 from crm_contacts.contacts import rules
 from crm_contacts.contacts.models import Contact
 from crm_contacts.workspaces.models import Workspace
-from crm_platform.db import UnitOfWork
-from crm_platform.errors import InvalidInput, NotFound, Unauthenticated
+from crm_platform.db import UnitOfWork, get_in_workspace
+from crm_platform.errors import InvalidInput, Unauthenticated
 from crm_platform.ids import is_uuid, new_id
 
 CREATED = "contacts.contact.created"
@@ -44,10 +44,7 @@ def create(uow: UnitOfWork, *, workspace_id: str, name: str, email: str | None, 
 def get(uow: UnitOfWork, *, workspace_id: str, contact_id: str) -> Contact:
     """One contact of the workspace; another workspace's contact is not found."""
     with uow:
-        contact = uow.session.get(Contact, contact_id) if is_uuid(contact_id) else None
-        if contact is None or contact.workspace_id != workspace_id:
-            raise NotFound(f"contact {contact_id} not found")
-        return contact
+        return get_in_workspace(uow.session, Contact, contact_id, workspace_id=workspace_id, what="contact")
 
 
 def batch_get(uow: UnitOfWork, *, workspace_id: str, contact_ids: Sequence[str]) -> list[Contact]:

@@ -6,10 +6,10 @@ from sqlalchemy import select, update
 
 from crm.events.v1 import conversations_pb2
 from crm_conversations.conversations.models import Conversation, Message
-from crm_platform.clients.contacts import ContactDirectory
-from crm_platform.db import UnitOfWork
-from crm_platform.errors import FieldError, InvalidInput, NotFound
-from crm_platform.ids import is_uuid, new_id
+from crm_platform.clients.contacts import ContactDirectory, require_contact
+from crm_platform.db import UnitOfWork, get_in_workspace
+from crm_platform.errors import FieldError, InvalidInput
+from crm_platform.ids import new_id
 
 STARTED = "conversations.conversation.started"
 MESSAGE_ADDED = "conversations.message.added"
@@ -24,13 +24,7 @@ def start(
         raise InvalidInput(
             "the conversation has invalid fields", errors=[FieldError("subject", "must not be empty", "required")]
         )
-    try:
-        contacts.get(contact_id)
-    except NotFound:
-        raise InvalidInput(
-            "the conversation has invalid fields",
-            errors=[FieldError("contact_id", f"no contact {contact_id} in this workspace", "unknown_contact")],
-        ) from None
+    require_contact(contacts, contact_id, what="conversation")
     with uow:
         conversation = Conversation(id=new_id(), workspace_id=workspace_id, contact_id=contact_id, subject=subject)
         uow.session.add(conversation)
@@ -49,10 +43,7 @@ def start(
 
 
 def _get(uow: UnitOfWork, workspace_id: str, conversation_id: str) -> Conversation:
-    conversation = uow.session.get(Conversation, conversation_id) if is_uuid(conversation_id) else None
-    if conversation is None or conversation.workspace_id != workspace_id:
-        raise NotFound(f"conversation {conversation_id} not found")
-    return conversation
+    return get_in_workspace(uow.session, Conversation, conversation_id, workspace_id=workspace_id, what="conversation")
 
 
 def get(uow: UnitOfWork, *, workspace_id: str, conversation_id: str) -> Conversation:

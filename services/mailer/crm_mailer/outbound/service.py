@@ -12,9 +12,9 @@ from crm_mailer.outbound import compose
 from crm_mailer.outbound.models import FAILED, QUEUED, SENT, SKIPPED, OutboundMessage
 from crm_mailer.outbound.transport import PermanentFailure, TemporaryFailure, Transport
 from crm_platform.clients.contacts import ContactDirectory
-from crm_platform.db import Database, UnitOfWork, utcnow
+from crm_platform.db import Database, UnitOfWork, get_in_workspace, utcnow
 from crm_platform.errors import NotFound
-from crm_platform.ids import is_uuid, new_id
+from crm_platform.ids import new_id
 
 log = logging.getLogger(__name__)
 
@@ -127,10 +127,7 @@ def deliver_due(database: Database, transport: Transport, sender: Sender, *, lim
 def get(uow: UnitOfWork, *, workspace_id: str, message_id: str) -> OutboundMessage:
     """One outbound mail of the workspace."""
     with uow:
-        message = uow.session.get(OutboundMessage, message_id) if is_uuid(message_id) else None
-        if message is None or message.workspace_id != workspace_id:
-            raise NotFound(f"message {message_id} not found")
-        return message
+        return get_in_workspace(uow.session, OutboundMessage, message_id, workspace_id=workspace_id, what="message")
 
 
 def get_by_source_event(uow: UnitOfWork, *, workspace_id: str, source_event_id: str) -> OutboundMessage:

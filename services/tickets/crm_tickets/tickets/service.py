@@ -5,10 +5,10 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from crm.events.v1 import tickets_pb2
-from crm_platform.clients.contacts import ContactDirectory
-from crm_platform.db import UnitOfWork
-from crm_platform.errors import FieldError, InvalidInput, NotFound
-from crm_platform.ids import is_uuid, new_id
+from crm_platform.clients.contacts import ContactDirectory, require_contact
+from crm_platform.db import UnitOfWork, get_in_workspace
+from crm_platform.errors import FieldError, InvalidInput
+from crm_platform.ids import new_id
 from crm_tickets.tickets.models import Comment, Ticket
 
 OPENED = "tickets.ticket.opened"
@@ -25,13 +25,7 @@ def open_ticket(
         raise InvalidInput(
             "the ticket has invalid fields", errors=[FieldError("subject", "must not be empty", "required")]
         )
-    try:
-        contacts.get(contact_id)
-    except NotFound:
-        raise InvalidInput(
-            "the ticket has invalid fields",
-            errors=[FieldError("contact_id", f"no contact {contact_id} in this workspace", "unknown_contact")],
-        ) from None
+    require_contact(contacts, contact_id, what="ticket")
     with uow:
         ticket = Ticket(
             id=new_id(), workspace_id=workspace_id, contact_id=contact_id, subject=subject, opened_by=user_id
@@ -47,10 +41,7 @@ def open_ticket(
 
 
 def _get(uow: UnitOfWork, workspace_id: str, ticket_id: str) -> Ticket:
-    ticket = uow.session.get(Ticket, ticket_id) if is_uuid(ticket_id) else None
-    if ticket is None or ticket.workspace_id != workspace_id:
-        raise NotFound(f"ticket {ticket_id} not found")
-    return ticket
+    return get_in_workspace(uow.session, Ticket, ticket_id, workspace_id=workspace_id, what="ticket")
 
 
 def get(uow: UnitOfWork, *, workspace_id: str, ticket_id: str) -> Ticket:
