@@ -154,6 +154,9 @@ class Database:
         self.outbox = self.metadata.tables["outbox"]
         self.processed_events = self.metadata.tables["processed_events"]
         self.idempotency_keys = self.metadata.tables["idempotency_keys"]
+        # Built once and executed with parameters: the compiled form is cached, nothing is rebuilt per row.
+        self.insert_outbox = insert(self.outbox)
+        self.insert_processed_event = insert(self.processed_events)
 
     def unit_of_work(self) -> UnitOfWork:
         return UnitOfWork(self)
@@ -209,13 +212,14 @@ class UnitOfWork:
         """Write an event to the outbox in this transaction; the relay publishes it after commit."""
         outgoing = events.pack(event_type, payload, workspace_id=workspace_id, producer=self.database.service)
         self.session.execute(
-            insert(self.database.outbox).values(
-                event_id=outgoing.event_id,
-                event_type=event_type,
-                workspace_id=workspace_id,
-                body=outgoing.body,
-                created_at=utcnow(),
-            )
+            self.database.insert_outbox,
+            {
+                "event_id": outgoing.event_id,
+                "event_type": event_type,
+                "workspace_id": workspace_id,
+                "body": outgoing.body,
+                "created_at": utcnow(),
+            },
         )
         return outgoing.event_id
 
@@ -223,13 +227,14 @@ class UnitOfWork:
         """Record a handled event in this transaction; recording it twice raises AlreadyProcessed."""
         try:
             self.session.execute(
-                insert(self.database.processed_events).values(
-                    consumer=consumer,
-                    event_id=event_id,
-                    event_type=event_type,
-                    workspace_id=workspace_id,
-                    processed_at=utcnow(),
-                )
+                self.database.insert_processed_event,
+                {
+                    "consumer": consumer,
+                    "event_id": event_id,
+                    "event_type": event_type,
+                    "workspace_id": workspace_id,
+                    "processed_at": utcnow(),
+                },
             )
         except IntegrityError as exc:  # the insert runs now, not at commit: another transaction won
             if _is_processed_events_conflict(exc):

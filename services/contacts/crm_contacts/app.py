@@ -7,17 +7,46 @@ from pathlib import Path
 from flask_openapi3 import OpenAPI
 
 from crm.contacts.v1 import contacts_pb2_grpc
-from crm_contacts.contacts import models as _contact_models  # noqa: F401 - registers the tables
+from crm_contacts import all_models as _all_models  # noqa: F401 - registers every table
+from crm_contacts.bulk.views import api as bulk_api
 from crm_contacts.contacts.grpc import ContactsServicer
 from crm_contacts.contacts.views import api as contacts_api
+from crm_contacts.customfields.views import api as custom_fields_api
+from crm_contacts.files.views import api as files_api
+from crm_contacts.filters.views import api as filters_api
+from crm_contacts.funnel.views import api as funnel_api
+from crm_contacts.history.views import api as history_api
+from crm_contacts.members.views import api as members_api
 from crm_contacts.models import Base
+from crm_contacts.notes.views import api as notes_api
+from crm_contacts.sources.views import api as sources_api
+from crm_contacts.tasks.views import api as tasks_api
 from crm_contacts.workspaces import cli as workspace_cli
 from crm_contacts.workspaces import service as workspaces
+from crm_contacts.workspaces.views import api as settings_api
 from crm_platform.service import GrpcBinding, Runtime, ServiceSpec
+
+# Static paths (/v1/contacts/members, ...) are registered before /v1/contacts/<contact_id> would shadow them;
+# werkzeug also ranks static segments first, so the order is for readers.
+BLUEPRINTS = (
+    settings_api,
+    members_api,
+    funnel_api,
+    sources_api,
+    custom_fields_api,
+    filters_api,
+    bulk_api,
+    notes_api,
+    tasks_api,
+    history_api,
+    files_api,
+    contacts_api,
+)
 
 
 def register_http(app: OpenAPI, _rt: Runtime) -> None:
-    app.register_api(contacts_api)
+    for blueprint in BLUEPRINTS:
+        app.register_api(blueprint)
 
 
 def grpc_bindings(rt: Runtime) -> list[GrpcBinding]:

@@ -10,6 +10,10 @@ metadata = config.attributes["crm.metadata"]
 engine = create_db_engine(config.attributes["crm.database_url"], poolclass=pool.NullPool)
 
 with engine.connect() as connection:
+    if connection.dialect.name == "sqlite":
+        # Batch migrations copy and rename tables, which SQLite's foreign key checks would refuse mid-way.
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        connection.commit()  # end the autobegun transaction so the migrations below commit their own
     context.configure(
         connection=connection,
         target_metadata=metadata,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
@@ -33,3 +35,9 @@ def clean_name(raw: str) -> tuple[str | None, FieldError | None]:
     if not name:
         return None, FieldError("name", "must not be empty", "required")
     return name, None
+
+
+def search_key(name: str) -> str:
+    """Lower-cased, accents removed, spaces collapsed: ``Ána  Ruiz`` and ``ana ruiz`` find each other."""
+    decomposed = unicodedata.normalize("NFKD", name)
+    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).casefold().split())

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from crm.events.v1 import contacts_pb2
 from crm_contacts.contacts import rules
-from crm_contacts.contacts.models import Contact
+from crm_contacts.contacts.models import Contact, ContactEmail, ContactPhone
 from crm_contacts.workspaces.models import Workspace
 from crm_platform.db import UnitOfWork, get_in_workspace
 from crm_platform.errors import InvalidInput, Unauthenticated
@@ -29,7 +29,26 @@ def create(uow: UnitOfWork, *, workspace_id: str, name: str, email: str | None, 
         errors = [e for e in (name_error, email_error, phone_error) if e is not None]
         if errors:
             raise InvalidInput("the contact has invalid fields", errors=errors)
-        contact = Contact(id=new_id(), workspace_id=workspace_id, name=clean_name, email=clean_email, phone=clean_phone)
+        contact = Contact(
+            id=new_id(),
+            workspace_id=workspace_id,
+            name=clean_name,
+            name_key=rules.search_key(clean_name or ""),
+            email=clean_email,
+            phone=clean_phone,
+            emails=[],
+            phones=[],
+            tags=[],
+            interests=[],
+        )
+        if clean_email:
+            contact.emails.append(
+                ContactEmail(id=new_id(), workspace_id=workspace_id, address=clean_email, is_primary=True, position=0)
+            )
+        if clean_phone:
+            contact.phones.append(
+                ContactPhone(id=new_id(), workspace_id=workspace_id, number=clean_phone, is_primary=True, position=0)
+            )
         uow.session.add(contact)
         uow.session.flush()
         event = contacts_pb2.ContactCreated(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, ConfigDict, Field
 
-from crm_contacts.contacts import service
+from crm_contacts.contacts import represent, service
 from crm_platform.web import SECURITY, caller, cursor_after, idempotent, json_response, page, runtime
 
 api = APIBlueprint(
@@ -58,7 +58,7 @@ def create_contact(body: ContactIn):  # type: ignore[no-untyped-def]
         phone=body.phone,
     )
     return json_response(
-        contact.as_dict(), 201, {"Location": f"/v1/contacts/{contact.id}", "ETag": f'"{contact.version}"'}
+        represent.as_dict(contact), 201, {"Location": f"/v1/contacts/{contact.id}", "ETag": f'"{contact.version}"'}
     )
 
 
@@ -67,7 +67,7 @@ def get_contact(path: ContactPath):  # type: ignore[no-untyped-def]
     contact = service.get(
         runtime().database.unit_of_work(), workspace_id=caller().workspace_id, contact_id=path.contact_id
     )
-    return json_response(contact.as_dict(), 200, {"ETag": f'"{contact.version}"'})
+    return json_response(represent.as_dict(contact), 200, {"ETag": f'"{contact.version}"'})
 
 
 @api.get("", responses={200: ContactPage}, summary="List contacts, newest first")
@@ -80,4 +80,4 @@ def list_contacts(query: ContactQuery):  # type: ignore[no-untyped-def]
         email=query.email,
     )
     contacts, next_cursor = page(contacts, query.limit, key=lambda row: row.id)
-    return json_response({"items": [c.as_dict() for c in contacts], "next_cursor": next_cursor})
+    return json_response({"items": [represent.as_dict(c) for c in contacts], "next_cursor": next_cursor})

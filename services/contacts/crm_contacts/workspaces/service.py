@@ -5,6 +5,7 @@ from __future__ import annotations
 import phonenumbers
 from sqlalchemy import select
 
+from crm_contacts.workspaces import defaults
 from crm_contacts.workspaces.models import Workspace
 from crm_platform.db import UnitOfWork
 from crm_platform.errors import FieldError, InvalidInput
@@ -23,6 +24,8 @@ def create(uow: UnitOfWork, *, name: str, default_region: str) -> Workspace:
     with uow:
         workspace = Workspace(id=new_id(), name=name.strip(), default_region=region)
         uow.session.add(workspace)
+        uow.session.flush()
+        defaults.seed(uow.session, workspace.id)
         uow.commit()
     return workspace
 

@@ -1,0 +1,11 @@
+"""HTTP API of funnel (under /v1/contacts, which the gateway routes to this service)."""
+
+from __future__ import annotations
+
+from flask_openapi3 import APIBlueprint, Tag
+
+from crm_platform.web import SECURITY
+
+api = APIBlueprint(
+    "contacts_funnel", __name__, url_prefix="/v1/contacts", abp_tags=[Tag(name="funnel")], abp_security=SECURITY
+)
