@@ -35,6 +35,7 @@ def environment(var: Path, *, grpc_port: int, base: Mapping[str, str] | None = N
     if not env.get("CRM_AMQP_URL"):
         env.setdefault("CRM_LOCAL_BUS_URL", f"sqlite:///{var.resolve()}/bus.db")
     env.setdefault("MAILER_MAILDIR", str((var / "mail").resolve()))
+    env.setdefault("CONTACTS_STORAGE_DIR", str((var / "contacts-files").resolve()))
     if not env.get("CRM_JWT_SECRET") and not env.get("CRM_JWT_JWKS_URL"):
         secret_file = var / "jwt-secret"
         if not secret_file.exists():

@@ -187,6 +187,8 @@ class Stack:
         )
         for other in c.services:
             env[f"CRM_{other.upper()}_GRPC_TARGET"] = f"127.0.0.1:{ports(c, other)['grpc']}"
+        if service == "contacts":  # http (uploads) and worker (imports) share the files
+            env["CONTACTS_STORAGE_DIR"] = str(self.var / "contacts-files")
         if service == "mailer":
             env.update({"MAILER_SMTP_HOST": "127.0.0.1", "MAILER_SMTP_PORT": str(c.smtp_port)})
         if kind == "http":
