@@ -35,9 +35,7 @@ SERVICES = ("contacts", "tickets", "conversations", "mailer", "reports")
 PROCESSES = ("http", "grpc", "worker")
 PROMETHEUS_OPERATOR_API = "monitoring.coreos.com/v1"
 
-SCENARIOS = {"default": None} | {
-    path.name: path for path in sorted((CHART / "ci").glob("*.yaml"))
-}
+SCENARIOS = {"default": None} | {path.name: path for path in sorted((CHART / "ci").glob("*.yaml"))}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -65,9 +63,7 @@ def renderer() -> tuple[str, ...]:
         check=False,
     )
     if setup.returncode != 0:
-        pytest.fail(
-            f"tests/chart/setup.sh could not build the renderer:\n{setup.stderr}"
-        )
+        pytest.fail(f"tests/chart/setup.sh could not build the renderer:\n{setup.stderr}")
     return (str(RENDERER),)
 
 
@@ -152,24 +148,16 @@ def of_kind(manifests: tuple[dict[str, Any], ...], kind: str) -> list[dict[str, 
     return [m for m in manifests if m["kind"] == kind]
 
 
-def by_name(
-    manifests: tuple[dict[str, Any], ...], kind: str
-) -> dict[str, dict[str, Any]]:
+def by_name(manifests: tuple[dict[str, Any], ...], kind: str) -> dict[str, dict[str, Any]]:
     return {m["metadata"]["name"]: m for m in of_kind(manifests, kind)}
 
 
 def enabled_services(scenario: str) -> list[str]:
-    return [
-        name for name in SERVICES if values_of(scenario)["services"][name]["enabled"]
-    ]
+    return [name for name in SERVICES if values_of(scenario)["services"][name]["enabled"]]
 
 
 def disabled_services(scenario: str) -> list[str]:
-    return [
-        name
-        for name in SERVICES
-        if not values_of(scenario)["services"][name]["enabled"]
-    ]
+    return [name for name in SERVICES if not values_of(scenario)["services"][name]["enabled"]]
 
 
 def fullname(scenario: str) -> str:
@@ -228,18 +216,11 @@ def test_chart_metadata_names_the_crm_chart_at_0_1_0() -> None:
     )
 
 
-def test_values_schema_is_a_valid_draft_07_schema_with_a_shared_service_definition() -> (
-    None
-):
+def test_values_schema_is_a_valid_draft_07_schema_with_a_shared_service_definition() -> None:
     assert schema()["$schema"] == "http://json-schema.org/draft-07/schema#"
     jsonschema.Draft7Validator.check_schema(schema())
-    service_refs = {
-        name: schema()["properties"]["services"]["properties"][name]
-        for name in SERVICES
-    }
-    assert all(
-        ref == {"$ref": "#/definitions/service"} for ref in service_refs.values()
-    )
+    service_refs = {name: schema()["properties"]["services"]["properties"][name] for name in SERVICES}
+    assert all(ref == {"$ref": "#/definitions/service"} for ref in service_refs.values())
 
 
 @all_scenarios
@@ -277,35 +258,53 @@ def test_schema_rejects_a_misspelt_key() -> None:
 
 
 def test_invalid_values_file_is_refused(tmp_path: pathlib.Path) -> None:
-    values_file = write_values(
-        tmp_path, {"services": {"contacts": {"http": {"replicas": "two"}}}}
-    )
+    values_file = write_values(tmp_path, {"services": {"contacts": {"http": {"replicas": "two"}}}})
     merged = deep_merge(default_values(), yaml.safe_load(values_file.read_text()))
 
-    assert schema_errors(merged) == [
-        "services.contacts.http.replicas: 'two' is not of type 'integer'"
-    ]
-    if shutil.which(
-        "helm"
-    ):  # helm checks the schema itself; the Go renderer leaves it to us
+    assert schema_errors(merged) == ["services.contacts.http.replicas: 'two' is not of type 'integer'"]
+    if shutil.which("helm"):  # helm checks the schema itself; the Go renderer leaves it to us
         result = render(values_file)
         assert result.returncode != 0 and "replicas" in result.stderr
 
 
+# The only defaults that may differ between the services' blocks, and what they are per service.
+PER_SERVICE_DEFAULTS = {
+    "persistence.enabled": {name: name == "contacts" for name in SERVICES},
+}
+
+
 def _service_block_text(name: str) -> str:
     text = (CHART / "values.yaml").read_text()
-    match = re.search(
-        rf"^  {name}:\n(.*?)(?=^  \w+:\n|\Z)", text, re.MULTILINE | re.DOTALL
-    )
+    match = re.search(rf"^  {name}:\n(.*?)(?=^  \w+:\n|\Z)", text, re.MULTILINE | re.DOTALL)
     assert match, f"no services.{name} block in values.yaml"
-    return match.group(1).replace(name.upper(), "<SVC>").replace(name, "<svc>")
+    block = match.group(1).replace(name.upper(), "<SVC>").replace(name, "<svc>")
+    for path in PER_SERVICE_DEFAULTS:
+        key = re.escape(path.rsplit(".", 1)[-1])
+        block, count = re.subn(
+            rf"(## @param services\.<svc>\.{re.escape(path)} .*\n\s+{key}: ).*",
+            r"\g<1><per-service>",
+            block,
+        )
+        assert count == 1, f"services.{name}.{path} is not declared once"
+    return block
 
 
 def test_every_service_carries_the_same_documented_block() -> None:
     blocks = {name: _service_block_text(name) for name in SERVICES}
-    assert len(set(blocks.values())) == 1, (
-        "services.<name> blocks differ beyond the name"
-    )
+    assert len(set(blocks.values())) == 1, "services.<name> blocks differ beyond the name"
+
+
+def test_only_the_listed_defaults_differ_between_services() -> None:
+    for path, expected in PER_SERVICE_DEFAULTS.items():
+        actual = {
+            name: functools.reduce(
+                lambda node, key: node[key],
+                path.split("."),
+                default_values()["services"][name],
+            )
+            for name in SERVICES
+        }
+        assert actual == expected, path
 
 
 def _leaf_paths(node: Any, prefix: str = "") -> Iterator[str]:
@@ -317,17 +316,13 @@ def _leaf_paths(node: Any, prefix: str = "") -> Iterator[str]:
 
 
 def test_every_value_is_documented_where_it_is_declared() -> None:
-    documented = set(
-        re.findall(r"## @param (\S+)", (CHART / "values.yaml").read_text())
-    )
+    documented = set(re.findall(r"## @param (\S+)", (CHART / "values.yaml").read_text()))
 
     def is_documented(path: str) -> bool:
         parts = path.split(".")
         return any(".".join(parts[:n]) in documented for n in range(len(parts), 0, -1))
 
-    undocumented = [
-        path for path in _leaf_paths(default_values()) if not is_documented(path)
-    ]
+    undocumented = [path for path in _leaf_paths(default_values()) if not is_documented(path)]
     assert undocumented == []
 
 
@@ -341,9 +336,7 @@ def _check_service_monitor(monitor: dict[str, Any]) -> None:
     assert spec["selector"]["matchLabels"]
     for endpoint in spec["endpoints"]:
         assert set(endpoint) <= {"port", "path", "interval", "scrapeTimeout"}
-        assert (
-            endpoint["port"] in ("http", "metrics") and endpoint["path"] == "/metrics"
-        )
+        assert endpoint["port"] in ("http", "metrics") and endpoint["path"] == "/metrics"
         assert re.fullmatch(r"\d+(ms|s|m|h)", endpoint["interval"])
 
 
@@ -373,9 +366,7 @@ def test_every_manifest_is_valid_for_kubernetes(scenario: str) -> None:
     problems = []
     for manifest in manifests_of(scenario):
         kind = f"{manifest['kind']}/{manifest['metadata']['name']}"
-        custom_check = CUSTOM_RESOURCE_CHECKS.get(
-            (manifest["apiVersion"], manifest["kind"])
-        )
+        custom_check = CUSTOM_RESOURCE_CHECKS.get((manifest["apiVersion"], manifest["kind"]))
         try:
             if custom_check:
                 custom_check(manifest)
@@ -394,9 +385,7 @@ def test_names_are_unique_dns_labels(scenario: str) -> None:
     for manifest in manifests_of(scenario):
         name = manifest["metadata"]["name"]
         assert re.fullmatch(r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?", name), name
-        assert (manifest["kind"], name) not in seen, (
-            f"two {manifest['kind']}s named {name}"
-        )
+        assert (manifest["kind"], name) not in seen, f"two {manifest['kind']}s named {name}"
         seen.add((manifest["kind"], name))
         assert manifest["metadata"]["labels"]["app.kubernetes.io/instance"] == RELEASE
 
@@ -411,25 +400,17 @@ def test_each_enabled_service_runs_http_grpc_and_worker_processes(
 ) -> None:
     deployments = by_name(manifests_of(scenario), "Deployment")
     expected = {
-        component(scenario, service, process)
-        for service in enabled_services(scenario)
-        for process in PROCESSES
+        component(scenario, service, process) for service in enabled_services(scenario) for process in PROCESSES
     }
     assert set(deployments) == expected
     for service in enabled_services(scenario):
         for process in PROCESSES:
-            container = only_container(
-                deployments[component(scenario, service, process)]["spec"]["template"][
-                    "spec"
-                ]
-            )
+            container = only_container(deployments[component(scenario, service, process)]["spec"]["template"]["spec"])
             assert container["args"] == ["serve", service, process]
             assert "command" not in container, "the image's entrypoint is `crm`"
 
 
-def _probe_target(
-    container: dict[str, Any], probe: dict[str, Any]
-) -> tuple[str, str, int]:
+def _probe_target(container: dict[str, Any], probe: dict[str, Any]) -> tuple[str, str, int]:
     if "grpc" in probe:
         return ("grpc", "", probe["grpc"]["port"])
     return (
@@ -462,11 +443,7 @@ def test_probes_and_ports_follow_the_process_contract(
 ) -> None:
     deployments = by_name(manifests_of("default"), "Deployment")
     for service in SERVICES:
-        container = only_container(
-            deployments[component("default", service, process)]["spec"]["template"][
-                "spec"
-            ]
-        )
+        container = only_container(deployments[component("default", service, process)]["spec"]["template"]["spec"])
         assert {p["name"]: p["containerPort"] for p in container["ports"]} == ports
         assert _probe_target(container, container["livenessProbe"]) == liveness
         assert _probe_target(container, container["readinessProbe"]) == readiness
@@ -474,9 +451,7 @@ def test_probes_and_ports_follow_the_process_contract(
 
 def test_a_disabled_probe_is_left_out() -> None:
     deployments = by_name(manifests_of("minimal-values.yaml"), "Deployment")
-    container = only_container(
-        deployments["crm-dev-tickets-grpc"]["spec"]["template"]["spec"]
-    )
+    container = only_container(deployments["crm-dev-tickets-grpc"]["spec"]["template"]["spec"])
     assert "readinessProbe" not in container and "livenessProbe" in container
 
 
@@ -501,9 +476,7 @@ def test_every_container_gets_the_platform_environment(scenario: str) -> None:
         assert env["CRM_JWT_JWKS_URL"]["value"] == values["auth"]["jwksUrl"], where
         assert env["CRM_JWT_AUDIENCE"]["value"] == values["auth"]["audience"], where
         assert env["CRM_JWT_ISSUER"]["value"] == values["auth"]["issuer"], where
-        for (
-            other
-        ) in SERVICES:  # every service can call every other, enabled here or not
+        for other in SERVICES:  # every service can call every other, enabled here or not
             target = env[f"CRM_{other.upper()}_GRPC_TARGET"]["value"]
             assert target == f"{component(scenario, other, 'grpc')}:50051", where
         assert env["PROMETHEUS_MULTIPROC_DIR"]["value"] == "/tmp/metrics", where
@@ -521,11 +494,7 @@ def test_containers_run_unprivileged_on_a_read_only_root_with_a_writable_tmp(
         container = only_container(spec)
         service = template["metadata"]["labels"]["crm/service"]
         process = template["metadata"]["labels"]["crm/process"]
-        configured = (
-            values["migrations"]
-            if process == "migrate"
-            else values["services"][service][process]
-        )
+        configured = values["migrations"] if process == "migrate" else values["services"][service][process]
 
         if configured["containerSecurityContext"]["enabled"]:
             security = container["securityContext"]
@@ -551,15 +520,10 @@ def test_images_come_from_the_configured_registry_with_the_app_version_by_defaul
 ) -> None:
     values = values_of(scenario)
     for where, template in pod_specs(manifests_of(scenario)):
-        image = values["services"][template["metadata"]["labels"]["crm/service"]][
-            "image"
-        ]
+        image = values["services"][template["metadata"]["labels"]["crm/service"]]["image"]
         registry = values["global"]["imageRegistry"] or image["registry"]
         tag = image["tag"] or "0.1.0"
-        assert (
-            only_container(template["spec"])["image"]
-            == f"{registry}/{image['repository']}:{tag}"
-        )
+        assert only_container(template["spec"])["image"] == f"{registry}/{image['repository']}:{tag}"
         pull_secrets = [{"name": name} for name in values["global"]["imagePullSecrets"]]
         assert template["spec"].get("imagePullSecrets", []) == pull_secrets, where
 
@@ -568,13 +532,9 @@ def test_mailer_gets_its_smtp_relay_without_credentials_by_default() -> None:
     for where, template in pod_specs(manifests_of("default")):
         env = env_of(only_container(template["spec"]))
         if template["metadata"]["labels"]["crm/service"] == "mailer":
-            assert (
-                env["MAILER_SMTP_HOST"]["value"] == "smtp-relay.mail.svc.cluster.local"
-            )
+            assert env["MAILER_SMTP_HOST"]["value"] == "smtp-relay.mail.svc.cluster.local"
             assert env["MAILER_SMTP_PORT"]["value"] == "587"
-            assert (
-                "MAILER_SMTP_USERNAME" not in env and "MAILER_SMTP_PASSWORD" not in env
-            )
+            assert "MAILER_SMTP_USERNAME" not in env and "MAILER_SMTP_PASSWORD" not in env
         else:
             assert not any(name.startswith("MAILER_SMTP_") for name in env), where
 
@@ -608,11 +568,7 @@ def test_each_service_object_selects_the_pods_of_exactly_one_process(
     for service in of_kind(manifests, "Service"):
         name = service["metadata"]["name"]
         matching = [
-            d
-            for d in deployments
-            if selects(
-                service["spec"]["selector"], d["spec"]["template"]["metadata"]["labels"]
-            )
+            d for d in deployments if selects(service["spec"]["selector"], d["spec"]["template"]["metadata"]["labels"])
         ]
         assert [d["metadata"]["name"] for d in matching] == [name]
         container = only_container(matching[0]["spec"]["template"]["spec"])
@@ -628,16 +584,12 @@ def test_http_and_grpc_services_expose_the_contract_ports(scenario: str) -> None
     for service in enabled_services(scenario):
         http = services[component(scenario, service, "http")]
         grpc = services[component(scenario, service, "grpc")]
-        assert [(p["name"], p["port"]) for p in http["spec"]["ports"]] == [
-            ("http", 8000)
-        ]
+        assert [(p["name"], p["port"]) for p in http["spec"]["ports"]] == [("http", 8000)]
         expected_grpc = [("grpc", 50051)] + ([("metrics", 9100)] if metrics else [])
         assert [(p["name"], p["port"]) for p in grpc["spec"]["ports"]] == expected_grpc
         worker = services.get(component(scenario, service, "worker"))
         if metrics:
-            assert [(p["name"], p["port"]) for p in worker["spec"]["ports"]] == [
-                ("metrics", 9100)
-            ]
+            assert [(p["name"], p["port"]) for p in worker["spec"]["ports"]] == [("metrics", 9100)]
         else:
             assert worker is None
 
@@ -670,13 +622,8 @@ def test_ingress_routes_each_prefix_to_the_owning_service(scenario: str) -> None
 def test_ingress_serves_tls_with_the_configured_class_and_annotations() -> None:
     (ingress,) = of_kind(manifests_of("ha-values.yaml"), "Ingress")
     assert ingress["spec"]["ingressClassName"] == "nginx"
-    assert ingress["spec"]["tls"] == [
-        {"hosts": ["api.crm.example.org"], "secretName": "crm-tls"}
-    ]
-    assert (
-        ingress["metadata"]["annotations"]["cert-manager.io/cluster-issuer"]
-        == "letsencrypt"
-    )
+    assert ingress["spec"]["tls"] == [{"hosts": ["api.crm.example.org"], "secretName": "crm-tls"}]
+    assert ingress["metadata"]["annotations"]["cert-manager.io/cluster-issuer"] == "letsencrypt"
 
 
 @all_scenarios
@@ -700,10 +647,7 @@ def test_autoscaled_processes_get_an_hpa_and_no_fixed_replica_count(
                 assert hpa["minReplicas"] == configured["autoscaling"]["minReplicas"]
                 assert hpa["maxReplicas"] == configured["autoscaling"]["maxReplicas"]
                 (metric,) = hpa["metrics"]
-                assert (
-                    metric["resource"]["target"]["averageUtilization"]
-                    == (configured["autoscaling"]["targetCPU"])
-                )
+                assert metric["resource"]["target"]["averageUtilization"] == (configured["autoscaling"]["targetCPU"])
                 assert "replicas" not in deployments[name]["spec"]
             else:
                 assert name not in hpas
@@ -745,18 +689,13 @@ def test_migration_jobs_run_before_install_and_upgrade(scenario: str) -> None:
     if not values_of(scenario)["migrations"]["enabled"]:
         assert jobs == {}
         return
-    assert set(jobs) == {
-        component(scenario, s, "migrate") for s in enabled_services(scenario)
-    }
+    assert set(jobs) == {component(scenario, s, "migrate") for s in enabled_services(scenario)}
     for service in enabled_services(scenario):
         job = jobs[component(scenario, service, "migrate")]
         annotations = job["metadata"]["annotations"]
         assert annotations["helm.sh/hook"] == "pre-install,pre-upgrade"
         assert re.fullmatch(r"-?\d+", annotations["helm.sh/hook-weight"])
-        assert (
-            annotations["helm.sh/hook-delete-policy"]
-            == "before-hook-creation,hook-succeeded"
-        )
+        assert annotations["helm.sh/hook-delete-policy"] == "before-hook-creation,hook-succeeded"
         pod = job["spec"]["template"]["spec"]
         assert pod["restartPolicy"] == "Never"
         assert only_container(pod)["args"] == ["migrate", service]
@@ -770,9 +709,7 @@ def test_migration_jobs_run_before_install_and_upgrade(scenario: str) -> None:
 def test_disabled_services_render_nothing(scenario: str) -> None:
     for manifest in manifests_of(scenario):
         labels = manifest["metadata"]["labels"]
-        assert labels.get("crm/service") not in disabled_services(scenario), manifest[
-            "metadata"
-        ]
+        assert labels.get("crm/service") not in disabled_services(scenario), manifest["metadata"]
         text = json.dumps(manifest)
         for service in disabled_services(scenario):
             # Only the gRPC target that every container gets may mention a disabled service.
@@ -804,13 +741,9 @@ def test_rendering_fails_with_a_clear_message_when_a_required_value_is_missing(
 
 
 def test_a_disabled_service_needs_no_database_secret(tmp_path: pathlib.Path) -> None:
-    override = {
-        "services": {"reports": {"enabled": False, "database": {"existingSecret": ""}}}
-    }
+    override = {"services": {"reports": {"enabled": False, "database": {"existingSecret": ""}}}}
     manifests = render_manifests(write_values(tmp_path, override))
-    assert not any(
-        m["metadata"]["labels"].get("crm/service") == "reports" for m in manifests
-    )
+    assert not any(m["metadata"]["labels"].get("crm/service") == "reports" for m in manifests)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -832,13 +765,7 @@ def test_service_monitors_scrape_every_process_of_each_enabled_service(
         monitor = monitors[f"{fullname(scenario)}-{service}"]
         for key, value in values["serviceMonitor"]["labels"].items():
             assert monitor["metadata"]["labels"][key] == value
-        selected = [
-            s
-            for s in services
-            if selects(
-                monitor["spec"]["selector"]["matchLabels"], s["metadata"]["labels"]
-            )
-        ]
+        selected = [s for s in services if selects(monitor["spec"]["selector"]["matchLabels"], s["metadata"]["labels"])]
         endpoint_ports = {e["port"] for e in monitor["spec"]["endpoints"]}
         scraped = {
             (s["metadata"]["name"], p["port"])
@@ -868,16 +795,12 @@ def test_prometheus_rules_alert_on_errors_outbox_lag_and_dead_letters(
         exprs = " ".join(alert["expr"] for alert in groups[f"crm-{service}"])
         assert re.search(rf'crm_{service}_http_requests_total\{{status=~"5\.\."', exprs)
         assert re.search(rf'crm_{service}_grpc_requests_total\{{code!="OK"', exprs)
-        assert re.search(
-            rf"crm_{service}_outbox_lag_seconds\{{[^}}]*\}}\) > 60\b", exprs
-        )
+        assert re.search(rf"crm_{service}_outbox_lag_seconds\{{[^}}]*\}}\) > 60\b", exprs)
         assert re.search(
             rf"increase\(crm_{service}_events_dead_lettered_total\{{[^}}]*\}}\[10m\]\)\) > 0",
             exprs,
         )
-        assert all(
-            a["labels"]["crm_service"] == service for a in groups[f"crm-{service}"]
-        )
+        assert all(a["labels"]["crm_service"] == service for a in groups[f"crm-{service}"])
 
 
 @all_scenarios
@@ -896,8 +819,198 @@ def test_grafana_dashboard_is_a_labelled_config_map_with_valid_json(
     (dashboard_json,) = config_map["data"].values()
     dashboard = json.loads(dashboard_json)
     assert dashboard["uid"] == "crm-overview" and dashboard["panels"]
-    exprs = " ".join(
-        t["expr"] for panel in dashboard["panels"] for t in panel["targets"]
-    )
+    exprs = " ".join(t["expr"] for panel in dashboard["panels"] for t in panel["targets"])
     assert "crm_${service}_http_requests_total" in exprs
     assert "crm_${service}_outbox_lag_seconds" in exprs
+
+
+# ---------------------------------------------------------------------------------------------
+# Persistent file storage
+
+
+def _data_volume(template: dict[str, Any]) -> tuple[dict | None, dict | None]:
+    """The (volume, mount) that put a PersistentVolumeClaim into a pod, or (None, None)."""
+    spec = template["spec"]
+    claims = {v["name"]: v for v in spec["volumes"] if "persistentVolumeClaim" in v}
+    mounts = [m for m in only_container(spec)["volumeMounts"] if m["name"] in claims]
+    assert len(claims) <= 1 and len(mounts) == len(claims)
+    return (claims[mounts[0]["name"]], mounts[0]) if mounts else (None, None)
+
+
+def _storage_env(template: dict[str, Any]) -> dict[str, str]:
+    env = env_of(only_container(template["spec"]))
+    return {name: var["value"] for name, var in env.items() if "STORAGE_DIR" in name}
+
+
+def _check_storage(
+    manifests: tuple[dict[str, Any], ...] | list[dict[str, Any]],
+    values: dict[str, Any],
+    prefix: str,
+) -> None:
+    """Claims, mounts and <SVC>_STORAGE_DIR are exactly what each service's persistence asks for."""
+    expected_claims = set()
+    for where, template in pod_specs(tuple(manifests)):
+        service = template["metadata"]["labels"]["crm/service"]
+        process = template["metadata"]["labels"]["crm/process"]
+        persistence = values["services"][service]["persistence"]
+        volume, mount = _data_volume(template)
+        if persistence["enabled"] and process in ("http", "worker"):
+            claim = persistence["existingClaim"] or f"{prefix}-{service}-data"
+            if not persistence["existingClaim"]:
+                expected_claims.add(claim)
+            assert volume["persistentVolumeClaim"] == {"claimName": claim}, where
+            assert mount["mountPath"] == persistence["mountPath"], where
+            assert not mount.get("readOnly"), where
+            assert _storage_env(template) == {f"{service.upper()}_STORAGE_DIR": persistence["mountPath"]}, where
+        else:
+            assert volume is None, where
+            assert _storage_env(template) == {}, where
+        container = only_container(template["spec"])
+        if "securityContext" in container:
+            assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    claims = by_name(tuple(manifests), "PersistentVolumeClaim")
+    assert set(claims) == expected_claims
+
+
+@all_scenarios
+def test_http_and_worker_pods_mount_the_data_volume_and_others_do_not(
+    scenario: str,
+) -> None:
+    _check_storage(manifests_of(scenario), values_of(scenario), fullname(scenario))
+
+
+def test_contacts_data_claim_is_created_and_kept_on_uninstall_by_default() -> None:
+    manifests = manifests_of("default")
+    claims = by_name(manifests, "PersistentVolumeClaim")
+    assert set(claims) == {"crm-contacts-data"}
+    claim = claims["crm-contacts-data"]
+    assert claim["metadata"]["annotations"] == {"helm.sh/resource-policy": "keep"}
+    assert claim["metadata"]["labels"]["crm/service"] == "contacts"
+    assert claim["spec"] == {
+        "accessModes": ["ReadWriteMany"],
+        "resources": {"requests": {"storage": "10Gi"}},
+    }  # no storageClassName: the cluster's default class
+
+    deployments = by_name(manifests, "Deployment")
+    for process in ("http", "worker"):
+        template = deployments[f"crm-contacts-{process}"]["spec"]["template"]
+        volume, mount = _data_volume(template)
+        assert volume["persistentVolumeClaim"]["claimName"] == "crm-contacts-data"
+        assert mount["mountPath"] == "/data"
+        assert _storage_env(template) == {"CONTACTS_STORAGE_DIR": "/data"}
+    grpc = deployments["crm-contacts-grpc"]["spec"]["template"]
+    assert _data_volume(grpc) == (None, None)
+    assert "CONTACTS_STORAGE_DIR" not in env_of(only_container(grpc["spec"]))
+    migrate = by_name(manifests, "Job")["crm-contacts-migrate"]["spec"]["template"]
+    assert _data_volume(migrate) == (None, None) and _storage_env(migrate) == {}
+
+
+def test_an_existing_claim_is_mounted_instead_of_creating_one() -> None:
+    manifests = manifests_of("ha-values.yaml")
+    assert of_kind(manifests, "PersistentVolumeClaim") == []
+    deployments = by_name(manifests, "Deployment")
+    for process in ("http", "worker"):
+        template = deployments[f"crm-contacts-{process}"]["spec"]["template"]
+        volume, mount = _data_volume(template)
+        assert volume["persistentVolumeClaim"] == {"claimName": "crm-contacts-files"}
+        assert mount["mountPath"] == "/var/lib/crm/contacts"
+        assert _storage_env(template) == {"CONTACTS_STORAGE_DIR": "/var/lib/crm/contacts"}
+        env = env_of(only_container(template["spec"]))
+        assert env["CONTACTS_MAX_FILE_BYTES"]["value"] == "26214400"
+
+
+def test_disabled_persistence_renders_no_claim_volume_or_storage_env() -> None:
+    manifests = manifests_of("minimal-values.yaml")
+    assert of_kind(manifests, "PersistentVolumeClaim") == []
+    for where, template in pod_specs(manifests):
+        assert _data_volume(template) == (None, None), where
+        assert _storage_env(template) == {}, where
+    assert "STORAGE_DIR" not in json.dumps(manifests)
+
+
+def test_storage_settings_reach_the_claim_and_any_service_can_have_a_volume(
+    tmp_path: pathlib.Path,
+) -> None:
+    override = {
+        "services": {
+            "contacts": {
+                "persistence": {
+                    "size": "50Gi",
+                    "storageClass": "efs-rwx",
+                    "mountPath": "/srv/files",
+                    "annotations": {
+                        "backup.velero.io/backup-volumes": "data",
+                        "helm.sh/resource-policy": "delete",  # the keep policy wins
+                    },
+                }
+            },
+            "tickets": {
+                "persistence": {
+                    "enabled": True,
+                    "storageClass": "-",
+                    "accessModes": ["ReadWriteOnce"],
+                }
+            },
+            "reports": {"enabled": False, "persistence": {"enabled": True}},
+        }
+    }
+    values = deep_merge(default_values(), override)
+    assert schema_errors(values) == []
+    manifests = render_manifests(write_values(tmp_path, override))
+
+    _check_storage(manifests, values, RELEASE)
+    claims = by_name(tuple(manifests), "PersistentVolumeClaim")
+    assert set(claims) == {"crm-contacts-data", "crm-tickets-data"}
+    contacts, tickets = claims["crm-contacts-data"], claims["crm-tickets-data"]
+    assert contacts["metadata"]["annotations"] == {
+        "backup.velero.io/backup-volumes": "data",
+        "helm.sh/resource-policy": "keep",
+    }
+    assert contacts["spec"]["resources"]["requests"]["storage"] == "50Gi"
+    assert contacts["spec"]["storageClassName"] == "efs-rwx"
+    assert tickets["spec"]["storageClassName"] == ""  # "-": no dynamic provisioning
+    assert tickets["spec"]["accessModes"] == ["ReadWriteOnce"]
+    assert tickets["metadata"]["annotations"] == {"helm.sh/resource-policy": "keep"}
+    deployments = by_name(tuple(manifests), "Deployment")
+    assert _storage_env(deployments["crm-tickets-worker"]["spec"]["template"]) == {"TICKETS_STORAGE_DIR": "/data"}
+    for claim in claims.values():
+        kubernetes_validate.validate(claim, KUBERNETES_VERSION, strict=True)
+    for deployment in deployments.values():
+        kubernetes_validate.validate(deployment, KUBERNETES_VERSION, strict=True)
+
+
+@pytest.mark.parametrize(
+    ("key", "bad_value", "error"),
+    [
+        ("size", 10, "size: 10 is not of type 'string'"),
+        ("size", "10 GB", "size: '10 GB' does not match"),
+        (
+            "accessModes",
+            ["ReadWriteSometimes"],
+            "accessModes.0: 'ReadWriteSometimes' is not one of",
+        ),
+        ("accessModes", [], "accessModes: [] should be non-empty"),
+        ("mountPath", "data", "mountPath: 'data' does not match"),
+        ("mountPath", "/tmp", "mountPath: '/tmp' should not be valid"),
+        (
+            "existingClaim",
+            "Contacts_Files",
+            "existingClaim: 'Contacts_Files' does not match",
+        ),
+        ("sizeLimit", "1Gi", "Additional properties are not allowed ('sizeLimit'"),
+    ],
+)
+def test_schema_rejects_a_wrong_persistence_value(key: str, bad_value: Any, error: str) -> None:
+    values = copy.deepcopy(default_values())
+    values["services"]["contacts"]["persistence"][key] = bad_value
+
+    errors = schema_errors(values)
+
+    assert any(e.startswith("services.contacts.persistence") and error in e for e in errors), errors
+
+
+@pytest.mark.parametrize("size", ["10Gi", "500Mi", "1.5Ti", "1G", "1e9"])
+def test_schema_accepts_kubernetes_quantities_as_the_size(size: str) -> None:
+    values = copy.deepcopy(default_values())
+    values["services"]["mailer"]["persistence"]["size"] = size
+    assert schema_errors(values) == []

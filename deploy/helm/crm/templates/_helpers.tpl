@@ -93,12 +93,14 @@ imagePullSecrets:
 {{- end -}}
 
 {{/*
-Environment of every container of one service: (dict "ctx" $ "name" "contacts" "service" $svc "extraEnv" $list).
+Environment of every container of one service: (dict "ctx" $ "name" "contacts" "service" $svc "extraEnv" $list),
+plus "storageDir" (the data volume's mountPath) for the processes that mount it.
 Order: the platform contract, then global extraEnv, then the service's, then the process' (later wins).
 */}}
 {{- define "crm.env" -}}
 {{- $ctx := .ctx -}}
 {{- $values := $ctx.Values -}}
+{{- $name := .name -}}
 - name: CRM_ENV
   value: production
 - name: CRM_SERVICE
@@ -125,6 +127,10 @@ Order: the platform contract, then global extraEnv, then the service's, then the
 {{- end }}
 - name: PROMETHEUS_MULTIPROC_DIR
   value: /tmp/metrics
+{{- with .storageDir }}
+- name: {{ printf "%s_STORAGE_DIR" (upper $name) }}
+  value: {{ . | quote }}
+{{- end }}
 {{- if eq .name "mailer" }}
 - name: MAILER_SMTP_HOST
   value: {{ required "mailer.smtp.host is required: the outbound SMTP relay" $values.mailer.smtp.host | quote }}
@@ -163,6 +169,25 @@ Order: the platform contract, then global extraEnv, then the service's, then the
   emptyDir: {}
 - name: metrics
   emptyDir: {}
+{{- end -}}
+
+{{/*
+Persistence of one service: (dict "ctx" $ "name" "contacts" "service" $svc).
+"crm.persistence.enabled" is "true" when the service mounts a data volume; "crm.persistence.claimName"
+names the claim it mounts: persistence.existingClaim, else the chart's `<fullname>-<service>-data`.
+*/}}
+{{- define "crm.persistence.enabled" -}}
+{{- $persistence := .service.persistence | default dict -}}
+{{- if $persistence.enabled }}true{{ end -}}
+{{- end -}}
+
+{{- define "crm.persistence.claimName" -}}
+{{- $persistence := .service.persistence | default dict -}}
+{{- if $persistence.existingClaim -}}
+{{- $persistence.existingClaim -}}
+{{- else -}}
+{{- include "crm.componentName" (dict "ctx" .ctx "service" .name "process" "data") -}}
+{{- end -}}
 {{- end -}}
 
 {{/* What a probe checks, by process: HTTP on 8000, native gRPC on 50051, HTTP on the worker's 9100. (dict "process" "http" "path" "/healthz") */}}
