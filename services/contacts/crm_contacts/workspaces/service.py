@@ -1,36 +1,80 @@
-"""Creating and reading workspaces."""
+"""Creating workspaces and reading and changing their settings."""
 
 from __future__ import annotations
 
-import phonenumbers
+from typing import Any
+
 from sqlalchemy import select
 
-from crm_contacts.workspaces import defaults
+from crm_contacts.members import service as members
+from crm_contacts.members.models import Member
+from crm_contacts.workspaces import defaults, rules
 from crm_contacts.workspaces.models import Workspace
 from crm_platform.db import UnitOfWork
-from crm_platform.errors import FieldError, InvalidInput
+from crm_platform.errors import InvalidInput, NotFound
 from crm_platform.ids import new_id
 
 
 def create(uow: UnitOfWork, *, name: str, default_region: str) -> Workspace:
     """Create a workspace; ``default_region`` reads phone numbers written without a country code."""
-    region = default_region.upper()
-    if region not in phonenumbers.SUPPORTED_REGIONS:
-        raise InvalidInput(
-            "unknown region", errors=[FieldError("default_region", f"{default_region!r} is not an ISO 3166 region")]
-        )
-    if not name.strip():
-        raise InvalidInput("a workspace needs a name", errors=[FieldError("name", "must not be empty")])
+    workspace, _ = _create(uow, name=name, default_region=default_region, admin=None)
+    return workspace
+
+
+def create_with_admin(
+    uow: UnitOfWork, *, name: str, default_region: str, admin_name: str, admin_email: str
+) -> tuple[Workspace, Member]:
+    """Create a workspace and its first admin member in one transaction."""
+    workspace, admin = _create(uow, name=name, default_region=default_region, admin=(admin_name, admin_email))
+    assert admin is not None
+    return workspace, admin
+
+
+def _create(
+    uow: UnitOfWork, *, name: str, default_region: str, admin: tuple[str, str] | None
+) -> tuple[Workspace, Member | None]:
+    clean_name, name_error = rules.check_name(name)
+    region, region_error = rules.check_region(default_region)
+    errors = [e for e in (name_error, region_error) if e is not None]
+    if errors:
+        raise InvalidInput("the workspace has invalid fields", errors=errors)
     with uow:
-        workspace = Workspace(id=new_id(), name=name.strip(), default_region=region)
+        workspace = Workspace(id=new_id(), name=clean_name, default_region=region)
         uow.session.add(workspace)
         uow.session.flush()
         defaults.seed(uow.session, workspace.id)
+        member = None
+        if admin is not None:
+            member = members.add(uow.session, workspace_id=workspace.id, name=admin[0], email=admin[1], role="admin")
         uow.commit()
-    return workspace
+    return workspace, member
 
 
 def get_by_name(uow: UnitOfWork, *, name: str) -> Workspace | None:
     """The first workspace with this name, if any."""
     with uow:
         return uow.session.scalars(select(Workspace).where(Workspace.name == name).limit(1)).first()
+
+
+def get(uow: UnitOfWork, *, workspace_id: str) -> Workspace:
+    """The caller's workspace."""
+    with uow:
+        workspace = uow.session.get(Workspace, workspace_id)
+        if workspace is None:
+            raise NotFound(f"workspace {workspace_id} not found")
+        return workspace
+
+
+def update_settings(uow: UnitOfWork, *, workspace_id: str, changes: dict[str, Any]) -> Workspace:
+    """Change some settings of the workspace; every invalid field is reported at once."""
+    cleaned, errors = rules.clean_settings(changes)
+    if errors:
+        raise InvalidInput("the settings have invalid fields", errors=errors)
+    with uow:
+        workspace = uow.session.get(Workspace, workspace_id)
+        if workspace is None:
+            raise NotFound(f"workspace {workspace_id} not found")
+        for key, value in cleaned.items():
+            setattr(workspace, key, value)
+        uow.commit()
+        return workspace
