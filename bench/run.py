@@ -1,0 +1,673 @@
+"""Benchmarks of the microservices mode (``make bench``; not part of CI).
+
+Each figure is printed next to a raw baseline measured in the same run, on the same machine, at the
+same concurrency, as a ratio against a target:
+
+1. contacts.create over HTTP (POST /v1/contacts on a stack this script starts: gunicorn, PostgreSQL,
+   outbox row in the same transaction), on the contacts HTTP port and through the gateway,
+   vs raw psycopg single-row INSERT+COMMIT into an equivalent table.            target >= 0.5
+2. gRPC GetContact (crm.contacts.v1.ContactsService) vs a raw grpcio unary echo server, same client
+   code.                                                                          target >= 0.5
+3. OutboxRelay.relay_once() loops publishing N outbox rows vs raw pika publishing the same N bodies
+   with publisher confirms, on the same fresh vhost and bound queue.             target >= 0.7
+
+A missed target is reported, not an error: the exit status is non-zero only when something failed
+(a service did not start, a request was answered with an error, a message went missing).
+See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+BENCH_DIR = Path(__file__).resolve().parent
+ROOT = BENCH_DIR.parent
+PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432"
+AMQP = "amqp://guest:guest@127.0.0.1:5672"
+
+
+class BenchError(Exception):
+    """Something failed: the benchmark's figures cannot be trusted."""
+
+
+# --- results ----------------------------------------------------------------------------------------
+@dataclass
+class Measure:
+    label: str
+    count: int
+    seconds: float
+    latencies_ms: list[float] | None = None  # per operation, when measured by this process
+    p50_ms: float | None = None
+    p95_ms: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.latencies_ms:
+            ordered = sorted(self.latencies_ms)
+            self.p50_ms = ordered[int(0.50 * (len(ordered) - 1))]
+            self.p95_ms = ordered[int(0.95 * (len(ordered) - 1))]
+
+    @property
+    def rate(self) -> float:
+        return self.count / self.seconds if self.seconds > 0 else 0.0
+
+    def text(self, unit: str) -> str:
+        out = f"{self.label} {self.rate:,.0f} {unit}"
+        if self.p50_ms is not None and self.p95_ms is not None:
+            out += f" (p50 {self.p50_ms:.1f} ms, p95 {self.p95_ms:.1f} ms)"
+        return out
+
+
+def compare(figure: Measure, baseline: Measure, target: float, unit: str, lines: list[str]) -> None:
+    ratio = figure.rate / baseline.rate if baseline.rate else 0.0
+    verdict = "PASS" if ratio >= target else "MISS"
+    line = f"{figure.text(unit)} | {baseline.text(unit)} | ratio {ratio:.2f} (target >= {target}) {verdict}"
+    lines.append(line)
+    print(line, flush=True)
+
+
+def note(message: str) -> None:
+    print(f"  . {message}", flush=True)
+
+
+# --- infrastructure ----------------------------------------------------------------------------------
+def free_port_block(size: int = 60) -> int:
+    """The first of ``size`` consecutive free ports below 32000 (no TCP self-connects)."""
+    for _ in range(200):
+        base = random.randrange(20000, 32000 - size)
+        sockets = []
+        try:
+            for port in range(base, base + size):
+                sock = socket.socket()
+                sock.bind(("127.0.0.1", port))
+                sockets.append(sock)
+            return base
+        except OSError:
+            continue
+        finally:
+            for sock in sockets:
+                sock.close()
+    raise BenchError("no free port block")
+
+
+def rabbitmqctl(*args: str) -> None:
+    result = subprocess.run(["rabbitmqctl", "-q", *args], capture_output=True, text=True, timeout=60)
+    if result.returncode != 0:
+        raise BenchError(f"rabbitmqctl {' '.join(args)} failed: {result.stderr.strip()}")
+
+
+def fresh_vhost(stack: ExitStack, name: str) -> str:
+    rabbitmqctl("add_vhost", name)
+    stack.callback(lambda: subprocess.run(["rabbitmqctl", "-q", "delete_vhost", name], capture_output=True, timeout=60))
+    rabbitmqctl("set_permissions", "-p", name, "guest", ".*", ".*", ".*")
+    return f"{AMQP}/{quote(name, safe='')}"
+
+
+def fresh_database(stack: ExitStack, name: str) -> str:
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{name}"')
+
+    def drop() -> None:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    stack.callback(drop)
+    return f"{PG_URL}/{name}"
+
+
+def libpq(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://")
+
+
+# --- closed-loop load in threads (raw psycopg, and HTTP when wrk is missing) --------------------------
+def closed_loop(label: str, concurrency: int, seconds: float, setup: Callable[[], Callable[[], None]]) -> Measure:
+    """``concurrency`` threads, each calling its own operation back to back for ``seconds``."""
+    start_barrier = threading.Barrier(concurrency + 1)
+    results: list[list[float]] = [[] for _ in range(concurrency)]
+    errors: list[BaseException] = []
+    deadline = [0.0]
+
+    def run(index: int) -> None:
+        try:
+            operation = setup()
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+            start_barrier.abort()
+            return
+        start_barrier.wait()
+        mine = results[index]
+        clock = time.perf_counter
+        try:
+            while True:
+                began = clock()
+                if began >= deadline[0]:
+                    break
+                operation()
+                mine.append((clock() - began) * 1000)
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    try:
+        deadline[0] = time.perf_counter() + 3600  # set for real once every thread is connected
+        start_barrier.wait(timeout=60)
+        began = time.perf_counter()
+        deadline[0] = began + seconds
+    except threading.BrokenBarrierError:
+        pass
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise BenchError(f"{label}: {errors[0]!r}") from errors[0]
+    elapsed = time.perf_counter() - began
+    latencies = [x for r in results for x in r]
+    return Measure(label, len(latencies), elapsed, latencies)
+
+
+# --- 1. contact creation over HTTP vs raw psycopg ------------------------------------------------------
+RAW_TABLE = """
+CREATE TABLE workspaces (id varchar(36) PRIMARY KEY, name varchar(200) NOT NULL);
+CREATE TABLE contacts (
+    id varchar(36) PRIMARY KEY,
+    workspace_id varchar(36) NOT NULL REFERENCES workspaces (id),
+    name varchar(200) NOT NULL,
+    email varchar(320),
+    phone varchar(20),
+    version integer NOT NULL,
+    created_at timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL
+);
+CREATE INDEX ix_contacts_workspace_id_id ON contacts (workspace_id, id);
+CREATE INDEX ix_contacts_workspace_id_email ON contacts (workspace_id, email);
+CREATE INDEX ix_contacts_workspace_id_phone ON contacts (workspace_id, phone);
+"""
+
+
+def raw_insert(url: str, concurrency: int, seconds: float, warmup: float) -> Measure:
+    """Single-row INSERT + COMMIT per operation, one psycopg connection per client thread."""
+    import psycopg
+    import uuid6
+
+    workspace = str(uuid6.uuid7())
+    with psycopg.connect(libpq(url), autocommit=True) as connection:
+        connection.execute(RAW_TABLE)
+        connection.execute("INSERT INTO workspaces (id, name) VALUES (%s, 'bench')", (workspace,))
+    sql = (
+        "INSERT INTO contacts (id, workspace_id, name, email, phone, version, created_at, updated_at)"
+        " VALUES (%s, %s, %s, %s, %s, 1, now(), now())"
+    )
+    connections: list[psycopg.Connection] = []
+    lock = threading.Lock()
+    counter = iter(range(10**9))
+
+    def setup() -> Callable[[], None]:
+        connection = psycopg.connect(libpq(url))
+        with lock:
+            connections.append(connection)
+        cursor = connection.cursor()
+
+        def insert() -> None:
+            n = next(counter)
+            cursor.execute(
+                sql, (str(uuid6.uuid7()), workspace, f"Bench Contact {n}", f"bench.{n}@example.com", f"+346{n:08d}")
+            )
+            connection.commit()
+
+        return insert
+
+    try:
+        closed_loop("warm-up", concurrency, warmup, setup)
+        for connection in connections:
+            connection.close()
+        connections.clear()
+        return closed_loop("raw psycopg INSERT+COMMIT", concurrency, seconds, setup)
+    finally:
+        for connection in connections:
+            connection.close()
+
+
+# Each load run numbers its contacts from a fresh million, so no two requests of a bench create duplicates.
+_OFFSETS = iter(range(1_000_000, 90_000_000, 1_000_000))
+
+
+def contact_body(n: int) -> str:
+    return json.dumps({"name": f"Bench Contact {n}", "email": f"Bench.{n}@Example.COM", "phone": f"6{n:08d}"})
+
+
+def wrk_load(label: str, url: str, token: str, concurrency: int, seconds: float) -> Measure:
+    env = dict(os.environ, BENCH_TOKEN=token, BENCH_PATH="/v1/contacts", BENCH_OFFSET=str(next(_OFFSETS)))
+    command = [
+        "wrk",
+        "-t1",
+        f"-c{concurrency}",
+        f"-d{max(1, round(seconds))}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(BENCH_DIR / "create_contact.lua"),
+        url,
+    ]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=seconds + 60)
+    if result.returncode != 0:
+        raise BenchError(f"wrk failed: {result.stderr.strip() or result.stdout.strip()}")
+    summary = json.loads([line for line in result.stdout.splitlines() if line.startswith("{")][-1])
+    failed = {k: v for k, v in summary.items() if k.endswith(("_errors", "timeouts")) and v}
+    if failed:
+        raise BenchError(f"{label}: requests failed {failed}; see the stack logs")
+    return Measure(
+        label,
+        summary["requests"],
+        summary["duration_us"] / 1e6,
+        p50_ms=summary["p50_us"] / 1000,
+        p95_ms=summary["p95_us"] / 1000,
+    )
+
+
+def python_http_load(label: str, url: str, token: str, concurrency: int, seconds: float) -> Measure:
+    """Fallback when wrk is not installed: keep-alive connections in threads (the client costs CPU)."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    offset = next(_OFFSETS)
+    counter = iter(range(offset, offset + 1_000_000))
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+
+    def setup() -> Callable[[], None]:
+        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+
+        def post() -> None:
+            connection.request("POST", "/v1/contacts", body=contact_body(next(counter)), headers=headers)
+            response = connection.getresponse()
+            response.read()
+            if response.status != 201:
+                raise BenchError(f"POST /v1/contacts answered {response.status}")
+
+        return post
+
+    return closed_loop(label, concurrency, seconds, setup)
+
+
+def http_load(label: str, url: str, token: str, concurrency: int, seconds: float, warmup: float) -> Measure:
+    load = wrk_load if shutil.which("wrk") else python_http_load
+    load("warm-up", url, token, concurrency, warmup)
+    return load(label, url, token, concurrency, seconds)
+
+
+def wait_drained(stack, amqp_url: str, timeout: float = 180.0) -> float:  # type: ignore[no-untyped-def]
+    """Wait until the contacts outbox is relayed and the reports queue consumed; returns seconds waited."""
+    import pika
+    import psycopg
+
+    began = time.monotonic()
+    quiet = 0
+    connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
+    try:
+        channel = connection.channel()
+        with psycopg.connect(libpq(stack.database_url("contacts")), autocommit=True) as db:
+            while quiet < 2:
+                pending = db.execute("SELECT count(*) FROM outbox WHERE published_at IS NULL").fetchone()[0]
+                queued = channel.queue_declare("crm.reports", passive=True).method.message_count
+                quiet = quiet + 1 if pending == 0 and queued == 0 else 0
+                if time.monotonic() - began > timeout:
+                    raise BenchError(
+                        f"events not drained after {timeout:.0f}s: outbox {pending}, reports queue {queued}"
+                    )
+                time.sleep(0.5)
+    finally:
+        connection.close()
+    return time.monotonic() - began - 1.0
+
+
+# --- 2. gRPC GetContact vs a raw echo server ----------------------------------------------------------
+async def _grpc_closed_loop(
+    target: str, method: str, request: object, metadata: tuple[tuple[str, str], ...], concurrency: int, seconds: float
+) -> tuple[int, float, list[float]]:
+    import grpc
+
+    from crm.contacts.v1 import contacts_pb2
+
+    async with grpc.aio.insecure_channel(target) as channel:
+        call = channel.unary_unary(
+            method,
+            request_serializer=contacts_pb2.GetContactRequest.SerializeToString,
+            response_deserializer=contacts_pb2.Contact.FromString,
+        )
+        await asyncio.wait_for(channel.channel_ready(), 10)
+        latencies: list[float] = []
+        clock = time.perf_counter
+        deadline = clock() + seconds
+
+        async def client() -> None:
+            while (began := clock()) < deadline:
+                reply = await call(request, metadata=metadata, timeout=10)
+                latencies.append((clock() - began) * 1000)
+                if not reply.id:
+                    raise BenchError(f"{method} answered an empty message")
+
+        began = clock()
+        await asyncio.gather(*(client() for _ in range(concurrency)))
+        return len(latencies), clock() - began, latencies
+
+
+def grpc_load(
+    label: str,
+    target: str,
+    method: str,
+    request: object,
+    metadata: tuple[tuple[str, str], ...],
+    concurrency: int,
+    seconds: float,
+    warmup: float,
+) -> Measure:
+    asyncio.run(_grpc_closed_loop(target, method, request, metadata, concurrency, warmup))
+    count, elapsed, latencies = asyncio.run(_grpc_closed_loop(target, method, request, metadata, concurrency, seconds))
+    return Measure(label, count, elapsed, latencies)
+
+
+def start_echo_server(stack: ExitStack, port: int) -> str:
+    process = subprocess.Popen(
+        [sys.executable, str(BENCH_DIR / "grpc_echo_server.py"), str(port)], stdout=subprocess.PIPE, text=True
+    )
+
+    def stop() -> None:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    stack.callback(stop)
+    assert process.stdout is not None
+    if process.stdout.readline().strip() != "ready":
+        raise BenchError("the gRPC echo server did not start")
+    return f"127.0.0.1:{port}"
+
+
+# --- 3. outbox relay vs raw pika ---------------------------------------------------------------------
+def relay_bench(exits: ExitStack, run_id: str, events: int) -> tuple[Measure, Measure]:
+    import pika
+
+    from crm.events.v1 import contacts_pb2 as events_pb2
+    from crm_platform.bus import EXCHANGE, RetryPolicy
+    from crm_platform.bus.rabbitmq import RabbitBus
+    from crm_platform.db import Database, create_db_engine, new_metadata
+    from crm_platform.ids import new_id
+    from crm_platform.metrics import ServiceMetrics
+    from crm_platform.outbox import OutboxRelay
+
+    amqp_url = fresh_vhost(exits, f"crm-bench-{run_id}-relay")
+    db_url = fresh_database(exits, f"crm_bench_{run_id}_relay")
+    engine = create_db_engine(db_url)
+    exits.callback(engine.dispose)
+    metadata = new_metadata()
+    metadata.create_all(engine)
+    database = Database("contacts", engine, metadata)
+    workspace = new_id()
+    event_type = "contacts.contact.created"
+
+    began = time.perf_counter()
+    for first in range(0, events, 1000):
+        with database.unit_of_work() as uow:
+            for n in range(first, min(first + 1000, events)):
+                payload = events_pb2.ContactCreated(
+                    contact_id=new_id(), name=f"Bench Contact {n}", email=f"bench.{n}@example.com", phone="+34612345678"
+                )
+                payload.created_at.GetCurrentTime()
+                uow.emit(event_type, payload, workspace_id=workspace)
+            uow.commit()
+    note(f"{events} outbox rows written with UnitOfWork.emit in {time.perf_counter() - began:.1f}s")
+    with engine.connect() as connection:
+        rows = connection.exec_driver_sql(
+            "SELECT event_id, event_type, workspace_id, body FROM outbox ORDER BY id"
+        ).all()
+
+    queue = "crm.bench"
+    bus = RabbitBus(amqp_url, retry=RetryPolicy())
+    exits.callback(bus.close)
+    bus.declare(queue, [event_type])  # a quorum queue bound to the type, like a service's queue
+
+    def depth(expected: int) -> int:
+        """Messages in the queue (waiting up to 5s for ``expected``), which is then purged."""
+        connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
+        try:
+            channel = connection.channel()
+            for _ in range(50):  # quorum queues count deliveries a moment after the confirm
+                count = channel.queue_declare(queue, passive=True).method.message_count
+                if count >= expected:
+                    break
+                time.sleep(0.1)
+            channel.queue_purge(queue)
+            return count
+        finally:
+            connection.close()
+
+    connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
+    exits.callback(connection.close)
+    channel = connection.channel()
+    channel.confirm_delivery()
+
+    def raw_publish(batch: list) -> float:  # type: ignore[type-arg]
+        started = time.perf_counter()
+        for row in batch:
+            channel.basic_publish(
+                EXCHANGE,
+                row.event_type,
+                row.body,
+                pika.BasicProperties(
+                    delivery_mode=pika.DeliveryMode.Persistent,
+                    message_id=row.event_id,
+                    type=row.event_type,
+                    content_type="application/x-protobuf",
+                    headers={"x-crm-workspace": row.workspace_id},
+                ),
+                mandatory=True,
+            )
+        return time.perf_counter() - started
+
+    raw_publish(rows[:1000])  # warm-up of the broker and the queue
+    depth(1000)
+
+    # Interleaved: one relay_once() batch, then raw pika publishes the same bodies, and so on until the
+    # outbox is empty. Both see the same broker and disk conditions, whose drift over a run is larger
+    # than the difference being measured.
+    relay = OutboxRelay(database, lambda: bus, ServiceMetrics("bench"))
+    bus.ping()  # connected beforehand, like the raw publisher
+    relay_seconds = raw_seconds = 0.0
+    published = 0
+    while True:
+        started = time.perf_counter()
+        batch = relay.relay_once()
+        relay_seconds += time.perf_counter() - started
+        if batch == 0:
+            break
+        raw_seconds += raw_publish(rows[published : published + batch])
+        published += batch
+    if published != events:
+        raise BenchError(f"relay published {published} of {events} rows")
+    if (count := depth(2 * events)) != 2 * events:
+        raise BenchError(f"{count} of {2 * events} messages (relay + raw) reached the queue")
+    with engine.connect() as db:
+        left = db.exec_driver_sql("SELECT count(*) FROM outbox WHERE published_at IS NULL").scalar()
+    if left:
+        raise BenchError(f"relay left {left} rows unpublished")
+    raw = Measure("raw pika confirmed publish", events, raw_seconds)
+    return Measure(f"OutboxRelay.relay_once x{events}", events, relay_seconds), raw
+
+
+# --- the run ------------------------------------------------------------------------------------------
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds measured per figure (default 10)")
+    parser.add_argument("--warmup", type=float, default=3.0, help="seconds of warm-up before each (default 3)")
+    parser.add_argument("--concurrency", type=int, default=8, help="concurrent clients (default 8)")
+    parser.add_argument("--relay-events", type=int, default=20000, help="outbox rows to relay (default 20000)")
+    parser.add_argument("--http-workers", type=int, default=2, help="gunicorn workers per service (default 2)")
+    parser.add_argument("--only", choices=("http", "grpc", "relay"), action="append", help="run only these figures")
+    parser.add_argument("--keep", action="store_true", help="keep the stack's logs directory")
+    args = parser.parse_args()
+    only = set(args.only or ("http", "grpc", "relay"))
+
+    from crm_platform import auth, devstack
+
+    run_id = uuid.uuid4().hex[:8]
+    lines: list[str] = []
+    var = Path(tempfile.mkdtemp(prefix="crm-bench-"))
+    print(
+        f"crm bench {run_id}: {os.cpu_count()} CPUs (load average {os.getloadavg()[0]:.1f}), "
+        f"{args.concurrency} concurrent clients, "
+        f"{args.duration:g}s measured after {args.warmup:g}s warm-up; load generator: "
+        f"{'wrk' if shutil.which('wrk') else 'Python threads (wrk not installed)'} for HTTP, grpc.aio for gRPC",
+        flush=True,
+    )
+    failed = False
+    with ExitStack() as exits:
+        try:
+            if "relay" in only:
+                print(f"[relay] {args.relay_events} events, fresh database and vhost", flush=True)
+                relay, raw = relay_bench(exits, run_id, args.relay_events)
+                compare(relay, raw, 0.7, "msg/s", lines)
+
+            if only & {"http", "grpc"}:
+                base = free_port_block()
+                stack_vhost = fresh_vhost(exits, f"crm-bench-{run_id}")
+                config = devstack.StackConfig(
+                    var=var,
+                    amqp_url=stack_vhost,
+                    db_prefix=f"crm_bench_{run_id}",
+                    gateway_port=base + 55,
+                    smtp_port=base + 56,
+                    base_port=base,
+                    http_workers=args.http_workers,
+                    extra_env={"CRM_LOG_LEVEL": "WARNING"},
+                    drop_databases_on_stop=True,
+                )
+                stack = devstack.Stack(config)
+                began = time.perf_counter()
+                print(f"[stack] starting {len(config.services)} services (HTTP, gRPC, worker each)", flush=True)
+                exits.callback(stack.stop)
+                stack.start()
+                note(f"ready in {time.perf_counter() - began:.1f}s; logs in {var / 'logs'}")
+                created = subprocess.run(
+                    [sys.executable, "-m", "crm_platform.cli", "workspace", "create", "Bench"],
+                    env=stack.env_for("contacts", "cli"),
+                    capture_output=True,
+                    text=True,
+                )
+                if created.returncode != 0:
+                    raise BenchError(f"crm workspace create failed: {created.stderr}")
+                workspace = created.stdout.strip().splitlines()[-1]
+                token = auth.mint(
+                    secret=config.jwt_secret, production=False, workspace_id=workspace, user_id="bench", role="admin"
+                )
+                contacts = devstack.ports(config, "contacts")
+
+            if "http" in only:
+                print("[http] POST /v1/contacts", flush=True)
+                raw_url = fresh_database(exits, f"crm_bench_{run_id}_raw")
+                raw = raw_insert(raw_url, args.concurrency, args.duration, args.warmup)
+                direct = http_load(
+                    "contacts.create over HTTP",
+                    f"http://127.0.0.1:{contacts['http']}",
+                    token,
+                    args.concurrency,
+                    args.duration,
+                    args.warmup,
+                )
+                compare(direct, raw, 0.5, "req/s", lines)
+                note(f"events of the run relayed and consumed by reports {wait_drained(stack, stack_vhost):.1f}s later")
+                gateway = http_load(
+                    "contacts.create via gateway", stack.url, token, args.concurrency, args.duration, args.warmup
+                )
+                compare(gateway, raw, 0.5, "req/s", lines)
+                note(f"events of the run relayed and consumed by reports {wait_drained(stack, stack_vhost):.1f}s later")
+
+            if "grpc" in only:
+                print("[grpc] GetContact", flush=True)
+                import requests
+
+                from crm.contacts.v1 import contacts_pb2
+
+                answer = requests.post(
+                    f"http://127.0.0.1:{contacts['http']}/v1/contacts",
+                    json={"name": "Ada Lovelace", "email": "ada@example.com", "phone": "699 999 999"},
+                    headers={"Authorization": f"Bearer {token}"},
+                    timeout=10,
+                )
+                if answer.status_code != 201:
+                    raise BenchError(f"POST /v1/contacts answered {answer.status_code}: {answer.text}")
+                request = contacts_pb2.GetContactRequest(contact_id=answer.json()["id"])
+                metadata = (("x-workspace-id", workspace), ("x-user-id", "bench"))
+                echo = start_echo_server(exits, base + 57)
+                raw_grpc = grpc_load(
+                    "raw grpcio echo",
+                    echo,
+                    "/bench.Echo/Echo",
+                    request,
+                    metadata,
+                    args.concurrency,
+                    args.duration,
+                    args.warmup,
+                )
+                get = grpc_load(
+                    "gRPC GetContact",
+                    f"127.0.0.1:{contacts['grpc']}",
+                    "/crm.contacts.v1.ContactsService/GetContact",
+                    request,
+                    metadata,
+                    args.concurrency,
+                    args.duration,
+                    args.warmup,
+                )
+                compare(get, raw_grpc, 0.5, "req/s", lines)
+        except BenchError as exc:
+            print(f"ERROR: {exc}", file=sys.stderr, flush=True)
+            failed = True
+        except Exception:  # noqa: BLE001 - reported, then the run exits non-zero after cleaning up
+            import traceback
+
+            traceback.print_exc()
+            failed = True
+        print("[cleanup] stopping the stack, dropping databases and vhosts", flush=True)
+    if not (failed or args.keep):
+        shutil.rmtree(var, ignore_errors=True)
+    else:
+        print(f"logs kept in {var / 'logs'}", file=sys.stderr)
+    if lines:
+        print("\nsummary")
+        for line in lines:
+            print("  " + line)
+        load = os.getloadavg()[1]
+        if load > (os.cpu_count() or 1):
+            print(
+                f"  note: the 5-minute load average was {load:.1f} on {os.cpu_count()} CPUs: "
+                "other work shared the machine, so the figures are noisy"
+            )
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
