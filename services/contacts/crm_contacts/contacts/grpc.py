@@ -1,46 +1,97 @@
-"""gRPC API of contacts, for the other services."""
+"""gRPC API of contacts, for the other services (service-to-service: workspace-wide, deleted contacts hidden)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from crm.contacts.v1 import contacts_pb2, contacts_pb2_grpc
-from crm_contacts.contacts import service
-from crm_contacts.contacts.models import Contact
+from crm_contacts.contacts import represent, service
+from crm_contacts.members.grpc import MembersRpc
 from crm_platform import context
+from crm_platform.context import Caller
 from crm_platform.service import Runtime
 
 
-def to_message(contact: Contact) -> contacts_pb2.Contact:
+def to_message(record: service.Record) -> contacts_pb2.Contact:
+    contact = record.contact
     message = contacts_pb2.Contact(
         id=contact.id,
         workspace_id=contact.workspace_id,
         name=contact.name,
-        email=contact.email or "",
-        phone=contact.phone or "",
+        email=represent.primary_email(contact) or "",
+        phone=represent.primary_phone(contact) or "",
+        type=record.type_key or "",
+        stage_id=contact.stage_id or "",
+        status=contact.status,
+        owner_id=contact.owner_id or "",
+        blocked=contact.blocked,
+        emails=[
+            contacts_pb2.EmailAddress(
+                address=e.address, primary=e.is_primary, status=e.status, inactive_reason=e.inactive_reason or ""
+            )
+            for e in contact.emails
+        ],
+        phones=[p.number for p in sorted(contact.phones, key=lambda p: not p.is_primary)],
+        campaign_eligible=represent.campaign_eligible(contact),
+        language=contact.language or "",
     )
     message.created_at.FromDatetime(contact.created_at)
     return message
 
 
-class ContactsServicer(contacts_pb2_grpc.ContactsServiceServicer):
+def _caller() -> Caller:
+    caller = context.current_caller()
+    assert caller is not None  # the server's interceptor refuses calls without a workspace
+    return caller
+
+
+class ContactsServicer(MembersRpc, contacts_pb2_grpc.ContactsServiceServicer):
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
 
     def GetContact(self, request: contacts_pb2.GetContactRequest, _context: Any) -> contacts_pb2.Contact:  # noqa: N802
-        caller = context.current_caller()
-        assert caller is not None  # the server's interceptor refuses calls without a workspace
-        contact = service.get(
-            self.rt.database.unit_of_work(), workspace_id=caller.workspace_id, contact_id=request.contact_id
+        record = service.get_record(
+            self.rt.database.unit_of_work(), workspace_id=_caller().workspace_id, contact_id=request.contact_id
         )
-        return to_message(contact)
+        return to_message(record)
 
     def BatchGetContacts(  # noqa: N802
         self, request: contacts_pb2.BatchGetContactsRequest, _context: Any
     ) -> contacts_pb2.BatchGetContactsResponse:
-        caller = context.current_caller()
-        assert caller is not None
-        contacts = service.batch_get(
-            self.rt.database.unit_of_work(), workspace_id=caller.workspace_id, contact_ids=list(request.contact_ids)
+        records = service.batch_get(
+            self.rt.database.unit_of_work(), workspace_id=_caller().workspace_id, contact_ids=list(request.contact_ids)
         )
-        return contacts_pb2.BatchGetContactsResponse(contacts=[to_message(c) for c in contacts])
+        return contacts_pb2.BatchGetContactsResponse(contacts=[to_message(r) for r in records])
+
+    def FindContactsByEmail(  # noqa: N802
+        self, request: contacts_pb2.FindContactsByEmailRequest, _context: Any
+    ) -> contacts_pb2.FindContactsResponse:
+        records = service.find_by_email(
+            self.rt.database.unit_of_work(), workspace_id=_caller().workspace_id, address=request.address
+        )
+        return contacts_pb2.FindContactsResponse(contacts=[to_message(r) for r in records])
+
+    def FindOrCreateContactByEmail(  # noqa: N802
+        self, request: contacts_pb2.FindOrCreateContactByEmailRequest, _context: Any
+    ) -> contacts_pb2.FindOrCreateContactByEmailResponse:
+        caller = _caller()
+        record, created = service.find_or_create_by_email(
+            self.rt.database.unit_of_work(),
+            workspace_id=caller.workspace_id,
+            address=request.address,
+            name=request.name,
+            source_key=request.source_key,
+            actor_id=caller.user_id,
+        )
+        return contacts_pb2.FindOrCreateContactByEmailResponse(contact=to_message(record), created=created)
+
+    def IsEmailSendable(  # noqa: N802
+        self, request: contacts_pb2.IsEmailSendableRequest, _context: Any
+    ) -> contacts_pb2.IsEmailSendableResponse:
+        answer = service.is_email_sendable(
+            self.rt.database.unit_of_work(),
+            workspace_id=_caller().workspace_id,
+            address=request.address,
+            campaign=request.campaign,
+        )
+        return contacts_pb2.IsEmailSendableResponse(sendable=answer.sendable, reason=answer.reason)

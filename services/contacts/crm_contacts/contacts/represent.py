@@ -87,7 +87,7 @@ def snapshot(contact: Contact, type_key: str | None = None) -> contacts_pb2.Cont
             )
             for e in contact.emails
         ],
-        phones=[p.number for p in contact.phones],
+        phones=[p.number for p in sorted(contact.phones, key=lambda p: not p.is_primary)],  # primary first
         tags=sorted(t.tag for t in contact.tags),
         blocked=contact.blocked,
         stars=contact.stars,

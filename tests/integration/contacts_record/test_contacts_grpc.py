@@ -1,0 +1,125 @@
+"""The contacts gRPC API other services call: find-or-create for inbound mail, and whether mail may be sent."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import grpc
+import pytest
+
+from crm.contacts.v1 import contacts_pb2, contacts_pb2_grpc
+from crm.events.v1 import contacts_pb2 as events_pb2
+from crm_platform.events import payload_of
+
+from .conftest import Contacts
+
+
+@pytest.fixture
+def stub(grpc_target: str) -> Iterator[contacts_pb2_grpc.ContactsServiceStub]:
+    with grpc.insecure_channel(grpc_target) as channel:
+        yield contacts_pb2_grpc.ContactsServiceStub(channel)
+
+
+def _as(workspace_id: str) -> list[tuple[str, str]]:
+    return [("x-workspace-id", workspace_id), ("x-user-id", "system:conversations"), ("x-user-role", "agent")]
+
+
+def test_find_or_create_makes_one_contact_named_after_the_address_and_then_finds_it(
+    contacts: Contacts, stub: contacts_pb2_grpc.ContactsServiceStub
+) -> None:
+    acme = contacts.workspace()
+    request = contacts_pb2.FindOrCreateContactByEmailRequest(address="Ana.Ruiz@Example.com", source_key="web")
+
+    first = stub.FindOrCreateContactByEmail(request, metadata=_as(acme), timeout=5)
+    second = stub.FindOrCreateContactByEmail(request, metadata=_as(acme), timeout=5)
+
+    assert first.created is True
+    assert (first.contact.name, first.contact.email, first.contact.type) == (
+        "ana.ruiz",
+        "ana.ruiz@example.com",
+        "contact",
+    )
+    assert first.contact.owner_id == ""
+    assert (second.created, second.contact.id) == (False, first.contact.id)
+    [event] = contacts.outbox("contacts.contact.created")
+    assert payload_of(event, events_pb2.ContactCreated).contact_id == first.contact.id
+    web = contacts.api.client.get(f"/v1/contacts/{first.contact.id}", headers=contacts.headers(acme)).get_json()
+    assert web["source_id"] is not None
+
+
+def test_find_or_create_returns_a_blocked_contact_found_by_a_secondary_address(
+    contacts: Contacts, stub: contacts_pb2_grpc.ContactsServiceStub
+) -> None:
+    acme = contacts.workspace()
+    ana = contacts.create(acme, emails=["ana@example.com", "ana@work.com"]).get_json()
+    contacts.api.client.post(f"/v1/contacts/{ana['id']}/block", headers=contacts.headers(acme))
+
+    found = stub.FindOrCreateContactByEmail(
+        contacts_pb2.FindOrCreateContactByEmailRequest(address="ana@work.com", name="Someone"),
+        metadata=_as(acme),
+        timeout=5,
+    )
+
+    assert (found.created, found.contact.id, found.contact.blocked) == (False, ana["id"], True)
+
+
+def test_find_contacts_by_any_email_leaves_out_deleted_contacts(
+    contacts: Contacts, stub: contacts_pb2_grpc.ContactsServiceStub
+) -> None:
+    acme = contacts.workspace(allow_duplicates=True)
+    ana = contacts.create(acme, emails=["ana@example.com", "ana@work.com"]).get_json()
+    gone = contacts.create(acme, name="Gone", email="ana@work.com").get_json()
+    contacts.api.client.delete(f"/v1/contacts/{gone['id']}", headers=contacts.headers(acme))
+
+    found = stub.FindContactsByEmail(
+        contacts_pb2.FindContactsByEmailRequest(address="ANA@work.com"), metadata=_as(acme), timeout=5
+    )
+
+    assert [c.id for c in found.contacts] == [ana["id"]]
+    assert [(e.address, e.primary) for e in found.contacts[0].emails] == [
+        ("ana@example.com", True),
+        ("ana@work.com", False),
+    ]
+
+
+def test_is_email_sendable_says_why_not(contacts: Contacts, stub: contacts_pb2_grpc.ContactsServiceStub) -> None:
+    acme = contacts.workspace()
+    contacts.create(acme, name="Ana", email="ana@example.com")
+    lost = contacts.create(acme, name="Lost", email="lost@example.com").get_json()
+    blocked = contacts.create(acme, name="Blocked", email="blocked@example.com").get_json()
+    off = contacts.create(acme, name="Off", email="off@example.com").get_json()
+    contacts.api.client.post(
+        f"/v1/contacts/{lost['id']}/status", json={"status": "lost"}, headers=contacts.headers(acme)
+    )
+    contacts.api.client.post(f"/v1/contacts/{blocked['id']}/block", headers=contacts.headers(acme))
+    contacts.api.client.post(
+        f"/v1/contacts/{off['id']}/emails/off@example.com/deactivate",
+        json={"reason": "unsubscribed"},
+        headers=contacts.headers(acme),
+    )
+
+    def ask(address: str, *, campaign: bool = False) -> tuple[bool, str]:
+        answer = stub.IsEmailSendable(
+            contacts_pb2.IsEmailSendableRequest(address=address, campaign=campaign), metadata=_as(acme), timeout=5
+        )
+        return answer.sendable, answer.reason
+
+    assert ask("Ana@Example.com") == (True, "")
+    assert ask("nobody@example.com") == (False, "unknown_address")
+    assert ask("blocked@example.com") == (False, "blocked")
+    assert ask("off@example.com") == (False, "inactive:unsubscribed")
+    assert ask("lost@example.com") == (True, "")
+    assert ask("lost@example.com", campaign=True) == (False, "lost")
+
+
+def test_get_contact_of_a_deleted_contact_is_not_found(
+    contacts: Contacts, stub: contacts_pb2_grpc.ContactsServiceStub
+) -> None:
+    acme = contacts.workspace()
+    ana = contacts.create(acme, email="ana@example.com").get_json()
+    contacts.api.client.delete(f"/v1/contacts/{ana['id']}", headers=contacts.headers(acme))
+
+    with pytest.raises(grpc.RpcError) as failure:
+        stub.GetContact(contacts_pb2.GetContactRequest(contact_id=ana["id"]), metadata=_as(acme), timeout=5)
+
+    assert failure.value.code() == grpc.StatusCode.NOT_FOUND
