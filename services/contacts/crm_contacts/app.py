@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 from flask_openapi3 import OpenAPI
 
 from crm.contacts.v1 import contacts_pb2_grpc
 from crm_contacts import all_models as _all_models  # noqa: F401 - registers every table
+from crm_contacts.bulk import cli as bulk_cli
+from crm_contacts.bulk.runner import run_jobs_forever
 from crm_contacts.bulk.views import api as bulk_api
 from crm_contacts.contacts.grpc import ContactsServicer
+from crm_contacts.contacts.handlers import subscriptions as contact_subscriptions
 from crm_contacts.contacts.views import api as contacts_api
 from crm_contacts.customfields.views import api as custom_fields_api
 from crm_contacts.files.views import api as files_api
@@ -59,6 +63,11 @@ def grpc_bindings(rt: Runtime) -> list[GrpcBinding]:
     ]
 
 
+def register_cli(sub: argparse._SubParsersAction) -> None:
+    workspace_cli.register(sub)
+    bulk_cli.register(sub)
+
+
 def demo_seed(rt: Runtime) -> dict[str, str]:
     """A demo workspace for all-in-one mode's first run (reused afterwards)."""
     existing = workspaces.get_by_name(rt.database.unit_of_work(), name="Demo")
@@ -72,6 +81,8 @@ SERVICE = ServiceSpec(
     migrations_dir=Path(__file__).resolve().parent / "migrations",
     register_http=register_http,
     grpc_bindings=grpc_bindings,
-    cli=workspace_cli.register,
+    subscriptions=contact_subscriptions,
+    background=(run_jobs_forever,),
+    cli=register_cli,
     demo_seed=demo_seed,
 )
