@@ -3,7 +3,9 @@ its own ``migrations/versions`` folder, applied to the service's own database.""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -11,6 +13,20 @@ from alembic.config import Config
 from crm_platform.service import ServiceSpec
 
 _HERE = Path(__file__).parent / "alembic"
+
+
+def for_dialect(dialect_name: str) -> Callable[..., bool]:
+    """An Alembic ``include_object`` hook leaving out what a model declares for other backends only
+    (``Index(...).ddl_if(dialect="postgresql")``), so SQLite is not told a PostgreSQL-only index is missing."""
+
+    def include_object(obj: Any, _name: Any, _type: Any, _reflected: Any, _compare_to: Any) -> bool:
+        ddl_if = getattr(obj, "_ddl_if", None)
+        if ddl_if is None or ddl_if.dialect is None:
+            return True
+        dialects = (ddl_if.dialect,) if isinstance(ddl_if.dialect, str) else tuple(ddl_if.dialect)
+        return dialect_name in dialects
+
+    return include_object
 
 
 def config(spec: ServiceSpec, database_url: str) -> Config:

@@ -25,7 +25,8 @@ def test_migrations_upgrade_from_empty_to_the_models_and_downgrade_to_base(name:
         assert set(spec.metadata.tables) | {"alembic_version"} <= tables
         assert {"outbox", "processed_events", "idempotency_keys"} <= tables
         with engine.connect() as connection:
-            drift = compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}), spec.metadata)
+            opts = {"compare_type": True, "include_object": migrations.for_dialect(connection.dialect.name)}
+            drift = compare_metadata(MigrationContext.configure(connection, opts=opts), spec.metadata)
         assert drift == [], f"{name}: the models differ from what the migrations build"
 
         migrations.downgrade(spec, database_url, "base")

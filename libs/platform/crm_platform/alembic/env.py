@@ -4,6 +4,7 @@ from alembic import context
 from sqlalchemy import pool
 
 from crm_platform.db import create_db_engine
+from crm_platform.migrations import for_dialect
 
 config = context.config
 metadata = config.attributes["crm.metadata"]
@@ -18,6 +19,7 @@ with engine.connect() as connection:
         connection=connection,
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
+        include_object=for_dialect(connection.dialect.name),
         compare_type=True,
     )
     with context.begin_transaction():

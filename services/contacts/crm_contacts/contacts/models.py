@@ -78,6 +78,13 @@ class Contact(Base):
             "name_key",
             postgresql_ops={"name_key": "varchar_pattern_ops"},
         ),
+        # word-prefix name search (LIKE '% p%'); PostgreSQL with pg_trgm only, see its migration
+        Index(
+            "ix_contacts_name_key_trgm",
+            "name_key",
+            postgresql_using="gin",
+            postgresql_ops={"name_key": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
     )
 
 
