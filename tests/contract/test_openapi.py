@@ -64,3 +64,18 @@ def test_the_validator_rejects_a_broken_document() -> None:
     """Guards the test above: the validator really checks something."""
     with pytest.raises(OpenAPIValidationError):
         validate({"openapi": "3.1.0", "info": {"title": "x"}, "paths": {"/v1/x": {"get": {"responses": 7}}}})
+
+
+def test_every_api_route_and_method_is_in_the_document(app) -> None:  # type: ignore[no-untyped-def]
+    import re
+
+    name = app.extensions["crm.runtime"].spec.name
+    documented = {(path, method.upper()) for path, item in app.api_doc["paths"].items() for method in item}
+    served = {
+        (re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", rule.rule), method)
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith(f"/v1/{name}") and not rule.rule.endswith("/openapi.json")
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+
+    assert served - documented == set(), f"{name} serves routes its OpenAPI document leaves out"

@@ -28,6 +28,7 @@ from crm_contacts.tasks.views import api as tasks_api
 from crm_contacts.workspaces import cli as workspace_cli
 from crm_contacts.workspaces import service as workspaces
 from crm_contacts.workspaces.views import api as settings_api
+from crm_platform.openapi import register_apis
 from crm_platform.service import GrpcBinding, Runtime, ServiceSpec
 
 # Static paths (/v1/contacts/members, ...) are registered before /v1/contacts/<contact_id> would shadow them;
@@ -49,8 +50,7 @@ BLUEPRINTS = (
 
 
 def register_http(app: OpenAPI, _rt: Runtime) -> None:
-    for blueprint in BLUEPRINTS:
-        app.register_api(blueprint)
+    register_apis(app, BLUEPRINTS)
 
 
 def grpc_bindings(rt: Runtime) -> list[GrpcBinding]:

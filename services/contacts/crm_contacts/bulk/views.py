@@ -16,6 +16,7 @@ from crm_contacts.filters import rules as filter_rules
 from crm_contacts.filters.views import ContactListQuery
 from crm_platform.errors import FieldError, InvalidInput
 from crm_platform.ids import new_id
+from crm_platform.openapi import QueryModel
 from crm_platform.web import SECURITY, caller, idempotent, json_response, runtime
 
 api = APIBlueprint(
@@ -62,7 +63,7 @@ class ImportForm(BaseModel):
     file: FileStorage
 
 
-class ImportQuery(BaseModel):
+class ImportQuery(QueryModel):
     model_config = ConfigDict(extra="forbid")
     dry_run: bool = False
     mapping: str | None = Field(default=None, description='JSON {"csv column": "field or null to skip"}')

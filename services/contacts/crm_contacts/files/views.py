@@ -18,6 +18,7 @@ from werkzeug.sansio.multipart import Data, Epilogue, Event, File, MultipartDeco
 from crm_contacts.files import rules, service
 from crm_contacts.files.storage import Storage
 from crm_platform.errors import FieldError, InvalidInput
+from crm_platform.openapi import QueryModel
 from crm_platform.web import SECURITY, caller, cursor_after, json_response, page, runtime
 
 api = APIBlueprint(
@@ -81,7 +82,7 @@ class FilePath(BaseModel):
     file_id: str = Field(max_length=64)
 
 
-class PageQuery(BaseModel):
+class PageQuery(QueryModel):
     model_config = ConfigDict(extra="forbid")
     limit: int = Field(default=50, ge=1, le=200)
     cursor: str | None = None

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from crm_contacts.history import rules, service
 from crm_platform.errors import InvalidInput
+from crm_platform.openapi import QueryModel
 from crm_platform.web import SECURITY, caller, cursor_after, idempotent, json_response, page, runtime
 
 api = APIBlueprint(
@@ -52,7 +53,7 @@ class ContactPath(BaseModel):
     contact_id: str = Field(max_length=64)
 
 
-class HistoryQuery(BaseModel):
+class HistoryQuery(QueryModel):
     model_config = ConfigDict(extra="forbid")
     limit: int = Field(default=50, ge=1, le=200)
     cursor: str | None = None

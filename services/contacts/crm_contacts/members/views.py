@@ -6,6 +6,7 @@ from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, ConfigDict, Field
 
 from crm_contacts.members import rules, service
+from crm_platform.openapi import QueryModel
 from crm_platform.web import SECURITY, caller, cursor_after, idempotent, json_response, page, runtime
 
 api = APIBlueprint(
@@ -47,7 +48,7 @@ class MemberPage(BaseModel):
     next_cursor: str | None
 
 
-class MemberQuery(BaseModel):
+class MemberQuery(QueryModel):
     model_config = ConfigDict(extra="forbid")
     limit: int = Field(default=50, ge=1, le=200)
     cursor: str | None = None

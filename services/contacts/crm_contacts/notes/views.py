@@ -9,6 +9,7 @@ from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, ConfigDict, Field
 
 from crm_contacts.notes import service
+from crm_platform.openapi import QueryModel
 from crm_platform.web import SECURITY, caller, decode_cursor, idempotent, json_response, page, runtime
 
 api = APIBlueprint(
@@ -46,7 +47,7 @@ class NotePath(BaseModel):
     note_id: str = Field(max_length=64)
 
 
-class PageQuery(BaseModel):
+class PageQuery(QueryModel):
     model_config = ConfigDict(extra="forbid")
     limit: int = Field(default=50, ge=1, le=200)
     cursor: str | None = None

@@ -10,6 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from crm_contacts.tasks import service
 from crm_platform.errors import FieldError, InvalidInput
+from crm_platform.openapi import QueryModel
 from crm_platform.web import SECURITY, caller, decode_cursor, idempotent, json_response, page, runtime
 
 api = APIBlueprint(
@@ -59,7 +60,7 @@ class TaskPath(BaseModel):
     task_id: str = Field(max_length=64)
 
 
-class PageQuery(BaseModel):
+class PageQuery(QueryModel):
     model_config = ConfigDict(extra="forbid")
     limit: int = Field(default=50, ge=1, le=200)
     cursor: str | None = None

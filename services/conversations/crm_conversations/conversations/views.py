@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from crm_conversations.conversations import service
 from crm_platform.clients.contacts import GrpcContactDirectory
+from crm_platform.openapi import QueryModel
 from crm_platform.web import SECURITY, caller, cursor_after, idempotent, json_response, page, runtime
 
 api = APIBlueprint(
@@ -39,7 +40,7 @@ class ConversationPage(BaseModel):
     next_cursor: str | None
 
 
-class ConversationQuery(BaseModel):
+class ConversationQuery(QueryModel):
     model_config = ConfigDict(extra="forbid")
     limit: int = Field(default=50, ge=1, le=200)
     cursor: str | None = None

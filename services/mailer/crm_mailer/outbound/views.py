@@ -6,6 +6,7 @@ from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, ConfigDict, Field
 
 from crm_mailer.outbound import service
+from crm_platform.openapi import QueryModel
 from crm_platform.web import SECURITY, caller, cursor_after, json_response, page, runtime
 
 api = APIBlueprint("mailer", __name__, url_prefix="/v1/mailer", abp_tags=[Tag(name="mailer")], abp_security=SECURITY)
@@ -31,7 +32,7 @@ class MessagePage(BaseModel):
     next_cursor: str | None
 
 
-class MessageQuery(BaseModel):
+class MessageQuery(QueryModel):
     model_config = ConfigDict(extra="forbid")
     limit: int = Field(default=50, ge=1, le=200)
     cursor: str | None = None

@@ -6,13 +6,14 @@ from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, ConfigDict, Field
 
 from crm_platform.db import utcnow
+from crm_platform.openapi import QueryModel
 from crm_platform.web import SECURITY, caller, json_response, runtime
 from crm_reports.summary import rules, service
 
 api = APIBlueprint("reports", __name__, url_prefix="/v1/reports", abp_tags=[Tag(name="reports")], abp_security=SECURITY)
 
 
-class SummaryQuery(BaseModel):
+class SummaryQuery(QueryModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
     from_: str | None = Field(default=None, alias="from", description="ISO 8601 date or date-time (inclusive)")
     to: str | None = Field(default=None, description="ISO 8601 date (inclusive) or date-time (exclusive)")

@@ -6,6 +6,7 @@ from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, ConfigDict, Field
 
 from crm_platform.clients.contacts import GrpcContactDirectory
+from crm_platform.openapi import QueryModel
 from crm_platform.web import SECURITY, caller, cursor_after, idempotent, json_response, page, runtime
 from crm_tickets.tickets import service
 
@@ -32,7 +33,7 @@ class TicketPage(BaseModel):
     next_cursor: str | None
 
 
-class TicketQuery(BaseModel):
+class TicketQuery(QueryModel):
     model_config = ConfigDict(extra="forbid")
     limit: int = Field(default=50, ge=1, le=200)
     cursor: str | None = None
