@@ -9,7 +9,7 @@ PROTO_FILES := $(shell find protos -name '*.proto')
 PROTO_STAMP := libs/protos/src/.generated
 PYPROJECTS := $(wildcard libs/*/pyproject.toml services/*/pyproject.toml)
 
-.PHONY: setup run up down test test-unit test-integration test-contract test-e2e lint bench protos check-protos clean
+.PHONY: setup run up down test bench-contacts test-unit test-integration test-contract test-e2e lint bench protos check-protos clean
 
 setup: $(VENV_STAMP) $(PROTO_STAMP)
 
@@ -61,6 +61,9 @@ lint: setup
 
 bench: setup
 	$(PYTHON) bench/run.py
+
+bench-contacts: setup
+	$(PYTHON) bench/contacts_scale.py
 
 clean:
 	rm -rf $(VENV) var libs/protos/src/crm $(PROTO_STAMP)
