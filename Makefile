@@ -9,7 +9,7 @@ PROTO_FILES := $(shell find protos -name '*.proto')
 PROTO_STAMP := libs/protos/src/.generated
 PYPROJECTS := $(wildcard libs/*/pyproject.toml services/*/pyproject.toml)
 
-.PHONY: setup run up down test bench-contacts test-unit test-integration test-contract test-e2e lint bench protos check-protos clean
+.PHONY: setup run up test bench-contacts test-unit test-integration test-contract test-e2e lint bench protos check-protos clean
 
 setup: $(VENV_STAMP) $(PROTO_STAMP)
 
@@ -55,8 +55,8 @@ test-e2e: setup
 	$(PYTHON) -m pytest tests/e2e -q
 
 lint: setup
-	$(VENV)/bin/ruff check libs services tests tools bench
-	$(VENV)/bin/ruff format --check libs services tests tools bench
+	$(VENV)/bin/ruff check libs services tests bench
+	$(VENV)/bin/ruff format --check libs services tests bench
 	$(VENV)/bin/mypy libs/platform/crm_platform
 
 bench: setup
