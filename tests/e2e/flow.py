@@ -65,11 +65,11 @@ def walk_skeleton(me: Client, stranger: Client, maildir: Path) -> dict[str, Any]
     started = time.time()
     summary_before = me.get("/v1/reports/summary").json()
 
-    created = me.post("/v1/contacts", {"name": "Ana  Ruiz", "email": "Ana.Ruiz@Example.COM", "phone": "612 345 678"})
+    created = me.post("/v1/contacts", {"name": "Ana  Ruiz", "email": "Ana.Ruiz@Example.COM", "phone": "622 345 678"})
     assert created.status_code == 201, created.text
     contact = created.json()
     assert contact["email"] == "ana.ruiz@example.com"
-    assert contact["phone"] == "+34612345678"
+    assert contact["phone"] == "+34622345678"
     assert contact["name"] == "Ana Ruiz"
     assert me.get(f"/v1/contacts/{contact['id']}").json() == contact
     assert contact["id"] in [c["id"] for c in me.get("/v1/contacts").json()["items"]]

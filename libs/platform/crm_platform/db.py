@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -26,7 +27,7 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DisconnectionError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -122,7 +123,8 @@ def get_in_workspace(session: Session, model: type[Row], row_id: str, *, workspa
 
 
 def create_db_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine tuned for the backend: WAL and a busy timeout on SQLite, pre-ping and a pool on PostgreSQL."""
+    """An engine tuned for the backend: WAL and a busy timeout on SQLite, a pool that pings idle connections on
+    PostgreSQL."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
 
@@ -138,7 +140,40 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
     if "poolclass" not in kwargs:
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 20)
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    engine = create_engine(url, **kwargs)
+    _ping_idle_connections(engine)
+    return engine
+
+
+# A connection back in the pool for longer than this is pinged before it is handed out again.
+PING_AFTER_IDLE_SECONDS = 1.0
+
+
+def _ping_idle_connections(engine: Engine) -> None:
+    """Pessimistic disconnect handling, but only for connections that sat idle in the pool.
+
+    ``pool_pre_ping`` pings on every checkout: with psycopg that is two round trips (``BEGIN`` and
+    ``SELECT 1``) per request, as many as the work itself on a read. Under load a connection comes back
+    to the pool and is taken again within milliseconds, and a server that went away in between is rare;
+    after a PostgreSQL restart the connections are idle (nothing could use them), so they are pinged and
+    replaced here without an error. A connection that breaks while in use raises once; SQLAlchemy then
+    invalidates the whole pool, so the next checkouts get fresh connections (a transient error, as with
+    ``pool_pre_ping``, which cannot save a request whose connection breaks mid-transaction either).
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_connection: Any, record: Any) -> None:
+        record.info["crm_checked_in"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        checked_in = record.info.get("crm_checked_in")
+        if checked_in is None or time.monotonic() - checked_in < PING_AFTER_IDLE_SECONDS:
+            return  # a new connection, or one in use a moment ago
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:  # whatever the driver raises, the connection is not usable
+            raise DisconnectionError(f"pinging an idle connection failed: {exc}") from exc  # the pool reconnects
 
 
 @dataclass

@@ -52,14 +52,25 @@ def status_of(error: DomainError) -> grpc.StatusCode:
 class _Interceptor(grpc.ServerInterceptor):
     def __init__(self, metrics_of: Callable[[str], ServiceMetrics]) -> None:
         self.metrics_of = metrics_of
+        # gRPC asks the interceptor for every call: the wrapped handler of a method is built once.
+        self._wrapped: dict[str, tuple[Any, Any]] = {}
 
     def intercept_service(self, continuation: Any, handler_call_details: grpc.HandlerCallDetails) -> Any:
         handler = continuation(handler_call_details)
         method = handler_call_details.method
         if handler is None or handler.unary_unary is None or method.startswith(_PUBLIC_PREFIXES):
             return handler
+        cached = self._wrapped.get(method)
+        if cached is not None and cached[0] is handler:
+            return cached[1]
+        wrapped_handler = self._wrap(method, handler)
+        self._wrapped[method] = (handler, wrapped_handler)
+        return wrapped_handler
+
+    def _wrap(self, method: str, handler: Any) -> Any:
         inner = handler.unary_unary
         metrics = self.metrics_of(method)
+        latency = metrics.grpc_latency.labels(method)  # the labelled child, looked up once per method
 
         def wrapped(request: Any, servicer_context: grpc.ServicerContext) -> Any:
             metadata = dict(servicer_context.invocation_metadata())
@@ -87,7 +98,7 @@ class _Interceptor(grpc.ServerInterceptor):
                 raise
             finally:
                 metrics.grpc_requests.labels(method, code.name).inc()
-                metrics.grpc_latency.labels(method).observe(time.perf_counter() - started)
+                latency.observe(time.perf_counter() - started)
 
         return grpc.unary_unary_rpc_method_handler(
             wrapped, request_deserializer=handler.request_deserializer, response_serializer=handler.response_serializer

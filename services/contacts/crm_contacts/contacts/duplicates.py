@@ -1,17 +1,20 @@
 """Duplicate contacts: the refusal when duplicates are off, and the likely duplicates of a contact.
 
-The check is two index lookups (``contact_emails`` and ``contact_phones`` by workspace and value). On
-PostgreSQL each value is first locked with a transaction-scoped advisory lock, so two transactions writing
-the same phone at once are serialised and the second one sees the first; SQLite serialises writers anyway.
+The check is two index lookups (``contact_emails`` and ``contact_phones`` by workspace and value), sent as
+one query. On PostgreSQL each value is first locked with a transaction-scoped advisory lock (all of them in
+one statement, before the lookup), so two transactions writing the same phone at once are serialised and the
+second one sees the first; SQLite serialises writers anyway.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Select, and_, or_, select, text, update
+from sqlalchemy import Select, and_, bindparam, literal_column, or_, select, text, union_all, update
 from sqlalchemy.orm import Session
 
 from crm_contacts.contacts import rules
@@ -21,6 +24,7 @@ from crm_contacts.workspaces.models import Workspace
 from crm_platform.errors import Conflict, FieldError
 
 LIKELY_DUPLICATES_LIMIT = 50
+_LOCK_ALL = text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys AS bigint[])) AS k")
 _LABELS = {"email": "Email", "phone": "Phone"}
 
 
@@ -72,8 +76,11 @@ def lock_values(session: Session, workspace_id: str, values: Iterable[str]) -> N
         return
     if session.get_bind().dialect.name != "postgresql":
         return
-    for key in sorted({lock_key(workspace_id, value) for value in values}):  # one order: no deadlocks
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    keys = sorted({lock_key(workspace_id, value) for value in values})  # one order for everyone: no deadlocks
+    if keys:
+        # One round trip for all the locks: unnest() scans the array in order, so they are taken in the
+        # sorted order above, one after the other, exactly like one statement per key did.
+        session.execute(_LOCK_ALL, {"keys": keys})
 
 
 def find_duplicate(
@@ -85,27 +92,56 @@ def find_duplicate(
     exclude_contact_ids: Sequence[str] = (),
 ) -> Duplicate | None:
     """The first other live contact using one of these emails or phones, emails first."""
-    lookups = (
-        ("email", ContactEmail, ContactEmail.address, list(dict.fromkeys(emails))),
-        ("phone", ContactPhone, ContactPhone.number, list(dict.fromkeys(phones))),
+    emails, phones = list(dict.fromkeys(emails)), list(dict.fromkeys(phones))
+    if not emails and not phones:
+        return None
+    query = _find_duplicate_query(bool(emails), bool(phones), bool(exclude_contact_ids))
+    row = session.execute(
+        query, {"emails": emails, "phones": phones, "exclude": list(exclude_contact_ids), "workspace_id": workspace_id}
+    ).first()
+    if row is None:
+        return None
+    field, value, contact_id, name, owner_id = row
+    return Duplicate(contact_id, name, owner_id, _member_name(session, workspace_id, owner_id), field, value)
+
+
+@functools.cache
+def _find_duplicate_query(emails: bool, phones: bool, exclude: bool) -> Any:
+    """One query for both kinds (UNION ALL), emails first, then by contact id: the answer of the two lookups
+    one after the other, in one round trip. Built once per shape: building it costs more than running it."""
+    lookups: list[Any] = []
+    kinds: tuple[tuple[bool, str, Any, Any, str], ...] = (
+        (emails, "email", ContactEmail, ContactEmail.address, "emails"),
+        (phones, "phone", ContactPhone, ContactPhone.number, "phones"),
     )
-    for field, model, column, values in lookups:
-        if not values:
+    for rank, (wanted, field, model, column, values) in enumerate(kinds):
+        if not wanted:
             continue
-        query = (
-            select(column, Contact.id, Contact.name, Contact.owner_id)
+        query: Any = (
+            select(
+                literal_column(str(rank)).label("rank"),  # constants of this code, not input
+                literal_column(f"'{field}'").label("field"),
+                column.label("value"),
+                Contact.id.label("contact_id"),
+                Contact.name.label("name"),
+                Contact.owner_id.label("owner_id"),
+            )
             .join(Contact, Contact.id == model.contact_id)
-            .where(model.workspace_id == workspace_id, column.in_(values), Contact.deleted_at.is_(None))
-            .order_by(Contact.id)
-            .limit(1)
+            .where(
+                model.workspace_id == bindparam("workspace_id"),
+                column.in_(bindparam(values, expanding=True)),
+                Contact.deleted_at.is_(None),
+            )
         )
-        if exclude_contact_ids:
-            query = query.where(model.contact_id.not_in(list(exclude_contact_ids)))
-        row = session.execute(query).first()
-        if row is not None:
-            value, contact_id, name, owner_id = row
-            return Duplicate(contact_id, name, owner_id, _member_name(session, workspace_id, owner_id), field, value)
-    return None
+        if exclude:
+            query = query.where(model.contact_id.not_in(bindparam("exclude", expanding=True)))
+        lookups.append(query)
+    found = union_all(*lookups).subquery() if len(lookups) > 1 else lookups[0].subquery()
+    return (
+        select(found.c.field, found.c.value, found.c.contact_id, found.c.name, found.c.owner_id)
+        .order_by(found.c.rank, found.c.contact_id)
+        .limit(1)
+    )
 
 
 def refuse_duplicates(

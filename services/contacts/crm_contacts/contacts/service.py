@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, bindparam, exists, insert, select
+from sqlalchemy.orm import Session, joinedload, lazyload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from crm.events.v1 import contacts_pb2
 from crm_contacts.contacts import access, duplicates, emailstatus, represent, rules
 from crm_contacts.contacts.models import Contact, ContactEmail, ContactPhone, ContactTag, Interest
 from crm_contacts.customfields import rules as custom_field_rules
 from crm_contacts.customfields import service as custom_fields
+from crm_contacts.customfields.models import CustomField
 from crm_contacts.funnel import service as funnel
-from crm_contacts.funnel.models import ContactType
+from crm_contacts.funnel.models import ContactType, Stage
 from crm_contacts.history import service as history
 from crm_contacts.members.models import Member
 from crm_contacts.sources import service as sources
+from crm_contacts.sources.models import Source
+from crm_contacts.workspaces.defaults import DEFAULT_TYPE, MANUAL_SOURCE
 from crm_contacts.workspaces.models import Workspace
 from crm_platform.context import Caller
 from crm_platform.db import UnitOfWork, get_in_workspace, utcnow
@@ -194,8 +199,13 @@ def _apply(
     *,
     creating: bool,
     enforce_required: bool = True,
+    known: _CreateContext | None = None,
 ) -> _Applied:
-    """Validate ``values`` and write them onto ``contact``; raises InvalidInput with every bad field at once."""
+    """Validate ``values`` and write them onto ``contact``; raises InvalidInput with every bad field at once.
+
+    ``known`` (a create) holds the defaults already read with the workspace; without them, or when they do
+    not apply, they are looked up here.
+    """
     applied = _Applied()
     errors: list[FieldError] = []
     changed = applied.changed
@@ -263,7 +273,12 @@ def _apply(
         )
     elif creating or type_given is not None or stage_given is not None:
         try:
-            contact_type, stage = funnel.resolve(session, workspace.id, type_key_or_id=type_given, stage_id=stage_given)
+            if type_given is None and stage_given is None and known and known.contact_type and known.stage:
+                contact_type, stage = known.contact_type, known.stage  # the defaults, read with the workspace
+            else:
+                contact_type, stage = funnel.resolve(
+                    session, workspace.id, type_key_or_id=type_given, stage_id=stage_given
+                )
         except InvalidInput as invalid:
             errors.extend(invalid.errors)
         else:
@@ -287,9 +302,12 @@ def _apply(
 
     if "source_id" in values or creating:
         try:
-            source = sources.resolve(
-                session, workspace.id, source_id=values.get("source_id"), key=values.get("source_key")
-            )
+            if values.get("source_id") is None and known is not None and known.source is not None:
+                source = known.source  # the source of ``source_key`` (default: manual), read with the workspace
+            else:
+                source = sources.resolve(
+                    session, workspace.id, source_id=values.get("source_id"), key=values.get("source_key")
+                )
         except InvalidInput as invalid:
             errors.extend(invalid.errors)
         else:
@@ -332,7 +350,9 @@ def _apply(
             changed.append("interests")
 
     if "custom_fields" in values or (creating and enforce_required):
-        definitions = custom_fields.definitions(session, workspace.id)
+        # A workspace without custom fields has no definitions to read (the usual case when creating).
+        has_fields = known is None or known.has_custom_fields
+        definitions = custom_fields.definitions(session, workspace.id) if has_fields else []
         clean, found = custom_field_rules.validate_values(
             definitions,
             dict(values.get("custom_fields") or {}),
@@ -376,6 +396,57 @@ def member_column(actor_id: str | None) -> str | None:
     return actor_id if actor_id is not None and len(actor_id) <= 36 else None
 
 
+@dataclass(frozen=True)
+class _CreateContext:
+    """What creating a contact reads besides its body, read in one query by ``_create_context``."""
+
+    workspace: Workspace
+    actor: Member | None  # the acting member (active or not), if the actor is one of the workspace
+    contact_type: ContactType | None  # the default type ("contact") ...
+    stage: Stage | None  # ... and its first stage
+    source: Source | None  # the source named by ``source_key`` (default: manual)
+    has_custom_fields: bool
+
+
+@functools.cache
+def _create_context_query() -> Any:
+    """Built once (on first use, when every model is mapped): building it costs more CPU than running it."""
+    return (
+        select(
+            Workspace,
+            Member,
+            ContactType,
+            Stage,
+            Source,
+            exists().where(CustomField.workspace_id == Workspace.id).label("has_custom_fields"),
+        )
+        .outerjoin(Member, and_(Member.id == bindparam("actor_id"), Member.workspace_id == Workspace.id))
+        .outerjoin(ContactType, and_(ContactType.workspace_id == Workspace.id, ContactType.key == DEFAULT_TYPE))
+        .outerjoin(Stage, Stage.id == funnel.first_stage_id(ContactType.id))
+        .outerjoin(Source, and_(Source.workspace_id == Workspace.id, Source.key == bindparam("source_key")))
+        .where(Workspace.id == bindparam("workspace_id"))
+    )
+
+
+def _create_context(
+    session: Session, workspace_id: str, actor_id: str | None, source_key: str | None
+) -> _CreateContext:
+    """The workspace, the actor as a member, the default type and first stage, the source and whether the
+    workspace defines custom fields: one round trip instead of six.
+
+    Every part is an outer join on a unique key, so there is exactly one row per workspace. What is missing
+    comes back as None, and ``_apply`` then resolves it the usual way (and reports it the usual way).
+    """
+    row = session.execute(
+        _create_context_query(),
+        {"workspace_id": workspace_id, "actor_id": actor_id or "", "source_key": source_key or MANUAL_SOURCE},
+    ).first()
+    if row is None:
+        raise Unauthenticated("the token's workspace does not exist")
+    workspace, member, contact_type, stage, source, has_custom_fields = row
+    return _CreateContext(workspace, member, contact_type, stage, source, bool(has_custom_fields))
+
+
 def _workspace(session: Session, workspace_id: str) -> Workspace:
     workspace = session.get(Workspace, workspace_id)
     if workspace is None:
@@ -411,20 +482,78 @@ def _insert(
     *,
     actor: Caller | None,
     enforce_required: bool = True,
+    known: _CreateContext | None = None,
+    created_by: str | None = None,
 ) -> tuple[Contact, _Applied]:
-    """Validate, refuse duplicates, add the contact (not yet flushed events): shared by create and find-or-create."""
+    """Validate, refuse duplicates, insert the contact (no events yet): shared by create and find-or-create.
+
+    ``created_by`` is the creator when there is no ``actor`` (find-or-create on behalf of another service).
+    """
     values = dict(values)
     if "owner_id" not in values and actor is not None:
-        values["owner_id"] = actor.user_id if _active_member(session, workspace.id, actor.user_id) else None
-    contact = _new_contact(workspace.id, member_column(actor.user_id) if actor else None)
-    applied = _apply(session, workspace, contact, values, creating=True, enforce_required=enforce_required)
+        if known is not None:  # the actor's member row was read with the workspace (and is in the session)
+            member = known.actor
+            is_member = member is not None and member.workspace_id == workspace.id and member.active
+        else:
+            is_member = _active_member(session, workspace.id, actor.user_id) is not None
+        values["owner_id"] = actor.user_id if is_member else None
+    contact = _new_contact(workspace.id, member_column(actor.user_id if actor else created_by))
+    applied = _apply(session, workspace, contact, values, creating=True, enforce_required=enforce_required, known=known)
     if not workspace.allow_duplicates:
         duplicates.refuse_duplicates(
             session, workspace.id, emails=[e.address for e in contact.emails], phones=[p.number for p in contact.phones]
         )
-    session.add(contact)
-    session.flush()
+    _write_new(session, contact)
     return contact, applied
+
+
+_MISSING = object()
+_NEW_ROW_MODELS = (Contact, ContactEmail, ContactPhone, ContactTag, Interest)
+
+
+@functools.cache
+def _insert_statements() -> dict[type, Any]:
+    """One prebuilt INSERT per table of a new contact (compiled once, then executed with parameters)."""
+    return {model: insert(model) for model in _NEW_ROW_MODELS}
+
+
+def _column_values(row: Any) -> dict[str, Any]:
+    """The INSERT parameters of a new ORM object, as the ORM's flush sends them: a value that was not set
+    (or None, where None means no value) becomes the column's Python default, else NULL. The values are also
+    set on the object, as a flush does. (These tables have no server-only defaults; attribute = column key.)"""
+    state = row.__dict__
+    values = {}
+    for column in row.__table__.columns:
+        value = state.get(column.key, _MISSING)
+        if value is _MISSING or (value is None and not column.type.should_evaluate_none):
+            default = column.default
+            value = None if default is None else default.arg(None) if default.is_callable else default.arg
+            set_committed_value(row, column.key, value)
+        values[column.key] = value
+    return values
+
+
+def _write_new(session: Session, contact: Contact) -> None:
+    """INSERT a new contact and its emails, phones, tags and interests with Core statements.
+
+    The same rows and values as ``session.add(contact); session.flush()``, one statement per table as the
+    flush sent, without the unit of work's bookkeeping, which cost more CPU than everything else a create
+    does in the database. The contact stays out of the session (transient): nothing later in the
+    transaction changes it, and after the commit it is only read, like the detached object it replaces.
+    """
+    contact.created_at = contact.updated_at = utcnow()
+    statements = _insert_statements()
+    session.execute(statements[Contact], _column_values(contact))
+    for model, rows in (
+        (ContactEmail, contact.emails),
+        (ContactPhone, contact.phones),
+        (ContactTag, contact.tags),
+        (Interest, contact.interests),
+    ):
+        if rows:
+            for row in rows:
+                row.contact_id = contact.id  # what the relationship fills in at flush
+            session.execute(statements[model], [_column_values(row) for row in rows])
 
 
 def _emit_created(uow: UnitOfWork, contact: Contact, type_key: str | None, actor_id: str | None) -> None:
@@ -456,8 +585,8 @@ def create_record(
 ) -> Record:
     """Create a contact from the record's fields (see ``RECORD_FIELDS``); emits contacts.contact.created."""
     with uow:
-        workspace = _workspace(uow.session, workspace_id)
-        contact, applied = _insert(uow.session, workspace, values, actor=actor)
+        known = _create_context(uow.session, workspace_id, actor.user_id if actor else None, values.get("source_key"))
+        contact, applied = _insert(uow.session, known.workspace, values, actor=actor, known=known)
         _emit_created(uow, contact, applied.type_key, actor.user_id if actor else None)
         uow.commit()
     return Record(contact, applied.type_key)
@@ -635,9 +764,68 @@ def get(uow: UnitOfWork, *, workspace_id: str, contact_id: str) -> Contact:
         return contact
 
 
+@functools.cache
+def _contact_query(lists: bool) -> Any:
+    """A contact with its emails, phones and type in one query; with ``lists``, whether it has tags and interests.
+
+    Emails and phones are joined (one row per email and phone pair: a contact has one or two of each, rarely
+    more), instead of the relationships' "selectin" loads, which cost a round trip each. Built once per shape.
+    """
+    query = (
+        select(Contact, ContactType)
+        .outerjoin(ContactType, ContactType.id == Contact.type_id)
+        .where(Contact.id == bindparam("contact_id"))
+        .options(
+            joinedload(Contact.emails),
+            joinedload(Contact.phones),
+            lazyload(Contact.tags),
+            lazyload(Contact.interests),
+        )
+    )
+    if lists:
+        query = query.add_columns(
+            exists().where(ContactTag.contact_id == Contact.id).label("has_tags"),
+            exists().where(Interest.contact_id == Contact.id).label("has_interests"),
+        )
+    return query
+
+
+def _preload(session: Session, contact_id: str, *, lists: bool) -> Any:
+    """Read a contact into the session in one query, so that ``session.get`` (``access.visible_contact``, ...)
+    and ``_type_key`` then find it and its type there, without a query each. The caller keeps what this
+    returns until then: the session's identity map only holds weak references.
+
+    With ``lists``, its tags and interests are loaded too, each only if it has some (the usual contact has
+    none). Without, they are left unloaded: only for callers that do not read them (gRPC), inside or after
+    the transaction (after it, reading them raises DetachedInstanceError rather than answering wrong).
+    The visibility rules are not here: the caller applies them to what ``session.get`` returns.
+    """
+    if not is_uuid(contact_id):
+        return None
+    row = session.execute(_contact_query(lists), {"contact_id": contact_id}).unique().first()
+    if row is None or not lists:
+        return row
+    contact, _type, has_tags, has_interests = row
+    for name, present in (("tags", has_tags), ("interests", has_interests)):
+        if present:
+            getattr(contact, name)  # loads it now, while the session is open
+        else:
+            set_committed_value(contact, name, [])
+    return row
+
+
+def _read_only(session: Session) -> None:
+    """For a use case that only reads: run its statements outside a transaction, saving the BEGIN and
+    ROLLBACK round trips around them. Under READ COMMITTED (the default) every statement of a transaction
+    takes its own snapshot anyway, so each statement sees exactly what it saw inside one. Never for writes."""
+    session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
+
 def get_record(uow: UnitOfWork, *, workspace_id: str, contact_id: str) -> Record:
-    """One live contact of the workspace with its type key."""
+    """One live contact of the workspace with its type key (without its tags and interests: see ``_preload``)."""
     with uow:
+        _read_only(uow.session)
+        _loaded = _preload(uow.session, contact_id, lists=False)  # held for session.get below
         contact = get_in_workspace(uow.session, Contact, contact_id, workspace_id=workspace_id, what="contact")
         if contact.deleted_at is not None:
             raise NotFound(f"contact {contact_id} not found")
@@ -647,6 +835,8 @@ def get_record(uow: UnitOfWork, *, workspace_id: str, contact_id: str) -> Record
 def read(uow: UnitOfWork, *, caller: Caller, contact_id: str) -> Record:
     """One contact the caller may see, with its type key."""
     with uow:
+        _read_only(uow.session)
+        _loaded = _preload(uow.session, contact_id, lists=True)  # held for session.get below
         contact = access.visible_contact(uow.session, caller, contact_id)
         return Record(contact, _type_key(uow.session, contact.type_id))
 
@@ -703,7 +893,8 @@ def find_or_create_by_email(
         raise InvalidInput("not an email address", errors=[FieldError("address", error.message if error else "")])
     with uow:
         session = uow.session
-        workspace = _workspace(session, workspace_id)
+        known = _create_context(session, workspace_id, None, source_key or "default")
+        workspace = known.workspace
         duplicates.lock_values(session, workspace.id, [normalized])  # two inbound mails at once create one contact
         found = _with_type_keys(session, _contacts_with_email(session, workspace_id, normalized).limit(1))
         if found:
@@ -714,8 +905,9 @@ def find_or_create_by_email(
             "source_key": source_key or "default",
             "owner_id": None,
         }
-        contact, applied = _insert(session, workspace, values, actor=None, enforce_required=False)
-        contact.created_by = member_column(actor_id)
+        contact, applied = _insert(
+            session, workspace, values, actor=None, enforce_required=False, known=known, created_by=actor_id
+        )
         _emit_created(uow, contact, applied.type_key, actor_id)
         uow.commit()
     return Record(contact, applied.type_key), True

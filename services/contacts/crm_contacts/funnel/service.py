@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from crm_contacts.contacts.models import Contact
 from crm_contacts.funnel import rules
@@ -36,6 +38,30 @@ def _type_by_key_or_id(session: Session, workspace_id: str, key_or_id: str) -> C
     return session.scalars(query).first()
 
 
+def first_stage_id(type_id: Any) -> Any:
+    """A correlated subquery: the id of the first stage (in funnel order) of the type ``type_id`` refers to."""
+    first = aliased(Stage)
+    return (
+        select(first.id).where(first.type_id == type_id).order_by(first.position, first.id).limit(1).scalar_subquery()
+    )
+
+
+@functools.cache
+def _default_type_and_stage_query() -> Any:
+    """Built once, on first use: building the statement costs more CPU than running it."""
+    return (
+        select(ContactType, Stage)
+        .outerjoin(Stage, Stage.id == first_stage_id(ContactType.id))
+        .where(ContactType.workspace_id == bindparam("workspace_id"), ContactType.key == DEFAULT_TYPE)
+    )
+
+
+def default_type_and_stage(session: Session, workspace_id: str) -> tuple[ContactType | None, Stage | None]:
+    """The workspace's default type ("contact") and its first stage, in one query; None where missing."""
+    row = session.execute(_default_type_and_stage_query(), {"workspace_id": workspace_id}).first()
+    return (row[0], row[1]) if row is not None else (None, None)
+
+
 def resolve(
     session: Session, workspace_id: str, *, type_key_or_id: str | None = None, stage_id: str | None = None
 ) -> tuple[ContactType, Stage]:
@@ -58,7 +84,9 @@ def resolve(
     elif stage is not None:
         contact_type = session.get(ContactType, stage.type_id)
     else:
-        contact_type = _type_by_key_or_id(session, workspace_id, DEFAULT_TYPE)
+        contact_type, stage = default_type_and_stage(session, workspace_id)
+        if contact_type is not None and stage is None:
+            raise InvalidInput("the type has no stages", errors=[FieldError("type", "the type has no stages")])
     if contact_type is None:  # a workspace without its seeded default type: data broken, say it plainly
         raise InvalidInput("unknown contact type", errors=[FieldError("type", "the workspace has no contact types")])
     if stage is None:
