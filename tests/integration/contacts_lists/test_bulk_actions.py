@@ -99,6 +99,16 @@ def test_colors_used_in_bulk_are_remembered_most_recent_first(acme: Tenant) -> N
     assert acme.get(f"/v1/contacts/{acme.contacts['Ana Ruiz']}").get_json()["color"] == "#ff0000"
 
 
+def test_a_color_given_to_one_contact_is_remembered_too(acme: Tenant) -> None:
+    acme.contact("Card Color", color="#123456")
+    changed = acme.api.client.patch(
+        f"/v1/contacts/{acme.contacts['Ana Ruiz']}", json={"color": "#abcdef"}, headers=acme.auth()
+    )
+    assert changed.status_code == 200, changed.get_json()
+
+    assert acme.get("/v1/contacts/colors/recent").get_json()["items"][:2] == ["#abcdef", "#123456"]
+
+
 def test_an_agent_does_not_see_another_members_job(acme: Tenant) -> None:
     job = start(acme, {"filter": {}, "action": "set_emoji", "value": None})
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, joinedload, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from crm.events.v1 import contacts_pb2
+from crm_contacts.bulk import rules as bulk_rules
 from crm_contacts.contacts import access, duplicates, emailstatus, represent, rules
 from crm_contacts.contacts.models import Contact, ContactEmail, ContactPhone, ContactTag, Interest
 from crm_contacts.customfields import rules as custom_field_rules
@@ -373,6 +374,8 @@ def _apply(
         color, error = rules.clean_color(values["color"])
         errors.extend([error] if error else [])
         set_attr("color", color)
+        if color and not error:  # the workspace remembers the card colors used last
+            workspace.recent_colors = bulk_rules.remember_color(workspace.recent_colors or [], color)
 
     if "emoji" in values:
         emoji, error = rules.clean_emoji(values["emoji"])
