@@ -113,3 +113,24 @@ def test_an_agent_does_not_see_another_members_job(acme: Tenant) -> None:
     job = start(acme, {"filter": {}, "action": "set_emoji", "value": None})
 
     assert acme.get(f"/v1/contacts/jobs/{job['id']}", headers=acme.auth(acme.agent, role="agent")).status_code == 404
+
+
+def test_a_job_whose_worker_died_is_failed_with_its_progress_kept(acme: Tenant) -> None:
+    from datetime import timedelta
+
+    from crm_contacts.bulk import runner
+    from crm_contacts.bulk.models import Job
+    from crm_platform.db import utcnow
+
+    job = start(acme, {"filter": {}, "action": "set_emoji", "value": None})
+    assert runner.claim(acme.api.rt.database, job_id=job["id"]) == job["id"]  # a worker took it, then died
+
+    assert runner.fail_abandoned(acme.api.rt.database) == 0  # its heartbeat is fresh: still running
+    later = utcnow() + runner.ABANDONED_AFTER + timedelta(seconds=1)
+    assert runner.fail_abandoned(acme.api.rt.database, now=later) == 1
+
+    failed = acme.get(f"/v1/contacts/jobs/{job['id']}").get_json()
+    assert failed["state"] == "failed"
+    assert "start it again" in failed["result"]["error"]
+    with acme.api.rt.database.unit_of_work() as uow:
+        assert uow.session.get(Job, job["id"]).finished_at is not None

@@ -88,6 +88,7 @@ def run_bulk_update(database: Database, job_id: str, progress: Progress | None =
             for contact_id, message in outcome["errors"]:
                 rules.keep_error(errors, {"contact_id": contact_id, "field": "value", "message": message})
             job.processed += len(batch_ids)
+            job.heartbeat_at = utcnow()
             job.failed += len(missing) + len(outcome["errors"])
             job.succeeded += outcome["changed"] + outcome["unchanged"]
             job.errors = errors

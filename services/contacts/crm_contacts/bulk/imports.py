@@ -197,6 +197,7 @@ def _flush(
                 rules.keep_error(kept, {"row": row, "field": error.field, "message": error.message})
         job.errors = kept
         job.processed += len(batch.rows)
+        job.heartbeat_at = utcnow()
         job.succeeded += len(good)
         job.failed += len(batch.rows) - len(good)
         key = "would_create" if dry_run else "created"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
@@ -23,6 +24,7 @@ def run_jobs_forever(rt: Runtime, stop: threading.Event) -> None:
     """Background loop of the worker process: run jobs as they are queued."""
     while not stop.is_set():
         try:
+            fail_abandoned(rt.database)
             ran = run_once(rt)
         except Exception:
             log.exception("running a contacts job failed; going on")
@@ -30,6 +32,27 @@ def run_jobs_forever(rt: Runtime, stop: threading.Event) -> None:
             continue
         if not ran:
             stop.wait(0.5)
+
+
+# No batch takes this long; a running job without a heartbeat for longer lost its worker.
+ABANDONED_AFTER = timedelta(minutes=5)
+
+
+def fail_abandoned(database: Database, *, now: datetime | None = None) -> int:
+    """Mark failed the running jobs whose worker died (no heartbeat for ABANDONED_AFTER), keeping their
+    progress, so their owners see a final state and can start them again; returns how many."""
+    now = now or utcnow()
+    with database.unit_of_work() as uow:
+        stale = uow.session.scalars(
+            select(Job)
+            .where(Job.state == "running", Job.heartbeat_at < now - ABANDONED_AFTER)
+            .with_for_update(skip_locked=True)
+        ).all()
+        for job in stale:
+            job.state, job.finished_at = "failed", now
+            job.result = {**(job.result or {}), "error": "the worker running this job stopped; start it again"}
+        uow.commit()
+    return len(stale)
 
 
 def run_once(rt: Runtime) -> bool:
@@ -54,8 +77,11 @@ def claim(database: Database, *, job_id: str | None = None) -> str | None:
         )
         if job_id is None:
             return None
+        now = utcnow()
         claimed = session.execute(
-            update(Job).where(Job.id == job_id, Job.state == "queued").values(state="running", started_at=utcnow())
+            update(Job)
+            .where(Job.id == job_id, Job.state == "queued")
+            .values(state="running", started_at=now, heartbeat_at=now)
         )
         if claimed.rowcount != 1:
             return None
