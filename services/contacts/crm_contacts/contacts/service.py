@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
+from google.protobuf.message import Message
 from sqlalchemy import and_, bindparam, exists, insert, select
 from sqlalchemy.orm import Session, joinedload, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -628,6 +629,23 @@ def _snapshot(session: Session, contact: Contact) -> contacts_pb2.ContactSnapsho
     return represent.snapshot(contact, _type_key(session, contact.type_id))
 
 
+def announce(
+    uow: UnitOfWork,
+    contact: Contact,
+    event_type: str,
+    payload: Message,
+    *,
+    kind: str,
+    actor_id: str | None,
+    data: dict[str, Any],
+) -> None:
+    """Emit an event about the contact and write the matching entry in its history, in the same transaction."""
+    uow.emit(event_type, payload, workspace_id=contact.workspace_id)
+    history.record(
+        uow.session, workspace_id=contact.workspace_id, contact_id=contact.id, kind=kind, actor_id=actor_id, data=data
+    )
+
+
 def record_stage_change(
     uow: UnitOfWork,
     contact: Contact,
@@ -638,7 +656,9 @@ def record_stage_change(
 ) -> None:
     """Emit contacts.contact.stage_changed and write ``stage_changed`` {from, to} in the contact's history."""
     from_stage, to_stage = change
-    uow.emit(
+    announce(
+        uow,
+        contact,
         STAGE_CHANGED,
         contacts_pb2.ContactStageChanged(
             contact_id=contact.id,
@@ -647,12 +667,6 @@ def record_stage_change(
             contact_type=type_key or "",
             actor_id=actor_id or "",
         ),
-        workspace_id=contact.workspace_id,
-    )
-    history.record(
-        uow.session,
-        workspace_id=contact.workspace_id,
-        contact_id=contact.id,
         kind="stage_changed",
         actor_id=actor_id,
         data={"from": from_stage, "to": to_stage, "type": type_key},
@@ -664,17 +678,13 @@ def record_owner_change(
 ) -> None:
     """Emit contacts.contact.owner_changed and write ``owner_changed`` {from, to} in the contact's history."""
     from_owner, to_owner = change
-    uow.emit(
+    announce(
+        uow,
+        contact,
         OWNER_CHANGED,
         contacts_pb2.ContactOwnerChanged(
             contact_id=contact.id, from_owner_id=from_owner or "", to_owner_id=to_owner or "", actor_id=actor_id or ""
         ),
-        workspace_id=contact.workspace_id,
-    )
-    history.record(
-        uow.session,
-        workspace_id=contact.workspace_id,
-        contact_id=contact.id,
         kind="owner_changed",
         actor_id=actor_id,
         data={"from": from_owner, "to": to_owner},
@@ -686,7 +696,9 @@ def record_status_change(
 ) -> None:
     """Emit contacts.contact.status_changed and write ``status_changed`` {from, to, reason} in the history."""
     from_status, to_status = change
-    uow.emit(
+    announce(
+        uow,
+        contact,
         STATUS_CHANGED,
         contacts_pb2.ContactStatusChanged(
             contact_id=contact.id,
@@ -695,12 +707,6 @@ def record_status_change(
             campaign_eligible=represent.campaign_eligible(contact),
             actor_id=actor_id or "",
         ),
-        workspace_id=contact.workspace_id,
-    )
-    history.record(
-        uow.session,
-        workspace_id=contact.workspace_id,
-        contact_id=contact.id,
         kind="status_changed",
         actor_id=actor_id,
         data={"from": from_status, "to": to_status, "reason": reason},
@@ -961,22 +967,6 @@ def likely_duplicates(uow: UnitOfWork, *, caller: Caller, contact_id: str) -> li
             for t in session.scalars(select(ContactType).where(ContactType.workspace_id == contact.workspace_id))
         }
         return [(Record(other, keys.get(other.type_id or "")), reasons) for other, reasons in found]
-
-
-def list_page(
-    uow: UnitOfWork, *, workspace_id: str, limit: int, after_id: str | None, email: str | None
-) -> list[Contact]:
-    """A page of the workspace's contacts, newest first, after the cursor's contact."""
-    query = select(Contact).where(Contact.workspace_id == workspace_id, Contact.deleted_at.is_(None))
-    if email:
-        normalized, error = rules.normalize_email(email)
-        if error:
-            raise InvalidInput("invalid filter", errors=[error])
-        query = query.where(Contact.email == normalized)
-    if after_id:
-        query = query.where(Contact.id < after_id)
-    with uow:
-        return list(uow.session.scalars(query.order_by(Contact.id.desc()).limit(limit + 1)))
 
 
 # --- status, blocking, delete ----------------------------------------------------------------------------
