@@ -1,8 +1,9 @@
 """The gRPC baseline: a raw grpcio unary echo server (one generic handler, no interceptors, no database).
 
-Run as ``python bench/grpc_echo_server.py PORT``; it prints ``ready`` once it listens and serves until
-SIGTERM. It uses a thread pool of the same size as the platform's GrpcServer (16), so the two servers
-differ only in what the platform adds: interceptor, metrics, context, the database read.
+Run as ``python bench/grpc_echo_server.py PORT THREADS``; it prints ``ready`` once it listens and serves
+until SIGTERM. bench/run.py gives it the thread pool size of the stack's gRPC servers (``CRM_GRPC_WORKERS``,
+default ``DEFAULT_GRPC_WORKERS``), so the two servers differ only in what the platform adds: interceptor,
+metrics, context, the database read.
 """
 
 from __future__ import annotations
@@ -29,8 +30,8 @@ class _Handler(grpc.GenericRpcHandler):
 
 
 def main() -> None:
-    port = int(sys.argv[1])
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=16), options=[("grpc.so_reuseport", 0)])
+    port, threads = int(sys.argv[1]), int(sys.argv[2])
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=threads), options=[("grpc.so_reuseport", 0)])
     server.add_generic_rpc_handlers((_Handler(),))
     if server.add_insecure_port(f"127.0.0.1:{port}") == 0:
         raise SystemExit(f"cannot listen on {port}")

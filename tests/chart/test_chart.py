@@ -168,6 +168,12 @@ def component(scenario: str, service: str, process: str) -> str:
     return f"{fullname(scenario)}-{service}-{process}"
 
 
+def grpc_target(scenario: str, service: str) -> str:
+    """What clients dial: the headless gRPC Service's full name, resolved to every pod behind it."""
+    domain = values_of(scenario).get("clusterDomain", "cluster.local")
+    return f"dns:///{component(scenario, service, 'grpc')}.{NAMESPACE}.svc.{domain}:50051"
+
+
 def only_container(pod_spec: dict[str, Any]) -> dict[str, Any]:
     (container,) = pod_spec["containers"]
     return container
@@ -478,7 +484,7 @@ def test_every_container_gets_the_platform_environment(scenario: str) -> None:
         assert env["CRM_JWT_ISSUER"]["value"] == values["auth"]["issuer"], where
         for other in SERVICES:  # every service can call every other, enabled here or not
             target = env[f"CRM_{other.upper()}_GRPC_TARGET"]["value"]
-            assert target == f"{component(scenario, other, 'grpc')}:50051", where
+            assert target == grpc_target(scenario, other), where
         assert env["PROMETHEUS_MULTIPROC_DIR"]["value"] == "/tmp/metrics", where
         for extra in values["extraEnv"] + values["services"][service]["extraEnv"]:
             assert env[extra["name"]] == extra, where
@@ -587,6 +593,7 @@ def test_http_and_grpc_services_expose_the_contract_ports(scenario: str) -> None
         assert [(p["name"], p["port"]) for p in http["spec"]["ports"]] == [("http", 8000)]
         expected_grpc = [("grpc", 50051)] + ([("metrics", 9100)] if metrics else [])
         assert [(p["name"], p["port"]) for p in grpc["spec"]["ports"]] == expected_grpc
+        assert grpc["spec"]["clusterIP"] == "None"  # headless: clients balance over every pod themselves
         worker = services.get(component(scenario, service, "worker"))
         if metrics:
             assert [(p["name"], p["port"]) for p in worker["spec"]["ports"]] == [("metrics", 9100)]
@@ -713,7 +720,7 @@ def test_disabled_services_render_nothing(scenario: str) -> None:
         text = json.dumps(manifest)
         for service in disabled_services(scenario):
             # Only the gRPC target that every container gets may mention a disabled service.
-            text = text.replace(f'"{component(scenario, service, "grpc")}:50051"', "")
+            text = text.replace(f'"{grpc_target(scenario, service)}"', "")
             assert f"/v1/{service}" not in text
             assert f"-{service}-" not in text
 

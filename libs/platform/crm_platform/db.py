@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import time
+import weakref
+from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -13,11 +16,13 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Dialect,
     Engine,
     Index,
     Integer,
     LargeBinary,
     MetaData,
+    Select,
     String,
     Table,
     Text,
@@ -27,7 +32,8 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.exc import DisconnectionError, IntegrityError
+from sqlalchemy.engine import Compiled
+from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -176,6 +182,64 @@ def _ping_idle_connections(engine: Engine) -> None:
             raise DisconnectionError(f"pinging an idle connection failed: {exc}") from exc  # the pool reconnects
 
 
+@dataclass(frozen=True)
+class _DriverRead:
+    """A Core SELECT of columns compiled once for psycopg and run on its cursor, with SQLAlchemy's type
+    processing.
+
+    For the hottest reads (another service's ``GetContact``): SQLAlchemy's execution and result machinery
+    (the connection wrapper, the isolation level switched and reset, the result's metadata built from the
+    cursor's description on every call) cost more CPU than psycopg's whole round trip. The parameters and
+    the values in the rows go through the same bind and result processors as with ``Connection.execute``.
+    """
+
+    compiled: Compiled
+    bind_processors: tuple[tuple[str, Callable[[Any], Any]], ...]
+    result_processors: tuple[tuple[int, Callable[[Any], Any]], ...]
+
+    @classmethod
+    def compile(cls, query: Select[Any], dialect: Dialect) -> _DriverRead:
+        compiled = query.compile(dialect=dialect)
+        if getattr(compiled, "post_compile_params", None):  # IN lists are rendered per execution by SQLAlchemy
+            raise ValueError("Database.read on the driver takes no expanding (IN) parameters")
+        escaped = getattr(compiled, "escaped_bind_names", None) or {}
+        binds = (
+            (escaped.get(name, name), bind.type.dialect_impl(dialect).bind_processor(dialect))
+            for name, bind in compiled.binds.items()
+        )
+        results = (
+            (index, column.type.dialect_impl(dialect).result_processor(dialect, None))
+            for index, column in enumerate(query.selected_columns)
+        )
+        return cls(
+            compiled=compiled,
+            bind_processors=tuple((name, process) for name, process in binds if process is not None),
+            result_processors=tuple((index, process) for index, process in results if process is not None),
+        )
+
+    @property
+    def sql(self) -> str:
+        return self.compiled.string
+
+    def bind(self, parameters: Mapping[str, Any]) -> MutableMapping[str, Any]:
+        bound = self.compiled.construct_params(parameters)
+        assert bound is not None  # None only without parameters
+        for name, process in self.bind_processors:
+            bound[name] = process(bound[name])
+        return bound
+
+    def rows(self, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        if not self.result_processors:
+            return rows
+        processed = []
+        for row in rows:
+            values = list(row)
+            for index, process in self.result_processors:
+                values[index] = process(values[index])
+            processed.append(tuple(values))
+        return processed
+
+
 @dataclass
 class Database:
     """One service's database: its engine, metadata and session factory."""
@@ -190,11 +254,52 @@ class Database:
         self.processed_events = self.metadata.tables["processed_events"]
         self.idempotency_keys = self.metadata.tables["idempotency_keys"]
         # Built once and executed with parameters: the compiled form is cached, nothing is rebuilt per row.
-        self.insert_outbox = insert(self.outbox)
+        # inline(): the id comes from the column's sequence inside the INSERT, which returns nothing (no
+        # RETURNING, no nextval() fetched first), so it can be sent in a pipeline; nobody needs the id back.
+        self.insert_outbox = insert(self.outbox).inline()
         self.insert_processed_event = insert(self.processed_events)
+        self._reads_on_driver = self.engine.dialect.driver == "psycopg"
+        # Compiled once per query object (``read`` is for prebuilt queries), forgotten with it.
+        self._driver_reads: weakref.WeakKeyDictionary[Select[Any], _DriverRead] = weakref.WeakKeyDictionary()
 
     def unit_of_work(self) -> UnitOfWork:
         return UnitOfWork(self)
+
+    def read(self, query: Select[Any], parameters: Mapping[str, Any]) -> Sequence[Sequence[Any]]:
+        """The rows of one SELECT, for a use case that only reads: on a pooled connection, outside a
+        transaction (no ``BEGIN`` and ``ROLLBACK`` round trips) and without an ORM session. The query sees
+        what it would see inside a transaction: under READ COMMITTED each statement takes its own snapshot.
+
+        On PostgreSQL the query runs on psycopg's cursor (see ``_DriverRead``); elsewhere through SQLAlchemy.
+        Either way the rows hold the values SQLAlchemy would give (its type processing applies).
+        """
+        if self._reads_on_driver:
+            return self._read_on_driver(query, parameters)
+        with self.engine.connect() as connection:
+            return connection.execution_options(isolation_level="AUTOCOMMIT").execute(query, parameters).all()
+
+    def _read_on_driver(self, query: Select[Any], parameters: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        read = self._driver_reads.get(query)
+        if read is None:
+            read = self._driver_reads[query] = _DriverRead.compile(query, self.engine.dialect)
+        pooled = self.engine.raw_connection()  # the pool's checkout (and idle ping) as for any connection
+        driver: Any = pooled.driver_connection
+        try:
+            driver.autocommit = True
+            with driver.cursor() as cursor:
+                cursor.execute(read.sql, read.bind(parameters))
+                rows = cursor.fetchall()
+            driver.autocommit = False
+        except Exception as exc:
+            # Whatever failed, this connection may be left in autocommit or broken: it is closed, not reused.
+            pooled.invalidate(exc)
+            dbapi: Any = self.engine.dialect.loaded_dbapi
+            if isinstance(exc, dbapi.Error):
+                raise DBAPIError.instance(read.sql, dict(parameters), exc, dbapi.Error) from exc
+            raise
+        finally:
+            pooled.close()
+        return read.rows(rows)
 
     def ping(self) -> None:
         with self.engine.connect() as connection:
@@ -243,10 +348,36 @@ class UnitOfWork:
     def rollback(self) -> None:
         self.session.rollback()
 
+    @contextmanager
+    def pipeline(self) -> Iterator[None]:
+        """Send the statements executed inside to PostgreSQL together, in one round trip (psycopg's pipeline
+        mode), instead of waiting for each one's answer; on other databases this does nothing.
+
+        Only for statements whose results nobody reads (INSERT, UPDATE, taking a lock): inside a pipeline
+        SQLAlchemy sees no rows. The statements still run one after the other, in order, in this
+        transaction. An error of any of them is raised at the latest when the block ends, as SQLAlchemy's
+        exception (an ``IntegrityError`` for a violated constraint), and leaves the transaction aborted.
+        The ORM's pending changes are flushed first (a flush checks the rows it updated, which a pipeline
+        cannot tell it), and not inside: what the block adds to the session is flushed after it.
+        """
+        self.session.flush()
+        connection = self.session.connection()
+        driver: Any = connection.connection.driver_connection
+        dbapi: Any = connection.dialect.dbapi
+        if connection.dialect.name != "postgresql" or not hasattr(driver, "pipeline"):
+            yield
+            return
+        try:
+            with self.session.no_autoflush, driver.pipeline():
+                yield
+        except dbapi.Error as exc:  # raised by the final sync, outside SQLAlchemy: wrapped as SQLAlchemy would
+            raise DBAPIError.instance(None, None, exc, dbapi.Error) from exc
+
     def emit(self, event_type: str, payload: Message, *, workspace_id: str) -> str:
         """Write an event to the outbox in this transaction; the relay publishes it after commit."""
         outgoing = events.pack(event_type, payload, workspace_id=workspace_id, producer=self.database.service)
-        self.session.execute(
+        # On the connection: a Core insert needs none of the ORM session's execute machinery, which costs more.
+        self.session.connection().execute(
             self.database.insert_outbox,
             {
                 "event_id": outgoing.event_id,

@@ -17,7 +17,9 @@ from crm_platform.settings import Settings
 
 
 def _service_config(service_name: str, idempotent: Sequence[str]) -> str:
-    config: dict[str, Any] = {"methodConfig": []}
+    # round_robin: one connection to every address the target resolves to (each pod behind a headless
+    # Service, dns:///...), calls spread over them; the default (pick_first) would send all to one pod.
+    config: dict[str, Any] = {"loadBalancingConfig": [{"round_robin": {}}], "methodConfig": []}
     if idempotent:
         config["methodConfig"].append(
             {

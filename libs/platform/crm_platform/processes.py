@@ -148,7 +148,9 @@ def run_grpc(rt: Runtime) -> None:
     from crm_platform.grpc_server import GrpcServer
 
     server = GrpcServer(
-        [(b, rt.metrics) for b in rt.spec.grpc_bindings(rt)], address=f"0.0.0.0:{rt.settings.grpc_port}"
+        [(b, rt.metrics) for b in rt.spec.grpc_bindings(rt)],
+        address=f"0.0.0.0:{rt.settings.grpc_port}",
+        max_workers=rt.settings.grpc_workers,
     )
     stop = threading.Event()
     _stop_on_signals(stop)

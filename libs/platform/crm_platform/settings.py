@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 SERVICES = ("contacts", "tickets", "conversations", "mailer", "reports")
+DEFAULT_GRPC_WORKERS = 4  # threads of a gRPC server: few, since a call mostly holds the GIL (see GrpcServer)
 
 
 class SettingsError(RuntimeError):
@@ -43,6 +44,7 @@ class Settings:
     jwt_issuer: str | None = None
     grpc_targets: Mapping[str, str] = field(default_factory=dict)
     grpc_port: int = 50051
+    grpc_workers: int = DEFAULT_GRPC_WORKERS  # threads of the gRPC server (see GrpcServer)
     http_port: int = 8000
     metrics_port: int = 9100
     grpc_deadline_seconds: float = 5.0
@@ -92,6 +94,9 @@ def load(service: str, env: Mapping[str, str] | None = None) -> Settings:
     targets = {
         name: target for name in SERVICES if (target := _get(env, f"CRM_{name.upper()}_GRPC_TARGET")) is not None
     }
+    grpc_workers = _int(env, "CRM_GRPC_WORKERS", DEFAULT_GRPC_WORKERS)
+    if grpc_workers < 1:
+        raise SettingsError(f"CRM_GRPC_WORKERS must be at least 1, got {grpc_workers}")
     extra = {k: v for k, v in env.items() if k.startswith(prefix) and v != ""}
     return Settings(
         service=service,
@@ -105,6 +110,7 @@ def load(service: str, env: Mapping[str, str] | None = None) -> Settings:
         jwt_issuer=_get(env, "CRM_JWT_ISSUER"),
         grpc_targets=targets,
         grpc_port=_int(env, "CRM_GRPC_PORT", 50051),
+        grpc_workers=grpc_workers,
         http_port=_int(env, "CRM_HTTP_PORT", 8000),
         metrics_port=_int(env, "CRM_METRICS_PORT", 9100),
         grpc_deadline_seconds=float(_get(env, "CRM_GRPC_DEADLINE_SECONDS", "5") or 5),

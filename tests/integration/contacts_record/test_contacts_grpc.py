@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import grpc
 import pytest
@@ -121,5 +122,90 @@ def test_get_contact_of_a_deleted_contact_is_not_found(
 
     with pytest.raises(grpc.RpcError) as failure:
         stub.GetContact(contacts_pb2.GetContactRequest(contact_id=ana["id"]), metadata=_as(acme), timeout=5)
+
+    assert failure.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_get_contact_answers_every_field_of_the_record(
+    contacts: Contacts, stub: contacts_pb2_grpc.ContactsServiceStub
+) -> None:
+    acme = contacts.workspace()
+    luis = contacts.member(acme, "Luis")
+    ana = contacts.create(
+        acme,
+        name="Ana Ruiz",
+        emails=["ana@work.com", {"address": "ana@example.com", "primary": True}, "old@example.com"],
+        phones=["612 000 001", {"number": "612 000 002", "primary": True}, {"number": "612 000 003", "label": "work"}],
+        type="collaborator",
+        owner_id=luis,
+        language="es",
+    ).get_json()
+    contacts.api.client.post(
+        f"/v1/contacts/{ana['id']}/emails/old@example.com/deactivate",
+        json={"reason": "hard_bounce"},
+        headers=contacts.headers(acme),
+    )
+    contacts.api.client.post(f"/v1/contacts/{ana['id']}/block", headers=contacts.headers(acme))
+
+    found = stub.GetContact(contacts_pb2.GetContactRequest(contact_id=ana["id"]), metadata=_as(acme), timeout=5)
+
+    assert (found.id, found.workspace_id, found.name) == (ana["id"], acme, "Ana Ruiz")
+    assert (found.email, found.phone) == ("ana@example.com", "+34612000002")
+    assert [(e.address, e.primary, e.status, e.inactive_reason) for e in found.emails] == [
+        ("ana@work.com", False, "active", ""),
+        ("ana@example.com", True, "active", ""),
+        ("old@example.com", False, "inactive", "hard_bounce"),
+    ]
+    assert list(found.phones) == ["+34612000002", "+34612000001", "+34612000003"]  # primary first
+    assert (found.type, found.stage_id, found.status, found.owner_id) == (
+        "collaborator",
+        ana["stage_id"],
+        "active",
+        luis,
+    )
+    assert (found.blocked, found.campaign_eligible, found.language) == (True, False, "es")
+    assert found.created_at.ToDatetime(tzinfo=UTC) == datetime.fromisoformat(ana["created_at"])
+    [batch] = stub.BatchGetContacts(
+        contacts_pb2.BatchGetContactsRequest(contact_ids=[ana["id"]]), metadata=_as(acme), timeout=5
+    ).contacts
+    assert found == batch  # the same message as the other reads build from the loaded record
+
+
+def test_get_contact_of_a_lost_contact_says_it_is_not_campaign_eligible(
+    contacts: Contacts, stub: contacts_pb2_grpc.ContactsServiceStub
+) -> None:
+    acme = contacts.workspace()
+    ana = contacts.create(acme).get_json()
+    contacts.api.client.post(
+        f"/v1/contacts/{ana['id']}/status", json={"status": "lost"}, headers=contacts.headers(acme)
+    )
+
+    found = stub.GetContact(contacts_pb2.GetContactRequest(contact_id=ana["id"]), metadata=_as(acme), timeout=5)
+
+    assert (found.status, found.campaign_eligible, found.blocked) == ("lost", False, False)
+    assert (found.email, found.phone, list(found.emails), list(found.phones)) == ("", "", [], [])
+
+
+@pytest.mark.parametrize("contact_id", ["not-a-uuid", "00000000-0000-4000-8000-000000000000"])
+def test_get_contact_of_an_unknown_id_is_not_found(
+    contacts: Contacts, stub: contacts_pb2_grpc.ContactsServiceStub, contact_id: str
+) -> None:
+    with pytest.raises(grpc.RpcError) as failure:
+        stub.GetContact(
+            contacts_pb2.GetContactRequest(contact_id=contact_id), metadata=_as(contacts.workspace()), timeout=5
+        )
+
+    assert failure.value.code() == grpc.StatusCode.NOT_FOUND
+    assert failure.value.details() == f"contact {contact_id} not found"
+
+
+def test_get_contact_of_another_workspace_is_not_found(
+    contacts: Contacts, stub: contacts_pb2_grpc.ContactsServiceStub
+) -> None:
+    acme, other = contacts.workspace(), contacts.workspace()
+    ana = contacts.create(acme, email="ana@example.com").get_json()
+
+    with pytest.raises(grpc.RpcError) as failure:
+        stub.GetContact(contacts_pb2.GetContactRequest(contact_id=ana["id"]), metadata=_as(other), timeout=5)
 
     assert failure.value.code() == grpc.StatusCode.NOT_FOUND

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from crm_contacts.contacts.models import Contact
+from crm_contacts.history.models import HistoryEntry
 from tests.integration.services.stack import problem_fields
 
 from .conftest import Contacts
@@ -34,6 +35,13 @@ def test_same_phone_written_differently_is_refused_naming_the_contact_and_its_ow
     }
     assert problem_fields(problem) == {"phone": "duplicate"}
     assert len(contacts.outbox("contacts.contact.created")) == 1
+    with contacts.api.rt.database.unit_of_work() as uow:  # the refused contact's rows were written, then rolled back
+        names = uow.session.scalars(select(Contact.name).where(Contact.workspace_id == acme)).all()
+        created = uow.session.scalars(
+            select(HistoryEntry.contact_id).where(HistoryEntry.workspace_id == acme, HistoryEntry.kind == "created")
+        ).all()
+    assert names == ["Ana Ruiz"]
+    assert created == [ana["id"]]
 
 
 def test_any_email_of_another_contact_is_refused_whatever_the_case(contacts: Contacts) -> None:

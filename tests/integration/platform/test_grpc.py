@@ -11,6 +11,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+from prometheus_client import REGISTRY
 
 from crm.contacts.v1 import contacts_pb2, contacts_pb2_grpc
 from crm_contacts.app import SERVICE
@@ -26,13 +27,13 @@ from tests.support.infra import free_port
 CONTACTS = "crm.contacts.v1.ContactsService"
 
 
-def runtime_for(folder: Any, target_port: int) -> Runtime:
+def runtime_for(folder: Any, target_port: int, target: str | None = None) -> Runtime:
     url = f"sqlite:///{folder}/contacts.db"
     env = {
         "CONTACTS_DATABASE_URL": url,
         "CRM_LOCAL_BUS_URL": f"sqlite:///{folder}/bus.db",
         "CRM_JWT_SECRET": "grpc-test-secret-long-enough-for-hs256",
-        "CRM_CONTACTS_GRPC_TARGET": f"127.0.0.1:{target_port}",
+        "CRM_CONTACTS_GRPC_TARGET": target or f"127.0.0.1:{target_port}",
         "CRM_GRPC_DEADLINE_SECONDS": "3",
         "CRM_ENV": "test",
     }
@@ -47,8 +48,10 @@ def rt(tmp_path_factory) -> Iterator[Runtime]:  # type: ignore[no-untyped-def]
     runtime.close()
 
 
-def serve(rt: Runtime, port: int, bindings: list[GrpcBinding] | None = None) -> GrpcServer:
-    server = GrpcServer([(b, rt.metrics) for b in (bindings or SERVICE.grpc_bindings(rt))], address=f"127.0.0.1:{port}")
+def serve(rt: Runtime, port: int, bindings: list[GrpcBinding] | None = None, **options: Any) -> GrpcServer:
+    server = GrpcServer(
+        [(b, rt.metrics) for b in (bindings or SERVICE.grpc_bindings(rt))], address=f"127.0.0.1:{port}", **options
+    )
     server.start()
     return server
 
@@ -231,6 +234,72 @@ def test_idempotent_reads_are_retried_on_unavailable_and_other_calls_are_not(tmp
     assert flaky.calls == {"GetContact": 3, "BatchGetContacts": 1}
 
 
+class CountingContacts(contacts_pb2_grpc.ContactsServiceServicer):
+    """One replica of the contacts gRPC server: answers GetContact and counts the calls it got."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.peers: set[str] = set()  # the client's address and port: a new one for each connection
+
+    def GetContact(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+        self.calls += 1
+        self.peers.add(context.peer())
+        return contacts_pb2.Contact(id=request.contact_id)
+
+
+def replicas(rt: Runtime, ports: list[int], **options: Any) -> tuple[list[CountingContacts], list[GrpcServer]]:
+    servicers = [CountingContacts() for _ in ports]
+    add = contacts_pb2_grpc.add_ContactsServiceServicer_to_server
+    return servicers, [
+        serve(rt, port, [GrpcBinding(CONTACTS, add, s)], **options) for port, s in zip(ports, servicers, strict=True)
+    ]
+
+
+def test_calls_are_spread_over_every_server_the_target_resolves_to(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    ports = [free_port(), free_port()]
+    # What a headless Service's name resolves to in a cluster: every replica's address.
+    rt = runtime_for(tmp_path, 0, target="ipv4:" + ",".join(f"127.0.0.1:{port}" for port in ports))
+    servicers, servers = replicas(rt, ports)
+    client = contacts_client(rt.grpc)
+    try:
+        with as_caller("ws-1"):
+            deadline = time.monotonic() + 5  # until the channel has connected to both
+            while min(s.calls for s in servicers) == 0 and time.monotonic() < deadline:
+                client.call("GetContact", contacts_pb2.GetContactRequest(contact_id="c-1"))
+            before = [s.calls for s in servicers]
+            for _ in range(40):
+                client.call("GetContact", contacts_pb2.GetContactRequest(contact_id="c-1"))
+    finally:
+        for server in servers:
+            server.stop(grace=0.1)
+        rt.close()
+
+    assert [s.calls - b for s, b in zip(servicers, before, strict=True)] == [
+        20,
+        20,
+    ]  # round_robin, not all on the first
+
+
+def test_calls_go_on_while_the_server_recycles_old_connections(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    port = free_port()
+    rt = runtime_for(tmp_path, port)
+    servicers, servers = replicas(rt, [port], max_connection_age_seconds=0.2)
+    client = contacts_client(rt.grpc, idempotent=())  # no retries: a call lost to a closed connection fails
+    answered = 0
+    try:
+        with as_caller("ws-1"):
+            until = time.monotonic() + 1.5  # several connection lifetimes
+            while time.monotonic() < until:
+                answered += client.call("GetContact", contacts_pb2.GetContactRequest(contact_id="c-1")).id == "c-1"
+                time.sleep(0.01)
+    finally:
+        servers[0].stop(grace=0.1)
+        rt.close()
+
+    assert answered == servicers[0].calls > 50
+    assert len(servicers[0].peers) >= 3  # the client connected again and again
+
+
 # fork safety -----------------------------------------------------------------------------------
 def test_channels_are_recreated_in_a_forked_child(
     rt: Runtime, server: GrpcServer, workspace_id: str, monkeypatch
@@ -249,3 +318,73 @@ def test_channels_are_recreated_in_a_forked_child(
     with as_caller(workspace_id), pytest.raises(NotFound):  # the new channel works
         contacts_client(clients).call("GetContact", contacts_pb2.GetContactRequest(contact_id=new_id()))
     clients.close()
+
+
+# identity and metrics seen by a servicer ----------------------------------------------------------
+class IdentityContacts(contacts_pb2_grpc.ContactsServiceServicer):
+    """Answers with what the interceptor bound for the call: caller and request id."""
+
+    def GetContact(self, request: Any, _context: grpc.ServicerContext) -> Any:  # noqa: N802
+        caller, request_id = context.current_caller(), context.current_request_id()
+        assert caller is not None
+        return contacts_pb2.Contact(
+            id=request_id or "", workspace_id=caller.workspace_id, owner_id=caller.user_id, status=caller.role
+        )
+
+
+@pytest.fixture
+def identity_channel(rt: Runtime) -> Iterator[grpc.Channel]:
+    port = free_port()
+    server = serve(
+        rt, port, [GrpcBinding(CONTACTS, contacts_pb2_grpc.add_ContactsServiceServicer_to_server, IdentityContacts())]
+    )
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as opened:
+        yield opened
+    server.stop(grace=0.1)
+
+
+def test_the_servicer_sees_the_caller_and_request_id_of_the_metadata(identity_channel: grpc.Channel) -> None:
+    stub = contacts_pb2_grpc.ContactsServiceStub(identity_channel)
+    metadata = [("x-workspace-id", "ws-1"), ("x-user-id", "u-7"), ("x-user-role", "admin"), ("x-request-id", "req-1")]
+
+    seen = stub.GetContact(contacts_pb2.GetContactRequest(), metadata=metadata, timeout=3)
+
+    assert (seen.workspace_id, seen.owner_id, seen.status, seen.id) == ("ws-1", "u-7", "admin", "req-1")
+
+
+def test_a_call_without_user_or_request_id_is_an_anonymous_agent_with_a_fresh_request_id(
+    identity_channel: grpc.Channel,
+) -> None:
+    stub = contacts_pb2_grpc.ContactsServiceStub(identity_channel)
+
+    first, second = (
+        stub.GetContact(contacts_pb2.GetContactRequest(), metadata=[("x-workspace-id", "ws-1")], timeout=3)
+        for _ in range(2)
+    )
+
+    assert (first.owner_id, first.status) == ("anonymous", "agent")
+    assert len(first.id) == 32 and len(second.id) == 32 and first.id != second.id
+
+
+def _sample(rt: Runtime, name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(f"crm_{rt.spec.name}_{name}", labels) or 0.0
+
+
+def test_each_call_is_counted_by_method_and_status_and_timed_by_method(
+    channel: grpc.Channel, rt: Runtime, workspace_id: str
+) -> None:
+    method = f"/{CONTACTS}/GetContact"
+    stub = contacts_pb2_grpc.ContactsServiceStub(channel)
+    contact = contacts.create(rt.database.unit_of_work(), workspace_id=workspace_id, name="Ada", email=None, phone=None)
+    before = {code: _sample(rt, "grpc_requests_total", method=method, code=code) for code in ("OK", "NOT_FOUND")}
+    timed_before = _sample(rt, "grpc_request_duration_seconds_count", method=method)
+    metadata = [("x-workspace-id", workspace_id)]
+
+    for _ in range(2):
+        stub.GetContact(contacts_pb2.GetContactRequest(contact_id=contact.id), metadata=metadata, timeout=3)
+    with pytest.raises(grpc.RpcError):
+        stub.GetContact(contacts_pb2.GetContactRequest(contact_id=new_id()), metadata=metadata, timeout=3)
+
+    assert _sample(rt, "grpc_requests_total", method=method, code="OK") - before["OK"] == 2
+    assert _sample(rt, "grpc_requests_total", method=method, code="NOT_FOUND") - before["NOT_FOUND"] == 1
+    assert _sample(rt, "grpc_request_duration_seconds_count", method=method) - timed_before == 3

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from crm.events.v1 import contacts_pb2
 from crm_platform.db import AlreadyProcessed, Database
@@ -118,3 +119,43 @@ def test_recording_the_same_event_twice_for_one_consumer_raises_already_processe
 
 def test_the_database_answers_a_ping(database: Database) -> None:
     database.ping()
+
+
+def test_writes_sent_in_a_pipeline_are_committed_with_the_rest(database: Database) -> None:
+    note_id = new_id()
+    with database.unit_of_work() as uow:
+        uow.session.add(Note(id=note_id, workspace_id="ws-1", text="added before"))
+        with uow.pipeline():
+            uow.session.connection().execute(insert(Tag.__table__), {"id": new_id(), "note_id": note_id, "name": "a"})
+            uow.session.connection().execute(insert(Tag.__table__), {"id": new_id(), "note_id": note_id, "name": "b"})
+            uow.emit("tiny.note.added", created("Ada"), workspace_id="ws-1")
+        assert uow.session.execute(select(func.count()).select_from(Tag.__table__)).scalar_one() == 2
+        uow.commit()
+
+    assert count(database, Note.__table__) == 1
+    assert count(database, Tag.__table__) == 2
+    assert count(database, database.outbox) == 1
+
+
+def test_a_constraint_broken_in_a_pipeline_raises_and_commits_nothing(database: Database) -> None:
+    with pytest.raises(IntegrityError), database.unit_of_work() as uow:
+        with uow.pipeline():
+            uow.emit("tiny.note.added", created("Ada"), workspace_id="ws-1")
+            row = {"id": "same-id", "workspace_id": "ws-1", "text": "twice"}
+            uow.session.connection().execute(insert(Note.__table__), row)
+            uow.session.connection().execute(insert(Note.__table__), row)
+        uow.commit()
+
+    assert count(database, Note.__table__) == 0
+    assert count(database, database.outbox) == 0
+
+
+def test_what_is_added_to_the_session_inside_a_pipeline_is_flushed_after_it(database: Database) -> None:
+    with database.unit_of_work() as uow:
+        with uow.pipeline():
+            uow.session.add(Note(id=new_id(), workspace_id="ws-1", text="added inside"))
+            uow.emit("tiny.note.added", created("Ada"), workspace_id="ws-1")
+        uow.commit()
+
+    assert count(database, Note.__table__) == 1
+    assert count(database, database.outbox) == 1

@@ -42,6 +42,29 @@ def test_an_expired_token_is_refused() -> None:
         TokenVerifier(DEV).verify(hs256(exp=int(time.time()) - 120))
 
 
+def test_a_token_verified_once_is_not_checked_again_while_trusted(monkeypatch: pytest.MonkeyPatch) -> None:
+    verifier, token = TokenVerifier(DEV), hs256()
+    verifier.verify(token)
+    monkeypatch.setattr(jwt, "decode", lambda *_a, **_k: pytest.fail("the signature was checked again"))
+
+    assert verifier.verify(token) == Caller(workspace_id="ws-1", user_id="user-1", role="agent")
+
+
+@pytest.mark.parametrize(("expires_in", "later"), [(5, 6), (3600, 61)], ids=["past-its-expiry", "after-a-minute"])
+def test_a_verified_token_is_checked_again(monkeypatch: pytest.MonkeyPatch, expires_in: int, later: int) -> None:
+    now = time.time()
+    verifier, token = TokenVerifier(DEV), hs256(exp=int(now) + expires_in)
+    verifier.verify(token)
+    checked: list[str] = []
+    real_decode = jwt.decode
+    monkeypatch.setattr(jwt, "decode", lambda *a, **k: checked.append("again") or real_decode(*a, **k))
+    monkeypatch.setattr(time, "time", lambda: now + later)
+
+    verifier.verify(token)  # jwt.decode reads the real clock, so the token itself is still valid here
+
+    assert checked == ["again"]
+
+
 def test_a_token_signed_with_another_secret_is_refused() -> None:
     with pytest.raises(Unauthenticated, match="invalid bearer token"):
         TokenVerifier(DEV).verify(hs256(secret="someone-elses-secret-of-enough-length"))

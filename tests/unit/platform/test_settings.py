@@ -89,6 +89,13 @@ def test_a_malformed_port_names_its_variable() -> None:
         load("contacts", env_without(CRM_GRPC_PORT="fifty"))
 
 
+def test_the_grpc_server_runs_a_few_threads_unless_told_otherwise() -> None:
+    assert load("contacts", BASE).grpc_workers == 4
+    assert load("contacts", env_without(CRM_GRPC_WORKERS="8")).grpc_workers == 8
+    with pytest.raises(SettingsError, match="CRM_GRPC_WORKERS must be at least 1"):
+        load("contacts", env_without(CRM_GRPC_WORKERS="0"))
+
+
 def test_unknown_service_is_refused() -> None:
     with pytest.raises(SettingsError, match="unknown service 'billing'"):
         load("billing", BASE)

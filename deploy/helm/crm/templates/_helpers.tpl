@@ -123,7 +123,7 @@ Order: the platform contract, then global extraEnv, then the service's, then the
   value: {{ required "auth.issuer is required" $values.auth.issuer | quote }}
 {{- range $other := keys $values.services | sortAlpha }}
 - name: {{ printf "CRM_%s_GRPC_TARGET" (upper $other) }}
-  value: {{ printf "%s:50051" (include "crm.componentName" (dict "ctx" $ctx "service" $other "process" "grpc")) | quote }}
+  value: {{ printf "dns:///%s.%s.svc.%s:50051" (include "crm.componentName" (dict "ctx" $ctx "service" $other "process" "grpc")) $ctx.Release.Namespace $values.clusterDomain | quote }}
 {{- end }}
 - name: PROMETHEUS_MULTIPROC_DIR
   value: /tmp/metrics

@@ -12,31 +12,35 @@ from crm_platform.context import Caller
 from crm_platform.service import Runtime
 
 
-def to_message(record: service.Record) -> contacts_pb2.Contact:
-    contact = record.contact
+def to_message(summary: represent.Summary) -> contacts_pb2.Contact:
     message = contacts_pb2.Contact(
-        id=contact.id,
-        workspace_id=contact.workspace_id,
-        name=contact.name,
-        email=represent.primary_email(contact) or "",
-        phone=represent.primary_phone(contact) or "",
-        type=record.type_key or "",
-        stage_id=contact.stage_id or "",
-        status=contact.status,
-        owner_id=contact.owner_id or "",
-        blocked=contact.blocked,
+        id=summary.id,
+        workspace_id=summary.workspace_id,
+        name=summary.name,
+        email=represent.primary_email(summary) or "",
+        phone=represent.primary_phone(summary) or "",
+        type=summary.type_key or "",
+        stage_id=summary.stage_id or "",
+        status=summary.status,
+        owner_id=summary.owner_id or "",
+        blocked=summary.blocked,
         emails=[
             contacts_pb2.EmailAddress(
                 address=e.address, primary=e.is_primary, status=e.status, inactive_reason=e.inactive_reason or ""
             )
-            for e in contact.emails
+            for e in summary.emails
         ],
-        phones=[p.number for p in sorted(contact.phones, key=lambda p: not p.is_primary)],
-        campaign_eligible=represent.campaign_eligible(contact),
-        language=contact.language or "",
+        phones=[p.number for p in sorted(summary.phones, key=lambda p: not p.is_primary)],
+        campaign_eligible=represent.campaign_eligible(summary),
+        language=summary.language or "",
     )
-    message.created_at.FromDatetime(contact.created_at)
+    message.created_at.FromDatetime(summary.created_at)
     return message
+
+
+def record_message(record: service.Record) -> contacts_pb2.Contact:
+    """The message of a contact loaded with the ORM (the other reads), built like GetContact's."""
+    return to_message(represent.summary(record.contact, record.type_key))
 
 
 def _caller() -> Caller:
@@ -50,10 +54,10 @@ class ContactsServicer(MembersRpc, contacts_pb2_grpc.ContactsServiceServicer):
         self.rt = rt
 
     def GetContact(self, request: contacts_pb2.GetContactRequest, _context: Any) -> contacts_pb2.Contact:  # noqa: N802
-        record = service.get_record(
-            self.rt.database.unit_of_work(), workspace_id=_caller().workspace_id, contact_id=request.contact_id
+        summary = service.get_summary(
+            self.rt.database, workspace_id=_caller().workspace_id, contact_id=request.contact_id
         )
-        return to_message(record)
+        return to_message(summary)
 
     def BatchGetContacts(  # noqa: N802
         self, request: contacts_pb2.BatchGetContactsRequest, _context: Any
@@ -61,7 +65,7 @@ class ContactsServicer(MembersRpc, contacts_pb2_grpc.ContactsServiceServicer):
         records = service.batch_get(
             self.rt.database.unit_of_work(), workspace_id=_caller().workspace_id, contact_ids=list(request.contact_ids)
         )
-        return contacts_pb2.BatchGetContactsResponse(contacts=[to_message(r) for r in records])
+        return contacts_pb2.BatchGetContactsResponse(contacts=[record_message(r) for r in records])
 
     def FindContactsByEmail(  # noqa: N802
         self, request: contacts_pb2.FindContactsByEmailRequest, _context: Any
@@ -69,7 +73,7 @@ class ContactsServicer(MembersRpc, contacts_pb2_grpc.ContactsServiceServicer):
         records = service.find_by_email(
             self.rt.database.unit_of_work(), workspace_id=_caller().workspace_id, address=request.address
         )
-        return contacts_pb2.FindContactsResponse(contacts=[to_message(r) for r in records])
+        return contacts_pb2.FindContactsResponse(contacts=[record_message(r) for r in records])
 
     def FindOrCreateContactByEmail(  # noqa: N802
         self, request: contacts_pb2.FindOrCreateContactByEmailRequest, _context: Any
@@ -83,7 +87,7 @@ class ContactsServicer(MembersRpc, contacts_pb2_grpc.ContactsServiceServicer):
             source_key=request.source_key,
             actor_id=caller.user_id,
         )
-        return contacts_pb2.FindOrCreateContactByEmailResponse(contact=to_message(record), created=created)
+        return contacts_pb2.FindOrCreateContactByEmailResponse(contact=record_message(record), created=created)
 
     def IsEmailSendable(  # noqa: N802
         self, request: contacts_pb2.IsEmailSendableRequest, _context: Any

@@ -2,22 +2,75 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
 from crm.events.v1 import contacts_pb2
 from crm_contacts.contacts.models import Contact
 
 
-def primary_email(contact: Contact) -> str | None:
+class EmailSummary(NamedTuple):
+    address: str
+    is_primary: bool
+    status: str
+    inactive_reason: str | None
+
+
+class PhoneSummary(NamedTuple):
+    number: str
+    is_primary: bool
+
+
+class Summary(NamedTuple):
+    """A contact as other services see it (the gRPC ``Contact`` message), as plain values.
+
+    The attribute names are the model's, so the helpers below read a summary like a ``Contact``.
+    """
+
+    id: str
+    workspace_id: str
+    name: str
+    type_key: str | None
+    stage_id: str | None
+    status: str
+    owner_id: str | None
+    blocked: bool
+    language: str | None
+    created_at: datetime
+    deleted_at: datetime | None
+    emails: list[EmailSummary]  # in the contact's order
+    phones: list[PhoneSummary]  # in the contact's order
+
+
+def summary(contact: Contact, type_key: str | None) -> Summary:
+    """The summary of a loaded contact (the lean read, ``service.get_summary``, builds one from plain rows)."""
+    return Summary(
+        id=contact.id,
+        workspace_id=contact.workspace_id,
+        name=contact.name,
+        type_key=type_key,
+        stage_id=contact.stage_id,
+        status=contact.status,
+        owner_id=contact.owner_id,
+        blocked=contact.blocked,
+        language=contact.language,
+        created_at=contact.created_at,
+        deleted_at=contact.deleted_at,
+        emails=[EmailSummary(e.address, e.is_primary, e.status, e.inactive_reason) for e in contact.emails],
+        phones=[PhoneSummary(p.number, p.is_primary) for p in contact.phones],
+    )
+
+
+def primary_email(contact: Contact | Summary) -> str | None:
     return next((e.address for e in contact.emails if e.is_primary), None)
 
 
-def primary_phone(contact: Contact) -> str | None:
+def primary_phone(contact: Contact | Summary) -> str | None:
     return next((p.number for p in contact.phones if p.is_primary), None)
 
 
-def campaign_eligible(contact: Contact) -> bool:
+def campaign_eligible(contact: Contact | Summary) -> bool:
     """Lost, blocked and deleted contacts receive no automatic campaigns."""
     return contact.status != "lost" and not contact.blocked and contact.deleted_at is None
 

@@ -29,7 +29,7 @@ from crm_contacts.sources.models import Source
 from crm_contacts.workspaces.defaults import DEFAULT_TYPE, MANUAL_SOURCE
 from crm_contacts.workspaces.models import Workspace
 from crm_platform.context import Caller
-from crm_platform.db import UnitOfWork, get_in_workspace, utcnow
+from crm_platform.db import Database, UnitOfWork, get_in_workspace, utcnow
 from crm_platform.errors import (
     Conflict,
     FieldError,
@@ -480,7 +480,7 @@ def _new_contact(workspace_id: str, actor_id: str | None) -> Contact:
 
 
 def _insert(
-    session: Session,
+    uow: UnitOfWork,
     workspace: Workspace,
     values: Mapping[str, Any],
     *,
@@ -489,10 +489,16 @@ def _insert(
     known: _CreateContext | None = None,
     created_by: str | None = None,
 ) -> tuple[Contact, _Applied]:
-    """Validate, refuse duplicates, insert the contact (no events yet): shared by create and find-or-create.
+    """Validate, insert the contact with its ``contacts.contact.created`` event and history entry, and refuse
+    it if it duplicates another: shared by create and find-or-create.
 
     ``created_by`` is the creator when there is no ``actor`` (find-or-create on behalf of another service).
+    The writes go to PostgreSQL in one round trip (``UnitOfWork.pipeline``), after the locks on the new emails
+    and phones; the duplicate lookup comes after them, leaving the new contact out, so a duplicate rolls the
+    whole transaction back. With the locks held, the lookup sees every contact committed by a writer of the
+    same values before, exactly as a lookup before the writes did.
     """
+    session = uow.session
     values = dict(values)
     if "owner_id" not in values and actor is not None:
         if known is not None:  # the actor's member row was read with the workspace (and is in the session)
@@ -501,13 +507,22 @@ def _insert(
         else:
             is_member = _active_member(session, workspace.id, actor.user_id) is not None
         values["owner_id"] = actor.user_id if is_member else None
-    contact = _new_contact(workspace.id, member_column(actor.user_id if actor else created_by))
+    actor_id = actor.user_id if actor else created_by
+    contact = _new_contact(workspace.id, member_column(actor_id))
     applied = _apply(session, workspace, contact, values, creating=True, enforce_required=enforce_required, known=known)
-    if not workspace.allow_duplicates:
-        duplicates.refuse_duplicates(
-            session, workspace.id, emails=[e.address for e in contact.emails], phones=[p.number for p in contact.phones]
+    emails, phones = [e.address for e in contact.emails], [p.number for p in contact.phones]
+    check = not workspace.allow_duplicates and bool(emails or phones)
+    with uow.pipeline():
+        if check:
+            duplicates.lock_values(session, workspace.id, [*emails, *phones])
+        _write_new(session, contact)
+        _emit_created(uow, contact, applied.type_key, actor_id)
+    if check:
+        duplicate = duplicates.find_duplicate(
+            session, workspace.id, emails=emails, phones=phones, exclude_contact_ids=[contact.id]
         )
-    _write_new(session, contact)
+        if duplicate is not None:
+            raise duplicates.problem(duplicate)
     return contact, applied
 
 
@@ -517,8 +532,11 @@ _NEW_ROW_MODELS = (Contact, ContactEmail, ContactPhone, ContactTag, Interest)
 
 @functools.cache
 def _insert_statements() -> dict[type, Any]:
-    """One prebuilt INSERT per table of a new contact (compiled once, then executed with parameters)."""
-    return {model: insert(model) for model in _NEW_ROW_MODELS}
+    """One prebuilt Core INSERT per table of a new contact (compiled once, then executed with parameters).
+
+    Of the table, not of the model: an ORM-enabled insert goes through the ORM's bulk-insert machinery, which
+    costs more than the statement."""
+    return {model: insert(model.__table__) for model in _NEW_ROW_MODELS}
 
 
 def _column_values(row: Any) -> dict[str, Any]:
@@ -547,7 +565,8 @@ def _write_new(session: Session, contact: Contact) -> None:
     """
     contact.created_at = contact.updated_at = utcnow()
     statements = _insert_statements()
-    session.execute(statements[Contact], _column_values(contact))
+    connection = session.connection()
+    connection.execute(statements[Contact], _column_values(contact))
     for model, rows in (
         (ContactEmail, contact.emails),
         (ContactPhone, contact.phones),
@@ -557,7 +576,7 @@ def _write_new(session: Session, contact: Contact) -> None:
         if rows:
             for row in rows:
                 row.contact_id = contact.id  # what the relationship fills in at flush
-            session.execute(statements[model], [_column_values(row) for row in rows])
+            connection.execute(statements[model], [_column_values(row) for row in rows])
 
 
 def _emit_created(uow: UnitOfWork, contact: Contact, type_key: str | None, actor_id: str | None) -> None:
@@ -590,8 +609,7 @@ def create_record(
     """Create a contact from the record's fields (see ``RECORD_FIELDS``); emits contacts.contact.created."""
     with uow:
         known = _create_context(uow.session, workspace_id, actor.user_id if actor else None, values.get("source_key"))
-        contact, applied = _insert(uow.session, known.workspace, values, actor=actor, known=known)
-        _emit_created(uow, contact, applied.type_key, actor.user_id if actor else None)
+        contact, applied = _insert(uow, known.workspace, values, actor=actor, known=known)
         uow.commit()
     return Record(contact, applied.type_key)
 
@@ -774,14 +792,19 @@ def get(uow: UnitOfWork, *, workspace_id: str, contact_id: str) -> Contact:
 
 
 @functools.cache
-def _contact_query(lists: bool) -> Any:
-    """A contact with its emails, phones and type in one query; with ``lists``, whether it has tags and interests.
+def _contact_query() -> Any:
+    """A contact with its emails, phones and type in one query, and whether it has tags and interests.
 
     Emails and phones are joined (one row per email and phone pair: a contact has one or two of each, rarely
-    more), instead of the relationships' "selectin" loads, which cost a round trip each. Built once per shape.
+    more), instead of the relationships' "selectin" loads, which cost a round trip each. Built once.
     """
-    query = (
-        select(Contact, ContactType)
+    return (
+        select(
+            Contact,
+            ContactType,
+            exists().where(ContactTag.contact_id == Contact.id).label("has_tags"),
+            exists().where(Interest.contact_id == Contact.id).label("has_interests"),
+        )
         .outerjoin(ContactType, ContactType.id == Contact.type_id)
         .where(Contact.id == bindparam("contact_id"))
         .options(
@@ -791,28 +814,20 @@ def _contact_query(lists: bool) -> Any:
             lazyload(Contact.interests),
         )
     )
-    if lists:
-        query = query.add_columns(
-            exists().where(ContactTag.contact_id == Contact.id).label("has_tags"),
-            exists().where(Interest.contact_id == Contact.id).label("has_interests"),
-        )
-    return query
 
 
-def _preload(session: Session, contact_id: str, *, lists: bool) -> Any:
+def _preload(session: Session, contact_id: str) -> Any:
     """Read a contact into the session in one query, so that ``session.get`` (``access.visible_contact``, ...)
     and ``_type_key`` then find it and its type there, without a query each. The caller keeps what this
     returns until then: the session's identity map only holds weak references.
 
-    With ``lists``, its tags and interests are loaded too, each only if it has some (the usual contact has
-    none). Without, they are left unloaded: only for callers that do not read them (gRPC), inside or after
-    the transaction (after it, reading them raises DetachedInstanceError rather than answering wrong).
-    The visibility rules are not here: the caller applies them to what ``session.get`` returns.
+    Its tags and interests are loaded too, each only if it has some (the usual contact has none). The
+    visibility rules are not here: the caller applies them to what ``session.get`` returns.
     """
     if not is_uuid(contact_id):
         return None
-    row = session.execute(_contact_query(lists), {"contact_id": contact_id}).unique().first()
-    if row is None or not lists:
+    row = session.execute(_contact_query(), {"contact_id": contact_id}).unique().first()
+    if row is None:
         return row
     contact, _type, has_tags, has_interests = row
     for name, present in (("tags", has_tags), ("interests", has_interests)):
@@ -830,22 +845,88 @@ def _read_only(session: Session) -> None:
     session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
 
-def get_record(uow: UnitOfWork, *, workspace_id: str, contact_id: str) -> Record:
-    """One live contact of the workspace with its type key (without its tags and interests: see ``_preload``)."""
-    with uow:
-        _read_only(uow.session)
-        _loaded = _preload(uow.session, contact_id, lists=False)  # held for session.get below
-        contact = get_in_workspace(uow.session, Contact, contact_id, workspace_id=workspace_id, what="contact")
-        if contact.deleted_at is not None:
-            raise NotFound(f"contact {contact_id} not found")
-        return Record(contact, _type_key(uow.session, contact.type_id))
+@functools.cache
+def _summary_query() -> Any:
+    """A live contact of a workspace with its type key, emails and phones: only the columns of a summary.
+
+    Core, not the ORM: other services' reads are the service's hottest path, and building ORM objects costs
+    several times the query. One row per email and phone pair (a contact has one or two of each, rarely
+    more), in the order the relationships use. Built once.
+    """
+    contact, kind, email, phone = (model.__table__ for model in (Contact, ContactType, ContactEmail, ContactPhone))
+    return (
+        select(
+            contact.c.name,
+            contact.c.stage_id,
+            contact.c.status,
+            contact.c.owner_id,
+            contact.c.blocked,
+            contact.c.language,
+            contact.c.created_at,
+            kind.c.key,
+            email.c.id,
+            email.c.address,
+            email.c.is_primary,
+            email.c.status,
+            email.c.inactive_reason,
+            phone.c.id,
+            phone.c.number,
+            phone.c.is_primary,
+        )
+        .select_from(
+            contact.outerjoin(kind, kind.c.id == contact.c.type_id)
+            .outerjoin(email, email.c.contact_id == contact.c.id)
+            .outerjoin(phone, phone.c.contact_id == contact.c.id)
+        )
+        .where(
+            contact.c.id == bindparam("contact_id"),
+            contact.c.workspace_id == bindparam("workspace_id"),
+            contact.c.deleted_at.is_(None),
+        )
+        .order_by(email.c.position, phone.c.position)
+    )
+
+
+def get_summary(database: Database, *, workspace_id: str, contact_id: str) -> represent.Summary:
+    """One live contact of the workspace as other services see it (no per-member visibility): another
+    workspace's, a deleted or an unknown contact is not found. One query, outside a transaction."""
+    rows = (
+        database.read(_summary_query(), {"contact_id": contact_id, "workspace_id": workspace_id})
+        if is_uuid(contact_id)
+        else None
+    )
+    if not rows:
+        raise NotFound(f"contact {contact_id} not found")
+    emails: dict[str, represent.EmailSummary] = {}
+    phones: dict[str, represent.PhoneSummary] = {}
+    for *_contact, email_id, address, email_primary, email_status, reason, phone_id, number, phone_primary in rows:
+        if email_id is not None and email_id not in emails:
+            emails[email_id] = represent.EmailSummary(address, email_primary, email_status, reason)
+        if phone_id is not None and phone_id not in phones:
+            phones[phone_id] = represent.PhoneSummary(number, phone_primary)
+    name, stage_id, status, owner_id, blocked, language, created_at, type_key = rows[0][:8]
+    return represent.Summary(
+        id=contact_id,
+        workspace_id=workspace_id,
+        name=name,
+        type_key=type_key,
+        stage_id=stage_id,
+        status=status,
+        owner_id=owner_id,
+        blocked=blocked,
+        language=language,
+        created_at=created_at,
+        deleted_at=None,
+        emails=list(emails.values()),
+        phones=list(phones.values()),
+    )
 
 
 def read(uow: UnitOfWork, *, caller: Caller, contact_id: str) -> Record:
     """One contact the caller may see, with its type key."""
     with uow:
         _read_only(uow.session)
-        _loaded = _preload(uow.session, contact_id, lists=True)  # held for session.get below
+        _loaded = _preload(uow.session, contact_id)  # held for session.get below
         contact = access.visible_contact(uow.session, caller, contact_id)
         return Record(contact, _type_key(uow.session, contact.type_id))
 
@@ -915,9 +996,8 @@ def find_or_create_by_email(
             "owner_id": None,
         }
         contact, applied = _insert(
-            session, workspace, values, actor=None, enforce_required=False, known=known, created_by=actor_id
+            uow, workspace, values, actor=None, enforce_required=False, known=known, created_by=actor_id
         )
-        _emit_created(uow, contact, applied.type_key, actor_id)
         uow.commit()
     return Record(contact, applied.type_key), True
 
