@@ -37,7 +37,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from contextlib import ExitStack
+from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -316,10 +316,14 @@ def python_http_load(label: str, url: str, token: str, concurrency: int, seconds
     return closed_loop(label, concurrency, seconds, setup)
 
 
-def http_load(label: str, url: str, token: str, concurrency: int, seconds: float, warmup: float) -> Measure:
+def http_load(
+    label: str, url: str, token: str, concurrency: int, seconds: float, warmup: float, meter: Any = None
+) -> Measure:
+    """Warm up, then measure; ``meter`` (a context manager, e.g. ``StackCpu``) is entered around the measure."""
     load = wrk_load if shutil.which("wrk") else python_http_load
     load("warm-up", url, token, concurrency, warmup)
-    return load(label, url, token, concurrency, seconds)
+    with meter if meter is not None else nullcontext():
+        return load(label, url, token, concurrency, seconds)
 
 
 def wait_drained(stack, amqp_url: str, timeout: float = 180.0) -> float:  # type: ignore[no-untyped-def]
@@ -528,8 +532,6 @@ def relay_bench(exits: ExitStack, run_id: str, events: int) -> tuple[Measure, Me
 
 # --- 4. the ceiling of contacts.create: its SQL alone (pgbench) and a bare HTTP app -----------------------
 PGBENCH_SCRIPT = BENCH_DIR / "create_contact.pgbench.sql"
-# gunicorn threads per worker: the default of `crm serve` (CRM_HTTP_THREADS), which the stack leaves unset
-HTTP_THREADS = 8
 # The outbox row's payload in the pgbench script: the size of the contacts.contact.created event of a create
 # (measured with bench/inprocess.py); what the bytes are does not matter to PostgreSQL.
 OUTBOX_BODY = random.Random(0).randbytes(680)
@@ -654,6 +656,80 @@ class CpuMeter:
     def busy(self) -> float:
         """How many CPUs the whole machine kept busy meanwhile, this figure's processes included."""
         return self.machine / self.wall if self.wall else 0.0
+
+
+class StackCpu:
+    """Where the CPU goes while a figure runs against the stack: the CPU seconds of every process of the
+    machine between entering and leaving, summed by what it is (the contacts HTTP API, the services' workers
+    that relay and consume the events, the other stack processes, PostgreSQL, RabbitMQ, the load generator,
+    anything else). A process that exits meanwhile is missed; one that starts counts from zero."""
+
+    def __init__(self, stack: Any, api: tuple[str, str]) -> None:
+        self.roots: dict[int, str] = {}
+        for process in stack.processes:
+            if process.popen is not None:
+                if (process.service, process.kind) == api:
+                    self.roots[process.popen.pid] = f"{process.service} {process.kind}"
+                elif process.kind == "worker":
+                    self.roots[process.popen.pid] = "workers (relay, consumers)"
+                else:
+                    self.roots[process.popen.pid] = "other stack processes"
+        self.by_group: dict[str, float] = {}
+        self.machine = 0.0
+        self.wall = 0.0
+        self._began: tuple[dict[int, tuple[str, float]], float, float] = ({}, 0.0, 0.0)
+
+    def _group(self, pid: int, parents: dict[int, int], command: str) -> str:
+        seen = pid
+        while seen in parents and seen not in self.roots:
+            seen = parents[seen]
+        if seen in self.roots:
+            return self.roots[seen]
+        if command == "postgres":
+            return "PostgreSQL"
+        if command in ("beam.smp", "erl_child_setup", "inet_gethost", "epmd"):
+            return "RabbitMQ"
+        if command == "wrk":
+            return "load generator"
+        return "other"
+
+    def _snapshot(self) -> dict[int, tuple[str, float]]:
+        stats: dict[int, tuple[str, int, float]] = {}
+        tick = os.sysconf("SC_CLK_TCK")
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                text = (entry / "stat").read_text()
+            except OSError:
+                continue
+            command = text[text.index("(") + 1 : text.rindex(")")]
+            fields = text[text.rindex(")") + 2 :].split()
+            stats[int(entry.name)] = (command, int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
+        parents = {pid: parent for pid, (_c, parent, _s) in stats.items()}
+        return {pid: (self._group(pid, parents, command), cpu) for pid, (command, _p, cpu) in stats.items()}
+
+    def __enter__(self) -> StackCpu:
+        self._began = self._snapshot(), machine_busy(), time.perf_counter()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        before, machine, began = self._began
+        for pid, (group, cpu) in self._snapshot().items():
+            spent = cpu - before[pid][1] if pid in before else cpu
+            self.by_group[group] = self.by_group.get(group, 0.0) + spent
+        self.machine, self.wall = machine_busy() - machine, time.perf_counter() - began
+
+    def ms_each(self, count: int) -> dict[str, float]:
+        return {group: seconds / count * 1000 for group, seconds in self.by_group.items() if count}
+
+    def report(self, count: int) -> None:
+        each = sorted(self.ms_each(count).items(), key=lambda item: -item[1])
+        shown = ", ".join(f"{group} {ms:.2f}" for group, ms in each if ms >= 0.005)
+        note(
+            f"CPU per request while it ran, in ms: {shown}; in all {sum(ms for _, ms in each):.2f}"
+            f" (the machine was busy on {self.machine / self.wall:.2f} CPUs)"
+        )
 
 
 def ceiling_database(exits: ExitStack, run_id: str, var: Path) -> tuple[str, dict[str, str]]:
@@ -783,7 +859,7 @@ def sql_floors(
     return floors[0], floors[1]
 
 
-def start_floor_app(exits: ExitStack, port: int, workers: int, log: Path) -> int:
+def start_floor_app(exits: ExitStack, port: int, workers: int, threads: int, log: Path) -> int:
     """Starts bench/floor_app.py under gunicorn (the stack's worker class, workers and threads) and waits
     until it answers; returns the gunicorn master's pid. Stopped (its process group, if need be) on exit."""
     import http.client
@@ -792,7 +868,7 @@ def start_floor_app(exits: ExitStack, port: int, workers: int, log: Path) -> int
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CRM_", "PROMETHEUS_"))}
     with log.open("ab") as out:
         process = subprocess.Popen(
-            [sys.executable, str(BENCH_DIR / "floor_app.py"), str(port), str(workers), str(HTTP_THREADS)],
+            [sys.executable, str(BENCH_DIR / "floor_app.py"), str(port), str(workers), str(threads)],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -830,11 +906,13 @@ def start_floor_app(exits: ExitStack, port: int, workers: int, log: Path) -> int
         return process.pid
 
 
-def http_floor(exits: ExitStack, var: Path, workers: int, concurrency: int, seconds: float, warmup: float) -> Floor:
+def http_floor(
+    exits: ExitStack, var: Path, workers: int, threads: int, concurrency: int, seconds: float, warmup: float
+) -> Floor:
     """The bare Flask app under the load of the create figure (wrk, bench/create_contact.lua), after a warm-up;
     the CPU is gunicorn's (master and workers) and the load generator's."""
     port = free_port_block(1)
-    master = start_floor_app(exits, port, workers, var / "floor_app.log")
+    master = start_floor_app(exits, port, workers, threads, var / "floor_app.log")
     url = f"http://127.0.0.1:{port}"
     python_load = not shutil.which("wrk")
     load = python_http_load if python_load else wrk_load
@@ -858,6 +936,23 @@ def raw_baseline(
     return raw, cpu
 
 
+def normalising_ms(rounds: int = 2000) -> float:
+    """CPU ms, in this process, to normalise one email and one phone with the service's own rules
+    (email-validator, phonenumbers): work any create of this API must do, whatever serves it."""
+    from crm_contacts.contacts import rules
+
+    emails = [f"Ana.Ruiz{n}@Example.com" for n in range(rounds)]
+    phones = [f"6{random.randrange(10**7, 10**8)}" for _ in range(rounds)]
+    for email, phone in zip(emails[:100], phones[:100], strict=True):  # warm-up: imports, caches
+        rules.normalize_email(email)
+        rules.normalize_phone(phone, "ES")
+    began = time.process_time()
+    for email, phone in zip(emails, phones, strict=True):
+        rules.normalize_email(email)
+        rules.normalize_phone(phone, "ES")
+    return (time.process_time() - began) / rounds * 1000
+
+
 def ceiling(
     pipelined: Floor,
     plain: Floor,
@@ -866,9 +961,12 @@ def ceiling(
     raw_cpu: CpuMeter | None,
     target: float,
     lines: list[str],
+    measured: tuple[Measure, StackCpu] | None = None,
 ) -> None:
-    """Prints the floors and what they imply: CPU per create = CPUs / rate of each floor, added, and the
-    rate and ratio that allows. Notes say how much of the machine each figure got, which that assumes."""
+    """Prints the floors and what they imply. The bound is by CPU: what the floors' own processes used per
+    operation (``CpuMeter``), added, is the least CPU a create over HTTP can cost on this machine; all its CPUs
+    at that cost give the highest rate. (Not CPUs / rate: a figure that leaves CPU idle would look dearer
+    than it is.) Then what the target leaves beyond the floors, next to work every create must do."""
     cpus = os.cpu_count() or 1
     for floor, unit, who in (
         (pipelined, "tx/s", "pgbench and its backends"),
@@ -879,27 +977,40 @@ def ceiling(
         lines.append(line)
         print(line, flush=True)
         note(
-            f"{cpus} CPUs / rate = {cpus / floor.measure.rate * 1000:.2f} ms each; {who} used"
-            f" {floor.cpu_ms_each:.2f} ms each, {floor.cpu.cpus:.2f} CPUs; the machine was busy on"
-            f" {floor.cpu.busy:.2f}"
+            f"{who} used {floor.cpu_ms_each:.2f} ms of CPU each ({floor.cpu.cpus:.2f} CPUs; the machine was busy"
+            f" on {floor.cpu.busy:.2f})"
         )
-    sql_each, plain_each, http_each = (cpus / f.measure.rate for f in (pipelined, plain, http))
-    rate, rate_plain = cpus / (sql_each + http_each), cpus / (plain_each + http_each)
-    ratio, ratio_plain = rate / raw.rate, rate_plain / raw.rate
-
-    def shown(value: float) -> str:  # a third decimal when two would round a miss up to the target
-        return f"{value:.3f}" if f"{value:.2f}" == f"{target:.2f}" and value < target else f"{value:.2f}"
-
+    floors_ms = pipelined.cpu_ms_each + http.cpu_ms_each
+    rate = cpus / floors_ms * 1000
+    ratio = rate / raw.rate
+    allowed_ms = cpus / (target * raw.rate) * 1000
+    left_ms = allowed_ms - floors_ms
+    verdict = (
+        f"target >= {target} out of reach even with nothing beyond the floors"
+        if ratio < target
+        else f"target >= {target} leaves {left_ms:.2f} ms beyond the floors"
+    )
     line = (
-        f"create ceiling, an upper bound for any implementation of this create on this machine:"
-        f" {cpus}/{pipelined.measure.rate:,.0f} + {cpus}/{http.measure.rate:,.0f} s"
-        f" = {(sql_each + http_each) * 1000:.2f} ms of CPU per create -> at most {rate:,.0f} req/s"
-        f" | {raw.text('req/s')} | ratio at most {shown(ratio)}"
-        f" ({shown(ratio_plain)} with one round trip per statement);"
-        f" target >= {target} {'out of reach' if ratio < target else 'not ruled out'}"
+        f"create ceiling, the floors' CPU: {pipelined.cpu_ms_each:.2f} ms (SQL, pipelined) + {http.cpu_ms_each:.2f} ms"
+        f" (bare HTTP) = {floors_ms:.2f} ms per create -> at most {rate:,.0f} req/s on {cpus} CPUs"
+        f" | {raw.text('req/s')} | ratio at most {ratio:.2f}; {verdict}"
     )
     lines.append(line)
     print(line, flush=True)
+    note(
+        f"at the target ({target} x {raw.rate:,.0f} = {target * raw.rate:,.0f} req/s) a create may cost"
+        f" {allowed_ms:.2f} ms of CPU in all: {left_ms:.2f} ms beyond the floors for the service's own work"
+        " (token, body, rules, event, answer) and for relaying and consuming its event"
+    )
+    note(f"normalising one email and one phone alone (email-validator, phonenumbers): {normalising_ms():.3f} ms")
+    if measured is not None:
+        figure, stack_cpu = measured
+        each = stack_cpu.ms_each(figure.count)
+        pipeline = sum(ms for group, ms in each.items() if group in ("workers (relay, consumers)", "RabbitMQ"))
+        note(
+            f"the create measured above cost {sum(each.values()):.2f} ms of CPU per request in all; its events'"
+            f" relay, consumers and broker alone {pipeline:.2f} ms"
+        )
     meters = [(f.measure.label, f.cpu) for f in (pipelined, plain, http)]
     if raw_cpu is not None:
         meters.insert(0, (raw.label, raw_cpu))
@@ -907,26 +1018,6 @@ def ceiling(
         "CPUs each figure's processes got / the machine was busy on: "
         + ", ".join(f"{label} {meter.cpus:.2f} / {meter.busy:.2f}" for label, meter in meters)
     )
-    idle = [label for label, meter in meters[-3:] if meter.busy < 0.9 * cpus]
-    if idle:
-        note(
-            f"{' and '.join(idle)} left CPU idle (not CPU-bound): {cpus} CPUs / rate overstates its cost, so the"
-            " ceiling above is too low to be a bound"
-        )
-    elif (low := min(meter.cpus for _, meter in meters)) < 0.9 * cpus:
-        high = max(meter.cpus for _, meter in meters)
-        each = (pipelined.cpu_ms_each + http.cpu_ms_each) / 1000
-        note(
-            "other work shared the machine. Every rate, the baseline's too, shrinks with the share its figure got,"
-            " so the ratio holds while the shares are alike"
-            + (
-                f"; here they range from {low:.2f} to {high:.2f} CPUs, so this run's ratio is unreliable"
-                if high > 1.3 * low
-                else ""
-            )
-            + f". By the CPU measured per request instead, the floors cost {each * 1000:.2f} ms per create:"
-            f" at most {cpus / each:,.0f} req/s with the {cpus} CPUs to themselves"
-        )
 
 
 # --- the run ------------------------------------------------------------------------------------------
@@ -938,6 +1029,9 @@ def main() -> int:
     parser.add_argument("--relay-events", type=int, default=20000, help="outbox rows to relay (default 20000)")
     parser.add_argument("--http-workers", type=int, default=2, help="gunicorn workers per service (default 2)")
     parser.add_argument(
+        "--http-threads", type=int, default=None, help="gunicorn threads per worker (default: CRM_HTTP_THREADS's)"
+    )
+    parser.add_argument(
         "--only", choices=("http", "grpc", "relay", "ceiling"), action="append", help="run only these figures"
     )
     parser.add_argument("--keep", action="store_true", help="keep the stack's logs directory")
@@ -945,6 +1039,9 @@ def main() -> int:
     only = set(args.only or ("http", "grpc", "relay", "ceiling"))
 
     from crm_platform import auth, devstack, settings
+    from crm_platform.processes import DEFAULT_HTTP_THREADS
+
+    http_threads = args.http_threads or DEFAULT_HTTP_THREADS
 
     run_id = uuid.uuid4().hex[:8]
     lines: list[str] = []
@@ -959,6 +1056,8 @@ def main() -> int:
     failed = False
     raw_create: Measure | None = None  # the raw INSERT+COMMIT baseline of figure 1, shared with the ceiling
     raw_cpu: CpuMeter | None = None
+    direct: Measure | None = None  # figure 1 and where its CPU went, for the ceiling's notes
+    stack_cpu: StackCpu | None = None
     with ExitStack() as exits:
         try:
             if "relay" in only:
@@ -977,7 +1076,7 @@ def main() -> int:
                     smtp_port=base + 56,
                     base_port=base,
                     http_workers=args.http_workers,
-                    extra_env={"CRM_LOG_LEVEL": "WARNING"},
+                    extra_env={"CRM_LOG_LEVEL": "WARNING", "CRM_HTTP_THREADS": str(http_threads)},
                     drop_databases_on_stop=True,
                 )
                 stack = devstack.Stack(config)
@@ -1006,6 +1105,7 @@ def main() -> int:
                     exits, run_id, args.concurrency, args.duration, args.warmup, with_cpu="ceiling" in only
                 )
                 raw_create = raw
+                stack_cpu = StackCpu(stack, ("contacts", "http"))
                 direct = http_load(
                     "contacts.create over HTTP",
                     f"http://127.0.0.1:{contacts['http']}",
@@ -1013,8 +1113,10 @@ def main() -> int:
                     args.concurrency,
                     args.duration,
                     args.warmup,
+                    meter=stack_cpu,
                 )
                 compare(direct, raw, 0.5, "req/s", lines)
+                stack_cpu.report(direct.count)
                 note(f"events of the run relayed and consumed by reports {wait_drained(stack, stack_vhost):.1f}s later")
                 gateway = http_load(
                     "contacts.create via gateway", stack.url, token, args.concurrency, args.duration, args.warmup
@@ -1031,8 +1133,11 @@ def main() -> int:
                 ceiling_url, constants = ceiling_database(exits, run_id, var)
                 pipelined, plain = sql_floors(ceiling_url, constants, var, args.concurrency, args.duration, args.warmup)
                 with ExitStack() as floor_app:  # stopped before the next figure
-                    bare = http_floor(floor_app, var, args.http_workers, args.concurrency, args.duration, args.warmup)
-                ceiling(pipelined, plain, bare, raw_create, raw_cpu, 0.5, lines)
+                    bare = http_floor(
+                        floor_app, var, args.http_workers, http_threads, args.concurrency, args.duration, args.warmup
+                    )
+                measured = (direct, stack_cpu) if direct is not None and stack_cpu is not None else None
+                ceiling(pipelined, plain, bare, raw_create, raw_cpu, 0.5, lines, measured)
 
             if "grpc" in only:
                 print("[grpc] GetContact", flush=True)

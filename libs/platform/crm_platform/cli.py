@@ -56,8 +56,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         processes.run_http(
             build_app,
             port=settings.http_port,
-            workers=int(os.environ.get("CRM_HTTP_WORKERS", "2")),
-            threads=int(os.environ.get("CRM_HTTP_THREADS", "8")),
+            workers=int(os.environ.get("CRM_HTTP_WORKERS", str(processes.DEFAULT_HTTP_WORKERS))),
+            threads=int(os.environ.get("CRM_HTTP_THREADS", str(processes.DEFAULT_HTTP_THREADS))),
         )
     elif args.process == "grpc":
         processes.run_grpc(rt)

@@ -163,6 +163,9 @@ def run_grpc(rt: Runtime) -> None:
 
 
 # --- HTTP under gunicorn --------------------------------------------------------------------------
+DEFAULT_HTTP_WORKERS, DEFAULT_HTTP_THREADS = 2, 8  # per service; CRM_HTTP_WORKERS, CRM_HTTP_THREADS
+
+
 def run_http(build_app: Callable[[], Any], *, port: int, workers: int, threads: int) -> None:
     from gunicorn.app.base import BaseApplication
 
