@@ -549,19 +549,27 @@ class Floor:
         return self.cpu.seconds / self.measure.count * 1000 if self.measure.count else 0.0
 
 
-def _proc_stat(pid: int) -> list[str] | None:
-    """The fields of /proc/<pid>/stat after the command name (state first), or None once it has exited."""
+def process_stat(pid: int) -> tuple[str, int, float] | None:
+    """A process's command name, parent pid and user + system CPU seconds so far, or None once it has exited."""
     try:
         text = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    return text[text.rindex(")") + 2 :].split()
+    fields = text[text.rindex(")") + 2 :].split()  # after the command name, which may hold spaces
+    cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return text[text.index("(") + 1 : text.rindex(")")], int(fields[1]), cpu
+
+
+def all_processes() -> dict[int, tuple[str, int, float]]:
+    """``process_stat`` of every process on the machine, by pid."""
+    pids = (int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit())
+    return {pid: stat for pid in pids if (stat := process_stat(pid)) is not None}
 
 
 def process_cpu(pid: int) -> float:
     """User + system CPU seconds of a running process so far (0 once it has exited)."""
-    fields = _proc_stat(pid)
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK") if fields else 0.0
+    stat = process_stat(pid)
+    return stat[2] if stat else 0.0
 
 
 def machine_busy() -> float:
@@ -572,11 +580,7 @@ def machine_busy() -> float:
 
 def process_tree_cpu(root: int) -> float:
     """CPU seconds so far of a process and its children (a gunicorn master and its workers)."""
-    pids = [root]
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and (fields := _proc_stat(int(entry.name))) and int(fields[1]) == root:
-            pids.append(int(entry.name))
-    return sum(process_cpu(pid) for pid in pids)
+    return sum(cpu for pid, (_command, parent, cpu) in all_processes().items() if root in (pid, parent))
 
 
 class CpuMeter:
@@ -694,20 +698,9 @@ class StackCpu:
         return "other"
 
     def _snapshot(self) -> dict[int, tuple[str, float]]:
-        stats: dict[int, tuple[str, int, float]] = {}
-        tick = os.sysconf("SC_CLK_TCK")
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                text = (entry / "stat").read_text()
-            except OSError:
-                continue
-            command = text[text.index("(") + 1 : text.rindex(")")]
-            fields = text[text.rindex(")") + 2 :].split()
-            stats[int(entry.name)] = (command, int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
-        parents = {pid: parent for pid, (_c, parent, _s) in stats.items()}
-        return {pid: (self._group(pid, parents, command), cpu) for pid, (command, _p, cpu) in stats.items()}
+        stats = all_processes()
+        parents = {pid: parent for pid, (_command, parent, _cpu) in stats.items()}
+        return {pid: (self._group(pid, parents, command), cpu) for pid, (command, _parent, cpu) in stats.items()}
 
     def __enter__(self) -> StackCpu:
         self._began = self._snapshot(), machine_busy(), time.perf_counter()

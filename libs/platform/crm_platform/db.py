@@ -29,7 +29,6 @@ from sqlalchemy import (
     create_engine,
     event,
     insert,
-    select,
     text,
 )
 from sqlalchemy.engine import Compiled
@@ -406,11 +405,6 @@ class UnitOfWork:
             if _is_processed_events_conflict(exc):
                 raise AlreadyProcessed() from exc
             raise
-
-    def was_processed(self, *, consumer: str, event_id: str) -> bool:
-        table = self.database.processed_events
-        query = select(table.c.event_id).where(table.c.consumer == consumer, table.c.event_id == event_id)
-        return self.session.execute(query).first() is not None
 
 
 def _is_processed_events_conflict(exc: IntegrityError) -> bool:

@@ -83,13 +83,8 @@ class _Interceptor(grpc.ServerInterceptor):
                 if not workspace_id:
                     servicer_context.abort(grpc.StatusCode.UNAUTHENTICATED, "x-workspace-id metadata is required")
                 caller = context.Caller(workspace_id=workspace_id, user_id=user_id, role=role)
-                bound_request = context.request_id_var.set(request_id or context.new_request_id())
-                bound_caller = context.caller_var.set(caller)
-                try:
+                with context.bound(request_id=request_id or context.new_request_id(), caller=caller):
                     return inner(request, servicer_context)
-                finally:
-                    context.caller_var.reset(bound_caller)
-                    context.request_id_var.reset(bound_request)
             except DomainError as error:
                 code = status_of(error)
                 servicer_context.abort(code, error.detail)

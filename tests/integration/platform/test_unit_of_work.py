@@ -112,9 +112,10 @@ def test_recording_the_same_event_twice_for_one_consumer_raises_already_processe
     with database.unit_of_work() as uow:
         uow.mark_processed(consumer="mailer", event_id=event_id, event_type="t.x.y", workspace_id="ws-1")
         uow.commit()
-        assert uow.was_processed(consumer="reports", event_id=event_id)
-        assert uow.was_processed(consumer="mailer", event_id=event_id)
-        assert not uow.was_processed(consumer="tickets", event_id=event_id)
+
+    table = database.processed_events
+    handled_by = count(database, table, table.c.event_id == event_id)
+    assert handled_by == 2  # one row per consumer: the same event is new to another consumer
 
 
 def test_the_database_answers_a_ping(database: Database) -> None:
