@@ -21,7 +21,6 @@ import argparse
 import io
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -36,9 +35,9 @@ from typing import Any
 
 import psycopg
 import requests
+from support.infra import PG_ADMIN, BenchError, free_port_block
 
 ROOT = Path(__file__).resolve().parent.parent
-PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 DB_NAME = "crm_contacts_scale_bench"
 SQLA_URL = f"postgresql+psycopg://postgres@127.0.0.1:5432/{DB_NAME}"
 PG_DSN = f"host=127.0.0.1 port=5432 user=postgres dbname={DB_NAME}"
@@ -130,10 +129,6 @@ EXTRA_INDEXES = (
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
     "CREATE INDEX IF NOT EXISTS ix_contacts_name_key_trgm ON contacts USING gin (name_key gin_trgm_ops)",
 )
-
-
-class BenchError(Exception):
-    """Something failed: the figures cannot be trusted."""
 
 
 @dataclass
@@ -331,12 +326,6 @@ serve(app, host="127.0.0.1", port=int(sys.argv[1]), threads=8, _quiet=True)
 """
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def service_env(tmp: Path) -> dict[str, str]:
     return {
         **os.environ,
@@ -350,7 +339,7 @@ def service_env(tmp: Path) -> dict[str, str]:
 
 
 def start_server(tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
+    port = free_port_block(1)
     process = subprocess.Popen([sys.executable, "-c", SERVER, str(port)], env=service_env(tmp))
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
