@@ -23,6 +23,7 @@ def app(request, tmp_path) -> Iterator[Any]:  # type: ignore[no-untyped-def]
         f"{name.upper()}_DATABASE_URL": f"sqlite:///{tmp_path}/{name}.db",
         "CRM_LOCAL_BUS_URL": f"sqlite:///{tmp_path}/bus.db",
         "CRM_JWT_SECRET": "contract-secret",
+        "MAILER_MAILDIR": str(tmp_path / "mail"),
         "CRM_ENV": "test",
     }
     rt = bootstrap(discover()[name], settings_module.load(name, env))

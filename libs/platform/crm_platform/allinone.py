@@ -76,8 +76,9 @@ def merged_openapi(apps: Mapping[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def root_app(runtimes: Mapping[str, Runtime], apps: Mapping[str, Any]) -> Flask:
+def root_app(runtimes: Mapping[str, Runtime], apps: Mapping[str, Any], workers: Iterable[Worker] = ()) -> Flask:
     app = Flask("crm_allinone")
+    workers = list(workers)
 
     @app.get("/healthz")
     def healthz() -> Response:
@@ -85,6 +86,10 @@ def root_app(runtimes: Mapping[str, Runtime], apps: Mapping[str, Any]) -> Flask:
 
     @app.get("/readyz")
     def readyz() -> Response:
+        for worker in workers:
+            if worker.died is not None:
+                reason = json.dumps({"status": "not ready", "reason": f"{worker.rt.spec.name}: {worker.died}"})
+                return Response(reason, 503, mimetype="application/json")
         for name, rt in runtimes.items():
             try:
                 rt.database.ping()
@@ -117,8 +122,8 @@ class AllInOne:
         for rt in self.runtimes.values():
             migrations.upgrade(rt.spec, rt.settings.database_url)
         self.apps = {f"/v1/{name}": create_app(rt) for name, rt in self.runtimes.items()}
-        self.wsgi = PrefixDispatcher(self.apps, root_app(self.runtimes, self.apps))
         self.workers = [Worker(rt) for rt in self.runtimes.values()]
+        self.wsgi = PrefixDispatcher(self.apps, root_app(self.runtimes, self.apps, self.workers))
         bindings = [(b, rt.metrics) for rt in self.runtimes.values() for b in rt.spec.grpc_bindings(rt)]
         self.grpc = GrpcServer(bindings, address=f"127.0.0.1:{grpc_port}")
 
@@ -126,6 +131,13 @@ class AllInOne:
         self.grpc.start()
         for worker in self.workers:
             worker.start()
+
+    def dead_worker(self) -> str | None:
+        """Why a service's worker died (a loop ended early), if one did: the process should then exit."""
+        for worker in self.workers:
+            if worker.died is not None:
+                return f"{worker.rt.spec.name}: {worker.died}"
+        return None
 
     def stop(self) -> None:
         for worker in self.workers:

@@ -156,13 +156,22 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"  curl -s {base}/v1/contacts -H 'Authorization: Bearer {token}'\n", flush=True)
 
     stop = threading.Event()
+    died: list[str] = []
 
     def on_signal(_signum: int, _frame: object) -> None:
         stop.set()
         server.close()
 
+    def watch_workers() -> None:  # a worker whose loop died stops the whole process, which says why
+        while not stop.wait(1.0):
+            if (reason := platform.dead_worker()) is not None:
+                died.append(reason)
+                stop.set()
+                server.close()
+
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    threading.Thread(target=watch_workers, name="worker-watch", daemon=True).start()
     try:
         server.run()
     except OSError:
@@ -170,6 +179,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise
     finally:
         platform.stop()
+    if died:
+        print(f"crm run: stopping, a worker died: {died[0]}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -83,13 +83,18 @@ def _database_ready(rt: Runtime) -> str | None:
 
 # --- worker -------------------------------------------------------------------------------------
 class Worker:
-    """The relay, the idempotent consumer and the service's own loops, each in a thread."""
+    """The relay, the idempotent consumer and the service's own loops, each in a thread.
+
+    A loop is meant to run until ``stop``: one that raises or returns before marks the worker dead (not
+    ready, with the reason) and stops the others, so that the process exits and is restarted, instead of
+    looking healthy while, say, no mail is sent."""
 
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
         self.stop = threading.Event()
         self.threads: list[threading.Thread] = []
         self.broker_error: str | None = None
+        self.died: str | None = None  # which loop ended early, and why
 
     def start(self) -> None:
         rt = self.rt
@@ -119,12 +124,27 @@ class Worker:
                     bus.close()
 
     def _spawn(self, name: str, target: Callable[[threading.Event], None]) -> None:
-        thread = threading.Thread(target=target, args=(self.stop,), name=name, daemon=True)
+        def run() -> None:
+            try:
+                target(self.stop)
+            except BaseException as exc:  # any way out of a loop kills the worker
+                log.exception("%s died", name)
+                self._die(f"{name} died: {exc!r}")
+            else:
+                if not self.stop.is_set():
+                    self._die(f"{name} returned before the worker was stopped")
+
+        thread = threading.Thread(target=run, name=name, daemon=True)
         thread.start()
         self.threads.append(thread)
 
+    def _die(self, reason: str) -> None:
+        if self.died is None:
+            self.died = reason
+        self.stop.set()
+
     def ready(self) -> str | None:
-        return _database_ready(self.rt) or self.broker_error
+        return self.died or _database_ready(self.rt) or self.broker_error
 
     def shutdown(self, timeout: float = 20.0) -> None:
         self.stop.set()
@@ -141,6 +161,9 @@ def run_worker(rt: Runtime) -> None:
     worker.stop.wait()
     worker.shutdown()
     ops.shutdown()
+    if worker.died is not None:
+        log.error("worker of %s exits: %s", rt.spec.name, worker.died)
+        raise SystemExit(1)
 
 
 # --- gRPC ---------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from crm_platform import bus as bus_module
 from crm_platform.consumer import Subscriptions
 from crm_platform.db import Database, create_db_engine
 from crm_platform.metrics import ServiceMetrics, for_service
-from crm_platform.settings import Settings
+from crm_platform.settings import Settings, read_declared
 
 if TYPE_CHECKING:
     import grpc
@@ -52,6 +52,9 @@ class ServiceSpec:
     cli: Callable[[argparse._SubParsersAction], None] | None = None
     # All-in-one first run: create demo data, return what to show the newcomer (e.g. the workspace id).
     demo_seed: Callable[[Runtime], dict[str, str]] | None = None
+    # The service's own settings (<SERVICE>_*): a frozen dataclass of ``settings.setting`` fields, read and
+    # checked by ``bootstrap`` so that a process with a missing or malformed one stops at start.
+    settings: type | None = None
 
     @property
     def queue(self) -> str:
@@ -67,6 +70,7 @@ class Runtime:
     database: Database
     metrics: ServiceMetrics
     grpc: GrpcClients
+    service_settings: Any = None  # an instance of ``spec.settings``, when the service declares some
 
     def connect_bus(self) -> bus_module.Bus:
         return bus_module.connect(
@@ -85,6 +89,7 @@ class Runtime:
 def bootstrap(spec: ServiceSpec, settings: Settings) -> Runtime:
     from crm_platform.grpc_client import GrpcClients
 
+    service_settings = read_declared(spec.settings, settings) if spec.settings is not None else None
     database = Database(spec.name, create_db_engine(settings.database_url), spec.metadata)
     return Runtime(
         spec=spec,
@@ -92,6 +97,7 @@ def bootstrap(spec: ServiceSpec, settings: Settings) -> Runtime:
         database=database,
         metrics=for_service(spec.name),
         grpc=GrpcClients(settings),
+        service_settings=service_settings,
     )
 
 

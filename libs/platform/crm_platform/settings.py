@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
+from pathlib import Path
+from typing import Any, TypeVar, get_args, get_type_hints
 
 SERVICES = ("contacts", "tickets", "conversations", "mailer", "reports")
 DEFAULT_GRPC_WORKERS = 4  # threads of a gRPC server: few, since a call mostly holds the GIL (see GrpcServer)
@@ -119,3 +121,63 @@ def load(service: str, env: Mapping[str, str] | None = None) -> Settings:
         log_level=_get(env, "CRM_LOG_LEVEL", "INFO") or "INFO",
         extra=extra,
     )
+
+
+# --- a service's own settings, declared once ----------------------------------------------------------
+T = TypeVar("T")
+_BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+
+
+def setting(variable: str, default: Any = MISSING, *, doc: str = "") -> Any:
+    """A field of a service's settings class, read from ``variable``; without a default it is required."""
+    return field(default=default, metadata={"variable": variable, "doc": doc})
+
+
+def _parse(variable: str, raw: str, kind: Any) -> Any:
+    if kind is bool:
+        if raw.lower() not in _BOOLEANS:
+            raise SettingsError(f"{variable} must be true or false, got {raw!r}")
+        return _BOOLEANS[raw.lower()]
+    if kind in (int, float):
+        try:
+            return kind(raw)
+        except ValueError:
+            raise SettingsError(f"{variable} must be a number, got {raw!r}") from None
+    if kind is Path:
+        return Path(raw)
+    return raw
+
+
+def read_declared(cls: type[T], settings: Settings) -> T:
+    """Build a service's settings (a frozen dataclass of ``setting`` fields) from the process's environment.
+
+    A required variable that is missing or a malformed value raises ``SettingsError`` naming the variable, and so
+    does the class's own ``check()`` (rules across fields): at start, never later in a request or a loop."""
+    hints = get_type_hints(cls)
+    values: dict[str, Any] = {}
+    for item in fields(cls):  # type: ignore[arg-type]
+        variable = item.metadata.get("variable")
+        if variable is None:
+            continue
+        raw = settings.extra.get(variable)
+        if raw is None:
+            if item.default is MISSING:
+                raise SettingsError(f"{variable} is required by the {settings.service} service but is not set")
+            continue
+        kinds = [k for k in get_args(hints[item.name]) if k is not type(None)] or [hints[item.name]]
+        values[item.name] = _parse(variable, raw.strip(), kinds[0])
+    declared = cls(**values)
+    check = getattr(declared, "check", None)
+    if check is not None:
+        check()
+    return declared
+
+
+def describe(cls: type) -> list[tuple[str, str, str]]:
+    """(variable, default, doc) of each declared setting, for help texts and the README's table."""
+    rows = []
+    for item in fields(cls):  # type: ignore[arg-type]
+        if "variable" in item.metadata:
+            default = "required" if item.default is MISSING else repr(item.default)
+            rows.append((item.metadata["variable"], default, item.metadata["doc"]))
+    return rows

@@ -12,6 +12,7 @@ from crm_mailer.outbound.grpc import MailerServicer
 from crm_mailer.outbound.handlers import subscriptions
 from crm_mailer.outbound.loop import deliver_forever
 from crm_mailer.outbound.views import api as outbound_api
+from crm_mailer.settings import MailerSettings
 from crm_platform.service import GrpcBinding, Runtime, ServiceSpec
 
 
@@ -35,4 +36,5 @@ SERVICE = ServiceSpec(
     grpc_bindings=grpc_bindings,
     subscriptions=subscriptions,
     background=(deliver_forever,),
+    settings=MailerSettings,
 )

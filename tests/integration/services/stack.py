@@ -34,6 +34,8 @@ def service_env(name: str, database_url: str, tmp_path: Path, **extra: str) -> d
         "CRM_JWT_SECRET": JWT_SECRET,
         "CRM_ENV": "test",
         "CRM_GRPC_DEADLINE_SECONDS": "5",
+        # The mailer refuses to start without somewhere to deliver; the tests hand it transports of their own.
+        **({"MAILER_MAILDIR": str(tmp_path / "mail")} if name == "mailer" else {}),
         **extra,
     }
 

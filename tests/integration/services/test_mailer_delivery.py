@@ -61,7 +61,7 @@ def maildir_mails(folder: Path) -> list[EmailMessage]:
 
 
 def deliver(api: RunningService, transport: Any) -> dict[str, int]:
-    return outbound.deliver_due(api.rt.database, transport, sender_of(api.rt.settings))
+    return outbound.deliver_due(api.rt.database, transport, sender_of(api.rt.service_settings))
 
 
 def test_public_comment_is_mailed_to_the_contact_with_the_ticket_tag(

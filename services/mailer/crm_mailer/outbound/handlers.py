@@ -20,7 +20,7 @@ def mail_public_comment(rt: Runtime, uow: UnitOfWork, envelope: envelope_pb2.Env
     service.queue_ticket_comment(
         uow,
         GrpcContactDirectory(rt.grpc),
-        sender_of(rt.settings),
+        sender_of(rt.service_settings),
         workspace_id=envelope.workspace_id,
         source_event_id=envelope.event_id,
         ticket_id=comment.ticket_id,

@@ -13,8 +13,8 @@ log = logging.getLogger(__name__)
 
 
 def deliver_forever(rt: Runtime, stop: threading.Event) -> None:
-    mail_transport = transport.from_settings(rt.settings)
-    sender = sender_of(rt.settings)
+    mail_transport = transport.from_settings(rt.service_settings)
+    sender = sender_of(rt.service_settings)
     sent = rt.metrics.counter("mail_sent_total", "Mail accepted by the receiving server.")
     deferred = rt.metrics.counter("mail_deferred_total", "Mail that failed temporarily and will be retried.")
     failed = rt.metrics.counter("mail_failed_total", "Mail given up on.")

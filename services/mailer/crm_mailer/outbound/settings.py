@@ -1,16 +1,10 @@
-"""The mailer's own settings (MAILER_*), read from the service's frozen settings."""
+"""The outbound side's view of the mailer's settings: who the mail is from."""
 
 from __future__ import annotations
 
-from email.utils import parseaddr
-
 from crm_mailer.outbound.service import Sender
-from crm_platform.settings import Settings, SettingsError
+from crm_mailer.settings import MailerSettings
 
 
-def sender_of(settings: Settings) -> Sender:
-    address = settings.optional("MAILER_FROM", "CRM <no-reply@crm.localhost>") or ""
-    _name, email = parseaddr(address)
-    if "@" not in email:
-        raise SettingsError(f"MAILER_FROM must be an address like 'Support <support@example.com>', got {address!r}")
-    return Sender(address=address, domain=email.rsplit("@", 1)[1])
+def sender_of(settings: MailerSettings) -> Sender:
+    return Sender(address=settings.from_address, domain=settings.sender_domain)

@@ -8,7 +8,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol
 
-from crm_platform.settings import Settings, SettingsError
+from crm_mailer.settings import MailerSettings
 
 
 class TemporaryFailure(Exception):
@@ -63,17 +63,15 @@ class MaildirTransport:
             raise TemporaryFailure(f"cannot write to Maildir {self.path}: {exc!r}") from exc
 
 
-def from_settings(settings: Settings) -> Transport:
-    host = settings.optional("MAILER_SMTP_HOST")
-    if host:
+def from_settings(settings: MailerSettings) -> Transport:
+    """The SMTP relay when one is set, else the Maildir (``MailerSettings.check`` makes sure one is)."""
+    if settings.smtp_host:
         return SmtpTransport(
-            host,
-            int(settings.optional("MAILER_SMTP_PORT", "25") or 25),
-            username=settings.optional("MAILER_SMTP_USERNAME"),
-            password=settings.optional("MAILER_SMTP_PASSWORD"),
-            starttls=settings.optional("MAILER_SMTP_STARTTLS", "false") == "true",
+            settings.smtp_host,
+            settings.smtp_port,
+            username=settings.smtp_username,
+            password=settings.smtp_password,
+            starttls=settings.smtp_starttls,
         )
-    maildir = settings.optional("MAILER_MAILDIR")
-    if maildir:
-        return MaildirTransport(Path(maildir))
-    raise SettingsError("set MAILER_SMTP_HOST (an SMTP relay) or MAILER_MAILDIR (a folder) so the mailer can deliver")
+    assert settings.maildir is not None
+    return MaildirTransport(settings.maildir)
