@@ -253,7 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     migrate = sub.add_parser("migrate", help="apply a service's migrations and declare its queues")
     migrate.add_argument("service", choices=SERVICES)
-    migrate.add_argument("--revision", default="head")
+    migrate.add_argument("--revision", default="heads", help="default: heads (the service's and the platform's)")
     migrate.add_argument("--skip-bus", action="store_true", help="do not declare the queue on the broker")
     migrate.set_defaults(func=cmd_migrate)
 

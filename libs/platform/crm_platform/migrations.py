@@ -1,8 +1,11 @@
 """Alembic wiring shared by every service: one env.py and template here, each service's revisions in
-its own ``migrations/versions`` folder, applied to the service's own database."""
+its own ``migrations/versions`` folder (a branch labelled with the service's name), applied to the service's
+own database beside the ``platform`` branch here (``alembic/versions``), which creates the tables every
+service has (outbox, processed events, idempotency keys) once for all of them."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,6 +16,7 @@ from alembic.config import Config
 from crm_platform.service import ServiceSpec
 
 _HERE = Path(__file__).parent / "alembic"
+PLATFORM_BRANCH = "platform"
 
 
 def for_dialect(dialect_name: str) -> Callable[..., bool]:
@@ -32,14 +36,16 @@ def for_dialect(dialect_name: str) -> Callable[..., bool]:
 def config(spec: ServiceSpec, database_url: str) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(_HERE))
-    cfg.set_main_option("version_locations", str(spec.migrations_dir / "versions"))
+    locations = (spec.migrations_dir / "versions", _HERE / "versions")
+    cfg.set_main_option("version_locations", os.pathsep.join(str(location) for location in locations))
     cfg.set_main_option("path_separator", "os")
     cfg.attributes["crm.metadata"] = spec.metadata
     cfg.attributes["crm.database_url"] = database_url
     return cfg
 
 
-def upgrade(spec: ServiceSpec, database_url: str, revision: str = "head") -> None:
+def upgrade(spec: ServiceSpec, database_url: str, revision: str = "heads") -> None:
+    """To ``heads`` (the service's branch and the platform's) unless a revision is named."""
     command.upgrade(config(spec, database_url), revision)
 
 
@@ -49,4 +55,4 @@ def downgrade(spec: ServiceSpec, database_url: str, revision: str) -> None:
 
 def revision(spec: ServiceSpec, database_url: str, message: str) -> None:
     """Autogenerate a revision from the difference between the models and the database."""
-    command.revision(config(spec, database_url), message=message, autogenerate=True)
+    command.revision(config(spec, database_url), message=message, autogenerate=True, head=f"{spec.name}@head")

@@ -34,3 +34,34 @@ def test_migrations_upgrade_from_empty_to_the_models_and_downgrade_to_base(name:
         assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_a_database_made_before_the_platform_branch_upgrades_without_change(name: str, database_url: str) -> None:
+    """Until the platform branch, each service's first revision created the outbox, processed events and
+    idempotency keys itself: such a database (those tables there, the service's revisions applied) must
+    upgrade to both heads without touching them, and keep its rows."""
+    from sqlalchemy import text
+
+    spec = discover()[name]
+    engine = create_db_engine(database_url, poolclass=pool.NullPool)
+    try:
+        platform_tables = [spec.metadata.tables[t] for t in ("outbox", "processed_events", "idempotency_keys")]
+        spec.metadata.create_all(engine, tables=platform_tables)
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO processed_events (consumer, event_id, workspace_id, event_type, processed_at)"
+                    " VALUES ('x', 'e1', 'w', 't', CURRENT_TIMESTAMP)"
+                )
+            )
+        migrations.upgrade(spec, database_url, f"{name}@head")
+
+        migrations.upgrade(spec, database_url)
+
+        with engine.connect() as connection:
+            heads = {row[0] for row in connection.execute(text("SELECT version_num FROM alembic_version"))}
+            kept = connection.execute(text("SELECT count(*) FROM processed_events")).scalar()
+        assert len(heads) == 2 and kept == 1
+    finally:
+        engine.dispose()

@@ -3,6 +3,9 @@
 Revision ID: e9854e484f5b
 Revises: 
 Create Date: 2026-11-23 06:17:30.654407
+
+The platform's own tables (outbox, processed_events, idempotency_keys) come from the platform branch
+(crm_platform/alembic/versions), which runs beside this one.
 """
 
 from typing import Sequence, Union
@@ -15,7 +18,7 @@ from alembic import op
 
 revision: str = 'e9854e484f5b'
 down_revision: Union[str, Sequence[str], None] = None
-branch_labels: Union[str, Sequence[str], None] = None
+branch_labels: Union[str, Sequence[str], None] = ('conversations',)
 depends_on: Union[str, Sequence[str], None] = None
 
 
@@ -36,39 +39,6 @@ def upgrade() -> None:
         batch_op.create_index('ix_conversations_workspace_id_contact_id', ['workspace_id', 'contact_id'], unique=False)
         batch_op.create_index('ix_conversations_workspace_id_id', ['workspace_id', 'id'], unique=False)
 
-    op.create_table('idempotency_keys',
-    sa.Column('workspace_id', sa.String(length=36), nullable=False),
-    sa.Column('key', sa.String(length=200), nullable=False),
-    sa.Column('request_hash', sa.String(length=64), nullable=False),
-    sa.Column('status', sa.Integer(), nullable=False),
-    sa.Column('body', sa.Text(), nullable=False),
-    sa.Column('location', sa.String(length=500), nullable=True),
-    sa.Column('created_at', crm_platform.db.UtcDateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('workspace_id', 'key', name=op.f('pk_idempotency_keys'))
-    )
-    op.create_table('outbox',
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
-    sa.Column('event_id', sa.String(length=36), nullable=False),
-    sa.Column('event_type', sa.String(length=120), nullable=False),
-    sa.Column('workspace_id', sa.String(length=36), nullable=False),
-    sa.Column('body', sa.LargeBinary(), nullable=False),
-    sa.Column('created_at', crm_platform.db.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('published_at', crm_platform.db.UtcDateTime(timezone=True), nullable=True),
-    sa.Column('unroutable', sa.Boolean(), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox')),
-    sa.UniqueConstraint('event_id', name=op.f('uq_outbox_event_id'))
-    )
-    with op.batch_alter_table('outbox', schema=None) as batch_op:
-        batch_op.create_index('ix_outbox_unpublished', ['id'], unique=False, postgresql_where=sa.text('published_at IS NULL'), sqlite_where=sa.text('published_at IS NULL'))
-
-    op.create_table('processed_events',
-    sa.Column('consumer', sa.String(length=60), nullable=False),
-    sa.Column('event_id', sa.String(length=36), nullable=False),
-    sa.Column('workspace_id', sa.String(length=36), nullable=False),
-    sa.Column('event_type', sa.String(length=120), nullable=False),
-    sa.Column('processed_at', crm_platform.db.UtcDateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('consumer', 'event_id', name=op.f('pk_processed_events'))
-    )
     op.create_table('messages',
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('workspace_id', sa.String(length=36), nullable=False),
@@ -91,12 +61,6 @@ def downgrade() -> None:
         batch_op.drop_index('ix_messages_workspace_id_conversation_id_id')
 
     op.drop_table('messages')
-    op.drop_table('processed_events')
-    with op.batch_alter_table('outbox', schema=None) as batch_op:
-        batch_op.drop_index('ix_outbox_unpublished', postgresql_where=sa.text('published_at IS NULL'), sqlite_where=sa.text('published_at IS NULL'))
-
-    op.drop_table('outbox')
-    op.drop_table('idempotency_keys')
     with op.batch_alter_table('conversations', schema=None) as batch_op:
         batch_op.drop_index('ix_conversations_workspace_id_id')
         batch_op.drop_index('ix_conversations_workspace_id_contact_id')
