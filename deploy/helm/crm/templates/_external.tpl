@@ -78,6 +78,9 @@ With TLS, pika's ssl_options URL parameter carries the CA file and the host name
 {{- range $name := keys $vars | sortAlpha }}
 {{- $value := get $vars $name }}
 {{- if not (kindIs "invalid" $value) }}
+{{- if and (kindIs "float64" $value) (eq (float64 (int64 $value)) $value) }}
+{{- $value = int64 $value }}{{/* YAML numbers arrive as floats: 10485760, not 1.048576e+07 */}}
+{{- end }}
 {{- if ne (toString $value) "" }}
 - name: {{ $name }}
   value: {{ $value | toString | quote }}

@@ -64,10 +64,10 @@ crm/service: {{ .service }}
 crm/process: {{ .process }}
 {{- end -}}
 
-{{/* Image reference: (dict "ctx" $ "image" $svc.image). global.imageRegistry wins; the tag defaults to appVersion. */}}
+{{/* Image reference: (dict "ctx" $ "image" $svc.image). global.imageRegistry wins; the tag defaults to global.imageTag, then appVersion. */}}
 {{- define "crm.image" -}}
 {{- $registry := default .image.registry .ctx.Values.global.imageRegistry -}}
-{{- $tag := default .ctx.Chart.AppVersion .image.tag | toString -}}
+{{- $tag := default (default .ctx.Chart.AppVersion .ctx.Values.global.imageTag) .image.tag | toString -}}
 {{- if $registry -}}
 {{- printf "%s/%s:%s" $registry .image.repository $tag -}}
 {{- else -}}
