@@ -296,9 +296,22 @@ def test_the_first_workspace_and_admin_are_created_in_the_pods_production_enviro
 
         migrated = crm("migrate", "contacts", "--skip-bus")
         assert migrated.returncode == 0, migrated.stderr
-        created = crm("workspace", "create", "Acme", "--admin-email", "ops@acme.example")
+        created = crm("workspace", "create", "Acme", "--region", "ES", "--admin-email", "ops@acme.example")
         assert created.returncode == 0, created.stderr
         workspace_id, admin_id = created.stdout.split()
+        agent = crm(
+            "member",
+            "create",
+            "--workspace",
+            workspace_id,
+            "--name",
+            "Luis",
+            "--email",
+            "l@acme.example",
+            "--role",
+            "agent",
+        )
+        assert agent.returncode == 0 and len(agent.stdout.split()) == 1, agent.stderr
         again = crm("workspace", "create", "Acme", "--reuse", "--admin-email", "ops@acme.example")
         assert again.stdout.split() == [workspace_id, admin_id], again.stderr
         refused = crm("token", "--workspace", workspace_id, "--user", admin_id, "--role", "admin")
@@ -455,3 +468,33 @@ def test_every_new_process_value_is_declared_for_every_process_of_every_service(
                 assert key in block, f"services.{service}.{process}.{key}"
             assert block["preStopSleepSeconds"] == (0 if process == "worker" else 5)
     assert (CHART / "ci" / EXTERNAL).exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# README
+
+
+def test_every_kubectl_command_of_the_chart_readme_names_the_namespace() -> None:
+    readme = (CHART / "README.md").read_text()
+    commands = [line for line in readme.splitlines() if re.search(r"\bkubectl ", line)]
+    assert commands
+    for line in commands:
+        assert re.search(r"kubectl -n \S+ ", line) or "kubectl create namespace" in line, line
+
+
+# What each process' readinessProbe checks, as the code does it (web.readyz, GrpcServer, Worker.ready).
+READINESS = {
+    "http": "the database is unreachable",
+    "grpc": "SERVING",
+    "worker": "the database or the broker is unreachable",
+}
+
+
+def test_readme_and_values_describe_readiness_the_same_way() -> None:
+    readme = (CHART / "README.md").read_text()
+    values_text = (CHART / "values.yaml").read_text()
+    for process, condition in READINESS.items():
+        (row,) = [line for line in readme.splitlines() if line.startswith(f"| `<release>-<service>-{process}` |")]
+        readiness_cell = row.split(" | ")[-1]
+        (doc,) = set(re.findall(rf"## @param services\.\w+\.{process}\.readinessProbe\.enabled (.*)", values_text))
+        assert condition in readiness_cell and condition in doc, process
