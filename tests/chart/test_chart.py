@@ -174,8 +174,8 @@ def grpc_target(scenario: str, service: str) -> str:
     return f"dns:///{component(scenario, service, 'grpc')}.{NAMESPACE}.svc.{domain}:50051"
 
 
-def main_container(pod_spec: dict[str, Any]) -> dict[str, Any]:
-    """The process' own container: the first one, named after the process; sidecars come after it."""
+def only_container(pod_spec: dict[str, Any]) -> dict[str, Any]:
+    """The process' own container: the only one, or the first when sidecars (which come after it) are set."""
     container = pod_spec["containers"][0]
     assert container["name"] in (*PROCESSES, "migrate"), container["name"]
     return container
@@ -413,7 +413,7 @@ def test_each_enabled_service_runs_http_grpc_and_worker_processes(
     assert set(deployments) == expected
     for service in enabled_services(scenario):
         for process in PROCESSES:
-            container = main_container(deployments[component(scenario, service, process)]["spec"]["template"]["spec"])
+            container = only_container(deployments[component(scenario, service, process)]["spec"]["template"]["spec"])
             assert container["args"] == ["serve", service, process]
             assert "command" not in container, "the image's entrypoint is `crm`"
 
@@ -451,7 +451,7 @@ def test_probes_and_ports_follow_the_process_contract(
 ) -> None:
     deployments = by_name(manifests_of("default"), "Deployment")
     for service in SERVICES:
-        container = main_container(deployments[component("default", service, process)]["spec"]["template"]["spec"])
+        container = only_container(deployments[component("default", service, process)]["spec"]["template"]["spec"])
         assert {p["name"]: p["containerPort"] for p in container["ports"]} == ports
         assert _probe_target(container, container["livenessProbe"]) == liveness
         assert _probe_target(container, container["readinessProbe"]) == readiness
@@ -459,7 +459,7 @@ def test_probes_and_ports_follow_the_process_contract(
 
 def test_a_disabled_probe_is_left_out() -> None:
     deployments = by_name(manifests_of("minimal-values.yaml"), "Deployment")
-    container = main_container(deployments["crm-dev-tickets-grpc"]["spec"]["template"]["spec"])
+    container = only_container(deployments["crm-dev-tickets-grpc"]["spec"]["template"]["spec"])
     assert "readinessProbe" not in container and "livenessProbe" in container
 
 
@@ -468,7 +468,7 @@ def test_every_container_gets_the_platform_environment(scenario: str) -> None:
     values = values_of(scenario)
     for where, template in pod_specs(manifests_of(scenario)):
         service = template["metadata"]["labels"]["crm/service"]
-        env = env_of(main_container(template["spec"]))
+        env = env_of(only_container(template["spec"]))
         database = values["services"][service]["database"]
 
         assert env["CRM_ENV"]["value"] == "production", where
@@ -501,7 +501,7 @@ def test_containers_run_unprivileged_on_a_read_only_root_with_a_writable_tmp(
     values = values_of(scenario)
     for where, template in pod_specs(manifests_of(scenario)):
         spec = template["spec"]
-        container = main_container(spec)
+        container = only_container(spec)
         service = template["metadata"]["labels"]["crm/service"]
         process = template["metadata"]["labels"]["crm/process"]
         configured = values["migrations"] if process == "migrate" else values["services"][service][process]
@@ -533,14 +533,14 @@ def test_images_come_from_the_configured_registry_with_the_app_version_by_defaul
         image = values["services"][template["metadata"]["labels"]["crm/service"]]["image"]
         registry = values["global"]["imageRegistry"] or image["registry"]
         tag = image["tag"] or "0.1.0"
-        assert main_container(template["spec"])["image"] == f"{registry}/{image['repository']}:{tag}"
+        assert only_container(template["spec"])["image"] == f"{registry}/{image['repository']}:{tag}"
         pull_secrets = [{"name": name} for name in values["global"]["imagePullSecrets"]]
         assert template["spec"].get("imagePullSecrets", []) == pull_secrets, where
 
 
 def test_mailer_gets_its_smtp_relay_without_credentials_by_default() -> None:
     for where, template in pod_specs(manifests_of("default")):
-        env = env_of(main_container(template["spec"]))
+        env = env_of(only_container(template["spec"]))
         if template["metadata"]["labels"]["crm/service"] == "mailer":
             assert env["MAILER_SMTP_HOST"]["value"] == "smtp-relay.mail.svc.cluster.local"
             assert env["MAILER_SMTP_PORT"]["value"] == "587"
@@ -553,7 +553,7 @@ def test_mailer_reads_smtp_credentials_from_the_existing_secret() -> None:
     for where, template in pod_specs(manifests_of("ha-values.yaml")):
         if template["metadata"]["labels"]["crm/service"] != "mailer":
             continue
-        env = env_of(main_container(template["spec"]))
+        env = env_of(only_container(template["spec"]))
         assert env["MAILER_SMTP_HOST"]["value"] == "smtp.sendgrid.net", where
         assert env["MAILER_SMTP_USERNAME"]["valueFrom"]["secretKeyRef"] == {
             "name": "crm-smtp",
@@ -581,7 +581,7 @@ def test_each_service_object_selects_the_pods_of_exactly_one_process(
             d for d in deployments if selects(service["spec"]["selector"], d["spec"]["template"]["metadata"]["labels"])
         ]
         assert [d["metadata"]["name"] for d in matching] == [name]
-        container = main_container(matching[0]["spec"]["template"]["spec"])
+        container = only_container(matching[0]["spec"]["template"]["spec"])
         container_ports = {p["name"] for p in container["ports"]}
         for port in service["spec"]["ports"]:
             assert port["targetPort"] in container_ports, f"{name}:{port['name']}"
@@ -709,7 +709,7 @@ def test_migration_jobs_run_before_install_and_upgrade(scenario: str) -> None:
         assert annotations["helm.sh/hook-delete-policy"] == "before-hook-creation,hook-succeeded"
         pod = job["spec"]["template"]["spec"]
         assert pod["restartPolicy"] == "Never"
-        assert main_container(pod)["args"] == ["migrate", service]
+        assert only_container(pod)["args"] == ["migrate", service]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -843,13 +843,13 @@ def _data_volume(template: dict[str, Any]) -> tuple[dict | None, dict | None]:
     """The (volume, mount) that put a PersistentVolumeClaim into a pod, or (None, None)."""
     spec = template["spec"]
     claims = {v["name"]: v for v in spec["volumes"] if "persistentVolumeClaim" in v}
-    mounts = [m for m in main_container(spec)["volumeMounts"] if m["name"] in claims]
+    mounts = [m for m in only_container(spec)["volumeMounts"] if m["name"] in claims]
     assert len(claims) <= 1 and len(mounts) == len(claims)
     return (claims[mounts[0]["name"]], mounts[0]) if mounts else (None, None)
 
 
 def _storage_env(template: dict[str, Any]) -> dict[str, str]:
-    env = env_of(main_container(template["spec"]))
+    env = env_of(only_container(template["spec"]))
     return {name: var["value"] for name, var in env.items() if "STORAGE_DIR" in name}
 
 
@@ -876,7 +876,7 @@ def _check_storage(
         else:
             assert volume is None, where
             assert _storage_env(template) == {}, where
-        container = main_container(template["spec"])
+        container = only_container(template["spec"])
         if "securityContext" in container:
             assert container["securityContext"]["readOnlyRootFilesystem"] is True
     claims = by_name(tuple(manifests), "PersistentVolumeClaim")
@@ -911,7 +911,7 @@ def test_contacts_data_claim_is_created_and_kept_on_uninstall_by_default() -> No
         assert _storage_env(template) == {"CONTACTS_STORAGE_DIR": "/data"}
     grpc = deployments["crm-contacts-grpc"]["spec"]["template"]
     assert _data_volume(grpc) == (None, None)
-    assert "CONTACTS_STORAGE_DIR" not in env_of(main_container(grpc["spec"]))
+    assert "CONTACTS_STORAGE_DIR" not in env_of(only_container(grpc["spec"]))
     migrate = by_name(manifests, "Job")["crm-contacts-migrate"]["spec"]["template"]
     assert _data_volume(migrate) == (None, None) and _storage_env(migrate) == {}
 
@@ -926,7 +926,7 @@ def test_an_existing_claim_is_mounted_instead_of_creating_one() -> None:
         assert volume["persistentVolumeClaim"] == {"claimName": "crm-contacts-files"}
         assert mount["mountPath"] == "/var/lib/crm/contacts"
         assert _storage_env(template) == {"CONTACTS_STORAGE_DIR": "/var/lib/crm/contacts"}
-        env = env_of(main_container(template["spec"]))
+        env = env_of(only_container(template["spec"]))
         assert env["CONTACTS_MAX_FILE_BYTES"]["value"] == "26214400"
 
 

@@ -30,9 +30,9 @@ from test_chart import (
     deep_merge,
     default_values,
     env_of,
-    main_container,
     manifests_of,
     of_kind,
+    only_container,
     pod_specs,
     render,
     render_manifests,
@@ -83,7 +83,7 @@ def test_make_images_builds_each_service_dockerfile_under_the_charts_default_ima
     )
     builds = re.findall(r"^docker build -f (\S+) -t (\S+) \.$", dry_run.stdout, re.MULTILINE)
     rendered = {
-        template["metadata"]["labels"]["crm/service"]: main_container(template["spec"])["image"]
+        template["metadata"]["labels"]["crm/service"]: only_container(template["spec"])["image"]
         for _, template in pod_specs(manifests_of("default"))
     }
 
@@ -109,7 +109,7 @@ def test_make_images_push_and_the_chart_agree_on_registry_and_tag(tmp_path: path
     manifests = render_valid(tmp_path, {"global": {"imageRegistry": "registry.example.com/team", "imageTag": "1.4.2"}})
 
     assert pushed == {f"registry.example.com/team/crm-{service}:1.4.2" for service in SERVICES}
-    assert {main_container(t["spec"])["image"] for _, t in pod_specs(manifests)} == pushed
+    assert {only_container(t["spec"])["image"] for _, t in pod_specs(manifests)} == pushed
 
 
 # ---------------------------------------------------------------------------------------------
@@ -129,7 +129,7 @@ def test_external_values_compose_database_urls_from_parts_with_tls_and_no_passwo
     host = "crm.cluster-abc123.eu-west-1.rds.amazonaws.com"
     for where, template in pod_specs(manifests):
         service = template["metadata"]["labels"]["crm/service"]
-        container = main_container(template["spec"])
+        container = only_container(template["spec"])
         env = env_of(container)
 
         assert env["PGPASSWORD"]["valueFrom"]["secretKeyRef"] == {
@@ -176,7 +176,7 @@ def test_external_rabbitmq_url_gives_pika_the_password_vhost_and_a_verifying_tls
         pytest.fail("openssl is needed to make a CA certificate for this test")
     ca = _self_signed_ca(tmp_path)
     deployments = by_name(manifests_of(EXTERNAL), "Deployment")
-    container = main_container(deployments["crm-contacts-worker"]["spec"]["template"]["spec"])
+    container = only_container(deployments["crm-contacts-worker"]["spec"]["template"]["spec"])
     names = [var["name"] for var in container["env"]]
     assert names.index("CRM_AMQP_PASSWORD") < names.index("CRM_AMQP_URL")  # $(NAME) only sees earlier vars
     assert "s3cret" not in container["env"][names.index("CRM_AMQP_URL")]["value"]
@@ -210,7 +210,7 @@ def test_rabbitmq_tls_without_a_ca_secret_verifies_against_the_image_system_cas(
     }
     manifests = render_valid(tmp_path, override)
     for where, template in pod_specs(manifests):
-        container = main_container(template["spec"])
+        container = only_container(template["spec"])
         url = resolve_env(container, {"crm-rabbitmq": {"password": "pw"}})["CRM_AMQP_URL"]
         assert url.startswith("amqps://crm:pw@rabbitmq.messaging.svc:5672/%2F?ssl_options="), where
         parameters = pika.URLParameters(url)
@@ -219,7 +219,7 @@ def test_rabbitmq_tls_without_a_ca_secret_verifies_against_the_image_system_cas(
         assert "rabbitmq-ca" not in {m["name"] for m in container["volumeMounts"]}, where
     plain = render_valid(tmp_path, deep_merge(override, {"externalRabbitmq": {"tls": {"enabled": False}}}))
     for _, template in pod_specs(plain):
-        url = env_of(main_container(template["spec"]))["CRM_AMQP_URL"]["value"]
+        url = env_of(only_container(template["spec"]))["CRM_AMQP_URL"]["value"]
         assert url == "amqp://crm:$(CRM_AMQP_PASSWORD)@rabbitmq.messaging.svc:5672/%2F"
 
 
@@ -279,7 +279,7 @@ def test_the_first_workspace_and_admin_are_created_in_the_pods_production_enviro
             "services": {"contacts": {"database": {"name": database}}},
         }
         deployments = by_name(render_valid(tmp_path, override), "Deployment")
-        container = main_container(deployments["crm-contacts-http"]["spec"]["template"]["spec"])
+        container = only_container(deployments["crm-contacts-http"]["spec"]["template"]["spec"])
         env = resolve_env(container, {"crm-postgresql": {"password": "unused"}, "crm-rabbitmq": {"password": "x"}})
         assert env["CRM_ENV"] == "production" and "CRM_JWT_SECRET" not in env
         env |= {"PATH": str(pathlib.Path(sys.executable).parent), "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
@@ -346,7 +346,7 @@ def test_grpc_pods_drain_before_sigterm_and_within_the_grace_period(scenario: st
     for name, deployment in deployments.items():
         spec = deployment["spec"]["template"]["spec"]
         process = deployment["spec"]["template"]["metadata"]["labels"]["crm/process"]
-        container = main_container(spec)
+        container = only_container(spec)
         pre_stop = container.get("lifecycle", {}).get("preStop")
         if process == "worker":
             assert pre_stop is None, name
@@ -370,12 +370,12 @@ def test_external_values_reach_the_pods_of_the_processes_they_name() -> None:
         for n, d in deployments.items()
         if n != "crm-contacts-http"
     )
-    startup = main_container(http["spec"])["startupProbe"]
+    startup = only_container(http["spec"])["startupProbe"]
     assert startup["httpGet"] == {"path": "/healthz", "port": "http"} and startup["failureThreshold"] == 20
-    assert "startupProbe" not in main_container(grpc["spec"])
+    assert "startupProbe" not in only_container(grpc["spec"])
 
     assert grpc["spec"]["terminationGracePeriodSeconds"] == 45
-    assert main_container(grpc["spec"])["lifecycle"]["preStop"]["exec"]["command"] == ["sleep", "10"]
+    assert only_container(grpc["spec"])["lifecycle"]["preStop"]["exec"]["command"] == ["sleep", "10"]
 
     (sidecar,) = worker["spec"]["containers"][1:]
     assert sidecar["name"] == "otel-agent"
@@ -432,7 +432,7 @@ def test_an_explicit_affinity_replaces_the_preset(tmp_path: pathlib.Path) -> Non
 def test_service_settings_are_values_and_are_left_to_the_code_by_default() -> None:
     default_names = set()
     for _, template in pod_specs(manifests_of("default")):
-        default_names |= set(env_of(main_container(template["spec"])))
+        default_names |= set(env_of(only_container(template["spec"])))
     settings_vars = {
         "CRM_LOG_LEVEL",
         "CRM_HTTP_WORKERS",
@@ -448,7 +448,7 @@ def test_service_settings_are_values_and_are_left_to_the_code_by_default() -> No
 
     for where, template in pod_specs(manifests_of(EXTERNAL)):
         service = template["metadata"]["labels"]["crm/service"]
-        env = {name: var.get("value") for name, var in env_of(main_container(template["spec"])).items()}
+        env = {name: var.get("value") for name, var in env_of(only_container(template["spec"])).items()}
         assert env["CRM_LOG_LEVEL"] == "WARNING", where
         assert env["CRM_HTTP_WORKERS"] == "3" and env["CRM_GRPC_DEADLINE_SECONDS"] == "2.5", where
         assert env["CRM_EVENT_MAX_ATTEMPTS"] == "8" and "CRM_GRPC_WORKERS" not in env, where
