@@ -140,6 +140,16 @@ def write_values(tmp_path: pathlib.Path, values: dict[str, Any]) -> pathlib.Path
     return path
 
 
+def render_valid(tmp_path: pathlib.Path, override: dict[str, Any]) -> tuple[dict[str, Any], ...]:
+    """Render an override that must satisfy the schema and give valid Kubernetes objects."""
+    assert schema_errors(deep_merge(default_values(), override)) == []
+    manifests = tuple(render_manifests(write_values(tmp_path, override)))
+    for manifest in manifests:
+        if not manifest["apiVersion"].startswith("monitoring.coreos.com/"):
+            kubernetes_validate.validate(manifest, KUBERNETES_VERSION, strict=True)
+    return manifests
+
+
 # ---------------------------------------------------------------------------------------------
 # Looking things up in rendered manifests
 
