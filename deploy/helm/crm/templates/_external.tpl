@@ -39,18 +39,16 @@ libpq reads the password from PGPASSWORD when the URL has none, so the URL needs
 
 {{/*
 CRM_AMQP_URL composed from externalRabbitmq: Kubernetes expands $(CRM_AMQP_PASSWORD) from the Secret.
-With TLS, pika's ssl_options URL parameter carries the CA file and the host name to verify.
+amqps:// alone verifies the server against the image's system CAs and the host name (pika's default
+context); a CA Secret replaces the system CAs through pika's ssl_options URL parameter.
 */}}
 {{- define "crm.env.rabbitmqParts" -}}
 {{- $rabbit := .Values.externalRabbitmq -}}
 {{- $vhost := urlquery $rabbit.vhost | replace "+" "%20" -}}
 {{- $query := "" -}}
-{{- if $rabbit.tls.enabled -}}
-{{- $ca := "/etc/ssl/certs/ca-certificates.crt" -}}
-{{- if $rabbit.tls.caSecret -}}
-{{- $ca = printf "%s/%s" (include "crm.tlsDir" "rabbitmq") $rabbit.tls.caSecretKey -}}
-{{- end -}}
-{{- $query = printf "?ssl_options=%s" (urlquery (printf "{'ca_certs': '%s', 'server_hostname': '%s'}" $ca $rabbit.host)) -}}
+{{- if and $rabbit.tls.enabled $rabbit.tls.caSecret -}}
+{{- $ca := printf "%s/%s" (include "crm.tlsDir" "rabbitmq") $rabbit.tls.caSecretKey -}}
+{{- $query = printf "?ssl_options=%s" (urlquery (printf "{'ca_certs': '%s'}" $ca)) -}}
 {{- end -}}
 - name: CRM_AMQP_PASSWORD
   valueFrom:
