@@ -64,10 +64,10 @@ crm/service: {{ .service }}
 crm/process: {{ .process }}
 {{- end -}}
 
-{{/* Image reference: (dict "ctx" $ "image" $svc.image). global.imageRegistry wins; the tag defaults to appVersion. */}}
+{{/* Image reference: (dict "ctx" $ "image" $svc.image). global.imageRegistry wins; the tag defaults to global.imageTag, then appVersion. */}}
 {{- define "crm.image" -}}
 {{- $registry := default .image.registry .ctx.Values.global.imageRegistry -}}
-{{- $tag := default .ctx.Chart.AppVersion .image.tag | toString -}}
+{{- $tag := default (default .ctx.Chart.AppVersion .ctx.Values.global.imageTag) .image.tag | toString -}}
 {{- if $registry -}}
 {{- printf "%s/%s:%s" $registry .image.repository $tag -}}
 {{- else -}}
@@ -105,16 +105,24 @@ Order: the platform contract, then global extraEnv, then the service's, then the
   value: production
 - name: CRM_SERVICE
   value: {{ .name | quote }}
+{{- if $values.externalDatabase.host }}
+{{ include "crm.env.databaseParts" . }}
+{{- else }}
 - name: {{ printf "%s_DATABASE_URL" (upper .name) }}
   valueFrom:
     secretKeyRef:
       name: {{ required (printf "services.%s.database.existingSecret is required: name an existing Secret that holds the %s database URL" .name .name) .service.database.existingSecret | quote }}
       key: {{ required (printf "services.%s.database.existingSecretKey is required: the key of the database URL in services.%s.database.existingSecret" .name .name) .service.database.existingSecretKey | quote }}
+{{- end }}
+{{- if $values.externalRabbitmq.host }}
+{{ include "crm.env.rabbitmqParts" $ctx }}
+{{- else }}
 - name: CRM_AMQP_URL
   valueFrom:
     secretKeyRef:
       name: {{ required "amqp.existingSecret is required: name an existing Secret that holds the RabbitMQ URL" $values.amqp.existingSecret | quote }}
       key: {{ required "amqp.existingSecretKey is required: the key of the RabbitMQ URL in amqp.existingSecret" $values.amqp.existingSecretKey | quote }}
+{{- end }}
 - name: CRM_JWT_JWKS_URL
   value: {{ required "auth.jwksUrl is required: the JWKS URL of the identity provider" $values.auth.jwksUrl | quote }}
 - name: CRM_JWT_AUDIENCE
@@ -136,6 +144,12 @@ Order: the platform contract, then global extraEnv, then the service's, then the
   value: {{ required "mailer.smtp.host is required: the outbound SMTP relay" $values.mailer.smtp.host | quote }}
 - name: MAILER_SMTP_PORT
   value: {{ $values.mailer.smtp.port | toString | quote }}
+- name: MAILER_SMTP_STARTTLS
+  value: {{ $values.mailer.smtp.starttls | ternary "true" "false" | quote }}
+{{- with $values.mailer.from }}
+- name: MAILER_FROM
+  value: {{ . | quote }}
+{{- end }}
 {{- with $values.mailer.smtp.existingSecret }}
 - name: MAILER_SMTP_USERNAME
   valueFrom:
@@ -149,6 +163,7 @@ Order: the platform contract, then global extraEnv, then the service's, then the
       key: {{ $values.mailer.smtp.existingSecretPasswordKey | quote }}
 {{- end }}
 {{- end }}
+{{ include "crm.env.settings" (dict "ctx" $ctx "name" .name) }}
 {{- range $extra := list $values.extraEnv .service.extraEnv .extraEnv }}
 {{- with $extra }}
 {{ tpl (toYaml .) $ctx }}
@@ -156,12 +171,25 @@ Order: the platform contract, then global extraEnv, then the service's, then the
 {{- end }}
 {{- end -}}
 
-{{/* Writable scratch space: the root filesystem is read-only; prometheus-client's multiprocess files live in /tmp/metrics. */}}
+{{/*
+Writable scratch space: the root filesystem is read-only; prometheus-client's multiprocess files live in /tmp/metrics.
+Plus, read-only, the CA certificates of the external PostgreSQL and RabbitMQ when their values name one.
+*/}}
 {{- define "crm.volumeMounts" -}}
 - name: tmp
   mountPath: /tmp
 - name: metrics
   mountPath: /tmp/metrics
+{{- if and .Values.externalDatabase.host .Values.externalDatabase.caSecret }}
+- name: postgresql-ca
+  mountPath: {{ include "crm.tlsDir" "postgresql" }}
+  readOnly: true
+{{- end }}
+{{- if and .Values.externalRabbitmq.host .Values.externalRabbitmq.tls.enabled .Values.externalRabbitmq.tls.caSecret }}
+- name: rabbitmq-ca
+  mountPath: {{ include "crm.tlsDir" "rabbitmq" }}
+  readOnly: true
+{{- end }}
 {{- end -}}
 
 {{- define "crm.volumes" -}}
@@ -169,6 +197,26 @@ Order: the platform contract, then global extraEnv, then the service's, then the
   emptyDir: {}
 - name: metrics
   emptyDir: {}
+{{- with .Values.externalDatabase }}
+{{- if and .host .caSecret }}
+- name: postgresql-ca
+  secret:
+    secretName: {{ .caSecret | quote }}
+    items:
+      - key: {{ .caSecretKey | quote }}
+        path: {{ .caSecretKey | quote }}
+{{- end }}
+{{- end }}
+{{- with .Values.externalRabbitmq }}
+{{- if and .host .tls.enabled .tls.caSecret }}
+- name: rabbitmq-ca
+  secret:
+    secretName: {{ .tls.caSecret | quote }}
+    items:
+      - key: {{ .tls.caSecretKey | quote }}
+        path: {{ .tls.caSecretKey | quote }}
+{{- end }}
+{{- end }}
 {{- end -}}
 
 {{/*
