@@ -66,7 +66,8 @@ class ContactVisibility:
             Column("deleted", Boolean, nullable=False, default=False),
             # A merged-away contact follows its survivor: its rows here are not re-pointed.
             Column("merged_into", String(36)),
-            # When the fact was true at contacts: an older fact arriving late does not overwrite a newer one.
+            # When the fact was true at contacts: an older fact arriving late does not overwrite a newer one
+            # (of two facts of the same instant, the one applied last wins).
             Column("changed_at", UtcDateTime(), nullable=False),
             Index("ix_visibility_contacts_workspace_id_owner_id", "workspace_id", "owner_id"),
             Index("ix_visibility_contacts_workspace_id_merged_into", "workspace_id", "merged_into"),
@@ -144,7 +145,7 @@ class ContactVisibility:
     ) -> None:
         matches = and_(*(table.c[name] == value for name, value in key.items()))
         updated = session.execute(
-            update(table).where(matches, table.c.changed_at < as_of).values(**values, changed_at=as_of)
+            update(table).where(matches, table.c.changed_at <= as_of).values(**values, changed_at=as_of)
         )
         if updated.rowcount == 0:  # type: ignore[attr-defined]
             dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
