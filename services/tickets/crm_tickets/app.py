@@ -7,8 +7,9 @@ from pathlib import Path
 from flask_openapi3 import OpenAPI
 
 from crm.tickets.v1 import tickets_pb2_grpc
+from crm_platform.consumer import Subscriptions
 from crm_platform.service import GrpcBinding, Runtime, ServiceSpec
-from crm_tickets.models import Base
+from crm_tickets.models import Base, visibility
 from crm_tickets.tickets.grpc import TicketsServicer
 from crm_tickets.tickets.views import api as tickets_api
 
@@ -25,10 +26,15 @@ def grpc_bindings(rt: Runtime) -> list[GrpcBinding]:
     ]
 
 
+# The only events this service consumes keep its copy of who may see which contact.
+subscriptions = Subscriptions()
+visibility.subscribe(subscriptions)
+
 SERVICE = ServiceSpec(
     name="tickets",
     metadata=Base.metadata,
     migrations_dir=Path(__file__).resolve().parent / "migrations",
     register_http=register_http,
     grpc_bindings=grpc_bindings,
+    subscriptions=subscriptions,
 )

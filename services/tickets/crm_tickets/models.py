@@ -3,7 +3,12 @@
 from sqlalchemy.orm import DeclarativeBase
 
 from crm_platform.db import new_metadata
+from crm_platform.visibility import ContactVisibility
 
 
 class Base(DeclarativeBase):
     metadata = new_metadata()
+
+
+# Who owns each contact and what the workspace lets agents see, kept from contacts' events.
+visibility = ContactVisibility(Base.metadata)

@@ -83,3 +83,20 @@ def test_settings_of_one_workspace_do_not_touch_another(team: Team, other_team: 
     team.send("PATCH", "/v1/contacts/settings", {"default_region": "GB"})
 
     assert other_team.get("/v1/contacts/settings").get_json()["default_region"] == "ES"
+
+
+def test_a_settings_change_is_announced_with_the_visibility_other_services_apply(team: Team) -> None:
+    from crm.events.v1 import contacts_pb2
+    from crm_platform.events import payload_of
+
+    flipped = not team.get("/v1/contacts/settings").get_json()["agents_see_all"]
+    announced_before = len(team.api.outbox("contacts.workspace.settings_changed"))
+
+    team.send("PATCH", "/v1/contacts/settings", {"agents_see_all": flipped, "time_zone": "Asia/Tokyo"})
+    team.send("PATCH", "/v1/contacts/settings", {"time_zone": "Asia/Tokyo"})  # no change: no event
+
+    events = team.api.outbox("contacts.workspace.settings_changed")[announced_before:]
+    assert [e.workspace_id for e in events] == [team.workspace_id]
+    assert payload_of(events[0], contacts_pb2.WorkspaceSettingsChanged) == contacts_pb2.WorkspaceSettingsChanged(
+        changed_fields=["agents_see_all", "time_zone"], agents_see_all=flipped, actor_id=team.admin_id
+    )

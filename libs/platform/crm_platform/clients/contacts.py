@@ -1,4 +1,4 @@
-"""What other services ask the contacts service: does this contact exist here, and how to reach it."""
+"""What other services ask the contacts service: does this contact exist, may the caller see it, how to reach it."""
 
 from __future__ import annotations
 
@@ -16,6 +16,17 @@ class ContactCard:
     name: str
     email: str | None
     phone: str | None
+    owner_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ContactAccess:
+    """Whether the caller may see a contact, with what a service keeps to apply the rule itself."""
+
+    contact_id: str
+    owner_id: str | None
+    agents_see_all: bool
+    visible: bool
 
 
 class ContactDirectory(Protocol):
@@ -23,16 +34,24 @@ class ContactDirectory(Protocol):
         """The contact in the caller's workspace; raises NotFound otherwise."""
         ...
 
+    def access(self, contact_id: str) -> ContactAccess:
+        """The caller's access to a contact of its workspace; raises NotFound for an unknown one."""
+        ...
 
-def require_contact(contacts: ContactDirectory, contact_id: str, *, what: str) -> ContactCard:
-    """The contact a new ``what`` (ticket, conversation, ...) is for; an unknown one is a field error."""
+
+def require_visible_contact(contacts: ContactDirectory, contact_id: str, *, what: str) -> ContactAccess:
+    """The caller's access to the contact a new ``what`` (ticket, conversation, ...) is for, in one call: an
+    unknown contact is a field error, one the caller may not see is not found (404, as contacts answers it)."""
     try:
-        return contacts.get(contact_id)
+        access = contacts.access(contact_id)
     except NotFound:
         raise InvalidInput(
             f"the {what} has invalid fields",
             errors=[FieldError("contact_id", f"no contact {contact_id} in this workspace", "unknown_contact")],
         ) from None
+    if not access.visible:
+        raise NotFound(f"contact {contact_id} not found")
+    return access
 
 
 class GrpcContactDirectory:
@@ -43,9 +62,24 @@ class GrpcContactDirectory:
             "contacts",
             contacts_pb2_grpc.ContactsServiceStub,
             "crm.contacts.v1.ContactsService",
-            idempotent=("GetContact", "BatchGetContacts"),
+            idempotent=("GetContact", "BatchGetContacts", "GetContactAccess"),
         )
 
     def get(self, contact_id: str) -> ContactCard:
         found = self._client.call("GetContact", contacts_pb2.GetContactRequest(contact_id=contact_id))
-        return ContactCard(id=found.id, name=found.name, email=found.email or None, phone=found.phone or None)
+        return ContactCard(
+            id=found.id,
+            name=found.name,
+            email=found.email or None,
+            phone=found.phone or None,
+            owner_id=found.owner_id or None,
+        )
+
+    def access(self, contact_id: str) -> ContactAccess:
+        found = self._client.call("GetContactAccess", contacts_pb2.GetContactAccessRequest(contact_id=contact_id))
+        return ContactAccess(
+            contact_id=found.contact_id,
+            owner_id=found.owner_id or None,
+            agents_see_all=found.agents_see_all,
+            visible=found.visible,
+        )

@@ -6,6 +6,8 @@ so a contact the caller may not see answers 404 everywhere, exactly like another
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
@@ -14,6 +16,7 @@ from crm_contacts.workspaces.models import Workspace
 from crm_platform.context import Caller
 from crm_platform.db import get_in_workspace
 from crm_platform.errors import NotFound, Unauthenticated
+from crm_platform.visibility import may_see
 
 
 def workspace_of(session: Session, caller: Caller) -> Workspace:
@@ -33,6 +36,26 @@ def visible_contact(session: Session, caller: Caller, contact_id: str) -> Contac
     if contact.deleted_at is not None or (sees_only_own(session, caller) and contact.owner_id != caller.user_id):
         raise NotFound(f"contact {contact_id} not found")
     return contact
+
+
+@dataclass(frozen=True)
+class Access:
+    owner_id: str | None
+    agents_see_all: bool
+    visible: bool
+
+
+def access_of(session: Session, caller: Caller, contact_id: str) -> Access:
+    """What other services need to apply the rule to a live contact (GetContactAccess); NotFound otherwise."""
+    contact = get_in_workspace(session, Contact, contact_id, workspace_id=caller.workspace_id, what="contact")
+    if contact.deleted_at is not None:
+        raise NotFound(f"contact {contact_id} not found")
+    agents_see_all = workspace_of(session, caller).agents_see_all
+    return Access(
+        owner_id=contact.owner_id,
+        agents_see_all=agents_see_all,
+        visible=may_see(caller, agents_see_all=agents_see_all, owner_id=contact.owner_id),
+    )
 
 
 def scope(query: Select, session: Session, caller: Caller) -> Select:

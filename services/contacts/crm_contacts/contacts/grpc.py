@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from crm.contacts.v1 import contacts_pb2, contacts_pb2_grpc
-from crm_contacts.contacts import represent, service
+from crm_contacts.contacts import access, represent, service
 from crm_contacts.members.grpc import MembersRpc
 from crm_platform import context
 from crm_platform.context import Caller
@@ -99,3 +99,15 @@ class ContactsServicer(MembersRpc, contacts_pb2_grpc.ContactsServiceServicer):
             campaign=request.campaign,
         )
         return contacts_pb2.IsEmailSendableResponse(sendable=answer.sendable, reason=answer.reason)
+
+    def GetContactAccess(  # noqa: N802
+        self, request: contacts_pb2.GetContactAccessRequest, _context: Any
+    ) -> contacts_pb2.ContactAccess:
+        with self.rt.database.unit_of_work() as uow:
+            answer = access.access_of(uow.session, _caller(), request.contact_id)
+        return contacts_pb2.ContactAccess(
+            contact_id=request.contact_id,
+            owner_id=answer.owner_id or "",
+            agents_see_all=answer.agents_see_all,
+            visible=answer.visible,
+        )

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from crm.events.v1 import contacts_pb2
 from crm_contacts.members import service as members
 from crm_contacts.members.models import Member
 from crm_contacts.workspaces import defaults, rules
@@ -13,6 +14,8 @@ from crm_contacts.workspaces.models import Workspace
 from crm_platform.db import UnitOfWork
 from crm_platform.errors import InvalidInput, NotFound
 from crm_platform.ids import new_id
+
+SETTINGS_CHANGED = "contacts.workspace.settings_changed"
 
 
 def create(uow: UnitOfWork, *, name: str, default_region: str) -> Workspace:
@@ -65,8 +68,11 @@ def get(uow: UnitOfWork, *, workspace_id: str) -> Workspace:
         return workspace
 
 
-def update_settings(uow: UnitOfWork, *, workspace_id: str, changes: dict[str, Any]) -> Workspace:
-    """Change some settings of the workspace; every invalid field is reported at once."""
+def update_settings(
+    uow: UnitOfWork, *, workspace_id: str, changes: dict[str, Any], actor_id: str | None = None
+) -> Workspace:
+    """Change some settings of the workspace; every invalid field is reported at once; emits
+    contacts.workspace.settings_changed (other services apply "agents see all contacts" themselves)."""
     cleaned, errors = rules.clean_settings(changes)
     if errors:
         raise InvalidInput("the settings have invalid fields", errors=errors)
@@ -74,7 +80,16 @@ def update_settings(uow: UnitOfWork, *, workspace_id: str, changes: dict[str, An
         workspace = uow.session.get(Workspace, workspace_id)
         if workspace is None:
             raise NotFound(f"workspace {workspace_id} not found")
+        changed = sorted(key for key, value in cleaned.items() if getattr(workspace, key) != value)
         for key, value in cleaned.items():
             setattr(workspace, key, value)
+        if changed:
+            uow.emit(
+                SETTINGS_CHANGED,
+                contacts_pb2.WorkspaceSettingsChanged(
+                    changed_fields=changed, agents_see_all=workspace.agents_see_all, actor_id=actor_id or ""
+                ),
+                workspace_id=workspace.id,
+            )
         uow.commit()
         return workspace

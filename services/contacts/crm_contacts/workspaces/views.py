@@ -45,6 +45,9 @@ def update_settings(body: SettingsPatch):  # type: ignore[no-untyped-def]
     who = caller()
     require_admin(who, "change the workspace's settings")
     workspace = service.update_settings(
-        runtime().database.unit_of_work(), workspace_id=who.workspace_id, changes=body.model_dump(exclude_unset=True)
+        runtime().database.unit_of_work(),
+        workspace_id=who.workspace_id,
+        changes=body.model_dump(exclude_unset=True),
+        actor_id=who.user_id,
     )
     return json_response(workspace.settings_dict())

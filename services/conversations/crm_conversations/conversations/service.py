@@ -6,8 +6,10 @@ from sqlalchemy import select, update
 
 from crm.events.v1 import conversations_pb2
 from crm_conversations.conversations.models import Conversation, Message
-from crm_platform.clients.contacts import ContactDirectory, require_contact
-from crm_platform.db import UnitOfWork, get_in_workspace
+from crm_conversations.models import visibility
+from crm_platform.clients.contacts import ContactDirectory, require_visible_contact
+from crm_platform.context import Caller
+from crm_platform.db import UnitOfWork, get_in_workspace, utcnow
 from crm_platform.errors import FieldError, InvalidInput
 from crm_platform.ids import new_id
 
@@ -16,16 +18,25 @@ MESSAGE_ADDED = "conversations.message.added"
 
 
 def start(
-    uow: UnitOfWork, contacts: ContactDirectory, *, workspace_id: str, contact_id: str, subject: str
+    uow: UnitOfWork, contacts: ContactDirectory, *, caller: Caller, contact_id: str, subject: str
 ) -> Conversation:
-    """Start a conversation with a contact of the workspace; emits conversations.conversation.started."""
+    """Start a conversation with a contact the caller may see; emits conversations.conversation.started."""
     subject = " ".join(subject.split())
     if not subject:
         raise InvalidInput(
             "the conversation has invalid fields", errors=[FieldError("subject", "must not be empty", "required")]
         )
-    require_contact(contacts, contact_id, what="conversation")
+    asked_at = utcnow()
+    access = require_visible_contact(contacts, contact_id, what="conversation")
+    workspace_id = caller.workspace_id
     with uow:
+        # What contacts just said is recorded with the conversation, so the caller sees it at once.
+        visibility.record_owner(
+            uow.session, workspace_id=workspace_id, contact_id=contact_id, owner_id=access.owner_id, as_of=asked_at
+        )
+        visibility.record_setting(
+            uow.session, workspace_id=workspace_id, agents_see_all=access.agents_see_all, as_of=asked_at
+        )
         conversation = Conversation(id=new_id(), workspace_id=workspace_id, contact_id=contact_id, subject=subject)
         uow.session.add(conversation)
         uow.emit(
@@ -42,37 +53,47 @@ def start(
     return conversation
 
 
-def _get(uow: UnitOfWork, workspace_id: str, conversation_id: str) -> Conversation:
-    return get_in_workspace(uow.session, Conversation, conversation_id, workspace_id=workspace_id, what="conversation")
+def _get(uow: UnitOfWork, caller: Caller, conversation_id: str) -> Conversation:
+    """The conversation, if the caller may see its contact; otherwise not found, as for another workspace."""
+    conversation = get_in_workspace(
+        uow.session, Conversation, conversation_id, workspace_id=caller.workspace_id, what="conversation"
+    )
+    visibility.require(
+        uow.session, caller, conversation.contact_id, not_found=f"conversation {conversation_id} not found"
+    )
+    return conversation
 
 
-def get(uow: UnitOfWork, *, workspace_id: str, conversation_id: str) -> Conversation:
-    """One conversation of the workspace."""
+def get(uow: UnitOfWork, *, caller: Caller, conversation_id: str) -> Conversation:
+    """One conversation the caller may see."""
     with uow:
-        return _get(uow, workspace_id, conversation_id)
+        return _get(uow, caller, conversation_id)
 
 
 def list_page(
-    uow: UnitOfWork, *, workspace_id: str, limit: int, after_id: str | None, contact_id: str | None
+    uow: UnitOfWork, *, caller: Caller, limit: int, after_id: str | None, contact_id: str | None
 ) -> list[Conversation]:
-    """A page of the workspace's conversations, newest first; one row more than ``limit`` says a next page exists."""
-    query = select(Conversation).where(Conversation.workspace_id == workspace_id)
+    """A page of the conversations the caller may see, newest first; one row more than ``limit`` says a next
+    page exists."""
+    query = select(Conversation).where(Conversation.workspace_id == caller.workspace_id)
     if contact_id:
         query = query.where(Conversation.contact_id == contact_id)
     if after_id:
         query = query.where(Conversation.id < after_id)
     with uow:
+        query = visibility.restrict(query, uow.session, caller, Conversation.contact_id)
         return list(uow.session.scalars(query.order_by(Conversation.id.desc()).limit(limit + 1)))
 
 
-def add_message(uow: UnitOfWork, *, workspace_id: str, user_id: str, conversation_id: str, body: str) -> Message:
+def add_message(uow: UnitOfWork, *, caller: Caller, conversation_id: str, body: str) -> Message:
     """Add a message to a conversation; emits conversations.message.added."""
     if not body.strip():
         raise InvalidInput(
             "the message has invalid fields", errors=[FieldError("body", "must not be empty", "required")]
         )
+    workspace_id, user_id = caller.workspace_id, caller.user_id
     with uow:
-        conversation = _get(uow, workspace_id, conversation_id)
+        conversation = _get(uow, caller, conversation_id)
         message = Message(
             id=new_id(), workspace_id=workspace_id, conversation_id=conversation.id, body=body, author_id=user_id
         )
@@ -99,9 +120,11 @@ def add_message(uow: UnitOfWork, *, workspace_id: str, user_id: str, conversatio
     return message
 
 
-def list_messages(uow: UnitOfWork, *, workspace_id: str, conversation_id: str) -> list[Message]:
-    """The conversation's messages, oldest first."""
+def list_messages(uow: UnitOfWork, *, caller: Caller, conversation_id: str) -> list[Message]:
+    """The messages of a conversation the caller may see, oldest first."""
     with uow:
-        conversation = _get(uow, workspace_id, conversation_id)
-        query = select(Message).where(Message.workspace_id == workspace_id, Message.conversation_id == conversation.id)
+        conversation = _get(uow, caller, conversation_id)
+        query = select(Message).where(
+            Message.workspace_id == caller.workspace_id, Message.conversation_id == conversation.id
+        )
         return list(uow.session.scalars(query.order_by(Message.id)))

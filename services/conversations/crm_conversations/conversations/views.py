@@ -74,7 +74,7 @@ def start_conversation(body: ConversationIn):  # type: ignore[no-untyped-def]
     conversation = service.start(
         runtime().database.unit_of_work(),
         GrpcContactDirectory(runtime().grpc),
-        workspace_id=caller().workspace_id,
+        caller=caller(),
         contact_id=body.contact_id,
         subject=body.subject,
     )
@@ -85,7 +85,7 @@ def start_conversation(body: ConversationIn):  # type: ignore[no-untyped-def]
 def list_conversations(query: ConversationQuery):  # type: ignore[no-untyped-def]
     conversations = service.list_page(
         runtime().database.unit_of_work(),
-        workspace_id=caller().workspace_id,
+        caller=caller(),
         limit=query.limit,
         after_id=cursor_after(query.cursor),
         contact_id=query.contact_id,
@@ -96,20 +96,16 @@ def list_conversations(query: ConversationQuery):  # type: ignore[no-untyped-def
 
 @api.get("/<conversation_id>", responses={200: ConversationOut}, summary="Get a conversation")
 def get_conversation(path: ConversationPath):  # type: ignore[no-untyped-def]
-    conversation = service.get(
-        runtime().database.unit_of_work(), workspace_id=caller().workspace_id, conversation_id=path.conversation_id
-    )
+    conversation = service.get(runtime().database.unit_of_work(), caller=caller(), conversation_id=path.conversation_id)
     return json_response(conversation.as_dict())
 
 
 @api.post("/<conversation_id>/messages", responses={201: MessageOut}, summary="Add a message to a conversation")
 @idempotent
 def add_message(path: ConversationPath, body: MessageIn):  # type: ignore[no-untyped-def]
-    who = caller()
     message = service.add_message(
         runtime().database.unit_of_work(),
-        workspace_id=who.workspace_id,
-        user_id=who.user_id,
+        caller=caller(),
         conversation_id=path.conversation_id,
         body=body.body,
     )
@@ -119,6 +115,6 @@ def add_message(path: ConversationPath, body: MessageIn):  # type: ignore[no-unt
 @api.get("/<conversation_id>/messages", responses={200: MessageList}, summary="List a conversation's messages")
 def list_messages(path: ConversationPath):  # type: ignore[no-untyped-def]
     messages = service.list_messages(
-        runtime().database.unit_of_work(), workspace_id=caller().workspace_id, conversation_id=path.conversation_id
+        runtime().database.unit_of_work(), caller=caller(), conversation_id=path.conversation_id
     )
     return json_response({"items": [m.as_dict() for m in messages]})

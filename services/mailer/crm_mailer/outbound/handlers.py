@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from crm.events.v1 import envelope_pb2, tickets_pb2
+from crm_mailer.models import visibility
 from crm_mailer.outbound import service
 from crm_mailer.outbound.settings import sender_of
 from crm_platform.clients.contacts import GrpcContactDirectory
@@ -12,6 +13,7 @@ from crm_platform.events import payload_of
 from crm_platform.service import Runtime
 
 subscriptions = Subscriptions()
+visibility.subscribe(subscriptions)  # the copy of who may see which contact's mail
 
 
 @subscriptions.on("tickets.comment.public_added")

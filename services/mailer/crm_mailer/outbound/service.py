@@ -8,10 +8,12 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from crm.events.v1 import mailer_pb2
+from crm_mailer.models import visibility
 from crm_mailer.outbound import compose
 from crm_mailer.outbound.models import FAILED, QUEUED, SENT, SKIPPED, OutboundMessage
 from crm_mailer.outbound.transport import PermanentFailure, TemporaryFailure, Transport
 from crm_platform.clients.contacts import ContactDirectory
+from crm_platform.context import Caller
 from crm_platform.db import Database, UnitOfWork, get_in_workspace, utcnow
 from crm_platform.errors import NotFound
 from crm_platform.ids import new_id
@@ -40,10 +42,18 @@ def queue_ticket_comment(
     body: str,
 ) -> OutboundMessage:
     """Queue the mail that carries a public comment to the contact, inside the consumer's transaction."""
+    asked_at = utcnow()
     try:
-        recipient = contacts.get(contact_id).email
+        card = contacts.get(contact_id)
     except NotFound:
         recipient = None
+    else:
+        recipient = card.email
+        # The copy of who owns the contact learns it here too, in case this mail is read before the
+        # contacts event is consumed.
+        visibility.record_owner(
+            uow.session, workspace_id=workspace_id, contact_id=contact_id, owner_id=card.owner_id, as_of=asked_at
+        )
     outbound_id = new_id()
     message = OutboundMessage(
         id=outbound_id,
@@ -124,10 +134,14 @@ def deliver_due(database: Database, transport: Transport, sender: Sender, *, lim
     return outcomes
 
 
-def get(uow: UnitOfWork, *, workspace_id: str, message_id: str) -> OutboundMessage:
-    """One outbound mail of the workspace."""
+def get(uow: UnitOfWork, *, caller: Caller, message_id: str) -> OutboundMessage:
+    """One outbound mail to a contact the caller may see; otherwise not found, as for another workspace."""
     with uow:
-        return get_in_workspace(uow.session, OutboundMessage, message_id, workspace_id=workspace_id, what="message")
+        message = get_in_workspace(
+            uow.session, OutboundMessage, message_id, workspace_id=caller.workspace_id, what="message"
+        )
+        visibility.require(uow.session, caller, message.contact_id, not_found=f"message {message_id} not found")
+        return message
 
 
 def get_by_source_event(uow: UnitOfWork, *, workspace_id: str, source_event_id: str) -> OutboundMessage:
@@ -144,13 +158,15 @@ def get_by_source_event(uow: UnitOfWork, *, workspace_id: str, source_event_id: 
 
 
 def list_page(
-    uow: UnitOfWork, *, workspace_id: str, limit: int, after_id: str | None, ticket_id: str | None
+    uow: UnitOfWork, *, caller: Caller, limit: int, after_id: str | None, ticket_id: str | None
 ) -> list[OutboundMessage]:
-    """A page of the workspace's outbound mail, newest first; one row more than ``limit`` says a next page exists."""
-    query = select(OutboundMessage).where(OutboundMessage.workspace_id == workspace_id)
+    """A page of the mail to contacts the caller may see, newest first; one row more than ``limit`` says a next
+    page exists."""
+    query = select(OutboundMessage).where(OutboundMessage.workspace_id == caller.workspace_id)
     if ticket_id:
         query = query.where(OutboundMessage.ticket_id == ticket_id)
     if after_id:
         query = query.where(OutboundMessage.id < after_id)
     with uow:
+        query = visibility.restrict(query, uow.session, caller, OutboundMessage.contact_id)
         return list(uow.session.scalars(query.order_by(OutboundMessage.id.desc()).limit(limit + 1)))

@@ -47,7 +47,7 @@ class MessagePath(BaseModel):
 def list_messages(query: MessageQuery):  # type: ignore[no-untyped-def]
     messages = service.list_page(
         runtime().database.unit_of_work(),
-        workspace_id=caller().workspace_id,
+        caller=caller(),
         limit=query.limit,
         after_id=cursor_after(query.cursor),
         ticket_id=query.ticket_id,
@@ -58,7 +58,5 @@ def list_messages(query: MessageQuery):  # type: ignore[no-untyped-def]
 
 @api.get("/messages/<message_id>", responses={200: MessageOut}, summary="Get an outbound mail")
 def get_message(path: MessagePath):  # type: ignore[no-untyped-def]
-    message = service.get(
-        runtime().database.unit_of_work(), workspace_id=caller().workspace_id, message_id=path.message_id
-    )
+    message = service.get(runtime().database.unit_of_work(), caller=caller(), message_id=path.message_id)
     return json_response(message.as_dict())

@@ -22,7 +22,7 @@ class TicketsServicer(tickets_pb2_grpc.TicketsServiceServicer):
         limit = min(request.limit or 50, 200)
         tickets = service.list_page(
             self.rt.database.unit_of_work(),
-            workspace_id=caller.workspace_id,
+            caller=caller,
             limit=limit,
             after_id=None,
             contact_id=request.contact_id,

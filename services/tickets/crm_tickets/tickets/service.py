@@ -5,10 +5,12 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from crm.events.v1 import tickets_pb2
-from crm_platform.clients.contacts import ContactDirectory, require_contact
-from crm_platform.db import UnitOfWork, get_in_workspace
+from crm_platform.clients.contacts import ContactDirectory, require_visible_contact
+from crm_platform.context import Caller
+from crm_platform.db import UnitOfWork, get_in_workspace, utcnow
 from crm_platform.errors import FieldError, InvalidInput
 from crm_platform.ids import new_id
+from crm_tickets.models import visibility
 from crm_tickets.tickets.models import Comment, Ticket
 
 OPENED = "tickets.ticket.opened"
@@ -17,64 +19,83 @@ PRIVATE_COMMENT_ADDED = "tickets.comment.private_added"
 
 
 def open_ticket(
-    uow: UnitOfWork, contacts: ContactDirectory, *, workspace_id: str, user_id: str, subject: str, contact_id: str
+    uow: UnitOfWork, contacts: ContactDirectory, *, caller: Caller, subject: str, contact_id: str
 ) -> Ticket:
-    """Open a ticket for a contact of the workspace; emits tickets.ticket.opened."""
+    """Open a ticket for a contact the caller may see; emits tickets.ticket.opened."""
     subject = " ".join(subject.split())
     if not subject:
         raise InvalidInput(
             "the ticket has invalid fields", errors=[FieldError("subject", "must not be empty", "required")]
         )
-    require_contact(contacts, contact_id, what="ticket")
+    asked_at = utcnow()
+    access = require_visible_contact(contacts, contact_id, what="ticket")
+    workspace_id = caller.workspace_id
     with uow:
+        # What contacts just said is recorded with the ticket, so the opener sees it at once.
+        visibility.record_owner(
+            uow.session, workspace_id=workspace_id, contact_id=contact_id, owner_id=access.owner_id, as_of=asked_at
+        )
+        visibility.record_setting(
+            uow.session, workspace_id=workspace_id, agents_see_all=access.agents_see_all, as_of=asked_at
+        )
         ticket = Ticket(
-            id=new_id(), workspace_id=workspace_id, contact_id=contact_id, subject=subject, opened_by=user_id
+            id=new_id(), workspace_id=workspace_id, contact_id=contact_id, subject=subject, opened_by=caller.user_id
         )
         uow.session.add(ticket)
         uow.emit(
             OPENED,
-            tickets_pb2.TicketOpened(ticket_id=ticket.id, contact_id=contact_id, subject=subject, opened_by=user_id),
+            tickets_pb2.TicketOpened(
+                ticket_id=ticket.id, contact_id=contact_id, subject=subject, opened_by=caller.user_id
+            ),
             workspace_id=workspace_id,
         )
         uow.commit()
     return ticket
 
 
-def _get(uow: UnitOfWork, workspace_id: str, ticket_id: str) -> Ticket:
-    return get_in_workspace(uow.session, Ticket, ticket_id, workspace_id=workspace_id, what="ticket")
+def _get(uow: UnitOfWork, caller: Caller, ticket_id: str) -> Ticket:
+    """The ticket, if the caller may see its contact; otherwise not found, as for another workspace."""
+    ticket = get_in_workspace(uow.session, Ticket, ticket_id, workspace_id=caller.workspace_id, what="ticket")
+    visibility.require(uow.session, caller, ticket.contact_id, not_found=f"ticket {ticket_id} not found")
+    return ticket
 
 
-def get(uow: UnitOfWork, *, workspace_id: str, ticket_id: str) -> Ticket:
-    """One ticket of the workspace."""
+def get(uow: UnitOfWork, *, caller: Caller, ticket_id: str) -> Ticket:
+    """One ticket the caller may see."""
     with uow:
-        return _get(uow, workspace_id, ticket_id)
+        return _get(uow, caller, ticket_id)
 
 
 def list_page(
-    uow: UnitOfWork, *, workspace_id: str, limit: int, after_id: str | None, contact_id: str | None
+    uow: UnitOfWork, *, caller: Caller, limit: int, after_id: str | None, contact_id: str | None
 ) -> list[Ticket]:
-    """A page of the workspace's tickets, newest first; one row more than ``limit`` says a next page exists."""
-    query = select(Ticket).where(Ticket.workspace_id == workspace_id)
+    """A page of the tickets the caller may see, newest first; one row more than ``limit`` says a next page exists."""
+    query = select(Ticket).where(Ticket.workspace_id == caller.workspace_id)
     if contact_id:
         query = query.where(Ticket.contact_id == contact_id)
     if after_id:
         query = query.where(Ticket.id < after_id)
     with uow:
+        query = visibility.restrict(query, uow.session, caller, Ticket.contact_id)
         return list(uow.session.scalars(query.order_by(Ticket.id.desc()).limit(limit + 1)))
 
 
-def add_comment(
-    uow: UnitOfWork, *, workspace_id: str, user_id: str, ticket_id: str, body: str, public: bool
-) -> Comment:
+def add_comment(uow: UnitOfWork, *, caller: Caller, ticket_id: str, body: str, public: bool) -> Comment:
     """Comment on a ticket: a public comment goes to the contact by email, a private note stays inside."""
     if not body.strip():
         raise InvalidInput(
             "the comment has invalid fields", errors=[FieldError("body", "must not be empty", "required")]
         )
+    workspace_id = caller.workspace_id
     with uow:
-        ticket = _get(uow, workspace_id, ticket_id)
+        ticket = _get(uow, caller, ticket_id)
         comment = Comment(
-            id=new_id(), workspace_id=workspace_id, ticket_id=ticket.id, body=body, public=public, author_id=user_id
+            id=new_id(),
+            workspace_id=workspace_id,
+            ticket_id=ticket.id,
+            body=body,
+            public=public,
+            author_id=caller.user_id,
         )
         uow.session.add(comment)
         uow.emit(
@@ -85,7 +106,7 @@ def add_comment(
                 contact_id=ticket.contact_id,
                 ticket_subject=ticket.subject,
                 body=body,
-                author_id=user_id,
+                author_id=caller.user_id,
                 public=public,
             ),
             workspace_id=workspace_id,
@@ -94,9 +115,9 @@ def add_comment(
     return comment
 
 
-def list_comments(uow: UnitOfWork, *, workspace_id: str, ticket_id: str) -> list[Comment]:
-    """The ticket's comments, oldest first."""
+def list_comments(uow: UnitOfWork, *, caller: Caller, ticket_id: str) -> list[Comment]:
+    """The comments of a ticket the caller may see, oldest first."""
     with uow:
-        ticket = _get(uow, workspace_id, ticket_id)
-        query = select(Comment).where(Comment.workspace_id == workspace_id, Comment.ticket_id == ticket.id)
+        ticket = _get(uow, caller, ticket_id)
+        query = select(Comment).where(Comment.workspace_id == caller.workspace_id, Comment.ticket_id == ticket.id)
         return list(uow.session.scalars(query.order_by(Comment.id)))

@@ -70,12 +70,10 @@ def _directory() -> GrpcContactDirectory:
 @api.post("", responses={201: TicketOut}, summary="Open a ticket for a contact")
 @idempotent
 def open_ticket(body: TicketIn):  # type: ignore[no-untyped-def]
-    who = caller()
     ticket = service.open_ticket(
         runtime().database.unit_of_work(),
         _directory(),
-        workspace_id=who.workspace_id,
-        user_id=who.user_id,
+        caller=caller(),
         subject=body.subject,
         contact_id=body.contact_id,
     )
@@ -86,7 +84,7 @@ def open_ticket(body: TicketIn):  # type: ignore[no-untyped-def]
 def list_tickets(query: TicketQuery):  # type: ignore[no-untyped-def]
     tickets = service.list_page(
         runtime().database.unit_of_work(),
-        workspace_id=caller().workspace_id,
+        caller=caller(),
         limit=query.limit,
         after_id=cursor_after(query.cursor),
         contact_id=query.contact_id,
@@ -97,20 +95,16 @@ def list_tickets(query: TicketQuery):  # type: ignore[no-untyped-def]
 
 @api.get("/<ticket_id>", responses={200: TicketOut}, summary="Get a ticket")
 def get_ticket(path: TicketPath):  # type: ignore[no-untyped-def]
-    ticket = service.get(
-        runtime().database.unit_of_work(), workspace_id=caller().workspace_id, ticket_id=path.ticket_id
-    )
+    ticket = service.get(runtime().database.unit_of_work(), caller=caller(), ticket_id=path.ticket_id)
     return json_response(ticket.as_dict())
 
 
 @api.post("/<ticket_id>/comments", responses={201: CommentOut}, summary="Comment on a ticket (public or private)")
 @idempotent
 def add_comment(path: TicketPath, body: CommentIn):  # type: ignore[no-untyped-def]
-    who = caller()
     comment = service.add_comment(
         runtime().database.unit_of_work(),
-        workspace_id=who.workspace_id,
-        user_id=who.user_id,
+        caller=caller(),
         ticket_id=path.ticket_id,
         body=body.body,
         public=body.public,
@@ -120,7 +114,5 @@ def add_comment(path: TicketPath, body: CommentIn):  # type: ignore[no-untyped-d
 
 @api.get("/<ticket_id>/comments", responses={200: CommentList}, summary="List a ticket's comments")
 def list_comments(path: TicketPath):  # type: ignore[no-untyped-def]
-    comments = service.list_comments(
-        runtime().database.unit_of_work(), workspace_id=caller().workspace_id, ticket_id=path.ticket_id
-    )
+    comments = service.list_comments(runtime().database.unit_of_work(), caller=caller(), ticket_id=path.ticket_id)
     return json_response({"items": [c.as_dict() for c in comments]})

@@ -1,0 +1,220 @@
+"""Agents' contact visibility outside contacts: a local copy of contact ownership and of the workspace setting.
+
+A service that shows something about a contact (a ticket, a conversation, a mail) keeps who owns each
+contact and whether the workspace lets agents see all contacts, fed from the contacts service's events
+and refreshed by its own write paths' gRPC answer. Reads filter in SQL against that copy, so a list page
+is one query (full pages, right cursors) and never one call per item; a hidden row answers 404.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    ColumnElement,
+    Index,
+    MetaData,
+    Select,
+    String,
+    Table,
+    and_,
+    exists,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from crm.events.v1 import contacts_pb2, envelope_pb2
+from crm_platform.consumer import Subscriptions
+from crm_platform.context import Caller
+from crm_platform.db import UnitOfWork, UtcDateTime
+from crm_platform.errors import NotFound
+from crm_platform.events import occurred_at, payload_of
+
+# What contacts assumes for a workspace that never changed the setting (Workspace.agents_see_all's default).
+DEFAULT_AGENTS_SEE_ALL = True
+
+CONTACT_CREATED = "contacts.contact.created"
+OWNER_CHANGED = "contacts.contact.owner_changed"
+CONTACT_DELETED = "contacts.contact.deleted"
+CONTACTS_MERGED = "contacts.contact.merged"
+SETTINGS_CHANGED = "contacts.workspace.settings_changed"
+
+Q = TypeVar("Q", bound=Select[Any])
+
+
+def may_see(caller: Caller, *, agents_see_all: bool, owner_id: str | None) -> bool:
+    """The contacts service's rule: admins see every contact; agents all of them or, as the workspace says,
+    only those they own (an unowned contact is nobody's)."""
+    return caller.is_admin or agents_see_all or (owner_id is not None and owner_id == caller.user_id)
+
+
+class ContactVisibility:
+    """The copy's two tables in one service's metadata, the filter reads apply, and the events that feed it."""
+
+    def __init__(self, metadata: MetaData) -> None:
+        self.contacts = Table(
+            "visibility_contacts",
+            metadata,
+            Column("workspace_id", String(36), primary_key=True),
+            Column("contact_id", String(36), primary_key=True),
+            Column("owner_id", String(100)),
+            Column("deleted", Boolean, nullable=False, default=False),
+            # A merged-away contact follows its survivor: its rows here are not re-pointed.
+            Column("merged_into", String(36)),
+            # When the fact was true at contacts: an older fact arriving late does not overwrite a newer one
+            # (of two facts of the same instant, the one applied last wins).
+            Column("changed_at", UtcDateTime(), nullable=False),
+            Index("ix_visibility_contacts_workspace_id_owner_id", "workspace_id", "owner_id"),
+            Index("ix_visibility_contacts_workspace_id_merged_into", "workspace_id", "merged_into"),
+        )
+        self.workspaces = Table(
+            "visibility_workspaces",
+            metadata,
+            Column("workspace_id", String(36), primary_key=True),
+            Column("agents_see_all", Boolean, nullable=False),
+            Column("changed_at", UtcDateTime(), nullable=False),
+        )
+
+    # reading ------------------------------------------------------------------------------------
+    def sees_all(self, session: Session, caller: Caller) -> bool:
+        """Whether the caller sees every contact of its workspace (no filter needed)."""
+        if caller.is_admin:
+            return True
+        setting = session.scalar(
+            select(self.workspaces.c.agents_see_all).where(self.workspaces.c.workspace_id == caller.workspace_id)
+        )
+        return DEFAULT_AGENTS_SEE_ALL if setting is None else bool(setting)
+
+    def restrict(self, query: Q, session: Session, caller: Caller, contact_id: ColumnElement[Any]) -> Q:
+        """``query`` left with the rows whose contact the caller may see; in SQL, so a page is still full."""
+        if self.sees_all(session, caller):
+            return query
+        known = self.contacts.c
+        return query.where(
+            exists().where(
+                known.workspace_id == caller.workspace_id,
+                known.contact_id == contact_id,
+                known.owner_id == caller.user_id,
+                known.deleted.is_(False),
+            )
+        )
+
+    def require(self, session: Session, caller: Caller, contact_id: str | None, *, not_found: str) -> None:
+        """Raise NotFound(``not_found``) unless the caller may see the contact; an unknown contact is hidden."""
+        if self.sees_all(session, caller):
+            return
+        known = self.contacts.c
+        row = (
+            session.execute(
+                select(known.owner_id, known.deleted).where(
+                    known.workspace_id == caller.workspace_id, known.contact_id == contact_id
+                )
+            ).first()
+            if contact_id
+            else None
+        )
+        if row is None or row.deleted or not may_see(caller, agents_see_all=False, owner_id=row.owner_id):
+            raise NotFound(not_found)
+
+    # recording ----------------------------------------------------------------------------------
+    def record_owner(
+        self, session: Session, *, workspace_id: str, contact_id: str, owner_id: str | None, as_of: datetime
+    ) -> None:
+        """A live contact's owner, as contacts told it at ``as_of``."""
+        self._save_if_newer(
+            session,
+            self.contacts,
+            {"workspace_id": workspace_id, "contact_id": contact_id},
+            {"owner_id": owner_id or None, "deleted": False, "merged_into": None},
+            as_of,
+        )
+
+    def record_setting(self, session: Session, *, workspace_id: str, agents_see_all: bool, as_of: datetime) -> None:
+        """The workspace's "agents see all contacts" setting, as contacts told it at ``as_of``."""
+        self._save_if_newer(
+            session, self.workspaces, {"workspace_id": workspace_id}, {"agents_see_all": agents_see_all}, as_of
+        )
+
+    def _save_if_newer(
+        self, session: Session, table: Table, key: dict[str, str], values: dict[str, Any], as_of: datetime
+    ) -> None:
+        matches = and_(*(table.c[name] == value for name, value in key.items()))
+        updated = session.execute(
+            update(table).where(matches, table.c.changed_at <= as_of).values(**values, changed_at=as_of)
+        )
+        if updated.rowcount == 0:  # type: ignore[attr-defined]
+            dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+            session.execute(dialect.insert(table).values(**key, **values, changed_at=as_of).on_conflict_do_nothing())
+
+    def _follow(self, session: Session, workspace_id: str, contact_ids: list[str], values: dict[str, Any]) -> None:
+        """Apply a change of contacts to the contacts merged into them as well."""
+        known = self.contacts.c
+        session.execute(
+            update(self.contacts)
+            .where(known.workspace_id == workspace_id, known.merged_into.in_(contact_ids))
+            .values(**values)
+        )
+
+    # the events that feed the copy ----------------------------------------------------------------
+    def subscribe(self, subscriptions: Subscriptions) -> None:
+        """Register the handlers of the contacts events that keep the copy."""
+        subscriptions.on(CONTACT_CREATED)(self._on_created)
+        subscriptions.on(OWNER_CHANGED)(self._on_owner_changed)
+        subscriptions.on(CONTACT_DELETED)(self._on_deleted)
+        subscriptions.on(CONTACTS_MERGED)(self._on_merged)
+        subscriptions.on(SETTINGS_CHANGED)(self._on_settings_changed)
+
+    def _on_created(self, _rt: Any, uow: UnitOfWork, envelope: envelope_pb2.Envelope) -> None:
+        created = payload_of(envelope, contacts_pb2.ContactCreated)
+        self.record_owner(
+            uow.session,
+            workspace_id=envelope.workspace_id,
+            contact_id=created.contact_id,
+            owner_id=created.contact.owner_id,
+            as_of=occurred_at(envelope),
+        )
+
+    def _on_owner_changed(self, _rt: Any, uow: UnitOfWork, envelope: envelope_pb2.Envelope) -> None:
+        changed = payload_of(envelope, contacts_pb2.ContactOwnerChanged)
+        owner = changed.to_owner_id or None
+        key = {"workspace_id": envelope.workspace_id, "contact_id": changed.contact_id}
+        self._save_if_newer(uow.session, self.contacts, key, {"owner_id": owner}, occurred_at(envelope))
+        self._follow(uow.session, envelope.workspace_id, [changed.contact_id], {"owner_id": owner})
+
+    def _on_deleted(self, _rt: Any, uow: UnitOfWork, envelope: envelope_pb2.Envelope) -> None:
+        deleted = payload_of(envelope, contacts_pb2.ContactDeleted)
+        key = {"workspace_id": envelope.workspace_id, "contact_id": deleted.contact_id}
+        self._save_if_newer(uow.session, self.contacts, key, {"deleted": True}, occurred_at(envelope))
+        self._follow(uow.session, envelope.workspace_id, [deleted.contact_id], {"deleted": True})
+
+    def _on_merged(self, _rt: Any, uow: UnitOfWork, envelope: envelope_pb2.Envelope) -> None:
+        merged = payload_of(envelope, contacts_pb2.ContactsMerged)
+        known = self.contacts.c
+        survivor = uow.session.execute(
+            select(known.owner_id, known.deleted).where(
+                known.workspace_id == envelope.workspace_id, known.contact_id == merged.survivor_id
+            )
+        ).first()
+        follows = {
+            "owner_id": survivor.owner_id if survivor else None,
+            "deleted": bool(survivor.deleted) if survivor else False,
+            "merged_into": merged.survivor_id,
+        }
+        for merged_id in merged.merged_ids:
+            key = {"workspace_id": envelope.workspace_id, "contact_id": merged_id}
+            self._save_if_newer(uow.session, self.contacts, key, follows, occurred_at(envelope))
+        self._follow(uow.session, envelope.workspace_id, list(merged.merged_ids), follows)
+
+    def _on_settings_changed(self, _rt: Any, uow: UnitOfWork, envelope: envelope_pb2.Envelope) -> None:
+        changed = payload_of(envelope, contacts_pb2.WorkspaceSettingsChanged)
+        self.record_setting(
+            uow.session,
+            workspace_id=envelope.workspace_id,
+            agents_see_all=changed.agents_see_all,
+            as_of=occurred_at(envelope),
+        )
