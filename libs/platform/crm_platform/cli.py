@@ -15,14 +15,17 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from crm_platform import auth, logs, migrations
+from crm_platform.allinone import environment, is_var_dir
 from crm_platform.bus import BusUnavailable
 from crm_platform.errors import DomainError
 from crm_platform.service import Runtime, ServiceSpec, bootstrap, discover
 from crm_platform.settings import SERVICES, SettingsError, load
+
+DEFAULT_ALLINONE_GRPC_PORT = "50151"
 
 
 def _spec(name: str) -> ServiceSpec:
@@ -33,9 +36,42 @@ def _spec(name: str) -> ServiceSpec:
     return specs[name]
 
 
-def runtime_for(name: str) -> Runtime:
+DEFAULT_VAR = "var"
+
+
+def var_dir(var: str | None = None) -> Path:
+    """All-in-one mode's data folder: ``--var``, else ``CRM_VAR_DIR``, else ``./var`` (where ``make run`` keeps it)."""
+    return Path(var or os.environ.get("CRM_VAR_DIR") or DEFAULT_VAR)
+
+
+def operator_environment(var: str | None = None, base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment an operator command reads its settings from.
+
+    The process's own when it names a database (microservices mode, the chart's Jobs); otherwise the
+    settings of the all-in-one mode whose ``var/`` is found (its SQLite files, local bus and JWT secret),
+    so that ``crm workspace create`` and friends work as printed beside a running ``make run``.
+    """
+    env = dict(os.environ if base is None else base)
+    folder = var_dir(var)
+    if any(key.endswith("_DATABASE_URL") and value for key, value in env.items()) or not is_var_dir(folder):
+        return env
+    grpc_port = int(env.get("CRM_ALLINONE_GRPC_PORT", DEFAULT_ALLINONE_GRPC_PORT))
+    return environment(folder, grpc_port=grpc_port, base=env, create=False)
+
+
+def runtime_for(name: str, var: str | None = None) -> Runtime:
+    """The runtime of an operator command on ``name``'s database (see ``operator_environment``)."""
     spec = _spec(name)
-    settings = load(name)
+    env = operator_environment(var)
+    try:
+        settings = load(name, env)
+    except SettingsError as error:
+        if not is_var_dir(var_dir(var)):
+            hint = (
+                f"; or run it beside `crm run` (no all-in-one data in {var_dir(var).resolve()}; choose it with --var)"
+            )
+            raise SettingsError(f"{error}{hint}") from None
+        raise
     logs.configure(name, settings.log_level)
     return bootstrap(spec, settings)
 
@@ -43,7 +79,9 @@ def runtime_for(name: str) -> Runtime:
 def cmd_serve(args: argparse.Namespace) -> int:
     from crm_platform import processes
 
-    rt = runtime_for(args.service)
+    spec = _spec(args.service)
+    rt = bootstrap(spec, load(args.service))
+    logs.configure(args.service, rt.settings.log_level)
     if args.process == "http":
         from crm_platform.web import create_app
 
@@ -67,7 +105,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    rt = runtime_for(args.service)
+    rt = runtime_for(args.service, args.var)
     migrations.upgrade(rt.spec, rt.settings.database_url, args.revision)
     print(f"{args.service}: database at {args.revision}")
     if rt.spec.subscriptions.handlers and not args.skip_bus:
@@ -82,7 +120,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_makemigration(args: argparse.Namespace) -> int:
-    rt = runtime_for(args.service)
+    rt = runtime_for(args.service, args.var)
     migrations.revision(rt.spec, rt.settings.database_url, args.message)
     return 0
 
@@ -90,7 +128,7 @@ def cmd_makemigration(args: argparse.Namespace) -> int:
 def cmd_token(args: argparse.Namespace) -> int:
     secret = os.environ.get("CRM_JWT_SECRET")
     production = os.environ.get("CRM_ENV") == "production"
-    fallback = Path(args.var) / "jwt-secret"
+    fallback = var_dir(args.var) / "jwt-secret"
     if not secret and not production and fallback.exists():
         secret = fallback.read_text().strip()  # the all-in-one mode's development secret
     print(
@@ -109,7 +147,7 @@ def cmd_token(args: argparse.Namespace) -> int:
 
 
 def cmd_deadletters(args: argparse.Namespace) -> int:
-    rt = runtime_for(args.service)
+    rt = runtime_for(args.service, args.var)
     bus = rt.connect_bus()
     try:
         if args.action == "list":
@@ -143,7 +181,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     server = create_server(platform.wsgi, host=args.host, port=args.port, threads=16)
     base = f"http://{args.host}:{args.port}"
     if "workspace_id" in shown:
-        token = platform.admin_token(shown["workspace_id"])
+        token = platform.admin_token(shown["workspace_id"], shown["admin_id"])
         print(f"\nCRM all-in-one is running on {base}  (data in {var.resolve()}, mail in {env['MAILER_MAILDIR']})")
         print(f"Demo workspace: {shown['workspace_id']}")
         print(f"Admin token:    {token}\n")
@@ -220,8 +258,10 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="all-in-one mode: every service in one process")
     run.add_argument("--host", default=os.environ.get("CRM_HOST", "127.0.0.1"))
     run.add_argument("--port", type=int, default=int(os.environ.get("CRM_PORT", "8080")))
-    run.add_argument("--grpc-port", type=int, default=int(os.environ.get("CRM_ALLINONE_GRPC_PORT", "50151")))
-    run.add_argument("--var", default=os.environ.get("CRM_VAR_DIR", "var"))
+    run.add_argument(
+        "--grpc-port", type=int, default=int(os.environ.get("CRM_ALLINONE_GRPC_PORT", DEFAULT_ALLINONE_GRPC_PORT))
+    )
+    run.add_argument("--var", default=str(var_dir()))
     run.set_defaults(func=cmd_run)
 
     up = sub.add_parser("up", help="microservices mode on this machine (PostgreSQL, RabbitMQ, an SMTP sink)")
@@ -255,7 +295,6 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--user", required=True)
     token.add_argument("--role", required=True, choices=auth.ROLES)
     token.add_argument("--ttl", type=int, default=30 * 24 * 3600, help="seconds the token stays valid")
-    token.add_argument("--var", default=os.environ.get("CRM_VAR_DIR", "var"))
     token.set_defaults(func=cmd_token)
 
     dead = sub.add_parser("deadletters", help="inspect or replay a service's dead-lettered events")
@@ -267,7 +306,24 @@ def build_parser() -> argparse.ArgumentParser:
     for spec in discover().values():
         if spec.cli is not None:
             spec.cli(sub)
+    for name, command in sub.choices.items():
+        if name not in ("run", "up", "serve"):
+            _add_var_option(command)
     return parser
+
+
+def _add_var_option(parser: argparse.ArgumentParser) -> None:
+    """Give an operator command (and each of its subcommands) ``--var``: the all-in-one data it works on."""
+    nested = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    for action in nested:
+        for child in action.choices.values():
+            _add_var_option(child)
+    if not nested and "--var" not in parser._option_string_actions:
+        parser.add_argument(
+            "--var",
+            default=None,
+            help="all-in-one mode's data folder, used when no *_DATABASE_URL is set (default: $CRM_VAR_DIR or ./var)",
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

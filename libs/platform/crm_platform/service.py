@@ -52,6 +52,13 @@ class ServiceSpec:
     cli: Callable[[argparse._SubParsersAction], None] | None = None
     # All-in-one first run: create demo data, return what to show the newcomer (e.g. the workspace id).
     demo_seed: Callable[[Runtime], dict[str, str]] | None = None
+    # The languages of a workspace, first preferred, for problems of callers who send no Accept-Language.
+    workspace_languages: Callable[[Runtime, str], list[str]] | None = None
+
+    @property
+    def locale_dir(self) -> Path:
+        """The package's message catalogs (``locale/<lang>/LC_MESSAGES/messages.po``, beside ``migrations/``)."""
+        return self.migrations_dir.parent / "locale"
 
     @property
     def queue(self) -> str:
