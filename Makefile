@@ -38,8 +38,12 @@ run: setup
 	$(CRM) run
 
 # Microservices mode on the local PostgreSQL and RabbitMQ, with an SMTP sink; Ctrl-C stops it all.
+# Options: make up PORT=8090 BASE_PORT=19000 SMTP_PORT=19025 DB_PREFIX=crm_mine VHOST=mine
+UP_OPTIONS = $(if $(PORT),--port $(PORT)) $(if $(BASE_PORT),--base-port $(BASE_PORT)) \
+	$(if $(SMTP_PORT),--smtp-port $(SMTP_PORT)) $(if $(DB_PREFIX),--db-prefix $(DB_PREFIX)) \
+	$(if $(VHOST),--vhost $(VHOST))
 up: setup
-	$(CRM) up
+	$(CRM) up $(UP_OPTIONS)
 
 # Problem messages: extract the English msgids into each package's messages.pot, merge them into its .po
 # catalogs (translate the new entries there; `fuzzy` ones are not shown until reviewed). Read at run time.

@@ -26,6 +26,7 @@ from crm_platform.service import Runtime, ServiceSpec, bootstrap, discover
 from crm_platform.settings import SERVICES, SettingsError, load
 
 DEFAULT_ALLINONE_GRPC_PORT = "50151"
+DEMO_ADMIN, DEMO_ADMIN_EMAIL = "Demo Admin", "admin@example.com"  # as crm run's Demo workspace has
 
 
 def _spec(name: str) -> ServiceSpec:
@@ -219,25 +220,36 @@ def cmd_up(args: argparse.Namespace) -> int:
     from crm_platform import devstack
 
     logs.configure("devstack", "INFO")
+    amqp_url = devstack.amqp_url_with_vhost(args.amqp_url, args.vhost)
+    devstack.ensure_vhost(amqp_url)
     config = devstack.StackConfig(
         var=Path(args.var),
         postgres_url=args.postgres_url,
-        amqp_url=args.amqp_url,
+        amqp_url=amqp_url,
+        db_prefix=args.db_prefix,
         gateway_port=args.port,
+        base_port=args.base_port,
         smtp_port=args.smtp_port,
     )
+    print(
+        f"Starting every service on PostgreSQL (databases {args.db_prefix}_<service>) "
+        f"and RabbitMQ vhost {args.vhost!r}:"
+    )
+    print("\n".join(devstack.port_lines(config)), flush=True)
     stack = devstack.Stack(config)
     with stack:
         created = subprocess.run(
-            stack._crm("workspace", "create", "Demo", "--reuse"),
+            stack._crm(
+                "workspace", "create", "Demo", "--reuse", "--admin-email", DEMO_ADMIN_EMAIL, "--admin-name", DEMO_ADMIN
+            ),
             env=stack.env_for("contacts", "cli"),
             capture_output=True,
             text=True,
             check=True,
         )
-        workspace_id = created.stdout.strip().splitlines()[-1]
+        workspace_id, admin_id = created.stdout.split()[-2:]
         token = auth.mint(
-            secret=config.jwt_secret, production=False, workspace_id=workspace_id, user_id="demo-admin", role="admin"
+            secret=config.jwt_secret, production=False, workspace_id=workspace_id, user_id=admin_id, role="admin"
         )
         print(
             f"\nCRM microservices are running behind {stack.url}  (logs in {config.var}/logs, mail in {stack.maildir})"
@@ -265,13 +277,29 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(func=cmd_run)
 
     up = sub.add_parser("up", help="microservices mode on this machine (PostgreSQL, RabbitMQ, an SMTP sink)")
-    up.add_argument("--port", type=int, default=8080, help="gateway port")
-    up.add_argument("--smtp-port", type=int, default=18025)
-    up.add_argument("--var", default="var/up")
+    up.add_argument("--port", type=int, default=int(os.environ.get("CRM_UP_PORT", "8080")), help="gateway port")
+    up.add_argument(
+        "--base-port",
+        type=int,
+        default=int(os.environ.get("CRM_UP_BASE_PORT", "18000")),
+        help="first port of the services' processes (ten per service: http, grpc, metrics)",
+    )
+    up.add_argument("--smtp-port", type=int, default=int(os.environ.get("CRM_UP_SMTP_PORT", "18025")))
+    up.add_argument(
+        "--db-prefix", default=os.environ.get("CRM_UP_DB_PREFIX", "crm"), help="databases are <prefix>_<service>"
+    )
+    up.add_argument(
+        "--vhost", default=os.environ.get("CRM_UP_VHOST", "crm-up"), help="RabbitMQ vhost, created when missing"
+    )
+    up.add_argument("--var", default=os.environ.get("CRM_UP_VAR", "var/up"))
     up.add_argument(
         "--postgres-url", default=os.environ.get("CRM_UP_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432")
     )
-    up.add_argument("--amqp-url", default=os.environ.get("CRM_UP_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F"))
+    up.add_argument(
+        "--amqp-url",
+        default=os.environ.get("CRM_UP_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672"),
+        help="the RabbitMQ server; the vhost comes from --vhost",
+    )
     up.set_defaults(func=cmd_up)
 
     serve = sub.add_parser("serve", help="run one process of one service")
