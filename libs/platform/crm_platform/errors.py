@@ -61,7 +61,7 @@ class FieldError:
 
     def __post_init__(self) -> None:
         self.template, self.params = _template_of(self.message, self.params)
-        self.message = fill(self.template, self.params)
+        self.message = Phrase(self.template, self.params)  # a str that keeps its template when passed on
 
     def as_dict(self) -> dict[str, str]:
         return {"field": self.field, "message": self.message, "code": self.code}
@@ -87,7 +87,7 @@ class DomainError(Exception):
 
     def __post_init__(self) -> None:
         self.template, self.params = _template_of(self.detail, self.params)
-        self.detail = fill(self.template, self.params)
+        self.detail = Phrase(self.template, self.params)
 
     def __str__(self) -> str:
         return self.detail

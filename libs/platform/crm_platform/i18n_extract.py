@@ -2,7 +2,8 @@
 
 Babel's own Python extractor finds ``_("...")`` calls; our msgids are the literal first argument of an
 error (``NotFound("...")``), the message of a ``FieldError``, a ``phrase``/``msgid``/``Word``, the ``what``
-of ``get_in_workspace``, the title and detail of ``problem(...)`` and the ``title`` of an error class.
+of ``get_in_workspace``, the action of ``require_admin``, the title and detail of ``problem(...)`` and the
+``title`` of an error class.
 ``make messages`` runs it (see ``babel.cfg``); a test checks that every msgid it finds is translated.
 """
 
@@ -30,6 +31,7 @@ MESSAGE_ARGUMENTS: dict[str, tuple[tuple[int, str], ...]] = {
     "msgid": ((0, "message"),),
     "Word": ((0, ""),),
     "get_in_workspace": ((-1, "what"),),
+    "require_admin": ((1, "action"),),
     "problem": ((1, "title"), (-1, "detail")),
 }
 

@@ -97,6 +97,11 @@ def test_common_problems_are_translated_titles_details_and_field_messages(contac
     bad_color = _send(
         contacts, SPANISH, "POST", "/v1/contacts", json={"name": "Ada", "color": "red"}, headers=headers
     ).get_json()
+    bad_phones = _send(
+        contacts, SPANISH, "POST", "/v1/contacts", json={"name": "Ada", "phones": ["12"]}, headers=headers
+    ).get_json()
+    agent = contacts.auth(workspace_id, user_id="someone", role="agent")
+    forbidden = _send(contacts, SPANISH, "PATCH", "/v1/contacts/settings", json={"time_zone": "UTC"}, headers=agent)
     english_missing = _send(contacts, ENGLISH, "GET", f"/v1/contacts/{MISSING_CONTACT}", headers=headers).get_json()
 
     assert (unauthenticated["title"], unauthenticated["detail"]) == (
@@ -110,6 +115,14 @@ def test_common_problems_are_translated_titles_details_and_field_messages(contac
     ]
     assert bad_color["detail"] == "el contacto tiene campos no válidos"
     assert [e["message"] for e in bad_color["errors"]] == ["un color se escribe #rrggbb"]
+    assert bad_phones["errors"] == [
+        {"field": "phones.0", "message": "'12' no es un número válido para la región ES", "code": "invalid_phone"}
+    ]
+    assert (forbidden.status_code, forbidden.get_json()["title"], forbidden.get_json()["detail"]) == (
+        403,
+        "No permitido",
+        "solo los administradores pueden cambiar la configuración del espacio de trabajo",
+    )
     assert (english_missing["title"], english_missing["detail"]) == (
         "Not found",
         f"contact {MISSING_CONTACT} not found",

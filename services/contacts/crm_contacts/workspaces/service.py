@@ -11,7 +11,7 @@ from crm_contacts.members.models import Member
 from crm_contacts.workspaces import defaults, rules
 from crm_contacts.workspaces.models import Workspace
 from crm_platform.db import UnitOfWork
-from crm_platform.errors import InvalidInput, NotFound
+from crm_platform.errors import InvalidInput, NotFound, Word
 from crm_platform.ids import new_id
 
 
@@ -61,7 +61,7 @@ def get(uow: UnitOfWork, *, workspace_id: str) -> Workspace:
     with uow:
         workspace = uow.session.get(Workspace, workspace_id)
         if workspace is None:
-            raise NotFound(f"workspace {workspace_id} not found")
+            raise NotFound("{what} {id} not found", params={"what": Word("workspace"), "id": workspace_id})
         return workspace
 
 
@@ -73,7 +73,7 @@ def update_settings(uow: UnitOfWork, *, workspace_id: str, changes: dict[str, An
     with uow:
         workspace = uow.session.get(Workspace, workspace_id)
         if workspace is None:
-            raise NotFound(f"workspace {workspace_id} not found")
+            raise NotFound("{what} {id} not found", params={"what": Word("workspace"), "id": workspace_id})
         for key, value in cleaned.items():
             setattr(workspace, key, value)
         uow.commit()
