@@ -25,6 +25,7 @@ from crm_platform.errors import DomainError
 from crm_platform.service import Runtime, ServiceSpec, bootstrap, discover
 from crm_platform.settings import SERVICES, SettingsError, load
 
+DEFAULT_VAR = "var"
 DEFAULT_ALLINONE_GRPC_PORT = "50151"
 DEMO_ADMIN, DEMO_ADMIN_EMAIL = "Demo Admin", "admin@example.com"  # as crm run's Demo workspace has
 
@@ -35,9 +36,6 @@ def _spec(name: str) -> ServiceSpec:
         installed = ", ".join(sorted(specs)) or "none"
         raise SettingsError(f"service {name!r} is not installed here (installed: {installed})")
     return specs[name]
-
-
-DEFAULT_VAR = "var"
 
 
 def var_dir(var: str | None = None) -> Path:

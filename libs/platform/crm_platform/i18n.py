@@ -21,7 +21,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
 
-from crm_platform.errors import Word, fill
+from crm_platform.errors import Phrase, Word, fill
 
 DEFAULT_LOCALE = "en"
 LOCALES = ("en", "es")
@@ -68,5 +68,8 @@ class Translator:
         self._catalog = translations(locale, tuple(locale_dirs))
 
     def __call__(self, template: str, params: Mapping[str, Any] | None = None) -> str:
+        if isinstance(template, Phrase):  # a message passed on as a plain string still knows its template
+            passed_on = template
+            template, params = passed_on.template, {**passed_on.params, **(params or {})}
         translated = {k: self._catalog.gettext(v) if isinstance(v, Word) else v for k, v in (params or {}).items()}
         return fill(self._catalog.gettext(template), translated)

@@ -47,7 +47,7 @@ def problem(
     code: str,
     detail: str | None = None,
     params: Mapping[str, Any] | None = None,
-    errors: Sequence[FieldError] = (),
+    errors: Sequence[FieldError | dict[str, Any]] = (),
     **extra: Any,
 ) -> Response:
     """A problem+json answer; ``title``, ``detail`` (a template filled with ``params``) and the field errors'
@@ -60,7 +60,10 @@ def problem(
         body["instance"] = request.path
     if errors:
         body["errors"] = [
-            {"field": e.field, "message": translate(e.template, e.params), "code": e.code} for e in errors
+            {"field": e.field, "message": translate(e.template, e.params), "code": e.code}
+            if isinstance(e, FieldError)
+            else e  # already a dict: shown as given
+            for e in errors
         ]
     body.update({k: v for k, v in extra.items() if v is not None})
     if rid := context.current_request_id():
