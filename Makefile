@@ -9,7 +9,9 @@ PROTO_FILES := $(shell find protos -name '*.proto')
 PROTO_STAMP := libs/protos/src/.generated
 PYPROJECTS := $(wildcard libs/*/pyproject.toml services/*/pyproject.toml)
 
-.PHONY: setup run up test bench-contacts test-unit test-integration test-contract test-e2e lint bench protos check-protos clean
+LOCALE_PACKAGES := libs/platform/crm_platform $(patsubst %/__init__.py,%,$(wildcard services/*/crm_*/__init__.py))
+
+.PHONY: setup run up messages test bench-contacts test-unit test-integration test-contract test-e2e lint bench protos check-protos clean
 
 setup: $(VENV_STAMP) $(PROTO_STAMP)
 
@@ -36,8 +38,23 @@ run: setup
 	$(CRM) run
 
 # Microservices mode on the local PostgreSQL and RabbitMQ, with an SMTP sink; Ctrl-C stops it all.
+# Options: make up PORT=8090 BASE_PORT=19000 SMTP_PORT=19025 DB_PREFIX=crm_mine VHOST=mine
+UP_OPTIONS = $(if $(PORT),--port $(PORT)) $(if $(BASE_PORT),--base-port $(BASE_PORT)) \
+	$(if $(SMTP_PORT),--smtp-port $(SMTP_PORT)) $(if $(DB_PREFIX),--db-prefix $(DB_PREFIX)) \
+	$(if $(VHOST),--vhost $(VHOST))
 up: setup
-	$(CRM) up
+	$(CRM) up $(UP_OPTIONS)
+
+# Problem messages: extract the English msgids into each package's messages.pot, merge them into its .po
+# catalogs (translate the new entries there; `fuzzy` ones are not shown until reviewed). Read at run time.
+messages: setup
+	for package in $(LOCALE_PACKAGES); do \
+		$(VENV)/bin/pybabel -q extract -F babel.cfg --no-location --sort-output -w 120 --project crm-platform --version 0.1.0 \
+			--copyright-holder "CRM platform contributors" \
+			-o $$package/locale/messages.pot $$package && \
+		$(VENV)/bin/pybabel -q update -i $$package/locale/messages.pot -d $$package/locale -w 120 \
+			--ignore-obsolete || exit 1; \
+	done
 
 test: setup
 	$(PYTHON) -m pytest tests -q -p no:cacheprovider --timeout=600

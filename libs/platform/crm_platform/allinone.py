@@ -23,10 +23,16 @@ from crm_platform.settings import load
 log = logging.getLogger(__name__)
 
 
-def environment(var: Path, *, grpc_port: int, base: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The configuration all-in-one mode gives each service; values already set in ``base`` win."""
+def environment(
+    var: Path, *, grpc_port: int, base: Mapping[str, str] | None = None, create: bool = True
+) -> dict[str, str]:
+    """The configuration all-in-one mode gives each service; values already set in ``base`` win.
+
+    ``create=False`` reads an existing ``var/`` (the operator commands beside ``crm run``) and writes nothing.
+    """
     env = dict(os.environ if base is None else base)
-    var.mkdir(parents=True, exist_ok=True)
+    if create:
+        var.mkdir(parents=True, exist_ok=True)
     from crm_platform.settings import SERVICES
 
     for service in SERVICES:
@@ -38,11 +44,18 @@ def environment(var: Path, *, grpc_port: int, base: Mapping[str, str] | None = N
     env.setdefault("CONTACTS_STORAGE_DIR", str((var / "contacts-files").resolve()))
     if not env.get("CRM_JWT_SECRET") and not env.get("CRM_JWT_JWKS_URL"):
         secret_file = var / "jwt-secret"
+        if not create and not secret_file.exists():
+            return env
         if not secret_file.exists():
             secret_file.write_text(secrets.token_urlsafe(48))
             secret_file.chmod(0o600)
         env["CRM_JWT_SECRET"] = secret_file.read_text().strip()
     return env
+
+
+def is_var_dir(var: Path) -> bool:
+    """Whether ``var`` holds an all-in-one mode's data (``crm run`` has started there)."""
+    return (var / "jwt-secret").is_file() or (var / "contacts.db").is_file()
 
 
 class PrefixDispatcher:
@@ -155,6 +168,7 @@ class AllInOne:
                 shown.update(rt.spec.demo_seed(rt))
         return shown
 
-    def admin_token(self, workspace_id: str) -> str:
+    def admin_token(self, workspace_id: str, user_id: str) -> str:
+        """A token for the demo workspace's admin member (``user_id``), as ``seed_demo`` returned them."""
         settings = next(iter(self.runtimes.values())).settings
-        return auth.mint_for(settings, workspace_id=workspace_id, user_id="demo-admin", role="admin")
+        return auth.mint_for(settings, workspace_id=workspace_id, user_id=user_id, role="admin")

@@ -55,7 +55,7 @@ class TokenVerifier:
                 options=options,
             )
         except jwt.PyJWTError as exc:
-            raise Unauthenticated(f"invalid bearer token: {exc}") from exc
+            raise Unauthenticated("invalid bearer token: {reason}", params={"reason": str(exc)}) from exc
         workspace_id, role = claims.get("workspace_id"), claims.get("role")
         if not workspace_id or role not in ROLES:
             raise Unauthenticated("token lacks a workspace_id or a role of admin or agent")

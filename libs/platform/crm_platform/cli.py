@@ -15,14 +15,19 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from crm_platform import auth, logs, migrations
+from crm_platform.allinone import environment, is_var_dir
 from crm_platform.bus import BusUnavailable
 from crm_platform.errors import DomainError
 from crm_platform.service import Runtime, ServiceSpec, bootstrap, discover
 from crm_platform.settings import SERVICES, SettingsError, load
+
+DEFAULT_VAR = "var"
+DEFAULT_ALLINONE_GRPC_PORT = "50151"
+DEMO_ADMIN, DEMO_ADMIN_EMAIL = "Demo Admin", "admin@example.com"  # as crm run's Demo workspace has
 
 
 def _spec(name: str) -> ServiceSpec:
@@ -33,9 +38,39 @@ def _spec(name: str) -> ServiceSpec:
     return specs[name]
 
 
-def runtime_for(name: str) -> Runtime:
+def var_dir(var: str | None = None) -> Path:
+    """All-in-one mode's data folder: ``--var``, else ``CRM_VAR_DIR``, else ``./var`` (where ``make run`` keeps it)."""
+    return Path(var or os.environ.get("CRM_VAR_DIR") or DEFAULT_VAR)
+
+
+def operator_environment(var: str | None = None, base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment an operator command reads its settings from.
+
+    The process's own when it names a database (microservices mode, the chart's Jobs); otherwise the
+    settings of the all-in-one mode whose ``var/`` is found (its SQLite files, local bus and JWT secret),
+    so that ``crm workspace create`` and friends work as printed beside a running ``make run``.
+    """
+    env = dict(os.environ if base is None else base)
+    folder = var_dir(var)
+    if any(key.endswith("_DATABASE_URL") and value for key, value in env.items()) or not is_var_dir(folder):
+        return env
+    grpc_port = int(env.get("CRM_ALLINONE_GRPC_PORT", DEFAULT_ALLINONE_GRPC_PORT))
+    return environment(folder, grpc_port=grpc_port, base=env, create=False)
+
+
+def runtime_for(name: str, var: str | None = None) -> Runtime:
+    """The runtime of an operator command on ``name``'s database (see ``operator_environment``)."""
     spec = _spec(name)
-    settings = load(name)
+    env = operator_environment(var)
+    try:
+        settings = load(name, env)
+    except SettingsError as error:
+        if not is_var_dir(var_dir(var)):
+            hint = (
+                f"; or run it beside `crm run` (no all-in-one data in {var_dir(var).resolve()}; choose it with --var)"
+            )
+            raise SettingsError(f"{error}{hint}") from None
+        raise
     logs.configure(name, settings.log_level)
     return bootstrap(spec, settings)
 
@@ -43,7 +78,9 @@ def runtime_for(name: str) -> Runtime:
 def cmd_serve(args: argparse.Namespace) -> int:
     from crm_platform import processes
 
-    rt = runtime_for(args.service)
+    spec = _spec(args.service)
+    rt = bootstrap(spec, load(args.service))
+    logs.configure(args.service, rt.settings.log_level)
     if args.process == "http":
         from crm_platform.web import create_app
 
@@ -67,7 +104,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    rt = runtime_for(args.service)
+    rt = runtime_for(args.service, args.var)
     migrations.upgrade(rt.spec, rt.settings.database_url, args.revision)
     print(f"{args.service}: database at {args.revision}")
     if rt.spec.subscriptions.handlers and not args.skip_bus:
@@ -82,7 +119,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_makemigration(args: argparse.Namespace) -> int:
-    rt = runtime_for(args.service)
+    rt = runtime_for(args.service, args.var)
     migrations.revision(rt.spec, rt.settings.database_url, args.message)
     return 0
 
@@ -90,7 +127,7 @@ def cmd_makemigration(args: argparse.Namespace) -> int:
 def cmd_token(args: argparse.Namespace) -> int:
     secret = os.environ.get("CRM_JWT_SECRET")
     production = os.environ.get("CRM_ENV") == "production"
-    fallback = Path(args.var) / "jwt-secret"
+    fallback = var_dir(args.var) / "jwt-secret"
     if not secret and not production and fallback.exists():
         secret = fallback.read_text().strip()  # the all-in-one mode's development secret
     print(
@@ -109,7 +146,7 @@ def cmd_token(args: argparse.Namespace) -> int:
 
 
 def cmd_deadletters(args: argparse.Namespace) -> int:
-    rt = runtime_for(args.service)
+    rt = runtime_for(args.service, args.var)
     bus = rt.connect_bus()
     try:
         if args.action == "list":
@@ -143,7 +180,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     server = create_server(platform.wsgi, host=args.host, port=args.port, threads=16)
     base = f"http://{args.host}:{args.port}"
     if "workspace_id" in shown:
-        token = platform.admin_token(shown["workspace_id"])
+        token = platform.admin_token(shown["workspace_id"], shown["admin_id"])
         print(f"\nCRM all-in-one is running on {base}  (data in {var.resolve()}, mail in {env['MAILER_MAILDIR']})")
         print(f"Demo workspace: {shown['workspace_id']}")
         print(f"Admin token:    {token}\n")
@@ -193,25 +230,36 @@ def cmd_up(args: argparse.Namespace) -> int:
     from crm_platform import devstack
 
     logs.configure("devstack", "INFO")
+    amqp_url = devstack.amqp_url_with_vhost(args.amqp_url, args.vhost)
+    devstack.ensure_vhost(amqp_url)
     config = devstack.StackConfig(
         var=Path(args.var),
         postgres_url=args.postgres_url,
-        amqp_url=args.amqp_url,
+        amqp_url=amqp_url,
+        db_prefix=args.db_prefix,
         gateway_port=args.port,
+        base_port=args.base_port,
         smtp_port=args.smtp_port,
     )
+    print(
+        f"Starting every service on PostgreSQL (databases {args.db_prefix}_<service>) "
+        f"and RabbitMQ vhost {args.vhost!r}:"
+    )
+    print("\n".join(devstack.port_lines(config)), flush=True)
     stack = devstack.Stack(config)
     with stack:
         created = subprocess.run(
-            stack._crm("workspace", "create", "Demo", "--reuse"),
+            stack._crm(
+                "workspace", "create", "Demo", "--reuse", "--admin-email", DEMO_ADMIN_EMAIL, "--admin-name", DEMO_ADMIN
+            ),
             env=stack.env_for("contacts", "cli"),
             capture_output=True,
             text=True,
             check=True,
         )
-        workspace_id = created.stdout.strip().splitlines()[-1]
+        workspace_id, admin_id = created.stdout.split()[-2:]
         token = auth.mint(
-            secret=config.jwt_secret, production=False, workspace_id=workspace_id, user_id="demo-admin", role="admin"
+            secret=config.jwt_secret, production=False, workspace_id=workspace_id, user_id=admin_id, role="admin"
         )
         print(
             f"\nCRM microservices are running behind {stack.url}  (logs in {config.var}/logs, mail in {stack.maildir})"
@@ -232,18 +280,36 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="all-in-one mode: every service in one process")
     run.add_argument("--host", default=os.environ.get("CRM_HOST", "127.0.0.1"))
     run.add_argument("--port", type=int, default=int(os.environ.get("CRM_PORT", "8080")))
-    run.add_argument("--grpc-port", type=int, default=int(os.environ.get("CRM_ALLINONE_GRPC_PORT", "50151")))
-    run.add_argument("--var", default=os.environ.get("CRM_VAR_DIR", "var"))
+    run.add_argument(
+        "--grpc-port", type=int, default=int(os.environ.get("CRM_ALLINONE_GRPC_PORT", DEFAULT_ALLINONE_GRPC_PORT))
+    )
+    run.add_argument("--var", default=str(var_dir()))
     run.set_defaults(func=cmd_run)
 
     up = sub.add_parser("up", help="microservices mode on this machine (PostgreSQL, RabbitMQ, an SMTP sink)")
-    up.add_argument("--port", type=int, default=8080, help="gateway port")
-    up.add_argument("--smtp-port", type=int, default=18025)
-    up.add_argument("--var", default="var/up")
+    up.add_argument("--port", type=int, default=int(os.environ.get("CRM_UP_PORT", "8080")), help="gateway port")
+    up.add_argument(
+        "--base-port",
+        type=int,
+        default=int(os.environ.get("CRM_UP_BASE_PORT", "18000")),
+        help="first port of the services' processes (ten per service: http, grpc, metrics)",
+    )
+    up.add_argument("--smtp-port", type=int, default=int(os.environ.get("CRM_UP_SMTP_PORT", "18025")))
+    up.add_argument(
+        "--db-prefix", default=os.environ.get("CRM_UP_DB_PREFIX", "crm"), help="databases are <prefix>_<service>"
+    )
+    up.add_argument(
+        "--vhost", default=os.environ.get("CRM_UP_VHOST", "crm-up"), help="RabbitMQ vhost, created when missing"
+    )
+    up.add_argument("--var", default=os.environ.get("CRM_UP_VAR", "var/up"))
     up.add_argument(
         "--postgres-url", default=os.environ.get("CRM_UP_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432")
     )
-    up.add_argument("--amqp-url", default=os.environ.get("CRM_UP_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F"))
+    up.add_argument(
+        "--amqp-url",
+        default=os.environ.get("CRM_UP_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672"),
+        help="the RabbitMQ server; the vhost comes from --vhost",
+    )
     up.set_defaults(func=cmd_up)
 
     serve = sub.add_parser("serve", help="run one process of one service")
@@ -267,7 +333,6 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--user", required=True)
     token.add_argument("--role", required=True, choices=auth.ROLES)
     token.add_argument("--ttl", type=int, default=30 * 24 * 3600, help="seconds the token stays valid")
-    token.add_argument("--var", default=os.environ.get("CRM_VAR_DIR", "var"))
     token.set_defaults(func=cmd_token)
 
     dead = sub.add_parser("deadletters", help="inspect or replay a service's dead-lettered events")
@@ -279,7 +344,24 @@ def build_parser() -> argparse.ArgumentParser:
     for spec in discover().values():
         if spec.cli is not None:
             spec.cli(sub)
+    for name, command in sub.choices.items():
+        if name not in ("run", "up", "serve"):
+            _add_var_option(command)
     return parser
+
+
+def _add_var_option(parser: argparse.ArgumentParser) -> None:
+    """Give an operator command (and each of its subcommands) ``--var``: the all-in-one data it works on."""
+    nested = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    for action in nested:
+        for child in action.choices.values():
+            _add_var_option(child)
+    if not nested and "--var" not in parser._option_string_actions:
+        parser.add_argument(
+            "--var",
+            default=None,
+            help="all-in-one mode's data folder, used when no *_DATABASE_URL is set (default: $CRM_VAR_DIR or ./var)",
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from crm_platform import events
-from crm_platform.errors import NotFound
+from crm_platform.errors import NotFound, Word
 from crm_platform.ids import is_uuid
 
 NAMING_CONVENTION = {
@@ -123,7 +123,7 @@ def get_in_workspace(session: Session, model: type[Row], row_id: str, *, workspa
     """The row with this id in the caller's workspace; another workspace's row is not found, like a missing one."""
     row = session.get(model, row_id) if is_uuid(row_id) else None
     if row is None or row.workspace_id != workspace_id:  # type: ignore[attr-defined]
-        raise NotFound(f"{what} {row_id} not found")
+        raise NotFound("{what} {id} not found", params={"what": Word(what), "id": row_id})
     return row
 
 

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from crm_platform.settings import SERVICES
 
@@ -51,6 +52,55 @@ class StackConfig:
 def ports(config: StackConfig, service: str) -> dict[str, int]:
     base = config.base_port + 10 * config.services.index(service)
     return {"http": base, "grpc": base + 1, "grpc_metrics": base + 2, "worker_metrics": base + 3}
+
+
+def port_lines(config: StackConfig) -> list[str]:
+    """Where every process of the stack listens, one line per service, for the start banner."""
+    lines = [
+        f"  gateway  http://127.0.0.1:{config.gateway_port}",
+        f"  smtp     127.0.0.1:{config.smtp_port} (the mail sink)",
+    ]
+    for service in config.services:
+        p = ports(config, service)
+        lines.append(
+            f"  {service:<14} http :{p['http']}  grpc :{p['grpc']} (metrics :{p['grpc_metrics']})"
+            f"  worker metrics :{p['worker_metrics']}"
+        )
+    return lines
+
+
+def amqp_url_with_vhost(server_url: str, vhost: str) -> str:
+    """``server_url`` (``amqp://user:password@host:port``) on ``vhost``."""
+    parts = urlsplit(server_url)
+    return urlunsplit(parts._replace(path="/" + quote(vhost, safe="")))
+
+
+def ensure_vhost(amqp_url: str) -> None:
+    """Create the URL's RabbitMQ vhost, with its user's permissions, when missing (``rabbitmqctl``, as the
+    local broker's administrator runs it); the default vhost ``/`` always exists."""
+    parts = urlsplit(amqp_url)
+    vhost = unquote(parts.path[1:]) if len(parts.path) > 1 else "/"
+    if vhost == "/":
+        return
+    try:
+        listed = subprocess.run(
+            ["rabbitmqctl", "-q", "list_vhosts", "name"], capture_output=True, text=True, check=True, timeout=60
+        )
+        if vhost in listed.stdout.split():
+            return
+        subprocess.run(["rabbitmqctl", "-q", "add_vhost", vhost], capture_output=True, check=True, timeout=60)
+        user = unquote(parts.username or "guest")
+        subprocess.run(
+            ["rabbitmqctl", "-q", "set_permissions", "-p", vhost, user, ".*", ".*", ".*"],
+            capture_output=True,
+            check=True,
+            timeout=60,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise RuntimeError(
+            f"could not create the RabbitMQ vhost {vhost!r} with rabbitmqctl ({exc}); create it "
+            f"(rabbitmqctl add_vhost {vhost}) or choose an existing one with --vhost"
+        ) from exc
 
 
 class SmtpSink:

@@ -55,6 +55,13 @@ class ServiceSpec:
     # The service's own settings (<SERVICE>_*): a frozen dataclass of ``settings.setting`` fields, read and
     # checked by ``bootstrap`` so that a process with a missing or malformed one stops at start.
     settings: type | None = None
+    # The languages of a workspace, first preferred, for problems of callers who send no Accept-Language.
+    workspace_languages: Callable[[Runtime, str], list[str]] | None = None
+
+    @property
+    def locale_dir(self) -> Path:
+        """The package's message catalogs (``locale/<lang>/LC_MESSAGES/messages.po``, beside ``migrations/``)."""
+        return self.migrations_dir.parent / "locale"
 
     @property
     def queue(self) -> str:

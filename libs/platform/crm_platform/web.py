@@ -13,19 +13,22 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 from flask import Response, current_app, g, request
 from flask_openapi3 import Info, OpenAPI
 from pydantic import ValidationError
+from pydantic_core._pydantic_core import list_all_errors
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from crm_platform import context, metrics
 from crm_platform.auth import TokenVerifier
-from crm_platform.errors import DomainError, FieldError, InvalidInput, Unauthenticated
+from crm_platform.errors import DomainError, FieldError, InvalidInput, Unauthenticated, fill
+from crm_platform.i18n import DEFAULT_LOCALE, PLATFORM_LOCALE_DIR, Translator, negotiate
 from crm_platform.service import Runtime
 
 log = logging.getLogger(__name__)
@@ -37,16 +40,59 @@ F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
 
 
-def problem(status: int, title: str, *, code: str, detail: str | None = None, **extra: Any) -> Response:
-    body: dict[str, Any] = {"type": f"urn:crm:problem:{code}", "title": title, "status": status}
+def problem(
+    status: int,
+    title: str,
+    *,
+    code: str,
+    detail: str | None = None,
+    params: Mapping[str, Any] | None = None,
+    errors: Sequence[FieldError | dict[str, Any]] = (),
+    **extra: Any,
+) -> Response:
+    """A problem+json answer; ``title``, ``detail`` (a template filled with ``params``) and the field errors'
+    messages are English msgids, rendered in the caller's language (see ``problem_language``)."""
+    translate = Translator(problem_language(), _locale_dirs())
+    body: dict[str, Any] = {"type": f"urn:crm:problem:{code}", "title": translate(title), "status": status}
     if detail:
-        body["detail"] = detail
+        body["detail"] = translate(detail, params)
     if request:
         body["instance"] = request.path
+    if errors:
+        body["errors"] = [
+            {"field": e.field, "message": translate(e.template, e.params), "code": e.code}
+            if isinstance(e, FieldError)
+            else e  # already a dict: shown as given
+            for e in errors
+        ]
     body.update({k: v for k, v in extra.items() if v is not None})
     if rid := context.current_request_id():
         body["request_id"] = rid
-    return Response(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
+    response = Response(json.dumps(body, ensure_ascii=False), status=status, mimetype=PROBLEM_JSON)
+    response.headers["Content-Language"] = translate.locale
+    response.vary.add("Accept-Language")
+    return response
+
+
+def problem_language() -> str:
+    """``Accept-Language`` when it names a language we have, else the caller's workspace's first such
+    language (services that know it declare ``ServiceSpec.workspace_languages``), else English."""
+    if not request:
+        return DEFAULT_LOCALE
+    chosen = negotiate(language for language, _quality in request.accept_languages)
+    if chosen is None and (who := context.current_caller()) is not None:
+        rt: Runtime | None = current_app.extensions.get("crm.runtime")
+        if rt is not None and rt.spec.workspace_languages is not None:
+            try:
+                chosen = negotiate(rt.spec.workspace_languages(rt, who.workspace_id))
+            except Exception:  # a problem is still answered, in English, when the lookup fails
+                log.warning("workspace languages unavailable for %s", who.workspace_id, exc_info=True)
+    return chosen or DEFAULT_LOCALE
+
+
+def _locale_dirs() -> tuple[Path, ...]:
+    rt: Runtime | None = current_app.extensions.get("crm.runtime") if current_app else None
+    return (rt.spec.locale_dir, PLATFORM_LOCALE_DIR) if rt is not None else (PLATFORM_LOCALE_DIR,)
 
 
 def problem_from_error(error: DomainError) -> Response:
@@ -54,8 +100,9 @@ def problem_from_error(error: DomainError) -> Response:
         error.http_status,
         error.title,
         code=error.code,
-        detail=error.detail,
-        errors=[e.as_dict() for e in error.errors] or None,
+        detail=error.template,
+        params=error.params,
+        errors=error.errors,
         **error.extra,
     )
 
@@ -64,8 +111,27 @@ def _field_path(loc: tuple[Any, ...]) -> str:
     return ".".join(str(part) for part in loc) or "body"
 
 
+@functools.cache
+def _pydantic_templates() -> dict[str, str]:
+    """Pydantic's English message template of each error type, e.g. ``string_too_long``."""
+    return {info["type"]: info["message_template_python"] for info in list_all_errors()}
+
+
+def _validation_field_error(error: Any) -> FieldError:
+    """A pydantic error as a field error whose message is pydantic's template, so that it can be translated."""
+    field = _field_path(tuple(error["loc"]))
+    template = _pydantic_templates().get(error["type"])
+    params = {k: v for k, v in (error.get("ctx") or {}).items() if isinstance(v, str | int | float)}
+    if "{expected_plural}" in (template or ""):  # pydantic computes it from the limit rather than passing it
+        limit = params.get("max_length", params.get("min_length"))
+        params["expected_plural"] = "" if limit == 1 else "s"
+    if template is not None and fill(template, params) == error["msg"]:
+        return FieldError(field, template, error["type"], params=params)
+    return FieldError(field, error["msg"], error["type"])
+
+
 def problem_from_validation(exc: ValidationError) -> Response:
-    errors = [FieldError(field=_field_path(tuple(e["loc"])), message=e["msg"], code=e["type"]) for e in exc.errors()]
+    errors = [_validation_field_error(e) for e in exc.errors()]
     if request.method in ("POST", "PUT", "PATCH") and request.get_json(silent=True) is None and request.content_length:
         errors = [FieldError(field="body", message="the body is not valid JSON", code="json_invalid")]
     return problem_from_error(InvalidInput("the request has invalid fields", errors=errors))

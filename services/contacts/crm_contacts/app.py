@@ -20,6 +20,7 @@ from crm_contacts.files.views import api as files_api
 from crm_contacts.filters.views import api as filters_api
 from crm_contacts.funnel.views import api as funnel_api
 from crm_contacts.history.views import api as history_api
+from crm_contacts.members import service as members
 from crm_contacts.members.views import api as members_api
 from crm_contacts.models import Base
 from crm_contacts.notes.views import api as notes_api
@@ -27,6 +28,7 @@ from crm_contacts.sources.views import api as sources_api
 from crm_contacts.tasks.views import api as tasks_api
 from crm_contacts.workspaces import cli as workspace_cli
 from crm_contacts.workspaces import service as workspaces
+from crm_contacts.workspaces.models import Workspace
 from crm_contacts.workspaces.views import api as settings_api
 from crm_platform.openapi import register_apis
 from crm_platform.service import GrpcBinding, Runtime, ServiceSpec
@@ -68,11 +70,41 @@ def register_cli(sub: argparse._SubParsersAction) -> None:
     bulk_cli.register(sub)
 
 
+DEMO_ADMIN_NAME, DEMO_ADMIN_EMAIL = "Demo Admin", "admin@example.com"
+
+
 def demo_seed(rt: Runtime) -> dict[str, str]:
-    """A demo workspace for all-in-one mode's first run (reused afterwards)."""
+    """A demo workspace with its first admin member for all-in-one mode's first run (reused afterwards).
+
+    The printed token is the admin's, so ``/members/me`` answers and the contacts they create are theirs.
+    """
     existing = workspaces.get_by_name(rt.database.unit_of_work(), name="Demo")
-    workspace = existing or workspaces.create(rt.database.unit_of_work(), name="Demo", default_region="ES")
-    return {"workspace_id": workspace.id}
+    if existing is None:
+        workspace, admin = workspaces.create_with_admin(
+            rt.database.unit_of_work(),
+            name="Demo",
+            default_region="ES",
+            admin_name=DEMO_ADMIN_NAME,
+            admin_email=DEMO_ADMIN_EMAIL,
+        )
+    else:  # a var/ from before the demo had an admin gets one now
+        workspace = existing
+        found = members.get_by_email(rt.database.unit_of_work(), workspace_id=workspace.id, email=DEMO_ADMIN_EMAIL)
+        admin = found or members.create(
+            rt.database.unit_of_work(),
+            workspace_id=workspace.id,
+            name=DEMO_ADMIN_NAME,
+            email=DEMO_ADMIN_EMAIL,
+            role="admin",
+        )
+    return {"workspace_id": workspace.id, "admin_id": admin.id}
+
+
+def workspace_languages(rt: Runtime, workspace_id: str) -> list[str]:
+    """The workspace's languages, first preferred: the language of its problems when none is asked for."""
+    with rt.database.unit_of_work() as uow:
+        workspace = uow.session.get(Workspace, workspace_id)
+        return list(workspace.languages or []) if workspace is not None else []
 
 
 SERVICE = ServiceSpec(
@@ -85,4 +117,5 @@ SERVICE = ServiceSpec(
     background=(run_jobs_forever,),
     cli=register_cli,
     demo_seed=demo_seed,
+    workspace_languages=workspace_languages,
 )

@@ -73,3 +73,20 @@ def test_member_create_for_an_unknown_workspace_fails_without_a_traceback(tmp_pa
     assert answer.returncode == 1
     assert "no workspace" in answer.stderr
     assert "Traceback" not in answer.stderr
+
+
+def test_the_demo_seed_gives_the_demo_workspace_one_admin_member_even_in_an_older_var(tmp_path: Path) -> None:
+    from crm_contacts.members import service as members
+    from crm_contacts.workspaces import service as workspaces
+
+    with running(SERVICE, f"sqlite:///{tmp_path}/contacts.db", tmp_path) as contacts:
+        rt = contacts.rt
+        older = workspaces.create(rt.database.unit_of_work(), name="Demo", default_region="ES")  # before admins
+        first = SERVICE.demo_seed(rt)  # type: ignore[misc]
+        again = SERVICE.demo_seed(rt)  # type: ignore[misc]
+        team = members.list_active(rt.database.unit_of_work(), workspace_id=older.id)
+        me = contacts.client.get("/v1/contacts/members/me", headers=contacts.auth(older.id, user_id=first["admin_id"]))
+
+    assert first == again and first["workspace_id"] == older.id
+    assert [(m.id, m.name, m.role) for m in team] == [(first["admin_id"], "Demo Admin", "admin")]
+    assert me.status_code == 200 and me.get_json()["email"] == "admin@example.com"

@@ -73,8 +73,12 @@ class RunningService:
 def running(spec: ServiceSpec, database_url: str, tmp_path: Path, **extra_env: str) -> Iterator[RunningService]:
     migrations.upgrade(spec, database_url)
     rt = bootstrap(spec, load(spec.name, service_env(spec.name, database_url, tmp_path, **extra_env)))
+    client = create_app(rt).test_client()
+    # These tests read problems in English; a workspace's default languages put Spanish first, and
+    # tests/integration/platform/test_problem_language.py pins that choice.
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
     try:
-        yield RunningService(rt=rt, client=create_app(rt).test_client())
+        yield RunningService(rt=rt, client=client)
     finally:
         rt.close()
 

@@ -42,10 +42,12 @@ def client(rt: Runtime) -> Any:
 
 @pytest.fixture
 def headers(rt: Runtime) -> dict[str, str]:
-    """A bearer token for an agent of a workspace of its own."""
+    """A bearer token for an agent of a workspace of its own, reading problems in English (the workspace's
+    default languages put Spanish first; see test_problem_language.py)."""
     workspace = workspaces.create(rt.database.unit_of_work(), name=f"ws-{uuid.uuid4().hex[:6]}", default_region="ES")
     return {
-        "Authorization": f"Bearer {auth.mint_for(rt.settings, workspace_id=workspace.id, user_id='u-1', role='agent')}"
+        "Authorization": f"Bearer {auth.mint_for(rt.settings, workspace_id=workspace.id, user_id='u-1', role='agent')}",
+        "Accept-Language": "en",
     }
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from crm.contacts.v1 import contacts_pb2, contacts_pb2_grpc
-from crm_platform.errors import FieldError, InvalidInput, NotFound
+from crm_platform.errors import FieldError, InvalidInput, NotFound, Word, phrase
 from crm_platform.grpc_client import GrpcClients
 
 
@@ -46,8 +46,10 @@ def require_visible_contact(contacts: ContactDirectory, contact_id: str, *, what
         access = contacts.access(contact_id)
     except NotFound:
         raise InvalidInput(
-            f"the {what} has invalid fields",
-            errors=[FieldError("contact_id", f"no contact {contact_id} in this workspace", "unknown_contact")],
+            phrase("the {what} has invalid fields", what=Word(what)),
+            errors=[
+                FieldError("contact_id", phrase("no contact {id} in this workspace", id=contact_id), "unknown_contact")
+            ],
         ) from None
     if not access.visible:
         raise NotFound(f"contact {contact_id} not found")

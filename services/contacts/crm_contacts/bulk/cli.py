@@ -68,7 +68,7 @@ def _import(args: argparse.Namespace) -> int:
     if not args.file.is_file():
         print(f"no such file: {args.file}", file=sys.stderr)
         return 2
-    rt = runtime_for("contacts")
+    rt = runtime_for("contacts", args.var)
     try:
         caller = Caller(workspace_id=args.workspace, user_id=args.user, role="admin")
         job = service.start_import(
@@ -117,7 +117,7 @@ def _export(args: argparse.Namespace) -> int:
             print(f"--filter takes NAME=VALUE, got {item!r}", file=sys.stderr)
             return 2
         pairs.append((name.strip(), value))
-    rt = runtime_for("contacts")
+    rt = runtime_for("contacts", args.var)
     out = args.output.open("w", newline="", encoding="utf-8") if args.output else sys.stdout
     try:
         caller = Caller(workspace_id=args.workspace, user_id=CLI_USER, role="admin")

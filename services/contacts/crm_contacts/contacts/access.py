@@ -15,7 +15,7 @@ from crm_contacts.contacts.models import Contact
 from crm_contacts.workspaces.models import Workspace
 from crm_platform.context import Caller
 from crm_platform.db import get_in_workspace
-from crm_platform.errors import NotFound, Unauthenticated
+from crm_platform.errors import NotFound, Unauthenticated, Word
 from crm_platform.visibility import may_see
 
 
@@ -34,7 +34,7 @@ def visible_contact(session: Session, caller: Caller, contact_id: str) -> Contac
     """The contact, if the caller may see it; deleted and merged-away contacts are not found."""
     contact = get_in_workspace(session, Contact, contact_id, workspace_id=caller.workspace_id, what="contact")
     if contact.deleted_at is not None or (sees_only_own(session, caller) and contact.owner_id != caller.user_id):
-        raise NotFound(f"contact {contact_id} not found")
+        raise NotFound("{what} {id} not found", params={"what": Word("contact"), "id": contact_id})
     return contact
 
 

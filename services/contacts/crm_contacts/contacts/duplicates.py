@@ -21,11 +21,14 @@ from crm_contacts.contacts import rules
 from crm_contacts.contacts.models import Contact, ContactEmail, ContactPhone
 from crm_contacts.members.models import Member
 from crm_contacts.workspaces.models import Workspace
-from crm_platform.errors import Conflict, FieldError
+from crm_platform.errors import Conflict, FieldError, Word, msgid, phrase
 
 LIKELY_DUPLICATES_LIMIT = 50
 _LOCK_ALL = text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys AS bigint[])) AS k")
-_LABELS = {"email": "Email", "phone": "Phone"}
+_IN_USE = {
+    "email": msgid("Email in use by: {names}; Responsible: {owner}"),
+    "phone": msgid("Phone in use by: {names}; Responsible: {owner}"),
+}
 
 
 @dataclass(frozen=True)
@@ -42,10 +45,14 @@ class Duplicate:
 
 def problem(duplicate: Duplicate) -> Conflict:
     """The 409 naming the other contact and its owner: ``Phone in use by: Ana Ruiz; Responsible: Luis``."""
-    responsible = duplicate.owner_name or "nobody"
     return Conflict(
-        f"{_LABELS[duplicate.field]} in use by: {duplicate.name}; Responsible: {responsible}",
-        errors=[FieldError(duplicate.field, f"{duplicate.value} is used by another contact", "duplicate")],
+        _IN_USE[duplicate.field],
+        params={"names": duplicate.name, "owner": duplicate.owner_name or Word("nobody")},
+        errors=[
+            FieldError(
+                duplicate.field, phrase("{value} is used by another contact", value=duplicate.value), "duplicate"
+            )
+        ],
         extra={
             "duplicate": {
                 "contact_id": duplicate.contact_id,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from crm_contacts.contacts.models import INACTIVE_REASONS
+from crm_platform.errors import phrase
 
 REACTIVATION_INTERVAL = timedelta(days=30)
 MANUAL_REASONS = ("manual", "invalid")  # what a member may give by hand; the others come from the mailer
@@ -40,7 +41,9 @@ def reactivation_refusal(reactivated_at: datetime | None, *, now: datetime) -> d
 
 
 def refusal_detail(address: str, available_at: datetime) -> str:
-    return (
-        f"{address} was reactivated less than 30 days ago; "
-        f"it can be reactivated again from {available_at.date().isoformat()} ({available_at.isoformat()})"
+    return phrase(
+        "{address} was reactivated less than 30 days ago; it can be reactivated again from {date} ({moment})",
+        address=address,
+        date=available_at.date().isoformat(),
+        moment=available_at.isoformat(),
     )

@@ -9,7 +9,7 @@ from typing import Any
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
-from crm_platform.errors import FieldError
+from crm_platform.errors import FieldError, phrase
 
 
 def normalize_email(raw: str) -> tuple[str | None, FieldError | None]:
@@ -26,9 +26,13 @@ def normalize_phone(raw: str, default_region: str) -> tuple[str | None, FieldErr
     try:
         number = phonenumbers.parse(raw, default_region)
     except phonenumbers.NumberParseException as exc:
-        return None, FieldError("phone", f"not a phone number: {exc}", "invalid_phone")
+        return None, FieldError("phone", phrase("not a phone number: {reason}", reason=str(exc)), "invalid_phone")
     if not phonenumbers.is_valid_number(number):
-        return None, FieldError("phone", f"{raw!r} is not a valid number for region {default_region}", "invalid_phone")
+        return None, FieldError(
+            "phone",
+            phrase("{value} is not a valid number for region {region}", value=repr(raw), region=default_region),
+            "invalid_phone",
+        )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), None
 
 
@@ -78,7 +82,9 @@ def clean_tags(raw: list[str]) -> tuple[list[str], list[FieldError]]:
         if not cleaned:
             errors.append(FieldError(f"tags.{index}", "must not be empty", "required"))
         elif len(cleaned) > MAX_TAG_LENGTH:
-            errors.append(FieldError(f"tags.{index}", f"at most {MAX_TAG_LENGTH} characters", "too_long"))
+            errors.append(
+                FieldError(f"tags.{index}", phrase("at most {limit} characters", limit=MAX_TAG_LENGTH), "too_long")
+            )
         elif cleaned not in tags:
             tags.append(cleaned)
     return tags, errors
@@ -86,7 +92,7 @@ def clean_tags(raw: list[str]) -> tuple[list[str], list[FieldError]]:
 
 def check_stars(stars: int) -> FieldError | None:
     if not 0 <= stars <= MAX_STARS:
-        return FieldError("stars", f"from 0 to {MAX_STARS}", "out_of_range")
+        return FieldError("stars", phrase("from 0 to {limit}", limit=MAX_STARS), "out_of_range")
     return None
 
 

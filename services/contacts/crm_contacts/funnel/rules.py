@@ -6,7 +6,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
-from crm_platform.errors import FieldError
+from crm_platform.errors import FieldError, phrase
 
 KEY_MAX = 60
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
@@ -24,7 +24,7 @@ def clean_name(name: str, *, field: str = "name", max_length: int = 100) -> tupl
     if not cleaned:
         return cleaned, FieldError(field, "must not be empty", "required")
     if len(cleaned) > max_length:
-        return cleaned, FieldError(field, f"must be at most {max_length} characters", "too_long")
+        return cleaned, FieldError(field, phrase("must be at most {limit} characters", limit=max_length), "too_long")
     return cleaned, None
 
 
@@ -45,10 +45,14 @@ def check_new_order(current: Sequence[str], proposed: Sequence[str]) -> FieldErr
         return FieldError("stage_ids", "lists a stage more than once", "duplicate")
     unknown = [stage_id for stage_id in proposed if stage_id not in set(current)]
     if unknown:
-        return FieldError("stage_ids", f"not stages of this type: {', '.join(unknown)}", "unknown_stage")
+        return FieldError(
+            "stage_ids", phrase("not stages of this type: {ids}", ids=", ".join(unknown)), "unknown_stage"
+        )
     missing = [stage_id for stage_id in current if stage_id not in set(proposed)]
     if missing:
-        return FieldError("stage_ids", f"missing stages of this type: {', '.join(missing)}", "missing_stage")
+        return FieldError(
+            "stage_ids", phrase("missing stages of this type: {ids}", ids=", ".join(missing)), "missing_stage"
+        )
     return None
 
 

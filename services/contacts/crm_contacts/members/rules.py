@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from crm_contacts.members.models import ROLES
 from crm_platform.context import Caller
-from crm_platform.errors import FieldError, Forbidden
+from crm_platform.errors import FieldError, Forbidden, Word, phrase
 
 # what a member may change on their own record; everything else needs an admin
 SELF_EDITABLE = frozenset({"name", "signature"})
@@ -17,7 +17,7 @@ MAX_SIGNATURE = 10_000
 def require_admin(caller: Caller, action: str) -> None:
     """Refuse a write an agent may not make."""
     if not caller.is_admin:
-        raise Forbidden(f"only admins can {action}")
+        raise Forbidden(phrase("only admins can {action}", action=Word(action)))
 
 
 def check_may_edit(caller: Caller, member_id: str, fields: Iterable[str]) -> None:
@@ -28,12 +28,12 @@ def check_may_edit(caller: Caller, member_id: str, fields: Iterable[str]) -> Non
         raise Forbidden("only admins can change other members")
     refused = sorted(set(fields) - SELF_EDITABLE)
     if refused:
-        raise Forbidden(f"only admins can change {', '.join(refused)}")
+        raise Forbidden(phrase("only admins can change {fields}", fields=", ".join(refused)))
 
 
 def check_role(role: str) -> FieldError | None:
     if role not in ROLES:
-        return FieldError("role", f"must be one of {', '.join(ROLES)}", "invalid_role")
+        return FieldError("role", phrase("must be one of {choices}", choices=", ".join(ROLES)), "invalid_role")
     return None
 
 
@@ -48,7 +48,7 @@ def check_name(name: str) -> tuple[str, FieldError | None]:
 
 def check_signature(signature: str) -> FieldError | None:
     if len(signature) > MAX_SIGNATURE:
-        return FieldError("signature", f"must be at most {MAX_SIGNATURE} characters", "too_long")
+        return FieldError("signature", phrase("must be at most {limit} characters", limit=MAX_SIGNATURE), "too_long")
     return None
 
 

@@ -44,7 +44,7 @@ def _create_workspace(args: argparse.Namespace) -> int:
     if args.admin_name and not args.admin_email:
         print("--admin-name needs --admin-email", file=sys.stderr)
         return 2
-    rt = runtime_for("contacts")
+    rt = runtime_for("contacts", args.var)
     try:
         existing = service.get_by_name(rt.database.unit_of_work(), name=args.name) if args.reuse else None
         if existing is not None:
@@ -90,7 +90,7 @@ def _create_member(args: argparse.Namespace) -> int:
     from crm_contacts.workspaces.models import Workspace
     from crm_platform.cli import runtime_for
 
-    rt = runtime_for("contacts")
+    rt = runtime_for("contacts", args.var)
     try:
         with rt.database.unit_of_work() as uow:
             if uow.session.get(Workspace, args.workspace) is None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import phonenumbers
 
-from crm_platform.errors import FieldError
+from crm_platform.errors import FieldError, phrase
 
 # ISO 639-1 (two-letter) language codes
 ISO_639_1 = frozenset(
@@ -36,7 +36,9 @@ def check_region(value: str, *, field: str = "default_region") -> tuple[str, Fie
     """An ISO 3166 alpha-2 region phone numbers can be read in (``es`` -> ``ES``)."""
     region = value.strip().upper()
     if region not in phonenumbers.SUPPORTED_REGIONS:
-        return region, FieldError(field, f"{value!r} is not an ISO 3166 region with phone numbers", "invalid_region")
+        return region, FieldError(
+            field, phrase("{value} is not an ISO 3166 region with phone numbers", value=repr(value)), "invalid_region"
+        )
     return region, None
 
 
@@ -44,7 +46,11 @@ def check_time_zone(value: str, *, field: str = "time_zone") -> tuple[str, Field
     """An IANA time zone name as written in the tz database (``Europe/Madrid``, ``UTC``)."""
     name = value.strip()
     if name not in _time_zones():
-        return name, FieldError(field, f"{value!r} is not an IANA time zone such as Europe/Madrid", "invalid_time_zone")
+        return name, FieldError(
+            field,
+            phrase("{value} is not an IANA time zone such as Europe/Madrid", value=repr(value)),
+            "invalid_time_zone",
+        )
     return name, None
 
 
@@ -54,10 +60,12 @@ def check_languages(values: list[str], *, field: str = "languages") -> tuple[lis
     if not codes:
         return codes, FieldError(field, "list at least one language", "required")
     if len(codes) > MAX_LANGUAGES:
-        return codes, FieldError(field, f"at most {MAX_LANGUAGES} languages", "too_long")
+        return codes, FieldError(field, phrase("at most {limit} languages", limit=MAX_LANGUAGES), "too_long")
     unknown = [code for code in codes if code not in ISO_639_1]
     if unknown:
-        return codes, FieldError(field, f"not ISO 639-1 codes: {', '.join(unknown)}", "invalid_language")
+        return codes, FieldError(
+            field, phrase("not ISO 639-1 codes: {codes}", codes=", ".join(unknown)), "invalid_language"
+        )
     return codes, None
 
 

@@ -12,7 +12,7 @@ from crm_contacts.members.models import Member
 from crm_contacts.workspaces import defaults, rules
 from crm_contacts.workspaces.models import Workspace
 from crm_platform.db import UnitOfWork
-from crm_platform.errors import InvalidInput, NotFound
+from crm_platform.errors import InvalidInput, NotFound, Word
 from crm_platform.ids import new_id
 
 SETTINGS_CHANGED = "contacts.workspace.settings_changed"
@@ -64,7 +64,7 @@ def get(uow: UnitOfWork, *, workspace_id: str) -> Workspace:
     with uow:
         workspace = uow.session.get(Workspace, workspace_id)
         if workspace is None:
-            raise NotFound(f"workspace {workspace_id} not found")
+            raise NotFound("{what} {id} not found", params={"what": Word("workspace"), "id": workspace_id})
         return workspace
 
 
@@ -79,7 +79,7 @@ def update_settings(
     with uow:
         workspace = uow.session.get(Workspace, workspace_id)
         if workspace is None:
-            raise NotFound(f"workspace {workspace_id} not found")
+            raise NotFound("{what} {id} not found", params={"what": Word("workspace"), "id": workspace_id})
         changed = sorted(key for key, value in cleaned.items() if getattr(workspace, key) != value)
         for key, value in cleaned.items():
             setattr(workspace, key, value)

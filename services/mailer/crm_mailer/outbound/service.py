@@ -15,7 +15,7 @@ from crm_mailer.outbound.transport import PermanentFailure, TemporaryFailure, Tr
 from crm_platform.clients.contacts import ContactDirectory
 from crm_platform.context import Caller
 from crm_platform.db import Database, UnitOfWork, get_in_workspace, utcnow
-from crm_platform.errors import NotFound
+from crm_platform.errors import NotFound, phrase
 from crm_platform.ids import new_id
 
 log = logging.getLogger(__name__)
@@ -153,7 +153,7 @@ def get_by_source_event(uow: UnitOfWork, *, workspace_id: str, source_event_id: 
             )
         ).first()
         if message is None:
-            raise NotFound(f"no mail for event {source_event_id}")
+            raise NotFound(phrase("no mail for event {id}", id=source_event_id))
         return message
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
-from crm_platform.errors import FieldError, InvalidInput
+from crm_platform.errors import FieldError, InvalidInput, phrase
 
 # event type -> the summary figure it counts towards
 KIND_OF_EVENT = {
@@ -30,7 +30,8 @@ def parse_bound(raw: str | None, field: str, *, end: bool) -> datetime | None:
             moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
         raise InvalidInput(
-            "invalid range", errors=[FieldError(field, f"{raw!r} is not an ISO 8601 date or date-time")]
+            "invalid range",
+            errors=[FieldError(field, phrase("{value} is not an ISO 8601 date or date-time", value=repr(raw)))],
         ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
