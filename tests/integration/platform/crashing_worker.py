@@ -1,4 +1,4 @@
-"""A consumer process for the delivery-limit test: the tiny service's idempotent consumer on RabbitMQ.
+"""A consumer process for the worker-crash tests: the tiny service's idempotent consumer on RabbitMQ.
 
 Run as ``python -m tests.integration.platform.crashing_worker AMQP_URL DATABASE_URL QUEUE EVENT_TYPE
 DELIVERY_LIMIT``; ``CRM_FAILPOINTS`` in its environment decides which event kills it.
