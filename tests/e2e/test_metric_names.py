@@ -1,8 +1,8 @@
 """Every metric the chart's alerts and dashboard query is exported by some process of the platform.
 
-The names come from the PromQL of the rendered PrometheusRule and Grafana dashboard; what is exported
-comes from the ``/metrics`` of ``crm run``, which builds every service's registries (HTTP, gRPC, worker
-and its loops) in one process.
+The names come from the PromQL of the PrometheusRule and Grafana dashboard as the chart renders them;
+what is exported comes from the ``/metrics`` of ``crm run``, which builds every service's registries
+(HTTP, gRPC, worker and its loops) in one process.
 """
 
 from __future__ import annotations
