@@ -815,13 +815,18 @@ def test_prometheus_rules_alert_on_errors_outbox_lag_and_dead_letters(
     for service in enabled_services(scenario):
         exprs = " ".join(alert["expr"] for alert in groups[f"crm-{service}"])
         assert re.search(rf'crm_{service}_http_requests_total\{{status=~"5\.\."', exprs)
-        assert re.search(rf'crm_{service}_grpc_requests_total\{{code!="OK"', exprs)
+        server_codes = "UNKNOWN|INTERNAL|UNIMPLEMENTED|UNAVAILABLE|DEADLINE_EXCEEDED|DATA_LOSS"
+        assert f'crm_{service}_grpc_requests_total{{code=~"{server_codes}"' in exprs
+        assert "NOT_FOUND" not in exprs and "INVALID_ARGUMENT" not in exprs
         assert re.search(rf"crm_{service}_outbox_lag_seconds\{{[^}}]*\}}\) > 60\b", exprs)
         assert re.search(
             rf"increase\(crm_{service}_events_dead_lettered_total\{{[^}}]*\}}\[10m\]\)\) > 0",
             exprs,
         )
         assert all(a["labels"]["crm_service"] == service for a in groups[f"crm-{service}"])
+        worker = f'up{{service="{component(scenario, service, "worker")}",namespace="{NAMESPACE}"}}'
+        (down,) = [a for a in groups[f"crm-{service}"] if a["alert"] == "CrmWorkerDown"]
+        assert down["expr"] == f"min by (namespace) ({worker}) == 0 or absent({worker})"
 
 
 @all_scenarios

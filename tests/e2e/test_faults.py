@@ -104,23 +104,13 @@ def test_a_malformed_message_is_dead_lettered_after_the_delivery_limit_while_oth
     eventually(lambda: _assert_one_mail(proxied_stack.maildir, "bea@example.com"), timeout=30)
 
     def parked() -> str:
-        listed = subprocess.run(
-            [sys.executable, "-m", "crm_platform.cli", "deadletters", "list", "mailer"],
-            env=proxied_stack.env_for("mailer", "cli"),
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
+        listed = _deadletters(proxied_stack, "mailer")
         assert "poison-1" in listed, listed
         return listed
 
     listed = eventually(parked, timeout=30)
     assert "attempts=3" in listed and "PoisonMessage" in listed
-    from crm_platform.devstack import ports
-
-    metrics = requests.get(
-        f"http://127.0.0.1:{ports(proxied_stack.config, 'mailer')['worker_metrics']}/metrics", timeout=10
-    ).text
+    metrics = _worker_metrics(proxied_stack, "mailer")
     assert 'crm_mailer_events_dead_lettered_total{type="tickets.comment.public_added"} 1.0' in metrics
 
 
@@ -128,7 +118,24 @@ def _assert_one_mail(maildir: Path, address: str) -> None:
     assert len([m for m in mails(maildir) if m["To"] == address]) == 1
 
 
-def test_a_worker_that_dies_after_commit_but_before_ack_sends_the_email_once(
+def _deadletters(stack: Stack, service: str) -> str:
+    return subprocess.run(
+        [sys.executable, "-m", "crm_platform.cli", "deadletters", "list", service],
+        env=stack.env_for(service, "cli"),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
+
+def _worker_metrics(stack: Stack, service: str) -> str:
+    from crm_platform.devstack import ports
+
+    url = f"http://127.0.0.1:{ports(stack.config, service)['worker_metrics']}/metrics"
+    return requests.get(url, timeout=10).text
+
+
+def test_a_worker_that_dies_after_commit_but_before_ack_recognises_the_redelivery_and_sends_the_email_once(
     tmp_path_factory: pytest.TempPathFactory, vhost_url: str, tmp_path: Path
 ) -> None:
     marker = tmp_path / "crashed"
@@ -145,7 +152,24 @@ def test_a_worker_that_dies_after_commit_but_before_ack_sends_the_email_once(
         eventually(lambda: _assert_one_mail(stack.maildir, "carl@example.com"), timeout=60)
         assert marker.exists(), "the mailer worker never reached the failpoint"
         assert stack.process("mailer", "worker").restarts >= 1
+
+        # The restarted worker got the event again and its event-id check (not the mailer's own unique
+        # constraint, which would fail the handler into retries and a dead letter) acknowledged it.
+        comment = 'type="tickets.comment.public_added"'
+
+        def redelivery_recognised() -> None:
+            try:
+                exported = _worker_metrics(stack, "mailer")
+            except requests.RequestException as exc:  # the worker is still restarting
+                raise AssertionError(repr(exc)) from exc
+            assert f"crm_mailer_events_duplicate_total{{{comment}}} 1.0" in exported, exported
+
+        eventually(redelivery_recognised, timeout=30)
         time.sleep(3)  # a duplicate would be sent within this time
+        exported = _worker_metrics(stack, "mailer")
+        assert f"crm_mailer_events_retried_total{{{comment}}} 0.0" in exported
+        assert f"crm_mailer_events_dead_lettered_total{{{comment}}} 0.0" in exported
+        assert _deadletters(stack, "mailer").strip().endswith("0 dead-lettered event(s) in crm.mailer.dead")
         _assert_one_mail(stack.maildir, "carl@example.com")
         sent = me.get("/v1/mailer/messages", ticket_id=ticket["id"]).json()["items"]
         assert [m["status"] for m in sent] == ["sent"]

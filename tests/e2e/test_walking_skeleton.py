@@ -81,7 +81,12 @@ def test_each_service_serves_its_openapi_document_and_metrics(stack) -> None:  #
         assert doc["openapi"].startswith("3.1") and all(p.startswith(f"/v1/{service}") for p in doc["paths"])
         http_metrics = requests.get(f"http://127.0.0.1:{ports(stack.config, service)['http']}/metrics", timeout=10).text
         assert f"crm_{service}_http_requests_total" in http_metrics
+        grpc_metrics = requests.get(
+            f"http://127.0.0.1:{ports(stack.config, service)['grpc_metrics']}/metrics", timeout=10
+        ).text
         worker_metrics = requests.get(
             f"http://127.0.0.1:{ports(stack.config, service)['worker_metrics']}/metrics", timeout=10
         ).text
-        assert f"crm_{service}_outbox_lag_seconds" in worker_metrics
+        # Read from the outbox table, so every process reports it, even with the worker down.
+        for exported in (http_metrics, grpc_metrics, worker_metrics):
+            assert f"crm_{service}_outbox_lag_seconds " in exported

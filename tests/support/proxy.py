@@ -18,6 +18,9 @@ class TcpProxy:
         self._lock = threading.Lock()
         self._up = threading.Event()
         self._up.set()
+        # Directions whose bytes are dropped while connections stay open: a network that hangs.
+        self._swallowing: set[str] = set()
+        self.swallowed = {"upstream": 0, "downstream": 0}
         self._closed = False
         threading.Thread(target=self._accept, daemon=True).start()
 
@@ -37,13 +40,15 @@ class TcpProxy:
                 continue
             with self._lock:
                 self._connections += [client, upstream]
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+            for a, b, direction in ((client, upstream, "upstream"), (upstream, client, "downstream")):
+                threading.Thread(target=self._pipe, args=(a, b, direction), daemon=True).start()
 
-    @staticmethod
-    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+    def _pipe(self, source: socket.socket, sink: socket.socket, direction: str) -> None:
         try:
             while data := source.recv(65536):
+                if direction in self._swallowing:
+                    self.swallowed[direction] += len(data)
+                    continue
                 sink.sendall(data)
         except OSError:
             pass
@@ -66,7 +71,13 @@ class TcpProxy:
             except OSError:
                 pass
 
+    def swallow(self, *, upstream: bool = True, downstream: bool = True) -> None:
+        """Keep connections open but drop what travels towards the target (upstream) or back (downstream)."""
+        self.swallowed = {"upstream": 0, "downstream": 0}
+        self._swallowing = {d for d, on in (("upstream", upstream), ("downstream", downstream)) if on}
+
     def restore(self) -> None:
+        self._swallowing = set()
         self._up.set()
 
     def close(self) -> None:

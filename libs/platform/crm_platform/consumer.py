@@ -16,6 +16,7 @@ from crm_platform import context, events
 from crm_platform.bus import Delivery
 from crm_platform.db import AlreadyProcessed, Database, UnitOfWork
 from crm_platform.faults import failpoint
+from crm_platform.metrics import ServiceMetrics
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +45,20 @@ class Subscriptions:
 class IdempotentConsumer:
     """Turns a bus delivery into one committed, deduplicated effect; raising makes the bus retry."""
 
-    def __init__(self, name: str, database: Database, subscriptions: Subscriptions, runtime: Any = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        database: Database,
+        subscriptions: Subscriptions,
+        runtime: Any = None,
+        *,
+        metrics: ServiceMetrics | None = None,
+    ) -> None:
         self.name = name
         self.database = database
         self.subscriptions = subscriptions
         self.runtime = runtime
+        self.metrics = metrics
 
     def __call__(self, delivery: Delivery) -> None:
         envelope = events.unpack(delivery.body)
@@ -56,6 +66,7 @@ class IdempotentConsumer:
         if handler is None:
             log.info("no handler for %s; acknowledged", envelope.type)
             return
+        failpoint("consumer.before_handle", envelope.event_id)
         caller = context.Caller(
             workspace_id=envelope.workspace_id, user_id=f"system:{envelope.producer}", role="system"
         )
@@ -74,5 +85,7 @@ class IdempotentConsumer:
                     uow.commit()
                 except AlreadyProcessed:
                     log.info("event %s already handled; acknowledged", envelope.event_id)
+                    if self.metrics is not None:
+                        self.metrics.events_duplicate.labels(envelope.type).inc()
                     return
             failpoint("consumer.after_commit")

@@ -28,7 +28,9 @@ from sqlalchemy import (
     Text,
     create_engine,
     event,
+    func,
     insert,
+    select,
     text,
 )
 from sqlalchemy.engine import Compiled
@@ -303,6 +305,15 @@ class Database:
     def ping(self) -> None:
         with self.engine.connect() as connection:
             connection.exec_driver_sql("SELECT 1")
+
+    def outbox_backlog(self) -> tuple[float, int]:
+        """(seconds since the oldest unpublished outbox row was written, how many are unpublished)."""
+        outbox = self.outbox
+        with self.engine.connect() as connection:
+            oldest, pending = connection.execute(
+                select(func.min(outbox.c.created_at), func.count()).where(outbox.c.published_at.is_(None))
+            ).one()
+        return ((utcnow() - oldest).total_seconds() if oldest else 0.0), pending
 
     def dispose(self) -> None:
         self.engine.dispose()

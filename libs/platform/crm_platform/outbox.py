@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from datetime import timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 
 from crm_platform.bus import Bus, BusUnavailable
 from crm_platform.db import Database, utcnow
@@ -42,7 +42,6 @@ class OutboxRelay:
         self.idle_interval = idle_interval
         self.retention = retention
         self._bus: Bus | None = None
-        self._last_gauge = 0.0
         self._last_prune = 0.0
 
     def _get_bus(self) -> Bus:
@@ -121,14 +120,6 @@ class OutboxRelay:
     def _housekeeping(self) -> None:
         now = time.monotonic()
         outbox = self.database.outbox
-        if now - self._last_gauge >= 1.0:
-            self._last_gauge = now
-            with self.database.engine.connect() as connection:
-                oldest, pending = connection.execute(
-                    select(func.min(outbox.c.created_at), func.count()).where(outbox.c.published_at.is_(None))
-                ).one()
-            self.metrics.outbox_pending.set(pending)
-            self.metrics.outbox_lag.set((utcnow() - oldest).total_seconds() if oldest else 0.0)
         if now - self._last_prune >= 600:
             self._last_prune = now
             with self.database.engine.begin() as connection:

@@ -102,7 +102,8 @@ class Worker:
         relay = OutboxRelay(rt.database, rt.connect_bus, rt.metrics)
         self._spawn(f"{spec.name}-relay", relay.run)
         if spec.subscriptions.handlers:
-            consumer = IdempotentConsumer(spec.name, rt.database, spec.subscriptions, rt)
+            rt.metrics.start_event_counters(spec.subscriptions.bindings)
+            consumer = IdempotentConsumer(spec.name, rt.database, spec.subscriptions, rt, metrics=rt.metrics)
             self._spawn(f"{spec.name}-consumer", lambda stop: self._consume(consumer, stop))
         for index, loop in enumerate(spec.background):
             self._spawn(f"{spec.name}-loop{index}", functools.partial(loop, rt))

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import MetaData
 
 from crm_platform import bus as bus_module
+from crm_platform import metrics
 from crm_platform.consumer import Subscriptions
 from crm_platform.db import Database, create_db_engine
 from crm_platform.metrics import ServiceMetrics, for_service
@@ -84,7 +85,9 @@ class Runtime:
             amqp_url=self.settings.amqp_url,
             local_bus_url=self.settings.local_bus_url,
             retry=bus_module.RetryPolicy(
-                max_attempts=self.settings.event_max_attempts, base_delay=self.settings.event_retry_base_seconds
+                max_attempts=self.settings.event_max_attempts,
+                base_delay=self.settings.event_retry_base_seconds,
+                delivery_limit=self.settings.event_delivery_limit,
             ),
         )
 
@@ -98,6 +101,7 @@ def bootstrap(spec: ServiceSpec, settings: Settings) -> Runtime:
 
     service_settings = read_declared(spec.settings, settings) if spec.settings is not None else None
     database = Database(spec.name, create_db_engine(settings.database_url), spec.metadata)
+    metrics.OUTBOX.watch(spec.name, database)
     return Runtime(
         spec=spec,
         settings=settings,

@@ -52,6 +52,7 @@ class Settings:
     grpc_deadline_seconds: float = 5.0
     event_max_attempts: int = 5
     event_retry_base_seconds: float = 0.5
+    event_delivery_limit: int = 20
     log_level: str = "INFO"
     extra: Mapping[str, str] = field(default_factory=dict)
 
@@ -118,6 +119,7 @@ def load(service: str, env: Mapping[str, str] | None = None) -> Settings:
         grpc_deadline_seconds=float(_get(env, "CRM_GRPC_DEADLINE_SECONDS", "5") or 5),
         event_max_attempts=_int(env, "CRM_EVENT_MAX_ATTEMPTS", 5),
         event_retry_base_seconds=float(_get(env, "CRM_EVENT_RETRY_BASE_SECONDS", "0.5") or 0.5),
+        event_delivery_limit=_int(env, "CRM_EVENT_DELIVERY_LIMIT", 20),
         log_level=_get(env, "CRM_LOG_LEVEL", "INFO") or "INFO",
         extra=extra,
     )

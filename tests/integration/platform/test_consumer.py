@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import insert
 
 from crm.events.v1 import contacts_pb2
@@ -14,6 +16,7 @@ from crm_platform import context, events
 from crm_platform.bus import Delivery
 from crm_platform.consumer import IdempotentConsumer, Subscriptions
 from crm_platform.db import Database, UnitOfWork
+from crm_platform.metrics import for_service
 from tests.integration.platform.tiny_service import count, effects, tiny_database
 
 EVENT = "contacts.contact.created"
@@ -41,10 +44,12 @@ def apply_effect(_rt: Any, uow: UnitOfWork, envelope: Any) -> None:
     )
 
 
-def consumer_of(database: Database, handler: Any = apply_effect, name: str = "reports") -> IdempotentConsumer:
+def consumer_of(
+    database: Database, handler: Any = apply_effect, name: str = "reports", metrics: Any = None
+) -> IdempotentConsumer:
     subscriptions = Subscriptions()
     subscriptions.on(EVENT)(handler)
-    return IdempotentConsumer(name, database, subscriptions)
+    return IdempotentConsumer(name, database, subscriptions, metrics=metrics)
 
 
 def test_the_same_envelope_delivered_twice_applies_its_effect_once(database: Database) -> None:
@@ -56,6 +61,17 @@ def test_the_same_envelope_delivered_twice_applies_its_effect_once(database: Dat
 
     assert count(database, effects) == 1
     assert count(database, database.processed_events) == 1
+
+
+def test_a_redelivery_is_counted_as_a_duplicate_not_as_a_failure(database: Database) -> None:
+    service = f"dup{uuid.uuid4().hex[:6]}"
+    consume = consumer_of(database, metrics=for_service(service))
+    twice = delivery()
+
+    consume(twice)
+    consume(twice)
+
+    assert REGISTRY.get_sample_value(f"crm_{service}_events_duplicate_total", {"type": EVENT}) == 1.0
 
 
 def test_the_handler_runs_as_the_events_workspace_and_producer(database: Database) -> None:

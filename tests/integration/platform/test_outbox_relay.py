@@ -163,3 +163,54 @@ def test_relay_rides_out_a_broker_outage_and_each_event_is_applied_exactly_once(
         relay_thread.join(10)
         proxy.close()
     assert not relay_thread.is_alive()
+
+
+@pytest.mark.parametrize(
+    "lost",
+    ["the publish", "the confirm"],
+    ids=["publish-never-reaches-the-broker", "broker-has-it-but-the-confirm-is-lost"],
+)
+def test_a_broker_cut_between_publish_and_confirm_neither_loses_nor_doubles_the_event(
+    database: Database, vhost_url: str, queue: str, event_type: str, lost: str
+) -> None:
+    proxy = TcpProxy((AMQP_HOST, AMQP_PORT))
+    relay = OutboxRelay(
+        database, lambda: RabbitBus(through(proxy, vhost_url), retry=RETRY), METRICS, idle_interval=0.05
+    )
+    stop = threading.Event()
+    relay_thread = threading.Thread(target=relay.run, args=(stop,), daemon=True)
+    subscriptions = Subscriptions()
+
+    @subscriptions.on(event_type)
+    def record(_rt, uow, envelope) -> None:  # type: ignore[no-untyped-def]
+        uow.session.execute(insert(effects).values(event_id=envelope.event_id, workspace_id="ws-1", applied_by="t"))
+
+    deliveries = Collector(IdempotentConsumer("relaytest", database, subscriptions))
+    relay_thread.start()
+    try:
+        with consuming(RabbitBus(vhost_url, retry=RETRY), queue, deliveries):  # the consumer is not cut off
+            emit(database, event_type)
+            eventually(lambda: count(database, effects) == 1, what="the relay connected through the proxy")
+
+            proxy.swallow(upstream=lost == "the publish", downstream=True)
+            caught = emit(database, event_type)
+            if lost == "the publish":
+                eventually(lambda: proxy.swallowed["upstream"] > 0, what="the publish swallowed")
+            else:
+                eventually(lambda: caught in deliveries.seen(), what="the broker routed the publish")
+            time.sleep(0.5)
+            assert unpublished(database) == {caught}, "a row was marked before its confirm"
+
+            proxy.cut()  # the relay's connection drops while it waits for the confirm
+            proxy.restore()
+            eventually(lambda: unpublished(database) == set(), timeout=20, what="the row published again")
+            eventually(lambda: caught in deliveries.seen(), what="the event delivered")
+            time.sleep(0.5)  # let a second copy arrive
+
+            copies = deliveries.event_ids.count(caught)
+        assert count(database, effects, effects.c.event_id == caught) == 1
+        assert copies == (1 if lost == "the publish" else 2)  # the second copy was recognised as handled
+    finally:
+        stop.set()
+        relay_thread.join(10)
+        proxy.close()

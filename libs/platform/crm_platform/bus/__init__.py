@@ -34,6 +34,9 @@ class RetryPolicy:
     max_attempts: int = 5
     base_delay: float = 0.5
     max_delay: float = 60.0
+    # Deliveries never acknowledged (the process died handling them) after which RabbitMQ dead-letters
+    # the message; fixed when the queue is first declared.
+    delivery_limit: int = 20
 
     def delay(self, attempt: int) -> float:
         """Seconds to wait before attempt number ``attempt + 1``."""

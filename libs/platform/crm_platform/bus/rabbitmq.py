@@ -3,6 +3,9 @@
 Topology per service ``crm.<svc>``:
 - ``crm.<svc>`` quorum queue bound to ``crm.events`` by event type, with ``x-delivery-limit`` as a
   safety net: a message whose handler keeps crashing the process is dead-lettered by the broker itself.
+  The broker counts a delivery for every unacknowledged message of a dead consumer, so a consumer
+  takes one message at a time while it is handed redelivered ones: otherwise the messages prefetched
+  behind a crasher would reach the limit with it and be dead-lettered too.
 - ``crm.<svc>.retry`` holds failed messages for their back-off delay (per-message TTL), then
   dead-letters them back to ``crm.<svc>`` through the default exchange.
 - ``crm.<svc>.dead`` (bound to ``crm.dead``) parks messages that failed ``max_attempts`` times, with the
@@ -36,7 +39,7 @@ from crm_platform.events import Outgoing
 
 log = logging.getLogger(__name__)
 
-DELIVERY_LIMIT = 20
+PREFETCH = 32
 _CONNECTION_ERRORS = (
     pika.exceptions.AMQPConnectionError,
     pika.exceptions.AMQPChannelError,
@@ -105,7 +108,7 @@ class RabbitBus:
                 durable=True,
                 arguments={
                     "x-queue-type": "quorum",
-                    "x-delivery-limit": DELIVERY_LIMIT,
+                    "x-delivery-limit": self.retry.delivery_limit,
                     "x-dead-letter-exchange": DEAD_EXCHANGE,
                     "x-dead-letter-routing-key": queue,
                 },
@@ -165,7 +168,8 @@ class RabbitBus:
         while not stop.is_set():
             try:
                 channel = self._open()
-                channel.basic_qos(prefetch_count=32)
+                prefetch = 1  # until the messages a dead consumer left behind are through, see above
+                channel.basic_qos(prefetch_count=prefetch)
                 for method, properties, body in channel.consume(queue, inactivity_timeout=0.5):
                     if stop.is_set():
                         break
@@ -173,6 +177,9 @@ class RabbitBus:
                         continue
                     self._deliver(channel, queue, method, properties, body, handler, observer)
                     backoff = 0.5
+                    if prefetch == 1 and not method.redelivered:
+                        prefetch = PREFETCH
+                        channel.basic_qos(prefetch_count=prefetch)
                 if channel.is_open:
                     channel.cancel()
             except (BusUnavailable, *_CONNECTION_ERRORS) as exc:

@@ -1,0 +1,34 @@
+"""A consumer process for the worker-crash tests: the tiny service's idempotent consumer on RabbitMQ.
+
+Run as ``python -m tests.integration.platform.crashing_worker AMQP_URL DATABASE_URL QUEUE EVENT_TYPE
+DELIVERY_LIMIT``; ``CRM_FAILPOINTS`` in its environment decides which event kills it.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from typing import Any
+
+from sqlalchemy import insert
+
+from crm_platform.bus import RetryPolicy
+from crm_platform.bus.rabbitmq import RabbitBus
+from crm_platform.consumer import IdempotentConsumer, Subscriptions
+from tests.integration.platform.tiny_service import effects, tiny_database
+
+
+def main(amqp_url: str, database_url: str, queue: str, event_type: str, delivery_limit: str) -> None:
+    database = tiny_database(database_url)
+    subscriptions = Subscriptions()
+
+    @subscriptions.on(event_type)
+    def record(_rt: Any, uow: Any, envelope: Any) -> None:
+        uow.session.execute(insert(effects).values(event_id=envelope.event_id, workspace_id="ws-1", applied_by="w"))
+
+    bus = RabbitBus(amqp_url, retry=RetryPolicy(max_attempts=3, base_delay=0.05, delivery_limit=int(delivery_limit)))
+    bus.consume(queue, IdempotentConsumer("crashtest", database, subscriptions), stop=threading.Event())
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])
