@@ -12,14 +12,14 @@ from crm.events.v1 import contacts_pb2
 from crm_contacts.bulk import rules
 from crm_contacts.bulk.models import Job
 from crm_contacts.bulk.service import caller_of, check_value_exists
-from crm_contacts.contacts import represent
-from crm_contacts.contacts import rules as contact_rules
-from crm_contacts.contacts.models import Contact, ContactTag
 from crm_contacts.filters import query as sql
 from crm_contacts.filters import service as filters
 from crm_contacts.filters.rules import ContactFilter
 from crm_contacts.funnel.models import Stage
 from crm_contacts.history import service as history
+from crm_contacts.record import represent
+from crm_contacts.record import rules as contact_rules
+from crm_contacts.record.models import Contact, ContactTag
 from crm_platform.context import Caller
 from crm_platform.db import Database, UnitOfWork, utcnow
 from crm_platform.errors import DomainError

@@ -21,14 +21,15 @@ from crm_contacts.bulk import csvio, rules
 from crm_contacts.bulk.models import Job
 from crm_contacts.bulk.rows import CustomFieldRule, Draft, Lookups, check_row, map_columns
 from crm_contacts.bulk.service import caller_of
-from crm_contacts.contacts.models import Contact, ContactEmail, ContactPhone, ContactTag
 from crm_contacts.customfields.models import CustomField
+from crm_contacts.funnel.defaults import DEFAULT_TYPE
 from crm_contacts.funnel.models import ContactType, Stage
-from crm_contacts.history.models import HistoryEntry
 from crm_contacts.members.models import Member
+from crm_contacts.record.history import HistoryEntry
+from crm_contacts.record.models import Contact, ContactEmail, ContactPhone, ContactTag
+from crm_contacts.record.workspace import Workspace
+from crm_contacts.sources.defaults import MANUAL_SOURCE
 from crm_contacts.sources.models import Source
-from crm_contacts.workspaces.defaults import DEFAULT_TYPE, MANUAL_SOURCE
-from crm_contacts.workspaces.models import Workspace
 from crm_platform import events
 from crm_platform.db import Database, UnitOfWork, utcnow
 from crm_platform.errors import FieldError, InvalidInput

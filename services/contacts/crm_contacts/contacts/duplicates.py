@@ -17,10 +17,10 @@ from typing import Any
 from sqlalchemy import Select, and_, bindparam, literal_column, or_, select, text, union_all, update
 from sqlalchemy.orm import Session
 
-from crm_contacts.contacts import rules
-from crm_contacts.contacts.models import Contact, ContactEmail, ContactPhone
 from crm_contacts.members.models import Member
-from crm_contacts.workspaces.models import Workspace
+from crm_contacts.record import rules
+from crm_contacts.record.models import Contact, ContactEmail, ContactPhone
+from crm_contacts.record.workspace import Workspace
 from crm_platform.errors import Conflict, FieldError
 
 LIKELY_DUPLICATES_LIMIT = 50

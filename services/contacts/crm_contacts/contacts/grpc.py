@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from crm.contacts.v1 import contacts_pb2, contacts_pb2_grpc
-from crm_contacts.contacts import represent, service
+from crm_contacts.contacts import service
 from crm_contacts.members.grpc import MembersRpc
+from crm_contacts.record import represent
 from crm_platform import context
 from crm_platform.context import Caller
 from crm_platform.service import Runtime

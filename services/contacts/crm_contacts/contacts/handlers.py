@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from crm.events.v1 import envelope_pb2, mailer_pb2
-from crm_contacts.contacts import emailstatus, service
+from crm_contacts.contacts import service
+from crm_contacts.record import emailstatus
 from crm_platform.consumer import Subscriptions
 from crm_platform.db import UnitOfWork
 from crm_platform.events import payload_of

@@ -12,13 +12,14 @@ from typing import Any
 from sqlalchemy import update
 
 from crm.events.v1 import contacts_pb2
-from crm_contacts.contacts import access, represent, rules, service
-from crm_contacts.contacts.models import Contact
+from crm_contacts.contacts import service
 from crm_contacts.files.models import ContactFile
 from crm_contacts.funnel.models import ContactType
 from crm_contacts.history import service as history
-from crm_contacts.history.models import HistoryEntry
 from crm_contacts.notes.models import Note
+from crm_contacts.record import access, represent, rules
+from crm_contacts.record.history import HistoryEntry
+from crm_contacts.record.models import Contact
 from crm_contacts.tasks.models import Task
 from crm_platform.context import Caller
 from crm_platform.db import UnitOfWork, utcnow

@@ -14,20 +14,21 @@ from sqlalchemy.orm import Session, joinedload, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from crm.events.v1 import contacts_pb2
-from crm_contacts.bulk import rules as bulk_rules
-from crm_contacts.contacts import access, duplicates, emailstatus, represent, rules
-from crm_contacts.contacts.models import Contact, ContactEmail, ContactPhone, ContactTag, Interest
+from crm_contacts.contacts import duplicates
 from crm_contacts.customfields import rules as custom_field_rules
 from crm_contacts.customfields import service as custom_fields
 from crm_contacts.customfields.models import CustomField
 from crm_contacts.funnel import service as funnel
+from crm_contacts.funnel.defaults import DEFAULT_TYPE
 from crm_contacts.funnel.models import ContactType, Stage
 from crm_contacts.history import service as history
 from crm_contacts.members.models import Member
+from crm_contacts.record import access, emailstatus, represent, rules
+from crm_contacts.record.models import Contact, ContactEmail, ContactPhone, ContactTag, Interest
+from crm_contacts.record.workspace import Workspace
 from crm_contacts.sources import service as sources
+from crm_contacts.sources.defaults import MANUAL_SOURCE
 from crm_contacts.sources.models import Source
-from crm_contacts.workspaces.defaults import DEFAULT_TYPE, MANUAL_SOURCE
-from crm_contacts.workspaces.models import Workspace
 from crm_platform.context import Caller
 from crm_platform.db import Database, UnitOfWork, get_in_workspace, utcnow
 from crm_platform.errors import (
@@ -376,7 +377,7 @@ def _apply(
         errors.extend([error] if error else [])
         set_attr("color", color)
         if color and not error:  # the workspace remembers the card colors used last
-            workspace.recent_colors = bulk_rules.remember_color(workspace.recent_colors or [], color)
+            workspace.recent_colors = rules.remember_color(workspace.recent_colors or [], color)
 
     if "emoji" in values:
         emoji, error = rules.clean_emoji(values["emoji"])

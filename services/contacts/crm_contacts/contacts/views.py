@@ -11,8 +11,9 @@ from flask import Response, request
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, ConfigDict, Field
 
-from crm_contacts.contacts import merge, represent, service
-from crm_contacts.contacts.models import INACTIVE_REASONS
+from crm_contacts.contacts import merge, service
+from crm_contacts.record import represent
+from crm_contacts.record.models import INACTIVE_REASONS
 from crm_platform.web import SECURITY, caller, idempotent, json_response, runtime
 
 api = APIBlueprint(

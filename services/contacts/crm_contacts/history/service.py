@@ -10,10 +10,10 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from crm.events.v1 import contacts_pb2
-from crm_contacts.contacts.access import visible_contact
 from crm_contacts.history import rules
-from crm_contacts.history.models import HistoryEntry
 from crm_contacts.members.models import Member
+from crm_contacts.record.access import visible_contact
+from crm_contacts.record.history import HistoryEntry
 from crm_platform.context import Caller
 from crm_platform.db import UnitOfWork, utcnow
 from crm_platform.errors import FieldError, InvalidInput

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from crm_contacts.contacts.models import INACTIVE_REASONS
+from crm_contacts.record.models import INACTIVE_REASONS
 
 REACTIVATION_INTERVAL = timedelta(days=30)
 MANUAL_REASONS = ("manual", "invalid")  # what a member may give by hand; the others come from the mailer
