@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, aliased
 from crm_contacts.funnel import rules
 from crm_contacts.funnel.defaults import DEFAULT_TYPE
 from crm_contacts.funnel.models import ContactType, Stage
-from crm_contacts.history import service as history
+from crm_contacts.record import history
 from crm_contacts.record.models import Contact
 from crm_platform.db import UnitOfWork, get_in_workspace
 from crm_platform.errors import Conflict, FieldError, InvalidInput

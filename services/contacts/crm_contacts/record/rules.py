@@ -242,3 +242,8 @@ def name_tokens(name_key: str) -> tuple[str, str] | None:
 def remember_color(recent: Sequence[str], color: str) -> list[str]:
     """The workspace's recent card colors after using ``color``: most recent first, each once, at most ten."""
     return [color, *(c for c in recent if c != color)][:RECENT_COLORS]
+
+
+def member_column(actor_id: str | None) -> str | None:
+    """An actor id for the 36-character member columns (created_by, deleted_by, ...); longer ids are not kept."""
+    return actor_id if actor_id is not None and len(actor_id) <= 36 else None

@@ -9,9 +9,9 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from crm.events.v1 import contacts_pb2
-from crm_contacts.history.service import record
 from crm_contacts.members.models import Member
 from crm_contacts.record.access import scope, visible_contact
+from crm_contacts.record.history import record
 from crm_contacts.record.models import Contact
 from crm_contacts.tasks import rules
 from crm_contacts.tasks.models import Task
