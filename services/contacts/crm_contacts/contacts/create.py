@@ -7,7 +7,7 @@ locks and lookup, the rows, and contacts.contact.created with its history entry.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +42,8 @@ class CreateContext:
     stage: Stage | None  # ... and its first stage
     source: Source | None  # the source named by ``source_key`` (default: manual)
     has_custom_fields: bool
+    # the custom field definitions, when read beforehand for many contacts (an import's batch)
+    custom_fields: list[CustomField] | None = None
 
 
 @functools.cache
@@ -122,19 +124,8 @@ def insert_new(
     same values before, exactly as a lookup before the writes did.
     """
     session = uow.session
-    values = dict(values)
-    if "owner_id" not in values and actor is not None:
-        if known is not None:  # the actor's member row was read with the workspace (and is in the session)
-            member = known.actor
-            is_member = member is not None and member.workspace_id == workspace.id and member.active
-        else:
-            is_member = fields.active_member(session, workspace.id, actor.user_id) is not None
-        values["owner_id"] = actor.user_id if is_member else None
     actor_id = actor.user_id if actor else created_by
-    contact = _new_contact(workspace.id, rules.member_column(actor_id))
-    applied = fields.apply(
-        session, workspace, contact, values, creating=True, enforce_required=enforce_required, known=known
-    )
+    contact, applied = _build(session, workspace, values, actor, actor_id, known, enforce_required)
     emails, phones = [e.address for e in contact.emails], [p.number for p in contact.phones]
     check = not workspace.allow_duplicates and bool(emails or phones)
     with uow.pipeline():
@@ -149,6 +140,118 @@ def insert_new(
         if duplicate is not None:
             raise duplicates.problem(duplicate)
     return contact, applied
+
+
+def _build(
+    session: Session,
+    workspace: Workspace,
+    values: Mapping[str, Any],
+    actor: Caller | None,
+    actor_id: str | None,
+    known: CreateContext | None,
+    enforce_required: bool,
+) -> tuple[Contact, fields.Applied]:
+    """A new contact (not written yet) with ``values`` checked and applied; the owner is the acting member
+    unless ``values`` names one."""
+    values = dict(values)
+    if "owner_id" not in values and actor is not None:
+        if known is not None:  # the actor's member row was read with the workspace (and is in the session)
+            member = known.actor
+            is_member = member is not None and member.workspace_id == workspace.id and member.active
+        else:
+            is_member = fields.active_member(session, workspace.id, actor.user_id) is not None
+        values["owner_id"] = actor.user_id if is_member else None
+    contact = _new_contact(workspace.id, rules.member_column(actor_id))
+    applied = fields.apply(
+        session, workspace, contact, values, creating=True, enforce_required=enforce_required, known=known
+    )
+    return contact, applied
+
+
+@dataclass(frozen=True)
+class NewContact:
+    """One contact of a batch (an import's row): its fields, its status, and the row number errors name."""
+
+    row: int
+    values: Mapping[str, Any]
+    status: str = "active"
+
+
+def insert_many(
+    uow: UnitOfWork,
+    known: CreateContext,
+    batch: Sequence[NewContact],
+    *,
+    actor: Caller,
+    claimed: dict[str, int],
+    write: bool = True,
+    via: str | None = None,
+) -> tuple[list[Contact], dict[int, list[FieldError]]]:
+    """``insert_new`` for many contacts in the caller's transaction: each one checked by the same field rules,
+    the duplicate locks taken for all at once, one duplicate lookup for all, the rows written together and
+    each contact's created event and history entry through ``events.announce_created``.
+
+    A contact that fails its rules or duplicates another (or one earlier in the batch, or a value in
+    ``claimed``: value -> row number, filled in here) is left out with its field errors, instead of failing
+    the batch. ``write`` False (a dry run) checks everything and writes nothing.
+    """
+    session, workspace = uow.session, known.workspace
+    built: list[tuple[NewContact, Contact, fields.Applied]] = []
+    errors: dict[int, list[FieldError]] = {}
+    for item in batch:
+        try:
+            contact, applied = _build(session, workspace, item.values, actor, actor.user_id, known, True)
+        except InvalidInput as invalid:
+            errors[item.row] = list(invalid.errors)
+            continue
+        contact.status = item.status
+        built.append((item, contact, applied))
+    if not workspace.allow_duplicates:
+        built = _without_duplicates(session, workspace.id, built, claimed, errors, lock=write)
+    contacts = [contact for _item, contact, _applied in built]
+    if write and contacts:
+        with uow.pipeline():
+            _write_new_many(session, contacts)
+            for _item, contact, applied in built:
+                events.announce_created(uow, contact, type_key=applied.type_key, actor_id=actor.user_id, via=via)
+    return contacts, errors
+
+
+def _without_duplicates(
+    session: Session,
+    workspace_id: str,
+    built: list[tuple[NewContact, Contact, fields.Applied]],
+    claimed: dict[str, int],
+    errors: dict[int, list[FieldError]],
+    *,
+    lock: bool,
+) -> list[tuple[NewContact, Contact, fields.Applied]]:
+    """The contacts whose emails and phones no other contact uses (nor an earlier one of the batch), after
+    taking the same locks as a single create, for all of them at once; the others get their errors."""
+    emails = [e.address for _i, contact, _a in built for e in contact.emails]
+    phones = [p.number for _i, contact, _a in built for p in contact.phones]
+    if not emails and not phones:
+        return built
+    if lock:
+        duplicates.lock_values(session, workspace_id, [*emails, *phones])
+    taken = duplicates.find_duplicates(session, workspace_id, emails=emails, phones=phones)
+    kept = []
+    for item, contact, applied in built:
+        found: list[FieldError] = []
+        values = [("email", e.address) for e in contact.emails] + [("phone", p.number) for p in contact.phones]
+        for field, value in values:
+            if value in taken:
+                found.append(duplicates.row_error(taken[value]))
+            elif value in claimed:
+                found.append(
+                    FieldError(field, f"{field.capitalize()} {value} is already in row {claimed[value]}", "duplicate")
+                )
+        if found:
+            errors[item.row] = found
+            continue
+        claimed.update(dict.fromkeys((value for _field, value in values), item.row))
+        kept.append((item, contact, applied))
+    return kept
 
 
 _MISSING = object()
@@ -202,6 +305,29 @@ def _write_new(session: Session, contact: Contact) -> None:
             for row in rows:
                 row.contact_id = contact.id  # what the relationship fills in at flush
             connection.execute(statements[model], [_column_values(row) for row in rows])
+
+
+def _write_new_many(session: Session, contacts: Sequence[Contact]) -> None:
+    """``_write_new`` for many contacts: one multi-row INSERT per table for all of them."""
+    statements = _insert_statements()
+    connection = session.connection()
+    now = utcnow()
+    rows_by_model: dict[type, list[dict[str, Any]]] = {model: [] for model in _NEW_ROW_MODELS}
+    for contact in contacts:
+        contact.created_at = contact.updated_at = now
+        rows_by_model[Contact].append(_column_values(contact))
+        for model, rows in (
+            (ContactEmail, contact.emails),
+            (ContactPhone, contact.phones),
+            (ContactTag, contact.tags),
+            (Interest, contact.interests),
+        ):
+            for row in rows:
+                row.contact_id = contact.id  # what the relationship fills in at flush
+                rows_by_model[model].append(_column_values(row))
+    for model, values in rows_by_model.items():
+        if values:
+            connection.execute(statements[model], values)
 
 
 def create_record(

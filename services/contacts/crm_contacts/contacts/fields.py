@@ -377,8 +377,12 @@ def _custom_fields(w: _Writing) -> None:
     if "custom_fields" not in w.values and not required:
         return
     # A workspace without custom fields has no definitions to read (the usual case when creating).
-    has_fields = w.known is None or w.known.has_custom_fields
-    definitions = custom_fields.definitions(w.session, w.workspace.id) if has_fields else []
+    known = w.known
+    has_fields = known is None or known.has_custom_fields
+    if known is not None and known.custom_fields is not None:
+        definitions = known.custom_fields  # read once for a batch
+    else:
+        definitions = custom_fields.definitions(w.session, w.workspace.id) if has_fields else []
     clean, found = custom_field_rules.validate_values(
         definitions,
         dict(w.values.get("custom_fields") or {}),
