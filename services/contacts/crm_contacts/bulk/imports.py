@@ -158,7 +158,8 @@ def _flush(
         new = [NewContact(row, _values(d), d.status) for row, d, errors in batch.rows if d is not None and not errors]
         if new:
             known = create.create_context(session, workspace_id, caller.user_id, None)
-            known = replace(known, custom_fields=custom_fields.definitions(session, workspace_id))
+            definitions = custom_fields.definitions(session, workspace_id) if known.has_custom_fields else []
+            known = replace(known, custom_fields=definitions)
             held = _hold_lookups(session, workspace_id)
             created, refused = create.insert_many(
                 uow, known, new, actor=caller, claimed=claimed, write=not dry_run, via="import"
@@ -198,9 +199,11 @@ def _values(draft: Draft) -> dict[str, Any]:
         "messengers": draft.messengers,
         "custom_fields": draft.custom_fields,
     }
+    if draft.stage_id is not None:  # a stage of the row's type: the type comes with it, found in the session
+        values["stage_id"] = draft.stage_id
+    elif draft.type_id is not None:
+        values["type"] = draft.type_id
     for name, value in (
-        ("type", draft.type_id),
-        ("stage_id", draft.stage_id),
         ("source_id", draft.source_id),
         ("language", draft.language),
         ("color", draft.color),
