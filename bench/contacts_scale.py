@@ -226,7 +226,7 @@ def secondary_indexes(conn: psycopg.Connection, tables: tuple[str, ...]) -> list
 
 def load(tenants: list[Tenant], seed: int = 7) -> None:
     """COPY every tenant's contacts with their emails, phones and tags (indexes rebuilt afterwards)."""
-    from crm_contacts.contacts.rules import search_key
+    from crm_contacts.record.rules import search_key
 
     rng = random.Random(seed)
     tables = ("contacts", "contact_emails", "contact_phones", "contact_tags")
@@ -523,7 +523,7 @@ def main() -> int:
             ],
             30,
         )
-        from crm_contacts.contacts.rules import search_key
+        from crm_contacts.record.rules import search_key
 
         prefixes = []
         for _ in range(n):
@@ -559,11 +559,11 @@ def main() -> int:
 def reuse_tenants(rt: Any) -> list[Tenant]:
     from sqlalchemy import func, select
 
-    from crm_contacts.contacts.models import Contact
     from crm_contacts.funnel.models import ContactType, Stage
     from crm_contacts.members.models import Member
+    from crm_contacts.record.models import Contact
+    from crm_contacts.record.workspace import Workspace
     from crm_contacts.sources.models import Source
-    from crm_contacts.workspaces.models import Workspace
 
     tenants = []
     with rt.database.unit_of_work() as uow:

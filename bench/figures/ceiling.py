@@ -229,7 +229,7 @@ def http_floor(
 def normalising_ms(rounds: int = 2000) -> float:
     """CPU ms, in this process, to normalise one email and one phone with the service's own rules
     (email-validator, phonenumbers): work any create of this API must do, whatever serves it."""
-    from crm_contacts.contacts import rules
+    from crm_contacts.record import rules
 
     emails = [f"Ana.Ruiz{n}@Example.com" for n in range(rounds)]
     phones = [f"6{random.randrange(10**7, 10**8)}" for _ in range(rounds)]

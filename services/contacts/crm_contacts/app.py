@@ -24,11 +24,11 @@ from crm_contacts.members import service as members
 from crm_contacts.members.views import api as members_api
 from crm_contacts.models import Base
 from crm_contacts.notes.views import api as notes_api
+from crm_contacts.record.workspace import Workspace
 from crm_contacts.sources.views import api as sources_api
 from crm_contacts.tasks.views import api as tasks_api
 from crm_contacts.workspaces import cli as workspace_cli
 from crm_contacts.workspaces import service as workspaces
-from crm_contacts.workspaces.models import Workspace
 from crm_contacts.workspaces.views import api as settings_api
 from crm_platform.openapi import register_apis
 from crm_platform.service import GrpcBinding, Runtime, ServiceSpec

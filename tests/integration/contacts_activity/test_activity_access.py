@@ -82,7 +82,7 @@ def test_an_agent_who_sees_only_own_contacts_gets_404_on_the_others(world: World
 
 
 def test_a_deleted_contact_has_no_activity_to_show(world: World) -> None:
-    from crm_contacts.contacts.models import Contact
+    from crm_contacts.record.models import Contact
     from crm_platform.db import utcnow
 
     contact = world.contact()

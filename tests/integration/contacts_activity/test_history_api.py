@@ -5,8 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from crm.events.v1 import contacts_pb2
-from crm_contacts.history.models import HistoryEntry
-from crm_contacts.history.service import record
+from crm_contacts.record.history import HistoryEntry, record
 from crm_platform.events import payload_of
 from tests.integration.services.stack import problem_fields
 

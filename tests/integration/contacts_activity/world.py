@@ -7,11 +7,11 @@ from typing import Any
 
 from sqlalchemy import update
 
-from crm_contacts.contacts.models import Contact
-from crm_contacts.contacts.rules import search_key
 from crm_contacts.members.models import Member
+from crm_contacts.record.models import Contact
+from crm_contacts.record.rules import search_key
+from crm_contacts.record.workspace import Workspace
 from crm_contacts.workspaces import service as workspaces
-from crm_contacts.workspaces.models import Workspace
 from crm_platform.ids import new_id
 from tests.integration.services.stack import RunningService
 

@@ -8,8 +8,8 @@ from typing import Any
 
 from PIL import Image
 
-from crm_contacts.contacts.models import Contact
 from crm_contacts.members import service as members
+from crm_contacts.record.models import Contact
 from crm_contacts.workspaces import service as workspaces
 from crm_platform.ids import new_id
 from tests.integration.services.stack import RunningService

@@ -6,8 +6,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from crm_contacts.contacts.models import Contact
-from crm_contacts.history.models import HistoryEntry
+from crm_contacts.record.history import HistoryEntry
+from crm_contacts.record.models import Contact
 from crm_platform.db import utcnow
 
 from .support import Team, assert_problem

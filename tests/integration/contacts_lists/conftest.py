@@ -13,13 +13,13 @@ import pytest
 from sqlalchemy import update
 
 from crm_contacts.bulk import runner
-from crm_contacts.contacts.models import Contact
 from crm_contacts.customfields.models import CustomField
 from crm_contacts.funnel.models import ContactType, Stage
 from crm_contacts.members import service as members
+from crm_contacts.record.models import Contact
+from crm_contacts.record.workspace import Workspace
 from crm_contacts.sources.models import Source
 from crm_contacts.workspaces import service as workspaces
-from crm_contacts.workspaces.models import Workspace
 from crm_platform.ids import new_id
 from tests.integration.services.stack import RunningService, running
 from tests.support import infra

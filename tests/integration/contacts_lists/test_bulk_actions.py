@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from crm.events.v1 import contacts_pb2
-from crm_contacts.history.models import HistoryEntry
+from crm_contacts.record.history import HistoryEntry
 from crm_platform.events import payload_of
 
 from .conftest import Tenant

@@ -189,3 +189,62 @@ def test_an_export_can_be_imported_back(acme: Tenant) -> None:
 
     assert (job["succeeded"], job["failed"]) == (1, 0), job["errors"]
     assert len(acme.get("/v1/contacts?name=carlos").get_json()["items"]) == 2
+
+
+def _created_and_entry(acme: Tenant, contact_id: str) -> tuple[contacts_pb2.ContactSnapshot, dict[str, Any]]:
+    created = [payload_of(e, contacts_pb2.ContactCreated) for e in acme.api.outbox("contacts.contact.created")]
+    [event] = [c for c in created if c.contact_id == contact_id]
+    entries = acme.get(f"/v1/contacts/{contact_id}/history").get_json()["items"]
+    [entry] = [e for e in entries if e["kind"] == "created"]
+    snapshot = event.contact
+    snapshot.id = ""
+    return snapshot, entry["data"]
+
+
+def test_an_imported_contact_is_written_and_announced_exactly_as_the_api_creates_it(acme: Tenant) -> None:
+    acme.settings(allow_duplicates=True)
+    fields = {
+        "emails": ["eva@example.com", "eva@work.com"],
+        "phones": ["+34622000111"],
+        "tags": ["vip", "nuevo"],
+        "stars": 2,
+        "color": "#112233",
+        "language": "es",
+        "owner_id": acme.agent,
+        "stage_id": acme.stages[("contact", "Prospect")],
+        "source_id": acme.sources["web"],
+        "custom_fields": {"budget": 250000, "zone": ["norte"]},
+        "location": {"city": "Bilbao"},
+    }
+    by_api = acme.contact("Eva Sol", **fields)
+    text = (
+        "name,emails,phones,tags,stars,color,language,owner,stage,source,cf.budget,cf.zone,location.city\n"
+        "Eva Sol,eva@example.com;eva@work.com,622 000 111,vip;nuevo,2,#112233,es,marta@acme.com,Prospect,web,"
+        "250000,norte,Bilbao\n"
+    )
+
+    job = imported(acme, text)
+
+    assert (job["succeeded"], job["failed"]) == (1, 0), job["errors"]
+    [by_import] = [c["id"] for c in acme.get("/v1/contacts?name=eva").get_json()["items"] if c["id"] != by_api]
+    api_contact, imported_contact = (acme.get(f"/v1/contacts/{i}").get_json() for i in (by_api, by_import))
+    for answer in (api_contact, imported_contact):
+        for volatile in ("id", "created_at", "updated_at", "etag"):
+            answer.pop(volatile, None)
+    assert imported_contact == api_contact
+    api_snapshot, api_entry = _created_and_entry(acme, by_api)
+    import_snapshot, import_entry = _created_and_entry(acme, by_import)
+    assert import_snapshot == api_snapshot
+    assert import_entry == {**api_entry, "via": "import"}
+
+
+def test_a_row_duplicating_a_contact_is_refused_with_the_apis_409_words(acme: Tenant) -> None:
+    refused = acme.post("/v1/contacts", json={"name": "Copy of Ana", "email": "ana@example.com"})
+    assert refused.status_code == 409
+
+    job = imported(acme, "name,email\nCopy of Ana,ana@example.com\n")
+
+    assert (job["succeeded"], job["failed"]) == (0, 1)
+    [error] = job["errors"]
+    assert error["field"] == "email"
+    assert refused.get_json()["detail"] in error["message"]

@@ -14,10 +14,10 @@ import pytest
 from sqlalchemy import select
 
 from crm.events.v1 import envelope_pb2
-from crm_contacts.history.models import HistoryEntry
 from crm_contacts.members.models import Member
+from crm_contacts.record.history import HistoryEntry
+from crm_contacts.record.workspace import Workspace
 from crm_contacts.workspaces import service as workspaces
-from crm_contacts.workspaces.models import Workspace
 from crm_platform.ids import new_id
 from tests.integration.services.stack import RunningService, running
 from tests.support import infra

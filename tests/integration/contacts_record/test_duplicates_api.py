@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from crm_contacts.contacts.models import Contact
-from crm_contacts.history.models import HistoryEntry
+from crm_contacts.record.history import HistoryEntry
+from crm_contacts.record.models import Contact
 from tests.integration.services.stack import problem_fields
 
 from .conftest import Contacts

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from crm.events.v1 import contacts_pb2, mailer_pb2
-from crm_contacts.contacts.models import ContactEmail
+from crm_contacts.record.models import ContactEmail
 from crm_platform.db import utcnow
 from crm_platform.events import payload_of
 from tests.integration.services.stack import envelope, problem_fields

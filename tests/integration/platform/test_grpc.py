@@ -15,7 +15,7 @@ from prometheus_client import REGISTRY
 
 from crm.contacts.v1 import contacts_pb2, contacts_pb2_grpc
 from crm_contacts.app import SERVICE
-from crm_contacts.contacts import service as contacts
+from crm_contacts.contacts import create as contacts
 from crm_platform import context, migrations, settings
 from crm_platform.errors import NotFound, Unavailable
 from crm_platform.grpc_client import GrpcClients

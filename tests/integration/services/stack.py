@@ -96,7 +96,7 @@ class ContactsPeer:
         return workspaces.create(self.rt.database.unit_of_work(), name=name, default_region=region).id
 
     def contact(self, workspace_id: str, *, name: str = "Ana López", email: str | None = "ana@example.com") -> str:
-        from crm_contacts.contacts import service as contacts
+        from crm_contacts.contacts import create as contacts
 
         created = contacts.create(
             self.rt.database.unit_of_work(), workspace_id=workspace_id, name=name, email=email, phone=None

@@ -7,6 +7,7 @@ import io
 import pytest
 
 from crm_contacts.bulk import csvio, rows, rules
+from crm_contacts.record import rules as record_rules
 from crm_platform.errors import InvalidInput
 
 LOOKUPS = rows.Lookups(
@@ -31,8 +32,8 @@ LOOKUPS = rows.Lookups(
 def test_colors_are_remembered_most_recent_first_once_each_and_ten_at_most() -> None:
     recent = [f"#00000{n}" for n in range(10)]
 
-    assert rules.remember_color(recent, "#000005") == ["#000005", *[c for c in recent if c != "#000005"]]
-    assert rules.remember_color(recent, "#ffffff") == ["#ffffff", *recent[:9]]
+    assert record_rules.remember_color(recent, "#000005") == ["#000005", *[c for c in recent if c != "#000005"]]
+    assert record_rules.remember_color(recent, "#ffffff") == ["#ffffff", *recent[:9]]
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from crm_contacts.contacts import emailstatus
+from crm_contacts.record import emailstatus
 
 NOW = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
 

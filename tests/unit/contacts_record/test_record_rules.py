@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crm_contacts.contacts import rules
+from crm_contacts.record import rules
 
 
 @pytest.mark.parametrize(

@@ -12,22 +12,17 @@ from crm.events.v1 import contacts_pb2
 from crm_contacts.bulk import rules
 from crm_contacts.bulk.models import Job
 from crm_contacts.bulk.service import caller_of, check_value_exists
-from crm_contacts.contacts import represent
-from crm_contacts.contacts import rules as contact_rules
-from crm_contacts.contacts.models import Contact, ContactTag
 from crm_contacts.filters import query as sql
 from crm_contacts.filters import service as filters
 from crm_contacts.filters.rules import ContactFilter
 from crm_contacts.funnel.models import Stage
-from crm_contacts.history import service as history
+from crm_contacts.record import events, represent
+from crm_contacts.record import rules as contact_rules
+from crm_contacts.record.models import Contact, ContactTag
 from crm_platform.context import Caller
 from crm_platform.db import Database, UnitOfWork, utcnow
 from crm_platform.errors import DomainError
 
-UPDATED = "contacts.contact.updated"
-STAGE_CHANGED = "contacts.contact.stage_changed"
-STATUS_CHANGED = "contacts.contact.status_changed"
-OWNER_CHANGED = "contacts.contact.owner_changed"
 # which Contact attribute each action sets
 ATTRIBUTE = {
     "set_owner": "owner_id",
@@ -178,18 +173,18 @@ def _record(
     change: tuple[Any, Any],
     type_key: str | None,
 ) -> None:
-    """The history entry and events a single change of this kind writes (see contacts.service)."""
+    """The events and history entries a single change of this kind writes, as the API's change writes them
+    (``record.events``); each entry also names the bulk job."""
     before, after = change
-    workspace_id, actor, session = contact.workspace_id, caller.user_id, uow.session
+    actor = caller.user_id
     field = ATTRIBUTE.get(action, "tags")
-
-    def remember(kind: str, data: dict[str, Any]) -> None:
-        data = {**data, "bulk_job_id": job_id}
-        history.record(session, workspace_id=workspace_id, contact_id=contact.id, kind=kind, actor_id=actor, data=data)
+    job = {"bulk_job_id": job_id}
 
     if action == "set_status":  # like POST /v1/contacts/{id}/status: the status event and its history only
-        uow.emit(
-            STATUS_CHANGED,
+        events.announce(
+            uow,
+            contact,
+            events.STATUS_CHANGED,
             contacts_pb2.ContactStatusChanged(
                 contact_id=contact.id,
                 from_status=before,
@@ -197,29 +192,40 @@ def _record(
                 campaign_eligible=represent.campaign_eligible(contact),
                 actor_id=actor,
             ),
-            workspace_id=workspace_id,
+            kind="status_changed",
+            actor_id=actor,
+            data={"from": before, "to": after, **job},
         )
-        remember("status_changed", {"from": before, "to": after})
         return
-    uow.emit(
-        UPDATED,
+    own_entry = action in ("set_owner", "set_stage")  # the owner and stage changes have entries of their own
+    events.announce(
+        uow,
+        contact,
+        events.UPDATED,
         contacts_pb2.ContactUpdated(
             contact_id=contact.id, changed_fields=[field], contact=represent.snapshot(contact, type_key), actor_id=actor
         ),
-        workspace_id=workspace_id,
+        kind=None if own_entry else "updated",
+        actor_id=actor,
+        data={"fields": [field], **job},
     )
     if action == "set_owner":
-        uow.emit(
-            OWNER_CHANGED,
+        events.announce(
+            uow,
+            contact,
+            events.OWNER_CHANGED,
             contacts_pb2.ContactOwnerChanged(
                 contact_id=contact.id, from_owner_id=before or "", to_owner_id=after or "", actor_id=actor
             ),
-            workspace_id=workspace_id,
+            kind="owner_changed",
+            actor_id=actor,
+            data={"from": before, "to": after, **job},
         )
-        remember("owner_changed", {"from": before, "to": after})
     elif action == "set_stage":
-        uow.emit(
-            STAGE_CHANGED,
+        events.announce(
+            uow,
+            contact,
+            events.STAGE_CHANGED,
             contacts_pb2.ContactStageChanged(
                 contact_id=contact.id,
                 from_stage_id=before or "",
@@ -227,8 +233,7 @@ def _record(
                 contact_type=type_key or "",
                 actor_id=actor,
             ),
-            workspace_id=workspace_id,
+            kind="stage_changed",
+            actor_id=actor,
+            data={"from": before, "to": after, "type": type_key, **job},
         )
-        remember("stage_changed", {"from": before, "to": after, "type": type_key})
-    else:
-        remember("updated", {"fields": [field]})

@@ -11,13 +11,13 @@ from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from crm_contacts.bulk import csvio
-from crm_contacts.contacts.models import Contact, ContactEmail, ContactPhone, ContactTag
 from crm_contacts.customfields.models import CustomField
 from crm_contacts.filters import query as sql
 from crm_contacts.filters import service as filters
 from crm_contacts.filters.rules import split_list
 from crm_contacts.funnel.models import ContactType, Stage
 from crm_contacts.members.models import Member
+from crm_contacts.record.models import Contact, ContactEmail, ContactPhone, ContactTag
 from crm_contacts.sources.models import Source
 from crm_platform.context import Caller
 from crm_platform.db import Database, UnitOfWork

@@ -11,9 +11,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from crm_contacts.contacts import rules as contact_rules
-from crm_contacts.contacts.rules import clean_name, normalize_email, normalize_phone, search_key
 from crm_contacts.customfields.rules import validate_values
+from crm_contacts.record import rules as contact_rules
+from crm_contacts.record.models import STATUSES
+from crm_contacts.record.rules import clean_name, normalize_email, normalize_phone, search_key
 from crm_platform.errors import FieldError, InvalidInput
 
 SIMPLE_FIELDS = (
@@ -35,7 +36,6 @@ SIMPLE_FIELDS = (
 )
 LOCATION_PARTS = ("address", "city", "region", "postal_code", "country")
 IGNORED_COLUMNS = ("id", "created_at", "updated_at")  # what an export writes that an import cannot set
-STATUSES = ("active", "won", "lost")
 LIST_SEPARATOR = re.compile(r"[;,]")
 
 

@@ -6,7 +6,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from crm_contacts.contacts import rules as contact_rules
+from crm_contacts.record import rules as contact_rules
+from crm_contacts.record.models import STATUSES
 from crm_platform.errors import FieldError, InvalidInput
 
 ACTIONS = (
@@ -19,8 +20,6 @@ ACTIONS = (
     "set_emoji",
     "set_source",
 )
-STATUSES = ("active", "won", "lost")
-RECENT_COLORS = 10
 MAX_IDS = 10_000  # bigger selections go through a filter
 MAX_JOB_ERRORS = 1_000  # per-row errors kept on a job; the count goes on
 BATCH_SIZE = 500  # contacts per unit of work of a bulk action
@@ -76,11 +75,6 @@ def tags_of(value: Any) -> list[str]:
     if not tags:
         raise _invalid("value", "at least one tag", "required")
     return tags
-
-
-def remember_color(recent: Sequence[str], color: str) -> list[str]:
-    """Most recently used first, each color once, at most ten."""
-    return [color, *(c for c in recent if c != color)][:RECENT_COLORS]
 
 
 def check_selection(ids: Sequence[str] | None, has_filter: bool) -> None:

@@ -10,11 +10,12 @@ from sqlalchemy import select
 
 from crm_contacts.bulk import csvio, rows, rules
 from crm_contacts.bulk.models import Job
-from crm_contacts.contacts import access
 from crm_contacts.customfields.models import CustomField
 from crm_contacts.filters import service as filters
 from crm_contacts.funnel.models import Stage
 from crm_contacts.members.models import Member
+from crm_contacts.record import access
+from crm_contacts.record import rules as contact_rules
 from crm_contacts.sources.models import Source
 from crm_platform.context import Caller
 from crm_platform.db import UnitOfWork, get_in_workspace, utcnow
@@ -49,7 +50,7 @@ def start_bulk_update(
         check_value_exists(session, caller.workspace_id, action, value)
         if action == "set_color" and value:
             workspace = access.workspace_of(session, caller)
-            workspace.recent_colors = rules.remember_color(workspace.recent_colors or [], value)
+            workspace.recent_colors = contact_rules.remember_color(workspace.recent_colors or [], value)
         job = new_job(
             caller,
             BULK_UPDATE,

@@ -17,10 +17,10 @@ from typing import Any
 from sqlalchemy import Select, and_, bindparam, literal_column, or_, select, text, union_all, update
 from sqlalchemy.orm import Session
 
-from crm_contacts.contacts import rules
-from crm_contacts.contacts.models import Contact, ContactEmail, ContactPhone
 from crm_contacts.members.models import Member
-from crm_contacts.workspaces.models import Workspace
+from crm_contacts.record import rules
+from crm_contacts.record.models import Contact, ContactEmail, ContactPhone
+from crm_contacts.record.workspace import Workspace
 from crm_platform.errors import Conflict, FieldError, Word, msgid, phrase
 
 LIKELY_DUPLICATES_LIMIT = 50
@@ -113,7 +113,7 @@ def find_duplicate(
 
 
 @functools.cache
-def _find_duplicate_query(emails: bool, phones: bool, exclude: bool) -> Any:
+def _find_duplicate_query(emails: bool, phones: bool, exclude: bool, first: bool = True) -> Any:
     """One query for both kinds (UNION ALL), emails first, then by contact id: the answer of the two lookups
     one after the other, in one round trip. Built once per shape: building it costs more than running it."""
     lookups: list[Any] = []
@@ -147,8 +147,33 @@ def _find_duplicate_query(emails: bool, phones: bool, exclude: bool) -> Any:
     return (
         select(found.c.field, found.c.value, found.c.contact_id, found.c.name, found.c.owner_id)
         .order_by(found.c.rank, found.c.contact_id)
-        .limit(1)
+        .limit(1 if first else None)
     )
+
+
+def find_duplicates(
+    session: Session, workspace_id: str, *, emails: Sequence[str] = (), phones: Sequence[str] = ()
+) -> dict[str, Duplicate]:
+    """For each of these emails and phones that a live contact uses, the contact ``find_duplicate`` names
+    for it (the same lookup, for many values in one query)."""
+    emails, phones = list(dict.fromkeys(emails)), list(dict.fromkeys(phones))
+    if not emails and not phones:
+        return {}
+    query = _find_duplicate_query(bool(emails), bool(phones), False, first=False)
+    rows = session.execute(query, {"emails": emails, "phones": phones, "exclude": [], "workspace_id": workspace_id})
+    found: dict[str, Duplicate] = {}
+    names: dict[str | None, str | None] = {}
+    for field, value, contact_id, name, owner_id in rows:
+        if value not in found:
+            if owner_id not in names:
+                names[owner_id] = _member_name(session, workspace_id, owner_id)
+            found[value] = Duplicate(contact_id, name, owner_id, names[owner_id], field, value)
+    return found
+
+
+def row_error(duplicate: Duplicate) -> FieldError:
+    """The duplicate as a field error of one row of a batch (an import), with the 409's words."""
+    return FieldError(duplicate.field, f"{duplicate.value}: {problem(duplicate).detail}", "duplicate")
 
 
 def refuse_duplicates(

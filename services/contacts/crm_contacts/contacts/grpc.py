@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from crm.contacts.v1 import contacts_pb2, contacts_pb2_grpc
-from crm_contacts.contacts import access, represent, service
+from crm_contacts.contacts import create, emailstatus, reads
 from crm_contacts.members.grpc import MembersRpc
+from crm_contacts.record import access, represent
 from crm_platform import context
 from crm_platform.context import Caller
 from crm_platform.service import Runtime
@@ -38,7 +39,7 @@ def to_message(summary: represent.Summary) -> contacts_pb2.Contact:
     return message
 
 
-def record_message(record: service.Record) -> contacts_pb2.Contact:
+def record_message(record: reads.Record) -> contacts_pb2.Contact:
     """The message of a contact loaded with the ORM (the other reads), built like GetContact's."""
     return to_message(represent.summary(record.contact, record.type_key))
 
@@ -54,7 +55,7 @@ class ContactsServicer(MembersRpc, contacts_pb2_grpc.ContactsServiceServicer):
         self.rt = rt
 
     def GetContact(self, request: contacts_pb2.GetContactRequest, _context: Any) -> contacts_pb2.Contact:  # noqa: N802
-        summary = service.get_summary(
+        summary = reads.get_summary(
             self.rt.database, workspace_id=_caller().workspace_id, contact_id=request.contact_id
         )
         return to_message(summary)
@@ -62,7 +63,7 @@ class ContactsServicer(MembersRpc, contacts_pb2_grpc.ContactsServiceServicer):
     def BatchGetContacts(  # noqa: N802
         self, request: contacts_pb2.BatchGetContactsRequest, _context: Any
     ) -> contacts_pb2.BatchGetContactsResponse:
-        records = service.batch_get(
+        records = reads.batch_get(
             self.rt.database.unit_of_work(), workspace_id=_caller().workspace_id, contact_ids=list(request.contact_ids)
         )
         return contacts_pb2.BatchGetContactsResponse(contacts=[record_message(r) for r in records])
@@ -70,7 +71,7 @@ class ContactsServicer(MembersRpc, contacts_pb2_grpc.ContactsServiceServicer):
     def FindContactsByEmail(  # noqa: N802
         self, request: contacts_pb2.FindContactsByEmailRequest, _context: Any
     ) -> contacts_pb2.FindContactsResponse:
-        records = service.find_by_email(
+        records = reads.find_by_email(
             self.rt.database.unit_of_work(), workspace_id=_caller().workspace_id, address=request.address
         )
         return contacts_pb2.FindContactsResponse(contacts=[record_message(r) for r in records])
@@ -79,7 +80,7 @@ class ContactsServicer(MembersRpc, contacts_pb2_grpc.ContactsServiceServicer):
         self, request: contacts_pb2.FindOrCreateContactByEmailRequest, _context: Any
     ) -> contacts_pb2.FindOrCreateContactByEmailResponse:
         caller = _caller()
-        record, created = service.find_or_create_by_email(
+        record, created = create.find_or_create_by_email(
             self.rt.database.unit_of_work(),
             workspace_id=caller.workspace_id,
             address=request.address,
@@ -92,7 +93,7 @@ class ContactsServicer(MembersRpc, contacts_pb2_grpc.ContactsServiceServicer):
     def IsEmailSendable(  # noqa: N802
         self, request: contacts_pb2.IsEmailSendableRequest, _context: Any
     ) -> contacts_pb2.IsEmailSendableResponse:
-        answer = service.is_email_sendable(
+        answer = emailstatus.is_email_sendable(
             self.rt.database.unit_of_work(),
             workspace_id=_caller().workspace_id,
             address=request.address,

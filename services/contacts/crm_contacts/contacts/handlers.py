@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from crm.events.v1 import envelope_pb2, mailer_pb2
-from crm_contacts.contacts import emailstatus, service
+from crm_contacts.contacts import emailstatus as addresses
+from crm_contacts.record import emailstatus
 from crm_platform.consumer import Subscriptions
 from crm_platform.db import UnitOfWork
 from crm_platform.events import payload_of
@@ -27,7 +28,7 @@ def delivery_bounced(_rt: Any, uow: UnitOfWork, envelope: envelope_pb2.Envelope)
     reason = emailstatus.reason_of_bounce(bounce.kind)
     if reason is None:  # a soft bounce: the next attempt may well get through
         return
-    service.deactivate_address_everywhere(
+    addresses.deactivate_address_everywhere(
         uow, workspace_id=envelope.workspace_id, address=bounce.recipient, reason=reason, actor_id=_actor(envelope)
     )
 
@@ -35,7 +36,7 @@ def delivery_bounced(_rt: Any, uow: UnitOfWork, envelope: envelope_pb2.Envelope)
 @subscriptions.on("mailer.recipient.unsubscribed")
 def recipient_unsubscribed(_rt: Any, uow: UnitOfWork, envelope: envelope_pb2.Envelope) -> None:
     report = payload_of(envelope, mailer_pb2.RecipientUnsubscribed)
-    service.deactivate_address_everywhere(
+    addresses.deactivate_address_everywhere(
         uow,
         workspace_id=envelope.workspace_id,
         address=report.recipient,
@@ -47,7 +48,7 @@ def recipient_unsubscribed(_rt: Any, uow: UnitOfWork, envelope: envelope_pb2.Env
 @subscriptions.on("mailer.recipient.complained")
 def recipient_complained(_rt: Any, uow: UnitOfWork, envelope: envelope_pb2.Envelope) -> None:
     report = payload_of(envelope, mailer_pb2.RecipientComplained)
-    service.deactivate_address_everywhere(
+    addresses.deactivate_address_everywhere(
         uow,
         workspace_id=envelope.workspace_id,
         address=report.recipient,

@@ -12,19 +12,19 @@ from typing import Any
 from sqlalchemy import update
 
 from crm.events.v1 import contacts_pb2
-from crm_contacts.contacts import access, represent, rules, service
-from crm_contacts.contacts.models import Contact
+from crm_contacts.contacts.reads import Record
 from crm_contacts.files.models import ContactFile
 from crm_contacts.funnel.models import ContactType
-from crm_contacts.history import service as history
-from crm_contacts.history.models import HistoryEntry
 from crm_contacts.notes.models import Note
+from crm_contacts.record import access, events, represent, rules
+from crm_contacts.record.history import HistoryEntry
+from crm_contacts.record.models import Contact
 from crm_contacts.tasks.models import Task
 from crm_platform.context import Caller
 from crm_platform.db import UnitOfWork, utcnow
 from crm_platform.errors import FieldError, Forbidden, InvalidInput
 
-MERGED = "contacts.contact.merged"
+MERGED = events.MERGED
 
 # Fields whose winner can be chosen: the value is taken from the chosen contact. "type" and "stage_id" go
 # together (a stage belongs to its type); "email" and "phone" choose whose primary stays primary.
@@ -95,7 +95,7 @@ def _values(contact: Contact) -> dict[str, Any]:
 
 def merge(
     uow: UnitOfWork, *, caller: Caller, survivor_id: str, merged_ids: Sequence[str], fields: Mapping[str, str]
-) -> service.Record:
+) -> Record:
     """Merge contacts into the survivor (admins, or the owner of them all); emits contacts.contact.merged."""
     merged_ids = list(dict.fromkeys(merged_ids))
     if not merged_ids or survivor_id in merged_ids:
@@ -130,7 +130,7 @@ def merge(
         for other in others:
             _move_reachability(survivor, other)
             _move_tags_and_interests(survivor, other)
-            other.deleted_at, other.deleted_by = utcnow(), service.member_column(caller.user_id)
+            other.deleted_at, other.deleted_by = utcnow(), rules.member_column(caller.user_id)
             other.merged_into = survivor.id
             other.email = other.phone = None  # its addresses now belong to the survivor
             other.version += 1
@@ -144,15 +144,11 @@ def merge(
             )
         survivor.version += 1
         session.flush()
-        uow.emit(
+        events.announce(
+            uow,
+            survivor,
             MERGED,
             contacts_pb2.ContactsMerged(survivor_id=survivor.id, merged_ids=merged_ids, actor_id=caller.user_id),
-            workspace_id=survivor.workspace_id,
-        )
-        history.record(
-            session,
-            workspace_id=survivor.workspace_id,
-            contact_id=survivor.id,
             kind="merged",
             actor_id=caller.user_id,
             data={"merged": [{"id": c.id, "name": c.name} for c in others], "fields": dict(fields)},
@@ -162,26 +158,20 @@ def merge(
         after = _comparable(survivor)
         changed = [name for name in after if after[name] != before[name]]
         if changed:
-            uow.emit(
-                service.UPDATED,
-                contacts_pb2.ContactUpdated(
-                    contact_id=survivor.id,
-                    changed_fields=changed,
-                    contact=represent.snapshot(survivor, type_key),
-                    actor_id=caller.user_id,
-                ),
-                workspace_id=survivor.workspace_id,
+            # no ``updated`` entry: the ``merged`` entry tells what happened
+            events.announce_updated(
+                uow, survivor, changed, type_key=type_key, actor_id=caller.user_id, with_entry=False
             )
         if before["stage_id"] != after["stage_id"]:
-            service.record_stage_change(
+            events.record_stage_change(
                 uow, survivor, (before["stage_id"], after["stage_id"]), type_key=type_key, actor_id=caller.user_id
             )
         if before["owner_id"] != after["owner_id"]:
-            service.record_owner_change(uow, survivor, (before["owner_id"], after["owner_id"]), actor_id=caller.user_id)
+            events.record_owner_change(uow, survivor, (before["owner_id"], after["owner_id"]), actor_id=caller.user_id)
         if before["status"] != after["status"]:
-            service.record_status_change(uow, survivor, (before["status"], after["status"]), actor_id=caller.user_id)
+            events.record_status_change(uow, survivor, (before["status"], after["status"]), actor_id=caller.user_id)
         uow.commit()
-    return service.Record(survivor, type_key)
+    return Record(survivor, type_key)
 
 
 def _comparable(contact: Contact) -> dict[str, Any]:

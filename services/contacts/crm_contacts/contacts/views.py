@@ -11,8 +11,9 @@ from flask import Response, request
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, ConfigDict, Field
 
-from crm_contacts.contacts import merge, represent, service
-from crm_contacts.contacts.models import INACTIVE_REASONS
+from crm_contacts.contacts import create, emailstatus, merge, reads, service
+from crm_contacts.record import represent
+from crm_contacts.record.models import INACTIVE_REASONS
 from crm_platform.web import SECURITY, caller, idempotent, json_response, runtime
 
 api = APIBlueprint(
@@ -186,7 +187,7 @@ class ReactivateIn(BaseModel):
     consent_confirmed: bool = Field(default=False, description="the contact confirmed they want this mail again")
 
 
-def _answer(record: service.Record, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+def _answer(record: reads.Record, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     body = represent.as_dict(record.contact, record.type_key)
     return json_response(body, status, {"ETag": f'"{record.contact.version}"', **(headers or {})})
 
@@ -195,7 +196,7 @@ def _answer(record: service.Record, status: int = 200, headers: dict[str, str] |
 @idempotent
 def create_contact(body: ContactIn):  # type: ignore[no-untyped-def]
     who = caller()
-    record = service.create_record(
+    record = create.create_record(
         runtime().database.unit_of_work(),
         workspace_id=who.workspace_id,
         values=body.model_dump(exclude_unset=True),
@@ -219,7 +220,7 @@ def merge_contacts(body: MergeIn):  # type: ignore[no-untyped-def]
 
 @api.get("/<contact_id>", responses={200: ContactOut}, summary="Get a contact")
 def get_contact(path: ContactPath):  # type: ignore[no-untyped-def]
-    return _answer(service.read(runtime().database.unit_of_work(), caller=caller(), contact_id=path.contact_id))
+    return _answer(reads.read(runtime().database.unit_of_work(), caller=caller(), contact_id=path.contact_id))
 
 
 @api.patch(
@@ -282,7 +283,7 @@ def unblock_contact(path: ContactPath):  # type: ignore[no-untyped-def]
     summary="Likely duplicates: same email or phone, or a similar name",
 )
 def list_duplicates(path: ContactPath):  # type: ignore[no-untyped-def]
-    found = service.likely_duplicates(runtime().database.unit_of_work(), caller=caller(), contact_id=path.contact_id)
+    found = reads.likely_duplicates(runtime().database.unit_of_work(), caller=caller(), contact_id=path.contact_id)
     items = [{"contact": represent.as_dict(r.contact, r.type_key), "reasons": reasons} for r, reasons in found]
     return json_response({"items": items})
 
@@ -293,7 +294,7 @@ def list_duplicates(path: ContactPath):  # type: ignore[no-untyped-def]
     summary="Turn an email address off (no mail is sent to it)",
 )
 def deactivate_email(path: EmailPath, body: DeactivateIn):  # type: ignore[no-untyped-def]
-    record = service.deactivate_email(
+    record = emailstatus.deactivate_email(
         runtime().database.unit_of_work(),
         caller=caller(),
         contact_id=path.contact_id,
@@ -309,7 +310,7 @@ def deactivate_email(path: EmailPath, body: DeactivateIn):  # type: ignore[no-un
     summary="Turn an email address back on: needs consent, at most once every 30 days",
 )
 def reactivate_email(path: EmailPath, body: ReactivateIn):  # type: ignore[no-untyped-def]
-    record = service.reactivate_email(
+    record = emailstatus.reactivate_email(
         runtime().database.unit_of_work(),
         caller=caller(),
         contact_id=path.contact_id,

@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from crm_contacts.contacts import rules as contact_rules
+from crm_contacts.record import rules as contact_rules
 from crm_platform.errors import FieldError
 
 MAX_TEXT_LENGTH = 5000

@@ -10,11 +10,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crm_contacts.contacts.access import visible_contact
 from crm_contacts.files import rules
 from crm_contacts.files.models import ContactFile
 from crm_contacts.files.storage import Storage
-from crm_contacts.history.service import record
+from crm_contacts.record.access import visible_contact
+from crm_contacts.record.history import record
 from crm_platform.context import Caller
 from crm_platform.db import UnitOfWork, get_in_workspace
 from crm_platform.errors import DomainError, FieldError, Forbidden, InvalidInput, NotFound

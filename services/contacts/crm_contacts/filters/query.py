@@ -21,11 +21,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from crm_contacts.contacts import access
-from crm_contacts.contacts.models import Contact, ContactEmail, ContactPhone, ContactTag
 from crm_contacts.customfields.models import CustomField
 from crm_contacts.filters.rules import ContactFilter, CustomCondition, FilterContext
 from crm_contacts.funnel.models import ContactType
+from crm_contacts.record import access
+from crm_contacts.record.models import Contact, ContactEmail, ContactPhone, ContactTag
 from crm_platform.context import Caller
 from crm_platform.errors import FieldError, InvalidInput
 

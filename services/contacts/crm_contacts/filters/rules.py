@@ -15,10 +15,10 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from crm_contacts.contacts.rules import normalize_email, normalize_phone, search_key
+from crm_contacts.record.models import STATUSES
+from crm_contacts.record.rules import normalize_email, normalize_phone, search_key
 from crm_platform.errors import FieldError, InvalidInput
 
-STATUSES = ("active", "won", "lost")
 LOCATION_KEYS = ("city", "region", "country", "postal_code")
 # Every sort breaks ties by id, so a (value, id) cursor names one position in a total order.
 SORTS = ("-created_at", "created_at", "name", "-name", "stars", "-stars", "updated_at", "-updated_at")

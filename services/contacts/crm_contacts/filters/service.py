@@ -10,12 +10,12 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from crm_contacts.contacts import represent
-from crm_contacts.contacts.models import Contact, ContactEmail, ContactPhone, ContactTag, Interest
 from crm_contacts.filters import query as sql
 from crm_contacts.filters import rules
 from crm_contacts.filters.models import SavedFilter
 from crm_contacts.funnel.models import ContactType
+from crm_contacts.record import represent
+from crm_contacts.record.models import Contact, ContactEmail, ContactPhone, ContactTag, Interest
 from crm_platform.context import Caller
 from crm_platform.db import UnitOfWork, get_in_workspace, utcnow
 from crm_platform.errors import FieldError, Forbidden, InvalidInput, NotFound

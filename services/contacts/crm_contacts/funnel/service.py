@@ -10,11 +10,11 @@ from sqlalchemy import ColumnElement, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
-from crm_contacts.contacts.models import Contact
 from crm_contacts.funnel import rules
+from crm_contacts.funnel.defaults import DEFAULT_TYPE
 from crm_contacts.funnel.models import ContactType, Stage
-from crm_contacts.history import service as history
-from crm_contacts.workspaces.defaults import DEFAULT_TYPE
+from crm_contacts.record import history
+from crm_contacts.record.models import Contact
 from crm_platform.db import UnitOfWork, get_in_workspace
 from crm_platform.errors import Conflict, FieldError, InvalidInput
 from crm_platform.ids import is_uuid, new_id

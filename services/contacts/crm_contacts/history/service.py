@@ -1,62 +1,23 @@
-"""A contact's timeline: every feature records its changes through ``record``; members read it and comment."""
+"""A contact's timeline as members read it and comment in it (features write entries through ``record.history``)."""
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crm.events.v1 import contacts_pb2
-from crm_contacts.contacts.access import visible_contact
 from crm_contacts.history import rules
-from crm_contacts.history.models import HistoryEntry
 from crm_contacts.members.models import Member
+from crm_contacts.record.access import visible_contact
+from crm_contacts.record.history import HistoryEntry, record
 from crm_platform.context import Caller
-from crm_platform.db import UnitOfWork, utcnow
+from crm_platform.db import UnitOfWork
 from crm_platform.errors import FieldError, InvalidInput
-from crm_platform.ids import new_id
 
 MENTIONED = "contacts.member.mentioned"
-
-
-def record(
-    session: Session,
-    *,
-    workspace_id: str,
-    contact_id: str,
-    kind: str,
-    actor_id: str | None,
-    data: dict[str, Any] | None = None,
-) -> HistoryEntry:
-    """Add an entry to the contact's timeline, inside the caller's transaction.
-
-    The INSERT runs now, as a Core statement (inside ``UnitOfWork.pipeline`` it is sent with the others): what
-    ``session.add`` and the next flush did, without the flush's bookkeeping. The entry returned is not in the
-    session; nothing changes an entry after it is written.
-    """
-    entry = HistoryEntry(
-        id=new_id(),
-        workspace_id=workspace_id,
-        contact_id=contact_id,
-        kind=kind,
-        actor_id=actor_id,
-        data=data or {},
-        created_at=utcnow(),
-    )
-    session.connection().execute(_insert_entry(), _entry_values(entry))
-    return entry
-
-
-@functools.cache
-def _insert_entry() -> Any:
-    return insert(HistoryEntry.__table__)
-
-
-def _entry_values(entry: HistoryEntry) -> dict[str, Any]:
-    return {column.key: getattr(entry, column.key) for column in HistoryEntry.__table__.columns}
 
 
 def list_page(

@@ -8,9 +8,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from crm_contacts.contacts.rules import normalize_email
 from crm_contacts.members import rules
 from crm_contacts.members.models import Member
+from crm_contacts.record.rules import normalize_email
 from crm_platform.context import Caller
 from crm_platform.db import UnitOfWork, get_in_workspace
 from crm_platform.errors import Conflict, FieldError, InvalidInput

@@ -9,11 +9,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crm.events.v1 import contacts_pb2
-from crm_contacts.contacts.access import visible_contact
 from crm_contacts.history import rules as history_rules
-from crm_contacts.history.service import record
 from crm_contacts.notes import rules
 from crm_contacts.notes.models import Note
+from crm_contacts.record.access import visible_contact
+from crm_contacts.record.history import record
 from crm_platform.context import Caller
 from crm_platform.db import UnitOfWork, get_in_workspace, utcnow
 from crm_platform.errors import FieldError, Forbidden, InvalidInput, NotFound

@@ -8,10 +8,10 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from crm_contacts.contacts.models import Contact
+from crm_contacts.record.models import Contact
 from crm_contacts.sources import rules
+from crm_contacts.sources.defaults import MANUAL_SOURCE
 from crm_contacts.sources.models import Source
-from crm_contacts.workspaces.defaults import MANUAL_SOURCE
 from crm_platform.db import UnitOfWork, get_in_workspace
 from crm_platform.errors import Conflict, FieldError, InvalidInput
 from crm_platform.ids import is_uuid, new_id

@@ -9,10 +9,10 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from crm.events.v1 import contacts_pb2
-from crm_contacts.contacts.access import scope, visible_contact
-from crm_contacts.contacts.models import Contact
-from crm_contacts.history.service import record
 from crm_contacts.members.models import Member
+from crm_contacts.record.access import scope, visible_contact
+from crm_contacts.record.history import record
+from crm_contacts.record.models import Contact
 from crm_contacts.tasks import rules
 from crm_contacts.tasks.models import Task
 from crm_platform.context import Caller

@@ -87,7 +87,7 @@ def _existing_or_new_admin(rt: Runtime, workspace_id: str, args: argparse.Namesp
 
 def _create_member(args: argparse.Namespace) -> int:
     from crm_contacts.members import service
-    from crm_contacts.workspaces.models import Workspace
+    from crm_contacts.record.workspace import Workspace
     from crm_platform.cli import runtime_for
 
     rt = runtime_for("contacts", args.var)

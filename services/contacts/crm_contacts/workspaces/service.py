@@ -7,10 +7,12 @@ from typing import Any
 from sqlalchemy import select
 
 from crm.events.v1 import contacts_pb2
+from crm_contacts.funnel import defaults as funnel_defaults
 from crm_contacts.members import service as members
 from crm_contacts.members.models import Member
-from crm_contacts.workspaces import defaults, rules
-from crm_contacts.workspaces.models import Workspace
+from crm_contacts.record.workspace import Workspace
+from crm_contacts.sources import defaults as source_defaults
+from crm_contacts.workspaces import rules
 from crm_platform.db import UnitOfWork
 from crm_platform.errors import InvalidInput, NotFound, Word
 from crm_platform.ids import new_id
@@ -45,7 +47,8 @@ def _create(
         workspace = Workspace(id=new_id(), name=clean_name, default_region=region)
         uow.session.add(workspace)
         uow.session.flush()
-        defaults.seed(uow.session, workspace.id)
+        funnel_defaults.seed(uow.session, workspace.id)
+        source_defaults.seed(uow.session, workspace.id)
         member = None
         if admin is not None:
             member = members.add(uow.session, workspace_id=workspace.id, name=admin[0], email=admin[1], role="admin")

@@ -282,7 +282,8 @@ def upgrade() -> None:
     _backfill()
 
 
-# Frozen copies of crm_contacts.workspaces.defaults as they were when this revision was written.
+# Frozen copies of crm_contacts.workspaces.defaults (now funnel.defaults and sources.defaults) as they were
+# when this revision was written.
 _TYPES = (
     ("contact", "Contact", ("Contact", "Prospect", "Visiting", "Negotiation")),
     ("collaborator", "Collaborator", ("Contact", "Active")),

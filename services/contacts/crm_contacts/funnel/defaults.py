@@ -1,11 +1,10 @@
-"""What every new workspace starts with: contact types with their funnel stages, and the built-in sources."""
+"""What every new workspace's funnel starts with: contact types with their stages, in funnel order."""
 
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
 from crm_contacts.funnel.models import ContactType, Stage
-from crm_contacts.sources.models import Source
 from crm_platform.ids import new_id
 
 # (key, name, [stage names in funnel order]); won and lost are statuses, not stages
@@ -16,21 +15,9 @@ DEFAULT_TYPES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 )
 DEFAULT_TYPE = "contact"
 
-# (key, name_es, name_en): built-in sources can be neither deleted nor renamed
-BUILTIN_SOURCES: tuple[tuple[str, str, str], ...] = (
-    ("manual", "Comercial", "Sales rep"),  # contacts created by hand by a member
-    ("web", "Web", "Website"),  # contacts that come in through the website (chat widget, forms)
-    ("default", "Sin detectar", "Undetected"),  # when no other source could be detected
-    ("idealista", "Idealista", "Idealista"),
-    ("fotocasa", "Fotocasa", "Fotocasa"),
-    ("habitaclia", "Habitaclia", "Habitaclia"),
-    ("pisos", "Pisos.com", "Pisos.com"),
-)
-MANUAL_SOURCE, WEB_SOURCE, DEFAULT_SOURCE = "manual", "web", "default"
-
 
 def seed(session: Session, workspace_id: str) -> None:
-    """Add the default types, stages and built-in sources to a new workspace (inside its transaction)."""
+    """Add the default types and their stages to a new workspace (inside its transaction)."""
     for position, (key, name, stages) in enumerate(DEFAULT_TYPES):
         contact_type = ContactType(
             id=new_id(), workspace_id=workspace_id, key=key, name=name, position=position, builtin=True
@@ -46,7 +33,3 @@ def seed(session: Session, workspace_id: str) -> None:
                     position=stage_position,
                 )
             )
-    for key, name_es, name_en in BUILTIN_SOURCES:
-        session.add(
-            Source(id=new_id(), workspace_id=workspace_id, key=key, name_es=name_es, name_en=name_en, builtin=True)
-        )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from typing import Any
 
 import phonenumbers
@@ -59,6 +60,7 @@ STATUS_TRANSITIONS: dict[str, frozenset[str]] = {
 INTEREST_OPERATORS = ("eq", "ne", "lt", "lte", "gt", "gte", "in", "contains", "between")
 LOCATION_KEYS = ("address", "city", "region", "postal_code", "country")
 MAX_STARS = 3
+RECENT_COLORS = 10  # card colors a workspace remembers
 MAX_TAG_LENGTH = 60
 _COLOR = re.compile(r"#[0-9a-fA-F]{6}")
 _LANGUAGE = re.compile(r"[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})?")
@@ -241,3 +243,13 @@ def name_tokens(name_key: str) -> tuple[str, str] | None:
     """The first and last words of a search key, for "similar name" duplicates; None for one-word names."""
     words = name_key.split()
     return (words[0], words[-1]) if len(words) >= 2 else None
+
+
+def remember_color(recent: Sequence[str], color: str) -> list[str]:
+    """The workspace's recent card colors after using ``color``: most recent first, each once, at most ten."""
+    return [color, *(c for c in recent if c != color)][:RECENT_COLORS]
+
+
+def member_column(actor_id: str | None) -> str | None:
+    """An actor id for the 36-character member columns (created_by, deleted_by, ...); longer ids are not kept."""
+    return actor_id if actor_id is not None and len(actor_id) <= 36 else None

@@ -7,7 +7,7 @@ from typing import Any, NamedTuple
 from urllib.parse import quote
 
 from crm.events.v1 import contacts_pb2
-from crm_contacts.contacts.models import Contact
+from crm_contacts.record.models import Contact
 
 
 class EmailSummary(NamedTuple):

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
-from crm_contacts.contacts.models import Contact
-from crm_contacts.workspaces.models import Workspace
+from crm_contacts.record.models import Contact
+from crm_contacts.record.workspace import Workspace
 from crm_platform.context import Caller
 from crm_platform.db import get_in_workspace
 from crm_platform.errors import NotFound, Unauthenticated, Word

@@ -20,7 +20,7 @@ class Contact(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     workspace_id: Mapped[str] = mapped_column(String(36), ForeignKey("workspaces.id"))
     name: Mapped[str] = mapped_column(String(200))
-    # lower-cased, accents removed: prefix search whatever the case and accents (see contacts.rules.search_key)
+    # lower-cased, accents removed: prefix search whatever the case and accents (see record.rules.search_key)
     name_key: Mapped[str] = mapped_column(String(200), default="", server_default="")
     # the primary email and phone, copied from contact_emails / contact_phones for lists and exports
     email: Mapped[str | None] = mapped_column(String(320))

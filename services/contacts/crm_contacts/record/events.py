@@ -1,0 +1,192 @@
+"""The contact's events: each one is emitted with its history entry through ``announce``, in one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from google.protobuf.message import Message
+
+from crm.events.v1 import contacts_pb2
+from crm_contacts.record import history, represent
+from crm_contacts.record.models import Contact
+from crm_platform.db import UnitOfWork
+
+CREATED = "contacts.contact.created"
+UPDATED = "contacts.contact.updated"
+STAGE_CHANGED = "contacts.contact.stage_changed"
+STATUS_CHANGED = "contacts.contact.status_changed"
+OWNER_CHANGED = "contacts.contact.owner_changed"
+BLOCKED = "contacts.contact.blocked"
+UNBLOCKED = "contacts.contact.unblocked"
+DELETED = "contacts.contact.deleted"
+MERGED = "contacts.contact.merged"
+EMAIL_DEACTIVATED = "contacts.email.deactivated"
+EMAIL_REACTIVATED = "contacts.email.reactivated"
+
+# Changes that have an entry of their own, so an update's ``updated`` entry leaves them out.
+_OWN_ENTRIES = ("stage_id", "owner_id")
+
+
+def announce(
+    uow: UnitOfWork,
+    contact: Contact,
+    event_type: str,
+    payload: Message,
+    *,
+    kind: str | None,
+    actor_id: str | None,
+    data: dict[str, Any] | None = None,
+) -> None:
+    """Emit an event about the contact and write the matching entry in its history, in the same transaction.
+
+    ``kind`` None: the event has no entry of its own (another entry of the same change tells it).
+    """
+    uow.emit(event_type, payload, workspace_id=contact.workspace_id)
+    if kind is not None:
+        history.record(
+            uow.session,
+            workspace_id=contact.workspace_id,
+            contact_id=contact.id,
+            kind=kind,
+            actor_id=actor_id,
+            data=data,
+        )
+
+
+def announce_created(
+    uow: UnitOfWork, contact: Contact, *, type_key: str | None, actor_id: str | None, via: str | None = None
+) -> None:
+    """Emit contacts.contact.created with the contact's snapshot and write ``created`` in its history."""
+    event = contacts_pb2.ContactCreated(
+        contact_id=contact.id,
+        name=contact.name,
+        email=contact.email or "",
+        phone=contact.phone or "",
+        contact=represent.snapshot(contact, type_key),
+    )
+    event.created_at.FromDatetime(contact.created_at)
+    data: dict[str, Any] = {"name": contact.name, "source_id": contact.source_id}
+    if via is not None:
+        data["via"] = via
+    announce(uow, contact, CREATED, event, kind="created", actor_id=actor_id, data=data)
+
+
+def announce_updated(
+    uow: UnitOfWork,
+    contact: Contact,
+    changed: Sequence[str],
+    *,
+    type_key: str | None,
+    actor_id: str,
+    with_entry: bool = True,
+) -> None:
+    """Emit contacts.contact.updated with the changed fields and write ``updated`` {fields} in the history.
+
+    The entry leaves out the stage and owner (each has its own entry) and is not written when nothing else
+    changed, or when ``with_entry`` is False (a merge writes ``merged`` instead).
+    """
+    plain = [name for name in changed if name not in _OWN_ENTRIES]
+    announce(
+        uow,
+        contact,
+        UPDATED,
+        contacts_pb2.ContactUpdated(
+            contact_id=contact.id,
+            changed_fields=list(changed),
+            contact=represent.snapshot(contact, type_key),
+            actor_id=actor_id,
+        ),
+        kind="updated" if plain and with_entry else None,
+        actor_id=actor_id,
+        data={"fields": plain},
+    )
+
+
+def record_stage_change(
+    uow: UnitOfWork,
+    contact: Contact,
+    change: tuple[str | None, str | None],
+    *,
+    type_key: str | None,
+    actor_id: str | None,
+) -> None:
+    """Emit contacts.contact.stage_changed and write ``stage_changed`` {from, to} in the contact's history."""
+    from_stage, to_stage = change
+    announce(
+        uow,
+        contact,
+        STAGE_CHANGED,
+        contacts_pb2.ContactStageChanged(
+            contact_id=contact.id,
+            from_stage_id=from_stage or "",
+            to_stage_id=to_stage or "",
+            contact_type=type_key or "",
+            actor_id=actor_id or "",
+        ),
+        kind="stage_changed",
+        actor_id=actor_id,
+        data={"from": from_stage, "to": to_stage, "type": type_key},
+    )
+
+
+def record_owner_change(
+    uow: UnitOfWork, contact: Contact, change: tuple[str | None, str | None], *, actor_id: str | None
+) -> None:
+    """Emit contacts.contact.owner_changed and write ``owner_changed`` {from, to} in the contact's history."""
+    from_owner, to_owner = change
+    announce(
+        uow,
+        contact,
+        OWNER_CHANGED,
+        contacts_pb2.ContactOwnerChanged(
+            contact_id=contact.id, from_owner_id=from_owner or "", to_owner_id=to_owner or "", actor_id=actor_id or ""
+        ),
+        kind="owner_changed",
+        actor_id=actor_id,
+        data={"from": from_owner, "to": to_owner},
+    )
+
+
+def record_status_change(
+    uow: UnitOfWork, contact: Contact, change: tuple[str, str], *, actor_id: str | None, reason: str | None = None
+) -> None:
+    """Emit contacts.contact.status_changed and write ``status_changed`` {from, to, reason} in the history."""
+    from_status, to_status = change
+    announce(
+        uow,
+        contact,
+        STATUS_CHANGED,
+        contacts_pb2.ContactStatusChanged(
+            contact_id=contact.id,
+            from_status=from_status,
+            to_status=to_status,
+            campaign_eligible=represent.campaign_eligible(contact),
+            actor_id=actor_id or "",
+        ),
+        kind="status_changed",
+        actor_id=actor_id,
+        data={"from": from_status, "to": to_status, "reason": reason},
+    )
+
+
+def record_email_status(
+    uow: UnitOfWork, contact: Contact, address: str, *, active: bool, actor_id: str | None, data: dict[str, Any]
+) -> None:
+    """Emit contacts.email.deactivated or reactivated and write ``email_deactivated``/``email_reactivated``."""
+    reason = "" if active else str(data.get("reason") or "")
+    announce(
+        uow,
+        contact,
+        EMAIL_REACTIVATED if active else EMAIL_DEACTIVATED,
+        contacts_pb2.EmailStatusChanged(
+            contact_id=contact.id,
+            address=address,
+            status="active" if active else "inactive",
+            reason=reason,
+            actor_id=actor_id or "",
+        ),
+        kind="email_reactivated" if active else "email_deactivated",
+        actor_id=actor_id,
+        data=data,
+    )

@@ -1,0 +1,65 @@
+"""One timeline per contact (changes, notes, tasks, comments), and ``record``, how every feature writes to it."""
+
+from __future__ import annotations
+
+import functools
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Index, String, insert
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from crm_contacts.models import Base
+from crm_platform.db import UtcDateTime, utcnow
+from crm_platform.ids import new_id
+
+
+class HistoryEntry(Base):
+    __tablename__ = "history"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # UUIDv7: time-ordered
+    workspace_id: Mapped[str] = mapped_column(String(36))
+    contact_id: Mapped[str] = mapped_column(String(36))
+    kind: Mapped[str] = mapped_column(String(40))  # created, updated, stage_changed, status_changed, ...
+    actor_id: Mapped[str | None] = mapped_column(String(100))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+    __table_args__ = (Index("ix_history_workspace_id_contact_id_id", "workspace_id", "contact_id", "id"),)
+
+
+def record(
+    session: Session,
+    *,
+    workspace_id: str,
+    contact_id: str,
+    kind: str,
+    actor_id: str | None,
+    data: dict[str, Any] | None = None,
+) -> HistoryEntry:
+    """Add an entry to the contact's timeline, inside the caller's transaction.
+
+    The INSERT runs now, as a Core statement (inside ``UnitOfWork.pipeline`` it is sent with the others): what
+    ``session.add`` and the next flush did, without the flush's bookkeeping. The entry returned is not in the
+    session; nothing changes an entry after it is written.
+    """
+    entry = HistoryEntry(
+        id=new_id(),
+        workspace_id=workspace_id,
+        contact_id=contact_id,
+        kind=kind,
+        actor_id=actor_id,
+        data=data or {},
+        created_at=utcnow(),
+    )
+    session.connection().execute(_insert_entry(), _entry_values(entry))
+    return entry
+
+
+@functools.cache
+def _insert_entry() -> Any:
+    return insert(HistoryEntry.__table__)
+
+
+def _entry_values(entry: HistoryEntry) -> dict[str, Any]:
+    return {column.key: getattr(entry, column.key) for column in HistoryEntry.__table__.columns}
