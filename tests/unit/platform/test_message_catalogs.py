@@ -12,7 +12,8 @@ import pytest
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 
-from crm_contacts.contacts import duplicates, emailstatus
+from crm_contacts.contacts import duplicates
+from crm_contacts.record import emailstatus
 from crm_platform.errors import Conflict, NotFound
 from crm_platform.i18n import PLATFORM_LOCALE_DIR, Translator, catalog_path
 from crm_platform.i18n_extract import messages_in
