@@ -5,6 +5,7 @@ from __future__ import annotations
 import shlex
 import subprocess
 import sys
+from typing import Any
 
 import requests
 
@@ -85,3 +86,74 @@ def test_each_service_serves_its_openapi_document_and_metrics(stack) -> None:  #
             f"http://127.0.0.1:{ports(stack.config, service)['worker_metrics']}/metrics", timeout=10
         ).text
         assert f"crm_{service}_outbox_lag_seconds" in worker_metrics
+
+
+# front doors: unknown paths, the merged document, /docs, the workspace of a token -----------------
+UNKNOWN_PATHS = ("/", "/v1/nope", "/v1/contacts/nope/deeper/still", "/v1/tickets/x/y/z")
+
+
+def assert_problem(response: requests.Response, status: int) -> dict[str, Any]:
+    assert (response.status_code, response.headers["Content-Type"]) == (status, "application/problem+json"), (
+        response.status_code,
+        response.text[:300],
+    )
+    body = response.json()
+    assert body["status"] == status and body["type"].startswith("urn:crm:problem:")
+    return body
+
+
+def assert_docs_served_from_the_package(base_url: str) -> None:
+    page = requests.get(base_url + "/docs", timeout=10)
+    assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+    assert "/v1/openapi.json" in page.text and "https://" not in page.text and "http://" not in page.text
+    for asset, kind in (("swagger-ui-bundle.js", "javascript"), ("swagger-ui.css", "text/css")):
+        served = requests.get(f"{base_url}/docs/{asset}", timeout=10)
+        assert served.status_code == 200 and kind in served.headers["Content-Type"] and len(served.content) > 10_000
+
+
+def test_all_in_one_answers_unknown_paths_with_a_problem(allinone: AllInOneProcess) -> None:
+    token = {"Authorization": f"Bearer {allinone.admin_token()}"}
+    for path in UNKNOWN_PATHS:
+        assert_problem(requests.get(allinone.url + path, headers=token, timeout=10), 404)
+
+
+def test_all_in_one_serves_a_browsable_api_reference_at_docs(allinone: AllInOneProcess) -> None:
+    assert_docs_served_from_the_package(allinone.url)
+
+
+def test_the_merged_document_keeps_each_services_schemas_apart(allinone: AllInOneProcess) -> None:
+    doc = requests.get(allinone.url + "/v1/openapi.json", timeout=10).json()
+    schemas = doc["components"]["schemas"]
+    comment_in = doc["paths"]["/v1/tickets/{ticket_id}/comments"]["post"]["requestBody"]["content"]["application/json"]
+
+    assert comment_in["schema"]["$ref"] == "#/components/schemas/tickets.CommentIn"
+    assert "public" in schemas["tickets.CommentIn"]["required"]
+    assert "contacts.CommentIn" in schemas and "public" not in schemas["contacts.CommentIn"].get("properties", {})
+    assert {"mailer.MessageOut", "conversations.MessageOut"} <= set(schemas)
+    assert "ValidationErrorModel" not in str(doc)
+
+
+def test_the_gateway_serves_probes_metrics_the_merged_document_docs_and_problems(stack) -> None:  # type: ignore[no-untyped-def]
+    assert requests.get(stack.url + "/healthz", timeout=10).json() == {"status": "ok"}
+    assert "process_cpu_seconds_total" in requests.get(stack.url + "/metrics", timeout=10).text
+    doc = requests.get(stack.url + "/v1/openapi.json", timeout=10).json()
+    assert "/v1/contacts" in doc["paths"] and "tickets.CommentIn" in doc["components"]["schemas"]
+    assert_docs_served_from_the_package(stack.url)
+    token = {"Authorization": f"Bearer {token_for(stack, workspace_in_stack(stack, 'Gateway Co'))}"}
+    for path in UNKNOWN_PATHS:
+        assert_problem(requests.get(stack.url + path, headers=token, timeout=10), 404)
+
+
+def test_a_token_for_a_workspace_that_does_not_exist_gets_401_from_every_service(stack) -> None:  # type: ignore[no-untyped-def]
+    token = {"Authorization": f"Bearer {token_for(stack, '01900000-0000-7000-8000-00000000dead')}"}
+    for method, path, body in (
+        ("POST", "/v1/contacts/types", {"name": "Partner"}),
+        ("POST", "/v1/contacts/sources", {"name_es": "Feria", "name_en": "Fair"}),
+        ("POST", "/v1/contacts/members", {"name": "Ana", "email": "ana@example.com", "role": "agent"}),
+        ("GET", "/v1/tickets", None),
+        ("GET", "/v1/conversations", None),
+        ("GET", "/v1/mailer/messages", None),
+        ("GET", "/v1/reports/summary", None),
+    ):
+        body_of = assert_problem(requests.request(method, stack.url + path, json=body, headers=token, timeout=10), 401)
+        assert "does not exist" in body_of["detail"]

@@ -52,6 +52,9 @@ class ServiceSpec:
     cli: Callable[[argparse._SubParsersAction], None] | None = None
     # All-in-one first run: create demo data, return what to show the newcomer (e.g. the workspace id).
     demo_seed: Callable[[Runtime], dict[str, str]] | None = None
+    # Whether a workspace exists, for the check every request passes (crm_platform.workspaces); by default
+    # the contacts service, which owns workspaces, is asked over gRPC.
+    workspace_lookup: Callable[[Runtime], Callable[[str], bool]] | None = None
 
     @property
     def queue(self) -> str:

@@ -23,7 +23,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
-from crm_platform import context, metrics
+from crm_platform import context, inputs, metrics, openapi, workspaces
 from crm_platform.auth import TokenVerifier
 from crm_platform.errors import DomainError, FieldError, InvalidInput, Unauthenticated
 from crm_platform.service import Runtime
@@ -164,9 +164,19 @@ def create_app(rt: Runtime, *, version: str = "0.1.0") -> OpenAPI:
     app.add_url_rule("/healthz", "healthz", healthz)
     app.add_url_rule("/readyz", "readyz", readyz)
     app.add_url_rule("/metrics", "metrics", metrics_view)
-    app.add_url_rule(f"/v1/{name}/openapi.json", "openapi_json", lambda: app.api_doc)
+    app.add_url_rule(f"/v1/{name}/openapi.json", "openapi_json", lambda: openapi.served_document(app))
+    inputs.install(app)
+    workspaces.install(app, workspace_lookup(rt))
     rt.spec.register_http(app, rt)
     return app
+
+
+def workspace_lookup(rt: Runtime) -> workspaces.Lookup:
+    if rt.spec.workspace_lookup is not None:
+        return rt.spec.workspace_lookup(rt)
+    from crm_platform.clients.contacts import GrpcWorkspaceLookup
+
+    return GrpcWorkspaceLookup(rt.grpc)
 
 
 def idempotent(view: F) -> F:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 
 from flask_openapi3 import OpenAPI
@@ -75,6 +76,11 @@ def demo_seed(rt: Runtime) -> dict[str, str]:
     return {"workspace_id": workspace.id}
 
 
+def workspace_lookup(rt: Runtime) -> Callable[[str], bool]:
+    """Contacts owns workspaces: it looks in its own table."""
+    return lambda workspace_id: workspaces.exists(rt.database.unit_of_work(), workspace_id=workspace_id)
+
+
 SERVICE = ServiceSpec(
     name="contacts",
     metadata=Base.metadata,
@@ -85,4 +91,5 @@ SERVICE = ServiceSpec(
     background=(run_jobs_forever,),
     cli=register_cli,
     demo_seed=demo_seed,
+    workspace_lookup=workspace_lookup,
 )

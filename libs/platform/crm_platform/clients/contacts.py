@@ -49,3 +49,23 @@ class GrpcContactDirectory:
     def get(self, contact_id: str) -> ContactCard:
         found = self._client.call("GetContact", contacts_pb2.GetContactRequest(contact_id=contact_id))
         return ContactCard(id=found.id, name=found.name, email=found.email or None, phone=found.phone or None)
+
+
+class GrpcWorkspaceLookup:
+    """Whether the caller's workspace exists, asked of the contacts service (which owns workspaces)."""
+
+    def __init__(self, clients: GrpcClients) -> None:
+        self._client = clients.client(
+            "contacts",
+            contacts_pb2_grpc.ContactsServiceStub,
+            "crm.contacts.v1.ContactsService",
+            idempotent=("GetWorkspace",),
+        )
+
+    def __call__(self, workspace_id: str) -> bool:
+        """``workspace_id`` is the caller's: the call carries it as ``x-workspace-id``."""
+        try:
+            found = self._client.call("GetWorkspace", contacts_pb2.GetWorkspaceRequest())
+        except NotFound:
+            return False
+        return bool(found.id == workspace_id)

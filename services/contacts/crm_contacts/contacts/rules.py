@@ -235,3 +235,11 @@ def name_tokens(name_key: str) -> tuple[str, str] | None:
     """The first and last words of a search key, for "similar name" duplicates; None for one-word names."""
     words = name_key.split()
     return (words[0], words[-1]) if len(words) >= 2 else None
+
+
+def several_primaries_error(raw: list[Any], field: str) -> FieldError | None:
+    """A list of emails or phones may mark at most one entry primary: two would leave one silently kept."""
+    marked = sum(1 for item in raw if isinstance(item, dict) and item.get("primary") is True)
+    if marked > 1:
+        return FieldError(field, f"{marked} entries are marked primary; mark at most one", "several_primaries")
+    return None

@@ -78,3 +78,9 @@ def update_settings(uow: UnitOfWork, *, workspace_id: str, changes: dict[str, An
             setattr(workspace, key, value)
         uow.commit()
         return workspace
+
+
+def exists(uow: UnitOfWork, *, workspace_id: str) -> bool:
+    """Whether the workspace exists (every request checks it, cached, before it is served)."""
+    with uow:
+        return uow.session.get(Workspace, workspace_id) is not None
