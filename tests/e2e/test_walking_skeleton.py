@@ -157,3 +157,72 @@ def test_a_token_for_a_workspace_that_does_not_exist_gets_401_from_every_service
     ):
         body_of = assert_problem(requests.request(method, stack.url + path, json=body, headers=token, timeout=10), 401)
         assert "does not exist" in body_of["detail"]
+
+
+# bad input that used to answer 500, in all-in-one mode (SQLite) --------------------------------------
+def test_all_in_one_refuses_bad_input_that_used_to_crash(allinone: AllInOneProcess) -> None:
+    token = {"Authorization": f"Bearer {allinone.admin_token()}"}
+    url = allinone.url + "/v1/contacts"
+    source = requests.post(url + "/sources", json={"name_es": "Feria", "name_en": "Fair"}, headers=token, timeout=10)
+
+    for response, field in (
+        (requests.get(url, params={"name": "a" * 60_000}, headers=token, timeout=10), "query.name"),
+        (
+            requests.post(url, data="[" * 1000 + "]" * 1000, headers={**token, "Content-Type": "application/json"}),
+            "body",
+        ),
+        (
+            requests.put(f"{url}/sources/{source.json()['id']}/icon", files={"icon": (None, "plain")}, headers=token),
+            "icon",
+        ),
+        (requests.post(url + "/imports", files={"file": (None, "name\nAna")}, headers=token, timeout=10), "file"),
+    ):
+        assert [e["field"] for e in assert_problem(response, 422)["errors"]] == [field]
+
+
+def test_a_patch_with_two_primary_emails_is_refused(allinone: AllInOneProcess) -> None:
+    token = {"Authorization": f"Bearer {allinone.admin_token()}"}
+    url = allinone.url + "/v1/contacts"
+    ana = requests.post(url, json={"name": "Ana Primaria", "email": "ana@example.com"}, headers=token, timeout=10)
+    emails = [{"address": "a@example.com", "primary": True}, {"address": "b@example.com", "primary": True}]
+
+    refused = requests.patch(f"{url}/{ana.json()['id']}", json={"emails": emails}, headers=token, timeout=10)
+
+    assert [(e["field"], e["code"]) for e in assert_problem(refused, 422)["errors"]] == [
+        ("emails", "several_primaries")
+    ]
+    kept = requests.get(f"{url}/{ana.json()['id']}", headers=token, timeout=10).json()
+    assert kept["email"] == "ana@example.com"
+
+
+def test_the_csv_export_neutralises_cells_a_spreadsheet_would_run_as_formulas(allinone: AllInOneProcess) -> None:
+    import csv
+    import io
+
+    token = {"Authorization": f"Bearer {allinone.admin_token()}"}
+    url = allinone.url + "/v1/contacts"
+    names = ["=HYPERLINK(1)", "+SUM(A1)", "-2+3", "@cmd", "Plain Formula"]  # names lose leading tabs and CRs
+    for name in names:
+        assert requests.post(url, json={"name": name + " Z"}, headers=token, timeout=10).status_code == 201
+
+    exported = requests.get(url + "/export.csv", params={"fields": "name,phone"}, headers=token, timeout=30)
+
+    rows = list(csv.DictReader(io.StringIO(exported.text)))
+    written = {row["name"] for row in rows}
+    assert {"'" + name + " Z" for name in names[:-1]} | {"Plain Formula Z"} <= written
+
+
+def test_a_token_for_a_workspace_that_does_not_exist_gets_401_in_all_in_one(allinone: AllInOneProcess) -> None:
+    from crm_platform import auth
+
+    secret = (allinone.var / "jwt-secret").read_text().strip()
+    ghost = auth.mint(secret=secret, production=False, workspace_id="ghost-workspace", user_id="u", role="admin")
+    headers = {"Authorization": f"Bearer {ghost}"}
+    for path, body in (
+        ("/types", {"name": "Partner"}),
+        ("/sources", {"name_es": "Feria", "name_en": "Fair"}),
+        ("/members", {"name": "Ana", "email": "ana@example.com", "role": "agent"}),
+    ):
+        response = requests.post(allinone.url + "/v1/contacts" + path, json=body, headers=headers, timeout=10)
+        assert "does not exist" in assert_problem(response, 401)["detail"]
+    assert_problem(requests.get(allinone.url + "/v1/tickets", headers=headers, timeout=10), 401)

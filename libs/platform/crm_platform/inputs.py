@@ -46,6 +46,11 @@ def check_depth(text: str) -> None:
             depth -= 1
 
 
+def _shown(key: str) -> str:
+    """A key as a problem names it: cut short, a NUL character written out."""
+    return key[:40].replace("\x00", "\\0")
+
+
 def check_text(field: str, value: str, max_chars: int) -> None:
     if "\x00" in value:
         raise _refuse(field, "contains a NUL character", "nul_character")
@@ -64,8 +69,9 @@ def check_document(document: Any) -> None:
         elif isinstance(value, dict):
             members += len(value)
             for key, item in value.items():
-                check_text(f"{field}.{key[:40]}", key, MAX_KEY_CHARS)
-                pending.append((f"{field}.{key}" if field != "body" else key, item))
+                name = f"{field}.{_shown(key)}" if field != "body" else _shown(key)
+                check_text(name, key, MAX_KEY_CHARS)
+                pending.append((name, item))
         elif isinstance(value, list):
             members += len(value)
             pending.extend((f"{field}.{index}", item) for index, item in enumerate(value))
@@ -92,9 +98,9 @@ class BoundedJSONProvider(DefaultJSONProvider):
 def check_request() -> None:
     """Refuse bad query and path parameters, and parse a JSON body now so its limits apply everywhere."""
     for key, values in request.args.lists():
-        check_text(f"query.{key[:40]}", key, MAX_KEY_CHARS)
+        check_text(f"query.{_shown(key)}", key, MAX_KEY_CHARS)
         for value in values:
-            check_text(f"query.{key[:40]}", value, MAX_PARAMETER_CHARS)
+            check_text(f"query.{_shown(key)}", value, MAX_PARAMETER_CHARS)
     for key, value in (request.view_args or {}).items():
         if isinstance(value, str):
             check_text(f"path.{key}", value, MAX_PARAMETER_CHARS)

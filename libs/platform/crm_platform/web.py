@@ -31,6 +31,7 @@ from crm_platform.service import Runtime
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
+FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")  # their fields are not JSON
 BEARER: dict[str, Any] = {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
 SECURITY: list[dict[str, list[str]]] = [{"bearer": []}]
 F = TypeVar("F", bound=Callable[..., Any])
@@ -66,7 +67,12 @@ def _field_path(loc: tuple[Any, ...]) -> str:
 
 def problem_from_validation(exc: ValidationError) -> Response:
     errors = [FieldError(field=_field_path(tuple(e["loc"])), message=e["msg"], code=e["type"]) for e in exc.errors()]
-    if request.method in ("POST", "PUT", "PATCH") and request.get_json(silent=True) is None and request.content_length:
+    if (
+        request.method in ("POST", "PUT", "PATCH")
+        and request.mimetype not in FORM_TYPES
+        and request.get_json(silent=True) is None
+        and request.content_length
+    ):
         errors = [FieldError(field="body", message="the body is not valid JSON", code="json_invalid")]
     return problem_from_error(InvalidInput("the request has invalid fields", errors=errors))
 

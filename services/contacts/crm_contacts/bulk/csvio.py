@@ -71,12 +71,17 @@ def cell(value: Any) -> str:
     spreadsheet would run as a formula neutralised (see ``neutralised``)."""
     if type(value) is str:  # most cells: checked first, an export calls this tens of millions of times
         return neutralised(value) if value[:1] in FORMULA_TRIGGERS else value
+    text = _text(value)
+    return neutralised(text) if text[:1] in FORMULA_TRIGGERS else text
+
+
+def _text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list | tuple):
-        return cell(LIST_JOINER.join(cell(v) for v in value))
+        return LIST_JOINER.join(v if type(v) is str else _text(v) for v in value)
     return str(value)
 
 
