@@ -78,7 +78,8 @@ def fuzz_operation(operation: schemathesis.APIOperation, headers: dict[str, str]
         try:
             response = case.call_and_validate(headers=headers, checks=CHECKS)
         except (AssertionError, BaseExceptionGroup) as exc:
-            failed.append(f"{label} {operation.label}: {str(exc)[:1500]}")
+            found = exc.exceptions if isinstance(exc, BaseExceptionGroup) else [exc]
+            failed.append(f"{label} {operation.label}: " + " | ".join(str(e)[:600] for e in found))
         else:
             tally.statuses[response.status_code] = tally.statuses.get(response.status_code, 0) + 1
 

@@ -24,6 +24,8 @@ MAX_JSON_MEMBERS = 10_000  # keys and array items in one body, all levels togeth
 MAX_BODY_STRING_CHARS = 100_000  # one string value in a JSON body (a note, a comment, a mail body)
 MAX_KEY_CHARS = 200  # one object key in a JSON body
 MAX_PARAMETER_CHARS = 2_000  # one query or path parameter value (a name filter, an id)
+MAX_HEADER_CHARS = 200
+CHECKED_HEADERS = ("Idempotency-Key", "If-Match")  # the request headers a service stores or compares
 
 # What the depth scan looks at: whole strings (skipped, brackets inside do not count) and brackets.
 _STRING_OR_BRACKET = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
@@ -96,11 +98,15 @@ class BoundedJSONProvider(DefaultJSONProvider):
 
 
 def check_request() -> None:
-    """Refuse bad query and path parameters, and parse a JSON body now so its limits apply everywhere."""
+    """Refuse bad query and path parameters and headers, and parse a JSON body now so its limits apply
+    everywhere."""
     for key, values in request.args.lists():
         check_text(f"query.{_shown(key)}", key, MAX_KEY_CHARS)
         for value in values:
             check_text(f"query.{_shown(key)}", value, MAX_PARAMETER_CHARS)
+    for header in CHECKED_HEADERS:
+        if (value := request.headers.get(header)) is not None:
+            check_text(header, value, MAX_HEADER_CHARS)
     for key, value in (request.view_args or {}).items():
         if isinstance(value, str):
             check_text(f"path.{key}", value, MAX_PARAMETER_CHARS)
@@ -116,6 +122,14 @@ def check_request() -> None:
 def install(app: Flask) -> None:
     app.json = BoundedJSONProvider(app)
     app.before_request(check_request)
+    app.register_error_handler(RecursionError, _too_deep)
+
+
+def _too_deep(_error: RecursionError) -> Any:
+    """The safety net for JSON a view parses itself (a cursor, a mapping): nested too deep is bad input."""
+    from crm_platform.web import problem_from_error
+
+    return problem_from_error(_refuse("body", "nested too deep to read", "too_deep"))
 
 
 class UploadedFile(FileStorage):

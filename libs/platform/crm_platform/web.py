@@ -257,7 +257,7 @@ def decode_cursor(cursor: str) -> list[Any]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, RecursionError):
         raise InvalidInput(
             "the cursor is not valid", errors=[FieldError("cursor", "not a cursor this API returned")]
         ) from None

@@ -91,11 +91,12 @@ def test_a_body_with_too_many_members_is_refused(client, headers) -> None:  # ty
         {"path": "/v1/contacts?name=a%00b", "method": "GET"},
         {"path": "/v1/contacts/abc%00def", "method": "GET"},
         {"path": "/v1/contacts/sources/x%00/icon", "method": "GET"},
+        {"path": "/v1/contacts/sources", "method": "POST", "json": {}, "headers": {"Idempotency-Key": "k\x00"}},
     ],
-    ids=["body", "list item", "key", "query", "path", "nested path"],
+    ids=["body", "list item", "key", "query", "path", "nested path", "header"],
 )
 def test_a_nul_character_anywhere_is_a_422_naming_where(client, headers, request_args) -> None:  # type: ignore[no-untyped-def]
-    response = client.open(headers=headers, **request_args)
+    response = client.open(headers={**headers, **request_args.pop("headers", {})}, **request_args)
 
     assert [code for _field, code in refused(response)] == ["nul_character"]
 
@@ -171,3 +172,18 @@ def test_the_workspace_check_serves_the_request_when_contacts_cannot_be_asked() 
         raise Unavailable("contacts GetWorkspace: UNAVAILABLE")
 
     assert WorkspaceCheck(unreachable).exists("w1") is True
+
+
+def test_json_nested_too_deep_inside_a_cursor_or_a_mapping_is_a_422(client, headers) -> None:  # type: ignore[no-untyped-def]
+    import base64
+
+    deep_cursor = base64.urlsafe_b64encode(b"[" * 740 + b"]" * 740).decode()  # within the length cap
+    cursor = client.get("/v1/contacts", query_string={"cursor": deep_cursor}, headers=headers)
+    tickets_cursor = client.get("/v1/contacts/tasks", query_string={"cursor": deep_cursor}, headers=headers)
+    mapping = client.post(
+        "/v1/contacts/imports", query_string={"mapping": "[" * 990 + "]" * 990}, data={}, headers=headers
+    )
+
+    assert [code for _f, code in refused(cursor)] == ["invalid"]
+    assert tickets_cursor.status_code == 422
+    assert mapping.status_code == 422

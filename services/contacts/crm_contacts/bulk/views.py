@@ -137,7 +137,7 @@ def _mapping(raw: str | None) -> dict[str, str | None] | None:
         return None
     try:
         mapping = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested too deep for the parser
         mapping = None
     if not isinstance(mapping, dict) or not all(isinstance(v, str | None) for v in mapping.values()):
         raise InvalidInput(
