@@ -105,11 +105,11 @@ def check_request() -> None:
         for value in values:
             check_text(f"query.{_shown(key)}", value, MAX_PARAMETER_CHARS)
     for header in CHECKED_HEADERS:
-        if (value := request.headers.get(header)) is not None:
-            check_text(header, value, MAX_HEADER_CHARS)
-    for key, value in (request.view_args or {}).items():
-        if isinstance(value, str):
-            check_text(f"path.{key}", value, MAX_PARAMETER_CHARS)
+        if (sent := request.headers.get(header)) is not None:
+            check_text(header, sent, MAX_HEADER_CHARS)
+    for key, argument in (request.view_args or {}).items():
+        if isinstance(argument, str):
+            check_text(f"path.{key}", argument, MAX_PARAMETER_CHARS)
     if request.is_json and request.method in ("POST", "PUT", "PATCH", "DELETE"):
         try:
             request.get_json(silent=False)
