@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from crm_platform import apidocs, metrics, openapi
 from crm_platform.settings import SERVICES
@@ -117,8 +118,10 @@ class Gateway:
             headers["Content-Type"] = environ["CONTENT_TYPE"]
         connection = http.client.HTTPConnection("127.0.0.1", target, timeout=60)
         try:
+            # PATH_INFO arrives decoded: quoted again, a %00 or a space reaches the service as the client sent it
+            target_path = quote(path.encode("latin-1"), safe="/:@!$&'()*+,;=-._~")  # WSGI: bytes as latin-1
             connection.request(
-                environ["REQUEST_METHOD"], path + (f"?{query}" if query else ""), body=body, headers=headers
+                environ["REQUEST_METHOD"], target_path + (f"?{query}" if query else ""), body=body, headers=headers
             )
             response = connection.getresponse()
             payload = response.read()
