@@ -20,7 +20,7 @@ from werkzeug.datastructures import FileStorage as WerkzeugFileStorage
 from crm_platform.errors import FieldError, InvalidInput
 
 MAX_JSON_DEPTH = 32  # objects and arrays inside each other
-MAX_JSON_MEMBERS = 10_000  # keys and array items in one body, all levels together
+MAX_JSON_MEMBERS = 20_000  # keys and array items in one body, all levels together (a bulk sends 10,000 ids)
 MAX_BODY_STRING_CHARS = 100_000  # one string value in a JSON body (a note, a comment, a mail body)
 MAX_KEY_CHARS = 200  # one object key in a JSON body
 MAX_PARAMETER_CHARS = 2_000  # one query or path parameter value (a name filter, an id)

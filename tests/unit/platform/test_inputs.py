@@ -187,3 +187,11 @@ def test_json_nested_too_deep_inside_a_cursor_or_a_mapping_is_a_422(client, head
     assert [code for _f, code in refused(cursor)] == ["invalid"]
     assert tickets_cursor.status_code == 422
     assert mapping.status_code == 422
+
+
+def test_a_bulk_of_the_most_ids_it_accepts_passes_the_member_limit() -> None:
+    from crm_contacts.bulk.rules import MAX_IDS
+
+    body = {"action": "set_tags", "value": ["vip"], "ids": [f"id-{n}" for n in range(MAX_IDS)]}
+
+    assert inputs.parse_json(json.dumps(body)) == body
