@@ -9,6 +9,10 @@ from crm.contacts.v1 import contacts_pb2, contacts_pb2_grpc
 from crm_platform.errors import FieldError, InvalidInput, NotFound
 from crm_platform.grpc_client import GrpcClients
 
+# Every client of ContactsService in a process shares one channel, whose retry policy is set by the first
+# client created: each names all the reads, so none loses its retries to another.
+IDEMPOTENT_READS = ("GetContact", "BatchGetContacts", "GetWorkspace")
+
 
 @dataclass(frozen=True)
 class ContactCard:
@@ -43,7 +47,7 @@ class GrpcContactDirectory:
             "contacts",
             contacts_pb2_grpc.ContactsServiceStub,
             "crm.contacts.v1.ContactsService",
-            idempotent=("GetContact", "BatchGetContacts"),
+            idempotent=IDEMPOTENT_READS,
         )
 
     def get(self, contact_id: str) -> ContactCard:
@@ -59,7 +63,7 @@ class GrpcWorkspaceLookup:
             "contacts",
             contacts_pb2_grpc.ContactsServiceStub,
             "crm.contacts.v1.ContactsService",
-            idempotent=("GetWorkspace",),
+            idempotent=IDEMPOTENT_READS,
         )
 
     def __call__(self, workspace_id: str) -> bool:
