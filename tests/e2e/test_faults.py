@@ -200,6 +200,18 @@ BAD_REQUESTS = [
     ("GET", "/v1/reports/summary?from=2026-02-01&to=2026-01-01", None, 422),
     ("GET", "/v1/mailer/messages/nope", None, 404),
     ("GET", "/v1/nowhere", None, 404),
+    # the shared input checks, in every service: nesting, NUL bytes (PostgreSQL cannot store them), lengths
+    ("POST", "/v1/contacts", "[" * 1000 + "]" * 1000, 422),
+    ("POST", "/v1/tickets", '{"a":' * 1000 + "1" + "}" * 1000, 422),
+    ("POST", "/v1/conversations", {"contact_id": "x", "subject": "S", "tags": list(range(30_000))}, 422),
+    ("POST", "/v1/contacts", {"name": "Ana\u0000Ruiz"}, 422),
+    ("POST", "/v1/tickets", {"subject": "S\u0000", "contact_id": "x"}, 422),
+    ("GET", "/v1/contacts?name=Ana%00", None, 422),
+    ("GET", "/v1/tickets?contact_id=%00", None, 422),
+    ("GET", "/v1/mailer/messages?ticket_id=%00", None, 422),
+    ("GET", "/v1/conversations/a%00b", None, 422),
+    ("GET", "/v1/reports/summary?from=%00", None, 422),
+    ("GET", "/v1/contacts?name=" + "a" * 2001, None, 422),
 ]
 
 

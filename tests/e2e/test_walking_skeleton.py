@@ -5,6 +5,7 @@ from __future__ import annotations
 import shlex
 import subprocess
 import sys
+from typing import Any
 
 import requests
 
@@ -90,3 +91,144 @@ def test_each_service_serves_its_openapi_document_and_metrics(stack) -> None:  #
         # Read from the outbox table, so every process reports it, even with the worker down.
         for exported in (http_metrics, grpc_metrics, worker_metrics):
             assert f"crm_{service}_outbox_lag_seconds " in exported
+
+
+# front doors: unknown paths, the merged document, /docs, the workspace of a token -----------------
+UNKNOWN_PATHS = ("/", "/v1/nope", "/v1/contacts/nope/deeper/still", "/v1/tickets/x/y/z")
+
+
+def assert_problem(response: requests.Response, status: int) -> dict[str, Any]:
+    assert (response.status_code, response.headers["Content-Type"]) == (status, "application/problem+json"), (
+        response.status_code,
+        response.text[:300],
+    )
+    body = response.json()
+    assert body["status"] == status and body["type"].startswith("urn:crm:problem:")
+    return body
+
+
+def assert_docs_served_from_the_package(base_url: str) -> None:
+    page = requests.get(base_url + "/docs", timeout=10)
+    assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+    assert "/v1/openapi.json" in page.text and "https://" not in page.text and "http://" not in page.text
+    for asset, kind in (("swagger-ui-bundle.js", "javascript"), ("swagger-ui.css", "text/css")):
+        served = requests.get(f"{base_url}/docs/{asset}", timeout=10)
+        assert served.status_code == 200 and kind in served.headers["Content-Type"] and len(served.content) > 10_000
+
+
+def test_all_in_one_answers_unknown_paths_with_a_problem(allinone: AllInOneProcess) -> None:
+    token = {"Authorization": f"Bearer {allinone.admin_token()}"}
+    for path in UNKNOWN_PATHS:
+        assert_problem(requests.get(allinone.url + path, headers=token, timeout=10), 404)
+
+
+def test_all_in_one_serves_a_browsable_api_reference_at_docs(allinone: AllInOneProcess) -> None:
+    assert_docs_served_from_the_package(allinone.url)
+
+
+def test_the_merged_document_keeps_each_services_schemas_apart(allinone: AllInOneProcess) -> None:
+    doc = requests.get(allinone.url + "/v1/openapi.json", timeout=10).json()
+    schemas = doc["components"]["schemas"]
+    comment_in = doc["paths"]["/v1/tickets/{ticket_id}/comments"]["post"]["requestBody"]["content"]["application/json"]
+
+    assert comment_in["schema"]["$ref"] == "#/components/schemas/tickets.CommentIn"
+    assert "public" in schemas["tickets.CommentIn"]["required"]
+    assert "contacts.CommentIn" in schemas and "public" not in schemas["contacts.CommentIn"].get("properties", {})
+    assert {"mailer.MessageOut", "conversations.MessageOut"} <= set(schemas)
+    assert "ValidationErrorModel" not in str(doc)
+
+
+def test_the_gateway_serves_probes_metrics_the_merged_document_docs_and_problems(stack) -> None:  # type: ignore[no-untyped-def]
+    assert requests.get(stack.url + "/healthz", timeout=10).json() == {"status": "ok"}
+    assert "process_cpu_seconds_total" in requests.get(stack.url + "/metrics", timeout=10).text
+    doc = requests.get(stack.url + "/v1/openapi.json", timeout=10).json()
+    assert "/v1/contacts" in doc["paths"] and "tickets.CommentIn" in doc["components"]["schemas"]
+    assert_docs_served_from_the_package(stack.url)
+    token = {"Authorization": f"Bearer {token_for(stack, workspace_in_stack(stack, 'Gateway Co'))}"}
+    for path in UNKNOWN_PATHS:
+        assert_problem(requests.get(stack.url + path, headers=token, timeout=10), 404)
+
+
+def test_a_token_for_a_workspace_that_does_not_exist_gets_401_from_every_service(stack) -> None:  # type: ignore[no-untyped-def]
+    token = {"Authorization": f"Bearer {token_for(stack, '01900000-0000-7000-8000-00000000dead')}"}
+    for method, path, body in (
+        ("POST", "/v1/contacts/types", {"name": "Partner"}),
+        ("POST", "/v1/contacts/sources", {"name_es": "Feria", "name_en": "Fair"}),
+        ("POST", "/v1/contacts/members", {"name": "Ana", "email": "ana@example.com", "role": "agent"}),
+        ("GET", "/v1/tickets", None),
+        ("GET", "/v1/conversations", None),
+        ("GET", "/v1/mailer/messages", None),
+        ("GET", "/v1/reports/summary", None),
+    ):
+        body_of = assert_problem(requests.request(method, stack.url + path, json=body, headers=token, timeout=10), 401)
+        assert "does not exist" in body_of["detail"]
+
+
+# bad input that used to answer 500, in all-in-one mode (SQLite) --------------------------------------
+def test_all_in_one_refuses_bad_input_that_used_to_crash(allinone: AllInOneProcess) -> None:
+    token = {"Authorization": f"Bearer {allinone.admin_token()}"}
+    url = allinone.url + "/v1/contacts"
+    source = requests.post(url + "/sources", json={"name_es": "Feria", "name_en": "Fair"}, headers=token, timeout=10)
+
+    for response, field in (
+        (requests.get(url, params={"name": "a" * 60_000}, headers=token, timeout=10), "query.name"),
+        (
+            requests.post(url, data="[" * 1000 + "]" * 1000, headers={**token, "Content-Type": "application/json"}),
+            "body",
+        ),
+        (
+            requests.put(f"{url}/sources/{source.json()['id']}/icon", files={"icon": (None, "plain")}, headers=token),
+            "icon",
+        ),
+        (requests.post(url + "/imports", files={"file": (None, "name\nAna")}, headers=token, timeout=10), "file"),
+    ):
+        assert [e["field"] for e in assert_problem(response, 422)["errors"]] == [field]
+
+
+def test_a_patch_with_two_primary_emails_is_refused(allinone: AllInOneProcess) -> None:
+    token = {"Authorization": f"Bearer {allinone.admin_token()}"}
+    url = allinone.url + "/v1/contacts"
+    ana = requests.post(url, json={"name": "Ana Primaria", "email": "primaria@example.com"}, headers=token, timeout=10)
+    assert ana.status_code == 201, ana.text
+    emails = [{"address": "p1@example.com", "primary": True}, {"address": "p2@example.com", "primary": True}]
+
+    refused = requests.patch(f"{url}/{ana.json()['id']}", json={"emails": emails}, headers=token, timeout=10)
+
+    assert [(e["field"], e["code"]) for e in assert_problem(refused, 422)["errors"]] == [
+        ("emails", "several_primaries")
+    ]
+    kept = requests.get(f"{url}/{ana.json()['id']}", headers=token, timeout=10).json()
+    assert kept["email"] == "primaria@example.com"
+
+
+def test_the_csv_export_neutralises_cells_a_spreadsheet_would_run_as_formulas(allinone: AllInOneProcess) -> None:
+    import csv
+    import io
+
+    token = {"Authorization": f"Bearer {allinone.admin_token()}"}
+    url = allinone.url + "/v1/contacts"
+    names = ["=HYPERLINK(1)", "+SUM(A1)", "-2+3", "@cmd", "Plain Formula"]  # names lose leading tabs and CRs
+    for name in names:
+        assert requests.post(url, json={"name": name + " Z"}, headers=token, timeout=10).status_code == 201
+
+    exported = requests.get(url + "/export.csv", params={"fields": "name,phone"}, headers=token, timeout=30)
+
+    rows = list(csv.DictReader(io.StringIO(exported.text)))
+    written = {row["name"] for row in rows}
+    assert {"'" + name + " Z" for name in names[:-1]} | {"Plain Formula Z"} <= written
+
+
+def test_a_token_for_a_workspace_that_does_not_exist_gets_401_in_all_in_one(allinone: AllInOneProcess) -> None:
+    from crm_platform import auth
+
+    secret = (allinone.var / "jwt-secret").read_text().strip()
+    ghost = auth.mint(secret=secret, production=False, workspace_id="ghost-workspace", user_id="u", role="admin")
+    headers = {"Authorization": f"Bearer {ghost}"}
+    for path, body in (
+        ("/types", {"name": "Partner"}),
+        ("/sources", {"name_es": "Feria", "name_en": "Fair"}),
+        ("/members", {"name": "Ana", "email": "ana@example.com", "role": "agent"}),
+    ):
+        response = requests.post(allinone.url + "/v1/contacts" + path, json=body, headers=headers, timeout=10)
+        assert "does not exist" in assert_problem(response, 401)["detail"]
+    assert_problem(requests.get(allinone.url + "/v1/tickets", headers=headers, timeout=10), 401)

@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import Flask, Response
 
-from crm_platform import auth, metrics, migrations
+from crm_platform import apidocs, auth, metrics, migrations, openapi
 from crm_platform.grpc_server import GrpcServer
 from crm_platform.processes import Worker
 from crm_platform.service import Runtime, ServiceSpec, bootstrap
@@ -74,24 +74,14 @@ class PrefixDispatcher:
 
 
 def merged_openapi(apps: Mapping[str, Any]) -> dict[str, Any]:
-    """One OpenAPI document for the whole platform, merged from each service's generated one."""
-    merged: dict[str, Any] = {
-        "openapi": "3.1.0",
-        "info": {"title": "CRM platform API", "version": "0.1.0"},
-        "paths": {},
-        "components": {"schemas": {}, "securitySchemes": {}},
-    }
-    for app in apps.values():
-        doc = app.api_doc
-        merged["paths"].update(doc.get("paths", {}))
-        for section in ("schemas", "securitySchemes"):
-            merged["components"][section].update(doc.get("components", {}).get(section, {}))
-    return merged
+    """One OpenAPI document for the whole platform, merged from each service's (schemas namespaced)."""
+    return openapi.merged({prefix.rsplit("/", 1)[-1]: openapi.served_document(app) for prefix, app in apps.items()})
 
 
 def root_app(runtimes: Mapping[str, Runtime], apps: Mapping[str, Any], workers: Iterable[Worker] = ()) -> Flask:
     app = Flask("crm_allinone")
     workers = list(workers)
+    apidocs.install(app)
 
     @app.get("/healthz")
     def healthz() -> Response:

@@ -9,6 +9,7 @@ Ingress does in a cluster. Processes that die are restarted, like a kubelet woul
 from __future__ import annotations
 
 import http.client
+import json
 import logging
 import os
 import shutil
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
+from crm_platform import apidocs, metrics, openapi
 from crm_platform.settings import SERVICES
 
 log = logging.getLogger(__name__)
@@ -132,6 +134,12 @@ class SmtpSink:
         self.controller.stop()
 
 
+def _answer(start_response: Callable[..., Any], status: int, content_type: str, body: bytes) -> list[bytes]:
+    reason = http.client.responses.get(status, "")
+    start_response(f"{status} {reason}", [("Content-Type", content_type), ("Content-Length", str(len(body)))])
+    return [body]
+
+
 class Gateway:
     """Routes ``/v1/<service>...`` to that service's HTTP port (the Ingress of a cluster)."""
 
@@ -146,8 +154,7 @@ class Gateway:
         path = environ.get("PATH_INFO", "")
         target = next((p for prefix, p in self.routes if path == prefix or path.startswith(prefix + "/")), None)
         if target is None:
-            start_response("404 Not Found", [("Content-Type", "application/problem+json")])
-            return [b'{"type":"urn:crm:problem:not-found","title":"Not found","status":404}']
+            return self.own_page(path, environ, start_response)
         query = environ.get("QUERY_STRING")
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else None
@@ -160,19 +167,48 @@ class Gateway:
             headers["Content-Type"] = environ["CONTENT_TYPE"]
         connection = http.client.HTTPConnection("127.0.0.1", target, timeout=60)
         try:
+            # PATH_INFO arrives decoded: quoted again, a %00 or a space reaches the service as the client sent it
+            target_path = quote(path.encode("latin-1"), safe="/:@!$&'()*+,;=-._~")  # WSGI: bytes as latin-1
             connection.request(
-                environ["REQUEST_METHOD"], path + (f"?{query}" if query else ""), body=body, headers=headers
+                environ["REQUEST_METHOD"], target_path + (f"?{query}" if query else ""), body=body, headers=headers
             )
             response = connection.getresponse()
             payload = response.read()
         except OSError:
-            start_response("502 Bad Gateway", [("Content-Type", "application/problem+json")])
-            return [b'{"type":"urn:crm:problem:bad-gateway","title":"Service unreachable","status":502}']
+            return _answer(start_response, 502, apidocs.PROBLEM_JSON, apidocs.problem_body(502, "Bad gateway", path))
         finally:
             connection.close()
         out_headers = [(k, v) for k, v in response.getheaders() if k.lower() not in _HOP_BY_HOP | {"content-length"}]
         start_response(f"{response.status} {response.reason}", [*out_headers, ("Content-Length", str(len(payload)))])
         return [payload]
+
+    def own_page(self, path: str, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        """What the gateway answers itself: probes, metrics, the merged document, /docs, else a 404 problem."""
+        if (docs := apidocs.serve_docs(environ, start_response)) is not None:
+            return docs
+        if path == "/healthz":
+            return _answer(start_response, 200, "application/json", b'{"status":"ok"}')
+        if path == "/metrics":
+            body, content_type = metrics.exposition()
+            return _answer(start_response, 200, content_type, body)
+        if path == apidocs.DOCUMENT_URL:
+            try:
+                documents = {prefix.rsplit("/", 1)[-1]: self._document(prefix, port) for prefix, port in self.routes}
+            except OSError:
+                return _answer(
+                    start_response, 502, apidocs.PROBLEM_JSON, apidocs.problem_body(502, "Bad gateway", path)
+                )
+            return _answer(start_response, 200, "application/json", json.dumps(openapi.merged(documents)).encode())
+        return _answer(start_response, 404, apidocs.PROBLEM_JSON, apidocs.problem_body(404, "Not found", path))
+
+    @staticmethod
+    def _document(prefix: str, port: int) -> dict[str, Any]:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        try:
+            connection.request("GET", f"{prefix}/openapi.json")
+            return json.loads(connection.getresponse().read())
+        finally:
+            connection.close()
 
     def start(self) -> None:
         threading.Thread(target=self.server.run, name="gateway", daemon=True).start()

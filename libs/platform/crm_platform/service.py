@@ -64,6 +64,10 @@ class ServiceSpec:
         """The package's message catalogs (``locale/<lang>/LC_MESSAGES/messages.po``, beside ``migrations/``)."""
         return self.migrations_dir.parent / "locale"
 
+    # Whether a workspace exists, for the check every request passes (crm_platform.workspaces); by default
+    # the contacts service, which owns workspaces, is asked over gRPC.
+    workspace_lookup: Callable[[Runtime], Callable[[str], bool]] | None = None
+
     @property
     def queue(self) -> str:
         return bus_module.queue_name(self.name)

@@ -25,7 +25,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
-from crm_platform import context, metrics
+from crm_platform import context, inputs, metrics, openapi, workspaces
 from crm_platform.auth import TokenVerifier
 from crm_platform.errors import DomainError, FieldError, InvalidInput, Unauthenticated, fill
 from crm_platform.i18n import DEFAULT_LOCALE, PLATFORM_LOCALE_DIR, Translator, negotiate
@@ -34,6 +34,7 @@ from crm_platform.service import Runtime
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
+FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")  # their fields are not JSON
 BEARER: dict[str, Any] = {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
 SECURITY: list[dict[str, list[str]]] = [{"bearer": []}]
 F = TypeVar("F", bound=Callable[..., Any])
@@ -132,7 +133,12 @@ def _validation_field_error(error: Any) -> FieldError:
 
 def problem_from_validation(exc: ValidationError) -> Response:
     errors = [_validation_field_error(e) for e in exc.errors()]
-    if request.method in ("POST", "PUT", "PATCH") and request.get_json(silent=True) is None and request.content_length:
+    if (
+        request.method in ("POST", "PUT", "PATCH")
+        and request.mimetype not in FORM_TYPES
+        and request.get_json(silent=True) is None
+        and request.content_length
+    ):
         errors = [FieldError(field="body", message="the body is not valid JSON", code="json_invalid")]
     return problem_from_error(InvalidInput("the request has invalid fields", errors=errors))
 
@@ -230,9 +236,19 @@ def create_app(rt: Runtime, *, version: str = "0.1.0") -> OpenAPI:
     app.add_url_rule("/healthz", "healthz", healthz)
     app.add_url_rule("/readyz", "readyz", readyz)
     app.add_url_rule("/metrics", "metrics", metrics_view)
-    app.add_url_rule(f"/v1/{name}/openapi.json", "openapi_json", lambda: app.api_doc)
+    app.add_url_rule(f"/v1/{name}/openapi.json", "openapi_json", lambda: openapi.served_document(app))
+    inputs.install(app)
+    workspaces.install(app, workspace_lookup(rt))
     rt.spec.register_http(app, rt)
     return app
+
+
+def workspace_lookup(rt: Runtime) -> workspaces.Lookup:
+    if rt.spec.workspace_lookup is not None:
+        return rt.spec.workspace_lookup(rt)
+    from crm_platform.clients.contacts import GrpcWorkspaceLookup
+
+    return GrpcWorkspaceLookup(rt.grpc)
 
 
 def idempotent(view: F) -> F:
@@ -307,7 +323,7 @@ def decode_cursor(cursor: str) -> list[Any]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, RecursionError):
         raise InvalidInput(
             "the cursor is not valid", errors=[FieldError("cursor", "not a cursor this API returned")]
         ) from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 
 from flask_openapi3 import OpenAPI
@@ -107,6 +108,11 @@ def workspace_languages(rt: Runtime, workspace_id: str) -> list[str]:
         return list(workspace.languages or []) if workspace is not None else []
 
 
+def workspace_lookup(rt: Runtime) -> Callable[[str], bool]:
+    """Contacts owns workspaces: it looks in its own table."""
+    return lambda workspace_id: workspaces.exists(rt.database.unit_of_work(), workspace_id=workspace_id)
+
+
 SERVICE = ServiceSpec(
     name="contacts",
     metadata=Base.metadata,
@@ -118,4 +124,5 @@ SERVICE = ServiceSpec(
     cli=register_cli,
     demo_seed=demo_seed,
     workspace_languages=workspace_languages,
+    workspace_lookup=workspace_lookup,
 )

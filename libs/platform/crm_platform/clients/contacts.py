@@ -9,6 +9,10 @@ from crm.contacts.v1 import contacts_pb2, contacts_pb2_grpc
 from crm_platform.errors import FieldError, InvalidInput, NotFound, Word, phrase
 from crm_platform.grpc_client import GrpcClients
 
+# Every client of ContactsService in a process shares one channel, whose retry policy is set by the first
+# client created: each names all the reads, so none loses its retries to another.
+IDEMPOTENT_READS = ("GetContact", "BatchGetContacts", "GetWorkspace")
+
 
 @dataclass(frozen=True)
 class ContactCard:
@@ -64,7 +68,7 @@ class GrpcContactDirectory:
             "contacts",
             contacts_pb2_grpc.ContactsServiceStub,
             "crm.contacts.v1.ContactsService",
-            idempotent=("GetContact", "BatchGetContacts", "GetContactAccess"),
+            idempotent=IDEMPOTENT_READS,
         )
 
     def get(self, contact_id: str) -> ContactCard:
@@ -85,3 +89,23 @@ class GrpcContactDirectory:
             agents_see_all=found.agents_see_all,
             visible=found.visible,
         )
+
+
+class GrpcWorkspaceLookup:
+    """Whether the caller's workspace exists, asked of the contacts service (which owns workspaces)."""
+
+    def __init__(self, clients: GrpcClients) -> None:
+        self._client = clients.client(
+            "contacts",
+            contacts_pb2_grpc.ContactsServiceStub,
+            "crm.contacts.v1.ContactsService",
+            idempotent=IDEMPOTENT_READS,
+        )
+
+    def __call__(self, workspace_id: str) -> bool:
+        """``workspace_id`` is the caller's: the call carries it as ``x-workspace-id``."""
+        try:
+            found = self._client.call("GetWorkspace", contacts_pb2.GetWorkspaceRequest())
+        except NotFound:
+            return False
+        return bool(found.id == workspace_id)

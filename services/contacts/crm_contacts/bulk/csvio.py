@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
@@ -66,13 +67,32 @@ def text_of(rows: Iterable[Sequence[Any]]) -> str:
 
 
 def cell(value: Any) -> str:
-    """A value as export text: lists joined with ``;``, booleans as true/false, None as empty."""
+    """A value as export text: lists joined with ``;``, booleans as true/false, None as empty, and text a
+    spreadsheet would run as a formula neutralised (see ``neutralised``)."""
     if type(value) is str:  # most cells: checked first, an export calls this tens of millions of times
-        return value
+        return neutralised(value) if value[:1] in FORMULA_TRIGGERS else value
+    text = _text(value)
+    return neutralised(text) if text[:1] in FORMULA_TRIGGERS else text
+
+
+def _text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list | tuple):
-        return LIST_JOINER.join(cell(v) for v in value)
+        return LIST_JOINER.join(v if type(v) is str else _text(v) for v in value)
     return str(value)
+
+
+# OWASP's CSV injection rule: a cell starting with one of these is run as a formula by spreadsheets,
+# so it is written with a leading apostrophe (shown as text, not run). A plain number such as an E.164
+# phone (+34612345678) or -3 cannot be a formula and is left as it is.
+FORMULA_TRIGGERS = frozenset("=+-@\t\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?\d+(?:[.,]\d+)*")
+
+
+def neutralised(text: str) -> str:
+    if text[:1] in FORMULA_TRIGGERS and text and not _PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Response, request, stream_with_context
-from flask_openapi3 import APIBlueprint, FileStorage, Tag
+from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, ConfigDict, Field
 
 from crm_contacts.bulk import exports, service
@@ -16,6 +16,7 @@ from crm_contacts.filters import rules as filter_rules
 from crm_contacts.filters.views import ContactListQuery
 from crm_platform.errors import FieldError, InvalidInput
 from crm_platform.ids import new_id
+from crm_platform.inputs import UploadedFile
 from crm_platform.openapi import QueryModel
 from crm_platform.web import SECURITY, caller, idempotent, json_response, runtime
 
@@ -60,7 +61,7 @@ class ColorList(BaseModel):
 
 
 class ImportForm(BaseModel):
-    file: FileStorage
+    file: UploadedFile
 
 
 class ImportQuery(QueryModel):
@@ -93,7 +94,13 @@ def recent_colors():  # type: ignore[no-untyped-def]
     return json_response({"items": service.recent_colors(runtime().database.unit_of_work(), caller=caller())})
 
 
-@api.get("/export.csv", responses={200: None}, summary="The contacts a filter chooses, as CSV (streamed)")
+CSV = {
+    "description": "one row per contact, a header row first",
+    "content": {"text/csv": {"schema": {"type": "string"}}},
+}
+
+
+@api.get("/export.csv", responses={200: CSV}, summary="The contacts a filter chooses, as CSV (streamed)")
 def export_csv(query: ContactListQuery):  # type: ignore[no-untyped-def]
     database = runtime().database
     plan = exports.plan(
@@ -130,7 +137,7 @@ def _mapping(raw: str | None) -> dict[str, str | None] | None:
         return None
     try:
         mapping = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested too deep for the parser
         mapping = None
     if not isinstance(mapping, dict) or not all(isinstance(v, str | None) for v in mapping.values()):
         raise InvalidInput(

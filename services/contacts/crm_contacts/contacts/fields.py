@@ -66,7 +66,7 @@ class Applied:
 def _email_entries(raw: Sequence[Any]) -> tuple[list[tuple[str, bool]], list[FieldError]]:
     """``[str | {address, primary}]`` as unique (address, primary) pairs, with field errors."""
     entries: list[tuple[str, bool]] = []
-    errors: list[FieldError] = []
+    errors: list[FieldError] = [e for e in [rules.several_primaries_error(list(raw), "emails")] if e is not None]
     for index, item in enumerate(raw):
         address, primary = (item, False) if isinstance(item, str) else (item.get("address"), bool(item.get("primary")))
         normalized, error = rules.normalize_email(address or "")
@@ -82,7 +82,7 @@ def _email_entries(raw: Sequence[Any]) -> tuple[list[tuple[str, bool]], list[Fie
 def _phone_entries(raw: Sequence[Any], region: str) -> tuple[list[tuple[str, bool, str | None]], list[FieldError]]:
     """``[str | {number, label, primary}]`` as unique (E.164, primary, label) triples, with field errors."""
     entries: list[tuple[str, bool, str | None]] = []
-    errors: list[FieldError] = []
+    errors: list[FieldError] = [e for e in [rules.several_primaries_error(list(raw), "phones")] if e is not None]
     for index, item in enumerate(raw):
         if isinstance(item, str):
             number, primary, label = item, False, None

@@ -8,6 +8,7 @@ from crm.contacts.v1 import contacts_pb2, contacts_pb2_grpc
 from crm_contacts.contacts import create, emailstatus, reads
 from crm_contacts.members.grpc import MembersRpc
 from crm_contacts.record import access, represent
+from crm_contacts.workspaces.grpc import WorkspacesRpc
 from crm_platform import context
 from crm_platform.context import Caller
 from crm_platform.service import Runtime
@@ -50,7 +51,7 @@ def _caller() -> Caller:
     return caller
 
 
-class ContactsServicer(MembersRpc, contacts_pb2_grpc.ContactsServiceServicer):
+class ContactsServicer(MembersRpc, WorkspacesRpc, contacts_pb2_grpc.ContactsServiceServicer):
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
 

@@ -53,7 +53,7 @@ UPLOAD_BODY = {
 }
 DOWNLOAD = {
     "description": "the file's bytes, as an attachment with its original name and its stored content type",
-    "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+    "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
 }
 
 

@@ -205,7 +205,7 @@ def decode_cursor(cursor: str, sort: str) -> tuple[Any, ...]:
     bad = InvalidInput("the cursor is not valid", errors=[FieldError("cursor", "not a cursor this list returned")])
     try:
         decoded = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (ValueError, binascii.Error):
+    except (ValueError, binascii.Error, RecursionError):
         raise bad from None
     if not isinstance(decoded, list) or len(decoded) != 3 or decoded[0] != sort:
         if isinstance(decoded, list) and decoded and decoded[0] in SORTS and decoded[0] != sort:

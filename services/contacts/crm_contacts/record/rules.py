@@ -253,3 +253,11 @@ def remember_color(recent: Sequence[str], color: str) -> list[str]:
 def member_column(actor_id: str | None) -> str | None:
     """An actor id for the 36-character member columns (created_by, deleted_by, ...); longer ids are not kept."""
     return actor_id if actor_id is not None and len(actor_id) <= 36 else None
+
+
+def several_primaries_error(raw: list[Any], field: str) -> FieldError | None:
+    """A list of emails or phones may mark at most one entry primary: two would leave one silently kept."""
+    marked = sum(1 for item in raw if isinstance(item, dict) and item.get("primary") is True)
+    if marked > 1:
+        return FieldError(field, f"{marked} entries are marked primary; mark at most one", "several_primaries")
+    return None

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, request
-from flask_openapi3 import APIBlueprint, FileStorage, Tag
+from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, ConfigDict, Field
 
 from crm_contacts.members.rules import require_admin
 from crm_contacts.sources import rules, service
 from crm_contacts.sources.models import Source
 from crm_platform.errors import FieldError, InvalidInput, NotFound
+from crm_platform.inputs import UploadedFile
 from crm_platform.web import SECURITY, caller, idempotent, json_response, runtime
 
 api = APIBlueprint(
@@ -51,7 +52,7 @@ class SourcePatch(BaseModel):
 
 
 class IconForm(BaseModel):
-    icon: FileStorage | None = Field(default=None, description="PNG, GIF, JPEG, WebP or ICO, 22x22 px, at most 64 KiB")
+    icon: UploadedFile | None = Field(default=None, description="PNG, GIF, JPEG, WebP or ICO, 22x22 px, at most 64 KiB")
 
 
 class SourcePath(BaseModel):
@@ -147,7 +148,13 @@ def upload_icon(path: SourcePath, form: IconForm):  # type: ignore[no-untyped-de
     return json_response(source_dict(source))
 
 
-@api.get("/sources/<source_id>/icon", summary="The uploaded icon of a source, as uploaded")
+ICON = {
+    "description": "the icon as uploaded",
+    "content": {"image/*": {"schema": {"type": "string", "format": "binary"}}},
+}
+
+
+@api.get("/sources/<source_id>/icon", responses={200: ICON}, summary="The uploaded icon of a source, as uploaded")
 def get_icon(path: SourcePath):  # type: ignore[no-untyped-def]
     source = service.get(
         runtime().database.unit_of_work(), workspace_id=caller().workspace_id, source_id=path.source_id

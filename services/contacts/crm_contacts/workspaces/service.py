@@ -96,3 +96,9 @@ def update_settings(
             )
         uow.commit()
         return workspace
+
+
+def exists(uow: UnitOfWork, *, workspace_id: str) -> bool:
+    """Whether the workspace exists (every request checks it, cached, before it is served)."""
+    with uow:
+        return uow.session.get(Workspace, workspace_id) is not None
