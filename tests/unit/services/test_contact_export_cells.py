@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from crm_contacts.bulk.csvio import cell
-from crm_contacts.contacts.rules import several_primaries_error
+from crm_contacts.record.rules import several_primaries_error
 
 
 @pytest.mark.parametrize("text", ["=HYPERLINK(1)", "+SUM(A1)", "-2+3", "@cmd", "\tx", "\rx", "+1 555 0100 x"])
