@@ -55,6 +55,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
         processes.run_http(
             build_app,
+            host=settings.listen_host,
             port=settings.http_port,
             workers=int(os.environ.get("CRM_HTTP_WORKERS", str(processes.DEFAULT_HTTP_WORKERS))),
             threads=int(os.environ.get("CRM_HTTP_THREADS", str(processes.DEFAULT_HTTP_THREADS))),
