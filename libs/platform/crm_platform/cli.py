@@ -116,7 +116,8 @@ def cmd_service_keys(args: argparse.Namespace) -> int:
     private = {service: service_tokens.new_private_key() for service in SERVICES}
     trusted = service_tokens.format_trusted({s: [service_tokens.public_key_of(k)] for s, k in private.items()})
     literals = [f"--from-literal={service}={key}" for service, key in private.items()]
-    print(" \\\n  ".join([f"kubectl create secret generic {args.secret}", *literals, f"--from-literal=trusted={trusted}"]))
+    lines = [f"kubectl create secret generic {args.secret}", *literals, f"--from-literal=trusted={trusted}"]
+    print(" \\\n  ".join(lines))
     return 0
 
 
