@@ -27,4 +27,4 @@ def build_app() -> Flask:
 
 if __name__ == "__main__":
     port, workers, threads = (int(arg) for arg in sys.argv[1:4])
-    run_http(build_app, port=port, workers=workers, threads=threads)
+    run_http(build_app, host="127.0.0.1", port=port, workers=workers, threads=threads)

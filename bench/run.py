@@ -178,7 +178,13 @@ def main() -> int:
                 if answer.status_code != 201:
                     raise BenchError(f"POST /v1/contacts answered {answer.status_code}: {answer.text}")
                 request = contacts_pb2.GetContactRequest(contact_id=answer.json()["id"])
-                metadata = (("x-workspace-id", workspace), ("x-user-id", "bench"))
+                # What tickets sends when an agent's request reads a contact: its service token and the
+                # agent's token, both verified once by the server and then found in its cache (120 s).
+                from crm_platform.service_tokens import SERVICE_TOKEN_METADATA, ServiceTokenMinter
+
+                tickets_key = stack.env_for("tickets", "grpc")["TICKETS_SERVICE_KEY"]
+                service_token = ServiceTokenMinter("tickets", tickets_key).token("crm.contacts.v1.ContactsService")
+                metadata = ((SERVICE_TOKEN_METADATA, service_token), ("authorization", f"Bearer {token}"))
                 # The echo gets the thread pool of the stack's contacts gRPC server: the same machinery.
                 threads = settings.load("contacts", stack.env_for("contacts", "grpc")).grpc_workers
                 echo = start_echo_server(exits, base + 57, threads)

@@ -1,4 +1,5 @@
-"""The walking skeleton through all five services, in both run modes, through HTTP only."""
+"""The walking skeleton through all five services, in both run modes, through HTTP; and their gRPC ports
+refuse callers without credentials."""
 
 from __future__ import annotations
 
@@ -232,3 +233,43 @@ def test_a_token_for_a_workspace_that_does_not_exist_gets_401_in_all_in_one(alli
         response = requests.post(allinone.url + "/v1/contacts" + path, json=body, headers=headers, timeout=10)
         assert "does not exist" in assert_problem(response, 401)["detail"]
     assert_problem(requests.get(allinone.url + "/v1/tickets", headers=headers, timeout=10), 401)
+
+
+def _forged_calls_to(target: str, workspace_id: str) -> list[object]:
+    """What a caller with no credential tried in issue 7: read a contact, create one, with identity metadata."""
+    import grpc
+
+    from crm.contacts.v1 import contacts_pb2, contacts_pb2_grpc
+
+    forged = [("x-workspace-id", workspace_id), ("x-user-id", "admin-1"), ("x-user-role", "admin")]
+    codes = []
+    with grpc.insecure_channel(target) as channel:
+        stub = contacts_pb2_grpc.ContactsServiceStub(channel)
+        for call, request in (
+            (stub.GetContact, contacts_pb2.GetContactRequest(contact_id="00000000-0000-7000-8000-000000000000")),
+            (stub.FindOrCreateContactByEmail, contacts_pb2.FindOrCreateContactByEmailRequest(address="m@evil.test")),
+        ):
+            try:
+                call(request, metadata=forged, timeout=10)
+                codes.append(grpc.StatusCode.OK)
+            except grpc.RpcError as error:
+                codes.append(error.code())  # type: ignore[attr-defined]
+    return codes
+
+
+def test_all_in_one_grpc_refuses_calls_without_credentials(allinone: AllInOneProcess) -> None:
+    import grpc
+
+    codes = _forged_calls_to(f"127.0.0.1:{allinone.grpc_port}", allinone.workspace_id())
+
+    assert codes == [grpc.StatusCode.UNAUTHENTICATED] * 2
+
+
+def test_microservices_grpc_refuses_calls_without_credentials(stack) -> None:  # type: ignore[no-untyped-def]
+    import grpc
+
+    from crm_platform.devstack import ports
+
+    codes = _forged_calls_to(f"127.0.0.1:{ports(stack.config, 'contacts')['grpc']}", workspace_in_stack(stack, "Acme"))
+
+    assert codes == [grpc.StatusCode.UNAUTHENTICATED] * 2

@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import Flask, Response
 
-from crm_platform import apidocs, auth, metrics, migrations, openapi
+from crm_platform import apidocs, auth, metrics, migrations, openapi, service_tokens
 from crm_platform.grpc_server import GrpcServer
 from crm_platform.processes import Worker
 from crm_platform.service import Runtime, ServiceSpec, bootstrap
@@ -50,6 +50,9 @@ def environment(
             secret_file.write_text(secrets.token_urlsafe(48))
             secret_file.chmod(0o600)
         env["CRM_JWT_SECRET"] = secret_file.read_text().strip()
+    if not env.get("CRM_TRUSTED_SERVICE_KEYS"):
+        for name, value in service_tokens.local_keys(var / "service-keys", SERVICES).items():
+            env.setdefault(name, value)
     return env
 
 
@@ -128,7 +131,8 @@ class AllInOne:
         self.workers = [Worker(rt) for rt in self.runtimes.values()]
         self.wsgi = PrefixDispatcher(self.apps, root_app(self.runtimes, self.apps, self.workers))
         bindings = [(b, rt.metrics) for rt in self.runtimes.values() for b in rt.spec.grpc_bindings(rt)]
-        self.grpc = GrpcServer(bindings, address=f"127.0.0.1:{grpc_port}")
+        any_settings = next(iter(self.runtimes.values())).settings  # keys and reflection are the same for all
+        self.grpc = GrpcServer(bindings, address=f"127.0.0.1:{grpc_port}", settings=any_settings)
 
     def start(self) -> None:
         self.grpc.start()

@@ -59,7 +59,7 @@ class TokenVerifier:
         workspace_id, role = claims.get("workspace_id"), claims.get("role")
         if not workspace_id or role not in ROLES:
             raise Unauthenticated("token lacks a workspace_id or a role of admin or agent")
-        caller = Caller(workspace_id=str(workspace_id), user_id=str(claims["sub"]), role=role)
+        caller = Caller(workspace_id=str(workspace_id), user_id=str(claims["sub"]), role=role, token=token)
         return caller, float(claims["exp"])
 
 

@@ -5,6 +5,7 @@ crm up                                    microservices mode on this machine, be
 crm serve <service> http|grpc|worker      one process of one service (microservices mode)
 crm migrate <service>                     apply migrations and declare the service's queues
 crm token --workspace ID --user U --role admin|agent
+crm service-keys [--secret NAME]          new gRPC service keys, as a kubectl command making the chart's Secret
 crm deadletters list|replay <service>     inspect or replay parked events
 crm makemigration <service> -m MESSAGE    autogenerate a migration (development)
 crm workspace create NAME                 (contributed by the contacts service)
@@ -92,6 +93,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
         processes.run_http(
             build_app,
+            host=settings.listen_host,
             port=settings.http_port,
             workers=int(os.environ.get("CRM_HTTP_WORKERS", str(processes.DEFAULT_HTTP_WORKERS))),
             threads=int(os.environ.get("CRM_HTTP_THREADS", str(processes.DEFAULT_HTTP_THREADS))),
@@ -142,6 +144,17 @@ def cmd_token(args: argparse.Namespace) -> int:
             ttl_seconds=args.ttl,
         )
     )
+    return 0
+
+
+def cmd_service_keys(args: argparse.Namespace) -> int:
+    from crm_platform import service_tokens
+
+    private = {service: service_tokens.new_private_key() for service in SERVICES}
+    trusted = service_tokens.format_trusted({s: [service_tokens.public_key_of(k)] for s, k in private.items()})
+    literals = [f"--from-literal={service}={key}" for service, key in private.items()]
+    lines = [f"kubectl create secret generic {args.secret}", *literals, f"--from-literal=trusted={trusted}"]
+    print(" \\\n  ".join(lines))
     return 0
 
 
@@ -334,6 +347,10 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--role", required=True, choices=auth.ROLES)
     token.add_argument("--ttl", type=int, default=30 * 24 * 3600, help="seconds the token stays valid")
     token.set_defaults(func=cmd_token)
+
+    keys = sub.add_parser("service-keys", help="new gRPC service keys, printed as the chart's Secret")
+    keys.add_argument("--secret", default="crm-service-keys", help="name of the Secret (grpcAuth.existingSecret)")
+    keys.set_defaults(func=cmd_service_keys)
 
     dead = sub.add_parser("deadletters", help="inspect or replay a service's dead-lettered events")
     dead.add_argument("action", choices=("list", "replay"))

@@ -6,7 +6,7 @@ import contextlib
 import uuid
 from collections.abc import Iterator
 from contextvars import ContextVar, Token
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -16,7 +16,9 @@ class Caller:
 
     workspace_id: str
     user_id: str
-    role: str  # "admin" or "agent"
+    role: str  # "admin" or "agent"; "system" for a service acting on its own (an event)
+    # The end user's bearer token it was verified from: forwarded on the gRPC calls made on their behalf.
+    token: str | None = field(default=None, repr=False, compare=False)
 
     @property
     def is_admin(self) -> bool:

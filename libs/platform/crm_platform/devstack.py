@@ -246,6 +246,15 @@ class Stack:
         self.gateway: Gateway | None = None
         self._stop = threading.Event()
         self._supervisor: threading.Thread | None = None
+        self._service_keys: dict[str, str] | None = None
+
+    def service_keys(self) -> dict[str, str]:
+        """Every service's key setting and the trusted public keys, made under var/ on the first run."""
+        if self._service_keys is None:
+            from crm_platform.service_tokens import local_keys
+
+            self._service_keys = local_keys(self.var / "service-keys", self.config.services)
+        return self._service_keys
 
     @property
     def url(self) -> str:
@@ -264,6 +273,10 @@ class Stack:
                 f"{service.upper()}_DATABASE_URL": self.database_url(service),
                 "CRM_AMQP_URL": c.amqp_url,
                 "CRM_JWT_SECRET": c.jwt_secret,
+                "CRM_LISTEN_HOST": "127.0.0.1",
+                # Only its own private key: a process can prove to be its service and no other.
+                f"{service.upper()}_SERVICE_KEY": self.service_keys()[f"{service.upper()}_SERVICE_KEY"],
+                "CRM_TRUSTED_SERVICE_KEYS": self.service_keys()["CRM_TRUSTED_SERVICE_KEYS"],
                 "CRM_HTTP_PORT": str(p["http"]),
                 "CRM_GRPC_PORT": str(p["grpc"]),
                 "CRM_METRICS_PORT": str(p["grpc_metrics"] if kind == "grpc" else p["worker_metrics"]),

@@ -1,5 +1,6 @@
 """gRPC clients: one lazily created channel per target and process (safe across gunicorn's fork),
-a deadline on every call, identity metadata, and retries for idempotent reads only."""
+a deadline on every call, credentials (a service token, and the end user's token when there is one), and
+retries for idempotent reads only."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from typing import Any
 import grpc
 
 from crm_platform import context
-from crm_platform.errors import InvalidInput, NotFound, Unavailable
+from crm_platform.errors import InvalidInput, NotFound, Unauthenticated, Unavailable
+from crm_platform.service_tokens import SERVICE_TOKEN_METADATA, ServiceTokenMinter
 from crm_platform.settings import Settings
 
 
@@ -36,16 +38,16 @@ def _service_config(service_name: str, idempotent: Sequence[str]) -> str:
     return json.dumps(config)
 
 
-def call_metadata() -> list[tuple[str, str]]:
-    metadata = []
+def call_metadata(minter: ServiceTokenMinter, audience: str) -> list[tuple[str, str]]:
+    """The credentials of a call to ``audience``: the end user's token, forwarded, when the work started from
+    their request; otherwise the service token names the workspace the service acts for (an event's)."""
+    caller = context.current_caller()
+    if caller is not None and caller.token:
+        metadata = [(SERVICE_TOKEN_METADATA, minter.token(audience)), ("authorization", f"Bearer {caller.token}")]
+    else:
+        metadata = [(SERVICE_TOKEN_METADATA, minter.token(audience, caller.workspace_id if caller else None))]
     if (request_id := context.current_request_id()) is not None:
         metadata.append(("x-request-id", request_id))
-    if (caller := context.current_caller()) is not None:
-        metadata += [
-            ("x-workspace-id", caller.workspace_id),
-            ("x-user-id", caller.user_id),
-            ("x-user-role", caller.role),
-        ]
     return metadata
 
 
@@ -64,10 +66,14 @@ class Client:
     def call(self, method: str, request: Any, *, timeout: float | None = None) -> Any:
         stub = self._clients.stub(self._target_service, self._stub_class, self._service_name, self._idempotent)
         try:
+            metadata = call_metadata(self._clients.minter, self._service_name)
+        except Unauthenticated as exc:  # this service has no key: a deployment fault, not the user's
+            raise Unavailable(exc.detail) from exc
+        try:
             return getattr(stub, method)(
                 request,
                 timeout=timeout or self._clients.settings.grpc_deadline_seconds,
-                metadata=call_metadata(),
+                metadata=metadata,
                 wait_for_ready=method in self._idempotent,
             )
         except grpc.RpcError as exc:
@@ -85,6 +91,7 @@ class GrpcClients:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.minter = ServiceTokenMinter(settings.service, settings.service_key)
         self._lock = threading.Lock()
         self._pid = os.getpid()
         self._channels: dict[str, grpc.Channel] = {}

@@ -1,11 +1,11 @@
-"""gRPC server: health (NOT_SERVING on shutdown, then a graceful stop), reflection, and interceptors
-for identity metadata, metrics and error mapping."""
+"""gRPC server: health (NOT_SERVING on shutdown, then a graceful stop), reflection, and an interceptor
+that authenticates every call, checks which service may call the method, counts it and maps errors."""
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent import futures
 from typing import Any
 
@@ -14,6 +14,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from crm_platform import context
+from crm_platform.auth import TokenVerifier
 from crm_platform.errors import (
     Conflict,
     DomainError,
@@ -26,7 +27,8 @@ from crm_platform.errors import (
 )
 from crm_platform.metrics import ServiceMetrics
 from crm_platform.service import GrpcBinding
-from crm_platform.settings import DEFAULT_GRPC_WORKERS
+from crm_platform.service_tokens import SERVICE_TOKEN_METADATA, ServiceTokenVerifier
+from crm_platform.settings import DEFAULT_GRPC_WORKERS, Settings
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +42,7 @@ STATUS_OF_ERROR: dict[type[DomainError], grpc.StatusCode] = {
     Unavailable: grpc.StatusCode.UNAVAILABLE,
 }
 
+# Health stays open: the kubelet's gRPC probes carry no credential. Reflection is open when it is on at all.
 _PUBLIC_PREFIXES = ("/grpc.health.v1.", "/grpc.reflection.")
 
 
@@ -50,17 +53,67 @@ def status_of(error: DomainError) -> grpc.StatusCode:
     return grpc.StatusCode.INVALID_ARGUMENT
 
 
+class CallAuthenticator:
+    """The caller of a gRPC call, from verified credentials only: a service token always, and the end user's
+    bearer token when the work started from their request. Identity metadata (x-user-id, ...) is ignored."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.users = TokenVerifier(settings)
+        self.services = ServiceTokenVerifier(settings.trusted_service_keys)
+
+    def caller_of(
+        self, metadata: Sequence[tuple[str, Any]] | None, *, audience: str, allowed: Collection[str]
+    ) -> tuple[context.Caller, str | None]:
+        """The caller and request id; Unauthenticated, Forbidden (a service not allowed here) or NotFound."""
+        service_token = authorization = claimed_workspace = request_id = None
+        for key, value in metadata or ():
+            if key == SERVICE_TOKEN_METADATA:
+                service_token = value
+            elif key == "authorization":
+                authorization = value
+            elif key == "x-workspace-id":
+                claimed_workspace = value
+            elif key == "x-request-id":
+                request_id = value
+        if not service_token:
+            raise Unauthenticated(f"a service token ({SERVICE_TOKEN_METADATA} metadata) is required")
+        credential = self.services.verify(str(service_token), audience)
+        if credential.service not in allowed:
+            raise Forbidden(f"the {credential.service} service may not call this method")
+        if authorization:
+            scheme, _, token = str(authorization).partition(" ")
+            if scheme.lower() != "bearer" or not token:
+                raise Unauthenticated("authorization metadata must be Bearer <token>")
+            caller = self.users.verify(token.strip())
+        elif credential.caller is not None:
+            caller = credential.caller
+        else:
+            raise Unauthenticated("the call names no workspace: forward the user's token or act for a workspace")
+        if claimed_workspace is not None and claimed_workspace != caller.workspace_id:
+            raise NotFound("the workspace is not one the call's credentials cover")
+        return caller, request_id
+
+
 class _Interceptor(grpc.ServerInterceptor):
-    def __init__(self, metrics_of: Callable[[str], ServiceMetrics]) -> None:
+    def __init__(
+        self,
+        metrics_of: Callable[[str], ServiceMetrics],
+        authenticator: CallAuthenticator,
+        callers_of: Callable[[str], Collection[str]],
+    ) -> None:
         self.metrics_of = metrics_of
+        self.authenticator = authenticator
+        self.callers_of = callers_of
         # gRPC asks the interceptor for every call: the wrapped handler of a method is built once.
         self._wrapped: dict[str, tuple[Any, Any]] = {}
 
     def intercept_service(self, continuation: Any, handler_call_details: grpc.HandlerCallDetails) -> Any:
         handler = continuation(handler_call_details)
         method = handler_call_details.method
-        if handler is None or handler.unary_unary is None or method.startswith(_PUBLIC_PREFIXES):
+        if handler is None or method.startswith(_PUBLIC_PREFIXES):
             return handler
+        if handler.unary_unary is None:  # every domain method is unary: a streaming one would skip the checks
+            return None  # answered UNIMPLEMENTED
         cached = self._wrapped.get(method)
         if cached is not None and cached[0] is handler:
             return cached[1]
@@ -74,15 +127,17 @@ class _Interceptor(grpc.ServerInterceptor):
         # The labelled children, looked up once per method (and status code) instead of on every call.
         latency = metrics.grpc_latency.labels(method)
         counted: dict[grpc.StatusCode, Any] = {}
+        audience = method.split("/")[1]  # the protobuf service: a token minted for another is refused
+        allowed = frozenset(self.callers_of(method))
+        caller_of = self.authenticator.caller_of
 
         def wrapped(request: Any, servicer_context: grpc.ServicerContext) -> Any:
             started = time.perf_counter()
             code = grpc.StatusCode.OK
             try:
-                workspace_id, user_id, role, request_id = _identity(servicer_context.invocation_metadata())
-                if not workspace_id:
-                    servicer_context.abort(grpc.StatusCode.UNAUTHENTICATED, "x-workspace-id metadata is required")
-                caller = context.Caller(workspace_id=workspace_id, user_id=user_id, role=role)
+                caller, request_id = caller_of(
+                    servicer_context.invocation_metadata(), audience=audience, allowed=allowed
+                )
                 with context.bound(request_id=request_id or context.new_request_id(), caller=caller):
                     return inner(request, servicer_context)
             except DomainError as error:
@@ -106,21 +161,6 @@ class _Interceptor(grpc.ServerInterceptor):
         )
 
 
-def _identity(metadata: Sequence[tuple[str, Any]] | None) -> tuple[str, str, str, str | None]:
-    """Workspace, user, role and request id from a call's metadata (the last value of a repeated key wins)."""
-    workspace_id, user_id, role, request_id = "", "anonymous", "agent", None
-    for key, value in metadata or ():
-        if key == "x-workspace-id":
-            workspace_id = str(value or "")
-        elif key == "x-user-id":
-            user_id = value
-        elif key == "x-user-role":
-            role = value
-        elif key == "x-request-id":
-            request_id = value
-    return workspace_id, user_id, role, request_id
-
-
 class GrpcServer:
     """A started server; ``stop`` flips health to NOT_SERVING, then lets calls in flight finish."""
 
@@ -129,6 +169,7 @@ class GrpcServer:
         bindings: Sequence[tuple[GrpcBinding, ServiceMetrics]],
         *,
         address: str,
+        settings: Settings,
         max_workers: int = DEFAULT_GRPC_WORKERS,
         max_connection_age_seconds: float = 300.0,
     ) -> None:
@@ -139,6 +180,8 @@ class GrpcServer:
         A client's connection is closed (GOAWAY, after its calls in flight, up to 30 s) once it is
         ``max_connection_age_seconds`` old, so that clients resolve the target again: behind a headless
         Service they then also connect to the replicas started since (see the chart's README).
+
+        ``settings`` give the keys calls are authenticated with and whether reflection is on.
         """
         by_service = {binding.service_name: metrics for binding, metrics in bindings}
         fallback = bindings[0][1] if bindings else None
@@ -147,9 +190,15 @@ class GrpcServer:
             service_name = method.split("/")[1] if "/" in method else ""
             return by_service.get(service_name) or fallback  # type: ignore[return-value]
 
+        callers = {binding.service_name: binding.callers for binding, _metrics in bindings}
+
+        def callers_of(method: str) -> Collection[str]:
+            _, service_name, method_name = method.split("/", 2) if method.count("/") == 2 else ("", "", "")
+            return callers.get(service_name, {}).get(method_name, ())
+
         self.server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=max_workers),
-            interceptors=[_Interceptor(metrics_of)],
+            interceptors=[_Interceptor(metrics_of, CallAuthenticator(settings), callers_of)],
             options=[
                 ("grpc.so_reuseport", 0),
                 ("grpc.max_connection_age_ms", int(max_connection_age_seconds * 1000)),
@@ -162,7 +211,8 @@ class GrpcServer:
         for binding, _metrics in bindings:
             binding.add_to_server(binding.servicer, self.server)
             names.append(binding.service_name)
-        reflection.enable_server_reflection(names, self.server)
+        if settings.grpc_reflection:  # off in production unless CRM_GRPC_REFLECTION=true: it maps the API
+            reflection.enable_server_reflection(names, self.server)
         self.service_names = [binding.service_name for binding, _ in bindings]
         self.port = self.server.add_insecure_port(address)
         if self.port == 0:

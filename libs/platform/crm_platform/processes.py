@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 
 # --- ops endpoint for the gRPC and worker processes -------------------------------------------
-def serve_ops(port: int, ready: Callable[[], str | None], host: str = "0.0.0.0") -> ThreadingHTTPServer:
+def serve_ops(port: int, ready: Callable[[], str | None], host: str) -> ThreadingHTTPServer:
     """``/healthz`` (the process is alive), ``/readyz`` (``ready()`` returns None or why not), ``/metrics``."""
 
     class Handler(BaseHTTPRequestHandler):
@@ -156,7 +156,7 @@ class Worker:
 def run_worker(rt: Runtime) -> None:
     worker = Worker(rt)
     _stop_on_signals(worker.stop)
-    ops = serve_ops(rt.settings.metrics_port, worker.ready)
+    ops = serve_ops(rt.settings.metrics_port, worker.ready, host=rt.settings.listen_host)
     worker.start()
     log.info("worker of %s started", rt.spec.name)
     worker.stop.wait()
@@ -173,14 +173,15 @@ def run_grpc(rt: Runtime) -> None:
 
     server = GrpcServer(
         [(b, rt.metrics) for b in rt.spec.grpc_bindings(rt)],
-        address=f"0.0.0.0:{rt.settings.grpc_port}",
+        address=f"{rt.settings.listen_host}:{rt.settings.grpc_port}",
+        settings=rt.settings,
         max_workers=rt.settings.grpc_workers,
     )
     stop = threading.Event()
     _stop_on_signals(stop)
-    ops = serve_ops(rt.settings.metrics_port, lambda: _database_ready(rt))
+    ops = serve_ops(rt.settings.metrics_port, lambda: _database_ready(rt), host=rt.settings.listen_host)
     server.start()
-    log.info("gRPC server of %s listening on %d", rt.spec.name, server.port)
+    log.info("gRPC server of %s listening on %s:%d", rt.spec.name, rt.settings.listen_host, server.port)
     stop.wait()
     server.stop()
     ops.shutdown()
@@ -190,7 +191,7 @@ def run_grpc(rt: Runtime) -> None:
 DEFAULT_HTTP_WORKERS, DEFAULT_HTTP_THREADS = 2, 8  # per service; CRM_HTTP_WORKERS, CRM_HTTP_THREADS
 
 
-def run_http(build_app: Callable[[], Any], *, port: int, workers: int, threads: int) -> None:
+def run_http(build_app: Callable[[], Any], *, host: str, port: int, workers: int, threads: int) -> None:
     from gunicorn.app.base import BaseApplication
 
     multiproc_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
@@ -207,7 +208,7 @@ def run_http(build_app: Callable[[], Any], *, port: int, workers: int, threads: 
 
     class Application(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
-            self.cfg.set("bind", f"0.0.0.0:{port}")
+            self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)
             self.cfg.set("threads", threads)
             self.cfg.set("worker_class", "gthread")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -32,11 +32,14 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class GrpcBinding:
-    """A servicer and the generated function that adds it to a server."""
+    """A servicer, the generated function that adds it to a server, and who may call each of its methods."""
 
     service_name: str  # full protobuf name, e.g. crm.contacts.v1.ContactsService
     add_to_server: Callable[[Any, grpc.Server], None]
     servicer: Any
+    # The services that may call each method, e.g. {"FindOrCreateContactByEmail": {"mailer", "conversations"}};
+    # any other caller, and every caller of a method left out, gets PERMISSION_DENIED.
+    callers: Mapping[str, Collection[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,12 @@ class Settings:
     http_port: int = 8000
     metrics_port: int = 9100
     grpc_deadline_seconds: float = 5.0
+    # gRPC authentication (see service_tokens): this service's private key, and the public keys of the
+    # services it trusts as callers, by service; a key left out of them is revoked.
+    service_key: str | None = None
+    trusted_service_keys: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    grpc_reflection: bool = True
+    listen_host: str = "127.0.0.1"  # of the HTTP, gRPC and metrics ports; a pod listens on 0.0.0.0
     event_max_attempts: int = 5
     event_retry_base_seconds: float = 0.5
     event_delivery_limit: int = 20
@@ -69,6 +75,37 @@ class Settings:
 
     def optional(self, name: str, default: str | None = None) -> str | None:
         return self.extra.get(name, default)
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = _get(env, name)
+    if raw is None:
+        return default
+    if raw.lower() not in ("true", "false", "1", "0"):
+        raise SettingsError(f"{name} must be true or false, got {raw!r}")
+    return raw.lower() in ("true", "1")
+
+
+def _trusted_service_keys(raw: str | None) -> dict[str, tuple[str, ...]]:
+    """``CRM_TRUSTED_SERVICE_KEYS``: ``service:public-key`` pairs separated by commas (several per service while
+    a key is rotated)."""
+    from crm_platform.service_tokens import decode_key
+
+    trusted: dict[str, tuple[str, ...]] = {}
+    for entry in (raw or "").split(","):
+        if not entry.strip():
+            continue
+        service, colon, key = entry.strip().partition(":")
+        if service not in SERVICES or not colon:
+            raise SettingsError(f"CRM_TRUSTED_SERVICE_KEYS: {entry.strip()!r} must be <service>:<public key>")
+        try:
+            decode_key(key)
+        except ValueError as exc:
+            raise SettingsError(
+                f"CRM_TRUSTED_SERVICE_KEYS: the key of {service} is not an Ed25519 key: {exc}"
+            ) from None
+        trusted[service] = (*trusted.get(service, ()), key.strip())
+    return trusted
 
 
 def load(service: str, env: Mapping[str, str] | None = None) -> Settings:
@@ -97,6 +134,20 @@ def load(service: str, env: Mapping[str, str] | None = None) -> Settings:
     targets = {
         name: target for name in SERVICES if (target := _get(env, f"CRM_{name.upper()}_GRPC_TARGET")) is not None
     }
+    service_key = _get(env, f"{prefix}SERVICE_KEY")
+    if service_key is not None:
+        from crm_platform.service_tokens import decode_key
+
+        try:
+            decode_key(service_key)
+        except ValueError as exc:
+            raise SettingsError(f"{prefix}SERVICE_KEY is not an Ed25519 private key: {exc}") from None
+    trusted = _trusted_service_keys(_get(env, "CRM_TRUSTED_SERVICE_KEYS"))
+    if environment == "production" and (service_key is None or not trusted):
+        raise SettingsError(
+            f"{prefix}SERVICE_KEY and CRM_TRUSTED_SERVICE_KEYS are required in production: gRPC calls are "
+            "authenticated with service keys (make them with `crm service-keys`)"
+        )
     grpc_workers = _int(env, "CRM_GRPC_WORKERS", DEFAULT_GRPC_WORKERS)
     if grpc_workers < 1:
         raise SettingsError(f"CRM_GRPC_WORKERS must be at least 1, got {grpc_workers}")
@@ -117,6 +168,10 @@ def load(service: str, env: Mapping[str, str] | None = None) -> Settings:
         http_port=_int(env, "CRM_HTTP_PORT", 8000),
         metrics_port=_int(env, "CRM_METRICS_PORT", 9100),
         grpc_deadline_seconds=float(_get(env, "CRM_GRPC_DEADLINE_SECONDS", "5") or 5),
+        service_key=service_key,
+        trusted_service_keys=trusted,
+        grpc_reflection=_bool(env, "CRM_GRPC_REFLECTION", environment != "production"),
+        listen_host=_get(env, "CRM_LISTEN_HOST", "127.0.0.1") or "127.0.0.1",
         event_max_attempts=_int(env, "CRM_EVENT_MAX_ATTEMPTS", 5),
         event_retry_base_seconds=float(_get(env, "CRM_EVENT_RETRY_BASE_SECONDS", "0.5") or 0.5),
         event_delivery_limit=_int(env, "CRM_EVENT_DELIVERY_LIMIT", 20),

@@ -56,12 +56,30 @@ def register_http(app: OpenAPI, _rt: Runtime) -> None:
     register_apis(app, BLUEPRINTS)
 
 
+# Who may call which method of contacts over gRPC; any other service gets PERMISSION_DENIED.
+READERS = ("tickets", "conversations", "mailer", "reports")
+GRPC_CALLERS = {
+    "GetContact": READERS,
+    "BatchGetContacts": READERS,
+    "FindContactsByEmail": ("conversations", "mailer"),
+    "FindOrCreateContactByEmail": ("conversations", "mailer"),  # creates contacts: inbound mail only
+    "IsEmailSendable": ("mailer",),
+    "GetMember": READERS,
+    "ListMembers": READERS,
+    # Visibility: tickets and conversations ask once when something is opened on a contact (for the user).
+    "GetContactAccess": ("tickets", "conversations"),
+    # Every service checks that a token's workspace exists (crm_platform.workspaces) before serving it.
+    "GetWorkspace": ("tickets", "conversations", "mailer", "reports"),
+}
+
+
 def grpc_bindings(rt: Runtime) -> list[GrpcBinding]:
     return [
         GrpcBinding(
             "crm.contacts.v1.ContactsService",
             contacts_pb2_grpc.add_ContactsServiceServicer_to_server,
             ContactsServicer(rt),
+            callers=GRPC_CALLERS,
         )
     ]
 

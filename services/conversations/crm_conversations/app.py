@@ -24,6 +24,7 @@ def grpc_bindings(rt: Runtime) -> list[GrpcBinding]:
             "crm.conversations.v1.ConversationsService",
             conversations_pb2_grpc.add_ConversationsServiceServicer_to_server,
             ConversationsServicer(rt),
+            callers={"ListContactConversations": ("contacts", "tickets", "reports")},
         )
     ]
 

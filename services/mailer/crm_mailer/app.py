@@ -23,7 +23,10 @@ def register_http(app: OpenAPI, _rt: Runtime) -> None:
 def grpc_bindings(rt: Runtime) -> list[GrpcBinding]:
     return [
         GrpcBinding(
-            "crm.mailer.v1.MailerService", mailer_pb2_grpc.add_MailerServiceServicer_to_server, MailerServicer(rt)
+            "crm.mailer.v1.MailerService",
+            mailer_pb2_grpc.add_MailerServiceServicer_to_server,
+            MailerServicer(rt),
+            callers={"GetDeliveryBySourceEvent": ("tickets", "conversations")},
         )
     ]
 

@@ -21,7 +21,10 @@ def register_http(app: OpenAPI, _rt: Runtime) -> None:
 def grpc_bindings(rt: Runtime) -> list[GrpcBinding]:
     return [
         GrpcBinding(
-            "crm.tickets.v1.TicketsService", tickets_pb2_grpc.add_TicketsServiceServicer_to_server, TicketsServicer(rt)
+            "crm.tickets.v1.TicketsService",
+            tickets_pb2_grpc.add_TicketsServiceServicer_to_server,
+            TicketsServicer(rt),
+            callers={"ListContactTickets": ("contacts", "conversations", "reports")},
         )
     ]
 

@@ -9,6 +9,7 @@ from crm.contacts.v1 import contacts_pb2, contacts_pb2_grpc
 from crm_contacts.app import SERVICE
 from crm_platform.grpc_server import GrpcServer
 from tests.integration.services.stack import RunningService
+from tests.support import service_keys
 
 from .support import Team, assert_problem
 
@@ -127,9 +128,11 @@ def test_another_workspaces_member_is_not_found(team: Team, other_team: Team) ->
 
 def test_grpc_members_answer_for_the_callers_workspace_only(api: RunningService, team: Team, other_team: Team) -> None:
     team.send("DELETE", f"/v1/contacts/members/{team.agent_id}")
-    server = GrpcServer([(b, api.rt.metrics) for b in SERVICE.grpc_bindings(api.rt)], address="127.0.0.1:0")
+    server = GrpcServer(
+        [(b, api.rt.metrics) for b in SERVICE.grpc_bindings(api.rt)], address="127.0.0.1:0", settings=api.rt.settings
+    )
     server.start()
-    metadata = (("x-workspace-id", team.workspace_id), ("x-user-id", "tickets"), ("x-user-role", "agent"))
+    metadata = service_keys.credentials("tickets", "crm.contacts.v1.ContactsService", workspace_id=team.workspace_id)
     try:
         with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
             stub = contacts_pb2_grpc.ContactsServiceStub(channel)

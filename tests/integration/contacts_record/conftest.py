@@ -94,7 +94,9 @@ def grpc_target(contacts_service: RunningService) -> Iterator[str]:
     from crm_platform.grpc_server import GrpcServer
 
     server = GrpcServer(
-        [(b, contacts_service.rt.metrics) for b in SERVICE.grpc_bindings(contacts_service.rt)], address="127.0.0.1:0"
+        [(b, contacts_service.rt.metrics) for b in SERVICE.grpc_bindings(contacts_service.rt)],
+        address="127.0.0.1:0",
+        settings=contacts_service.rt.settings,
     )
     server.start()
     try:

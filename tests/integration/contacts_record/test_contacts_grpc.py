@@ -11,6 +11,7 @@ import pytest
 from crm.contacts.v1 import contacts_pb2, contacts_pb2_grpc
 from crm.events.v1 import contacts_pb2 as events_pb2
 from crm_platform.events import payload_of
+from tests.support import service_keys
 
 from .conftest import Contacts
 
@@ -22,7 +23,8 @@ def stub(grpc_target: str) -> Iterator[contacts_pb2_grpc.ContactsServiceStub]:
 
 
 def _as(workspace_id: str) -> list[tuple[str, str]]:
-    return [("x-workspace-id", workspace_id), ("x-user-id", "system:conversations"), ("x-user-role", "agent")]
+    """What the mailer sends when it acts on its own for ``workspace_id`` (an inbound mail, an event)."""
+    return service_keys.credentials("mailer", "crm.contacts.v1.ContactsService", workspace_id=workspace_id)
 
 
 def test_find_or_create_makes_one_contact_named_after_the_address_and_then_finds_it(

@@ -16,12 +16,13 @@ from prometheus_client import REGISTRY
 from crm.contacts.v1 import contacts_pb2, contacts_pb2_grpc
 from crm_contacts.app import SERVICE
 from crm_contacts.contacts import create as contacts
-from crm_platform import context, migrations, settings
+from crm_platform import auth, context, migrations, settings
 from crm_platform.errors import NotFound, Unavailable
-from crm_platform.grpc_client import GrpcClients
+from crm_platform.grpc_client import GrpcClients, call_metadata
 from crm_platform.grpc_server import GrpcServer
 from crm_platform.ids import new_id
 from crm_platform.service import GrpcBinding, Runtime, bootstrap
+from tests.support import service_keys
 from tests.support.infra import free_port
 
 CONTACTS = "crm.contacts.v1.ContactsService"
@@ -36,9 +37,13 @@ def runtime_for(folder: Any, target_port: int, target: str | None = None) -> Run
         "CRM_CONTACTS_GRPC_TARGET": target or f"127.0.0.1:{target_port}",
         "CRM_GRPC_DEADLINE_SECONDS": "3",
         "CRM_ENV": "test",
+        **service_keys.env(),
     }
     migrations.upgrade(SERVICE, url)
-    return bootstrap(SERVICE, settings.load("contacts", env))
+    runtime = bootstrap(SERVICE, settings.load("contacts", env))
+    # The calls come from tickets, as when an agent opens a ticket: contacts may not call its own reads.
+    runtime.grpc = GrpcClients(settings.load("tickets", env | {"TICKETS_DATABASE_URL": url}))
+    return runtime
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +55,10 @@ def rt(tmp_path_factory) -> Iterator[Runtime]:  # type: ignore[no-untyped-def]
 
 def serve(rt: Runtime, port: int, bindings: list[GrpcBinding] | None = None, **options: Any) -> GrpcServer:
     server = GrpcServer(
-        [(b, rt.metrics) for b in (bindings or SERVICE.grpc_bindings(rt))], address=f"127.0.0.1:{port}", **options
+        [(b, rt.metrics) for b in (bindings or SERVICE.grpc_bindings(rt))],
+        address=f"127.0.0.1:{port}",
+        settings=rt.settings,
+        **options,
     )
     server.start()
     return server
@@ -76,9 +84,16 @@ def workspace_id(rt: Runtime) -> str:
 
 
 def as_caller(workspace_id: str) -> Any:
+    """A service acting on its own for ``workspace_id`` (an event): its service token names the workspace."""
     return context.bound(
-        request_id="req-grpc", caller=context.Caller(workspace_id=workspace_id, user_id="u-1", role="agent")
+        request_id="req-grpc", caller=context.Caller(workspace_id=workspace_id, user_id="system:x", role="system")
     )
+
+
+def binding(servicer: Any) -> GrpcBinding:
+    """A stand-in contacts servicer that tickets may call."""
+    callers = {"GetContact": ("tickets",), "BatchGetContacts": ("tickets",)}
+    return GrpcBinding(CONTACTS, contacts_pb2_grpc.add_ContactsServiceServicer_to_server, servicer, callers)
 
 
 def contacts_client(clients: GrpcClients, idempotent: tuple[str, ...] = ("GetContact",)) -> Any:
@@ -118,7 +133,7 @@ def test_reflection_lists_the_domain_health_and_reflection_services(channel: grp
 
 
 # identity and errors ---------------------------------------------------------------------------
-def test_a_call_without_workspace_metadata_is_unauthenticated(channel: grpc.Channel) -> None:
+def test_a_call_without_credentials_is_unauthenticated(channel: grpc.Channel) -> None:
     stub = contacts_pb2_grpc.ContactsServiceStub(channel)
 
     with pytest.raises(grpc.RpcError) as error:
@@ -132,7 +147,9 @@ def test_a_missing_contact_answers_not_found_on_the_wire(channel: grpc.Channel, 
 
     with pytest.raises(grpc.RpcError) as error:
         stub.GetContact(
-            contacts_pb2.GetContactRequest(contact_id=new_id()), timeout=3, metadata=[("x-workspace-id", workspace_id)]
+            contacts_pb2.GetContactRequest(contact_id=new_id()),
+            timeout=3,
+            metadata=service_keys.credentials("tickets", CONTACTS, workspace_id=workspace_id),
         )
 
     assert error.value.code() == grpc.StatusCode.NOT_FOUND
@@ -219,7 +236,7 @@ def test_idempotent_reads_are_retried_on_unavailable_and_other_calls_are_not(tmp
     port = free_port()
     rt = runtime_for(tmp_path, port)
     flaky = FlakyContacts(failures=2)
-    server = serve(rt, port, [GrpcBinding(CONTACTS, contacts_pb2_grpc.add_ContactsServiceServicer_to_server, flaky)])
+    server = serve(rt, port, [binding(flaky)])
     client = contacts_client(rt.grpc, idempotent=("GetContact",))
     try:
         with as_caller("ws-1"):
@@ -249,10 +266,7 @@ class CountingContacts(contacts_pb2_grpc.ContactsServiceServicer):
 
 def replicas(rt: Runtime, ports: list[int], **options: Any) -> tuple[list[CountingContacts], list[GrpcServer]]:
     servicers = [CountingContacts() for _ in ports]
-    add = contacts_pb2_grpc.add_ContactsServiceServicer_to_server
-    return servicers, [
-        serve(rt, port, [GrpcBinding(CONTACTS, add, s)], **options) for port, s in zip(ports, servicers, strict=True)
-    ]
+    return servicers, [serve(rt, port, [binding(s)], **options) for port, s in zip(ports, servicers, strict=True)]
 
 
 def test_calls_are_spread_over_every_server_the_target_resolves_to(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -304,7 +318,7 @@ def test_calls_go_on_while_the_server_recycles_old_connections(tmp_path) -> None
 def test_channels_are_recreated_in_a_forked_child(
     rt: Runtime, server: GrpcServer, workspace_id: str, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
-    clients = GrpcClients(rt.settings)
+    clients = GrpcClients(rt.grpc.settings)
     args = ("contacts", contacts_pb2_grpc.ContactsServiceStub, CONTACTS, ("GetContact",))
     parent_stub = clients.stub(*args)
     assert clients.stub(*args) is parent_stub  # one channel per target and process
@@ -335,34 +349,37 @@ class IdentityContacts(contacts_pb2_grpc.ContactsServiceServicer):
 @pytest.fixture
 def identity_channel(rt: Runtime) -> Iterator[grpc.Channel]:
     port = free_port()
-    server = serve(
-        rt, port, [GrpcBinding(CONTACTS, contacts_pb2_grpc.add_ContactsServiceServicer_to_server, IdentityContacts())]
-    )
+    server = serve(rt, port, [binding(IdentityContacts())])
     with grpc.insecure_channel(f"127.0.0.1:{port}") as opened:
         yield opened
     server.stop(grace=0.1)
 
 
-def test_the_servicer_sees_the_caller_and_request_id_of_the_metadata(identity_channel: grpc.Channel) -> None:
+def test_the_servicer_sees_the_user_whose_token_the_client_forwards_and_the_request_id(
+    rt: Runtime, identity_channel: grpc.Channel
+) -> None:
     stub = contacts_pb2_grpc.ContactsServiceStub(identity_channel)
-    metadata = [("x-workspace-id", "ws-1"), ("x-user-id", "u-7"), ("x-user-role", "admin"), ("x-request-id", "req-1")]
+    token = auth.mint_for(rt.settings, workspace_id="ws-1", user_id="u-7", role="admin")
+    identity = context.Caller(workspace_id="ws-1", user_id="u-7", role="admin", token=token)
+    forged = [("x-user-id", "someone-else"), ("x-user-role", "agent"), ("x-request-id", "req-1")]
 
-    seen = stub.GetContact(contacts_pb2.GetContactRequest(), metadata=metadata, timeout=3)
+    with context.bound(request_id="req-1", caller=identity):
+        metadata = call_metadata(rt.grpc.minter, CONTACTS)
+    seen = stub.GetContact(contacts_pb2.GetContactRequest(), metadata=[*metadata, *forged], timeout=3)
 
     assert (seen.workspace_id, seen.owner_id, seen.status, seen.id) == ("ws-1", "u-7", "admin", "req-1")
+    assert ("authorization", f"Bearer {token}") in metadata
 
 
-def test_a_call_without_user_or_request_id_is_an_anonymous_agent_with_a_fresh_request_id(
+def test_a_service_acting_on_its_own_is_the_system_caller_of_its_tokens_workspace_with_a_fresh_request_id(
     identity_channel: grpc.Channel,
 ) -> None:
     stub = contacts_pb2_grpc.ContactsServiceStub(identity_channel)
+    metadata = service_keys.credentials("tickets", CONTACTS, workspace_id="ws-1")
 
-    first, second = (
-        stub.GetContact(contacts_pb2.GetContactRequest(), metadata=[("x-workspace-id", "ws-1")], timeout=3)
-        for _ in range(2)
-    )
+    first, second = (stub.GetContact(contacts_pb2.GetContactRequest(), metadata=metadata, timeout=3) for _ in range(2))
 
-    assert (first.owner_id, first.status) == ("anonymous", "agent")
+    assert (first.workspace_id, first.owner_id, first.status) == ("ws-1", "system:tickets", "system")
     assert len(first.id) == 32 and len(second.id) == 32 and first.id != second.id
 
 
@@ -378,7 +395,7 @@ def test_each_call_is_counted_by_method_and_status_and_timed_by_method(
     contact = contacts.create(rt.database.unit_of_work(), workspace_id=workspace_id, name="Ada", email=None, phone=None)
     before = {code: _sample(rt, "grpc_requests_total", method=method, code=code) for code in ("OK", "NOT_FOUND")}
     timed_before = _sample(rt, "grpc_request_duration_seconds_count", method=method)
-    metadata = [("x-workspace-id", workspace_id)]
+    metadata = service_keys.credentials("tickets", CONTACTS, workspace_id=workspace_id)
 
     for _ in range(2):
         stub.GetContact(contacts_pb2.GetContactRequest(contact_id=contact.id), metadata=metadata, timeout=3)

@@ -23,6 +23,7 @@ from crm_platform.grpc_server import GrpcServer
 from crm_platform.service import Runtime, ServiceSpec, bootstrap
 from crm_platform.settings import load
 from crm_platform.web import create_app
+from tests.support import service_keys
 
 JWT_SECRET = "integration-tests-only-secret-0123456789abcdef"
 
@@ -36,6 +37,7 @@ def service_env(name: str, database_url: str, tmp_path: Path, **extra: str) -> d
         "CRM_GRPC_DEADLINE_SECONDS": "5",
         # The mailer refuses to start without somewhere to deliver; the tests hand it transports of their own.
         **({"MAILER_MAILDIR": str(tmp_path / "mail")} if name == "mailer" else {}),
+        **service_keys.env(),
         **extra,
     }
 
@@ -111,7 +113,9 @@ def contacts_peer(tmp_path: Path) -> Iterator[ContactsPeer]:
     url = f"sqlite:///{tmp_path}/contacts-peer.db"
     migrations.upgrade(CONTACTS, url)
     rt = bootstrap(CONTACTS, load("contacts", service_env("contacts", url, tmp_path)))
-    server = GrpcServer([(b, rt.metrics) for b in CONTACTS.grpc_bindings(rt)], address="127.0.0.1:0")
+    server = GrpcServer(
+        [(b, rt.metrics) for b in CONTACTS.grpc_bindings(rt)], address="127.0.0.1:0", settings=rt.settings
+    )
     server.start()
     try:
         yield ContactsPeer(rt=rt, target=f"127.0.0.1:{server.port}")

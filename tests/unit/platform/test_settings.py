@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from crm_platform.settings import Settings, SettingsError, load
+from crm_platform.settings import SERVICES, Settings, SettingsError, load
+from tests.support import service_keys
 
 BASE = {
     "CONTACTS_DATABASE_URL": "postgresql+psycopg://crm@db/crm_contacts",
@@ -71,12 +72,57 @@ def test_production_refuses_the_development_jwt_secret() -> None:
         load("contacts", env)
 
 
-def test_production_starts_with_a_jwks_url_only() -> None:
-    env = env_without("CRM_JWT_SECRET", CRM_ENV="production", CRM_JWT_JWKS_URL="https://idp.example/jwks.json")
+PRODUCTION = {"CRM_ENV": "production", "CRM_JWT_JWKS_URL": "https://idp.example/jwks.json", **service_keys.env()}
 
-    settings = load("contacts", env)
+
+def test_production_starts_with_a_jwks_url_only() -> None:
+    settings = load("contacts", env_without("CRM_JWT_SECRET", **PRODUCTION))
 
     assert settings.is_production and settings.jwt_secret is None
+
+
+@pytest.mark.parametrize("missing", ["CONTACTS_SERVICE_KEY", "CRM_TRUSTED_SERVICE_KEYS"])
+def test_production_refuses_to_start_without_service_keys(missing: str) -> None:
+    env = {k: v for k, v in env_without("CRM_JWT_SECRET", **PRODUCTION).items() if k != missing}
+
+    with pytest.raises(SettingsError, match="CONTACTS_SERVICE_KEY and CRM_TRUSTED_SERVICE_KEYS are required"):
+        load("contacts", env)
+
+
+def test_each_service_loads_only_its_own_private_key_and_every_trusted_public_key() -> None:
+    contacts = load("contacts", env_without(**service_keys.env()))
+
+    assert contacts.service_key == service_keys.private_key("contacts")
+    assert sorted(contacts.trusted_service_keys) == sorted(SERVICES)
+
+
+@pytest.mark.parametrize(
+    ("trusted", "message"),
+    [("mailer", "must be <service>:<public key>"), ("billing:abc", "must be"), ("mailer:abc", "not an Ed25519 key")],
+)
+def test_malformed_trusted_service_keys_are_refused_with_the_variable_named(trusted: str, message: str) -> None:
+    with pytest.raises(SettingsError, match=f"CRM_TRUSTED_SERVICE_KEYS.*{message}"):
+        load("contacts", env_without(CRM_TRUSTED_SERVICE_KEYS=trusted))
+
+
+@pytest.mark.parametrize(
+    ("environment", "setting", "expected"),
+    [("production", None, False), ("production", "true", True), ("development", None, True), ("test", "false", False)],
+)
+def test_grpc_reflection_is_off_in_production_unless_turned_on(
+    environment: str, setting: str | None, expected: bool
+) -> None:
+    env = env_without("CRM_JWT_SECRET", **PRODUCTION) if environment == "production" else dict(BASE)
+    env["CRM_ENV"] = environment
+    if setting is not None:
+        env["CRM_GRPC_REFLECTION"] = setting
+
+    assert load("contacts", env).grpc_reflection is expected
+
+
+def test_processes_listen_on_loopback_unless_told_otherwise() -> None:
+    assert load("contacts", BASE).listen_host == "127.0.0.1"
+    assert load("contacts", env_without(CRM_LISTEN_HOST="0.0.0.0")).listen_host == "0.0.0.0"
 
 
 def test_unknown_environment_name_is_refused() -> None:

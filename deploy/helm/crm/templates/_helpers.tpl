@@ -129,6 +129,7 @@ Order: the platform contract, then global extraEnv, then the service's, then the
   value: {{ required "auth.audience is required" $values.auth.audience | quote }}
 - name: CRM_JWT_ISSUER
   value: {{ required "auth.issuer is required" $values.auth.issuer | quote }}
+{{ include "crm.grpcAuthEnv" (dict "ctx" $ctx "name" $name) }}
 {{- range $other := keys $values.services | sortAlpha }}
 - name: {{ printf "CRM_%s_GRPC_TARGET" (upper $other) }}
   value: {{ printf "dns:///%s.%s.svc.%s:50051" (include "crm.componentName" (dict "ctx" $ctx "service" $other "process" "grpc")) $ctx.Release.Namespace $values.clusterDomain | quote }}
