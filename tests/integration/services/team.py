@@ -27,7 +27,7 @@ class Team:
 
     def contact_of(self, owner: str | None, name: str) -> str:
         """A new contact owned by ``owner`` (None: nobody)."""
-        from crm_contacts.contacts import service as contacts
+        from crm_contacts.contacts import create as contacts
 
         created = contacts.create_record(
             self.peer.rt.database.unit_of_work(),
