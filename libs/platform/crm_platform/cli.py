@@ -129,8 +129,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     import signal
     import threading
 
-    from waitress import create_server
-
+    from crm_platform import httpserver
     from crm_platform.allinone import AllInOne, environment
 
     var = Path(args.var)
@@ -140,7 +139,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     platform = AllInOne(discover(), env, grpc_port=args.grpc_port)
     platform.start()
     shown = platform.seed_demo()
-    server = create_server(platform.wsgi, host=args.host, port=args.port, threads=16)
+    listener = httpserver.listen(args.host, args.port)
+    server = httpserver.HttpServer(platform.wsgi, [listener], threads=16, limits=httpserver.ServerLimits.from_env(env))
     base = f"http://{args.host}:{args.port}"
     if "workspace_id" in shown:
         token = platform.admin_token(shown["workspace_id"])
@@ -159,16 +159,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     def on_signal(_signum: int, _frame: object) -> None:
         stop.set()
-        server.close()
+        server.stop()
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     try:
-        server.run()
-    except OSError:
-        if not stop.is_set():
-            raise
+        server.run(grace=5)
     finally:
+        listener.close()
         platform.stop()
     return 0
 

@@ -23,7 +23,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
-from crm_platform import context, metrics
+from crm_platform import context, limits, metrics, ratelimit
 from crm_platform.auth import TokenVerifier
 from crm_platform.errors import DomainError, FieldError, InvalidInput, Unauthenticated
 from crm_platform.service import Runtime
@@ -166,7 +166,19 @@ def create_app(rt: Runtime, *, version: str = "0.1.0") -> OpenAPI:
     app.add_url_rule("/metrics", "metrics", metrics_view)
     app.add_url_rule(f"/v1/{name}/openapi.json", "openapi_json", lambda: app.api_doc)
     rt.spec.register_http(app, rt)
+    limits.install(app, rt.settings)  # after every view: each may declare its own body cap
+    ratelimit.install(app, rt.settings, _too_many_requests)
     return app
+
+
+def _too_many_requests(decision: ratelimit.Decision) -> Response:
+    return problem(
+        429,
+        "Too many requests",
+        code="rate-limited",
+        detail=f"more than {decision.limit} requests a minute for this {decision.scope}; retry later",
+        scope=decision.scope,
+    )
 
 
 def idempotent(view: F) -> F:
