@@ -70,7 +70,7 @@ class PrefixDispatcher:
 
     @property
     def crm_largest_body(self) -> int:
-        return max(limits.largest_cap_of(app) for _, app in self.apps)
+        return max([DEFAULT_MAX_JSON_BODY_BYTES, *(limits.largest_cap_of(app) for _, app in self.apps)])
 
 
 def merged_openapi(apps: Mapping[str, Any]) -> dict[str, Any]:
