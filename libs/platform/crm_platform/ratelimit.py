@@ -41,13 +41,19 @@ class Gcra:
         self.interval = period / limit
         self.arrivals: dict[Hashable, float] = {}  # key -> theoretical arrival time of its next request
 
-    def peek(self, key: Hashable, now: float) -> tuple[Decision, float]:
-        due = max(self.arrivals.get(key, now), now) + self.interval
-        if due - now > self.period + 1e-9:
-            backlog = due - self.interval - now
-            return Decision(False, self.scope, self.limit, 0, backlog, due - self.period - now), due
+    def due(self, key: Hashable, now: float) -> float:
+        """When the allowance would be whole again after one more request; over ``now + period`` is refused."""
+        arrival = self.arrivals.get(key, now)
+        return (arrival if arrival > now else now) + self.interval
+
+    def allows(self, due: float, now: float) -> bool:
+        return due - now <= self.period + 1e-9
+
+    def decision(self, due: float, now: float) -> Decision:
+        if not self.allows(due, now):
+            return Decision(False, self.scope, self.limit, 0, due - self.interval - now, due - self.period - now)
         remaining = int((self.period - (due - now)) / self.interval + 1e-9)
-        return Decision(True, self.scope, self.limit, remaining, due - now), due
+        return Decision(True, self.scope, self.limit, remaining, due - now)
 
     def prune(self, now: float) -> None:
         """Forget keys whose allowance is whole again (they behave like new ones)."""
@@ -70,26 +76,32 @@ class RateLimiter:
 
     def take(self, *, token: str, workspace_id: str) -> Decision | None:
         """Count one request, unless a limit refuses it; the decision of the limit closest to running out."""
-        checks = [
-            (limiter, key)
-            for limiter, key in ((self.token, _token_key(token)), (self.workspace, workspace_id))
-            if limiter is not None
-        ]
+        checks: list[tuple[Gcra, Hashable]] = []
+        if self.token is not None:
+            checks.append((self.token, _token_key(token)))
+        if self.workspace is not None:
+            checks.append((self.workspace, workspace_id))
         if not checks:
             return None
         with self.lock:
             now = self.clock()
-            peeked = [(limiter, key, *limiter.peek(key, now)) for limiter, key in checks]
-            refused = [decision for _, _, decision, _ in peeked if not decision.allowed]
-            if refused:
-                return max(refused, key=lambda d: d.retry_after_seconds)
-            for limiter, key, _, due in peeked:
+            dues = [limiter.due(key, now) for limiter, key in checks]
+            refused = [
+                (limiter, due) for (limiter, _), due in zip(checks, dues, strict=True) if not limiter.allows(due, now)
+            ]
+            if refused:  # nothing is counted: a refused request uses up no allowance
+                return max(
+                    (limiter.decision(due, now) for limiter, due in refused), key=lambda d: d.retry_after_seconds
+                )
+            for (limiter, key), due in zip(checks, dues, strict=True):
                 limiter.arrivals[key] = due
             if now >= self.next_prune:
                 self.next_prune = now + PERIOD_SECONDS
                 for limiter, _ in checks:
                     limiter.prune(now)
-        return min((decision for _, _, decision, _ in peeked), key=lambda d: d.remaining)
+        # the limit closest to running out: the one whose allowance is furthest from whole
+        closest = max(range(len(checks)), key=lambda i: (dues[i] - now) / checks[i][0].period)
+        return checks[closest][0].decision(dues[closest], now)
 
 
 def _token_key(token: str) -> bytes:

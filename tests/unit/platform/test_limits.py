@@ -15,7 +15,7 @@ from crm_contacts.app import SERVICE
 from crm_contacts.workspaces import service as workspaces
 from crm_platform import auth, migrations, settings
 from crm_platform.limits import MULTIPART_ENVELOPE
-from crm_platform.ratelimit import Gcra, RateLimiter
+from crm_platform.ratelimit import RateLimiter
 from crm_platform.service import Runtime, bootstrap
 from crm_platform.settings import SettingsError
 from crm_platform.web import PROBLEM_JSON, create_app
@@ -200,13 +200,14 @@ def test_the_workspace_limit_counts_every_token_of_the_workspace_and_no_other() 
 
 
 def test_a_refused_request_uses_up_nothing() -> None:
-    limiter = Gcra("token", 2)
+    clock = Clock()
+    limiter = RateLimiter(per_token=2, per_workspace=0, clock=clock)
     for _ in range(5):
-        decision, due = limiter.peek("k", 0.0)
-        if decision.allowed:
-            limiter.arrivals["k"] = due
+        limiter.take(token="t", workspace_id="w")
 
-    assert limiter.arrivals["k"] == pytest.approx(60.0)
+    assert limiter.token is not None and limiter.token.arrivals  # the one key there is
+    (due,) = limiter.token.arrivals.values()
+    assert due == pytest.approx(clock.now + 60.0)  # two requests' worth, not five
 
 
 def test_over_the_limit_answers_429_problem_with_retry_after_and_ratelimit_headers(folder: Path) -> None:
