@@ -23,7 +23,9 @@ class WaitressWorker(Worker):  # type: ignore[misc]
             threads=self.cfg.threads,
             limits=ServerLimits.from_env(),
         )
-        loop = threading.Thread(target=server.run, kwargs={"grace": self.cfg.graceful_timeout}, name="http-io")
+        loop = threading.Thread(
+            target=server.run, kwargs={"grace": self.cfg.graceful_timeout}, name="http-io", daemon=True
+        )
         loop.start()
         while self.alive and loop.is_alive():
             self.notify()
