@@ -50,15 +50,17 @@ class ServerLimits:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ServerLimits:
         env = os.environ if env is None else env
-        values = {
-            "max_connections": _int(env, "CRM_HTTP_MAX_CONNECTIONS", cls.max_connections),
-            "idle_timeout": float(_int(env, "CRM_HTTP_IDLE_TIMEOUT_SECONDS", int(cls.idle_timeout))),
-            "read_timeout": float(_int(env, "CRM_HTTP_READ_TIMEOUT_SECONDS", int(cls.read_timeout))),
-            "min_upload_rate": _int(env, "CRM_HTTP_MIN_UPLOAD_BYTES_PER_SECOND", cls.min_upload_rate),
+        variables = {
+            "max_connections": ("CRM_HTTP_MAX_CONNECTIONS", cls.max_connections),
+            "idle_timeout": ("CRM_HTTP_IDLE_TIMEOUT_SECONDS", int(cls.idle_timeout)),
+            "read_timeout": ("CRM_HTTP_READ_TIMEOUT_SECONDS", int(cls.read_timeout)),
+            "min_upload_rate": ("CRM_HTTP_MIN_UPLOAD_BYTES_PER_SECOND", cls.min_upload_rate),
         }
-        for name, value in values.items():
-            if value < 1:
-                raise SettingsError(f"CRM_HTTP_{name.upper()} must be at least 1, got {value}")
+        values = {}
+        for field_name, (variable, default) in variables.items():
+            values[field_name] = _int(env, variable, default)
+            if values[field_name] < 1:
+                raise SettingsError(f"{variable} must be at least 1, got {values[field_name]}")
         return cls(**values)  # type: ignore[arg-type]
 
     def allowed_seconds(self, received_bytes: int) -> float:

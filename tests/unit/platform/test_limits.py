@@ -14,6 +14,7 @@ import pytest
 from crm_contacts.app import SERVICE
 from crm_contacts.workspaces import service as workspaces
 from crm_platform import auth, migrations, settings
+from crm_platform.httpserver import ServerLimits
 from crm_platform.limits import MULTIPART_ENVELOPE
 from crm_platform.ratelimit import RateLimiter
 from crm_platform.service import Runtime, bootstrap
@@ -161,6 +162,17 @@ def test_a_cap_that_is_not_a_positive_number_stops_the_app_naming_the_variable(f
         rt.close()
     with pytest.raises(SettingsError, match="CRM_MAX_JSON_BODY_BYTES"):
         runtime(folder, CRM_MAX_JSON_BODY_BYTES="0")
+
+
+def test_server_limits_come_from_the_environment_and_nonsense_stops_the_process() -> None:
+    limits = ServerLimits.from_env({"CRM_HTTP_MAX_CONNECTIONS": "300", "CRM_HTTP_READ_TIMEOUT_SECONDS": "5"})
+
+    assert (limits.max_connections, limits.read_timeout, limits.idle_timeout) == (300, 5.0, 30.0)
+    assert limits.allowed_seconds(40960) == 5.0 + 10.0  # the timeout, plus a second per 4096 bytes
+    with pytest.raises(SettingsError, match="CRM_HTTP_IDLE_TIMEOUT_SECONDS"):
+        ServerLimits.from_env({"CRM_HTTP_IDLE_TIMEOUT_SECONDS": "0"})
+    with pytest.raises(SettingsError, match="CRM_HTTP_MAX_CONNECTIONS"):
+        ServerLimits.from_env({"CRM_HTTP_MAX_CONNECTIONS": "many"})
 
 
 # rate limits -----------------------------------------------------------------------------------
