@@ -151,16 +151,16 @@ class SlowUploads:
 
     def still_open(self) -> int:
         """How many of the uploads the server still holds open (nothing answered, nothing closed)."""
-        open_ = 0
+        held = 0
         for sock in self.sockets:
             sock.setblocking(False)
             try:
-                open_ += sock.recv(1) == b"" and 0
+                sock.recv(1)  # an answer, or b"" for a closed connection: not held
             except BlockingIOError:
-                open_ += 1
+                held += 1
             except OSError:
                 pass
-        return open_
+        return held
 
     def close(self) -> None:
         self.stop.set()
@@ -191,9 +191,9 @@ def test_healthz_answers_quickly_while_200_slow_uploads_are_open(server: Server)
     assert statistics.median(latencies) < 0.5 and max(latencies) < 2.0
 
 
-@pytest.mark.parametrize(("path", "announced"), [("json", 2 * 1024 * 1024), ("json", 100 * 1024 * 1024)])
-def test_a_body_over_its_cap_is_refused_413_from_content_length_before_it_is_sent(
-    server: Server, path: str, announced: int
+@pytest.mark.parametrize("announced", [2 * 1024 * 1024, 100 * 1024 * 1024])
+def test_a_json_body_over_1_mib_is_refused_413_from_content_length_before_it_is_sent(
+    server: Server, announced: int
 ) -> None:
     sock = send_head(server.port, upload_head(server.upload_path, announced))  # the headers, and no body at all
     try:
@@ -209,7 +209,7 @@ def test_a_body_over_its_cap_is_refused_413_from_content_length_before_it_is_sen
 
 def test_uploads_have_their_own_cap_announced_500_mb_is_refused_before_it_is_sent(allinone_server: Server) -> None:
     for path, cap in [("/v1/contacts/c-1/files", 25 * 1024 * 1024), ("/v1/contacts/imports", 32 * 1024 * 1024)]:
-        sock = send_head(allinone_server.port, upload_head(path, 500 * 1024 * 1024).replace("POST", "POST", 1))
+        sock = send_head(allinone_server.port, upload_head(path, 500 * 1024 * 1024))
         try:
             status, _, body = read_answer(sock)
         finally:
