@@ -2,7 +2,7 @@
 the JSON body it parsed, and does nothing else (no auth, validation, database, metrics or logs).
 
 Served by ``crm_platform.processes.run_http``, the very function ``crm serve <service> http`` uses, so the
-gunicorn settings are the stack's own (gthread worker class, workers, threads, no access log). Run as
+gunicorn settings are the stack's own (its worker class, workers, threads, no access log). Run as
 ``python bench/floor_app.py PORT WORKERS THREADS``; it serves until SIGTERM. See bench/README.md.
 """
 

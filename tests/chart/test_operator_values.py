@@ -220,7 +220,6 @@ def test_service_settings_are_values_and_are_left_to_the_code_by_default() -> No
         "CRM_GRPC_DEADLINE_SECONDS",
         "CRM_EVENT_MAX_ATTEMPTS",
         "CRM_EVENT_RETRY_BASE_SECONDS",
-        "CONTACTS_MAX_FILE_BYTES",
         "MAILER_FROM",
     }
     assert default_names & settings_vars == set()

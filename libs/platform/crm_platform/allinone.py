@@ -14,11 +14,11 @@ from typing import Any
 
 from flask import Flask, Response
 
-from crm_platform import apidocs, auth, metrics, migrations, openapi, service_tokens
+from crm_platform import apidocs, auth, limits, metrics, migrations, openapi, service_tokens
 from crm_platform.grpc_server import GrpcServer
 from crm_platform.processes import Worker
 from crm_platform.service import Runtime, ServiceSpec, bootstrap
-from crm_platform.settings import load
+from crm_platform.settings import DEFAULT_MAX_JSON_BODY_BYTES, load
 
 log = logging.getLogger(__name__)
 
@@ -68,12 +68,25 @@ class PrefixDispatcher:
         self.apps = sorted(apps.items(), key=lambda item: -len(item[0]))
         self.root = root
 
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        path = environ.get("PATH_INFO", "")
+    def _app_for(self, path: str) -> Any:
         for prefix, app in self.apps:
             if path == prefix or path.startswith(prefix + "/") or path.startswith(prefix + "?"):
-                return app(environ, start_response)
-        return self.root(environ, start_response)
+                return app
+        return self.root
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        return self._app_for(environ.get("PATH_INFO", ""))(environ, start_response)  # type: ignore[no-any-return]
+
+    def crm_body_cap(self, method: str, path: str) -> int:
+        """The body cap of the service app a request routes to (asked by the HTTP server; see limits)."""
+        app = self._app_for(path)
+        if app is self.root:  # health, metrics and the merged document take no body
+            return DEFAULT_MAX_JSON_BODY_BYTES
+        return limits.body_cap_of(app)(method, path)
+
+    @property
+    def crm_largest_body(self) -> int:
+        return max([DEFAULT_MAX_JSON_BODY_BYTES, *(limits.largest_cap_of(app) for _, app in self.apps)])
 
 
 def merged_openapi(apps: Mapping[str, Any]) -> dict[str, Any]:

@@ -179,8 +179,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     import signal
     import threading
 
-    from waitress import create_server
-
+    from crm_platform import httpserver
     from crm_platform.allinone import AllInOne, environment
 
     var = Path(args.var)
@@ -190,7 +189,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     platform = AllInOne(discover(), env, grpc_port=args.grpc_port)
     platform.start()
     shown = platform.seed_demo()
-    server = create_server(platform.wsgi, host=args.host, port=args.port, threads=16)
+    listener = httpserver.listen(args.host, args.port)
+    server = httpserver.HttpServer(platform.wsgi, [listener], threads=16, limits=httpserver.ServerLimits.from_env(env))
     base = f"http://{args.host}:{args.port}"
     if "workspace_id" in shown:
         token = platform.admin_token(shown["workspace_id"], shown["admin_id"])
@@ -210,7 +210,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     def on_signal(_signum: int, _frame: object) -> None:
         stop.set()
-        server.close()
+        server.stop()
 
     def watch_workers() -> None:  # a worker whose loop died stops the whole process, which says why
         while not stop.wait(1.0):
@@ -223,11 +223,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, on_signal)
     threading.Thread(target=watch_workers, name="worker-watch", daemon=True).start()
     try:
-        server.run()
-    except OSError:
-        if not stop.is_set():
-            raise
+        server.run(grace=5)
     finally:
+        listener.close()
         platform.stop()
     if died:
         print(f"crm run: stopping, a worker died: {died[0]}", file=sys.stderr)

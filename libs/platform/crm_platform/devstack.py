@@ -143,12 +143,21 @@ def _answer(start_response: Callable[..., Any], status: int, content_type: str, 
 class Gateway:
     """Routes ``/v1/<service>...`` to that service's HTTP port (the Ingress of a cluster)."""
 
+    # Like the Ingress' proxy-body-size: above every service's own caps, which refuse more precisely.
+    crm_largest_body = 64 * 1024 * 1024
+
     def __init__(self, routes: Mapping[str, int], port: int) -> None:
-        from waitress.server import create_server
+        from crm_platform import httpserver
 
         self.routes = sorted(routes.items(), key=lambda item: -len(item[0]))
-        self.server = create_server(self, host="127.0.0.1", port=port, threads=16)
+        self.listener = httpserver.listen("127.0.0.1", port)
+        self.server = httpserver.HttpServer(
+            self, [self.listener], threads=16, limits=httpserver.ServerLimits.from_env()
+        )
         self.port = port
+
+    def crm_body_cap(self, _method: str, _path: str) -> int:
+        return self.crm_largest_body
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -211,10 +220,13 @@ class Gateway:
             connection.close()
 
     def start(self) -> None:
-        threading.Thread(target=self.server.run, name="gateway", daemon=True).start()
+        self.thread = threading.Thread(target=self.server.run, kwargs={"grace": 2}, name="gateway", daemon=True)
+        self.thread.start()
 
     def stop(self) -> None:
-        self.server.close()
+        self.server.stop()
+        self.thread.join(timeout=5)
+        self.listener.close()
 
 
 @dataclass

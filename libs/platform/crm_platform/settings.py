@@ -10,6 +10,10 @@ from typing import Any, TypeVar, get_args, get_type_hints
 
 SERVICES = ("contacts", "tickets", "conversations", "mailer", "reports")
 DEFAULT_GRPC_WORKERS = 4  # threads of a gRPC server: few, since a call mostly holds the GIL (see GrpcServer)
+DEFAULT_MAX_JSON_BODY_BYTES = 1024 * 1024
+# Requests a minute; generous enough for integrations and the test suite, a setting for anything else.
+DEFAULT_RATE_LIMIT_PER_TOKEN = 1200
+DEFAULT_RATE_LIMIT_PER_WORKSPACE = 6000
 
 
 class SettingsError(RuntimeError):
@@ -60,6 +64,9 @@ class Settings:
     event_retry_base_seconds: float = 0.5
     event_delivery_limit: int = 20
     log_level: str = "INFO"
+    max_json_body_bytes: int = DEFAULT_MAX_JSON_BODY_BYTES  # any body an endpoint declares no other limit for
+    rate_limit_per_token: int = DEFAULT_RATE_LIMIT_PER_TOKEN  # requests a minute; 0 turns the limit off
+    rate_limit_per_workspace: int = DEFAULT_RATE_LIMIT_PER_WORKSPACE
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -151,6 +158,17 @@ def load(service: str, env: Mapping[str, str] | None = None) -> Settings:
     grpc_workers = _int(env, "CRM_GRPC_WORKERS", DEFAULT_GRPC_WORKERS)
     if grpc_workers < 1:
         raise SettingsError(f"CRM_GRPC_WORKERS must be at least 1, got {grpc_workers}")
+    limits = {
+        name: _int(env, name, default)
+        for name, default in (
+            ("CRM_MAX_JSON_BODY_BYTES", DEFAULT_MAX_JSON_BODY_BYTES),
+            ("CRM_RATE_LIMIT_PER_TOKEN", DEFAULT_RATE_LIMIT_PER_TOKEN),
+            ("CRM_RATE_LIMIT_PER_WORKSPACE", DEFAULT_RATE_LIMIT_PER_WORKSPACE),
+        )
+    }
+    for name, value in limits.items():
+        if value < 0 or (name == "CRM_MAX_JSON_BODY_BYTES" and value == 0):
+            raise SettingsError(f"{name} must be a positive integer (0 turns a rate limit off), got {value}")
     extra = {k: v for k, v in env.items() if k.startswith(prefix) and v != ""}
     return Settings(
         service=service,
@@ -176,6 +194,9 @@ def load(service: str, env: Mapping[str, str] | None = None) -> Settings:
         event_retry_base_seconds=float(_get(env, "CRM_EVENT_RETRY_BASE_SECONDS", "0.5") or 0.5),
         event_delivery_limit=_int(env, "CRM_EVENT_DELIVERY_LIMIT", 20),
         log_level=_get(env, "CRM_LOG_LEVEL", "INFO") or "INFO",
+        max_json_body_bytes=limits["CRM_MAX_JSON_BODY_BYTES"],
+        rate_limit_per_token=limits["CRM_RATE_LIMIT_PER_TOKEN"],
+        rate_limit_per_workspace=limits["CRM_RATE_LIMIT_PER_WORKSPACE"],
         extra=extra,
     )
 

@@ -25,7 +25,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
-from crm_platform import context, inputs, metrics, openapi, workspaces
+from crm_platform import context, inputs, limits, metrics, openapi, ratelimit, workspaces
 from crm_platform.auth import TokenVerifier
 from crm_platform.errors import DomainError, FieldError, InvalidInput, Unauthenticated, fill
 from crm_platform.i18n import DEFAULT_LOCALE, PLATFORM_LOCALE_DIR, Translator, negotiate
@@ -240,15 +240,9 @@ def create_app(rt: Runtime, *, version: str = "0.1.0") -> OpenAPI:
     inputs.install(app)
     workspaces.install(app, workspace_lookup(rt))
     rt.spec.register_http(app, rt)
+    limits.install(app, rt.settings)  # after every view: each may declare its own body cap
+    ratelimit.install(app, rt.settings, _too_many_requests)
     return app
-
-
-def workspace_lookup(rt: Runtime) -> workspaces.Lookup:
-    if rt.spec.workspace_lookup is not None:
-        return rt.spec.workspace_lookup(rt)
-    from crm_platform.clients.contacts import GrpcWorkspaceLookup
-
-    return GrpcWorkspaceLookup(rt.grpc)
 
 
 def idempotent(view: F) -> F:

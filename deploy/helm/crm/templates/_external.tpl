@@ -70,9 +70,6 @@ context); a CA Secret replaces the system CAs through pika's ssl_options URL par
     "CRM_GRPC_DEADLINE_SECONDS" $values.settings.grpcDeadlineSeconds
     "CRM_EVENT_MAX_ATTEMPTS" $values.settings.eventMaxAttempts
     "CRM_EVENT_RETRY_BASE_SECONDS" $values.settings.eventRetryBaseSeconds -}}
-{{- if eq .name "contacts" -}}
-{{- $_ := set $vars "CONTACTS_MAX_FILE_BYTES" $values.contacts.maxFileBytes -}}
-{{- end -}}
 {{- range $name := keys $vars | sortAlpha }}
 {{- $value := get $vars $name }}
 {{- if not (kindIs "invalid" $value) }}

@@ -136,6 +136,20 @@ Order: the platform contract, then global extraEnv, then the service's, then the
 {{- end }}
 - name: PROMETHEUS_MULTIPROC_DIR
   value: /tmp/metrics
+- name: CRM_MAX_JSON_BODY_BYTES
+  value: {{ $values.limits.maxJsonBodyBytes | int64 | toString | quote }}
+- name: CRM_RATE_LIMIT_PER_TOKEN
+  value: {{ $values.limits.rateLimitPerToken | int64 | toString | quote }}
+- name: CRM_RATE_LIMIT_PER_WORKSPACE
+  value: {{ $values.limits.rateLimitPerWorkspace | int64 | toString | quote }}
+{{- if eq .name "contacts" }}
+- name: CONTACTS_MAX_FILE_BYTES
+  value: {{ $values.limits.contactsMaxFileBytes | int64 | toString | quote }}
+- name: CONTACTS_MAX_IMPORT_BYTES
+  value: {{ $values.limits.contactsMaxImportBytes | int64 | toString | quote }}
+- name: CONTACTS_MAX_ICON_BYTES
+  value: {{ $values.limits.contactsMaxIconBytes | int64 | toString | quote }}
+{{- end }}
 {{- with .storageDir }}
 - name: {{ printf "%s_STORAGE_DIR" (upper $name) }}
   value: {{ . | quote }}
@@ -249,4 +263,19 @@ httpGet:
   path: {{ .path }}
   port: {{ eq .process "http" | ternary "http" "metrics" }}
 {{- end -}}
+{{- end -}}
+
+{{/*
+ingress-nginx annotations matching the services' limits: the body cap is the largest any endpoint takes (the
+contacts uploads with their multipart envelope; each service refuses more precisely itself), and the
+per-client request rate and connection count. Annotations given in ingress.annotations win.
+*/}}
+{{- define "crm.ingressLimitAnnotations" -}}
+{{- $limits := .Values.limits -}}
+{{- $body := max ($limits.maxJsonBodyBytes | int64) (add ($limits.contactsMaxFileBytes | int64) 65536) (add ($limits.contactsMaxImportBytes | int64) 65536) (add ($limits.contactsMaxIconBytes | int64) 16384) -}}
+nginx.ingress.kubernetes.io/proxy-body-size: {{ $body | int64 | toString | quote }}
+nginx.ingress.kubernetes.io/proxy-request-buffering: "on"
+nginx.ingress.kubernetes.io/limit-rpm: {{ $limits.ingress.requestsPerMinute | int64 | toString | quote }}
+nginx.ingress.kubernetes.io/limit-burst-multiplier: {{ $limits.ingress.burstMultiplier | int64 | toString | quote }}
+nginx.ingress.kubernetes.io/limit-connections: {{ $limits.ingress.connections | int64 | toString | quote }}
 {{- end -}}

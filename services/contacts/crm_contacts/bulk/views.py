@@ -17,6 +17,7 @@ from crm_contacts.filters.views import ContactListQuery
 from crm_platform.errors import FieldError, InvalidInput
 from crm_platform.ids import new_id
 from crm_platform.inputs import UploadedFile
+from crm_platform.limits import body_limit
 from crm_platform.openapi import QueryModel
 from crm_platform.web import SECURITY, caller, idempotent, json_response, runtime
 
@@ -25,6 +26,8 @@ api = APIBlueprint(
 )
 
 DEFAULT_STORAGE_DIR = "./var/contacts-files"
+MAX_IMPORT_BYTES_SETTING = "CONTACTS_MAX_IMPORT_BYTES"
+DEFAULT_MAX_IMPORT_BYTES = 32 * 1024 * 1024  # about 450,000 rows of a typical export
 
 
 class BulkIn(BaseModel):
@@ -114,6 +117,7 @@ def export_csv(query: ContactListQuery):  # type: ignore[no-untyped-def]
 
 
 @api.post("/imports", responses={202: JobOut}, summary="Import contacts from a CSV file in the background")
+@body_limit(MAX_IMPORT_BYTES_SETTING, DEFAULT_MAX_IMPORT_BYTES)
 def start_import(form: ImportForm, query: ImportQuery):  # type: ignore[no-untyped-def]
     rt = runtime()
     who = caller()

@@ -18,6 +18,7 @@ from werkzeug.sansio.multipart import Data, Epilogue, Event, File, MultipartDeco
 from crm_contacts.files import rules, service
 from crm_contacts.files.storage import Storage
 from crm_platform.errors import FieldError, InvalidInput
+from crm_platform.limits import body_limit
 from crm_platform.openapi import QueryModel
 from crm_platform.web import SECURITY, caller, cursor_after, json_response, page, runtime
 
@@ -109,12 +110,10 @@ def _max_file_bytes() -> int:
     summary="Attach a file to a contact (multipart field `file`, streamed; executables refused by content)",
     openapi_extensions={"requestBody": UPLOAD_BODY},
 )
+@body_limit(MAX_FILE_BYTES_SETTING, rules.DEFAULT_MAX_FILE_BYTES, envelope=MULTIPART_OVERHEAD)
 def upload_file(path: ContactPath):  # type: ignore[no-untyped-def]
     max_bytes = _max_file_bytes()
-    # Cut an announced oversized upload before reading it; werkzeug enforces the same bound while reading.
-    request.max_content_length = max_bytes + MULTIPART_OVERHEAD
-    if request.content_length is not None and request.content_length > request.max_content_length:
-        raise service.too_large(max_bytes)
+    # An announced oversized upload never gets here (crm_platform.limits); one without a length is cut while read.
     try:
         upload = _upload()
         stored = service.add(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, request
+from flask import Response
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -13,14 +13,15 @@ from crm_contacts.sources import rules, service
 from crm_contacts.sources.models import Source
 from crm_platform.errors import FieldError, InvalidInput, NotFound
 from crm_platform.inputs import UploadedFile
+from crm_platform.limits import body_limit
 from crm_platform.web import SECURITY, caller, idempotent, json_response, runtime
 
 api = APIBlueprint(
     "contacts_sources", __name__, url_prefix="/v1/contacts", abp_tags=[Tag(name="sources")], abp_security=SECURITY
 )
 
-# room for the multipart envelope around the icon itself
-UPLOAD_LIMIT = rules.ICON_MAX_BYTES + 16 * 1024
+MAX_ICON_BYTES_SETTING = "CONTACTS_MAX_ICON_BYTES"  # the upload's cap; the icon rule refuses more than 64 KiB anyway
+ICON_ENVELOPE = 16 * 1024  # room for the multipart envelope around the icon itself
 
 
 class SourceOut(BaseModel):
@@ -69,18 +70,6 @@ def source_dict(source: Source) -> dict[str, Any]:
         "icon_url": source.icon_url,
         "uploaded_icon": f"/v1/contacts/sources/{source.id}/icon" if source.icon else None,
     }
-
-
-@api.before_request
-def _limit_icon_uploads() -> None:
-    """Refuse an oversized icon before its body is read, and cap a body sent without a length."""
-    if request.method == "PUT" and request.path.endswith("/icon"):
-        if request.content_length is not None and request.content_length > UPLOAD_LIMIT:
-            raise InvalidInput(
-                "the icon is too large",
-                errors=[FieldError("icon", f"at most {rules.ICON_MAX_BYTES // 1024} KiB", "too_large")],
-            )
-        request.max_content_length = UPLOAD_LIMIT
 
 
 @api.get("/sources", responses={200: SourceList}, summary="The workspace's sources, built-in ones first")
@@ -134,6 +123,7 @@ def delete_source(path: SourcePath):  # type: ignore[no-untyped-def]
 
 
 @api.put("/sources/<source_id>/icon", responses={200: SourceOut}, summary="Upload a custom source's 22x22 icon")
+@body_limit(MAX_ICON_BYTES_SETTING, rules.ICON_MAX_BYTES, field="icon", envelope=ICON_ENVELOPE)
 def upload_icon(path: SourcePath, form: IconForm):  # type: ignore[no-untyped-def]
     who = caller()
     require_admin(who, "change sources")
