@@ -217,7 +217,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             if (reason := platform.dead_worker()) is not None:
                 died.append(reason)
                 stop.set()
-                server.close()
+                server.stop()
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)

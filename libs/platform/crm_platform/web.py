@@ -245,6 +245,25 @@ def create_app(rt: Runtime, *, version: str = "0.1.0") -> OpenAPI:
     return app
 
 
+def workspace_lookup(rt: Runtime) -> workspaces.Lookup:
+    if rt.spec.workspace_lookup is not None:
+        return rt.spec.workspace_lookup(rt)
+    from crm_platform.clients.contacts import GrpcWorkspaceLookup
+
+    return GrpcWorkspaceLookup(rt.grpc)
+
+
+def _too_many_requests(decision: ratelimit.Decision) -> Response:
+    return problem(
+        429,
+        "Too many requests",
+        code="rate-limited",
+        detail="more than {limit} requests a minute for this {scope}; retry later",
+        params={"limit": decision.limit, "scope": decision.scope},
+        scope=decision.scope,
+    )
+
+
 def idempotent(view: F) -> F:
     """Honour ``Idempotency-Key`` on a POST: the same key and body replay the first answer."""
 
