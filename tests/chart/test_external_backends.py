@@ -28,7 +28,7 @@ from test_chart import (
     write_values,
 )
 
-from tests.support import infra
+from tests.support import infra, service_keys
 
 EXTERNAL = "external-values.yaml"
 
@@ -194,7 +194,16 @@ def test_the_first_workspace_and_admin_are_created_in_the_pods_production_enviro
         }
         deployments = by_name(render_valid(tmp_path, override), "Deployment")
         container = only_container(deployments["crm-contacts-http"]["spec"]["template"]["spec"])
-        env = resolve_env(container, {"crm-postgresql": {"password": "unused"}, "crm-rabbitmq": {"password": "x"}})
+        keys = service_keys.env()  # what `crm service-keys` puts in the chart's crm-service-keys Secret
+        key_secret = {"contacts": keys["CONTACTS_SERVICE_KEY"], "trusted": keys["CRM_TRUSTED_SERVICE_KEYS"]}
+        env = resolve_env(
+            container,
+            {
+                "crm-postgresql": {"password": "unused"},
+                "crm-rabbitmq": {"password": "x"},
+                "crm-service-keys": key_secret,
+            },
+        )
         assert env["CRM_ENV"] == "production" and "CRM_JWT_SECRET" not in env
         env |= {"PATH": str(pathlib.Path(sys.executable).parent), "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
 

@@ -5,7 +5,7 @@ crm up                                    microservices mode on this machine, be
 crm serve <service> http|grpc|worker      one process of one service (microservices mode)
 crm migrate <service>                     apply migrations and declare the service's queues
 crm token --workspace ID --user U --role admin|agent
-crm service-keys [--secret NAME]          new gRPC service keys, as a kubectl command making the chart's Secret
+crm service-keys [--secret NAME] [-n NS]   new gRPC service keys, as a kubectl command making the chart's Secret
 crm deadletters list|replay <service>     inspect or replay parked events
 crm makemigration <service> -m MESSAGE    autogenerate a migration (development)
 crm workspace create NAME                 (contributed by the contacts service)
@@ -153,7 +153,8 @@ def cmd_service_keys(args: argparse.Namespace) -> int:
     private = {service: service_tokens.new_private_key() for service in SERVICES}
     trusted = service_tokens.format_trusted({s: [service_tokens.public_key_of(k)] for s, k in private.items()})
     literals = [f"--from-literal={service}={key}" for service, key in private.items()]
-    lines = [f"kubectl create secret generic {args.secret}", *literals, f"--from-literal=trusted={trusted}"]
+    lines = [f"kubectl -n {args.namespace} create secret generic {args.secret}", *literals]
+    lines.append(f"--from-literal=trusted={trusted}")
     print(" \\\n  ".join(lines))
     return 0
 
@@ -348,6 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     keys = sub.add_parser("service-keys", help="new gRPC service keys, printed as the chart's Secret")
     keys.add_argument("--secret", default="crm-service-keys", help="name of the Secret (grpcAuth.existingSecret)")
+    keys.add_argument("--namespace", "-n", default="crm", help="namespace of the release (default crm)")
     keys.set_defaults(func=cmd_service_keys)
 
     dead = sub.add_parser("deadletters", help="inspect or replay a service's dead-lettered events")
