@@ -44,8 +44,8 @@ class Tally:
 
 def fuzz(platform: AllInOne, label: str) -> Tally:
     """Every operation of the merged document, ``EXAMPLES`` requests each, with the demo workspace's admin."""
-    workspace_id = platform.seed_demo()["workspace_id"]
-    headers = {"Authorization": f"Bearer {platform.admin_token(workspace_id)}"}
+    demo = platform.seed_demo()
+    headers = {"Authorization": f"Bearer {platform.admin_token(demo['workspace_id'], demo['admin_id'])}"}
     schema = schemathesis.openapi.from_wsgi("/v1/openapi.json", platform.wsgi)
     tally = Tally()
     for result in schema.get_all_operations():

@@ -23,7 +23,17 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_make_passes_the_options_through_to_crm_up() -> None:
     planned = subprocess.run(
-        ["make", "-n", "up", "PORT=8090", "BASE_PORT=19000", "SMTP_PORT=19025", "DB_PREFIX=crm_mine", "VHOST=mine"],
+        [
+            "make",
+            "--no-print-directory",
+            "-n",
+            "up",
+            "PORT=8090",
+            "BASE_PORT=19000",
+            "SMTP_PORT=19025",
+            "DB_PREFIX=crm_mine",
+            "VHOST=mine",
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,

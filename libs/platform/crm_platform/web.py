@@ -237,11 +237,14 @@ def create_app(rt: Runtime, *, version: str = "0.1.0") -> OpenAPI:
     app.add_url_rule("/readyz", "readyz", readyz)
     app.add_url_rule("/metrics", "metrics", metrics_view)
     app.add_url_rule(f"/v1/{name}/openapi.json", "openapi_json", lambda: openapi.served_document(app))
+    rt.spec.register_http(app, rt)
+    # The checks run in this order, after authentication: the body's size (before anything reads it; after
+    # every view is registered, since each may declare its own cap), the rate, what the body and parameters
+    # hold, and last whether the token's workspace exists (which may ask contacts).
+    limits.install(app, rt.settings)
+    ratelimit.install(app, rt.settings, _too_many_requests)
     inputs.install(app)
     workspaces.install(app, workspace_lookup(rt))
-    rt.spec.register_http(app, rt)
-    limits.install(app, rt.settings)  # after every view: each may declare its own body cap
-    ratelimit.install(app, rt.settings, _too_many_requests)
     return app
 
 
