@@ -40,7 +40,12 @@ GRPC_SERVER_GRACE_SECONDS = 10  # GrpcServer.stop's grace for calls in flight
 
 def test_make_images_builds_each_service_dockerfile_under_the_charts_default_image() -> None:
     dry_run = subprocess.run(
-        ["make", "--no-print-directory", "-n", "-s", "images"], cwd=REPO, capture_output=True, text=True, timeout=60, check=True
+        ["make", "--no-print-directory", "-n", "-s", "images"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     )
     builds = re.findall(r"^docker build -f (\S+) -t (\S+) \.$", dry_run.stdout, re.MULTILINE)
     rendered = {

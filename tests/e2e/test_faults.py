@@ -139,7 +139,9 @@ def test_a_worker_that_dies_after_commit_but_before_ack_recognises_the_redeliver
     tmp_path_factory: pytest.TempPathFactory, vhost_url: str, tmp_path: Path
 ) -> None:
     marker = tmp_path / "crashed"
-    crash = {("mailer", "worker"): {"CRM_FAILPOINTS": f"consumer.after_commit=exit-once:{marker}"}}
+    # The mailer also consumes contacts' events (its copy of contact ownership): crash on the comment's one.
+    failpoint = f"consumer.after_commit=exit-once:{marker}@tickets.comment.public_added"
+    crash = {("mailer", "worker"): {"CRM_FAILPOINTS": failpoint}}
     with (
         infra.fresh_vhost() as own_vhost,
         make_stack(tmp_path_factory.mktemp("crash"), own_vhost, process_env=crash) as stack,

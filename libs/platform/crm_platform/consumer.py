@@ -88,4 +88,4 @@ class IdempotentConsumer:
                     if self.metrics is not None:
                         self.metrics.events_duplicate.labels(envelope.type).inc()
                     return
-            failpoint("consumer.after_commit")
+            failpoint("consumer.after_commit", envelope.type)
