@@ -4,39 +4,16 @@ file fields, and the workspace a token names (its cache)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from crm_contacts.app import SERVICE
 from crm_contacts.workspaces import service as workspaces
-from crm_platform import auth, inputs, migrations, settings
+from crm_platform import auth, inputs
 from crm_platform.errors import InvalidInput, Unavailable
-from crm_platform.service import Runtime, bootstrap
-from crm_platform.web import PROBLEM_JSON, create_app
+from crm_platform.service import Runtime
+from crm_platform.web import PROBLEM_JSON
 from crm_platform.workspaces import KNOWN_SECONDS, UNKNOWN_SECONDS, WorkspaceCheck
-
-
-@pytest.fixture(scope="module")
-def rt(tmp_path_factory) -> Iterator[Runtime]:  # type: ignore[no-untyped-def]
-    folder = tmp_path_factory.mktemp("inputs")
-    url = f"sqlite:///{folder}/contacts.db"
-    env = {
-        "CONTACTS_DATABASE_URL": url,
-        "CRM_LOCAL_BUS_URL": f"sqlite:///{folder}/bus.db",
-        "CRM_JWT_SECRET": "inputs-test-secret-long-enough-for-hs256",
-        "CRM_ENV": "test",
-    }
-    migrations.upgrade(SERVICE, url)
-    runtime = bootstrap(SERVICE, settings.load("contacts", env))
-    yield runtime
-    runtime.close()
-
-
-@pytest.fixture(scope="module")
-def client(rt: Runtime) -> Any:
-    return create_app(rt).test_client()
 
 
 @pytest.fixture(scope="module")

@@ -4,40 +4,17 @@ and workspace scoping, exercised through the contacts service's API."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from crm_contacts.app import SERVICE
 from crm_contacts.workspaces import service as workspaces
-from crm_platform import auth, migrations, settings
+from crm_platform import auth
 from crm_platform.errors import InvalidInput
-from crm_platform.service import Runtime, bootstrap
-from crm_platform.web import PROBLEM_JSON, create_app, decode_cursor, encode_cursor
+from crm_platform.service import Runtime
+from crm_platform.web import PROBLEM_JSON, decode_cursor, encode_cursor
 
 PROBLEM_KEYS = {"type", "title", "status", "detail", "instance", "request_id"}
-
-
-@pytest.fixture(scope="module")
-def rt(tmp_path_factory) -> Iterator[Runtime]:  # type: ignore[no-untyped-def]
-    folder = tmp_path_factory.mktemp("web")
-    url = f"sqlite:///{folder}/contacts.db"
-    env = {
-        "CONTACTS_DATABASE_URL": url,
-        "CRM_LOCAL_BUS_URL": f"sqlite:///{folder}/bus.db",
-        "CRM_JWT_SECRET": "web-test-secret-long-enough-for-hs256",
-        "CRM_ENV": "test",
-    }
-    migrations.upgrade(SERVICE, url)
-    runtime = bootstrap(SERVICE, settings.load("contacts", env))
-    yield runtime
-    runtime.close()
-
-
-@pytest.fixture(scope="module")
-def client(rt: Runtime) -> Any:
-    return create_app(rt).test_client()
 
 
 @pytest.fixture
