@@ -62,7 +62,8 @@ def main() -> int:
     args = parser.parse_args()
     only = set(args.only or ("http", "grpc", "relay", "ceiling"))
 
-    from crm_platform import auth, devstack, settings
+    from crm_devtools import devstack
+    from crm_platform import auth, settings
     from crm_platform.processes import DEFAULT_HTTP_THREADS
 
     http_threads = args.http_threads or DEFAULT_HTTP_THREADS

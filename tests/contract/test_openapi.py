@@ -35,7 +35,7 @@ def app(request, tmp_path) -> Iterator[Any]:  # type: ignore[no-untyped-def]
 
 
 def test_every_service_is_discovered() -> None:
-    assert SERVICES == sorted(settings_module.SERVICES)
+    assert SERVICES == ["contacts", "conversations", "mailer", "reports", "tickets"]
 
 
 def test_the_openapi_document_is_valid_openapi_3_1(app) -> None:  # type: ignore[no-untyped-def]

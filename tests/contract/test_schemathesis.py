@@ -27,7 +27,7 @@ from schemathesis.specs.openapi.checks import (
 
 from crm_platform.allinone import AllInOne, environment
 from crm_platform.service import discover
-from crm_platform.settings import SERVICES
+from crm_platform import discovery
 from tests.support import infra
 
 EXAMPLES = int(os.environ.get("CRM_SCHEMATHESIS_EXAMPLES", "8"))
@@ -103,7 +103,7 @@ def sqlite_platform(tmp_path: Path) -> Iterator[AllInOne]:
 def postgres_platform(tmp_path: Path) -> Iterator[AllInOne]:
     infra.require_postgres()
     prefix = f"crm_fuzz_{uuid.uuid4().hex[:8]}"
-    urls = {service: infra.create_database(f"{prefix}_{service}") for service in SERVICES}
+    urls = {service: infra.create_database(f"{prefix}_{service}") for service in discovery.names()}
     port = infra.free_port()
     base = {"CRM_ENV": "test", "CRM_LOG_LEVEL": "CRITICAL"}
     base |= {f"{service.upper()}_DATABASE_URL": url for service, url in urls.items()}
@@ -113,7 +113,7 @@ def postgres_platform(tmp_path: Path) -> Iterator[AllInOne]:
         yield platform
     finally:
         platform.stop()
-        for service in SERVICES:
+        for service in discovery.names():
             infra.drop_database(f"{prefix}_{service}")
 
 

@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from crm_platform import auth
-from crm_platform.devstack import Stack
+from crm_devtools.devstack import Stack
 from tests.e2e.conftest import make_stack, token_for, workspace_in_stack
 from tests.e2e.flow import Client, assert_problem, eventually, mails
 from tests.support import infra
@@ -129,7 +129,7 @@ def _deadletters(stack: Stack, service: str) -> str:
 
 
 def _worker_metrics(stack: Stack, service: str) -> str:
-    from crm_platform.devstack import ports
+    from crm_devtools.devstack import ports
 
     url = f"http://127.0.0.1:{ports(stack.config, service)['worker_metrics']}/metrics"
     return requests.get(url, timeout=10).text

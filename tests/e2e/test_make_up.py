@@ -14,7 +14,8 @@ from pathlib import Path
 
 import requests
 
-from crm_platform.settings import SERVICES
+from crm_devtools.devstack import dev_port_offsets
+from crm_platform import discovery
 from tests.e2e.conftest import free_port_block
 from tests.support import infra
 
@@ -86,15 +87,15 @@ def test_crm_up_runs_on_its_own_ports_databases_and_vhost_and_prints_them(tmp_pa
             timeout=10,
         )
         health = {
-            service: requests.get(f"http://127.0.0.1:{base + 10 * index}/healthz", timeout=10).status_code
-            for index, service in enumerate(SERVICES)
+            service: requests.get(f"http://127.0.0.1:{base + offset}/healthz", timeout=10).status_code
+            for service, offset in dev_port_offsets(discovery.names()).items()
         }
         created_vhosts = _vhosts()
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(60)
         log.close()
-        for service in SERVICES:
+        for service in discovery.names():
             infra.drop_database(f"{prefix}_{service}")
         subprocess.run(["rabbitmqctl", "-q", "delete_vhost", vhost], capture_output=True, timeout=60)
 
@@ -103,5 +104,5 @@ def test_crm_up_runs_on_its_own_ports_databases_and_vhost_and_prints_them(tmp_pa
     assert f"reports        http :{base + 40}" in banner
     assert f"databases {prefix}_<service>" in banner and f"vhost '{vhost}'" in banner
     assert vhost in created_vhosts
-    assert health == dict.fromkeys(SERVICES, 200)
+    assert health == dict.fromkeys(discovery.names(), 200)
     assert me.status_code == 200 and me.json()["name"] == "Demo Admin", me.text

@@ -76,7 +76,7 @@ def test_microservices_mode_runs_the_whole_flow_and_isolates_workspaces(stack) -
 
 
 def test_each_service_serves_its_openapi_document_and_metrics(stack) -> None:  # type: ignore[no-untyped-def]
-    from crm_platform.devstack import ports
+    from crm_devtools.devstack import ports
 
     for service in ("contacts", "tickets", "conversations", "mailer", "reports"):
         doc = requests.get(f"{stack.url}/v1/{service}/openapi.json", timeout=10).json()
@@ -268,7 +268,7 @@ def test_all_in_one_grpc_refuses_calls_without_credentials(allinone: AllInOnePro
 def test_microservices_grpc_refuses_calls_without_credentials(stack) -> None:  # type: ignore[no-untyped-def]
     import grpc
 
-    from crm_platform.devstack import ports
+    from crm_devtools.devstack import ports
 
     codes = _forged_calls_to(f"127.0.0.1:{ports(stack.config, 'contacts')['grpc']}", workspace_in_stack(stack, "Acme"))
 

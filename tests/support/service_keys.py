@@ -6,7 +6,7 @@ import base64
 import hashlib
 
 from crm_platform.service_tokens import SERVICE_TOKEN_METADATA, ServiceTokenMinter, format_trusted, public_key_of
-from crm_platform.settings import SERVICES
+from crm_platform import discovery
 
 
 def private_key(service: str) -> str:
@@ -15,9 +15,10 @@ def private_key(service: str) -> str:
     return base64.urlsafe_b64encode(seed).rstrip(b"=").decode()
 
 
-def env(trusted: tuple[str, ...] = SERVICES) -> dict[str, str]:
-    """The key settings of every service (each loads only its own private key), trusting ``trusted``."""
-    keys = {f"{service.upper()}_SERVICE_KEY": private_key(service) for service in SERVICES}
+def env(trusted: tuple[str, ...] | None = None) -> dict[str, str]:
+    """The key settings of every service (each loads only its own private key), trusting ``trusted`` (all)."""
+    trusted = discovery.names() if trusted is None else trusted
+    keys = {f"{service.upper()}_SERVICE_KEY": private_key(service) for service in discovery.names()}
     return keys | {"CRM_TRUSTED_SERVICE_KEYS": format_trusted({s: [public_key_of(private_key(s))] for s in trusted})}
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import Flask, Response
 
-from crm_platform import apidocs, auth, limits, metrics, migrations, openapi, service_tokens
+from crm_platform import apidocs, auth, discovery, limits, metrics, migrations, openapi, service_tokens
 from crm_platform.grpc_server import GrpcServer
 from crm_platform.processes import Worker
 from crm_platform.service import Runtime, ServiceSpec, bootstrap
@@ -33,15 +33,15 @@ def environment(
     env = dict(os.environ if base is None else base)
     if create:
         var.mkdir(parents=True, exist_ok=True)
-    from crm_platform.settings import SERVICES
-
-    for service in SERVICES:
-        env.setdefault(f"{service.upper()}_DATABASE_URL", f"sqlite:///{var.resolve()}/{service}.db")
-        env.setdefault(f"CRM_{service.upper()}_GRPC_TARGET", f"127.0.0.1:{grpc_port}")
+    services = discovery.specs()
+    for service, spec in services.items():
+        env.setdefault(discovery.variable(service, "DATABASE_URL"), f"sqlite:///{var.resolve()}/{service}.db")
+        env.setdefault(discovery.grpc_target_variable(service), f"127.0.0.1:{grpc_port}")
+        if spec.local_settings is not None:  # e.g. a folder for files or mail: no SMTP server here
+            for name, value in spec.local_settings(var.resolve(), None).items():
+                env.setdefault(name, value)
     if not env.get("CRM_AMQP_URL"):
         env.setdefault("CRM_LOCAL_BUS_URL", f"sqlite:///{var.resolve()}/bus.db")
-    env.setdefault("MAILER_MAILDIR", str((var / "mail").resolve()))
-    env.setdefault("CONTACTS_STORAGE_DIR", str((var / "contacts-files").resolve()))
     if not env.get("CRM_JWT_SECRET") and not env.get("CRM_JWT_JWKS_URL"):
         secret_file = var / "jwt-secret"
         if not create and not secret_file.exists():
@@ -51,14 +51,14 @@ def environment(
             secret_file.chmod(0o600)
         env["CRM_JWT_SECRET"] = secret_file.read_text().strip()
     if not env.get("CRM_TRUSTED_SERVICE_KEYS"):
-        for name, value in service_tokens.local_keys(var / "service-keys", SERVICES).items():
+        for name, value in service_tokens.local_keys(var / "service-keys", tuple(services)).items():
             env.setdefault(name, value)
     return env
 
 
 def is_var_dir(var: Path) -> bool:
     """Whether ``var`` holds an all-in-one mode's data (``crm run`` has started there)."""
-    return (var / "jwt-secret").is_file() or (var / "contacts.db").is_file()
+    return (var / "jwt-secret").is_file() or any((var / f"{name}.db").is_file() for name in discovery.names())
 
 
 class PrefixDispatcher:

@@ -19,16 +19,19 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from crm_platform import auth, logs, migrations
+from importlib.metadata import entry_points
+
+from crm_platform import auth, discovery, logs, migrations
 from crm_platform.allinone import environment, is_var_dir
 from crm_platform.bus import BusUnavailable
 from crm_platform.errors import DomainError
 from crm_platform.service import Runtime, ServiceSpec, bootstrap, discover
-from crm_platform.settings import SERVICES, SettingsError, load
+from crm_platform.settings import SettingsError, load
 
 DEFAULT_VAR = "var"
 DEFAULT_ALLINONE_GRPC_PORT = "50151"
-DEMO_ADMIN, DEMO_ADMIN_EMAIL = "Demo Admin", "admin@example.com"  # as crm run's Demo workspace has
+COMMANDS_GROUP = "crm.commands"  # entry points adding commands: ``register(subparsers)``
+DEVELOPMENT_COMMANDS = ("up",)  # contributed by crm_devtools, which no image installs
 
 
 def _spec(name: str) -> ServiceSpec:
@@ -150,7 +153,7 @@ def cmd_token(args: argparse.Namespace) -> int:
 def cmd_service_keys(args: argparse.Namespace) -> int:
     from crm_platform import service_tokens
 
-    private = {service: service_tokens.new_private_key() for service in SERVICES}
+    private = {service: service_tokens.new_private_key() for service in args.service or discovery.names()}
     trusted = service_tokens.format_trusted({s: [service_tokens.public_key_of(k)] for s, k in private.items()})
     literals = [f"--from-literal={service}={key}" for service, key in private.items()]
     lines = [f"kubectl -n {args.namespace} create secret generic {args.secret}", *literals]
@@ -176,6 +179,19 @@ def cmd_deadletters(args: argparse.Namespace) -> int:
     return 0
 
 
+def demo_banner(base: str, workspace_id: str, token: str) -> str:
+    """The first-run banner's demo workspace, admin token and the requests the services offer to try."""
+    lines = [f"Demo workspace: {workspace_id}", f"Admin token:    {token}", ""]
+    tries = [request for spec in discover().values() for request in spec.demo_requests]
+    if tries:
+        lines.append("Try it:")
+    for method, path, body in tries:
+        verb = "" if method == "GET" else f" -X {method}"
+        sent = "" if body is None else f" -H 'Content-Type: application/json' -d '{body}'"
+        lines.append(f"  curl -s{verb} {base}{path} -H 'Authorization: Bearer {token}'{sent}")
+    return "\n".join(lines) + "\n"
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     import signal
     import threading
@@ -195,16 +211,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     base = f"http://{args.host}:{args.port}"
     if "workspace_id" in shown:
         token = platform.admin_token(shown["workspace_id"], shown["admin_id"])
-        print(f"\nCRM all-in-one is running on {base}  (data in {var.resolve()}, mail in {env['MAILER_MAILDIR']})")
-        print(f"Demo workspace: {shown['workspace_id']}")
-        print(f"Admin token:    {token}\n")
-        print("Try it:")
-        example = '{"name": "Ana Ruiz", "email": "Ana@Example.com", "phone": "612 345 678"}'
-        print(
-            f"  curl -s -X POST {base}/v1/contacts -H 'Authorization: Bearer {token}' "
-            f"-H 'Content-Type: application/json' -d '{example}'"
-        )
-        print(f"  curl -s {base}/v1/contacts -H 'Authorization: Bearer {token}'\n", flush=True)
+        print(f"\nCRM all-in-one is running on {base}  (data in {var.resolve()})")
+        print(demo_banner(base, shown["workspace_id"], token), flush=True)
 
     stop = threading.Event()
     died: list[str] = []
@@ -234,55 +242,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_up(args: argparse.Namespace) -> int:
-    import signal
-    import subprocess
-    import threading
-
-    from crm_platform import devstack
-
-    logs.configure("devstack", "INFO")
-    amqp_url = devstack.amqp_url_with_vhost(args.amqp_url, args.vhost)
-    devstack.ensure_vhost(amqp_url)
-    config = devstack.StackConfig(
-        var=Path(args.var),
-        postgres_url=args.postgres_url,
-        amqp_url=amqp_url,
-        db_prefix=args.db_prefix,
-        gateway_port=args.port,
-        base_port=args.base_port,
-        smtp_port=args.smtp_port,
+def cmd_development_only(args: argparse.Namespace) -> int:
+    raise SettingsError(
+        f"`crm {args.command}` is a development command (every service on this machine, an SMTP sink, a gateway); "
+        "it is not installed here, as in a service image. In a checkout, `make setup` installs it (libs/devtools)"
     )
-    print(
-        f"Starting every service on PostgreSQL (databases {args.db_prefix}_<service>) "
-        f"and RabbitMQ vhost {args.vhost!r}:"
-    )
-    print("\n".join(devstack.port_lines(config)), flush=True)
-    stack = devstack.Stack(config)
-    with stack:
-        created = subprocess.run(
-            stack._crm(
-                "workspace", "create", "Demo", "--reuse", "--admin-email", DEMO_ADMIN_EMAIL, "--admin-name", DEMO_ADMIN
-            ),
-            env=stack.env_for("contacts", "cli"),
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        workspace_id, admin_id = created.stdout.split()[-2:]
-        token = auth.mint(
-            secret=config.jwt_secret, production=False, workspace_id=workspace_id, user_id=admin_id, role="admin"
-        )
-        print(
-            f"\nCRM microservices are running behind {stack.url}  (logs in {config.var}/logs, mail in {stack.maildir})"
-        )
-        print(f"Demo workspace: {workspace_id}\nAdmin token:    {token}\n")
-        print(f"  curl -s {stack.url}/v1/contacts -H 'Authorization: Bearer {token}'\n", flush=True)
-        stop = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        signal.signal(signal.SIGINT, lambda *_: stop.set())
-        stop.wait()
-    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -298,45 +262,29 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--var", default=str(var_dir()))
     run.set_defaults(func=cmd_run)
 
-    up = sub.add_parser("up", help="microservices mode on this machine (PostgreSQL, RabbitMQ, an SMTP sink)")
-    up.add_argument("--port", type=int, default=int(os.environ.get("CRM_UP_PORT", "8080")), help="gateway port")
-    up.add_argument(
-        "--base-port",
-        type=int,
-        default=int(os.environ.get("CRM_UP_BASE_PORT", "18000")),
-        help="first port of the services' processes (ten per service: http, grpc, metrics)",
-    )
-    up.add_argument("--smtp-port", type=int, default=int(os.environ.get("CRM_UP_SMTP_PORT", "18025")))
-    up.add_argument(
-        "--db-prefix", default=os.environ.get("CRM_UP_DB_PREFIX", "crm"), help="databases are <prefix>_<service>"
-    )
-    up.add_argument(
-        "--vhost", default=os.environ.get("CRM_UP_VHOST", "crm-up"), help="RabbitMQ vhost, created when missing"
-    )
-    up.add_argument("--var", default=os.environ.get("CRM_UP_VAR", "var/up"))
-    up.add_argument(
-        "--postgres-url", default=os.environ.get("CRM_UP_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432")
-    )
-    up.add_argument(
-        "--amqp-url",
-        default=os.environ.get("CRM_UP_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672"),
-        help="the RabbitMQ server; the vhost comes from --vhost",
-    )
-    up.set_defaults(func=cmd_up)
+    # Commands of the installed tools (crm_devtools' `up`); in an image `crm up` says it is a development one.
+    for entry in sorted(entry_points(group=COMMANDS_GROUP), key=lambda e: e.name):
+        entry.load()(sub)
+    for name in DEVELOPMENT_COMMANDS:
+        if name not in sub.choices:
+            stub = sub.add_parser(name, help="development command (not installed here)", add_help=False)
+            stub.add_argument("rest", nargs=argparse.REMAINDER)
+            stub.set_defaults(func=cmd_development_only)
 
+    services = discovery.names()
     serve = sub.add_parser("serve", help="run one process of one service")
-    serve.add_argument("service", choices=SERVICES)
+    serve.add_argument("service", choices=services)
     serve.add_argument("process", choices=("http", "grpc", "worker"))
     serve.set_defaults(func=cmd_serve)
 
     migrate = sub.add_parser("migrate", help="apply a service's migrations and declare its queues")
-    migrate.add_argument("service", choices=SERVICES)
+    migrate.add_argument("service", choices=services)
     migrate.add_argument("--revision", default="heads", help="default: heads (the service's and the platform's)")
     migrate.add_argument("--skip-bus", action="store_true", help="do not declare the queue on the broker")
     migrate.set_defaults(func=cmd_migrate)
 
     make = sub.add_parser("makemigration", help="autogenerate a migration from the models")
-    make.add_argument("service", choices=SERVICES)
+    make.add_argument("service", choices=services)
     make.add_argument("-m", "--message", required=True)
     make.set_defaults(func=cmd_makemigration)
 
@@ -350,11 +298,14 @@ def build_parser() -> argparse.ArgumentParser:
     keys = sub.add_parser("service-keys", help="new gRPC service keys, printed as the chart's Secret")
     keys.add_argument("--secret", default="crm-service-keys", help="name of the Secret (grpcAuth.existingSecret)")
     keys.add_argument("--namespace", "-n", default="crm", help="namespace of the release (default crm)")
+    keys.add_argument(
+        "--service", action="append", help="a service to make a key for (repeat; default: every installed one)"
+    )
     keys.set_defaults(func=cmd_service_keys)
 
     dead = sub.add_parser("deadletters", help="inspect or replay a service's dead-lettered events")
     dead.add_argument("action", choices=("list", "replay"))
-    dead.add_argument("service", choices=SERVICES)
+    dead.add_argument("service", choices=services)
     dead.add_argument("--limit", type=int, default=100)
     dead.set_defaults(func=cmd_deadletters)
 

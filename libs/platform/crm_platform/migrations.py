@@ -1,7 +1,11 @@
 """Alembic wiring shared by every service: one env.py and template here, each service's revisions in
 its own ``migrations/versions`` folder (a branch labelled with the service's name), applied to the service's
 own database beside the ``platform`` branch here (``alembic/versions``), which creates the tables every
-service has (outbox, processed events, idempotency keys) once for all of them."""
+service has (outbox, processed events, idempotency keys) once for all of them.
+
+Tables some services share are opt-in branches here too, each in a folder of its own under ``alembic/``:
+a service runs one when its metadata declares the tables (``opt_in``), e.g. the ``visibility`` branch of
+``crm_platform.visibility``'s copy, which tickets, conversations and the mailer keep."""
 
 from __future__ import annotations
 
@@ -12,11 +16,28 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import MetaData
 
 from crm_platform.service import ServiceSpec
 
 _HERE = Path(__file__).parent / "alembic"
 PLATFORM_BRANCH = "platform"
+# The opt-in shared branches, each a version folder under alembic/ named as its branch label.
+SHARED_BRANCHES = ("visibility",)
+_OPTED_IN = "crm.shared_branches"  # key of MetaData.info: the shared branches a service's tables need
+
+
+def opt_in(metadata: MetaData, branch: str) -> None:
+    """Declare that ``metadata`` holds the tables of the shared ``branch``: its service migrates it too."""
+    if branch not in SHARED_BRANCHES:
+        raise ValueError(f"no shared migration branch {branch!r}; there are {', '.join(SHARED_BRANCHES)}")
+    metadata.info.setdefault(_OPTED_IN, set()).add(branch)
+
+
+def branches(spec: ServiceSpec) -> tuple[str, ...]:
+    """The shared branches the service runs beside its own: the platform's, then those it opted in to."""
+    opted = spec.metadata.info.get(_OPTED_IN, set())
+    return (PLATFORM_BRANCH, *(branch for branch in SHARED_BRANCHES if branch in opted))
 
 
 def for_dialect(dialect_name: str) -> Callable[..., bool]:
@@ -36,7 +57,8 @@ def for_dialect(dialect_name: str) -> Callable[..., bool]:
 def config(spec: ServiceSpec, database_url: str) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(_HERE))
-    locations = (spec.migrations_dir / "versions", _HERE / "versions")
+    shared = [_HERE / ("versions" if branch == PLATFORM_BRANCH else branch) for branch in branches(spec)]
+    locations = (spec.migrations_dir / "versions", *shared)
     cfg.set_main_option("version_locations", os.pathsep.join(str(location) for location in locations))
     cfg.set_main_option("path_separator", "os")
     cfg.attributes["crm.metadata"] = spec.metadata
@@ -45,7 +67,7 @@ def config(spec: ServiceSpec, database_url: str) -> Config:
 
 
 def upgrade(spec: ServiceSpec, database_url: str, revision: str = "heads") -> None:
-    """To ``heads`` (the service's branch and the platform's) unless a revision is named."""
+    """To ``heads`` (the service's branch and the shared ones it runs) unless a revision is named."""
     command.upgrade(config(spec, database_url), revision)
 
 

@@ -10,7 +10,6 @@ import argparse
 import threading
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -61,6 +60,14 @@ class ServiceSpec:
     settings: type | None = None
     # The languages of a workspace, first preferred, for problems of callers who send no Accept-Language.
     workspace_languages: Callable[[Runtime, str], list[str]] | None = None
+    # Development stacks on one machine (``crm run``, ``crm up``): where this service's processes listen,
+    # as an offset from the stack's base port (http +0, grpc +1, its metrics +2, the worker's metrics +3),
+    # chosen once per service so that adding one moves no other; and the settings such a stack gives it
+    # (``local_settings(data_folder, smtp_port)``: the SMTP sink's port, or None without one).
+    dev_port_offset: int | None = None
+    local_settings: Callable[[Path, int | None], Mapping[str, str]] | None = None
+    # What the first-run banner shows a newcomer to try: (method, path, JSON body or None) requests.
+    demo_requests: tuple[tuple[str, str, str | None], ...] = ()
 
     @property
     def locale_dir(self) -> Path:
@@ -120,9 +127,7 @@ def bootstrap(spec: ServiceSpec, settings: Settings) -> Runtime:
 
 
 def discover() -> dict[str, ServiceSpec]:
-    """Every service installed in this environment, by name."""
-    found = {}
-    for entry in entry_points(group="crm.services"):
-        spec = entry.load()
-        found[spec.name] = spec
-    return found
+    """Every service installed in this environment, by name (see ``crm_platform.discovery``)."""
+    from crm_platform import discovery
+
+    return discovery.specs()

@@ -15,6 +15,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from crm_platform import discovery
 from crm_platform.context import Caller
 from crm_platform.errors import Unauthenticated
 
@@ -175,7 +176,7 @@ def local_keys(folder: Path, services: Sequence[str]) -> dict[str, str]:
             path.write_text(new_private_key())
             path.chmod(0o600)
         private_key = path.read_text().strip()
-        env[f"{service.upper()}_SERVICE_KEY"] = private_key
+        env[discovery.variable(service, "SERVICE_KEY")] = private_key
         trusted[service] = [public_key_of(private_key)]
     env["CRM_TRUSTED_SERVICE_KEYS"] = format_trusted(trusted)
     return env

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any, TypeVar, get_args, get_type_hints
 
-SERVICES = ("contacts", "tickets", "conversations", "mailer", "reports")
+from crm_platform import discovery
+
 DEFAULT_GRPC_WORKERS = 4  # threads of a gRPC server: few, since a call mostly holds the GIL (see GrpcServer)
 DEFAULT_MAX_JSON_BODY_BYTES = 1024 * 1024
 # Requests a minute; generous enough for integrations and the test suite, a setting for anything else.
 DEFAULT_RATE_LIMIT_PER_TOKEN = 1200
 DEFAULT_RATE_LIMIT_PER_WORKSPACE = 6000
+
+
+_GRPC_TARGET = re.compile(r"CRM_([A-Z][A-Z0-9]*)_GRPC_TARGET")
 
 
 class SettingsError(RuntimeError):
@@ -103,7 +108,8 @@ def _trusted_service_keys(raw: str | None) -> dict[str, tuple[str, ...]]:
         if not entry.strip():
             continue
         service, colon, key = entry.strip().partition(":")
-        if service not in SERVICES or not colon:
+        # Any service name: an image holds one service but trusts the callers installed elsewhere.
+        if not discovery.NAME.fullmatch(service) or not colon:
             raise SettingsError(f"CRM_TRUSTED_SERVICE_KEYS: {entry.strip()!r} must be <service>:<public key>")
         try:
             decode_key(key)
@@ -118,9 +124,10 @@ def _trusted_service_keys(raw: str | None) -> dict[str, tuple[str, ...]]:
 def load(service: str, env: Mapping[str, str] | None = None) -> Settings:
     """Read the settings of ``service`` from ``env`` (default: the process environment)."""
     env = os.environ if env is None else env
-    if service not in SERVICES:
-        raise SettingsError(f"unknown service {service!r}; expected one of {', '.join(SERVICES)}")
-    prefix = service.upper() + "_"
+    installed = discovery.names()
+    if service not in installed:
+        raise SettingsError(f"unknown service {service!r}; installed here: {', '.join(installed) or 'none'}")
+    prefix = discovery.variable(service, "")
     database_url = _get(env, f"{prefix}DATABASE_URL")
     if database_url is None:
         raise SettingsError(f"{prefix}DATABASE_URL is required (e.g. postgresql+psycopg://user@host/crm_{service})")
@@ -138,8 +145,11 @@ def load(service: str, env: Mapping[str, str] | None = None) -> Settings:
         raise SettingsError("CRM_JWT_SECRET is a development setting; production verifies tokens with CRM_JWT_JWKS_URL")
     if jwt_secret is None and jwks_url is None:
         raise SettingsError("set CRM_JWT_JWKS_URL (production) or CRM_JWT_SECRET (development)")
+    # Of every service this one may call, installed here or not: CRM_<NAME>_GRPC_TARGET.
     targets = {
-        name: target for name in SERVICES if (target := _get(env, f"CRM_{name.upper()}_GRPC_TARGET")) is not None
+        match.group(1).lower(): target
+        for key in env
+        if (match := _GRPC_TARGET.fullmatch(key)) is not None and (target := _get(env, key)) is not None
     }
     service_key = _get(env, f"{prefix}SERVICE_KEY")
     if service_key is not None:

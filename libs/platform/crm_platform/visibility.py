@@ -29,6 +29,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from crm.events.v1 import contacts_pb2, envelope_pb2
+from crm_platform import migrations
 from crm_platform.consumer import Subscriptions
 from crm_platform.context import Caller
 from crm_platform.db import UnitOfWork, UtcDateTime
@@ -45,6 +46,7 @@ CONTACTS_MERGED = "contacts.contact.merged"
 SETTINGS_CHANGED = "contacts.workspace.settings_changed"
 
 Q = TypeVar("Q", bound=Select[Any])
+BRANCH = "visibility"
 
 
 def may_see(caller: Caller, *, agents_see_all: bool, owner_id: str | None) -> bool:
@@ -57,6 +59,8 @@ class ContactVisibility:
     """The copy's two tables in one service's metadata, the filter reads apply, and the events that feed it."""
 
     def __init__(self, metadata: MetaData) -> None:
+        # Created by the shared ``visibility`` migration branch, which the service now runs (crm_platform.migrations).
+        migrations.opt_in(metadata, BRANCH)
         self.contacts = Table(
             "visibility_contacts",
             metadata,

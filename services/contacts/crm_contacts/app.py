@@ -26,6 +26,7 @@ from crm_contacts.members.views import api as members_api
 from crm_contacts.models import Base
 from crm_contacts.notes.views import api as notes_api
 from crm_contacts.record.workspace import Workspace
+from crm_contacts.settings import ContactsSettings
 from crm_contacts.sources.views import api as sources_api
 from crm_contacts.tasks.views import api as tasks_api
 from crm_contacts.workspaces import cli as workspace_cli
@@ -131,6 +132,11 @@ def workspace_lookup(rt: Runtime) -> Callable[[str], bool]:
     return lambda workspace_id: workspaces.exists(rt.database.unit_of_work(), workspace_id=workspace_id)
 
 
+def local_settings(var: Path, _smtp_port: int | None) -> dict[str, str]:
+    """On a development machine the uploaded files live under var/ (the http and worker processes share them)."""
+    return {"CONTACTS_STORAGE_DIR": str(var / "contacts-files")}
+
+
 SERVICE = ServiceSpec(
     name="contacts",
     metadata=Base.metadata,
@@ -143,4 +149,11 @@ SERVICE = ServiceSpec(
     demo_seed=demo_seed,
     workspace_languages=workspace_languages,
     workspace_lookup=workspace_lookup,
+    settings=ContactsSettings,
+    dev_port_offset=0,
+    local_settings=local_settings,
+    demo_requests=(
+        ("POST", "/v1/contacts", '{"name": "Ana Ruiz", "email": "Ana@Example.com", "phone": "612 345 678"}'),
+        ("GET", "/v1/contacts", None),
+    ),
 )

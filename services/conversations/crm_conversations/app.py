@@ -40,4 +40,5 @@ SERVICE = ServiceSpec(
     register_http=register_http,
     grpc_bindings=grpc_bindings,
     subscriptions=subscriptions,
+    dev_port_offset=20,
 )

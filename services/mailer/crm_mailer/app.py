@@ -31,6 +31,13 @@ def grpc_bindings(rt: Runtime) -> list[GrpcBinding]:
     ]
 
 
+def local_settings(var: Path, smtp_port: int | None) -> dict[str, str]:
+    """On a development machine: mail to the stack's SMTP sink, or without one into a Maildir under var/."""
+    if smtp_port is None:
+        return {"MAILER_MAILDIR": str(var / "mail")}
+    return {"MAILER_SMTP_HOST": "127.0.0.1", "MAILER_SMTP_PORT": str(smtp_port)}
+
+
 SERVICE = ServiceSpec(
     name="mailer",
     metadata=Base.metadata,
@@ -40,4 +47,6 @@ SERVICE = ServiceSpec(
     subscriptions=subscriptions,
     background=(deliver_forever,),
     settings=MailerSettings,
+    dev_port_offset=30,
+    local_settings=local_settings,
 )

@@ -23,4 +23,5 @@ SERVICE = ServiceSpec(
     migrations_dir=Path(__file__).resolve().parent / "migrations",
     register_http=register_http,
     subscriptions=subscriptions,
+    dev_port_offset=40,
 )

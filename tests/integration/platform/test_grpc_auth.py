@@ -20,7 +20,7 @@ from crm_contacts.record.models import Contact
 from crm_platform import settings as platform_settings
 from crm_platform.grpc_server import GrpcServer
 from crm_platform.service_tokens import SERVICE_TOKEN_METADATA, ServiceTokenMinter, decode_key, new_private_key
-from crm_platform.settings import SERVICES
+from crm_platform import discovery
 from tests.integration.services.stack import ContactsPeer, RunningService, running, service_env
 from tests.support import service_keys
 
@@ -113,7 +113,7 @@ def test_a_key_removed_from_the_trusted_set_is_refused(
 ) -> None:
     acme = peer.workspace()
     ana = peer.contact(acme)
-    revoked = service_keys.env(trusted=tuple(s for s in SERVICES if s != "mailer"))
+    revoked = service_keys.env(trusted=tuple(s for s in discovery.names() if s != "mailer"))
     server = start(
         contacts, platform_settings.load("contacts", service_env("contacts", "sqlite://", tmp_path, **revoked))
     )

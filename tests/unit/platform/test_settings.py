@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from crm_platform.settings import SERVICES, Settings, SettingsError, load
+from crm_platform import discovery
+from crm_platform.settings import Settings, SettingsError, load
 from tests.support import service_keys
 
 BASE = {
@@ -93,12 +94,12 @@ def test_each_service_loads_only_its_own_private_key_and_every_trusted_public_ke
     contacts = load("contacts", env_without(**service_keys.env()))
 
     assert contacts.service_key == service_keys.private_key("contacts")
-    assert sorted(contacts.trusted_service_keys) == sorted(SERVICES)
+    assert sorted(contacts.trusted_service_keys) == sorted(discovery.names())
 
 
 @pytest.mark.parametrize(
     ("trusted", "message"),
-    [("mailer", "must be <service>:<public key>"), ("billing:abc", "must be"), ("mailer:abc", "not an Ed25519 key")],
+    [("mailer", "must be <service>:<public key>"), ("Billing Co:abc", "must be"), ("mailer:abc", "not an Ed25519 key")],
 )
 def test_malformed_trusted_service_keys_are_refused_with_the_variable_named(trusted: str, message: str) -> None:
     with pytest.raises(SettingsError, match=f"CRM_TRUSTED_SERVICE_KEYS.*{message}"):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 from flask import Response, request, stream_with_context
@@ -14,6 +13,7 @@ from crm_contacts.bulk import exports, service
 from crm_contacts.bulk.rules import ACTIONS, MAX_IDS
 from crm_contacts.filters import rules as filter_rules
 from crm_contacts.filters.views import ContactListQuery
+from crm_contacts.settings import DEFAULT_MAX_IMPORT_BYTES, MAX_IMPORT_BYTES, ContactsSettings
 from crm_platform.errors import FieldError, InvalidInput
 from crm_platform.ids import new_id
 from crm_platform.inputs import UploadedFile
@@ -25,9 +25,6 @@ api = APIBlueprint(
     "contacts_bulk", __name__, url_prefix="/v1/contacts", abp_tags=[Tag(name="bulk")], abp_security=SECURITY
 )
 
-DEFAULT_STORAGE_DIR = "./var/contacts-files"
-MAX_IMPORT_BYTES_SETTING = "CONTACTS_MAX_IMPORT_BYTES"
-DEFAULT_MAX_IMPORT_BYTES = 32 * 1024 * 1024  # about 450,000 rows of a typical export
 
 
 class BulkIn(BaseModel):
@@ -117,12 +114,13 @@ def export_csv(query: ContactListQuery):  # type: ignore[no-untyped-def]
 
 
 @api.post("/imports", responses={202: JobOut}, summary="Import contacts from a CSV file in the background")
-@body_limit(MAX_IMPORT_BYTES_SETTING, DEFAULT_MAX_IMPORT_BYTES)
+@body_limit(MAX_IMPORT_BYTES, DEFAULT_MAX_IMPORT_BYTES)
 def start_import(form: ImportForm, query: ImportQuery):  # type: ignore[no-untyped-def]
     rt = runtime()
     who = caller()
     mapping = _mapping(query.mapping)
-    folder = Path(rt.settings.optional("CONTACTS_STORAGE_DIR", DEFAULT_STORAGE_DIR) or DEFAULT_STORAGE_DIR) / "imports"
+    settings: ContactsSettings = rt.service_settings
+    folder = settings.imports_dir
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{new_id()}.csv"
     form.file.save(str(path))  # copied in chunks: the upload never sits in memory whole

@@ -6,7 +6,6 @@ import mimetypes
 import re
 import unicodedata
 
-DEFAULT_MAX_FILE_BYTES = 25 * 1024 * 1024
 MAX_FILENAME_CHARS = 255
 
 # Signatures of programs an operating system runs directly. Only formats whose first bytes are unambiguous are
@@ -65,16 +64,6 @@ def content_type_for(declared: str | None, filename: str) -> str:
         return declared
     guessed, _ = mimetypes.guess_type(filename, strict=False)
     return guessed or "application/octet-stream"
-
-
-def max_file_bytes(raw: str | None) -> int:
-    """The size limit from the CONTACTS_MAX_FILE_BYTES setting (bytes); 25 MiB when unset."""
-    if raw is None or not raw.strip():
-        return DEFAULT_MAX_FILE_BYTES
-    value = int(raw.strip())
-    if value <= 0:
-        raise ValueError(f"CONTACTS_MAX_FILE_BYTES must be a positive number of bytes, got {raw!r}")
-    return value
 
 
 def may_delete(*, caller_id: str, caller_is_admin: bool, uploaded_by: str) -> bool:

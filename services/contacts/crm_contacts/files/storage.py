@@ -14,10 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
-from crm_platform.settings import Settings
-
-STORAGE_DIR_SETTING = "CONTACTS_STORAGE_DIR"
-DEFAULT_STORAGE_DIR = "./var/contacts-files"
+from crm_contacts.settings import ContactsSettings
 
 
 class Incoming:
@@ -56,8 +53,8 @@ class Storage:
         self.root = root.resolve()
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Storage:
-        return cls(Path(settings.optional(STORAGE_DIR_SETTING) or DEFAULT_STORAGE_DIR))
+    def from_settings(cls, settings: ContactsSettings) -> Storage:
+        return cls(settings.storage_dir)
 
     def path_of(self, key: str) -> Path:
         path = (self.root / key).resolve()

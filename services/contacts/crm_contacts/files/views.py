@@ -17,6 +17,7 @@ from werkzeug.sansio.multipart import Data, Epilogue, Event, File, MultipartDeco
 
 from crm_contacts.files import rules, service
 from crm_contacts.files.storage import Storage
+from crm_contacts.settings import DEFAULT_MAX_FILE_BYTES, MAX_FILE_BYTES, ContactsSettings
 from crm_platform.errors import FieldError, InvalidInput
 from crm_platform.limits import body_limit
 from crm_platform.openapi import QueryModel
@@ -26,7 +27,6 @@ api = APIBlueprint(
     "contacts_files", __name__, url_prefix="/v1/contacts", abp_tags=[Tag(name="files")], abp_security=SECURITY
 )
 
-MAX_FILE_BYTES_SETTING = "CONTACTS_MAX_FILE_BYTES"
 FIELD = "file"
 CHUNK_BYTES = 64 * 1024
 # Room for the multipart boundaries and part headers around the file's bytes, for the early Content-Length cut.
@@ -45,7 +45,7 @@ UPLOAD_BODY = {
                         "type": "string",
                         "format": "binary",
                         "description": "the file; executables (by content) are refused with 422, "
-                        f"files over {MAX_FILE_BYTES_SETTING} bytes with 413",
+                        f"files over {MAX_FILE_BYTES} bytes with 413",
                     }
                 },
             }
@@ -96,12 +96,13 @@ class Upload:
     chunks: Iterator[bytes]
 
 
+def _settings() -> ContactsSettings:
+    settings: ContactsSettings = runtime().service_settings
+    return settings
+
+
 def _storage() -> Storage:
-    return Storage.from_settings(runtime().settings)
-
-
-def _max_file_bytes() -> int:
-    return rules.max_file_bytes(runtime().settings.optional(MAX_FILE_BYTES_SETTING))
+    return Storage.from_settings(_settings())
 
 
 @api.post(
@@ -110,9 +111,9 @@ def _max_file_bytes() -> int:
     summary="Attach a file to a contact (multipart field `file`, streamed; executables refused by content)",
     openapi_extensions={"requestBody": UPLOAD_BODY},
 )
-@body_limit(MAX_FILE_BYTES_SETTING, rules.DEFAULT_MAX_FILE_BYTES, envelope=MULTIPART_OVERHEAD)
+@body_limit(MAX_FILE_BYTES, DEFAULT_MAX_FILE_BYTES, envelope=MULTIPART_OVERHEAD)
 def upload_file(path: ContactPath):  # type: ignore[no-untyped-def]
-    max_bytes = _max_file_bytes()
+    max_bytes = _settings().max_file_bytes
     # An announced oversized upload never gets here (crm_platform.limits); one without a length is cut while read.
     try:
         upload = _upload()

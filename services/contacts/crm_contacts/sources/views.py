@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from crm_contacts.members.rules import require_admin
 from crm_contacts.sources import rules, service
+from crm_contacts.settings import DEFAULT_MAX_ICON_BYTES, MAX_ICON_BYTES
 from crm_contacts.sources.models import Source
 from crm_platform.errors import FieldError, InvalidInput, NotFound
 from crm_platform.inputs import UploadedFile
@@ -20,7 +21,6 @@ api = APIBlueprint(
     "contacts_sources", __name__, url_prefix="/v1/contacts", abp_tags=[Tag(name="sources")], abp_security=SECURITY
 )
 
-MAX_ICON_BYTES_SETTING = "CONTACTS_MAX_ICON_BYTES"  # the upload's cap; the icon rule refuses more than 64 KiB anyway
 ICON_ENVELOPE = 16 * 1024  # room for the multipart envelope around the icon itself
 
 
@@ -123,7 +123,7 @@ def delete_source(path: SourcePath):  # type: ignore[no-untyped-def]
 
 
 @api.put("/sources/<source_id>/icon", responses={200: SourceOut}, summary="Upload a custom source's 22x22 icon")
-@body_limit(MAX_ICON_BYTES_SETTING, rules.ICON_MAX_BYTES, field="icon", envelope=ICON_ENVELOPE)
+@body_limit(MAX_ICON_BYTES, DEFAULT_MAX_ICON_BYTES, field="icon", envelope=ICON_ENVELOPE)
 def upload_icon(path: SourcePath, form: IconForm):  # type: ignore[no-untyped-def]
     who = caller()
     require_admin(who, "change sources")

@@ -24,8 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
-from crm_platform import apidocs, metrics, openapi
-from crm_platform.settings import SERVICES
+from crm_platform import apidocs, discovery, metrics, openapi
 
 log = logging.getLogger(__name__)
 
@@ -44,15 +43,33 @@ class StackConfig:
     smtp_port: int = 18025
     http_workers: int = 2
     jwt_secret: str = "development-secret-of-the-local-stack-0123456789"
-    services: tuple[str, ...] = SERVICES
+    services: tuple[str, ...] = field(default_factory=discovery.names)  # every installed service by default
     extra_env: Mapping[str, str] = field(default_factory=dict)
     # extra environment of one process, e.g. {("mailer", "worker"): {"CRM_FAILPOINTS": "..."}}
     process_env: Mapping[tuple[str, str], Mapping[str, str]] = field(default_factory=dict)
     drop_databases_on_stop: bool = False
 
 
+PORTS_PER_SERVICE = 4  # http, grpc, the gRPC server's metrics, the worker's metrics
+
+
+def dev_port_offsets(services: Iterable[str]) -> dict[str, int]:
+    """Each service's own ``dev_port_offset`` (its spec declares it, so adding a service moves no other)."""
+    specs = discovery.specs()
+    offsets: dict[str, int] = {}
+    for service in services:
+        offset = specs[service].dev_port_offset if service in specs else None
+        if offset is None or offset < 0:
+            raise RuntimeError(f"the {service} service declares no dev_port_offset (its ServiceSpec's)")
+        for other, taken in offsets.items():
+            if abs(taken - offset) < PORTS_PER_SERVICE:
+                raise RuntimeError(f"the dev ports of {service} (+{offset}) and {other} (+{taken}) overlap")
+        offsets[service] = offset
+    return offsets
+
+
 def ports(config: StackConfig, service: str) -> dict[str, int]:
-    base = config.base_port + 10 * config.services.index(service)
+    base = config.base_port + dev_port_offsets([service])[service]
     return {"http": base, "grpc": base + 1, "grpc_metrics": base + 2, "worker_metrics": base + 3}
 
 
@@ -62,7 +79,8 @@ def port_lines(config: StackConfig) -> list[str]:
         f"  gateway  http://127.0.0.1:{config.gateway_port}",
         f"  smtp     127.0.0.1:{config.smtp_port} (the mail sink)",
     ]
-    for service in config.services:
+    offsets = dev_port_offsets(config.services)  # refuses overlapping ports before anything starts
+    for service in sorted(config.services, key=offsets.__getitem__):
         p = ports(config, service)
         lines.append(
             f"  {service:<14} http :{p['http']}  grpc :{p['grpc']} (metrics :{p['grpc_metrics']})"
@@ -282,12 +300,12 @@ class Stack:
         env.update(
             {
                 "CRM_ENV": "development",
-                f"{service.upper()}_DATABASE_URL": self.database_url(service),
+                discovery.variable(service, "DATABASE_URL"): self.database_url(service),
                 "CRM_AMQP_URL": c.amqp_url,
                 "CRM_JWT_SECRET": c.jwt_secret,
                 "CRM_LISTEN_HOST": "127.0.0.1",
                 # Only its own private key: a process can prove to be its service and no other.
-                f"{service.upper()}_SERVICE_KEY": self.service_keys()[f"{service.upper()}_SERVICE_KEY"],
+                discovery.variable(service, "SERVICE_KEY"): self.service_keys()[discovery.variable(service, "SERVICE_KEY")],
                 "CRM_TRUSTED_SERVICE_KEYS": self.service_keys()["CRM_TRUSTED_SERVICE_KEYS"],
                 "CRM_HTTP_PORT": str(p["http"]),
                 "CRM_GRPC_PORT": str(p["grpc"]),
@@ -297,11 +315,10 @@ class Stack:
             }
         )
         for other in c.services:
-            env[f"CRM_{other.upper()}_GRPC_TARGET"] = f"127.0.0.1:{ports(c, other)['grpc']}"
-        if service == "contacts":  # http (uploads) and worker (imports) share the files
-            env["CONTACTS_STORAGE_DIR"] = str(self.var / "contacts-files")
-        if service == "mailer":
-            env.update({"MAILER_SMTP_HOST": "127.0.0.1", "MAILER_SMTP_PORT": str(c.smtp_port)})
+            env[discovery.grpc_target_variable(other)] = f"127.0.0.1:{ports(c, other)['grpc']}"
+        spec = discovery.specs()[service]
+        if spec.local_settings is not None:  # e.g. a folder the http and worker processes share, the SMTP sink
+            env.update(spec.local_settings(self.var.resolve(), c.smtp_port))
         if kind == "http":
             multiproc = self.var / "metrics" / service
             shutil.rmtree(multiproc, ignore_errors=True)
@@ -333,6 +350,7 @@ class Stack:
                 connection.execute(f'DROP DATABASE IF EXISTS "{self.config.db_prefix}_{service}" WITH (FORCE)')
 
     def start(self, timeout: float = 120.0) -> None:
+        dev_port_offsets(self.config.services)
         self.var.mkdir(parents=True, exist_ok=True)
         self.create_databases()
         self.smtp = SmtpSink(self.maildir, self.config.smtp_port)
