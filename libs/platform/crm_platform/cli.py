@@ -268,7 +268,6 @@ def build_parser() -> argparse.ArgumentParser:
     for name in DEVELOPMENT_COMMANDS:
         if name not in sub.choices:
             stub = sub.add_parser(name, help="development command (not installed here)", add_help=False)
-            stub.add_argument("rest", nargs=argparse.REMAINDER)
             stub.set_defaults(func=cmd_development_only)
 
     services = discovery.names()
@@ -334,7 +333,9 @@ def _add_var_option(parser: argparse.ArgumentParser) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown and args.func is not cmd_development_only:  # whose options are those of a command not here
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         return int(args.func(args) or 0)
     except (SettingsError, DomainError, BusUnavailable) as exc:

@@ -96,14 +96,3 @@ def test_the_stored_type_is_the_declared_one_when_well_formed_else_guessed(
     declared: str | None, filename: str, stored: str
 ) -> None:
     assert rules.content_type_for(declared, filename) == stored
-
-
-@pytest.mark.parametrize(("raw", "limit"), [(None, 25 * 1024 * 1024), ("", 25 * 1024 * 1024), ("1048576", 1048576)])
-def test_the_size_limit_setting_defaults_to_25_mib(raw: str | None, limit: int) -> None:
-    assert rules.max_file_bytes(raw) == limit
-
-
-@pytest.mark.parametrize("raw", ["0", "-5", "25MB"])
-def test_a_size_limit_that_is_not_a_positive_number_of_bytes_stops_with_a_clear_error(raw: str) -> None:
-    with pytest.raises(ValueError):
-        rules.max_file_bytes(raw)
