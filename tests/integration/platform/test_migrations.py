@@ -62,6 +62,27 @@ def test_a_database_made_before_the_platform_branch_upgrades_without_change(name
         with engine.connect() as connection:
             heads = {row[0] for row in connection.execute(text("SELECT version_num FROM alembic_version"))}
             kept = connection.execute(text("SELECT count(*) FROM processed_events")).scalar()
-        assert len(heads) == 2 and kept == 1
+        assert len(heads) == len(migrations.branches(spec)) + 1 and kept == 1  # its own, platform's, shared ones
+    finally:
+        engine.dispose()
+
+
+def test_the_visibility_copy_is_one_shared_branch_that_only_the_services_keeping_it_run(database_url: str) -> None:
+    specs = discover()
+    keeping = {name for name, spec in specs.items() if "visibility_contacts" in spec.metadata.tables}
+    copies = [
+        path.name
+        for spec in specs.values()
+        for path in (spec.migrations_dir / "versions").glob("*.py")
+        if "visibility_contacts" in path.read_text()
+    ]
+
+    assert keeping == {"tickets", "conversations", "mailer"}
+    assert {name for name, spec in specs.items() if "visibility" in migrations.branches(spec)} == keeping
+    assert copies == []  # written once, in crm_platform/alembic/visibility
+    engine = create_db_engine(database_url, poolclass=pool.NullPool)
+    try:
+        migrations.upgrade(specs["reports"], database_url)
+        assert not {"visibility_contacts", "visibility_workspaces"} & set(inspect(engine).get_table_names())
     finally:
         engine.dispose()
