@@ -74,7 +74,7 @@ test-e2e: setup
 lint: setup
 	$(VENV)/bin/ruff check libs services tests bench
 	$(VENV)/bin/ruff format --check libs services tests bench
-	$(VENV)/bin/mypy libs/platform/crm_platform
+	$(VENV)/bin/mypy libs/platform/crm_platform libs/devtools/crm_devtools
 	$(VENV)/bin/lint-imports --no-cache services/contacts/.importlinter  # import direction: the contact record imports no feature
 
 bench: setup

@@ -63,6 +63,7 @@ def main() -> int:
     only = set(args.only or ("http", "grpc", "relay", "ceiling"))
 
     from crm_devtools import devstack
+
     from crm_platform import auth, settings
     from crm_platform.processes import DEFAULT_HTTP_THREADS
 

@@ -25,9 +25,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from crm_platform import discovery
 from crm_platform.allinone import AllInOne, environment
 from crm_platform.service import discover
-from crm_platform import discovery
 from tests.support import infra
 
 EXAMPLES = int(os.environ.get("CRM_SCHEMATHESIS_EXAMPLES", "8"))

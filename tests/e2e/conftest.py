@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 import requests
-
 from crm_devtools import devstack
+
 from crm_platform import auth
 from tests.support import infra
 

@@ -13,9 +13,9 @@ from urllib.parse import urlparse, urlunparse
 import pika
 import pytest
 import requests
+from crm_devtools.devstack import Stack
 
 from crm_platform import auth
-from crm_devtools.devstack import Stack
 from tests.e2e.conftest import make_stack, token_for, workspace_in_stack
 from tests.e2e.flow import Client, assert_problem, eventually, mails
 from tests.support import infra

@@ -13,8 +13,8 @@ import uuid
 from pathlib import Path
 
 import requests
-
 from crm_devtools.devstack import dev_port_offsets
+
 from crm_platform import discovery
 from tests.e2e.conftest import free_port_block
 from tests.support import infra

@@ -267,7 +267,6 @@ def test_all_in_one_grpc_refuses_calls_without_credentials(allinone: AllInOnePro
 
 def test_microservices_grpc_refuses_calls_without_credentials(stack) -> None:  # type: ignore[no-untyped-def]
     import grpc
-
     from crm_devtools.devstack import ports
 
     codes = _forged_calls_to(f"127.0.0.1:{ports(stack.config, 'contacts')['grpc']}", workspace_in_stack(stack, "Acme"))

@@ -5,8 +5,8 @@ from __future__ import annotations
 import base64
 import hashlib
 
-from crm_platform.service_tokens import SERVICE_TOKEN_METADATA, ServiceTokenMinter, format_trusted, public_key_of
 from crm_platform import discovery
+from crm_platform.service_tokens import SERVICE_TOKEN_METADATA, ServiceTokenMinter, format_trusted, public_key_of
 
 
 def private_key(service: str) -> str:

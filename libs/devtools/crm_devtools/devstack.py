@@ -305,7 +305,9 @@ class Stack:
                 "CRM_JWT_SECRET": c.jwt_secret,
                 "CRM_LISTEN_HOST": "127.0.0.1",
                 # Only its own private key: a process can prove to be its service and no other.
-                discovery.variable(service, "SERVICE_KEY"): self.service_keys()[discovery.variable(service, "SERVICE_KEY")],
+                discovery.variable(service, "SERVICE_KEY"): self.service_keys()[
+                    discovery.variable(service, "SERVICE_KEY")
+                ],
                 "CRM_TRUSTED_SERVICE_KEYS": self.service_keys()["CRM_TRUSTED_SERVICE_KEYS"],
                 "CRM_HTTP_PORT": str(p["http"]),
                 "CRM_GRPC_PORT": str(p["grpc"]),

@@ -17,9 +17,8 @@ import argparse
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from pathlib import Path
-
 from importlib.metadata import entry_points
+from pathlib import Path
 
 from crm_platform import auth, discovery, logs, migrations
 from crm_platform.allinone import environment, is_var_dir

@@ -17,10 +17,10 @@ from sqlalchemy import func, select
 from crm.contacts.v1 import contacts_pb2, contacts_pb2_grpc
 from crm_contacts.app import SERVICE
 from crm_contacts.record.models import Contact
+from crm_platform import discovery
 from crm_platform import settings as platform_settings
 from crm_platform.grpc_server import GrpcServer
 from crm_platform.service_tokens import SERVICE_TOKEN_METADATA, ServiceTokenMinter, decode_key, new_private_key
-from crm_platform import discovery
 from tests.integration.services.stack import ContactsPeer, RunningService, running, service_env
 from tests.support import service_keys
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, inspect
 
-from crm_platform import allinone, auth, cli, discovery, migrations, service_tokens
+from crm_platform import allinone, auth, cli, discovery, service_tokens
 from crm_platform.service import bootstrap, discover
 from crm_platform.settings import SettingsError, load
 from crm_platform.web import create_app

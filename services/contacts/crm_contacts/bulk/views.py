@@ -26,7 +26,6 @@ api = APIBlueprint(
 )
 
 
-
 class BulkIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     ids: list[str] | None = Field(default=None, max_length=MAX_IDS, description="contacts to act on")

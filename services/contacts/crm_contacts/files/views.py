@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.sansio.multipart import Data, Epilogue, Event, File, MultipartDecoder, NeedData
 
-from crm_contacts.files import rules, service
+from crm_contacts.files import service
 from crm_contacts.files.storage import Storage
 from crm_contacts.settings import DEFAULT_MAX_FILE_BYTES, MAX_FILE_BYTES, ContactsSettings
 from crm_platform.errors import FieldError, InvalidInput

@@ -9,8 +9,8 @@ from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, ConfigDict, Field
 
 from crm_contacts.members.rules import require_admin
-from crm_contacts.sources import rules, service
 from crm_contacts.settings import DEFAULT_MAX_ICON_BYTES, MAX_ICON_BYTES
+from crm_contacts.sources import rules, service
 from crm_contacts.sources.models import Source
 from crm_platform.errors import FieldError, InvalidInput, NotFound
 from crm_platform.inputs import UploadedFile

@@ -36,7 +36,9 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_visibility_contacts_workspace_id_merged_into", ["workspace_id", "merged_into"], unique=False
         )
-        batch_op.create_index("ix_visibility_contacts_workspace_id_owner_id", ["workspace_id", "owner_id"], unique=False)
+        batch_op.create_index(
+            "ix_visibility_contacts_workspace_id_owner_id", ["workspace_id", "owner_id"], unique=False
+        )
     op.create_table(
         "visibility_workspaces",
         sa.Column("workspace_id", sa.String(length=36), nullable=False),
