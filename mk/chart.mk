@@ -16,7 +16,7 @@ chart-clean:
 # Images the chart deploys: one per service, built from services/<service>/Dockerfile with the
 # repository root as context, named <REGISTRY>/crm-<service>:<TAG> as the chart's defaults expect
 # (install with --set global.imageRegistry=<REGISTRY> --set global.imageTag=<TAG>).
-IMAGE_SERVICES := contacts tickets conversations mailer reports
+IMAGE_SERVICES := $(patsubst services/%/Dockerfile,%,$(wildcard services/*/Dockerfile))
 REGISTRY ?= ghcr.io/example
 TAG ?= $(shell sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\} *$$/\1/p' deploy/helm/crm/Chart.yaml)
 DOCKER ?= docker
