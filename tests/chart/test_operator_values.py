@@ -54,7 +54,7 @@ def test_make_images_builds_each_service_dockerfile_under_the_charts_default_ima
     }
 
     assert len(builds) == len(SERVICES)
-    for (dockerfile, image), service in zip(builds, SERVICES, strict=True):
+    for (dockerfile, image), service in zip(sorted(builds), sorted(SERVICES), strict=True):
         assert dockerfile == f"services/{service}/Dockerfile"
         text = (REPO / dockerfile).read_text()
         assert f"COPY services/{service} services/{service}" in text
