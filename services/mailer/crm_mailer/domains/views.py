@@ -92,7 +92,7 @@ def _domains() -> Domains:
     return current_app.extensions[EXTENSION]  # type: ignore[no-any-return]
 
 
-def _require_admin(who: Caller, action: str) -> None:
+def require_admin(who: Caller, action: str) -> None:
     if not who.is_admin:
         raise Forbidden(phrase("only admins can {action}", action=Word(action)))
 
@@ -122,7 +122,7 @@ def list_domains(query: DomainQuery):  # type: ignore[no-untyped-def]
 @idempotent
 def add_domain(body: DomainIn):  # type: ignore[no-untyped-def]
     who = caller()
-    _require_admin(who, "add sender domains")
+    require_admin(who, "add sender domains")
     domains = _domains()
     domain = service.create(
         runtime().database.unit_of_work(),
@@ -143,7 +143,7 @@ def get_domain(path: DomainPath):  # type: ignore[no-untyped-def]
 @api.post("/<domain_id>/verify", responses={200: DomainOut}, summary="Check the domain's DNS records now (admins)")
 def verify_domain(path: DomainPath):  # type: ignore[no-untyped-def]
     who = caller()
-    _require_admin(who, "verify sender domains")
+    require_admin(who, "verify sender domains")
     config = _domains().config
     domain = service.verify(
         runtime().database, config.lookup(), config, workspace_id=who.workspace_id, domain_id=path.domain_id
@@ -158,7 +158,7 @@ def verify_domain(path: DomainPath):  # type: ignore[no-untyped-def]
 )
 def rotate_key(path: DomainPath):  # type: ignore[no-untyped-def]
     who = caller()
-    _require_admin(who, "rotate DKIM keys")
+    require_admin(who, "rotate DKIM keys")
     domain = service.rotate(
         runtime().database.unit_of_work(), _domains().cipher, workspace_id=who.workspace_id, domain_id=path.domain_id
     )
@@ -168,6 +168,6 @@ def rotate_key(path: DomainPath):  # type: ignore[no-untyped-def]
 @api.delete("/<domain_id>", responses={204: None}, summary="Remove a sender domain and its keys (admins)")
 def delete_domain(path: DomainPath):  # type: ignore[no-untyped-def]
     who = caller()
-    _require_admin(who, "delete sender domains")
+    require_admin(who, "delete sender domains")
     service.delete(runtime().database.unit_of_work(), workspace_id=who.workspace_id, domain_id=path.domain_id)
     return Response(status=204)
