@@ -4,7 +4,7 @@ wrong ones or none; mail signed with a verified domain's key passes dkimpy's ver
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -145,6 +145,8 @@ def test_added_domain_answers_the_records_to_publish_and_stays_pending_while_the
         "dmarc": ("missing", f"no DMARC record (v=DMARC1; ...) at _dmarc.{DOMAIN}"),
     }
     assert checked["last_checked_at"] is not None and checked["check_error"] is None
+    waits = datetime.fromisoformat(checked["next_check_at"]) - datetime.fromisoformat(checked["last_checked_at"])
+    assert waits == timedelta(seconds=300)  # a pending domain is looked at again soon (MAILER_PENDING_...)
     assert signing_key(api, acme, f"support@{DOMAIN}") is None
 
 
@@ -235,6 +237,8 @@ def test_the_periodic_check_fails_a_verified_domain_whose_records_were_removed_a
     not_due_yet = domains.recheck_due(api.rt.database, config.lookup(), config)
 
     assert (checked, not_due_yet) == (1, 0)
+    waits = datetime.fromisoformat(after["next_check_at"]) - datetime.fromisoformat(after["last_checked_at"])
+    assert waits == timedelta(seconds=3600)  # MAILER_DOMAIN_RECHECK_SECONDS
     assert after["status"] == "failed"
     assert (by_purpose(after)["spf"]["status"], by_purpose(after)["dkim:active"]["status"]) == ("missing", "ok")
     assert signing_key(api, acme, f"support@{DOMAIN}") is None
@@ -255,11 +259,17 @@ def test_a_dns_server_that_does_not_answer_changes_nothing_and_says_why(
     config = Domains.of(api.rt).config
     silent = DomainConfig(**{**config.__dict__, "resolver": ResolverAddress("127.0.0.1", free_port()), "dns_timeout": 0.5})
 
+    new = add(api, acme, "other-widgets.com").get_json()
+
     after = domains.verify(api.rt.database, silent.lookup(), silent, workspace_id=acme, domain_id=domain["id"])
+    still_new = domains.verify(api.rt.database, silent.lookup(), silent, workspace_id=acme, domain_id=new["id"])
 
     assert after.status == "verified"
     assert after.check_error == f"the DNS server did not answer for {DOMAIN}"
     assert signing_key(api, acme, f"support@{DOMAIN}") is not None
+    assert (still_new.status, still_new.check_error) == ("pending", "the DNS server did not answer for other-widgets.com")
+    shown = api.client.get(f"{BASE}/{new['id']}", headers=api.auth(acme)).get_json()
+    assert {r["status"] for r in shown["records"]} == {"unknown"}
 
 
 def test_rotation_publishes_a_new_selector_beside_the_active_one_and_retires_the_old_once_verified(
