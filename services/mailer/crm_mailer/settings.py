@@ -33,7 +33,9 @@ class MailerSettings:
         "MAILER_SPF_INCLUDE", None, doc="host sender domains include in SPF (default: _spf.<generic domain>)"
     )
     dns_resolver: str | None = setting(
-        "MAILER_DNS_RESOLVER", None, doc="host[:port] of the DNS server records are checked with (default: the system's)"
+        "MAILER_DNS_RESOLVER",
+        None,
+        doc="host[:port] of the DNS server records are checked with (default: the system's)",
     )
     dns_timeout_seconds: float = setting("MAILER_DNS_TIMEOUT_SECONDS", 5.0, doc="deadline of one DNS lookup")
     domain_recheck_seconds: int = setting(

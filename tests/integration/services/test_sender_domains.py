@@ -91,9 +91,7 @@ def verified_domain(api: RunningService, dns_server: LoopbackDns, workspace: str
 
 
 def signing_key(api: RunningService, workspace: str, sender: str) -> DomainKey | None:
-    return domains.signing_key_for(
-        api.rt.database, Domains.of(api.rt).cipher, workspace_id=workspace, sender=sender
-    )
+    return domains.signing_key_for(api.rt.database, Domains.of(api.rt).cipher, workspace_id=workspace, sender=sender)
 
 
 def mail_from(sender: str) -> bytes:
@@ -195,14 +193,19 @@ def test_wrong_records_fail_the_domain_naming_what_is_wrong(
     assert (domain["status"], domain["usable_as_from"]) == ("failed", False)
     found = by_purpose(domain)
     assert found["dkim:pending"]["status"] == "wrong"
-    assert found["dkim:pending"]["problem"] == "the public key (p=) is not this domain's key: copy the expected value again"
+    assert (
+        found["dkim:pending"]["problem"]
+        == "the public key (p=) is not this domain's key: copy the expected value again"
+    )
     assert found["dkim:pending"]["found"] == [someone_elses_key]
     assert found["spf"]["status"] == "wrong"
     assert found["spf"]["problem"].startswith("2 SPF records at acme-widgets.com")
     assert found["dmarc"]["problem"] == "the DMARC record has no valid policy: p=none, p=quarantine or p=reject"
 
     dns_server.zone.set_txt(DOMAIN, "v=spf1 include:_spf.google.com ~all")
-    assert by_purpose(verify(api, acme, added["id"]))["spf"]["problem"] == f"the SPF record does not include:{SPF_INCLUDE}"
+    assert (
+        by_purpose(verify(api, acme, added["id"]))["spf"]["problem"] == f"the SPF record does not include:{SPF_INCLUDE}"
+    )
     assert signing_key(api, acme, f"support@{DOMAIN}") is None
 
 
@@ -257,7 +260,9 @@ def test_a_dns_server_that_does_not_answer_changes_nothing_and_says_why(
     from tests.support.infra import free_port
 
     config = Domains.of(api.rt).config
-    silent = DomainConfig(**{**config.__dict__, "resolver": ResolverAddress("127.0.0.1", free_port()), "dns_timeout": 0.5})
+    silent = DomainConfig(
+        **{**config.__dict__, "resolver": ResolverAddress("127.0.0.1", free_port()), "dns_timeout": 0.5}
+    )
 
     new = add(api, acme, "other-widgets.com").get_json()
 
@@ -267,7 +272,10 @@ def test_a_dns_server_that_does_not_answer_changes_nothing_and_says_why(
     assert after.status == "verified"
     assert after.check_error == f"the DNS server did not answer for {DOMAIN}"
     assert signing_key(api, acme, f"support@{DOMAIN}") is not None
-    assert (still_new.status, still_new.check_error) == ("pending", "the DNS server did not answer for other-widgets.com")
+    assert (still_new.status, still_new.check_error) == (
+        "pending",
+        "the DNS server did not answer for other-widgets.com",
+    )
     shown = api.client.get(f"{BASE}/{new['id']}", headers=api.auth(acme)).get_json()
     assert {r["status"] for r in shown["records"]} == {"unknown"}
 
@@ -292,10 +300,16 @@ def test_rotation_publishes_a_new_selector_beside_the_active_one_and_retires_the
     assert again.status_code == 409
     assert again.get_json()["type"] == "urn:crm:problem:conflict"
     assert waiting["status"] == "verified"
-    assert (by_purpose(waiting)["dkim:active"]["status"], by_purpose(waiting)["dkim:pending"]["status"]) == ("ok", "missing")
+    assert (by_purpose(waiting)["dkim:active"]["status"], by_purpose(waiting)["dkim:pending"]["status"]) == (
+        "ok",
+        "missing",
+    )
     assert still_old is not None and still_old.selector == old_selector
     assert done["status"] == "verified"
-    assert [(k["selector"], k["state"]) for k in done["keys"]] == [(old_selector, "retired"), (new["selector"], "active")]
+    assert [(k["selector"], k["state"]) for k in done["keys"]] == [
+        (old_selector, "retired"),
+        (new["selector"], "active"),
+    ]
     assert [r["selector"] for r in done["records"] if r["purpose"] == "dkim"] == [new["selector"]]
     assert key.selector == new["selector"]
     assert dkim.verify(sign(mail_from(f"support@{DOMAIN}"), key), dnsfunc=dns_server.txt_for_dkimpy)
@@ -404,7 +418,10 @@ def test_the_same_domain_twice_in_a_workspace_is_a_conflict_but_another_workspac
 
     assert (first.status_code, twice.status_code, elsewhere.status_code) == (201, 409, 201)
     assert twice.get_json()["detail"] == f"{DOMAIN} is already a sender domain of this workspace"
-    assert by_purpose(first.get_json())["dkim:pending"]["selector"] != by_purpose(elsewhere.get_json())["dkim:pending"]["selector"]
+    assert (
+        by_purpose(first.get_json())["dkim:pending"]["selector"]
+        != by_purpose(elsewhere.get_json())["dkim:pending"]["selector"]
+    )
 
 
 @pytest.mark.parametrize(

@@ -98,10 +98,18 @@ def test_dkim_record_text_names_the_selector_and_the_key() -> None:
         (["v=DKIM1; k=rsa; p=KEY"], OK, None),
         (["v=DKIM1; k=rsa; p=K E\tY"], OK, None),  # providers split long keys; whitespace is not part of it
         (["p=KEY"], OK, None),
-        (["v=DKIM1; k=rsa; p=OTHER"], WRONG, "the public key (p=) is not this domain's key: copy the expected value again"),
+        (
+            ["v=DKIM1; k=rsa; p=OTHER"],
+            WRONG,
+            "the public key (p=) is not this domain's key: copy the expected value again",
+        ),
         (["v=DKIM1; k=rsa; p="], WRONG, "the key is revoked (empty p=)"),
         (["v=DKIM1; k=ed25519; p=KEY"], WRONG, "the key type is k=ed25519; this key is k=rsa"),
-        (["v=DKIM1; k=rsa; p=KEY", "v=DKIM1; p=KEY"], WRONG, "2 TXT records at s._domainkey.acme.com; keep only this key's"),
+        (
+            ["v=DKIM1; k=rsa; p=KEY", "v=DKIM1; p=KEY"],
+            WRONG,
+            "2 TXT records at s._domainkey.acme.com; keep only this key's",
+        ),
     ],
 )
 def test_a_dkim_record_is_right_only_with_this_key(found: list[str], status: str, problem: str | None) -> None:
@@ -123,7 +131,9 @@ def test_a_dkim_record_is_right_only_with_this_key(found: list[str], status: str
         (["v=spf10 include:x"], MISSING),
     ],
 )
-def test_an_spf_record_is_right_when_it_is_the_only_one_and_includes_the_platform(found: list[str], status: str) -> None:
+def test_an_spf_record_is_right_when_it_is_the_only_one_and_includes_the_platform(
+    found: list[str], status: str
+) -> None:
     assert rules.check_spf(found, domain="acme.com", include_host=INCLUDE).status == status
 
 
@@ -205,8 +215,12 @@ def test_production_needs_the_dkim_encryption_key_to_start_the_mailer(tmp_path: 
 
 
 def test_development_derives_a_stable_key_from_its_jwt_secret(tmp_path: Path) -> None:
-    development = load("mailer", {"MAILER_DATABASE_URL": "sqlite://", "CRM_LOCAL_BUS_URL": "sqlite://", "CRM_JWT_SECRET": "s" * 40})
-    other = load("mailer", {"MAILER_DATABASE_URL": "sqlite://", "CRM_LOCAL_BUS_URL": "sqlite://", "CRM_JWT_SECRET": "t" * 40})
+    development = load(
+        "mailer", {"MAILER_DATABASE_URL": "sqlite://", "CRM_LOCAL_BUS_URL": "sqlite://", "CRM_JWT_SECRET": "s" * 40}
+    )
+    other = load(
+        "mailer", {"MAILER_DATABASE_URL": "sqlite://", "CRM_LOCAL_BUS_URL": "sqlite://", "CRM_JWT_SECRET": "t" * 40}
+    )
     token = cipher_for(None, development).encrypt(b"pem")
 
     assert cipher_for(None, development).decrypt(token) == b"pem"
@@ -218,7 +232,9 @@ def test_the_encryption_key_can_be_rotated(tmp_path: Path) -> None:
     from cryptography.fernet import Fernet
 
     old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
-    development = load("mailer", {"MAILER_DATABASE_URL": "sqlite://", "CRM_LOCAL_BUS_URL": "sqlite://", "CRM_JWT_SECRET": "s" * 40})
+    development = load(
+        "mailer", {"MAILER_DATABASE_URL": "sqlite://", "CRM_LOCAL_BUS_URL": "sqlite://", "CRM_JWT_SECRET": "s" * 40}
+    )
     token = cipher_for(old, development).encrypt(b"pem")
 
     assert cipher_for(f"{new},{old}", development).decrypt(token) == b"pem"
@@ -234,7 +250,9 @@ def test_the_encryption_key_can_be_rotated(tmp_path: Path) -> None:
         ("MAILER_DOMAIN_RECHECK_SECONDS", "-5", "MAILER_DOMAIN_RECHECK_SECONDS must be a positive"),
     ],
 )
-def test_malformed_domain_settings_stop_the_mailer_at_start(tmp_path: Path, variable: str, value: str, says: str) -> None:
+def test_malformed_domain_settings_stop_the_mailer_at_start(
+    tmp_path: Path, variable: str, value: str, says: str
+) -> None:
     with pytest.raises(SettingsError, match=says):
         mailer_settings(tmp_path, CRM_JWT_SECRET="s" * 40, **{variable: value})
 

@@ -128,9 +128,7 @@ def sign(message: bytes, key: DomainKey) -> bytes:
     covering From, Subject, Date, Message-ID, List-Unsubscribe, List-Unsubscribe-Post and the other headers
     of ``SIGNED_HEADERS``."""
     present = [line.split(b":", 1)[0].strip().lower() for line in _header_lines(message)]
-    include = [
-        name.encode() for name in SIGNED_HEADERS for _ in range(present.count(name.lower().encode()) + 1)
-    ]
+    include = [name.encode() for name in SIGNED_HEADERS for _ in range(present.count(name.lower().encode()) + 1)]
     signature = dkimpy.sign(
         message,
         key.selector.encode(),

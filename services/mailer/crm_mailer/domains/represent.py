@@ -38,7 +38,9 @@ def records(domain: SenderDomain, *, spf_include: str) -> list[dict[str, Any]]:
     spf = (domain.findings or {}).get("spf")
     spf_value = spf["expected"] if spf and spf.get("expected") else rules.spf_value(None, spf_include)
     shown.append(_record("spf", domain.name, spf_value, spf))
-    shown.append(_record("dmarc", rules.dmarc_name(domain.name), rules.DMARC_VALUE, (domain.findings or {}).get("dmarc")))
+    shown.append(
+        _record("dmarc", rules.dmarc_name(domain.name), rules.DMARC_VALUE, (domain.findings or {}).get("dmarc"))
+    )
     return shown
 
 

@@ -46,7 +46,9 @@ def normalise(raw: str) -> str:
     a domain name, saying why."""
     text = raw.strip().rstrip(".").lower()
     if "@" in text:
-        raise _refuse(msgid("give the domain only, without the part before @ (example.com, not ana@example.com)"), "invalid")
+        raise _refuse(
+            msgid("give the domain only, without the part before @ (example.com, not ana@example.com)"), "invalid"
+        )
     if "/" in text or ":" in text:
         raise _refuse(msgid("give the domain only, without http:// or a path (example.com)"), "invalid")
     try:
@@ -80,8 +82,9 @@ def check_may_add(domain: str, *, platform_domain: str) -> None:
     psl = _public_suffixes()
     if psl.publicsuffix(domain, accept_unknown=False) is None:
         raise _refuse(
-            phrase("{tld} is not a top-level domain, so {domain} cannot exist", tld=domain.rsplit(".", 1)[1],
-                   domain=domain),
+            phrase(
+                "{tld} is not a top-level domain, so {domain} cannot exist", tld=domain.rsplit(".", 1)[1], domain=domain
+            ),
             "unknown_tld",
         )
     if psl.is_public(domain, accept_unknown=False):

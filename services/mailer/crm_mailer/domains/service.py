@@ -198,7 +198,9 @@ def _look_up(lookup: TxtLookup, config: DomainConfig, name: str, keys: list[tupl
     return _Looked(spf=spf, dmarc=dmarc, dkim=dkim)
 
 
-def verify(database: Database, lookup: TxtLookup, config: DomainConfig, *, workspace_id: str, domain_id: str) -> SenderDomain:
+def verify(
+    database: Database, lookup: TxtLookup, config: DomainConfig, *, workspace_id: str, domain_id: str
+) -> SenderDomain:
     """Check the domain's records now and record what was found."""
     domain = get(database.unit_of_work(), workspace_id=workspace_id, domain_id=domain_id)
     return _check(database, lookup, config, domain)

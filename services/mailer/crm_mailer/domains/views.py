@@ -136,7 +136,9 @@ def add_domain(body: DomainIn):  # type: ignore[no-untyped-def]
 
 @api.get("/<domain_id>", responses={200: DomainOut}, summary="A sender domain: its status and each record's finding")
 def get_domain(path: DomainPath):  # type: ignore[no-untyped-def]
-    domain = service.get(runtime().database.unit_of_work(), workspace_id=caller().workspace_id, domain_id=path.domain_id)
+    domain = service.get(
+        runtime().database.unit_of_work(), workspace_id=caller().workspace_id, domain_id=path.domain_id
+    )
     return _answer(domain)
 
 
