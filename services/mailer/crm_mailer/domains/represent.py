@@ -7,7 +7,7 @@ from typing import Any
 from crm_mailer.domains import rules
 from crm_mailer.domains.models import KEY_RETIRED, DomainKeyRow, SenderDomain
 
-NOT_CHECKED = {"status": rules.UNCHECKED, "found": [], "problem": "not checked yet", "note": None}
+NOT_CHECKED: dict[str, Any] = {"status": rules.UNCHECKED, "found": [], "problem": "not checked yet", "note": None}
 
 
 def _iso(value: Any) -> str | None:

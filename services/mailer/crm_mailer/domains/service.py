@@ -5,15 +5,14 @@ transaction, so no row stays locked while a slow server answers."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.utils import parseaddr
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from crm_mailer.domains import rules
-from crm_mailer.domains.dkim import DomainKey, KeyCipher, cipher_for, new_key_pair, new_selector
+from crm_mailer.domains.dkim import DomainKey, KeyCipher, KeyPair, cipher_for, new_key_pair, new_selector
 from crm_mailer.domains.dns import DnsUnavailable, ResolverAddress, TxtLookup, parse_resolver
 from crm_mailer.domains.models import KEY_ACTIVE, KEY_PENDING, KEY_RETIRED, DomainKeyRow, SenderDomain
 from crm_mailer.domains.rules import OK, Finding
@@ -100,8 +99,7 @@ def _find(uow: UnitOfWork, workspace_id: str, domain_name: str) -> SenderDomain 
     ).first()
 
 
-def _new_key(domain: SenderDomain, cipher: KeyCipher, *, pair: Any = None, now: Any) -> DomainKeyRow:
-    pair = pair or new_key_pair()
+def _new_key(domain: SenderDomain, cipher: KeyCipher, *, pair: KeyPair, now: datetime) -> DomainKeyRow:
     return DomainKeyRow(
         id=new_id(),
         workspace_id=domain.workspace_id,

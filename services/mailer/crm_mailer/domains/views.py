@@ -4,7 +4,7 @@ every member reads them."""
 from __future__ import annotations
 
 from flask import Response, current_app
-from flask_openapi3 import APIBlueprint, Tag
+from flask_openapi3 import APIBlueprint, OpenAPI, Tag
 from pydantic import BaseModel, ConfigDict, Field
 
 from crm_mailer.domains import service
@@ -82,10 +82,10 @@ class DomainPath(BaseModel):
     domain_id: str = Field(max_length=64)
 
 
-def install(app: object, domains: Domains) -> None:
+def install(app: OpenAPI, domains: Domains) -> None:
     """Register the API on the mailer's app with what it needs built once (the key cipher, the settings)."""
-    app.extensions[EXTENSION] = domains  # type: ignore[attr-defined]
-    app.register_api(api)  # type: ignore[attr-defined]
+    app.extensions[EXTENSION] = domains
+    app.register_api(api)
 
 
 def _domains() -> Domains:
