@@ -3,6 +3,8 @@ wrong ones or none; mail signed with a verified domain's key passes dkimpy's ver
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -250,6 +252,47 @@ def test_the_periodic_check_fails_a_verified_domain_whose_records_were_removed_a
     due_now(api)
     domains.recheck_due(api.rt.database, config.lookup(), config)
     assert api.client.get(f"{BASE}/{domain['id']}", headers=api.auth(acme)).get_json()["status"] == "verified"
+
+
+def test_the_mailers_worker_checks_due_domains_on_its_own(
+    api: RunningService, dns_server: LoopbackDns, acme: str
+) -> None:
+    from crm_mailer.app import SERVICE
+    from crm_mailer.domains.loop import recheck_forever
+
+    added = add(api, acme).get_json()
+    publish(dns_server, added)
+    due_now(api)
+    stop = threading.Event()
+    worker = threading.Thread(target=recheck_forever, args=(api.rt, stop))
+    worker.start()
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            status = api.client.get(f"{BASE}/{added['id']}", headers=api.auth(acme)).get_json()["status"]
+            if status != "pending":
+                break
+            time.sleep(0.1)
+    finally:
+        stop.set()
+        worker.join(timeout=10)
+
+    assert recheck_forever in SERVICE.background
+    assert status == "verified"
+    assert not worker.is_alive()
+
+
+def test_a_pending_domain_nobody_completes_is_checked_less_often_after_a_week(
+    api: RunningService, dns_server: LoopbackDns, acme: str
+) -> None:
+    added = add(api, acme).get_json()
+    with api.rt.database.engine.begin() as connection:
+        connection.execute(update(SenderDomain).values(created_at=utcnow() - timedelta(days=8)))
+
+    checked = verify(api, acme, added["id"])
+
+    waits = datetime.fromisoformat(checked["next_check_at"]) - datetime.fromisoformat(checked["last_checked_at"])
+    assert (checked["status"], waits) == ("pending", timedelta(seconds=3600))
 
 
 def test_a_dns_server_that_does_not_answer_changes_nothing_and_says_why(

@@ -22,6 +22,10 @@ from crm_platform.errors import Conflict, NotFound, phrase
 from crm_platform.ids import new_id
 from crm_platform.service import Runtime
 
+# A pending domain is checked often for its first week (its owner is publishing the records), then no more often
+# than the others: an abandoned one costs a few lookups an hour, not a dozen.
+PENDING_CHECKED_OFTEN_FOR = timedelta(days=7)
+
 
 @dataclass(frozen=True)
 class DomainConfig:
@@ -242,7 +246,8 @@ def _record(domain: SenderDomain, looked: _Looked, config: DomainConfig) -> None
     domain.findings = {"spf": looked.spf.as_dict(), "dmarc": looked.dmarc.as_dict()}
     domain.check_error = next((f.problem for f in needed if f.status == rules.UNKNOWN), None)
     domain.last_checked_at = now
-    domain.next_check_at = now + (config.pending_recheck_after if status == rules.PENDING else config.recheck_after)
+    soon = status == rules.PENDING and now - domain.created_at < PENDING_CHECKED_OFTEN_FOR
+    domain.next_check_at = now + (config.pending_recheck_after if soon else config.recheck_after)
 
 
 def _signing_key(domain: SenderDomain) -> DomainKeyRow | None:
