@@ -1,124 +1,36 @@
-"""Sender domains through the HTTP API, checked against a real DNS server on loopback holding the right records,
-wrong ones or none; mail signed with a verified domain's key passes dkimpy's verification against that server."""
+"""Checking a sender domain's records against a real DNS server on loopback holding the right records, wrong ones
+or none; mail signed with a verified domain's key passes dkimpy's verification against that server; key rotation."""
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
-from typing import Any
 
 import dkim
-import pytest
 from sqlalchemy import select, update
 
 from crm_mailer.domains import service as domains
-from crm_mailer.domains.dkim import DomainKey, sign
+from crm_mailer.domains.dkim import sign
 from crm_mailer.domains.models import DomainKeyRow, SenderDomain
 from crm_mailer.domains.service import DomainConfig, Domains
-from crm_mailer.outbound import compose
 from crm_platform.db import utcnow
-from tests.support.dns_server import LoopbackDns, loopback_dns
-
-from .stack import ContactsPeer, RunningService, problem_fields, running
-
-DOMAIN = "acme-widgets.com"
-SPF_INCLUDE = "_spf.crm-platform.net"
-BASE = "/v1/mailer/sender-domains"
-
-
-@pytest.fixture
-def dns_server() -> Iterator[LoopbackDns]:
-    with loopback_dns() as server:
-        yield server
-
-
-@pytest.fixture
-def api(
-    database_url: str, tmp_path: Path, contacts_peer_service: ContactsPeer, dns_server: LoopbackDns
-) -> Iterator[RunningService]:
-    from crm_mailer.app import SERVICE
-
-    with running(
-        SERVICE,
-        database_url,
-        tmp_path,
-        CRM_CONTACTS_GRPC_TARGET=contacts_peer_service.target,
-        MAILER_FROM="CRM <no-reply@mail.crm-platform.net>",
-        MAILER_SPF_INCLUDE=SPF_INCLUDE,
-        MAILER_DNS_RESOLVER=dns_server.address,
-        MAILER_DNS_TIMEOUT_SECONDS="2",
-    ) as running_service:
-        yield running_service
-
-
-@pytest.fixture
-def acme(contacts_peer_service: ContactsPeer) -> str:
-    return contacts_peer_service.workspace(name="Acme")
-
-
-def add(api: RunningService, workspace: str, name: str = DOMAIN, **headers: str) -> Any:
-    return api.client.post(BASE, json={"domain": name}, headers={**api.auth(workspace), **headers})
-
-
-def verify(api: RunningService, workspace: str, domain_id: str) -> dict[str, Any]:
-    answer = api.client.post(f"{BASE}/{domain_id}/verify", headers=api.auth(workspace))
-    assert answer.status_code == 200, answer.get_json()
-    return answer.get_json()
-
-
-def by_purpose(domain: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The records of a domain by purpose; DKIM ones by ``dkim:<key state>``."""
-    return {(f"dkim:{r['key_state']}" if r["purpose"] == "dkim" else r["purpose"]): r for r in domain["records"]}
-
-
-def publish(dns_server: LoopbackDns, domain: dict[str, Any], *purposes: str) -> None:
-    """Publish the records the API asked for (all of them by default), as the domain's owner would."""
-    for record in domain["records"]:
-        if not purposes or record["purpose"] in purposes:
-            existing = dns_server.zone.records.get(record["name"], [])
-            if record["purpose"] == "spf":
-                existing = [r for r in existing if not r.startswith("v=spf1")]
-            dns_server.zone.set_txt(record["name"], *existing, record["value"])
-
-
-def verified_domain(api: RunningService, dns_server: LoopbackDns, workspace: str) -> dict[str, Any]:
-    added = add(api, workspace).get_json()
-    publish(dns_server, added)
-    domain = verify(api, workspace, added["id"])
-    assert domain["status"] == "verified", domain
-    return domain
-
-
-def signing_key(api: RunningService, workspace: str, sender: str) -> DomainKey | None:
-    return domains.signing_key_for(api.rt.database, Domains.of(api.rt).cipher, workspace_id=workspace, sender=sender)
-
-
-def mail_from(sender: str) -> bytes:
-    mail = compose.build(
-        sender=sender,
-        recipient="ana@example.com",
-        subject="Printer on fire",
-        body="We are on it.",
-        rfc822_message_id="<0193-abc@acme-widgets.com>",
-        ticket_id=None,
-        when=utcnow(),
-    )
-    mail["List-Unsubscribe"] = "<https://crm-platform.net/u/abc>, <mailto:u-abc@crm-platform.net>"
-    mail["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    return mail.as_bytes()
-
-
-def dkim_tags(signed: bytes) -> dict[str, str]:
-    header = signed.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0].decode()
-    value = header.split("DKIM-Signature:", 1)[1]
-    tags = {}
-    for part in value.replace("\r\n", "").replace("\n", "").split(";"):
-        name, _, text = part.strip().partition("=")
-        tags[name] = "".join(text.split())
-    return tags
+from tests.integration.mailer_domains.helpers import (
+    BASE,
+    DOMAIN,
+    SPF_INCLUDE,
+    add,
+    by_purpose,
+    dkim_tags,
+    due_now,
+    mail_from,
+    publish,
+    signing_key,
+    verified_domain,
+    verify,
+)
+from tests.integration.services.stack import RunningService
+from tests.support.dns_server import LoopbackDns
 
 
 def test_added_domain_answers_the_records_to_publish_and_stays_pending_while_they_are_missing(
@@ -222,11 +134,6 @@ def test_a_subdomain_inherits_the_dmarc_record_of_its_organisational_domain(
 
     assert domain["status"] == "verified"
     assert by_purpose(domain)["dmarc"]["note"] == f"inherited from _dmarc.{DOMAIN}"
-
-
-def due_now(api: RunningService) -> None:
-    with api.rt.database.engine.begin() as connection:
-        connection.execute(update(SenderDomain).values(next_check_at=utcnow() - timedelta(seconds=1)))
 
 
 def test_the_periodic_check_fails_a_verified_domain_whose_records_were_removed_and_verifies_it_again(
@@ -369,133 +276,3 @@ def test_a_domain_not_verified_yet_has_no_key_to_rotate(api: RunningService, acm
     answer = api.client.post(f"{BASE}/{added['id']}/rotate", headers=api.auth(acme))
 
     assert answer.status_code == 409
-
-
-def test_private_keys_are_stored_encrypted(api: RunningService, acme: str) -> None:
-    add(api, acme)
-    with api.rt.database.engine.connect() as connection:
-        stored = connection.execute(select(DomainKeyRow.private_key_encrypted)).scalar_one()
-
-    assert "PRIVATE KEY" not in stored
-    assert Domains.of(api.rt).cipher.decrypt(stored).startswith(b"-----BEGIN RSA PRIVATE KEY-----")
-
-
-def test_another_workspaces_domain_is_not_found(
-    api: RunningService, dns_server: LoopbackDns, contacts_peer_service: ContactsPeer, acme: str
-) -> None:
-    domain = verified_domain(api, dns_server, acme)
-    other = contacts_peer_service.workspace(name="Other")
-    path = f"{BASE}/{domain['id']}"
-
-    answers = [
-        api.client.get(path, headers=api.auth(other)),
-        api.client.post(f"{path}/verify", headers=api.auth(other)),
-        api.client.post(f"{path}/rotate", headers=api.auth(other)),
-        api.client.delete(path, headers=api.auth(other)),
-    ]
-    listed = api.client.get(BASE, headers=api.auth(other)).get_json()
-
-    assert [a.status_code for a in answers] == [404, 404, 404, 404]
-    assert listed["items"] == []
-    assert signing_key(api, other, f"support@{DOMAIN}") is None
-    assert api.client.get(path, headers=api.auth(acme)).status_code == 200
-
-
-def test_agents_read_sender_domains_and_only_admins_change_them(api: RunningService, acme: str) -> None:
-    domain = add(api, acme).get_json()
-    agent = api.auth(acme, user_id="agent-7", role="agent")
-    path = f"{BASE}/{domain['id']}"
-
-    reads = [api.client.get(BASE, headers=agent), api.client.get(path, headers=agent)]
-    writes = [
-        api.client.post(BASE, json={"domain": "other-widgets.com"}, headers=agent),
-        api.client.post(f"{path}/verify", headers=agent),
-        api.client.post(f"{path}/rotate", headers=agent),
-        api.client.delete(path, headers=agent),
-    ]
-
-    assert [a.status_code for a in reads] == [200, 200]
-    assert [a.status_code for a in writes] == [403, 403, 403, 403]
-    assert writes[0].get_json()["detail"] == "only admins can add sender domains"
-
-
-@pytest.mark.parametrize(
-    ("name", "code"),
-    [
-        ("gmail.com", "free_mail"),
-        ("Outlook.com", "free_mail"),
-        ("mail.gmx.de", "free_mail"),
-        ("co.uk", "public_suffix"),
-        ("github.io", "public_suffix"),
-        ("acme.notatld", "unknown_tld"),
-        ("ana@acme-widgets.com", "invalid"),
-        ("https://acme-widgets.com/", "invalid"),
-        ("not a domain", "invalid"),
-        ("localhost", "invalid"),
-        ("192.168.1.1", "invalid"),
-        ("mail.crm-platform.net", "platform_domain"),
-    ],
-)
-def test_domains_no_workspace_can_own_are_refused_naming_why(
-    api: RunningService, acme: str, name: str, code: str
-) -> None:
-    answer = add(api, acme, name)
-
-    assert answer.status_code == 422
-    assert problem_fields(answer.get_json()) == {"domain": code}
-
-
-def test_refusals_are_translated(api: RunningService, acme: str) -> None:
-    answer = add(api, acme, "gmail.com", **{"Accept-Language": "es"})
-
-    assert answer.headers["Content-Language"] == "es"
-    assert answer.get_json()["errors"][0]["message"].startswith("gmail.com pertenece a un proveedor de correo gratuito")
-
-
-def test_the_same_domain_twice_in_a_workspace_is_a_conflict_but_another_workspace_may_add_it(
-    api: RunningService, contacts_peer_service: ContactsPeer, acme: str
-) -> None:
-    first = add(api, acme)
-    twice = add(api, acme, "ACME-WIDGETS.com.")
-    elsewhere = add(api, contacts_peer_service.workspace(name="Other"))
-
-    assert (first.status_code, twice.status_code, elsewhere.status_code) == (201, 409, 201)
-    assert twice.get_json()["detail"] == f"{DOMAIN} is already a sender domain of this workspace"
-    assert (
-        by_purpose(first.get_json())["dkim:pending"]["selector"]
-        != by_purpose(elsewhere.get_json())["dkim:pending"]["selector"]
-    )
-
-
-@pytest.mark.parametrize(
-    "body", [{}, {"domain": ""}, {"domain": 7}, {"domain": "acme-widgets.com", "extra": 1}, {"domain": "x" * 400}]
-)
-def test_malformed_bodies_are_refused(api: RunningService, acme: str, body: dict[str, Any]) -> None:
-    answer = api.client.post(BASE, json=body, headers=api.auth(acme))
-
-    assert answer.status_code == 422
-    assert answer.content_type == "application/problem+json"
-
-
-def test_deleting_a_domain_removes_it_and_its_keys(api: RunningService, dns_server: LoopbackDns, acme: str) -> None:
-    domain = verified_domain(api, dns_server, acme)
-
-    deleted = api.client.delete(f"{BASE}/{domain['id']}", headers=api.auth(acme))
-
-    assert deleted.status_code == 204
-    assert api.client.get(f"{BASE}/{domain['id']}", headers=api.auth(acme)).status_code == 404
-    assert signing_key(api, acme, f"support@{DOMAIN}") is None
-    with api.rt.database.engine.connect() as connection:
-        assert connection.execute(select(DomainKeyRow.id)).all() == []
-
-
-def test_the_list_is_paginated_newest_first(api: RunningService, acme: str) -> None:
-    names = [f"shop{n}-widgets.com" for n in range(3)]
-    for name in names:
-        assert add(api, acme, name).status_code == 201
-
-    first = api.client.get(f"{BASE}?limit=2", headers=api.auth(acme)).get_json()
-    second = api.client.get(f"{BASE}?limit=2&cursor={first['next_cursor']}", headers=api.auth(acme)).get_json()
-
-    assert [d["domain"] for d in first["items"] + second["items"]] == names[::-1]
-    assert second["next_cursor"] is None
