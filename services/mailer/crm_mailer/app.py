@@ -7,6 +7,10 @@ from pathlib import Path
 from flask_openapi3 import OpenAPI
 
 from crm.mailer.v1 import mailer_pb2_grpc
+from crm_mailer.domains import cli as domains_cli
+from crm_mailer.domains import views as domains_views
+from crm_mailer.domains.loop import recheck_forever
+from crm_mailer.domains.service import Domains
 from crm_mailer.models import Base
 from crm_mailer.outbound.grpc import MailerServicer
 from crm_mailer.outbound.handlers import subscriptions
@@ -16,8 +20,9 @@ from crm_mailer.settings import MailerSettings
 from crm_platform.service import GrpcBinding, Runtime, ServiceSpec
 
 
-def register_http(app: OpenAPI, _rt: Runtime) -> None:
+def register_http(app: OpenAPI, rt: Runtime) -> None:
     app.register_api(outbound_api)
+    domains_views.install(app, Domains.of(rt))
 
 
 def grpc_bindings(rt: Runtime) -> list[GrpcBinding]:
@@ -45,7 +50,8 @@ SERVICE = ServiceSpec(
     register_http=register_http,
     grpc_bindings=grpc_bindings,
     subscriptions=subscriptions,
-    background=(deliver_forever,),
+    background=(deliver_forever, recheck_forever),
+    cli=domains_cli.register,
     settings=MailerSettings,
     dev_port_offset=30,
     local_settings=local_settings,

@@ -20,6 +20,30 @@ class MailerSettings:
     smtp_starttls: bool = setting("MAILER_SMTP_STARTTLS", False, doc="upgrade the connection with STARTTLS")
     maildir: Path | None = setting("MAILER_MAILDIR", None, doc="without an SMTP host, a folder receiving the mail")
     from_address: str = setting("MAILER_FROM", DEFAULT_FROM, doc="sender; its domain names the Message-IDs")
+    # Sender domains (crm_mailer/domains): their DKIM keys, the records they publish, and how they are checked.
+    dkim_encryption_keys: str | None = setting(
+        "MAILER_DKIM_ENCRYPTION_KEYS",
+        None,
+        doc="Fernet keys, comma-separated (the first encrypts), of the DKIM private keys; required in production",
+    )
+    generic_domain: str | None = setting(
+        "MAILER_GENERIC_DOMAIN", None, doc="the platform's own sending domain (default: MAILER_FROM's domain)"
+    )
+    spf_include: str | None = setting(
+        "MAILER_SPF_INCLUDE", None, doc="host sender domains include in SPF (default: _spf.<generic domain>)"
+    )
+    dns_resolver: str | None = setting(
+        "MAILER_DNS_RESOLVER",
+        None,
+        doc="host[:port] of the DNS server records are checked with (default: the system's)",
+    )
+    dns_timeout_seconds: float = setting("MAILER_DNS_TIMEOUT_SECONDS", 5.0, doc="deadline of one DNS lookup")
+    domain_recheck_seconds: int = setting(
+        "MAILER_DOMAIN_RECHECK_SECONDS", 3600, doc="how often verified and failed domains are checked again"
+    )
+    pending_domain_recheck_seconds: int = setting(
+        "MAILER_PENDING_DOMAIN_RECHECK_SECONDS", 300, doc="how often domains still pending are checked again"
+    )
 
     def check(self) -> None:
         if not self.smtp_host and self.maildir is None:
@@ -33,7 +57,31 @@ class MailerSettings:
             raise SettingsError(
                 f"MAILER_FROM must be an address like 'Support <support@example.com>', got {self.from_address!r}"
             )
+        if self.dkim_encryption_keys:
+            from crm_mailer.domains.dkim import parse_encryption_keys
+
+            parse_encryption_keys(self.dkim_encryption_keys)
+        if self.dns_resolver:
+            from crm_mailer.domains.dns import parse_resolver
+
+            parse_resolver(self.dns_resolver)
+        for variable, seconds in (
+            ("MAILER_DNS_TIMEOUT_SECONDS", self.dns_timeout_seconds),
+            ("MAILER_DOMAIN_RECHECK_SECONDS", self.domain_recheck_seconds),
+            ("MAILER_PENDING_DOMAIN_RECHECK_SECONDS", self.pending_domain_recheck_seconds),
+        ):
+            if seconds <= 0:
+                raise SettingsError(f"{variable} must be a positive number of seconds, got {seconds}")
 
     @property
     def sender_domain(self) -> str:
         return parseaddr(self.from_address)[1].rsplit("@", 1)[1]
+
+    @property
+    def platform_domain(self) -> str:
+        """The generic domain mail is sent from when a workspace has no verified domain of its own."""
+        return (self.generic_domain or self.sender_domain).strip().rstrip(".").lower()
+
+    @property
+    def spf_include_host(self) -> str:
+        return (self.spf_include or f"_spf.{self.platform_domain}").strip().rstrip(".").lower()

@@ -1,0 +1,146 @@
+"""DKIM keys: making a key pair, keeping its private half encrypted at rest, and signing a message with it."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+import dkim as dkimpy
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from crm_platform.settings import Settings, SettingsError
+
+KEY_BITS = 2048  # RFC 8301: at least 1024, 2048 recommended; every receiver verifies RSA (few do Ed25519 yet)
+ENCRYPTION_KEYS_VARIABLE = "MAILER_DKIM_ENCRYPTION_KEYS"
+# Signed whether present or not (an absent one signed stays absent), each once more than it appears, so that
+# nobody on the way can add a second From or Subject without breaking the signature.
+SIGNED_HEADERS = (
+    "From",
+    "Reply-To",
+    "Sender",
+    "To",
+    "Cc",
+    "Subject",
+    "Date",
+    "Message-ID",
+    "In-Reply-To",
+    "References",
+    "List-Unsubscribe",
+    "List-Unsubscribe-Post",
+    "MIME-Version",
+    "Content-Type",
+    "Content-Transfer-Encoding",
+)
+
+
+@dataclass(frozen=True)
+class KeyPair:
+    private_pem: bytes  # PKCS#1 PEM, the form dkimpy signs with
+    public_key: str  # base64 DER SubjectPublicKeyInfo: the p= of the DNS record
+
+
+@dataclass(frozen=True)
+class DomainKey:
+    """What signs a message: the verified domain (d=), the key's selector (s=) and its private key."""
+
+    domain: str
+    selector: str
+    private_pem: bytes
+
+
+def new_key_pair() -> KeyPair:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=KEY_BITS)
+    private_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+    )
+    public_der = key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return KeyPair(private_pem=private_pem, public_key=base64.b64encode(public_der).decode("ascii"))
+
+
+def new_selector(now: datetime) -> str:
+    """``crm20261201a3f9``: when the key was made, and a few random characters so that two keys (a rotation the
+    same day, the same domain in two workspaces) never share a DNS name."""
+    return f"crm{now:%Y%m%d}{secrets.token_hex(2)}"
+
+
+class KeyCipher:
+    """Encrypts DKIM private keys with the first of the configured Fernet keys; decrypts with any of them, so
+    the encryption key itself can be rotated (add a new key first, re-encrypt, drop the old one)."""
+
+    def __init__(self, keys: list[bytes]) -> None:
+        self._fernet = MultiFernet([Fernet(key) for key in keys])
+
+    def encrypt(self, private_pem: bytes) -> str:
+        return self._fernet.encrypt(private_pem).decode("ascii")
+
+    def decrypt(self, token: str) -> bytes:
+        try:
+            return self._fernet.decrypt(token.encode("ascii"))
+        except InvalidToken:
+            raise SettingsError(
+                f"a DKIM private key cannot be decrypted with {ENCRYPTION_KEYS_VARIABLE}: was the key it was "
+                "encrypted with removed?"
+            ) from None
+
+
+def parse_encryption_keys(raw: str) -> list[bytes]:
+    """``MAILER_DKIM_ENCRYPTION_KEYS``: Fernet keys separated by commas, the first one encrypting."""
+    keys = [part.strip().encode("ascii") for part in raw.split(",") if part.strip()]
+    if not keys:
+        raise SettingsError(f"{ENCRYPTION_KEYS_VARIABLE} holds no key")
+    for key in keys:
+        try:
+            Fernet(key)
+        except ValueError:
+            raise SettingsError(
+                f"{ENCRYPTION_KEYS_VARIABLE}: each key must be a Fernet key (32 bytes, url-safe base64); make one "
+                "with `crm dkim-encryption-key`"
+            ) from None
+    return keys
+
+
+def cipher_for(configured: str | None, platform: Settings) -> KeyCipher:
+    """The cipher of the DKIM private keys: the configured keys, required in production. Outside production,
+    without them, a key derived from the development JWT secret (which ``crm run`` keeps in ``var/`` and
+    ``crm up`` fixes), so the keys stay readable across restarts with nothing more to set up."""
+    if configured:
+        return KeyCipher(parse_encryption_keys(configured))
+    if platform.is_production or not platform.jwt_secret:
+        raise SettingsError(
+            f"{ENCRYPTION_KEYS_VARIABLE} is required: the Fernet key that encrypts the sender domains' DKIM "
+            "private keys (make one with `crm dkim-encryption-key`)"
+        )
+    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"crm mailer dkim private keys").derive(
+        platform.jwt_secret.encode()
+    )
+    return KeyCipher([base64.urlsafe_b64encode(derived)])
+
+
+def sign(message: bytes, key: DomainKey) -> bytes:
+    """The message with a DKIM-Signature (rsa-sha256, relaxed/relaxed) of ``key``'s domain and selector on top,
+    covering From, Subject, Date, Message-ID, List-Unsubscribe, List-Unsubscribe-Post and the other headers
+    of ``SIGNED_HEADERS``."""
+    present = [line.split(b":", 1)[0].strip().lower() for line in _header_lines(message)]
+    include = [name.encode() for name in SIGNED_HEADERS for _ in range(present.count(name.lower().encode()) + 1)]
+    signature = dkimpy.sign(
+        message,
+        key.selector.encode(),
+        key.domain.encode(),
+        key.private_pem,
+        canonicalize=(b"relaxed", b"relaxed"),
+        include_headers=include,
+    )
+    return signature + message
+
+
+def _header_lines(message: bytes) -> list[bytes]:
+    """The header fields' first lines (continuation lines left out), up to the blank line before the body."""
+    head = message.replace(b"\r\n", b"\n").split(b"\n\n", 1)[0]
+    return [line for line in head.split(b"\n") if line and not line[:1].isspace() and b":" in line]
