@@ -135,9 +135,7 @@ def test_an_abuse_report_names_who_complained_and_about_which_message() -> None:
 def test_an_out_of_office_with_only_vendor_headers_is_an_automatic_reply() -> None:
     classification = rules.classify(parse.parse(corpus.raw("exchange_en_inbox_rule_reply.eml")))
 
-    assert classification.evidence == (
-        "X-MS-Exchange-Inbox-Rules-Loop: frontdesk@harbour-hotel.example",
-    )
+    assert classification.evidence == ("X-MS-Exchange-Inbox-Rules-Loop: frontdesk@harbour-hotel.example",)
 
 
 @pytest.mark.parametrize("name", sorted(REPLIES))

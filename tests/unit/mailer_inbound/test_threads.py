@@ -85,5 +85,8 @@ def test_references_are_tried_newest_first() -> None:
     decide(message, lookups=Recording())
 
     assert seen == [
-        ("<0190a1b2-c3d4-7e5f-8a9b-00000000f067@mail.acme.test>", "<0190a1b2-c3d4-7e5f-8a9b-00000000f066@mail.acme.test>")
+        (
+            "<0190a1b2-c3d4-7e5f-8a9b-00000000f067@mail.acme.test>",
+            "<0190a1b2-c3d4-7e5f-8a9b-00000000f066@mail.acme.test>",
+        )
     ]

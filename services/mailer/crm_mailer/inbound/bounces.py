@@ -160,7 +160,7 @@ def from_flufl(message: InboundMessage) -> tuple[Bounce, ...]:
     try:
         parsed = email.message_from_bytes(message.raw, policy=policy.compat32)
         temporary, permanent = all_failures(parsed)
-    except Exception:  # noqa: BLE001 - a detector that chokes on a malformed bounce finds nothing
+    except Exception:
         log.debug("flufl.bounce could not read a bounce", exc_info=True)
         return ()
     text = message.text or ""

@@ -332,14 +332,14 @@ class _Body:
             size = sum(len(str(item)) for item in payload)
         else:
             size = len(self._payload_bytes(part))
-        content_id = part.get("Content-ID")
+        content_ids = message_ids(str(part.get("Content-ID") or ""))
         self.attachments.append(
             Attachment(
                 filename=decode_header_value(str(filename), self.defects) if filename else "",
                 content_type=ctype,
                 size=size,
                 disposition="inline" if disposition == "inline" else "attachment",
-                content_id=message_ids(str(content_id))[0][1:-1] if content_id and message_ids(str(content_id)) else None,
+                content_id=content_ids[0][1:-1] if content_ids else None,
             )
         )
 

@@ -22,7 +22,10 @@ Kind = Literal["bounce", "delivery_notice", "complaint", "unsubscribe", "auto_re
 
 # The contacts service's inactive reasons (crm_contacts.record.models.INACTIVE_REASONS), and the words the
 # help center shows for them.
-HARD_BOUNCE, MAILBOX_FULL, SPAM_COMPLAINT, UNSUBSCRIBED = "hard_bounce", "mailbox_full", "spam_complaint", "unsubscribed"
+HARD_BOUNCE = "hard_bounce"
+MAILBOX_FULL = "mailbox_full"
+SPAM_COMPLAINT = "spam_complaint"
+UNSUBSCRIBED = "unsubscribed"
 REASON_LABELS_ES = {HARD_BOUNCE: "rebotado", MAILBOX_FULL: "buzón lleno", SPAM_COMPLAINT: "spam", UNSUBSCRIBED: "baja"}
 
 # Headers that say "a program sent this" (RFC 3834 and the vendors' own).
@@ -41,7 +44,7 @@ _BULK_PRECEDENCE = ("bulk", "list", "junk")
 _AUTO_SUBJECT = re.compile(
     r"^\s*(?:automatic reply|auto(?:matic)?[- ]?(?:reply|response)|out of (?:the )?office|respuesta autom[aá]tica|"
     r"fuera de (?:la )?oficina|ausente|r[ée]ponse automatique|absence|abwesenheitsnotiz|automatische antwort|"
-    r"risposta automatica|resposta autom[aá]tica)\b\s*[:：]?",
+    r"risposta automatica|resposta autom[aá]tica)\b\s*[:\uff1a]?",
     re.IGNORECASE,
 )
 _NO_REPLY = re.compile(

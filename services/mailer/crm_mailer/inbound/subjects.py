@@ -8,10 +8,10 @@ import unicodedata
 
 # Re (every language), Fwd/Fw, Spanish RV (reenviado) and Res/Enc (Portuguese), Italian Rif/R/I, German AW/WG,
 # Nordic SV/VS/VB/VL/Antw, Dutch Antw/Doorst, French TR/REF, Polish Odp/PD, Turkish YNT/ILT, Greek ΑΠ/ΣΧΕΤ,
-# each optionally numbered (Re[2]:, Re^2:, RE(3):) and followed by ':' or a full-width '：'.
+# each optionally numbered (Re[2]:, Re^2:, RE(3):) and followed by ':' or a full-width colon.
 _PREFIX = re.compile(
     r"^\s*(?:re|fwd?|rv|res|enc|rif|r|i|aw|wg|sv|vs|vb|vl|antw|doorst|tr|ref|odp|pd|ynt|ilt|ap|απ|σχετ|回复|转发)"
-    r"\s*(?:\[\d+\]|\^\d+|\(\d+\))?\s*[:：]\s*",
+    r"\s*(?:\[\d+\]|\^\d+|\(\d+\))?\s*[:\uff1a]\s*",
     re.IGNORECASE,
 )
 # Tags clients and gateways put in front: [EXTERNAL], [EXT], [SPAM], [Externo], *EXTERNAL*
