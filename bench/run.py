@@ -47,7 +47,6 @@ from support.infra import BenchError, free_port_block, fresh_vhost
 from support.load import grpc_load, http_load
 from support.report import Measure, compare, note
 
-
 FIGURES = ("inbound", "http", "grpc", "relay", "ceiling")
 
 
@@ -62,9 +61,7 @@ def main() -> int:
     parser.add_argument(
         "--http-threads", type=int, default=None, help="gunicorn threads per worker (default: CRM_HTTP_THREADS's)"
     )
-    parser.add_argument(
-        "--only", choices=FIGURES, action="append", help="run only these figures"
-    )
+    parser.add_argument("--only", choices=FIGURES, action="append", help="run only these figures")
     parser.add_argument("--inbound-runs", type=int, default=5, help="interleaved runs of the inbound figure (5)")
     parser.add_argument("--inbound-passes", type=int, default=20, help="passes over the corpus per run (20)")
     parser.add_argument("--keep", action="store_true", help="keep the stack's logs directory")
