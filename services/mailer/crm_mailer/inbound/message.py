@@ -128,6 +128,6 @@ class InboundMessage:
         for name in ("Delivered-To", "X-Original-To"):
             for value in self.headers_named(name):
                 seen.setdefault(value.strip().strip("<>").lower(), None)
-        for address in (*self.to, *self.cc):
-            seen.setdefault(address.key, None)
+        for entry in (*self.to, *self.cc):
+            seen.setdefault(entry.key, None)
         return tuple(address for address in seen if address)

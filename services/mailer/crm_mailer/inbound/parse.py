@@ -281,8 +281,11 @@ class _Body:
                     report = ctype == "multipart/report"
                     if report and self.report_type is None:
                         self.report_type = str(part.get_param("report-type") or "").lower() or "unknown"
-                    for child in reversed(payload):
-                        stack.append((child, depth + 1, in_report or report))
+                    stack.extend(
+                        (child, depth + 1, in_report or report)
+                        for child in reversed(payload)
+                        if isinstance(child, Message)
+                    )
                     continue
                 self.defects.add("missing_boundary")  # the body is read as the text it probably is
                 ctype = "text/plain"
