@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from crm_mailer.inbound import parse, reply, rules
-from crm_mailer.inbound.message import InboundMessage, ParseLimits
+from crm_mailer.inbound.message import Envelope, InboundMessage, ParseLimits
 from tests.unit.mailer_inbound import corpus
 
 
@@ -80,8 +80,27 @@ def test_garbage_without_headers_is_quarantined() -> None:
     assert parse.parse(b"\x00\xff\xfe garbage with no header at all").quarantine == "no_headers"
 
 
+def test_recipients_come_from_the_envelope_then_the_headers_lower_cased() -> None:
+    message = parse.parse(corpus.raw("gmail_es_reply.eml"), envelope=Envelope(rcpt_to=("<Soporte@Acme.test>",)))
+
+    assert message.recipients == ("soporte@acme.test", "reply+tk_8f3a2c91e7@mail.acme.test")
+
+
+def test_crlf_line_endings_as_smtp_delivers_them_parse_the_same() -> None:
+    for name in corpus.names():
+        raw = corpus.raw(name)
+        crlf = parse.parse(raw.replace(b"\n", b"\r\n"))
+        plain = parse.parse(raw)
+        assert (crlf.subject, crlf.text, crlf.attachments, crlf.report, crlf.defects) == (
+            plain.subject, plain.text, plain.attachments, plain.report, plain.defects
+        ), name  # fmt: skip
+        assert rules.classify(crlf) == rules.classify(plain), name
+
+
 def pipeline(raw: bytes) -> InboundMessage:
     message = parse.parse(raw, limits=ParseLimits(max_bytes=200_000, max_depth=8, max_parts=60))
+    assert message.quarantine is None or message.quarantine in parse.QUARANTINE_REASONS
+    assert set(message.defects) <= set(parse.DEFECTS), message.defects
     classification = rules.classify(message)
     rules.may_auto_reply(message, classification=classification)
     if classification.kind == "person":

@@ -140,16 +140,22 @@ def from_dsn(groups: tuple[Fields, ...]) -> tuple[Bounce, ...]:
     return tuple(found)
 
 
-def looks_like_bounce(message: InboundMessage) -> str | None:
+@dataclass(frozen=True)
+class Suspicion:
+    why: str
+    conclusive: bool  # a null sender or a mail daemon sent it: a bounce even when no recipient can be read
+
+
+def looks_like_bounce(message: InboundMessage) -> Suspicion | None:
     """Why a message that is no standard DSN may still be a bounce, or None."""
     if message.envelope.mail_from is not None and message.envelope.mail_from.strip("<> ") == "":
-        return "null envelope sender"
+        return Suspicion("null envelope sender", conclusive=True)
     if message.from_ is not None and message.from_.local_part.startswith(_DAEMONS):
-        return f"sent by {message.from_.local_part}"
+        return Suspicion(f"sent by {message.from_.local_part}", conclusive=True)
     if tokens.find_token(message, "bounce") is not None:
-        return "sent to a bounce address"
-    if _BOUNCE_SUBJECT.search(message.subject):
-        return "a bounce's subject"
+        return Suspicion("sent to a bounce address", conclusive=True)
+    if _BOUNCE_SUBJECT.search(message.subject):  # a person may write "undelivered parcel" too
+        return Suspicion("a bounce's subject", conclusive=False)
     return None
 
 

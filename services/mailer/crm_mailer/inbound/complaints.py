@@ -4,6 +4,7 @@ report-type=feedback-report), as mailbox providers' feedback loops send them."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from email.utils import getaddresses
 
 from crm_mailer.inbound.message import Fields, InboundMessage
 from crm_mailer.inbound.parse import message_ids
@@ -45,13 +46,10 @@ def from_arf(message: InboundMessage) -> Complaint | None:
         dict.fromkeys(value.strip().strip("<>").lower() for value in _all(fields, "Original-Rcpt-To") if "@" in value)
     )
     if not recipients:  # providers that redact Original-Rcpt-To often leave the To of the returned message
-        to = _all(report.original, "To")
         recipients = tuple(
-            part.strip().strip("<>").lower().rsplit("<", 1)[-1].strip(">")
-            for value in to
-            for part in value.split(",")
-            if "@" in part
+            dict.fromkeys(address.lower() for _name, address in getaddresses(list(_all(report.original, "To"))))
         )
+        recipients = tuple(address for address in recipients if "@" in address)
     ids = message_ids(next(iter(_all(report.original, "Message-ID")), None))
     return Complaint(
         feedback_type=(one("Feedback-Type") or "other").lower(),

@@ -30,6 +30,8 @@ from crm_mailer.inbound.message import (
 )
 
 DEFAULT_LIMITS = ParseLimits()
+# Every value ``quarantine`` and ``defects`` can take, so the pipeline's counters have a fixed set of labels.
+QUARANTINE_REASONS = ("too_large", "too_deep", "too_many_parts", "no_headers", "parser_error")
 MAX_ADDRESSES = 1000  # per header: more is a list nobody answers
 MAX_REFERENCES = 100  # the newest ones are the ones that thread
 
@@ -50,6 +52,19 @@ _DEFECTS = {
     "MisplacedEnvelopeHeaderDefect": "bad_header",
     "InvalidMultipartContentTransferEncodingDefect": "bad_transfer_encoding",
 }
+DEFECTS = (
+    *dict.fromkeys(_DEFECTS.values()),
+    "mime_defect",  # any other defect the stdlib reports
+    "8bit_header",
+    "header_truncated",
+    "bad_encoded_word",
+    "bad_address",
+    "no_from",
+    "bad_date",
+    "unknown_charset",
+    "bad_charset",
+    "text_truncated",
+)
 
 
 class _Defects:

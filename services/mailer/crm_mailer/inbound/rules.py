@@ -119,22 +119,20 @@ def classify(message: InboundMessage) -> Classification:
     if suspicion is not None:
         found = bounces.from_flufl(message)
         if found:
-            return _bounce(message, found, f"a non-standard bounce ({suspicion}), read by flufl.bounce")
-        if suspicion != "a bounce's subject":
+            return _bounce(message, found, f"a non-standard bounce ({suspicion.why}), read by flufl.bounce")
+        if suspicion.conclusive:
             return Classification(
                 kind="delivery_notice",
-                why=f"{suspicion}, but no failed recipient could be read",
+                why=f"{suspicion.why}, but no failed recipient could be read",
                 token=tokens.find_token(message, "bounce"),
                 original_message_id=bounces.original_message_id(message),
             )
     evidence = auto_evidence(message)
     if evidence:
         return Classification(kind="auto_reply", why=f"sent by a program ({evidence[0]})", evidence=evidence)
-    return Classification(kind="person", why="no sign of a program, a bounce or a report", token=_reply(message))
-
-
-def _reply(message: InboundMessage) -> str | None:
-    return tokens.find_token(message, "reply")
+    return Classification(
+        kind="person", why="no sign of a program, a bounce or a report", token=tokens.find_token(message, "reply")
+    )
 
 
 def _bounce(message: InboundMessage, found: tuple[Bounce, ...], why: str) -> Classification:
