@@ -157,3 +157,12 @@ def test_may_auto_reply_only_to_people_with_an_address_that_takes_replies(name: 
 
     refused = {"noreply_es_invoice_notice.eml"}
     assert decision.allowed is (KINDS[name] == "person" and name not in refused), decision.why
+
+
+def test_a_flufl_detector_that_raises_does_not_hide_the_bounce_from_the_next_one() -> None:
+    # an empty From makes flufl.bounce's Yale detector raise; its Qmail detector, run after it, reads the bounce
+    raw = corpus.raw("qmail_bounce_hard.eml").replace(b"From: MAILER-DAEMON@mail.old-isp.example", b"From: ")
+
+    [bounce] = rules.classify(parse.parse(raw)).bounces
+
+    assert (bounce.recipient, bounce.event_kind) == ("jrodriguez@old-isp.example", "hard")

@@ -161,14 +161,11 @@ def looks_like_bounce(message: InboundMessage) -> Suspicion | None:
 
 def from_flufl(message: InboundMessage) -> tuple[Bounce, ...]:
     """flufl.bounce's reading of a non-standard bounce; the status code is looked for next to each address."""
-    from flufl.bounce import all_failures
-
     try:
         parsed = email.message_from_bytes(message.raw, policy=policy.compat32)
-        temporary, permanent = all_failures(parsed)
-    except Exception:
-        log.debug("flufl.bounce could not read a bounce", exc_info=True)
+    except Exception:  # noqa: BLE001 - parse.py read it already; this copy is only for the detectors
         return ()
+    temporary, permanent = _flufl_failures(parsed)
     text = message.text or ""
     found: list[Bounce] = []
     for raw_address, permanent_failure in [(a, True) for a in sorted(permanent)] + [
@@ -195,6 +192,28 @@ def from_flufl(message: InboundMessage) -> tuple[Bounce, ...]:
             )
         )
     return tuple(found)
+
+
+def _flufl_failures(parsed: email.message.Message) -> tuple[frozenset[bytes], frozenset[bytes]]:
+    """flufl.bounce's ``all_failures``, one detector at a time: its detectors raise on some malformed bounces (an
+    empty From, 8-bit headers), and ``all_failures`` then gives up on the detectors after the one that raised."""
+    from flufl.bounce import _scan
+
+    detectors = getattr(_scan, "_DETECTORS", None)
+    if detectors is None:  # another layout of the package: its own loop, all or nothing
+        try:
+            return _scan.all_failures(parsed)
+        except Exception:  # noqa: BLE001 - a detector that chokes finds nothing
+            return frozenset(), frozenset()
+    for detector in detectors:
+        try:
+            temporary, permanent = detector().process(parsed)
+        except Exception:  # logged, as flufl.bounce itself does, but the next detector still runs
+            log.debug("flufl.bounce detector %s failed", detector.__name__, exc_info=True)
+            continue
+        if temporary or permanent:
+            return frozenset(temporary), frozenset(permanent)
+    return frozenset(), frozenset()
 
 
 def original_message_id(message: InboundMessage) -> str | None:
