@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from crm_mailer.inbound import parse, reply, rules
@@ -166,3 +168,24 @@ def test_a_flufl_detector_that_raises_does_not_hide_the_bounce_from_the_next_one
     [bounce] = rules.classify(parse.parse(raw)).bounces
 
     assert (bounce.recipient, bounce.event_kind) == ("jrodriguez@old-isp.example", "hard")
+
+
+@pytest.mark.parametrize("name", ["gmail_es_reply.eml", "outlook_es_reply.eml", "outlook_en_reply.eml"])
+def test_an_html_only_reply_loses_its_quoted_history_too(name: str) -> None:
+    kept, gone = REPLIES[name]
+    message = replace(parse.parse(corpus.raw(name)), text=None)
+
+    new = reply.extract_reply(message)
+
+    assert new.source == "html" and kept in new.text
+    assert all(words not in new.text for words in gone)
+
+
+def test_mail_parser_reply_alone_still_misses_unquoted_spanish_attribution_lines() -> None:
+    # Why reply.py cuts "El ... escribió:" itself; when this fails, the library matches them and the cut can go.
+    from mailparser_reply import EmailReplyParser
+
+    body = "Perfecto.\n\nEl 3 jun 2024, a las 10:15, Soporte Acme <soporte@acme.test> escribió:\n\n> Hola Javier\n"
+
+    assert "Hola Javier" in EmailReplyParser(languages=["es", "en"]).parse_reply(body)
+    assert reply.new_text(body) == "Perfecto."
