@@ -83,6 +83,15 @@ def test_too_many_parts_and_too_many_bytes_are_quarantined_with_the_headers_kept
     assert big.raw == corpus.raw("gmail_es_reply.eml")
 
 
+def test_a_flood_of_headers_is_quarantined_unread() -> None:
+    flood = b"From: a@example.com\n" + b"X-Spam: yes\n" * 300_000 + b"\nhello\n"
+
+    assert parse.parse(flood).quarantine == "too_many_headers"
+    assert parse.parse(corpus.raw("gmail_es_reply.eml"), limits=ParseLimits(max_header_lines=10)).quarantine == (
+        "too_many_headers"
+    )
+
+
 def test_garbage_without_headers_is_quarantined() -> None:
     assert parse.parse(b"\x00\xff\xfe garbage with no header at all").quarantine == "no_headers"
 

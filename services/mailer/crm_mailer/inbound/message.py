@@ -70,6 +70,7 @@ class ParseLimits:
     max_parts: int = 500  # MIME parts in all
     max_text_chars: int = 1_000_000  # a text or HTML body past this is cut (and says so in ``defects``)
     max_header_chars: int = 64 * 1024  # one header's decoded value
+    max_header_lines: int = 5000  # lines before the body (folded ones included); more is quarantined unread
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from crm_mailer.inbound.message import (
 
 DEFAULT_LIMITS = ParseLimits()
 # Every value ``quarantine`` and ``defects`` can take, so the pipeline's counters have a fixed set of labels.
-QUARANTINE_REASONS = ("too_large", "too_deep", "too_many_parts", "no_headers", "parser_error")
+QUARANTINE_REASONS = ("too_large", "too_deep", "too_many_parts", "too_many_headers", "no_headers", "parser_error")
 MAX_ADDRESSES = 1000  # per header: more is a list nobody answers
 MAX_REFERENCES = 100  # the newest ones are the ones that thread
 
@@ -191,6 +191,8 @@ def parse(raw: bytes, envelope: Envelope | None = None, limits: ParseLimits = DE
     defects = _Defects()
     quarantine: str | None = None
     source = raw
+    if _header_block(raw).count(b"\n") > limits.max_header_lines:  # the stdlib would take seconds over them
+        return InboundMessage(raw=raw, envelope=envelope, quarantine="too_many_headers")
     if len(raw) > limits.max_bytes:
         quarantine, source = "too_large", _header_block(raw)
     elif raw.count(b"\n--") > 2 * limits.max_parts:
