@@ -83,6 +83,21 @@ def test_too_many_parts_and_too_many_bytes_are_quarantined_with_the_headers_kept
     assert big.raw == corpus.raw("gmail_es_reply.eml")
 
 
+def test_decoded_headers_carry_no_line_break_and_bodies_no_nul() -> None:
+    raw = b"From: a@example.com\nSubject: =?utf-8?q?Hola=0D=0ABcc:_x@evil.test?=\n\nnul \x00 here\n"
+    message = parse.parse(raw)
+
+    assert message.subject == "Hola Bcc: x@evil.test"
+    assert message.text == "nul \ufffd here\n"
+    assert "control_character" in message.defects
+
+
+def test_attachment_names_lose_any_folder() -> None:
+    raw = corpus.raw("thunderbird_en_reply.eml").replace(b'filename="export.csv"', b'filename="../../etc/cron.d/x.csv"')
+
+    assert [a.filename for a in parse.parse(raw).attachments] == ["x.csv"]
+
+
 def test_a_flood_of_headers_is_quarantined_unread() -> None:
     flood = b"From: a@example.com\n" + b"X-Spam: yes\n" * 300_000 + b"\nhello\n"
 
@@ -117,6 +132,9 @@ def pipeline(raw: bytes) -> InboundMessage:
     message = parse.parse(raw, limits=ParseLimits(max_bytes=200_000, max_depth=8, max_parts=60))
     assert message.quarantine is None or message.quarantine in parse.QUARANTINE_REASONS
     assert set(message.defects) <= set(parse.DEFECTS), message.defects
+    for _name, value in message.headers:
+        assert not any(c in value for c in "\r\n\x00"), value
+    assert "\x00" not in (message.text or "") + (message.html or "")
     classification = rules.classify(message)
     rules.may_auto_reply(message, classification=classification)
     if classification.kind == "person":

@@ -37,6 +37,8 @@ MAX_REFERENCES = 100  # the newest ones are the ones that thread
 
 _MESSAGE_ID = re.compile(r"<([^<>\s]{1,998})>")
 _FOLD = re.compile(r"\r?\n[ \t]*")
+# In a decoded header: no line break (a subject is reused in "Re: ..." headers) and no control character.
+_HEADER_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]+")
 _LATIN1 = {"iso-8859-1", "iso8859-1", "latin-1", "latin1", "l1", "iso_8859-1", "cp819", "iso-ir-100"}
 _UNDECLARED = {"", "us-ascii", "ascii", "unknown-8bit", "x-unknown", "unknown", "default", "x-user-defined"}
 _DEFECTS = {
@@ -64,6 +66,7 @@ DEFECTS = (
     "unknown_charset",
     "bad_charset",
     "text_truncated",
+    "control_character",
 )
 
 
@@ -126,16 +129,19 @@ def decode_header_value(
             defects.add("8bit_header")
             raw = decode_bytes(raw.encode("utf-8", "surrogateescape"), "", defects)
     value = _FOLD.sub(" ", raw).strip()
-    if not words or "=?" not in value:
-        return value
-    try:
-        chunks = decode_header(value)
-    except Exception:  # noqa: BLE001 - malformed encoded words stay as written
-        defects.add("bad_encoded_word")
-        return value
-    return "".join(
-        chunk if isinstance(chunk, str) else decode_bytes(chunk, charset, defects) for chunk, charset in chunks
-    ).strip()
+    if words and "=?" in value:
+        try:
+            chunks = decode_header(value)
+        except Exception:  # noqa: BLE001 - malformed encoded words stay as written
+            defects.add("bad_encoded_word")
+        else:
+            value = "".join(
+                chunk if isinstance(chunk, str) else decode_bytes(chunk, charset, defects) for chunk, charset in chunks
+            ).strip()
+    if _HEADER_CONTROL.search(value):
+        defects.add("control_character")
+        value = _HEADER_CONTROL.sub(" ", value).strip()
+    return value
 
 
 def _addresses(values: list[str], defects: _Defects) -> tuple[Address, ...]:
@@ -153,6 +159,11 @@ def _addresses(values: list[str], defects: _Defects) -> tuple[Address, ...]:
             continue
         found.append(Address(email=address, name=decode_header_value(name, defects) if name else ""))
     return tuple(found)
+
+
+def _basename(filename: str) -> str:
+    """A sender's file name without any folder in it ("../../x.pdf", "C:\\x.pdf" -> "x.pdf")."""
+    return re.split(r"[\\/]", filename)[-1].strip().lstrip(".") or "attachment"
 
 
 def message_ids(value: str | None) -> tuple[str, ...]:
@@ -359,7 +370,7 @@ class _Body:
         content_ids = message_ids(str(part.get("Content-ID") or ""))
         self.attachments.append(
             Attachment(
-                filename=decode_header_value(str(filename), self.defects) if filename else "",
+                filename=_basename(decode_header_value(str(filename), self.defects)) if filename else "",
                 content_type=ctype,
                 size=size,
                 disposition="inline" if disposition == "inline" else "attachment",
@@ -376,6 +387,9 @@ class _Body:
         if len(text) > self.limits.max_text_chars:
             self.defects.add("text_truncated")
             text = text[: self.limits.max_text_chars]
+        if "\x00" in text:  # no database text column takes NUL (PostgreSQL refuses it)
+            self.defects.add("control_character")
+            text = text.replace("\x00", "\ufffd")
         return text.replace("\r\n", "\n")
 
     def report(self) -> Report | None:

@@ -129,7 +129,12 @@ def classify(message: InboundMessage) -> Classification:
             )
     evidence = auto_evidence(message)
     if evidence:
-        return Classification(kind="auto_reply", why=f"sent by a program ({evidence[0]})", evidence=evidence)
+        return Classification(  # the reply token says which conversation an out-of-office is about
+            kind="auto_reply",
+            why=f"sent by a program ({evidence[0]})",
+            evidence=evidence,
+            token=tokens.find_token(message, "reply"),
+        )
     return Classification(
         kind="person", why="no sign of a program, a bounce or a report", token=tokens.find_token(message, "reply")
     )

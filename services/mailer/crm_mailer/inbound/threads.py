@@ -31,7 +31,8 @@ class ThreadLookups(Protocol):
     def by_ticket_ref(self, ref: str) -> str | None: ...
 
     def by_subject(self, *, sender: str, subject_key: str, since: datetime) -> str | None:
-        """The newest thread with that normalised subject and a message from that sender since then."""
+        """The newest thread with that normalised subject and a message since then from that sender (the From
+        address, lower-cased; a database lookup may widen it to every address of the sender's contact)."""
         ...
 
 
