@@ -40,6 +40,7 @@ KINDS = {
     "exchange_en_inbox_rule_reply.eml": "auto_reply",
     "thunderbird_en_read_receipt.eml": "auto_reply",
     "mailchimp_es_newsletter.eml": "auto_reply",
+    "webmail_es_autoreply_x_autoreply.eml": "auto_reply",
 }
 
 # file -> (recipient, event kind, status, original Message-ID, bounce token)
@@ -134,10 +135,18 @@ def test_an_abuse_report_names_who_complained_and_about_which_message() -> None:
     assert [o.inactive_reason for o in rules.complaint_outcomes(complaint)] == ["spam_complaint"]
 
 
-def test_an_out_of_office_with_only_vendor_headers_is_an_automatic_reply() -> None:
-    classification = rules.classify(parse.parse(corpus.raw("exchange_en_inbox_rule_reply.eml")))
+@pytest.mark.parametrize(
+    ("name", "evidence"),
+    [
+        ("exchange_en_inbox_rule_reply.eml", ("X-MS-Exchange-Inbox-Rules-Loop: frontdesk@harbour-hotel.example",)),
+        ("webmail_es_autoreply_x_autoreply.eml", ("X-Autoreply: yes",)),
+        ("cpanel_es_autoresponder.eml", ("X-Autorespond: Gracias por su mensaje", "Precedence: auto_reply")),
+    ],
+)
+def test_an_automatic_reply_with_only_vendor_headers_is_recognised(name: str, evidence: tuple[str, ...]) -> None:
+    classification = rules.classify(parse.parse(corpus.raw(name)))
 
-    assert classification.evidence == ("X-MS-Exchange-Inbox-Rules-Loop: frontdesk@harbour-hotel.example",)
+    assert (classification.kind, classification.evidence) == ("auto_reply", evidence)
 
 
 @pytest.mark.parametrize("name", sorted(REPLIES))
