@@ -135,3 +135,21 @@ def test_inbound_settings_have_defaults_and_refuse_nonsense() -> None:
 
     with pytest.raises(SettingsError, match="MAILER_INBOUND_SOFT_BOUNCE_LIMIT"):
         read_declared(InboundSettings, replace(base, extra={"MAILER_INBOUND_SOFT_BOUNCE_LIMIT": "0"}))
+
+
+@pytest.mark.parametrize(
+    ("subject", "automatic"),
+    [
+        ("Respuesta automática: [#2e3f4a5b] Pedido", True),
+        ("Automatic reply: Plan options", True),
+        ("Out of Office: back on Monday", True),
+        ("Ausente: vuelvo el lunes", True),
+        ("Absence of the May invoice", False),
+        ("Ausente el técnico, ¿quién viene?", False),
+        ("Re: Respuesta a su pedido", False),
+    ],
+)
+def test_only_a_responders_subject_prefix_marks_a_message_as_automatic(subject: str, automatic: bool) -> None:
+    raw = f"From: ana@example.com\nSubject: {subject}\n\nHola\n".encode()
+
+    assert (rules.classify(parse.parse(raw)).kind == "auto_reply") is automatic

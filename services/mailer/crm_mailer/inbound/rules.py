@@ -1,9 +1,10 @@
 """What a received message is, what it does to the address it is about, and whether we may answer it.
 
 Pure functions on an InboundMessage: ``classify`` (bounce, delivery notice, complaint, unsubscribe, automatic
-reply or a person's message), ``address_outcome`` (the event and the contacts' inactive reason, soft bounces
-counting only after a number in a row) and ``may_auto_reply`` (never to machines, lists or ourselves, so two
-auto-responders cannot answer each other forever). Threading is in ``threads``.
+reply or a person's message); ``bounce_outcome``, ``complaint_outcomes`` and ``unsubscribe_outcome`` (the event
+and the contacts' inactive reason, soft bounces counting only after a number in a row); and ``may_auto_reply``
+(never to machines, lists or ourselves, so two auto-responders cannot answer each other forever). Threading is
+in ``threads``.
 """
 
 from __future__ import annotations
@@ -41,10 +42,12 @@ _AUTO_HEADERS = (
     "X-Loop",
 )
 _BULK_PRECEDENCE = ("bulk", "list", "junk")
+# What Outlook, Exchange and webmail vacation responders put in front of the subject; the plain words
+# "Ausente"/"Absence" only as a prefix with its colon, since a person may write "Absence of the invoice".
 _AUTO_SUBJECT = re.compile(
-    r"^\s*(?:automatic reply|auto(?:matic)?[- ]?(?:reply|response)|out of (?:the )?office|respuesta autom[aá]tica|"
-    r"fuera de (?:la )?oficina|ausente|r[ée]ponse automatique|absence|abwesenheitsnotiz|automatische antwort|"
-    r"risposta automatica|resposta autom[aá]tica)\b\s*[:\uff1a]?",
+    r"^\s*(?:(?:automatic reply|auto(?:matic)?[- ]?(?:reply|response)|out of (?:the )?office|"
+    r"respuesta autom[aá]tica|fuera de (?:la )?oficina|r[ée]ponse automatique|abwesenheitsnotiz|"
+    r"automatische antwort|risposta automatica|resposta autom[aá]tica)\b|(?:ausente|absence)\s*[:\uff1a])",
     re.IGNORECASE,
 )
 _NO_REPLY = re.compile(
