@@ -10,7 +10,7 @@ from crm_contacts.record import emailstatus
 from crm_contacts.record.models import INACTIVE_REASONS
 from crm_mailer.inbound import bounces, parse, rules, subjects, tokens
 from crm_mailer.inbound.bounces import Bounce
-from crm_mailer.inbound.message import Envelope
+from crm_mailer.inbound.message import Address, Envelope
 from crm_mailer.inbound.settings import InboundSettings
 from crm_platform.settings import Settings, SettingsError, read_declared
 from tests.unit.mailer_inbound import corpus
@@ -119,6 +119,12 @@ def test_an_auto_reply_answering_our_auto_reply_is_refused_so_no_loop_starts() -
     assert not rules.may_auto_reply(replace(person, envelope=Envelope(mail_from=""))).allowed
     own = rules.may_auto_reply(person, own_domains=("gmail.com",))
     assert not own.allowed and "our own" in own.why
+    ours = parse.parse(ours.replace(b"Auto-Submitted: auto-replied\n", b""))  # a person at our own subdomain
+    assert not rules.may_auto_reply(ours, own_domains=("acme.test",)).allowed
+    assert not rules.may_auto_reply(
+        replace(ours, from_=Address("ana@mail.acme.test")), own_domains=("acme.test",)
+    ).allowed
+    assert rules.may_auto_reply(replace(ours, from_=Address("ana@notacme.test")), own_domains=("acme.test",)).allowed
 
 
 def test_a_not_spam_report_turns_nothing_off() -> None:

@@ -237,10 +237,11 @@ def may_auto_reply(
     answer_to = message.reply_to[0] if message.reply_to else message.from_
     if answer_to is None:
         return AutoReplyDecision(False, "no sender to answer")
+    ours = tuple(own.lower().strip(".") for own in own_domains)
     for address in filter(None, (message.from_, message.sender, answer_to)):
         if _NO_REPLY.match(address.local_part):
             return AutoReplyDecision(False, f"{address.key} does not take replies")
         domain = address.key.rsplit("@", 1)[-1]
-        if domain in {own.lower() for own in own_domains}:
+        if any(domain == own or domain.endswith(f".{own}") for own in ours):
             return AutoReplyDecision(False, f"{address.key} is one of our own addresses")
     return AutoReplyDecision(True, f"a person's message from {answer_to.key}")
