@@ -15,6 +15,9 @@ same concurrency, as a ratio against a target:
    Flask app under the stack's gunicorn settings (bench/floor_app.py, the same wrk load). Their CPU per
    request added (CPUs / rate each) bounds the rate any implementation of the create can reach here;
    printed with its ratio against the same raw INSERT+COMMIT baseline as figure 1.
+5. Inbound mail in this process: parse, classify, extract the reply and thread every message of the test
+   corpus (tests/fixtures/mail) vs the standard library's email.message_from_bytes(policy=default) alone
+   over the same corpus, median of several interleaved runs.                   target >= 200 msg/s
 
 A missed target is reported, not an error: the exit status is non-zero only when something failed
 (a service did not start, a request was answered with an error, a message went missing).
@@ -37,11 +40,14 @@ from pathlib import Path
 from figures.ceiling import ceiling, ceiling_database, http_floor, sql_floors
 from figures.create_http import raw_baseline, wait_drained
 from figures.grpc_get import start_echo_server
+from figures.inbound import inbound_bench
 from figures.relay import relay_bench
 from support.cpu import CpuMeter, StackCpu
 from support.infra import BenchError, free_port_block, fresh_vhost
 from support.load import grpc_load, http_load
 from support.report import Measure, compare, note
+
+FIGURES = ("inbound", "http", "grpc", "relay", "ceiling")
 
 
 # --- the run ------------------------------------------------------------------------------------------
@@ -55,12 +61,12 @@ def main() -> int:
     parser.add_argument(
         "--http-threads", type=int, default=None, help="gunicorn threads per worker (default: CRM_HTTP_THREADS's)"
     )
-    parser.add_argument(
-        "--only", choices=("http", "grpc", "relay", "ceiling"), action="append", help="run only these figures"
-    )
+    parser.add_argument("--only", choices=FIGURES, action="append", help="run only these figures")
+    parser.add_argument("--inbound-runs", type=int, default=5, help="interleaved runs of the inbound figure (5)")
+    parser.add_argument("--inbound-passes", type=int, default=20, help="passes over the corpus per run (20)")
     parser.add_argument("--keep", action="store_true", help="keep the stack's logs directory")
     args = parser.parse_args()
-    only = set(args.only or ("http", "grpc", "relay", "ceiling"))
+    only = set(args.only or FIGURES)
 
     from crm_devtools import devstack
 
@@ -86,6 +92,10 @@ def main() -> int:
     stack_cpu: StackCpu | None = None
     with ExitStack() as exits:
         try:
+            if "inbound" in only:
+                print("[inbound] parse, classify, reply, thread over the mail corpus vs the stdlib parser", flush=True)
+                inbound_bench(args.inbound_runs, args.inbound_passes, lines)
+
             if "relay" in only:
                 print(f"[relay] {args.relay_events} events, fresh database and vhost", flush=True)
                 relay, raw = relay_bench(exits, run_id, args.relay_events)
