@@ -9,6 +9,8 @@ from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from typing import Any
 
+from crm_platform.errors import Unauthenticated
+
 
 @dataclass(frozen=True)
 class Caller:
@@ -39,6 +41,15 @@ def current_request_id() -> str | None:
 
 def current_caller() -> Caller | None:
     return caller_var.get()
+
+
+def require_caller() -> Caller:
+    """The caller bound to this work (an HTTP request, a gRPC call, an event); Unauthenticated when none is,
+    which the edges answer 401 / UNAUTHENTICATED rather than a crash."""
+    found = caller_var.get()
+    if found is None:
+        raise Unauthenticated("a bearer token is required")
+    return found
 
 
 @contextlib.contextmanager

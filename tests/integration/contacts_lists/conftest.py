@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
-from crm_contacts.bulk import runner
+from crm_contacts.bulk import loops
 from crm_contacts.customfields.models import CustomField
 from crm_contacts.funnel.models import ContactType, Stage
 from crm_contacts.members import service as members
@@ -66,7 +66,7 @@ class Tenant:
         return [by_id.get(item["id"], item["id"]) for item in answer.get_json()["items"]]
 
     def run_jobs(self) -> None:
-        while runner.run_once(self.api.rt):
+        while loops.run_once(self.api.rt):
             pass
 
     def set_created_at(self, name: str, moment: datetime) -> None:

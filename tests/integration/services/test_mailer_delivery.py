@@ -16,7 +16,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from crm.events.v1 import mailer_pb2, tickets_pb2
-from crm_mailer.outbound import compose
+from crm_mailer.outbound import rules
 from crm_mailer.outbound import service as outbound
 from crm_mailer.outbound.models import OutboundMessage
 from crm_mailer.outbound.settings import sender_of
@@ -296,13 +296,13 @@ def test_mail_greylisted_on_its_last_attempt_is_given_up(
 ) -> None:
     transport, _server = smtp
     acme = queue_mail_to(mailer_api, contacts_peer_service, GREYLISTED)
-    set_attempts(mailer_api, compose.MAX_ATTEMPTS - 1)
+    set_attempts(mailer_api, rules.MAX_ATTEMPTS - 1)
 
     outcomes = deliver(mailer_api, transport)
 
     assert outcomes == {"sent": 0, "deferred": 0, "failed": 1}
     [record] = mails(mailer_api, acme)
-    assert (record["status"], record["attempts"]) == ("failed", compose.MAX_ATTEMPTS)
+    assert (record["status"], record["attempts"]) == ("failed", rules.MAX_ATTEMPTS)
     assert "451" in record["last_error"]
 
 

@@ -120,11 +120,16 @@ def add_message(uow: UnitOfWork, *, caller: Caller, conversation_id: str, body: 
     return message
 
 
-def list_messages(uow: UnitOfWork, *, caller: Caller, conversation_id: str) -> list[Message]:
-    """The messages of a conversation the caller may see, oldest first."""
+def list_messages(
+    uow: UnitOfWork, *, caller: Caller, conversation_id: str, limit: int, after_id: str | None
+) -> list[Message]:
+    """A page of the messages of a conversation the caller may see, oldest first; one row more than ``limit``
+    says a next page exists."""
     with uow:
         conversation = _get(uow, caller, conversation_id)
         query = select(Message).where(
             Message.workspace_id == caller.workspace_id, Message.conversation_id == conversation.id
         )
-        return list(uow.session.scalars(query.order_by(Message.id)))
+        if after_id:
+            query = query.where(Message.id > after_id)
+        return list(uow.session.scalars(query.order_by(Message.id).limit(limit + 1)))

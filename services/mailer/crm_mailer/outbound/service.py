@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from crm.events.v1 import mailer_pb2
 from crm_mailer.models import visibility
-from crm_mailer.outbound import compose
+from crm_mailer.outbound import rules
 from crm_mailer.outbound.models import FAILED, QUEUED, SENT, SKIPPED, OutboundMessage
 from crm_mailer.outbound.transport import PermanentFailure, TemporaryFailure, Transport
 from crm_platform.clients.contacts import ContactDirectory
@@ -62,9 +62,9 @@ def queue_ticket_comment(
         ticket_id=ticket_id,
         contact_id=contact_id,
         recipient=recipient,
-        subject=compose.ticket_subject(ticket_id, ticket_subject),
+        subject=rules.ticket_subject(ticket_id, ticket_subject),
         body=body,
-        rfc822_message_id=compose.message_id(outbound_id, sender.domain),
+        rfc822_message_id=rules.message_id(outbound_id, sender.domain),
         status=QUEUED if recipient else SKIPPED,
         last_error=None if recipient else "the contact has no email address",
     )
@@ -88,7 +88,7 @@ def deliver_due(database: Database, transport: Transport, sender: Sender, *, lim
                 break
             now = utcnow()
             message.attempts += 1
-            mail = compose.build(
+            mail = rules.build(
                 sender=sender.address,
                 recipient=message.recipient or "",
                 subject=message.subject,
@@ -104,7 +104,7 @@ def deliver_due(database: Database, transport: Transport, sender: Sender, *, lim
                 outcomes["failed"] += 1
                 log.warning("mail %s failed: %s", message.id, exc)
             except Exception as exc:  # noqa: BLE001 - TemporaryFailure, or an unforeseen error that must not block the queue
-                retry_at = compose.next_attempt(message.attempts, now)
+                retry_at = rules.next_attempt(message.attempts, now)
                 reason = str(exc) if isinstance(exc, TemporaryFailure) else f"{type(exc).__name__}: {exc}"
                 message.last_error = reason[:2000]
                 if retry_at is None:
@@ -144,12 +144,13 @@ def get(uow: UnitOfWork, *, caller: Caller, message_id: str) -> OutboundMessage:
         return message
 
 
-def get_by_source_event(uow: UnitOfWork, *, workspace_id: str, source_event_id: str) -> OutboundMessage:
-    """The mail sent for an event of another service."""
+def get_by_source_event(uow: UnitOfWork, *, caller: Caller, source_event_id: str) -> OutboundMessage:
+    """The mail sent for an event of another service, in the caller's workspace."""
     with uow:
         message = uow.session.scalars(
             select(OutboundMessage).where(
-                OutboundMessage.workspace_id == workspace_id, OutboundMessage.source_event_id == source_event_id
+                OutboundMessage.workspace_id == caller.workspace_id,
+                OutboundMessage.source_event_id == source_event_id,
             )
         ).first()
         if message is None:

@@ -115,9 +115,14 @@ def add_comment(uow: UnitOfWork, *, caller: Caller, ticket_id: str, body: str, p
     return comment
 
 
-def list_comments(uow: UnitOfWork, *, caller: Caller, ticket_id: str) -> list[Comment]:
-    """The comments of a ticket the caller may see, oldest first."""
+def list_comments(
+    uow: UnitOfWork, *, caller: Caller, ticket_id: str, limit: int, after_id: str | None
+) -> list[Comment]:
+    """A page of the comments of a ticket the caller may see, oldest first; one row more than ``limit`` says a
+    next page exists."""
     with uow:
         ticket = _get(uow, caller, ticket_id)
         query = select(Comment).where(Comment.workspace_id == caller.workspace_id, Comment.ticket_id == ticket.id)
-        return list(uow.session.scalars(query.order_by(Comment.id)))
+        if after_id:
+            query = query.where(Comment.id > after_id)
+        return list(uow.session.scalars(query.order_by(Comment.id).limit(limit + 1)))
