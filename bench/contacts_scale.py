@@ -651,9 +651,7 @@ def csv_rows(count: int) -> Iterator[str]:
         yield f"{name},imported{RUN}-{i}@import.com,+3469{RUN % 10}{i:06d},vip;hot,{i % 4},Madrid\r\n"
 
 
-def import_run(
-    rt: Any, loops: Any, tenant: Tenant, rows: int, base: str, tmp: Path, raw: psycopg.Connection
-) -> Result:
+def import_run(rt: Any, loops: Any, tenant: Tenant, rows: int, base: str, tmp: Path, raw: psycopg.Connection) -> Result:
     """Upload over HTTP, then the job exactly as the worker runs it (in this process); wall time of both."""
     from crm_platform.auth import mint_for
 

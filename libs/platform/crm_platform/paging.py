@@ -90,7 +90,6 @@ def decode(cursor: str, *, scope: str = ID_ORDER) -> list[Any]:
                 FieldError(
                     "cursor",
                     phrase("this cursor belongs to {theirs}, not {ours}", theirs=decoded[0][:100], ours=scope),
-                    "cursor_of_another_list",
                 )
             ],
         )

@@ -58,7 +58,9 @@ class ContactsServicer(MembersRpc, WorkspacesRpc, contacts_pb2_grpc.ContactsServ
         self, request: contacts_pb2.BatchGetContactsRequest, _context: Any
     ) -> contacts_pb2.BatchGetContactsResponse:
         records = reads.batch_get(
-            self.rt.database.unit_of_work(), workspace_id=context.require_caller().workspace_id, contact_ids=list(request.contact_ids)
+            self.rt.database.unit_of_work(),
+            workspace_id=context.require_caller().workspace_id,
+            contact_ids=list(request.contact_ids),
         )
         return contacts_pb2.BatchGetContactsResponse(contacts=[record_message(r) for r in records])
 

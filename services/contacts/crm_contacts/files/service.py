@@ -85,7 +85,7 @@ def add(
             )
             uow.session.add(stored)
             uow.session.flush()
-            _recorded(uow.session, stored, kind="file_added", actor_id=caller.user_id)
+            _recorded(uow, stored, kind="file_added", actor_id=caller.user_id)
             uow.commit()
     except BaseException:
         storage.delete(key)
@@ -129,7 +129,7 @@ def delete(uow: UnitOfWork, storage: Storage, *, caller: Caller, contact_id: str
         ):
             raise Forbidden("only the member who uploaded the file or an admin may delete it")
         uow.session.delete(stored)
-        _recorded(uow.session, stored, kind="file_deleted", actor_id=caller.user_id)
+        _recorded(uow, stored, kind="file_deleted", actor_id=caller.user_id)
         uow.commit()
     # After the commit: a crash here leaves unreferenced bytes, never a row without its bytes.
     storage.delete(stored.storage_key)
@@ -165,9 +165,9 @@ def _file(session: Session, caller: Caller, contact_id: str, file_id: str) -> Co
     return stored
 
 
-def _recorded(session: Session, stored: ContactFile, *, kind: str, actor_id: str) -> None:
+def _recorded(uow: UnitOfWork, stored: ContactFile, *, kind: str, actor_id: str) -> None:
     record(
-        session,
+        uow,
         workspace_id=stored.workspace_id,
         contact_id=stored.contact_id,
         kind=kind,

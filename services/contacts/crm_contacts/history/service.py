@@ -51,7 +51,7 @@ def comment(uow: UnitOfWork, *, caller: Caller, contact_id: str, body: str) -> H
         visible_contact(uow.session, caller, contact_id)
         _require_active_members(uow.session, caller.workspace_id, mentioned)
         entry = record(
-            uow.session,
+            uow,
             workspace_id=caller.workspace_id,
             contact_id=contact_id,
             kind="comment",

@@ -6,8 +6,9 @@ from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, ConfigDict, Field
 
 from crm_contacts.members import rules, service
-from crm_platform.openapi import QueryModel
-from crm_platform.web import SECURITY, caller, cursor_after, idempotent, json_response, page, runtime
+from crm_platform import paging
+from crm_platform.paging import PageQuery
+from crm_platform.web import SECURITY, caller, idempotent, json_response, runtime
 
 api = APIBlueprint(
     "contacts_members", __name__, url_prefix="/v1/contacts", abp_tags=[Tag(name="members")], abp_security=SECURITY
@@ -48,10 +49,7 @@ class MemberPage(BaseModel):
     next_cursor: str | None
 
 
-class MemberQuery(QueryModel):
-    model_config = ConfigDict(extra="forbid")
-    limit: int = Field(default=50, ge=1, le=200)
-    cursor: str | None = None
+class MemberQuery(PageQuery):
     active: bool | None = Field(default=None, description="only active (true) or deactivated (false) members")
 
 
@@ -65,11 +63,10 @@ def list_members(query: MemberQuery):  # type: ignore[no-untyped-def]
         runtime().database.unit_of_work(),
         workspace_id=caller().workspace_id,
         limit=query.limit,
-        after_id=cursor_after(query.cursor),
+        after_id=paging.after_id(query.cursor),
         active=query.active,
     )
-    members, next_cursor = page(members, query.limit, key=lambda row: row.id)
-    return json_response({"items": [m.as_dict() for m in members], "next_cursor": next_cursor})
+    return json_response(paging.cut(members, query.limit, key=lambda row: row.id).body(lambda member: member.as_dict()))
 
 
 @api.get("/members/me", responses={200: MemberOut}, summary="The caller's own member record")

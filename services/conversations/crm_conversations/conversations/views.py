@@ -77,7 +77,9 @@ def start_conversation(body: ConversationIn):  # type: ignore[no-untyped-def]
         contact_id=body.contact_id,
         subject=body.subject,
     )
-    return json_response(represent.conversation(conversation), 201, {"Location": f"/v1/conversations/{conversation.id}"})
+    return json_response(
+        represent.conversation(conversation), 201, {"Location": f"/v1/conversations/{conversation.id}"}
+    )
 
 
 @api.get("", responses={200: ConversationPage}, summary="List conversations, newest first")

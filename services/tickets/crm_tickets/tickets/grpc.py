@@ -26,6 +26,4 @@ class TicketsServicer(tickets_pb2_grpc.TicketsServiceServicer):
             after_id=None,
             contact_id=request.contact_id,
         )[:limit]
-        return tickets_pb2.ListContactTicketsResponse(
-            tickets=[represent.ticket_message(t) for t in tickets]
-        )
+        return tickets_pb2.ListContactTicketsResponse(tickets=[represent.ticket_message(t) for t in tickets])
