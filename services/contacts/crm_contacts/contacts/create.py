@@ -21,7 +21,7 @@ from crm_contacts.funnel.defaults import DEFAULT_TYPE
 from crm_contacts.funnel.models import ContactType, Stage
 from crm_contacts.members.models import Member
 from crm_contacts.record import events, rules
-from crm_contacts.record.models import Contact, ContactEmail, ContactPhone, ContactTag, Interest
+from crm_contacts.record.models import ACTIVE, Contact, ContactEmail, ContactPhone, ContactTag, Interest
 from crm_contacts.record.workspace import Workspace
 from crm_contacts.sources.defaults import MANUAL_SOURCE
 from crm_contacts.sources.models import Source
@@ -88,7 +88,7 @@ def _new_contact(workspace_id: str, actor_id: str | None) -> Contact:
         workspace_id=workspace_id,
         name="",
         name_key="",
-        status="active",
+        status=ACTIVE,
         stars=0,
         blocked=False,
         location={},
@@ -173,7 +173,7 @@ class NewContact:
 
     row: int
     values: Mapping[str, Any]
-    status: str = "active"
+    status: str = ACTIVE
 
 
 def insert_many(
