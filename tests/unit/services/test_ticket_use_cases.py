@@ -86,3 +86,10 @@ def test_when_agents_see_all_an_agent_may_open_a_ticket_on_any_contact(directory
         access = require_visible_contact(directory, luis_contact.id, what="ticket")
 
     assert (access.visible, access.owner_id) == (True, LUIS)
+
+
+@pytest.mark.parametrize(("raw", "clean"), [("  Printer   on fire ", "Printer on fire"), ("Help", "Help")])
+def test_a_subjects_runs_of_spaces_are_collapsed(raw: str, clean: str) -> None:
+    from crm_tickets.tickets import rules
+
+    assert rules.clean_subject(raw) == clean
