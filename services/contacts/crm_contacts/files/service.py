@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -133,19 +132,6 @@ def delete(uow: UnitOfWork, storage: Storage, *, caller: Caller, contact_id: str
         uow.commit()
     # After the commit: a crash here leaves unreferenced bytes, never a row without its bytes.
     storage.delete(stored.storage_key)
-
-
-def as_dict(stored: ContactFile) -> dict[str, Any]:
-    return {
-        "id": stored.id,
-        "contact_id": stored.contact_id,
-        "filename": stored.filename,
-        "content_type": stored.content_type,
-        "size": stored.size,
-        "sha256": stored.sha256,
-        "uploaded_by": stored.uploaded_by,
-        "created_at": stored.created_at.isoformat(),
-    }
 
 
 def _refuse_executable(head: bytes) -> None:

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.sansio.multipart import Data, Epilogue, Event, File, MultipartDecoder, NeedData
 
-from crm_contacts.files import rules, service
+from crm_contacts.files import represent, rules, service
 from crm_contacts.files.storage import Storage
 from crm_platform import paging
 from crm_platform.errors import FieldError, InvalidInput
@@ -124,7 +124,7 @@ def upload_file(path: ContactPath):  # type: ignore[no-untyped-def]
     except RequestEntityTooLarge:
         raise service.too_large(max_bytes) from None
     return json_response(
-        service.as_dict(stored), 201, {"Location": f"/v1/contacts/{path.contact_id}/files/{stored.id}"}
+        represent.as_dict(stored), 201, {"Location": f"/v1/contacts/{path.contact_id}/files/{stored.id}"}
     )
 
 
@@ -137,7 +137,7 @@ def list_files(path: ContactPath, query: PageQuery):  # type: ignore[no-untyped-
         limit=query.limit,
         after_id=paging.after_id(query.cursor),
     )
-    return json_response(paging.cut(files, query.limit, key=lambda row: row.id).body(service.as_dict))
+    return json_response(paging.cut(files, query.limit, key=lambda row: row.id).body(represent.as_dict))
 
 
 @api.get(

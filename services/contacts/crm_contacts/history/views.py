@@ -7,7 +7,7 @@ from typing import Any
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, ConfigDict, Field
 
-from crm_contacts.history import rules, service
+from crm_contacts.history import represent, rules, service
 from crm_platform import paging
 from crm_platform.errors import InvalidInput
 from crm_platform.paging import PageQuery
@@ -73,7 +73,7 @@ def list_history(path: ContactPath, query: HistoryQuery):  # type: ignore[no-unt
         limit=query.limit,
         after_id=paging.after_id(query.cursor),
     )
-    return json_response(paging.cut(entries, query.limit, key=lambda entry: entry.id).body(service.as_dict))
+    return json_response(paging.cut(entries, query.limit, key=lambda entry: entry.id).body(represent.as_dict))
 
 
 @api.post(
@@ -87,4 +87,4 @@ def add_comment(path: ContactPath, body: CommentIn):  # type: ignore[no-untyped-
     entry = service.comment(
         runtime().database.unit_of_work(), caller=caller(), contact_id=path.contact_id, body=body.body
     )
-    return json_response(service.as_dict(entry), 201)
+    return json_response(represent.as_dict(entry), 201)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, ConfigDict, Field
 
-from crm_contacts.members import rules, service
+from crm_contacts.members import represent, rules, service
 from crm_platform import paging
 from crm_platform.paging import PageQuery
 from crm_platform.web import SECURITY, caller, idempotent, json_response, runtime
@@ -66,14 +66,14 @@ def list_members(query: MemberQuery):  # type: ignore[no-untyped-def]
         after_id=paging.after_id(query.cursor),
         active=query.active,
     )
-    return json_response(paging.cut(members, query.limit, key=lambda row: row.id).body(lambda member: member.as_dict()))
+    return json_response(paging.cut(members, query.limit, key=lambda row: row.id).body(represent.member))
 
 
 @api.get("/members/me", responses={200: MemberOut}, summary="The caller's own member record")
 def get_me():  # type: ignore[no-untyped-def]
     who = caller()
     member = service.get(runtime().database.unit_of_work(), workspace_id=who.workspace_id, member_id=who.user_id)
-    return json_response(member.as_dict())
+    return json_response(represent.member(member))
 
 
 @api.get("/members/<member_id>", responses={200: MemberOut}, summary="Get a member")
@@ -81,7 +81,7 @@ def get_member(path: MemberPath):  # type: ignore[no-untyped-def]
     member = service.get(
         runtime().database.unit_of_work(), workspace_id=caller().workspace_id, member_id=path.member_id
     )
-    return json_response(member.as_dict())
+    return json_response(represent.member(member))
 
 
 @api.post("/members", responses={201: MemberOut}, summary="Add a member (admins)")
@@ -97,7 +97,7 @@ def create_member(body: MemberIn):  # type: ignore[no-untyped-def]
         role=body.role,
         signature=body.signature,
     )
-    return json_response(member.as_dict(), 201, {"Location": f"/v1/contacts/members/{member.id}"})
+    return json_response(represent.member(member), 201, {"Location": f"/v1/contacts/members/{member.id}"})
 
 
 @api.patch("/members/<member_id>", responses={200: MemberOut}, summary="Change a member (admins, or themself)")
@@ -108,7 +108,7 @@ def update_member(path: MemberPath, body: MemberPatch):  # type: ignore[no-untyp
         member_id=path.member_id,
         changes=body.model_dump(exclude_unset=True),
     )
-    return json_response(member.as_dict())
+    return json_response(represent.member(member))
 
 
 @api.delete("/members/<member_id>", responses={200: MemberOut}, summary="Deactivate a member (admins)")
@@ -118,4 +118,4 @@ def deactivate_member(path: MemberPath):  # type: ignore[no-untyped-def]
     member = service.deactivate(
         runtime().database.unit_of_work(), workspace_id=who.workspace_id, member_id=path.member_id
     )
-    return json_response(member.as_dict())
+    return json_response(represent.member(member))

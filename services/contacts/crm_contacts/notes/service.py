@@ -117,19 +117,6 @@ def set_pinned(uow: UnitOfWork, *, caller: Caller, contact_id: str, note_id: str
     return note
 
 
-def as_dict(note: Note) -> dict[str, Any]:
-    return {
-        "id": note.id,
-        "contact_id": note.contact_id,
-        "author_id": note.author_id,
-        "body": note.body,
-        "pinned": note.pinned,
-        "pinned_at": note.pinned_at.isoformat() if note.pinned_at else None,
-        "created_at": note.created_at.isoformat(),
-        "updated_at": note.updated_at.isoformat(),
-    }
-
-
 def _clean(body: str) -> str:
     text, error = rules.clean_body(body)
     if error is not None or text is None:

@@ -6,7 +6,7 @@ from flask import Response
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, ConfigDict, Field
 
-from crm_contacts.notes import service
+from crm_contacts.notes import represent, service
 from crm_platform import paging
 from crm_platform.paging import PageQuery
 from crm_platform.web import SECURITY, caller, idempotent, json_response, runtime
@@ -60,7 +60,7 @@ def list_notes(path: ContactPath, query: PageQuery):  # type: ignore[no-untyped-
         after=paging.after(query.cursor, scope=service.ORDER),
     )
     return json_response(
-        paging.cut(notes, query.limit, key=service.position_of, scope=service.ORDER).body(service.as_dict)
+        paging.cut(notes, query.limit, key=service.position_of, scope=service.ORDER).body(represent.as_dict)
     )
 
 
@@ -68,7 +68,7 @@ def list_notes(path: ContactPath, query: PageQuery):  # type: ignore[no-untyped-
 @idempotent
 def add_note(path: ContactPath, body: NoteIn):  # type: ignore[no-untyped-def]
     note = service.add(runtime().database.unit_of_work(), caller=caller(), contact_id=path.contact_id, body=body.body)
-    return json_response(service.as_dict(note), 201, {"Location": f"/v1/contacts/{path.contact_id}/notes/{note.id}"})
+    return json_response(represent.as_dict(note), 201, {"Location": f"/v1/contacts/{path.contact_id}/notes/{note.id}"})
 
 
 @api.patch("/<contact_id>/notes/<note_id>", responses={200: NoteOut}, summary="Edit a note (its author or an admin)")
@@ -80,7 +80,7 @@ def edit_note(path: NotePath, body: NoteIn):  # type: ignore[no-untyped-def]
         note_id=path.note_id,
         body=body.body,
     )
-    return json_response(service.as_dict(note))
+    return json_response(represent.as_dict(note))
 
 
 @api.delete("/<contact_id>/notes/<note_id>", responses={204: None}, summary="Delete a note (its author or an admin)")
@@ -111,4 +111,4 @@ def _set_pinned(path: NotePath, *, pinned: bool) -> Response:
         note_id=path.note_id,
         pinned=pinned,
     )
-    return json_response(service.as_dict(note))
+    return json_response(represent.as_dict(note))

@@ -186,21 +186,6 @@ def delete(uow: UnitOfWork, *, caller: Caller, contact_id: str, task_id: str) ->
         uow.commit()
 
 
-def as_dict(task: Task) -> dict[str, Any]:
-    return {
-        "id": task.id,
-        "contact_id": task.contact_id,
-        "title": task.title,
-        "due_at": _jsonable(task.due_at),
-        "assignee_id": task.assignee_id,
-        "done": task.done,
-        "done_at": _jsonable(task.done_at),
-        "created_by": task.created_by,
-        "created_at": task.created_at.isoformat(),
-        "updated_at": task.updated_at.isoformat(),
-    }
-
-
 def _utc(moment: datetime | None) -> datetime | None:
     return moment.astimezone(UTC) if moment is not None else None
 

@@ -6,7 +6,7 @@ from flask import Response
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from crm_contacts.tasks import service
+from crm_contacts.tasks import represent, service
 from crm_platform import paging
 from crm_platform.errors import FieldError, InvalidInput
 from crm_platform.paging import PageQuery
@@ -81,7 +81,7 @@ def list_assigned_tasks(query: AssignedQuery):  # type: ignore[no-untyped-def]
         after=paging.after(query.cursor, scope=service.ASSIGNED_ORDER),
     )
     page = paging.cut(tasks, query.limit, key=service.due_position_of, scope=service.ASSIGNED_ORDER)
-    return json_response(page.body(service.as_dict))
+    return json_response(page.body(represent.as_dict))
 
 
 @api.get(
@@ -98,7 +98,7 @@ def list_tasks(path: ContactPath, query: PageQuery):  # type: ignore[no-untyped-
         after=paging.after(query.cursor, scope=service.CONTACT_ORDER),
     )
     page = paging.cut(tasks, query.limit, key=service.contact_position_of, scope=service.CONTACT_ORDER)
-    return json_response(page.body(service.as_dict))
+    return json_response(page.body(represent.as_dict))
 
 
 @api.post("/<contact_id>/tasks", responses={201: TaskOut}, summary="Add a task to a contact")
@@ -113,7 +113,7 @@ def add_task(path: ContactPath, body: TaskIn):  # type: ignore[no-untyped-def]
         due_at=body.due_at,
         **options,
     )
-    return json_response(service.as_dict(task), 201, {"Location": f"/v1/contacts/{path.contact_id}/tasks/{task.id}"})
+    return json_response(represent.as_dict(task), 201, {"Location": f"/v1/contacts/{path.contact_id}/tasks/{task.id}"})
 
 
 @api.patch(
@@ -134,7 +134,7 @@ def edit_task(path: TaskPath, body: TaskPatch):  # type: ignore[no-untyped-def]
         task_id=path.task_id,
         **changes,
     )
-    return json_response(service.as_dict(task))
+    return json_response(represent.as_dict(task))
 
 
 @api.delete("/<contact_id>/tasks/<task_id>", responses={204: None}, summary="Delete a task (its creator or an admin)")
