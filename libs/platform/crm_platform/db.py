@@ -257,10 +257,8 @@ class Database:
         self.processed_events = self.metadata.tables["processed_events"]
         self.idempotency_keys = self.metadata.tables["idempotency_keys"]
         # Built once and executed with parameters: the compiled form is cached, nothing is rebuilt per row.
-        # inline(): the id comes from the column's sequence inside the INSERT, which returns nothing (no
-        # RETURNING, no nextval() fetched first), so it can be sent in a pipeline; nobody needs the id back.
         self.insert_processed_event = insert(self.processed_events)
-        self._inserts: dict[Table, Insert] = {}
+        self._inserts: dict[Table, Insert] = {}  # UnitOfWork.insert's, one per table (the outbox's among them)
         self._reads_on_driver = self.engine.dialect.driver == "psycopg"
         # Compiled once per query object (``read`` is for prebuilt queries), forgotten with it.
         self._driver_reads: weakref.WeakKeyDictionary[Select[Any], _DriverRead] = weakref.WeakKeyDictionary()
