@@ -405,7 +405,7 @@ def main() -> int:
     args = parser.parse_args()
     sys.path[:0] = [str(ROOT / "libs/platform"), str(ROOT / "services/contacts")]
     from crm_contacts.app import SERVICE
-    from crm_contacts.bulk import runner
+    from crm_contacts.bulk import loops
     from crm_platform import migrations
     from crm_platform.auth import mint_for
     from crm_platform.service import bootstrap
@@ -545,7 +545,7 @@ def main() -> int:
         )
         results.append(duplicate_cost(http, base, raw, ws, n))
         log("  duplicate check: done")
-        results.append(import_run(rt, runner, import_tenant, import_rows, base, tmp, raw))
+        results.append(import_run(rt, loops, import_tenant, import_rows, base, tmp, raw))
         log("  import: done")
         results.extend(export_run(http, base, raw, ws, server.pid, target_tenant.size))
         log("  export: done")
@@ -651,9 +651,7 @@ def csv_rows(count: int) -> Iterator[str]:
         yield f"{name},imported{RUN}-{i}@import.com,+3469{RUN % 10}{i:06d},vip;hot,{i % 4},Madrid\r\n"
 
 
-def import_run(
-    rt: Any, runner: Any, tenant: Tenant, rows: int, base: str, tmp: Path, raw: psycopg.Connection
-) -> Result:
+def import_run(rt: Any, loops: Any, tenant: Tenant, rows: int, base: str, tmp: Path, raw: psycopg.Connection) -> Result:
     """Upload over HTTP, then the job exactly as the worker runs it (in this process); wall time of both."""
     from crm_platform.auth import mint_for
 
@@ -669,7 +667,7 @@ def import_run(
         )
     if answer.status_code != 202:
         raise BenchError(f"import upload answered {answer.status_code}: {answer.text[:300]}")
-    if not runner.run_once(rt):
+    if not loops.run_once(rt):
         raise BenchError("no import job was waiting")
     wall = time.perf_counter() - started
     job = requests.get(f"{base}{answer.headers['Location']}", headers={"Authorization": f"Bearer {token}"}).json()

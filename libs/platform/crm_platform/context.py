@@ -9,6 +9,8 @@ from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from typing import Any
 
+from crm_platform.errors import Forbidden, Unauthenticated, Word, phrase
+
 
 @dataclass(frozen=True)
 class Caller:
@@ -25,6 +27,12 @@ class Caller:
         return self.role == "admin"
 
 
+def require_admin(caller: Caller, action: str) -> None:
+    """Refuse a write an agent may not make: 403 "only admins can <action>" (the action in the service's words)."""
+    if not caller.is_admin:
+        raise Forbidden(phrase("only admins can {action}", action=Word(action)))
+
+
 request_id_var: ContextVar[str | None] = ContextVar("crm_request_id", default=None)
 caller_var: ContextVar[Caller | None] = ContextVar("crm_caller", default=None)
 
@@ -39,6 +47,15 @@ def current_request_id() -> str | None:
 
 def current_caller() -> Caller | None:
     return caller_var.get()
+
+
+def require_caller() -> Caller:
+    """The caller bound to this work (an HTTP request, a gRPC call, an event); Unauthenticated when none is,
+    which the edges answer 401 / UNAUTHENTICATED rather than a crash."""
+    found = caller_var.get()
+    if found is None:
+        raise Unauthenticated("a bearer token is required")
+    return found
 
 
 @contextlib.contextmanager

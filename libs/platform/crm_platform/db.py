@@ -19,6 +19,7 @@ from sqlalchemy import (
     Dialect,
     Engine,
     Index,
+    Insert,
     Integer,
     LargeBinary,
     MetaData,
@@ -36,6 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Compiled
 from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.types import TypeDecorator
 
 from crm_platform import events
@@ -255,16 +257,24 @@ class Database:
         self.processed_events = self.metadata.tables["processed_events"]
         self.idempotency_keys = self.metadata.tables["idempotency_keys"]
         # Built once and executed with parameters: the compiled form is cached, nothing is rebuilt per row.
-        # inline(): the id comes from the column's sequence inside the INSERT, which returns nothing (no
-        # RETURNING, no nextval() fetched first), so it can be sent in a pipeline; nobody needs the id back.
-        self.insert_outbox = insert(self.outbox).inline()
         self.insert_processed_event = insert(self.processed_events)
+        self._inserts: dict[Table, Insert] = {}  # UnitOfWork.insert's, one per table (the outbox's among them)
         self._reads_on_driver = self.engine.dialect.driver == "psycopg"
         # Compiled once per query object (``read`` is for prebuilt queries), forgotten with it.
         self._driver_reads: weakref.WeakKeyDictionary[Select[Any], _DriverRead] = weakref.WeakKeyDictionary()
 
     def unit_of_work(self) -> UnitOfWork:
         return UnitOfWork(self)
+
+    def insert_statement(self, table: Table) -> Insert:
+        """The Core INSERT of a table, built once and then executed with parameters (its compiled form is cached).
+
+        inline(): the statement returns nothing (no RETURNING, no sequence value fetched first), so it can be
+        sent in a pipeline; the rows' ids are set before, or come from the column's sequence (the outbox)."""
+        statement = self._inserts.get(table)
+        if statement is None:
+            statement = self._inserts[table] = insert(table).inline()
+        return statement
 
     def read(self, query: Select[Any], parameters: Mapping[str, Any]) -> Sequence[Sequence[Any]]:
         """The rows of one SELECT, for a use case that only reads: on a pooled connection, outside a
@@ -383,12 +393,30 @@ class UnitOfWork:
         except dbapi.Error as exc:  # raised by the final sync, outside SQLAlchemy: wrapped as SQLAlchemy would
             raise DBAPIError.instance(None, None, exc, dbapi.Error) from exc
 
+    def insert(self, target: Table | type[Any], rows: Any) -> None:
+        """INSERT new rows now, with one Core statement on this transaction's connection, instead of
+        ``session.add`` and a flush: the ORM's bookkeeping costs more CPU than the statement. Inside
+        ``pipeline`` it is sent with the others.
+
+        ``target`` is a table or a mapped class; ``rows`` one row or a list of them (one multi-row INSERT),
+        each a dict of column values or a new object of the mapped class. An object's columns it did not set
+        get their Python defaults, as a flush gives them, and the values are set on it; it stays out of the
+        session (nothing later in the transaction changes it; afterwards it reads like a detached object).
+        """
+        table: Table = target if isinstance(target, Table) else target.__table__
+        many = rows if isinstance(rows, list | tuple) else [rows]
+        if not many:
+            return
+        values = [row if isinstance(row, Mapping) else _column_values(row) for row in many]
+        self.session.connection().execute(
+            self.database.insert_statement(table), values if isinstance(rows, list | tuple) else values[0]
+        )
+
     def emit(self, event_type: str, payload: Message, *, workspace_id: str) -> str:
         """Write an event to the outbox in this transaction; the relay publishes it after commit."""
         outgoing = events.pack(event_type, payload, workspace_id=workspace_id, producer=self.database.service)
-        # On the connection: a Core insert needs none of the ORM session's execute machinery, which costs more.
-        self.session.connection().execute(
-            self.database.insert_outbox,
+        self.insert(
+            self.database.outbox,
             {
                 "event_id": outgoing.event_id,
                 "event_type": event_type,
@@ -416,6 +444,25 @@ class UnitOfWork:
             if _is_processed_events_conflict(exc):
                 raise AlreadyProcessed() from exc
             raise
+
+
+_MISSING = object()
+
+
+def _column_values(row: Any) -> dict[str, Any]:
+    """The INSERT parameters of a new ORM object, as the ORM's flush sends them: a value that was not set
+    (or None, where None means no value) becomes the column's Python default, else NULL; the values are also
+    set on the object, as a flush does. (For tables without server-only defaults, attribute = column key.)"""
+    state = row.__dict__
+    values = {}
+    for column in row.__table__.columns:
+        value = state.get(column.key, _MISSING)
+        if value is _MISSING or (value is None and not column.type.should_evaluate_none):
+            default = column.default
+            value = None if default is None else default.arg(None) if default.is_callable else default.arg
+            set_committed_value(row, column.key, value)
+        values[column.key] = value
+    return values
 
 
 def _is_processed_events_conflict(exc: IntegrityError) -> bool:

@@ -105,7 +105,7 @@ class Worker:
             rt.metrics.start_event_counters(spec.subscriptions.bindings)
             consumer = IdempotentConsumer(spec.name, rt.database, spec.subscriptions, rt, metrics=rt.metrics)
             self._spawn(f"{spec.name}-consumer", lambda stop: self._consume(consumer, stop))
-        for index, loop in enumerate(spec.background):
+        for index, loop in enumerate(spec.loops):
             self._spawn(f"{spec.name}-loop{index}", functools.partial(loop, rt))
 
     def _consume(self, consumer: IdempotentConsumer, stop: threading.Event) -> None:

@@ -50,7 +50,7 @@ class ServiceSpec:
     grpc_bindings: Callable[[Runtime], list[GrpcBinding]] = lambda runtime: []
     subscriptions: Subscriptions = field(default_factory=Subscriptions)
     # Long-running loops of the worker process besides the relay and the consumer (e.g. sending mail).
-    background: tuple[Callable[[Runtime, threading.Event], None], ...] = ()
+    loops: tuple[Callable[[Runtime, threading.Event], None], ...] = ()
     # Extra CLI commands: called with the top-level subparsers.
     cli: Callable[[argparse._SubParsersAction], None] | None = None
     # All-in-one first run: create demo data, return what to show the newcomer (e.g. the workspace id).

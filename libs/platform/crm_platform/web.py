@@ -2,12 +2,11 @@
 
 It gives each service: bearer-JWT auth scoped to the caller's workspace, problem+json errors (RFC 9457)
 with field details, request ids, ``/healthz``, ``/readyz``, ``/metrics``, ``Idempotency-Key`` on POST,
-cursor helpers, and an OpenAPI 3.1 document generated from the code at ``/v1/<service>/openapi.json``.
+and an OpenAPI 3.1 document generated from the code at ``/v1/<service>/openapi.json``.
 """
 
 from __future__ import annotations
 
-import base64
 import functools
 import hashlib
 import json
@@ -38,7 +37,6 @@ FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")  # the
 BEARER: dict[str, Any] = {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
 SECURITY: list[dict[str, list[str]]] = [{"bearer": []}]
 F = TypeVar("F", bound=Callable[..., Any])
-T = TypeVar("T")
 
 
 def problem(
@@ -148,10 +146,8 @@ def runtime() -> Runtime:
 
 
 def caller() -> context.Caller:
-    found = context.current_caller()
-    if found is None:
-        raise Unauthenticated("a bearer token is required")
-    return found
+    """The caller of this request (``context.require_caller``, named for views)."""
+    return context.require_caller()
 
 
 def create_app(rt: Runtime, *, version: str = "0.1.0") -> OpenAPI:
@@ -317,35 +313,6 @@ def idempotent(view: F) -> F:
         return response
 
     return wrapper  # type: ignore[return-value]
-
-
-def cursor_after(cursor: str | None) -> str | None:
-    """The id a page continues after, from the cursor the previous page returned."""
-    return str(decode_cursor(cursor)[0]) if cursor else None
-
-
-def page(rows: Sequence[T], limit: int, key: Callable[[T], Any]) -> tuple[list[T], str | None]:
-    """Cut a page from ``limit + 1`` fetched rows: the extra row only says that a next page exists."""
-    if len(rows) > limit:
-        return list(rows[:limit]), encode_cursor(key(rows[limit - 1]))
-    return list(rows), None
-
-
-def encode_cursor(*values: Any) -> str:
-    return base64.urlsafe_b64encode(json.dumps(values, default=str).encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> list[Any]:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (ValueError, TypeError, RecursionError):
-        raise InvalidInput(
-            "the cursor is not valid", errors=[FieldError("cursor", "not a cursor this API returned")]
-        ) from None
-    if not isinstance(values, list) or not values:  # an empty cursor marks no position
-        raise InvalidInput("the cursor is not valid", errors=[FieldError("cursor", "not a cursor this API returned")])
-    return values
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

@@ -11,7 +11,7 @@ from flask_openapi3 import OpenAPI
 from crm.contacts.v1 import contacts_pb2_grpc
 from crm_contacts import all_models as _all_models  # noqa: F401 - registers every table
 from crm_contacts.bulk import cli as bulk_cli
-from crm_contacts.bulk.runner import run_jobs_forever
+from crm_contacts.bulk.loops import run_jobs_forever
 from crm_contacts.bulk.views import api as bulk_api
 from crm_contacts.contacts.grpc import ContactsServicer
 from crm_contacts.contacts.handlers import subscriptions as contact_subscriptions
@@ -144,7 +144,7 @@ SERVICE = ServiceSpec(
     register_http=register_http,
     grpc_bindings=grpc_bindings,
     subscriptions=contact_subscriptions,
-    background=(run_jobs_forever,),
+    loops=(run_jobs_forever,),
     cli=register_cli,
     demo_seed=demo_seed,
     workspace_languages=workspace_languages,

@@ -14,7 +14,7 @@ from crm_mailer.domains.service import Domains
 from crm_mailer.models import Base
 from crm_mailer.outbound.grpc import MailerServicer
 from crm_mailer.outbound.handlers import subscriptions
-from crm_mailer.outbound.loop import deliver_forever
+from crm_mailer.outbound.loops import deliver_forever
 from crm_mailer.outbound.views import api as outbound_api
 from crm_mailer.settings import MailerSettings
 from crm_platform.service import GrpcBinding, Runtime, ServiceSpec
@@ -50,7 +50,7 @@ SERVICE = ServiceSpec(
     register_http=register_http,
     grpc_bindings=grpc_bindings,
     subscriptions=subscriptions,
-    background=(deliver_forever, recheck_forever),
+    loops=(deliver_forever, recheck_forever),
     cli=domains_cli.register,
     settings=MailerSettings,
     dev_port_offset=30,

@@ -18,7 +18,7 @@ def fill_history(world: World, contact_id: str, count: int) -> list[str]:
     with world.api.rt.database.unit_of_work() as uow:
         entries = [
             record(
-                uow.session,
+                uow,
                 workspace_id=world.workspace_id,
                 contact_id=contact_id,
                 kind="stage_changed" if n % 2 else "updated",

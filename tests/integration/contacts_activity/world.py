@@ -5,14 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import update
-
-from crm_contacts.members.models import Member
-from crm_contacts.record.models import Contact
-from crm_contacts.record.rules import search_key
-from crm_contacts.record.workspace import Workspace
-from crm_contacts.workspaces import service as workspaces
-from crm_platform.ids import new_id
+from tests.factories import contacts
 from tests.integration.services.stack import RunningService
 
 MAX_FILE_BYTES = 300_000
@@ -30,23 +23,13 @@ class World:
 
     @classmethod
     def create(cls, api: RunningService, *, name: str = "Acme") -> World:
-        workspace_id = workspaces.create(api.rt.database.unit_of_work(), name=name, default_region="ES").id
+        workspace_id = contacts.workspace(api.rt.database, name=name)
         people = {"admin": ("Marta Admin", "admin", True), "agent": ("Luis Gil", "agent", True)}
         people |= {"other_agent": ("Eva Sanz", "agent", True), "inactive": ("Old Timer", "agent", False)}
-        ids = {key: new_id() for key in people}
-        with api.rt.database.unit_of_work() as uow:
-            for key, (full_name, role, active) in people.items():
-                uow.session.add(
-                    Member(
-                        id=ids[key],
-                        workspace_id=workspace_id,
-                        name=full_name,
-                        email=f"{key}.{ids[key][-8:]}@acme.test",
-                        role=role,
-                        active=active,
-                    )
-                )
-            uow.commit()
+        ids = {
+            key: contacts.member(api.rt.database, workspace_id, full_name, role=role, active=active)
+            for key, (full_name, role, active) in people.items()
+        }
         return cls(api, workspace_id, names={ids[k]: v[0] for k, v in people.items()}, **ids)
 
     def headers(self, member_id: str | None = None) -> dict[str, str]:
@@ -56,26 +39,10 @@ class World:
 
     def contact(self, *, name: str = "Ana Ruiz", owner: str | None = None) -> str:
         """A contact inserted through the model, owned by ``owner`` (default the admin)."""
-        contact = Contact(
-            id=new_id(),
-            workspace_id=self.workspace_id,
-            name=name,
-            name_key=search_key(name),
-            owner_id=owner or self.admin,
-            emails=[],
-            phones=[],
-            tags=[],
-            interests=[],
-        )
-        with self.api.rt.database.unit_of_work() as uow:
-            uow.session.add(contact)
-            uow.commit()
-        return contact.id
+        return contacts.contact_row(self.api.rt.database, self.workspace_id, name=name, owner_id=owner or self.admin)
 
     def agents_see_only_their_own(self) -> None:
-        with self.api.rt.database.unit_of_work() as uow:
-            uow.session.execute(update(Workspace).where(Workspace.id == self.workspace_id).values(agents_see_all=False))
-            uow.commit()
+        contacts.set_workspace(self.api.rt.database, self.workspace_id, agents_see_all=False)
 
     def get(self, url: str, *, as_: str | None = None) -> Any:
         return self.api.client.get(url, headers=self.headers(as_))

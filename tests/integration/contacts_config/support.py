@@ -9,9 +9,9 @@ from typing import Any
 from PIL import Image
 
 from crm_contacts.members import service as members
-from crm_contacts.record.models import Contact
 from crm_contacts.workspaces import service as workspaces
 from crm_platform.ids import new_id
+from tests.factories import contacts
 from tests.integration.services.stack import RunningService
 
 
@@ -41,19 +41,9 @@ class Team:
 
     def contact(self, *, type_id: str | None = None, stage_id: str | None = None, **fields: Any) -> str:
         """A contact row placed directly (the contact API is another feature's), e.g. in a stage or deleted."""
-        with self.api.rt.database.unit_of_work() as uow:
-            contact = Contact(
-                id=new_id(),
-                workspace_id=self.workspace_id,
-                name="Ana Ruiz",
-                name_key="ana ruiz",
-                type_id=type_id,
-                stage_id=stage_id,
-                **fields,
-            )
-            uow.session.add(contact)
-            uow.commit()
-            return contact.id
+        return contacts.contact_row(
+            self.api.rt.database, self.workspace_id, type_id=type_id, stage_id=stage_id, **fields
+        )
 
 
 def new_team(api: RunningService, *, name: str = "Acme") -> Team:

@@ -12,15 +12,14 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
-from crm_contacts.bulk import runner
+from crm_contacts.bulk import loops
 from crm_contacts.customfields.models import CustomField
 from crm_contacts.funnel.models import ContactType, Stage
 from crm_contacts.members import service as members
 from crm_contacts.record.models import Contact
-from crm_contacts.record.workspace import Workspace
 from crm_contacts.sources.models import Source
-from crm_contacts.workspaces import service as workspaces
 from crm_platform.ids import new_id
+from tests.factories import contacts as factories
 from tests.integration.services.stack import RunningService, running
 from tests.support import infra
 
@@ -66,7 +65,7 @@ class Tenant:
         return [by_id.get(item["id"], item["id"]) for item in answer.get_json()["items"]]
 
     def run_jobs(self) -> None:
-        while runner.run_once(self.api.rt):
+        while loops.run_once(self.api.rt):
             pass
 
     def set_created_at(self, name: str, moment: datetime) -> None:
@@ -74,12 +73,11 @@ class Tenant:
             connection.execute(update(Contact).where(Contact.id == self.contacts[name]).values(created_at=moment))
 
     def settings(self, **values: Any) -> None:
-        with self.api.rt.database.engine.begin() as connection:
-            connection.execute(update(Workspace).where(Workspace.id == self.id).values(**values))
+        factories.set_workspace(self.api.rt.database, self.id, **values)
 
 
 def new_workspace(api: RunningService, name: str = "Acme") -> Tenant:
-    workspace_id = workspaces.create(api.rt.database.unit_of_work(), name=name, default_region="ES").id
+    workspace_id = factories.workspace(api.rt.database, name=name)
     uow = api.rt.database.unit_of_work
     luis = members.create(uow(), workspace_id=workspace_id, name="Luis", email=f"luis@{name.lower()}.com", role="admin")
     marta = members.create(

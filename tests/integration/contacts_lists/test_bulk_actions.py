@@ -1,4 +1,4 @@
-"""Bulk actions: queued as a job, run by the worker's runner in batches, with progress, events and history."""
+"""Bulk actions: queued as a job, run by the worker's loop in batches, with progress, events and history."""
 
 from __future__ import annotations
 
@@ -118,16 +118,16 @@ def test_an_agent_does_not_see_another_members_job(acme: Tenant) -> None:
 def test_a_job_whose_worker_died_is_failed_with_its_progress_kept(acme: Tenant) -> None:
     from datetime import timedelta
 
-    from crm_contacts.bulk import runner
+    from crm_contacts.bulk import loops
     from crm_contacts.bulk.models import Job
     from crm_platform.db import utcnow
 
     job = start(acme, {"filter": {}, "action": "set_emoji", "value": None})
-    assert runner.claim(acme.api.rt.database, job_id=job["id"]) == job["id"]  # a worker took it, then died
+    assert loops.claim(acme.api.rt.database, job_id=job["id"]) == job["id"]  # a worker took it, then died
 
-    assert runner.fail_abandoned(acme.api.rt.database) == 0  # its heartbeat is fresh: still running
-    later = utcnow() + runner.ABANDONED_AFTER + timedelta(seconds=1)
-    assert runner.fail_abandoned(acme.api.rt.database, now=later) == 1
+    assert loops.fail_abandoned(acme.api.rt.database) == 0  # its heartbeat is fresh: still running
+    later = utcnow() + loops.ABANDONED_AFTER + timedelta(seconds=1)
+    assert loops.fail_abandoned(acme.api.rt.database, now=later) == 1
 
     failed = acme.get(f"/v1/contacts/jobs/{job['id']}").get_json()
     assert failed["state"] == "failed"

@@ -14,11 +14,8 @@ import pytest
 from sqlalchemy import select
 
 from crm.events.v1 import envelope_pb2
-from crm_contacts.members.models import Member
 from crm_contacts.record.history import HistoryEntry
-from crm_contacts.record.workspace import Workspace
-from crm_contacts.workspaces import service as workspaces
-from crm_platform.ids import new_id
+from tests.factories import contacts as factories
 from tests.integration.services.stack import RunningService, running
 from tests.support import infra
 
@@ -35,22 +32,14 @@ class Contacts:
         return [e for e in self.api.outbox(event_type) if e.workspace_id in self.workspaces]
 
     def workspace(self, *, region: str = "ES", allow_duplicates: bool = False, agents_see_all: bool = True) -> str:
-        workspace_id = workspaces.create(self.api.rt.database.unit_of_work(), name="Acme", default_region=region).id
-        with self.api.rt.database.unit_of_work() as uow:
-            workspace = uow.session.get(Workspace, workspace_id)
-            assert workspace is not None
-            workspace.allow_duplicates, workspace.agents_see_all = allow_duplicates, agents_see_all
-            uow.commit()
+        workspace_id = factories.workspace(
+            self.api.rt.database, region=region, allow_duplicates=allow_duplicates, agents_see_all=agents_see_all
+        )
         self.workspaces.append(workspace_id)
         return workspace_id
 
     def member(self, workspace_id: str, name: str, *, role: str = "agent") -> str:
-        member_id = new_id()
-        with self.api.rt.database.unit_of_work() as uow:
-            email = f"{name.lower().replace(' ', '.')}.{member_id[-6:]}@acme.test"
-            uow.session.add(Member(id=member_id, workspace_id=workspace_id, name=name, email=email, role=role))
-            uow.commit()
-        return member_id
+        return factories.member(self.api.rt.database, workspace_id, name, role=role)
 
     def headers(self, workspace_id: str, member_id: str = "admin-1", role: str = "admin") -> dict[str, str]:
         return self.api.auth(workspace_id, user_id=member_id, role=role)

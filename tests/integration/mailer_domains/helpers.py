@@ -11,7 +11,7 @@ from crm_mailer.domains import service as domains
 from crm_mailer.domains.dkim import DomainKey
 from crm_mailer.domains.models import SenderDomain
 from crm_mailer.domains.service import Domains
-from crm_mailer.outbound import compose
+from crm_mailer.outbound import rules as compose
 from crm_platform.db import utcnow
 from tests.integration.services.stack import RunningService
 from tests.support.dns_server import LoopbackDns

@@ -160,3 +160,35 @@ def test_what_is_added_to_the_session_inside_a_pipeline_is_flushed_after_it(data
 
     assert count(database, Note.__table__) == 1
     assert count(database, database.outbox) == 1
+
+
+def test_rows_inserted_with_core_statements_commit_with_the_change_and_roll_back_without_it(
+    database: Database,
+) -> None:
+    notes = [Note(id=new_id(), workspace_id="ws-1", text=f"note {n}") for n in range(3)]
+    with database.unit_of_work() as uow, uow.pipeline():
+        uow.insert(Note, notes)  # new ORM objects: one multi-row INSERT
+        uow.insert(Tag.__table__, {"id": new_id(), "note_id": notes[0].id, "name": "vip"})  # a dict, on the table
+        uow.insert(Tag, [])  # nothing to write
+    assert count(database, Note.__table__) == 0  # left without commit: rolled back
+
+    with database.unit_of_work() as uow, uow.pipeline():
+        uow.insert(Note, notes)
+        uow.insert(Tag.__table__, {"id": new_id(), "note_id": notes[0].id, "name": "vip"})
+        uow.emit("tiny.note.added", created("Ada"), workspace_id="ws-1")
+        uow.commit()
+
+    assert count(database, Note.__table__) == 3 and count(database, Tag.__table__) == 1
+    assert count(database, database.outbox) == 1
+    with database.unit_of_work() as uow:
+        assert sorted(uow.session.scalars(select(Note.text))) == ["note 0", "note 1", "note 2"]
+
+
+def test_a_core_insert_breaking_a_constraint_fails_the_unit_of_work(database: Database) -> None:
+    note = Note(id=new_id(), workspace_id="ws-1", text="hello")
+    with pytest.raises(IntegrityError), database.unit_of_work() as uow:
+        uow.insert(Note, note)
+        uow.insert(Note, {"id": note.id, "workspace_id": "ws-1", "text": "the same id"})
+        uow.commit()
+
+    assert count(database, Note.__table__) == 0

@@ -93,17 +93,14 @@ class ContactsPeer:
     target: str
 
     def workspace(self, *, name: str = "Acme", region: str = "ES") -> str:
-        from crm_contacts.workspaces import service as workspaces
+        from tests.factories import contacts
 
-        return workspaces.create(self.rt.database.unit_of_work(), name=name, default_region=region).id
+        return contacts.workspace(self.rt.database, name=name, region=region)
 
     def contact(self, workspace_id: str, *, name: str = "Ana López", email: str | None = "ana@example.com") -> str:
-        from crm_contacts.contacts import create as contacts
+        from tests.factories import contacts
 
-        created = contacts.create(
-            self.rt.database.unit_of_work(), workspace_id=workspace_id, name=name, email=email, phone=None
-        )
-        return created.id
+        return contacts.contact(self.rt.database, workspace_id, name=name, email=email)
 
 
 @contextmanager

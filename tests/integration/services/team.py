@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from crm_platform.context import Caller
 from crm_platform.events import unpack
+from tests.factories import platform as factories
 
 from .stack import ContactsPeer, RunningService
 
@@ -27,18 +28,14 @@ class Team:
 
     def contact_of(self, owner: str | None, name: str) -> str:
         """A new contact owned by ``owner`` (None: nobody)."""
-        from crm_contacts.contacts import create as contacts
+        from tests.factories import contacts
 
-        created = contacts.create_record(
-            self.peer.rt.database.unit_of_work(),
-            workspace_id=self.workspace,
-            values={"name": name, "owner_id": owner},
-            actor=self.caller(self.admin, "admin"),
+        return contacts.contact(
+            self.peer.rt.database, self.workspace, name=name, owner_id=owner, actor=self.caller(self.admin, "admin")
         )
-        return created.contact.id
 
     def caller(self, user_id: str, role: str) -> Caller:
-        return Caller(workspace_id=self.workspace, user_id=user_id, role=role)
+        return factories.caller(self.workspace, user_id=user_id, role=role)
 
     def agents_see_all(self, value: bool) -> None:
         from crm_contacts.workspaces import service as workspaces
@@ -74,15 +71,12 @@ class Team:
 
 
 def acme_team(peer: ContactsPeer) -> Team:
-    from crm_contacts.members import service as members
+    from tests.factories import contacts
 
     workspace = peer.workspace()
 
     def member(name: str, role: str) -> str:
-        email = f"{name.lower()}@acme-example.com"
-        return members.create(
-            peer.rt.database.unit_of_work(), workspace_id=workspace, name=name, email=email, role=role
-        ).id
+        return contacts.member(peer.rt.database, workspace, name, role=role, email=f"{name.lower()}@acme-example.com")
 
     admin, ana, luis = member("Boss", "admin"), member("Ana", "agent"), member("Luis", "agent")
     partial = Team(peer, workspace, admin, ana, luis, "", "")

@@ -7,20 +7,17 @@ from typing import Any
 
 from crm.events.v1 import conversations_pb2
 from crm_platform.events import payload_of
+from tests.factories import conversations
 
 from .stack import ContactsPeer, RunningService, problem_fields
 
 
 def start(api: RunningService, workspace_id: str, contact_id: str, subject: str = "Invoice question") -> Any:
-    return api.client.post(
-        "/v1/conversations", json={"contact_id": contact_id, "subject": subject}, headers=api.auth(workspace_id)
-    )
+    return conversations.start(api, api.auth(workspace_id), contact_id, subject)
 
 
 def say(api: RunningService, workspace_id: str, conversation_id: str, body: str) -> Any:
-    return api.client.post(
-        f"/v1/conversations/{conversation_id}/messages", json={"body": body}, headers=api.auth(workspace_id)
-    )
+    return conversations.say(api, api.auth(workspace_id), conversation_id, body)
 
 
 def test_conversation_started_with_a_contact_of_the_workspace(

@@ -6,6 +6,8 @@ from typing import Any
 
 import pytest
 
+from tests.factories import conversations
+
 from .stack import ContactsPeer, RunningService
 from .team import Team, acme_team, every_page, grpc_calls_served
 
@@ -16,15 +18,11 @@ def team(contacts_peer_service: ContactsPeer) -> Team:
 
 
 def start(api: RunningService, team: Team, who: str, contact_id: str, subject: str = "Invoice question") -> Any:
-    return api.client.post(
-        "/v1/conversations", json={"contact_id": contact_id, "subject": subject}, headers=team.headers(api, who)
-    )
+    return conversations.start(api, team.headers(api, who), contact_id, subject)
 
 
 def say(api: RunningService, team: Team, who: str, conversation_id: str) -> Any:
-    return api.client.post(
-        f"/v1/conversations/{conversation_id}/messages", json={"body": "hello"}, headers=team.headers(api, who)
-    )
+    return conversations.say(api, team.headers(api, who), conversation_id)
 
 
 def get(api: RunningService, team: Team, who: str, path: str) -> Any:

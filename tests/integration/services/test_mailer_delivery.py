@@ -15,8 +15,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
-from crm.events.v1 import mailer_pb2, tickets_pb2
-from crm_mailer.outbound import compose
+from crm.events.v1 import mailer_pb2
+from crm_mailer.outbound import rules
 from crm_mailer.outbound import service as outbound
 from crm_mailer.outbound.models import OutboundMessage
 from crm_mailer.outbound.settings import sender_of
@@ -24,27 +24,16 @@ from crm_mailer.outbound.transport import MaildirTransport, SmtpTransport
 from crm_platform.errors import Unavailable
 from crm_platform.events import payload_of
 from crm_platform.ids import new_id
+from tests.factories import tickets
 from tests.support.infra import free_port
 
-from .stack import ContactsPeer, RunningService, envelope, running
+from .stack import ContactsPeer, RunningService, running
 
 REFUSED = "nobody@example.com"
 GREYLISTED = "busy@example.com"
 
 
-def public_comment(
-    workspace_id: str, contact_id: str, *, ticket_id: str | None = None, body: str = "We are on it."
-) -> bytes:
-    comment = tickets_pb2.CommentAdded(
-        ticket_id=ticket_id or new_id(),
-        comment_id=new_id(),
-        contact_id=contact_id,
-        ticket_subject="Printer on fire",
-        body=body,
-        author_id="agent-1",
-        public=True,
-    )
-    return envelope("tickets.comment.public_added", comment, workspace_id=workspace_id, producer="tickets")
+public_comment = tickets.public_comment_added
 
 
 def mails(api: RunningService, workspace_id: str) -> list[dict[str, Any]]:
@@ -296,13 +285,13 @@ def test_mail_greylisted_on_its_last_attempt_is_given_up(
 ) -> None:
     transport, _server = smtp
     acme = queue_mail_to(mailer_api, contacts_peer_service, GREYLISTED)
-    set_attempts(mailer_api, compose.MAX_ATTEMPTS - 1)
+    set_attempts(mailer_api, rules.MAX_ATTEMPTS - 1)
 
     outcomes = deliver(mailer_api, transport)
 
     assert outcomes == {"sent": 0, "deferred": 0, "failed": 1}
     [record] = mails(mailer_api, acme)
-    assert (record["status"], record["attempts"]) == ("failed", compose.MAX_ATTEMPTS)
+    assert (record["status"], record["attempts"]) == ("failed", rules.MAX_ATTEMPTS)
     assert "451" in record["last_error"]
 
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from crm.events.v1 import tickets_pb2
-from crm_platform.ids import new_id
+from tests.factories import tickets
 
-from .stack import ContactsPeer, RunningService, envelope
+from .stack import ContactsPeer, RunningService
 from .team import Team, acme_team, every_page, grpc_calls_served
 
 
@@ -18,16 +17,7 @@ def team(contacts_peer_service: ContactsPeer) -> Team:
 
 def mail_a_comment_to(api: RunningService, team: Team, contact_id: str) -> str:
     """The mailer consumes a public comment for the contact; returns the id of the queued mail."""
-    comment = tickets_pb2.CommentAdded(
-        ticket_id=new_id(),
-        comment_id=new_id(),
-        contact_id=contact_id,
-        ticket_subject="Printer on fire",
-        body="We are on it.",
-        author_id=team.admin,
-        public=True,
-    )
-    api.consume(envelope("tickets.comment.public_added", comment, workspace_id=team.workspace, producer="tickets"))
+    api.consume(tickets.public_comment_added(team.workspace, contact_id, author_id=team.admin))
     newest = api.client.get("/v1/mailer/messages?limit=1", headers=team.headers(api, team.admin))
     return newest.get_json()["items"][0]["id"]
 

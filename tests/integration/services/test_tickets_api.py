@@ -10,21 +10,18 @@ import pytest
 from crm.events.v1 import tickets_pb2
 from crm_platform.events import payload_of
 from crm_platform.ids import new_id
+from tests.factories import tickets
 from tests.support.infra import free_port
 
 from .stack import ContactsPeer, RunningService, problem_fields, running
 
 
 def open_ticket(api: RunningService, workspace_id: str, contact_id: str, subject: str = "Printer on fire") -> Any:
-    return api.client.post(
-        "/v1/tickets", json={"subject": subject, "contact_id": contact_id}, headers=api.auth(workspace_id)
-    )
+    return tickets.open_ticket(api, api.auth(workspace_id), contact_id, subject)
 
 
 def comment(api: RunningService, workspace_id: str, ticket_id: str, body: str, *, public: bool) -> Any:
-    return api.client.post(
-        f"/v1/tickets/{ticket_id}/comments", json={"body": body, "public": public}, headers=api.auth(workspace_id)
-    )
+    return tickets.comment(api, api.auth(workspace_id), ticket_id, body, public=public)
 
 
 def test_ticket_opened_for_a_contact_of_the_workspace(

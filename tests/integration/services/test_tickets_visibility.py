@@ -6,6 +6,8 @@ from typing import Any
 
 import pytest
 
+from tests.factories import tickets
+
 from .stack import ContactsPeer, RunningService
 from .team import Team, acme_team, every_page, grpc_calls_served
 
@@ -16,9 +18,7 @@ def team(contacts_peer_service: ContactsPeer) -> Team:
 
 
 def open_ticket(api: RunningService, team: Team, who: str, contact_id: str, subject: str = "Printer on fire") -> Any:
-    return api.client.post(
-        "/v1/tickets", json={"subject": subject, "contact_id": contact_id}, headers=team.headers(api, who)
-    )
+    return tickets.open_ticket(api, team.headers(api, who), contact_id, subject)
 
 
 def get(api: RunningService, team: Team, who: str, path: str) -> Any:
@@ -26,9 +26,7 @@ def get(api: RunningService, team: Team, who: str, path: str) -> Any:
 
 
 def comment(api: RunningService, team: Team, who: str, ticket_id: str, *, public: bool) -> Any:
-    return api.client.post(
-        f"/v1/tickets/{ticket_id}/comments", json={"body": "note", "public": public}, headers=team.headers(api, who)
-    )
+    return tickets.comment(api, team.headers(api, who), ticket_id, public=public)
 
 
 def only_own(api: RunningService, team: Team) -> None:

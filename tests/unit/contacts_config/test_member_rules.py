@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from crm_contacts.members import rules
-from crm_platform.context import Caller
+from crm_platform.context import Caller, require_admin
 from crm_platform.errors import Forbidden
 
 ADMIN = Caller(workspace_id="w", user_id="admin-1", role="admin")
@@ -13,9 +13,9 @@ AGENT = Caller(workspace_id="w", user_id="agent-1", role="agent")
 
 
 def test_agents_are_refused_admin_actions_and_admins_are_not() -> None:
-    rules.require_admin(ADMIN, "add members")
+    require_admin(ADMIN, "add members")
     with pytest.raises(Forbidden, match="only admins can add members"):
-        rules.require_admin(AGENT, "add members")
+        require_admin(AGENT, "add members")
 
 
 def test_member_may_change_their_own_name_and_signature() -> None:

@@ -98,7 +98,7 @@ def _worker_with_loop(tmp_path: Path, loop) -> Worker:  # type: ignore[no-untype
         metadata=MAILER.metadata,
         migrations_dir=MAILER.migrations_dir,
         register_http=lambda app, rt: None,
-        background=(loop,),
+        loops=(loop,),
     )
     rt = bootstrap(spec, load("reports", platform_env("reports", tmp_path)))
     rt.database.metadata.create_all(rt.database.engine)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from crm.contacts.v1 import contacts_pb2, contacts_pb2_grpc
+from crm_platform.context import require_caller
 from crm_platform.errors import FieldError, InvalidInput, NotFound, Word, phrase
 from crm_platform.grpc_client import GrpcClients
+from crm_platform.ids import new_id
+from crm_platform.visibility import may_see
 
 # Every client of ContactsService in a process shares one channel, whose retry policy is set by the first
 # client created: each names all the reads, so none loses its retries to another.
@@ -58,6 +61,61 @@ def require_visible_contact(contacts: ContactDirectory, contact_id: str, *, what
     if not access.visible:
         raise NotFound(f"contact {contact_id} not found")
     return access
+
+
+@dataclass
+class FakeContactDirectory:
+    """ContactDirectory in memory, for use cases' unit tests: it answers as the contacts service does for the
+    caller bound in ``crm_platform.context``. An unknown, deleted or another workspace's contact is NotFound
+    (``get`` and ``access``); ``access`` applies the visibility rule with the workspace's setting (agents see
+    every contact unless ``restrict_agents`` says otherwise). tests/integration/services/test_fakes.py runs the
+    same assertions against it and the real one."""
+
+    _contacts: dict[str, tuple[str, ContactCard]] = field(default_factory=dict)  # id -> (workspace, card)
+    _deleted: set[str] = field(default_factory=set)
+    _restricted: set[str] = field(default_factory=set)  # workspaces whose agents see only their own contacts
+
+    def add(
+        self,
+        workspace_id: str,
+        *,
+        name: str = "Ana López",
+        email: str | None = "ana@example.com",
+        phone: str | None = None,
+        owner_id: str | None = None,
+    ) -> ContactCard:
+        card = ContactCard(id=new_id(), name=name, email=email, phone=phone, owner_id=owner_id)
+        self._contacts[card.id] = (workspace_id, card)
+        return card
+
+    def delete(self, contact_id: str) -> None:
+        self._deleted.add(contact_id)
+
+    def give(self, contact_id: str, owner_id: str | None) -> None:
+        workspace_id, card = self._contacts[contact_id]
+        self._contacts[contact_id] = (workspace_id, replace(card, owner_id=owner_id))
+
+    def restrict_agents(self, workspace_id: str, restricted: bool = True) -> None:
+        (self._restricted.add if restricted else self._restricted.discard)(workspace_id)
+
+    def get(self, contact_id: str) -> ContactCard:
+        return self._live(contact_id)[1]
+
+    def access(self, contact_id: str) -> ContactAccess:
+        workspace_id, card = self._live(contact_id)
+        agents_see_all = workspace_id not in self._restricted
+        return ContactAccess(
+            contact_id=contact_id,
+            owner_id=card.owner_id,
+            agents_see_all=agents_see_all,
+            visible=may_see(require_caller(), agents_see_all=agents_see_all, owner_id=card.owner_id),
+        )
+
+    def _live(self, contact_id: str) -> tuple[str, ContactCard]:
+        found = self._contacts.get(contact_id)
+        if found is None or found[0] != require_caller().workspace_id or contact_id in self._deleted:
+            raise NotFound(f"contact {contact_id} not found")
+        return found
 
 
 class GrpcContactDirectory:

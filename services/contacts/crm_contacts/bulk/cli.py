@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import IO
 
-from crm_contacts.bulk import exports, runner, service
+from crm_contacts.bulk import exports, loops, service
 from crm_contacts.filters.rules import flatten
 from crm_platform.context import Caller
 from crm_platform.errors import DomainError
@@ -79,7 +79,7 @@ def _import(args: argparse.Namespace) -> int:
             mapping=None,
             keep_file=True,  # the file is the user's, not an upload
         )
-        if runner.claim(rt.database, job_id=job["id"]) is None:
+        if loops.claim(rt.database, job_id=job["id"]) is None:
             print(f"job {job['id']} was taken by a worker; follow it at /v1/contacts/jobs/{job['id']}", file=sys.stderr)
             return 1
         bar = ProgressBar("dry run" if args.dry_run else "import")
@@ -89,7 +89,7 @@ def _import(args: argparse.Namespace) -> int:
             seen.update(done=done, total=total)
             bar.update(done, total)
 
-        runner.run(rt.database, job["id"], progress)
+        loops.run(rt.database, job["id"], progress)
         bar.close(seen["done"] or 0, seen["total"])
         result = service.get_job(rt.database.unit_of_work(), caller=caller, job_id=job["id"])
     except DomainError as error:

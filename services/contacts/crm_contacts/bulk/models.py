@@ -30,7 +30,7 @@ class Job(Base):
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
-    # touched by the runner after every batch: a running job whose heartbeat stops was left by a dead worker
+    # touched by the loop after every batch: a running job whose heartbeat stops was left by a dead worker
     heartbeat_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from crm_contacts.customfields.rules import validate_values
 from crm_contacts.record import rules as contact_rules
-from crm_contacts.record.models import STATUSES
+from crm_contacts.record.models import ACTIVE, STATUSES
 from crm_contacts.record.rules import clean_name, normalize_email, normalize_phone, search_key
 from crm_platform.errors import FieldError, InvalidInput
 
@@ -76,7 +76,7 @@ class Draft:
     phones: list[str]
     type_id: str | None
     stage_id: str | None
-    status: str = "active"
+    status: str = ACTIVE
     owner_id: str | None = None
     source_id: str | None = None
     tags: list[str] = field(default_factory=list)
@@ -172,7 +172,7 @@ def check_row(values: Mapping[str, str], lookups: Lookups) -> tuple[Draft | None
         )
         if stage_id is None and type_id is not None:
             errors.append(FieldError("stage", f"no stage {raw_stage!r} for this contact type", "unknown_stage"))
-    status = values.get("status", "").strip().lower() or "active"
+    status = values.get("status", "").strip().lower() or ACTIVE
     if status not in STATUSES:
         errors.append(FieldError("status", f"one of {', '.join(STATUSES)}", "invalid_status"))
     owner_id = lookups.default_owner_id

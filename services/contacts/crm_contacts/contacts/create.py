@@ -11,9 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, insert, select
+from sqlalchemy import and_, bindparam, exists, select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from crm_contacts.contacts import duplicates, fields, reads
 from crm_contacts.customfields.models import CustomField
@@ -22,7 +21,7 @@ from crm_contacts.funnel.defaults import DEFAULT_TYPE
 from crm_contacts.funnel.models import ContactType, Stage
 from crm_contacts.members.models import Member
 from crm_contacts.record import events, rules
-from crm_contacts.record.models import Contact, ContactEmail, ContactPhone, ContactTag, Interest
+from crm_contacts.record.models import ACTIVE, Contact, ContactEmail, ContactPhone, ContactTag, Interest
 from crm_contacts.record.workspace import Workspace
 from crm_contacts.sources.defaults import MANUAL_SOURCE
 from crm_contacts.sources.models import Source
@@ -89,7 +88,7 @@ def _new_contact(workspace_id: str, actor_id: str | None) -> Contact:
         workspace_id=workspace_id,
         name="",
         name_key="",
-        status="active",
+        status=ACTIVE,
         stars=0,
         blocked=False,
         location={},
@@ -131,7 +130,7 @@ def insert_new(
     with uow.pipeline():
         if check:
             duplicates.lock_values(session, workspace.id, [*emails, *phones])
-        _write_new(session, contact)
+        _write_new(uow, [contact])
         events.announce_created(uow, contact, type_key=applied.type_key, actor_id=actor_id)
     if check:
         duplicate = duplicates.find_duplicate(
@@ -174,7 +173,7 @@ class NewContact:
 
     row: int
     values: Mapping[str, Any]
-    status: str = "active"
+    status: str = ACTIVE
 
 
 def insert_many(
@@ -211,7 +210,7 @@ def insert_many(
     contacts = [contact for _item, contact, _applied in built]
     if write and contacts:
         with uow.pipeline():
-            _write_new_many(session, contacts)
+            _write_new(uow, contacts)
             for _item, contact, applied in built:
                 events.announce_created(uow, contact, type_key=applied.type_key, actor_id=actor.user_id, via=via)
     return contacts, errors
@@ -254,80 +253,24 @@ def _without_duplicates(
     return kept
 
 
-_MISSING = object()
-_NEW_ROW_MODELS = (Contact, ContactEmail, ContactPhone, ContactTag, Interest)
+_CHILD_ROWS = ((ContactEmail, "emails"), (ContactPhone, "phones"), (ContactTag, "tags"), (Interest, "interests"))
 
 
-@functools.cache
-def _insert_statements() -> dict[type, Any]:
-    """One prebuilt Core INSERT per table of a new contact (compiled once, then executed with parameters).
-
-    Of the table, not of the model: an ORM-enabled insert goes through the ORM's bulk-insert machinery, which
-    costs more than the statement."""
-    return {model: insert(model.__table__) for model in _NEW_ROW_MODELS}
-
-
-def _column_values(row: Any) -> dict[str, Any]:
-    """The INSERT parameters of a new ORM object, as the ORM's flush sends them: a value that was not set
-    (or None, where None means no value) becomes the column's Python default, else NULL. The values are also
-    set on the object, as a flush does. (These tables have no server-only defaults; attribute = column key.)"""
-    state = row.__dict__
-    values = {}
-    for column in row.__table__.columns:
-        value = state.get(column.key, _MISSING)
-        if value is _MISSING or (value is None and not column.type.should_evaluate_none):
-            default = column.default
-            value = None if default is None else default.arg(None) if default.is_callable else default.arg
-            set_committed_value(row, column.key, value)
-        values[column.key] = value
-    return values
-
-
-def _write_new(session: Session, contact: Contact) -> None:
-    """INSERT a new contact and its emails, phones, tags and interests with Core statements.
-
-    The same rows and values as ``session.add(contact); session.flush()``, one statement per table as the
-    flush sent, without the unit of work's bookkeeping, which cost more CPU than everything else a create
-    does in the database. The contact stays out of the session (transient): nothing later in the
-    transaction changes it, and after the commit it is only read, like the detached object it replaces.
-    """
-    contact.created_at = contact.updated_at = utcnow()
-    statements = _insert_statements()
-    connection = session.connection()
-    connection.execute(statements[Contact], _column_values(contact))
-    for model, rows in (
-        (ContactEmail, contact.emails),
-        (ContactPhone, contact.phones),
-        (ContactTag, contact.tags),
-        (Interest, contact.interests),
-    ):
-        if rows:
-            for row in rows:
-                row.contact_id = contact.id  # what the relationship fills in at flush
-            connection.execute(statements[model], [_column_values(row) for row in rows])
-
-
-def _write_new_many(session: Session, contacts: Sequence[Contact]) -> None:
-    """``_write_new`` for many contacts: one multi-row INSERT per table for all of them."""
-    statements = _insert_statements()
-    connection = session.connection()
+def _write_new(uow: UnitOfWork, contacts: Sequence[Contact]) -> None:
+    """INSERT new contacts and their emails, phones, tags and interests: one multi-row INSERT per table
+    (``UnitOfWork.insert``), the same rows and values as adding them to the session and flushing, without the
+    flush's bookkeeping, which cost more CPU than everything else a create does in the database."""
     now = utcnow()
-    rows_by_model: dict[type, list[dict[str, Any]]] = {model: [] for model in _NEW_ROW_MODELS}
     for contact in contacts:
         contact.created_at = contact.updated_at = now
-        rows_by_model[Contact].append(_column_values(contact))
-        for model, rows in (
-            (ContactEmail, contact.emails),
-            (ContactPhone, contact.phones),
-            (ContactTag, contact.tags),
-            (Interest, contact.interests),
-        ):
-            for row in rows:
+    uow.insert(Contact, list(contacts))
+    for model, collection in _CHILD_ROWS:
+        rows = []
+        for contact in contacts:
+            for row in getattr(contact, collection):
                 row.contact_id = contact.id  # what the relationship fills in at flush
-                rows_by_model[model].append(_column_values(row))
-    for model, values in rows_by_model.items():
-        if values:
-            connection.execute(statements[model], values)
+                rows.append(row)
+        uow.insert(model, rows)
 
 
 def create_record(

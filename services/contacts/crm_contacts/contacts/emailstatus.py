@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from crm_contacts.contacts import reads
 from crm_contacts.record import access, emailstatus, events, rules
-from crm_contacts.record.models import Contact, ContactEmail
+from crm_contacts.record.models import EMAIL_ACTIVE, EMAIL_INACTIVE, LOST, Contact, ContactEmail
 from crm_platform.context import Caller
 from crm_platform.db import UnitOfWork, utcnow
 from crm_platform.errors import Conflict, FieldError, InvalidInput, NotFound
@@ -43,10 +43,10 @@ def is_email_sendable(uow: UnitOfWork, *, workspace_id: str, address: str, campa
         return Sendability(False, "unknown_address")
     if any(blocked for _, _, blocked, _ in rows):
         return Sendability(False, "blocked")
-    inactive = next((reason for status, reason, _, _ in rows if status == "inactive"), None)
-    if inactive is not None or any(status == "inactive" for status, _, _, _ in rows):
+    inactive = next((reason for status, reason, _, _ in rows if status == EMAIL_INACTIVE), None)
+    if inactive is not None or any(status == EMAIL_INACTIVE for status, _, _, _ in rows):
         return Sendability(False, f"inactive:{inactive or 'manual'}")
-    if campaign and all(contact_status == "lost" for _, _, _, contact_status in rows):
+    if campaign and all(contact_status == LOST for _, _, _, contact_status in rows):
         return Sendability(False, "lost")
     return Sendability(True, "")
 
@@ -60,7 +60,7 @@ def _email_row(contact: Contact, address: str) -> ContactEmail:
 
 
 def _deactivate(uow: UnitOfWork, contact: Contact, row: ContactEmail, reason: str, actor_id: str | None) -> None:
-    row.status, row.inactive_reason, row.inactive_since = "inactive", reason, utcnow()
+    row.status, row.inactive_reason, row.inactive_since = EMAIL_INACTIVE, reason, utcnow()
     contact.version += 1
     events.record_email_status(
         uow, contact, row.address, active=False, actor_id=actor_id, data={"address": row.address, "reason": reason}
@@ -74,7 +74,7 @@ def deactivate_email(uow: UnitOfWork, *, caller: Caller, contact_id: str, addres
     with uow:
         contact = access.visible_contact(uow.session, caller, contact_id)
         row = _email_row(contact, address)
-        if row.status == "inactive":
+        if row.status == EMAIL_INACTIVE:
             raise Conflict(f"{row.address} is already inactive ({row.inactive_reason})")
         _deactivate(uow, contact, row, reason, caller.user_id)
         record = reads.Record(contact, reads.type_key(uow.session, contact.type_id))
@@ -101,7 +101,7 @@ def reactivate_email(
     with uow:
         contact = access.visible_contact(uow.session, caller, contact_id)
         row = _email_row(contact, address)
-        if row.status == "active":
+        if row.status == EMAIL_ACTIVE:
             raise Conflict(f"{row.address} is already active")
         available_at = emailstatus.reactivation_refusal(row.reactivated_at, now=now)
         if available_at is not None:
@@ -110,7 +110,7 @@ def reactivate_email(
                 extra={"retry_after": available_at.isoformat()},
             )
         previous = row.inactive_reason
-        row.status, row.inactive_reason, row.inactive_since = "active", None, None
+        row.status, row.inactive_reason, row.inactive_since = EMAIL_ACTIVE, None, None
         row.reactivated_at, row.consent_confirmed_by = now, rules.member_column(caller.user_id)
         contact.version += 1
         events.record_email_status(
@@ -139,7 +139,7 @@ def deactivate_address_everywhere(
     count = 0
     for contact in contacts:
         row = next(e for e in contact.emails if e.address == wanted)
-        if row.status == "active":
+        if row.status == EMAIL_ACTIVE:
             _deactivate(uow, contact, row, reason, actor_id)
             count += 1
     return count

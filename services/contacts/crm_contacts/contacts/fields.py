@@ -19,7 +19,7 @@ from crm_contacts.customfields import service as custom_fields
 from crm_contacts.funnel import service as funnel
 from crm_contacts.members.models import Member
 from crm_contacts.record import rules
-from crm_contacts.record.models import Contact, ContactEmail, ContactPhone, ContactTag, Interest
+from crm_contacts.record.models import EMAIL_ACTIVE, Contact, ContactEmail, ContactPhone, ContactTag, Interest
 from crm_contacts.record.workspace import Workspace
 from crm_contacts.sources import service as sources
 from crm_platform.errors import FieldError, InvalidInput
@@ -110,7 +110,7 @@ def _replace_emails(contact: Contact, entries: list[tuple[str, bool]]) -> list[s
     for position, address in enumerate(wanted):
         row = current.get(address)
         if row is None:
-            row = ContactEmail(id=new_id(), workspace_id=contact.workspace_id, address=address, status="active")
+            row = ContactEmail(id=new_id(), workspace_id=contact.workspace_id, address=address, status=EMAIL_ACTIVE)
             contact.emails.append(row)
             added.append(address)
         row.position, row.is_primary = position, address == primary

@@ -10,7 +10,6 @@ from crm_contacts.members.grpc import MembersRpc
 from crm_contacts.record import access, represent
 from crm_contacts.workspaces.grpc import WorkspacesRpc
 from crm_platform import context
-from crm_platform.context import Caller
 from crm_platform.service import Runtime
 
 
@@ -45,19 +44,13 @@ def record_message(record: reads.Record) -> contacts_pb2.Contact:
     return to_message(represent.summary(record.contact, record.type_key))
 
 
-def _caller() -> Caller:
-    caller = context.current_caller()
-    assert caller is not None  # the server's interceptor refuses calls without a workspace
-    return caller
-
-
 class ContactsServicer(MembersRpc, WorkspacesRpc, contacts_pb2_grpc.ContactsServiceServicer):
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
 
     def GetContact(self, request: contacts_pb2.GetContactRequest, _context: Any) -> contacts_pb2.Contact:  # noqa: N802
         summary = reads.get_summary(
-            self.rt.database, workspace_id=_caller().workspace_id, contact_id=request.contact_id
+            self.rt.database, workspace_id=context.require_caller().workspace_id, contact_id=request.contact_id
         )
         return to_message(summary)
 
@@ -65,7 +58,9 @@ class ContactsServicer(MembersRpc, WorkspacesRpc, contacts_pb2_grpc.ContactsServ
         self, request: contacts_pb2.BatchGetContactsRequest, _context: Any
     ) -> contacts_pb2.BatchGetContactsResponse:
         records = reads.batch_get(
-            self.rt.database.unit_of_work(), workspace_id=_caller().workspace_id, contact_ids=list(request.contact_ids)
+            self.rt.database.unit_of_work(),
+            workspace_id=context.require_caller().workspace_id,
+            contact_ids=list(request.contact_ids),
         )
         return contacts_pb2.BatchGetContactsResponse(contacts=[record_message(r) for r in records])
 
@@ -73,14 +68,14 @@ class ContactsServicer(MembersRpc, WorkspacesRpc, contacts_pb2_grpc.ContactsServ
         self, request: contacts_pb2.FindContactsByEmailRequest, _context: Any
     ) -> contacts_pb2.FindContactsResponse:
         records = reads.find_by_email(
-            self.rt.database.unit_of_work(), workspace_id=_caller().workspace_id, address=request.address
+            self.rt.database.unit_of_work(), workspace_id=context.require_caller().workspace_id, address=request.address
         )
         return contacts_pb2.FindContactsResponse(contacts=[record_message(r) for r in records])
 
     def FindOrCreateContactByEmail(  # noqa: N802
         self, request: contacts_pb2.FindOrCreateContactByEmailRequest, _context: Any
     ) -> contacts_pb2.FindOrCreateContactByEmailResponse:
-        caller = _caller()
+        caller = context.require_caller()
         record, created = create.find_or_create_by_email(
             self.rt.database.unit_of_work(),
             workspace_id=caller.workspace_id,
@@ -96,7 +91,7 @@ class ContactsServicer(MembersRpc, WorkspacesRpc, contacts_pb2_grpc.ContactsServ
     ) -> contacts_pb2.IsEmailSendableResponse:
         answer = emailstatus.is_email_sendable(
             self.rt.database.unit_of_work(),
-            workspace_id=_caller().workspace_id,
+            workspace_id=context.require_caller().workspace_id,
             address=request.address,
             campaign=request.campaign,
         )
@@ -106,7 +101,7 @@ class ContactsServicer(MembersRpc, WorkspacesRpc, contacts_pb2_grpc.ContactsServ
         self, request: contacts_pb2.GetContactAccessRequest, _context: Any
     ) -> contacts_pb2.ContactAccess:
         with self.rt.database.unit_of_work() as uow:
-            answer = access.access_of(uow.session, _caller(), request.contact_id)
+            answer = access.access_of(uow.session, context.require_caller(), request.contact_id)
         return contacts_pb2.ContactAccess(
             contact_id=request.contact_id,
             owner_id=answer.owner_id or "",

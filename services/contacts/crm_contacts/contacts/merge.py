@@ -18,7 +18,7 @@ from crm_contacts.funnel.models import ContactType
 from crm_contacts.notes.models import Note
 from crm_contacts.record import access, events, represent, rules
 from crm_contacts.record.history import HistoryEntry
-from crm_contacts.record.models import Contact
+from crm_contacts.record.models import EMAIL_ACTIVE, EMAIL_INACTIVE, Contact
 from crm_contacts.tasks.models import Task
 from crm_platform.context import Caller
 from crm_platform.db import UnitOfWork, utcnow
@@ -200,8 +200,12 @@ def _move_reachability(survivor: Contact, other: Contact) -> None:
             row.is_primary, row.position = False, len(survivor.emails)
             survivor.emails.append(row)
             kept_emails[row.address] = row
-        elif same.status == "active" and row.status == "inactive":
-            same.status, same.inactive_reason, same.inactive_since = "inactive", row.inactive_reason, row.inactive_since
+        elif same.status == EMAIL_ACTIVE and row.status == EMAIL_INACTIVE:
+            same.status, same.inactive_reason, same.inactive_since = (
+                EMAIL_INACTIVE,
+                row.inactive_reason,
+                row.inactive_since,
+            )
     kept_phones = {p.number for p in survivor.phones}
     for phone in list(other.phones):
         other.phones.remove(phone)

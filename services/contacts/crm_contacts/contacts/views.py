@@ -13,14 +13,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from crm_contacts.contacts import create, emailstatus, merge, reads, service
 from crm_contacts.record import represent
-from crm_contacts.record.models import INACTIVE_REASONS
+from crm_contacts.record.models import INACTIVE_REASONS, STATUSES
+from crm_contacts.record.rules import INTEREST_OPERATORS
 from crm_platform.web import SECURITY, caller, idempotent, json_response, runtime
 
 api = APIBlueprint(
     "contacts", __name__, url_prefix="/v1/contacts", abp_tags=[Tag(name="contacts")], abp_security=SECURITY
 )
 
-Operator = Literal["eq", "ne", "lt", "lte", "gt", "gte", "in", "contains", "between"]
+Operator = Literal[INTEREST_OPERATORS]  # type: ignore[valid-type]
 
 
 class EmailIn(BaseModel):
@@ -163,7 +164,9 @@ class EmailPath(BaseModel):
 
 class StatusIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    status: Literal["won", "lost", "active"] = Field(description="won or lost from active; active reopens")
+    status: Literal[STATUSES] = Field(  # type: ignore[valid-type]
+        description="won or lost from active; active reopens"
+    )
     reason: str | None = Field(default=None, max_length=500)
 
 

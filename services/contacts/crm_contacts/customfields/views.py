@@ -8,9 +8,9 @@ from flask import Response
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, ConfigDict, Field
 
-from crm_contacts.customfields import service
-from crm_contacts.customfields.models import KINDS, CustomField
-from crm_contacts.members.rules import require_admin
+from crm_contacts.customfields import represent, service
+from crm_contacts.customfields.models import KINDS
+from crm_platform.context import require_admin
 from crm_platform.web import SECURITY, caller, idempotent, json_response, runtime
 
 api = APIBlueprint(
@@ -57,28 +57,16 @@ class CustomFieldPath(BaseModel):
     field_id: str = Field(max_length=64)
 
 
-def field_dict(field: CustomField) -> dict[str, Any]:
-    return {
-        "id": field.id,
-        "key": field.key,
-        "label": field.label,
-        "kind": field.kind,
-        "options": list(field.options or []),
-        "required": field.required,
-        "position": field.position,
-    }
-
-
 @api.get("/custom-fields", responses={200: CustomFieldList}, summary="The workspace's custom fields in order")
 def list_custom_fields():  # type: ignore[no-untyped-def]
     fields = service.list_all(runtime().database.unit_of_work(), workspace_id=caller().workspace_id)
-    return json_response({"items": [field_dict(f) for f in fields]})
+    return json_response({"items": [represent.field(f) for f in fields]})
 
 
 @api.get("/custom-fields/<field_id>", responses={200: CustomFieldOut}, summary="One custom field")
 def get_custom_field(path: CustomFieldPath):  # type: ignore[no-untyped-def]
     field = service.get(runtime().database.unit_of_work(), workspace_id=caller().workspace_id, field_id=path.field_id)
-    return json_response(field_dict(field))
+    return json_response(represent.field(field))
 
 
 @api.post("/custom-fields", responses={201: CustomFieldOut}, summary="Define a custom field (admins)")
@@ -95,7 +83,7 @@ def create_custom_field(body: CustomFieldIn):  # type: ignore[no-untyped-def]
         options=body.options,
         required=body.required,
     )
-    return json_response(field_dict(field), 201, {"Location": f"/v1/contacts/custom-fields/{field.id}"})
+    return json_response(represent.field(field), 201, {"Location": f"/v1/contacts/custom-fields/{field.id}"})
 
 
 @api.patch("/custom-fields/<field_id>", responses={200: CustomFieldOut}, summary="Change a custom field (admins)")
@@ -108,7 +96,7 @@ def update_custom_field(path: CustomFieldPath, body: CustomFieldPatch):  # type:
         field_id=path.field_id,
         changes=body.model_dump(exclude_unset=True),
     )
-    return json_response(field_dict(field))
+    return json_response(represent.field(field))
 
 
 @api.delete("/custom-fields/<field_id>", responses={204: None}, summary="Remove a custom field (admins)")

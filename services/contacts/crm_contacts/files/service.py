@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -85,7 +84,7 @@ def add(
             )
             uow.session.add(stored)
             uow.session.flush()
-            _recorded(uow.session, stored, kind="file_added", actor_id=caller.user_id)
+            _recorded(uow, stored, kind="file_added", actor_id=caller.user_id)
             uow.commit()
     except BaseException:
         storage.delete(key)
@@ -129,23 +128,10 @@ def delete(uow: UnitOfWork, storage: Storage, *, caller: Caller, contact_id: str
         ):
             raise Forbidden("only the member who uploaded the file or an admin may delete it")
         uow.session.delete(stored)
-        _recorded(uow.session, stored, kind="file_deleted", actor_id=caller.user_id)
+        _recorded(uow, stored, kind="file_deleted", actor_id=caller.user_id)
         uow.commit()
     # After the commit: a crash here leaves unreferenced bytes, never a row without its bytes.
     storage.delete(stored.storage_key)
-
-
-def as_dict(stored: ContactFile) -> dict[str, Any]:
-    return {
-        "id": stored.id,
-        "contact_id": stored.contact_id,
-        "filename": stored.filename,
-        "content_type": stored.content_type,
-        "size": stored.size,
-        "sha256": stored.sha256,
-        "uploaded_by": stored.uploaded_by,
-        "created_at": stored.created_at.isoformat(),
-    }
 
 
 def _refuse_executable(head: bytes) -> None:
@@ -165,9 +151,9 @@ def _file(session: Session, caller: Caller, contact_id: str, file_id: str) -> Co
     return stored
 
 
-def _recorded(session: Session, stored: ContactFile, *, kind: str, actor_id: str) -> None:
+def _recorded(uow: UnitOfWork, stored: ContactFile, *, kind: str, actor_id: str) -> None:
     record(
-        session,
+        uow,
         workspace_id=stored.workspace_id,
         contact_id=stored.contact_id,
         kind=kind,

@@ -11,17 +11,18 @@ from dataclasses import dataclass
 
 from flask import Response, request, send_file
 from flask_openapi3 import APIBlueprint, Tag
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.sansio.multipart import Data, Epilogue, Event, File, MultipartDecoder, NeedData
 
-from crm_contacts.files import service
+from crm_contacts.files import represent, service
 from crm_contacts.files.storage import Storage
 from crm_contacts.settings import DEFAULT_MAX_FILE_BYTES, MAX_FILE_BYTES, ContactsSettings
+from crm_platform import paging
 from crm_platform.errors import FieldError, InvalidInput
 from crm_platform.limits import body_limit
-from crm_platform.openapi import QueryModel
-from crm_platform.web import SECURITY, caller, cursor_after, json_response, page, runtime
+from crm_platform.paging import PageQuery
+from crm_platform.web import SECURITY, caller, json_response, runtime
 
 api = APIBlueprint(
     "contacts_files", __name__, url_prefix="/v1/contacts", abp_tags=[Tag(name="files")], abp_security=SECURITY
@@ -83,12 +84,6 @@ class FilePath(BaseModel):
     file_id: str = Field(max_length=64)
 
 
-class PageQuery(QueryModel):
-    model_config = ConfigDict(extra="forbid")
-    limit: int = Field(default=50, ge=1, le=200)
-    cursor: str | None = None
-
-
 @dataclass
 class Upload:
     filename: str
@@ -130,7 +125,7 @@ def upload_file(path: ContactPath):  # type: ignore[no-untyped-def]
     except RequestEntityTooLarge:
         raise service.too_large(max_bytes) from None
     return json_response(
-        service.as_dict(stored), 201, {"Location": f"/v1/contacts/{path.contact_id}/files/{stored.id}"}
+        represent.as_dict(stored), 201, {"Location": f"/v1/contacts/{path.contact_id}/files/{stored.id}"}
     )
 
 
@@ -141,10 +136,9 @@ def list_files(path: ContactPath, query: PageQuery):  # type: ignore[no-untyped-
         caller=caller(),
         contact_id=path.contact_id,
         limit=query.limit,
-        after_id=cursor_after(query.cursor),
+        after_id=paging.after_id(query.cursor),
     )
-    files, next_cursor = page(files, query.limit, key=lambda row: row.id)
-    return json_response({"items": [service.as_dict(f) for f in files], "next_cursor": next_cursor})
+    return json_response(paging.cut(files, query.limit, key=lambda row: row.id).body(represent.as_dict))
 
 
 @api.get(

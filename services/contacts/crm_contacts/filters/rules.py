@@ -6,9 +6,6 @@ so one spelling means the same contacts everywhere and a bad value is the same 4
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -17,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from crm_contacts.record.models import STATUSES
 from crm_contacts.record.rules import normalize_email, normalize_phone, search_key
+from crm_platform import paging
 from crm_platform.errors import FieldError, InvalidInput
 
 LOCATION_KEYS = ("city", "region", "country", "postal_code")
@@ -48,7 +46,7 @@ SIMPLE_FILTERS = frozenset(
 )
 CUSTOM_FIELD_OPERATORS = ("eq", "gte", "lte", "gt", "lt")
 ORDERED_KINDS = ("number", "date")  # custom field kinds that take gte/lte/gt/lt
-MAX_LIMIT = 200
+MAX_LIMIT = paging.MAX_LIMIT
 
 
 @dataclass(frozen=True)
@@ -176,7 +174,7 @@ def parse_list_request(
         unknown = [f for f in fields if f not in allowed_fields]
         if unknown:
             errors.append(FieldError("fields", f"unknown fields: {', '.join(unknown)}", "unknown_field"))
-    limit = 50
+    limit = paging.DEFAULT_LIMIT
     if params.get("limit") not in (None, ""):
         try:
             limit = int(str(params["limit"]))
@@ -197,31 +195,19 @@ def parse_list_request(
 
 def encode_cursor(sort: str, values: tuple[Any, ...]) -> str:
     """An opaque position in one sort order; it carries the sort, so it is refused under another one."""
-    raw = json.dumps([sort, *values], default=str, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return paging.encode(*values, scope=f"sort={sort}")
 
 
 def decode_cursor(cursor: str, sort: str) -> tuple[Any, ...]:
-    bad = InvalidInput("the cursor is not valid", errors=[FieldError("cursor", "not a cursor this list returned")])
-    try:
-        decoded = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (ValueError, binascii.Error, RecursionError):
-        raise bad from None
-    if not isinstance(decoded, list) or len(decoded) != 3 or decoded[0] != sort:
-        if isinstance(decoded, list) and decoded and decoded[0] in SORTS and decoded[0] != sort:
-            raise InvalidInput(
-                "the cursor is not valid",
-                errors=[FieldError("cursor", f"this cursor belongs to sort={decoded[0]}, not sort={sort}")],
-            )
-        raise bad
-    values = tuple(decoded[1:])
-    if not all(isinstance(v, str | int) for v in values):
-        raise bad
+    """The (sort value, id) a cursor of this sort points at; a date sort's value comes back as a moment."""
+    values = tuple(paging.decode(cursor, scope=f"sort={sort}"))
+    if len(values) != 2 or not all(isinstance(v, str | int) for v in values):
+        raise paging.invalid_cursor()
     if sort.lstrip("-") in ("created_at", "updated_at"):
         try:
-            values = (datetime.fromisoformat(values[0]), values[1])
-        except (TypeError, ValueError):
-            raise bad from None
+            values = (datetime.fromisoformat(str(values[0])), values[1])
+        except ValueError:
+            raise paging.invalid_cursor() from None
     return values
 
 

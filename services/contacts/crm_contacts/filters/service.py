@@ -15,7 +15,7 @@ from crm_contacts.filters import rules
 from crm_contacts.filters.models import SavedFilter
 from crm_contacts.funnel.models import ContactType
 from crm_contacts.record import represent
-from crm_contacts.record.models import Contact, ContactEmail, ContactPhone, ContactTag, Interest
+from crm_contacts.record.models import ACTIVE, Contact, ContactEmail, ContactPhone, ContactTag, Interest
 from crm_platform.context import Caller
 from crm_platform.db import UnitOfWork, get_in_workspace, utcnow
 from crm_platform.errors import FieldError, Forbidden, InvalidInput, NotFound
@@ -29,7 +29,7 @@ def contact_fields() -> frozenset[str]:
     blank = Contact(
         id="",
         name="",
-        status="active",
+        status=ACTIVE,
         stars=0,
         blocked=False,
         version=1,

@@ -216,7 +216,7 @@ def delete_type(uow: UnitOfWork, *, workspace_id: str, type_id: str, actor_id: s
             )
         default_type, default_stage = resolve(uow.session, workspace_id)
         for contact in _deleted_contacts(uow.session, workspace_id, Contact.type_id == contact_type.id):
-            _move(uow.session, contact, default_stage, actor_id=actor_id, reason="type deleted", to_type=default_type)
+            _move(uow, contact, default_stage, actor_id=actor_id, reason="type deleted", to_type=default_type)
         uow.session.flush()
         for stage in stages_of(uow.session, contact_type.id):
             uow.session.delete(stage)
@@ -285,7 +285,7 @@ def delete_stage(uow: UnitOfWork, *, workspace_id: str, stage_id: str, actor_id:
             raise Conflict("a contact type keeps at least one stage")
         # deleted contacts keep a valid stage, so restoring one puts it back in the funnel
         for contact in _deleted_contacts(uow.session, workspace_id, Contact.stage_id == stage.id):
-            _move(uow.session, contact, remaining[0], actor_id=actor_id, reason="stage deleted")
+            _move(uow, contact, remaining[0], actor_id=actor_id, reason="stage deleted")
         uow.session.flush()
         uow.session.delete(stage)
         _renumber(remaining)
@@ -328,7 +328,7 @@ def _deleted_contacts(session: Session, workspace_id: str, condition: ColumnElem
 
 
 def _move(
-    session: Session,
+    uow: UnitOfWork,
     contact: Contact,
     stage: Stage,
     *,
@@ -342,7 +342,7 @@ def _move(
         contact.type_id = to_type.id
     contact.stage_id = stage.id
     history.record(
-        session,
+        uow,
         workspace_id=contact.workspace_id,
         contact_id=contact.id,
         kind="stage_changed",

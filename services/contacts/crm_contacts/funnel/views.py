@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Response
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, ConfigDict, Field
 
-from crm_contacts.funnel import service
-from crm_contacts.funnel.models import ContactType, Stage
-from crm_contacts.members.rules import require_admin
+from crm_contacts.funnel import represent, service
+from crm_platform.context import require_admin
 from crm_platform.web import SECURITY, caller, idempotent, json_response, runtime
 
 api = APIBlueprint(
@@ -69,25 +66,10 @@ class StagePath(BaseModel):
     stage_id: str = Field(max_length=64)
 
 
-def stage_dict(stage: Stage) -> dict[str, Any]:
-    return {"id": stage.id, "type_id": stage.type_id, "name": stage.name, "position": stage.position}
-
-
-def type_dict(contact_type: ContactType, stages: list[Stage]) -> dict[str, Any]:
-    return {
-        "id": contact_type.id,
-        "key": contact_type.key,
-        "name": contact_type.name,
-        "position": contact_type.position,
-        "builtin": contact_type.builtin,
-        "stages": [stage_dict(stage) for stage in stages],
-    }
-
-
 @api.get("/types", responses={200: TypeList}, summary="The workspace's contact types, each with its stages")
 def list_types():  # type: ignore[no-untyped-def]
     types = service.list_types(runtime().database.unit_of_work(), workspace_id=caller().workspace_id)
-    return json_response({"items": [type_dict(t, stages) for t, stages in types]})
+    return json_response({"items": [represent.contact_type(t, stages) for t, stages in types]})
 
 
 @api.get("/types/<type_id>", responses={200: TypeOut}, summary="One contact type with its stages")
@@ -95,7 +77,7 @@ def get_type(path: TypePath):  # type: ignore[no-untyped-def]
     contact_type, stages = service.get_type(
         runtime().database.unit_of_work(), workspace_id=caller().workspace_id, type_id=path.type_id
     )
-    return json_response(type_dict(contact_type, stages))
+    return json_response(represent.contact_type(contact_type, stages))
 
 
 @api.post("/types", responses={201: TypeOut}, summary="Add a contact type (admins)")
@@ -110,7 +92,9 @@ def create_type(body: TypeIn):  # type: ignore[no-untyped-def]
         key=body.key,
         stages=body.stages,
     )
-    return json_response(type_dict(contact_type, stages), 201, {"Location": f"/v1/contacts/types/{contact_type.id}"})
+    return json_response(
+        represent.contact_type(contact_type, stages), 201, {"Location": f"/v1/contacts/types/{contact_type.id}"}
+    )
 
 
 @api.patch("/types/<type_id>", responses={200: TypeOut}, summary="Rename a contact type (admins)")
@@ -120,7 +104,7 @@ def rename_type(path: TypePath, body: NameIn):  # type: ignore[no-untyped-def]
     contact_type, stages = service.rename_type(
         runtime().database.unit_of_work(), workspace_id=who.workspace_id, type_id=path.type_id, name=body.name
     )
-    return json_response(type_dict(contact_type, stages))
+    return json_response(represent.contact_type(contact_type, stages))
 
 
 @api.delete("/types/<type_id>", responses={204: None}, summary="Delete a custom contact type no contact has (admins)")
@@ -145,7 +129,7 @@ def add_stage(path: TypePath, body: StageIn):  # type: ignore[no-untyped-def]
         name=body.name,
         position=body.position,
     )
-    return json_response(stage_dict(stage), 201)
+    return json_response(represent.stage(stage), 201)
 
 
 @api.put("/types/<type_id>/stages/order", responses={200: TypeOut}, summary="Reorder a type's stages (admins)")
@@ -155,7 +139,7 @@ def reorder_stages(path: TypePath, body: StageOrderIn):  # type: ignore[no-untyp
     contact_type, stages = service.reorder_stages(
         runtime().database.unit_of_work(), workspace_id=who.workspace_id, type_id=path.type_id, stage_ids=body.stage_ids
     )
-    return json_response(type_dict(contact_type, stages))
+    return json_response(represent.contact_type(contact_type, stages))
 
 
 @api.patch("/stages/<stage_id>", responses={200: StageOut}, summary="Rename a stage (admins)")
@@ -165,7 +149,7 @@ def rename_stage(path: StagePath, body: NameIn):  # type: ignore[no-untyped-def]
     stage = service.rename_stage(
         runtime().database.unit_of_work(), workspace_id=who.workspace_id, stage_id=path.stage_id, name=body.name
     )
-    return json_response(stage_dict(stage))
+    return json_response(represent.stage(stage))
 
 
 @api.delete("/stages/<stage_id>", responses={204: None}, summary="Delete a stage no contact is in (admins)")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -51,7 +50,7 @@ def comment(uow: UnitOfWork, *, caller: Caller, contact_id: str, body: str) -> H
         visible_contact(uow.session, caller, contact_id)
         _require_active_members(uow.session, caller.workspace_id, mentioned)
         entry = record(
-            uow.session,
+            uow,
             workspace_id=caller.workspace_id,
             contact_id=contact_id,
             kind="comment",
@@ -71,17 +70,6 @@ def comment(uow: UnitOfWork, *, caller: Caller, contact_id: str, body: str) -> H
             uow.emit(MENTIONED, event, workspace_id=caller.workspace_id)
         uow.commit()
     return entry
-
-
-def as_dict(entry: HistoryEntry) -> dict[str, Any]:
-    return {
-        "id": entry.id,
-        "contact_id": entry.contact_id,
-        "kind": entry.kind,
-        "actor_id": entry.actor_id,
-        "data": entry.data,
-        "created_at": entry.created_at.isoformat(),
-    }
 
 
 def _require_active_members(session: Session, workspace_id: str, member_ids: Sequence[str]) -> None:

@@ -7,10 +7,11 @@ from typing import Any
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, ConfigDict, Field
 
-from crm_contacts.history import rules, service
+from crm_contacts.history import represent, rules, service
+from crm_platform import paging
 from crm_platform.errors import InvalidInput
-from crm_platform.openapi import QueryModel
-from crm_platform.web import SECURITY, caller, cursor_after, idempotent, json_response, page, runtime
+from crm_platform.paging import PageQuery
+from crm_platform.web import SECURITY, caller, idempotent, json_response, runtime
 
 api = APIBlueprint(
     "contacts_history", __name__, url_prefix="/v1/contacts", abp_tags=[Tag(name="history")], abp_security=SECURITY
@@ -53,10 +54,7 @@ class ContactPath(BaseModel):
     contact_id: str = Field(max_length=64)
 
 
-class HistoryQuery(QueryModel):
-    model_config = ConfigDict(extra="forbid")
-    limit: int = Field(default=50, ge=1, le=200)
-    cursor: str | None = None
+class HistoryQuery(PageQuery):
     kind: str | None = Field(default=None, max_length=1000, description="only these kinds, comma-separated")
 
 
@@ -73,10 +71,9 @@ def list_history(path: ContactPath, query: HistoryQuery):  # type: ignore[no-unt
         contact_id=path.contact_id,
         kinds=kinds,
         limit=query.limit,
-        after_id=cursor_after(query.cursor),
+        after_id=paging.after_id(query.cursor),
     )
-    entries, next_cursor = page(entries, query.limit, key=lambda entry: entry.id)
-    return json_response({"items": [service.as_dict(e) for e in entries], "next_cursor": next_cursor})
+    return json_response(paging.cut(entries, query.limit, key=lambda entry: entry.id).body(represent.as_dict))
 
 
 @api.post(
@@ -90,4 +87,4 @@ def add_comment(path: ContactPath, body: CommentIn):  # type: ignore[no-untyped-
     entry = service.comment(
         runtime().database.unit_of_work(), caller=caller(), contact_id=path.contact_id, body=body.body
     )
-    return json_response(service.as_dict(entry), 201)
+    return json_response(represent.as_dict(entry), 201)

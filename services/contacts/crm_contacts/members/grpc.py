@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from crm.contacts.v1 import contacts_pb2
 from crm_contacts.members import service
 from crm_contacts.members.models import Member
-from crm_platform.context import current_caller
+from crm_platform.context import require_caller
 
 if TYPE_CHECKING:
     from crm_platform.service import Runtime
@@ -25,8 +25,7 @@ class MembersRpc:
     rt: Runtime
 
     def GetMember(self, request: contacts_pb2.GetMemberRequest, context: Any) -> contacts_pb2.Member:  # noqa: N802
-        caller = current_caller()
-        assert caller is not None  # the server's interceptor refuses calls without a workspace
+        caller = require_caller()
         member = service.get(
             self.rt.database.unit_of_work(), workspace_id=caller.workspace_id, member_id=request.member_id
         )
@@ -35,7 +34,6 @@ class MembersRpc:
     def ListMembers(  # noqa: N802
         self, request: contacts_pb2.ListMembersRequest, context: Any
     ) -> contacts_pb2.ListMembersResponse:
-        caller = current_caller()
-        assert caller is not None
+        caller = require_caller()
         members = service.list_active(self.rt.database.unit_of_work(), workspace_id=caller.workspace_id)
         return contacts_pb2.ListMembersResponse(members=[to_message(m) for m in members])

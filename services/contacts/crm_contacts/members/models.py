@@ -25,14 +25,3 @@ class Member(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
 
     __table_args__ = (UniqueConstraint("workspace_id", "email", name="uq_members_workspace_id_email"),)
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "email": self.email,
-            "role": self.role,
-            "signature": self.signature,
-            "active": self.active,
-            "created_at": self.created_at.isoformat(),
-        }

@@ -6,18 +6,12 @@ from collections.abc import Iterable
 
 from crm_contacts.members.models import ROLES
 from crm_platform.context import Caller
-from crm_platform.errors import FieldError, Forbidden, Word, phrase
+from crm_platform.errors import FieldError, Forbidden, phrase
 
 # what a member may change on their own record; everything else needs an admin
 SELF_EDITABLE = frozenset({"name", "signature"})
 ADMIN_EDITABLE = frozenset({"name", "email", "role", "signature", "active"})
 MAX_SIGNATURE = 10_000
-
-
-def require_admin(caller: Caller, action: str) -> None:
-    """Refuse a write an agent may not make."""
-    if not caller.is_admin:
-        raise Forbidden(phrase("only admins can {action}", action=Word(action)))
 
 
 def check_may_edit(caller: Caller, member_id: str, fields: Iterable[str]) -> None:

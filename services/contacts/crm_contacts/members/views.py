@@ -5,9 +5,11 @@ from __future__ import annotations
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, ConfigDict, Field
 
-from crm_contacts.members import rules, service
-from crm_platform.openapi import QueryModel
-from crm_platform.web import SECURITY, caller, cursor_after, idempotent, json_response, page, runtime
+from crm_contacts.members import represent, rules, service
+from crm_platform import paging
+from crm_platform.context import require_admin
+from crm_platform.paging import PageQuery
+from crm_platform.web import SECURITY, caller, idempotent, json_response, runtime
 
 api = APIBlueprint(
     "contacts_members", __name__, url_prefix="/v1/contacts", abp_tags=[Tag(name="members")], abp_security=SECURITY
@@ -48,10 +50,7 @@ class MemberPage(BaseModel):
     next_cursor: str | None
 
 
-class MemberQuery(QueryModel):
-    model_config = ConfigDict(extra="forbid")
-    limit: int = Field(default=50, ge=1, le=200)
-    cursor: str | None = None
+class MemberQuery(PageQuery):
     active: bool | None = Field(default=None, description="only active (true) or deactivated (false) members")
 
 
@@ -65,18 +64,17 @@ def list_members(query: MemberQuery):  # type: ignore[no-untyped-def]
         runtime().database.unit_of_work(),
         workspace_id=caller().workspace_id,
         limit=query.limit,
-        after_id=cursor_after(query.cursor),
+        after_id=paging.after_id(query.cursor),
         active=query.active,
     )
-    members, next_cursor = page(members, query.limit, key=lambda row: row.id)
-    return json_response({"items": [m.as_dict() for m in members], "next_cursor": next_cursor})
+    return json_response(paging.cut(members, query.limit, key=lambda row: row.id).body(represent.member))
 
 
 @api.get("/members/me", responses={200: MemberOut}, summary="The caller's own member record")
 def get_me():  # type: ignore[no-untyped-def]
     who = caller()
     member = service.get(runtime().database.unit_of_work(), workspace_id=who.workspace_id, member_id=who.user_id)
-    return json_response(member.as_dict())
+    return json_response(represent.member(member))
 
 
 @api.get("/members/<member_id>", responses={200: MemberOut}, summary="Get a member")
@@ -84,14 +82,14 @@ def get_member(path: MemberPath):  # type: ignore[no-untyped-def]
     member = service.get(
         runtime().database.unit_of_work(), workspace_id=caller().workspace_id, member_id=path.member_id
     )
-    return json_response(member.as_dict())
+    return json_response(represent.member(member))
 
 
 @api.post("/members", responses={201: MemberOut}, summary="Add a member (admins)")
 @idempotent
 def create_member(body: MemberIn):  # type: ignore[no-untyped-def]
     who = caller()
-    rules.require_admin(who, "add members")
+    require_admin(who, "add members")
     member = service.create(
         runtime().database.unit_of_work(),
         workspace_id=who.workspace_id,
@@ -100,7 +98,7 @@ def create_member(body: MemberIn):  # type: ignore[no-untyped-def]
         role=body.role,
         signature=body.signature,
     )
-    return json_response(member.as_dict(), 201, {"Location": f"/v1/contacts/members/{member.id}"})
+    return json_response(represent.member(member), 201, {"Location": f"/v1/contacts/members/{member.id}"})
 
 
 @api.patch("/members/<member_id>", responses={200: MemberOut}, summary="Change a member (admins, or themself)")
@@ -111,14 +109,14 @@ def update_member(path: MemberPath, body: MemberPatch):  # type: ignore[no-untyp
         member_id=path.member_id,
         changes=body.model_dump(exclude_unset=True),
     )
-    return json_response(member.as_dict())
+    return json_response(represent.member(member))
 
 
 @api.delete("/members/<member_id>", responses={200: MemberOut}, summary="Deactivate a member (admins)")
 def deactivate_member(path: MemberPath):  # type: ignore[no-untyped-def]
     who = caller()
-    rules.require_admin(who, "deactivate members")
+    require_admin(who, "deactivate members")
     member = service.deactivate(
         runtime().database.unit_of_work(), workspace_id=who.workspace_id, member_id=path.member_id
     )
-    return json_response(member.as_dict())
+    return json_response(represent.member(member))

@@ -14,9 +14,10 @@ from crm_contacts.notes import rules
 from crm_contacts.notes.models import Note
 from crm_contacts.record.access import visible_contact
 from crm_contacts.record.history import record
+from crm_platform import paging
 from crm_platform.context import Caller
 from crm_platform.db import UnitOfWork, get_in_workspace, utcnow
-from crm_platform.errors import FieldError, Forbidden, InvalidInput, NotFound
+from crm_platform.errors import Forbidden, InvalidInput, NotFound
 from crm_platform.ids import new_id
 
 ADDED = "contacts.note.added"
@@ -24,6 +25,9 @@ UPDATED = "contacts.note.updated"
 DELETED = "contacts.note.deleted"
 PINNED = "contacts.note.pinned"
 UNPINNED = "contacts.note.unpinned"
+
+
+ORDER = "notes:pinned-then-newest"  # the scope of a notes page's cursor
 
 
 def list_page(uow: UnitOfWork, *, caller: Caller, contact_id: str, limit: int, after: Any = None) -> list[Note]:
@@ -113,19 +117,6 @@ def set_pinned(uow: UnitOfWork, *, caller: Caller, contact_id: str, note_id: str
     return note
 
 
-def as_dict(note: Note) -> dict[str, Any]:
-    return {
-        "id": note.id,
-        "contact_id": note.contact_id,
-        "author_id": note.author_id,
-        "body": note.body,
-        "pinned": note.pinned,
-        "pinned_at": note.pinned_at.isoformat() if note.pinned_at else None,
-        "created_at": note.created_at.isoformat(),
-        "updated_at": note.updated_at.isoformat(),
-    }
-
-
 def _clean(body: str) -> str:
     text, error = rules.clean_body(body)
     if error is not None or text is None:
@@ -158,7 +149,7 @@ def _changed(uow: UnitOfWork, note: Note, *, change: str, actor_id: str) -> None
     )
     uow.emit(f"contacts.note.{change}", event, workspace_id=note.workspace_id)
     record(
-        uow.session,
+        uow,
         workspace_id=note.workspace_id,
         contact_id=note.contact_id,
         kind=f"note_{change}",
@@ -179,4 +170,4 @@ def _position(after: Any) -> tuple[str, datetime | None, str | None]:
             return "notes", None, str(note_id)
     except (TypeError, ValueError):
         pass
-    raise InvalidInput("the cursor is not valid", errors=[FieldError("cursor", "not a cursor this API returned")])
+    raise paging.invalid_cursor()

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Response
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, ConfigDict, Field
 
-from crm_contacts.notes import service
-from crm_platform.openapi import QueryModel
-from crm_platform.web import SECURITY, caller, decode_cursor, idempotent, json_response, page, runtime
+from crm_contacts.notes import represent, service
+from crm_platform import paging
+from crm_platform.paging import PageQuery
+from crm_platform.web import SECURITY, caller, idempotent, json_response, runtime
 
 api = APIBlueprint(
     "contacts_notes", __name__, url_prefix="/v1/contacts", abp_tags=[Tag(name="notes")], abp_security=SECURITY
@@ -47,16 +46,6 @@ class NotePath(BaseModel):
     note_id: str = Field(max_length=64)
 
 
-class PageQuery(QueryModel):
-    model_config = ConfigDict(extra="forbid")
-    limit: int = Field(default=50, ge=1, le=200)
-    cursor: str | None = None
-
-
-def _position(cursor: str | None) -> Any:
-    return decode_cursor(cursor)[0] if cursor else None
-
-
 @api.get(
     "/<contact_id>/notes",
     responses={200: NotePage},
@@ -68,17 +57,18 @@ def list_notes(path: ContactPath, query: PageQuery):  # type: ignore[no-untyped-
         caller=caller(),
         contact_id=path.contact_id,
         limit=query.limit,
-        after=_position(query.cursor),
+        after=paging.after(query.cursor, scope=service.ORDER),
     )
-    notes, next_cursor = page(notes, query.limit, key=service.position_of)
-    return json_response({"items": [service.as_dict(n) for n in notes], "next_cursor": next_cursor})
+    return json_response(
+        paging.cut(notes, query.limit, key=service.position_of, scope=service.ORDER).body(represent.as_dict)
+    )
 
 
 @api.post("/<contact_id>/notes", responses={201: NoteOut}, summary="Add a note to a contact (the caller is its author)")
 @idempotent
 def add_note(path: ContactPath, body: NoteIn):  # type: ignore[no-untyped-def]
     note = service.add(runtime().database.unit_of_work(), caller=caller(), contact_id=path.contact_id, body=body.body)
-    return json_response(service.as_dict(note), 201, {"Location": f"/v1/contacts/{path.contact_id}/notes/{note.id}"})
+    return json_response(represent.as_dict(note), 201, {"Location": f"/v1/contacts/{path.contact_id}/notes/{note.id}"})
 
 
 @api.patch("/<contact_id>/notes/<note_id>", responses={200: NoteOut}, summary="Edit a note (its author or an admin)")
@@ -90,7 +80,7 @@ def edit_note(path: NotePath, body: NoteIn):  # type: ignore[no-untyped-def]
         note_id=path.note_id,
         body=body.body,
     )
-    return json_response(service.as_dict(note))
+    return json_response(represent.as_dict(note))
 
 
 @api.delete("/<contact_id>/notes/<note_id>", responses={204: None}, summary="Delete a note (its author or an admin)")
@@ -121,4 +111,4 @@ def _set_pinned(path: NotePath, *, pinned: bool) -> Response:
         note_id=path.note_id,
         pinned=pinned,
     )
-    return json_response(service.as_dict(note))
+    return json_response(represent.as_dict(note))

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import functools
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Index, String, insert
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import JSON, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
 
 from crm_contacts.models import Base
-from crm_platform.db import UtcDateTime, utcnow
+from crm_platform.db import UnitOfWork, UtcDateTime, utcnow
 from crm_platform.ids import new_id
 
 
@@ -29,7 +28,7 @@ class HistoryEntry(Base):
 
 
 def record(
-    session: Session,
+    uow: UnitOfWork,
     *,
     workspace_id: str,
     contact_id: str,
@@ -39,9 +38,8 @@ def record(
 ) -> HistoryEntry:
     """Add an entry to the contact's timeline, inside the caller's transaction.
 
-    The INSERT runs now, as a Core statement (inside ``UnitOfWork.pipeline`` it is sent with the others): what
-    ``session.add`` and the next flush did, without the flush's bookkeeping. The entry returned is not in the
-    session; nothing changes an entry after it is written.
+    The INSERT runs now (``UnitOfWork.insert``; inside ``UnitOfWork.pipeline`` it is sent with the others). The
+    entry returned is not in the session; nothing changes an entry after it is written.
     """
     entry = HistoryEntry(
         id=new_id(),
@@ -52,14 +50,5 @@ def record(
         data=data or {},
         created_at=utcnow(),
     )
-    session.connection().execute(_insert_entry(), _entry_values(entry))
+    uow.insert(HistoryEntry, entry)
     return entry
-
-
-@functools.cache
-def _insert_entry() -> Any:
-    return insert(HistoryEntry.__table__)
-
-
-def _entry_values(entry: HistoryEntry) -> dict[str, Any]:
-    return {column.key: getattr(entry, column.key) for column in HistoryEntry.__table__.columns}

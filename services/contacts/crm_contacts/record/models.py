@@ -9,8 +9,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from crm_contacts.models import Base
 from crm_platform.db import UtcDateTime, utcnow
 
-STATUSES = ("active", "won", "lost")
-EMAIL_STATUSES = ("active", "inactive")
+# Each enumeration is defined here once; every other module names its values through these constants.
+ACTIVE, WON, LOST = "active", "won", "lost"
+STATUSES = (ACTIVE, WON, LOST)  # a contact's
+EMAIL_ACTIVE, EMAIL_INACTIVE = "active", "inactive"
+EMAIL_STATUSES = (EMAIL_ACTIVE, EMAIL_INACTIVE)  # an address's
 INACTIVE_REASONS = ("hard_bounce", "mailbox_full", "spam_complaint", "unsubscribed", "invalid", "manual")
 
 
@@ -27,7 +30,7 @@ class Contact(Base):
     phone: Mapped[str | None] = mapped_column(String(20))
     type_id: Mapped[str | None] = mapped_column(String(36), ForeignKey("contact_types.id"))
     stage_id: Mapped[str | None] = mapped_column(String(36), ForeignKey("stages.id"))
-    status: Mapped[str] = mapped_column(String(10), default="active", server_default="active")
+    status: Mapped[str] = mapped_column(String(10), default=ACTIVE, server_default=ACTIVE)
     stars: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     color: Mapped[str | None] = mapped_column(String(9))  # "#rrggbb"
     emoji: Mapped[str | None] = mapped_column(String(16))
@@ -97,7 +100,7 @@ class ContactEmail(Base):
     address: Mapped[str] = mapped_column(String(320))  # lower-cased
     is_primary: Mapped[bool] = mapped_column(Boolean, default=False)
     position: Mapped[int] = mapped_column(Integer, default=0)
-    status: Mapped[str] = mapped_column(String(10), default="active")
+    status: Mapped[str] = mapped_column(String(10), default=EMAIL_ACTIVE)
     inactive_reason: Mapped[str | None] = mapped_column(String(20))
     inactive_since: Mapped[datetime | None] = mapped_column(UtcDateTime())
     reactivated_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # the 30-day rule counts from here

@@ -7,7 +7,7 @@ from typing import Any, NamedTuple
 from urllib.parse import quote
 
 from crm.events.v1 import contacts_pb2
-from crm_contacts.record.models import Contact
+from crm_contacts.record.models import LOST, Contact
 
 
 class EmailSummary(NamedTuple):
@@ -72,7 +72,7 @@ def primary_phone(contact: Contact | Summary) -> str | None:
 
 def campaign_eligible(contact: Contact | Summary) -> bool:
     """Lost, blocked and deleted contacts receive no automatic campaigns."""
-    return contact.status != "lost" and not contact.blocked and contact.deleted_at is None
+    return contact.status != LOST and not contact.blocked and contact.deleted_at is None
 
 
 def links(contact: Contact) -> dict[str, str | None]:

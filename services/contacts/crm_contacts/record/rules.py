@@ -10,6 +10,7 @@ from typing import Any
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
+from crm_contacts.record.models import ACTIVE, LOST, WON
 from crm_platform.errors import FieldError, phrase
 
 
@@ -53,9 +54,9 @@ def search_key(name: str) -> str:
 # --- the rest of the record -------------------------------------------------------------------------------
 
 STATUS_TRANSITIONS: dict[str, frozenset[str]] = {
-    "active": frozenset({"won", "lost"}),
-    "won": frozenset({"active"}),  # reopen
-    "lost": frozenset({"active"}),  # reopen
+    ACTIVE: frozenset({WON, LOST}),
+    WON: frozenset({ACTIVE}),  # reopen
+    LOST: frozenset({ACTIVE}),  # reopen
 }
 INTEREST_OPERATORS = ("eq", "ne", "lt", "lte", "gt", "gte", "in", "contains", "between")
 LOCATION_KEYS = ("address", "city", "region", "postal_code", "country")

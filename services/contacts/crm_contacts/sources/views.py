@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Response
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, ConfigDict, Field
 
-from crm_contacts.members.rules import require_admin
 from crm_contacts.settings import DEFAULT_MAX_ICON_BYTES, MAX_ICON_BYTES
-from crm_contacts.sources import rules, service
-from crm_contacts.sources.models import Source
+from crm_contacts.sources import represent, rules, service
+from crm_platform.context import require_admin
 from crm_platform.errors import FieldError, InvalidInput, NotFound
 from crm_platform.inputs import UploadedFile
 from crm_platform.limits import body_limit
@@ -60,22 +57,10 @@ class SourcePath(BaseModel):
     source_id: str = Field(max_length=64)
 
 
-def source_dict(source: Source) -> dict[str, Any]:
-    return {
-        "id": source.id,
-        "key": source.key,
-        "name_es": source.name_es,
-        "name_en": source.name_en,
-        "builtin": source.builtin,
-        "icon_url": source.icon_url,
-        "uploaded_icon": f"/v1/contacts/sources/{source.id}/icon" if source.icon else None,
-    }
-
-
 @api.get("/sources", responses={200: SourceList}, summary="The workspace's sources, built-in ones first")
 def list_sources():  # type: ignore[no-untyped-def]
     sources = service.list_all(runtime().database.unit_of_work(), workspace_id=caller().workspace_id)
-    return json_response({"items": [source_dict(s) for s in sources]})
+    return json_response({"items": [represent.source(s) for s in sources]})
 
 
 @api.get("/sources/<source_id>", responses={200: SourceOut}, summary="One source")
@@ -83,7 +68,7 @@ def get_source(path: SourcePath):  # type: ignore[no-untyped-def]
     source = service.get(
         runtime().database.unit_of_work(), workspace_id=caller().workspace_id, source_id=path.source_id
     )
-    return json_response(source_dict(source))
+    return json_response(represent.source(source))
 
 
 @api.post("/sources", responses={201: SourceOut}, summary="Add a custom source (admins)")
@@ -98,7 +83,7 @@ def create_source(body: SourceIn):  # type: ignore[no-untyped-def]
         name_en=body.name_en,
         icon_url=body.icon_url,
     )
-    return json_response(source_dict(source), 201, {"Location": f"/v1/contacts/sources/{source.id}"})
+    return json_response(represent.source(source), 201, {"Location": f"/v1/contacts/sources/{source.id}"})
 
 
 @api.patch("/sources/<source_id>", responses={200: SourceOut}, summary="Rename a custom source or set its icon URL")
@@ -111,7 +96,7 @@ def update_source(path: SourcePath, body: SourcePatch):  # type: ignore[no-untyp
         source_id=path.source_id,
         changes=body.model_dump(exclude_unset=True),
     )
-    return json_response(source_dict(source))
+    return json_response(represent.source(source))
 
 
 @api.delete("/sources/<source_id>", responses={204: None}, summary="Delete a custom source no contact uses (admins)")
@@ -135,7 +120,7 @@ def upload_icon(path: SourcePath, form: IconForm):  # type: ignore[no-untyped-de
     source = service.set_icon(
         runtime().database.unit_of_work(), workspace_id=who.workspace_id, source_id=path.source_id, data=data
     )
-    return json_response(source_dict(source))
+    return json_response(represent.source(source))
 
 
 ICON = {

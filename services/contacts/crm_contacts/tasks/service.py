@@ -15,12 +15,16 @@ from crm_contacts.record.history import record
 from crm_contacts.record.models import Contact
 from crm_contacts.tasks import rules
 from crm_contacts.tasks.models import Task
+from crm_platform import paging
 from crm_platform.context import Caller
 from crm_platform.db import UnitOfWork, get_in_workspace, utcnow
 from crm_platform.errors import FieldError, Forbidden, InvalidInput, NotFound
 from crm_platform.ids import new_id
 
 _UNSET: Any = object()
+# The two orders tasks are listed in: each page's cursor names its own, so one is refused in the other list.
+CONTACT_ORDER = "tasks:open-by-due-then-done"
+ASSIGNED_ORDER = "tasks:by-due"
 
 
 def list_for_contact(uow: UnitOfWork, *, caller: Caller, contact_id: str, limit: int, after: Any = None) -> list[Task]:
@@ -182,21 +186,6 @@ def delete(uow: UnitOfWork, *, caller: Caller, contact_id: str, task_id: str) ->
         uow.commit()
 
 
-def as_dict(task: Task) -> dict[str, Any]:
-    return {
-        "id": task.id,
-        "contact_id": task.contact_id,
-        "title": task.title,
-        "due_at": _jsonable(task.due_at),
-        "assignee_id": task.assignee_id,
-        "done": task.done,
-        "done_at": _jsonable(task.done_at),
-        "created_by": task.created_by,
-        "created_at": task.created_at.isoformat(),
-        "updated_at": task.updated_at.isoformat(),
-    }
-
-
 def _utc(moment: datetime | None) -> datetime | None:
     return moment.astimezone(UTC) if moment is not None else None
 
@@ -255,7 +244,7 @@ def _changed(uow: UnitOfWork, task: Task, *, change: str, actor_id: str, changes
     if changes:
         data["changes"] = changes
     record(
-        uow.session,
+        uow,
         workspace_id=task.workspace_id,
         contact_id=task.contact_id,
         kind=f"task_{change}",
@@ -289,7 +278,7 @@ def _contact_position(after: Any) -> tuple[str, datetime | None, str | None]:
             return section, _parse_moment(moment), task_id
     except (TypeError, ValueError):
         pass
-    raise _bad_cursor()
+    raise paging.invalid_cursor()
 
 
 def _due_position(after: Any) -> tuple[datetime | None, str | None]:
@@ -301,8 +290,4 @@ def _due_position(after: Any) -> tuple[datetime | None, str | None]:
             return _parse_moment(moment), task_id
     except (TypeError, ValueError):
         pass
-    raise _bad_cursor()
-
-
-def _bad_cursor() -> InvalidInput:
-    return InvalidInput("the cursor is not valid", errors=[FieldError("cursor", "not a cursor this API returned")])
+    raise paging.invalid_cursor()

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Response
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from crm_contacts.tasks import service
+from crm_contacts.tasks import represent, service
+from crm_platform import paging
 from crm_platform.errors import FieldError, InvalidInput
-from crm_platform.openapi import QueryModel
-from crm_platform.web import SECURITY, caller, decode_cursor, idempotent, json_response, page, runtime
+from crm_platform.paging import PageQuery
+from crm_platform.web import SECURITY, caller, idempotent, json_response, runtime
 
 api = APIBlueprint(
     "contacts_tasks", __name__, url_prefix="/v1/contacts", abp_tags=[Tag(name="tasks")], abp_security=SECURITY
@@ -60,20 +59,10 @@ class TaskPath(BaseModel):
     task_id: str = Field(max_length=64)
 
 
-class PageQuery(QueryModel):
-    model_config = ConfigDict(extra="forbid")
-    limit: int = Field(default=50, ge=1, le=200)
-    cursor: str | None = None
-
-
 class AssignedQuery(PageQuery):
     assignee: str = Field(default="me", max_length=36, description='"me" or a member id')
     done: bool | None = Field(default=None, description="only open (false) or only done (true) tasks")
     due_before: AwareDatetime | None = Field(default=None, description="only tasks due before this moment")
-
-
-def _position(cursor: str | None) -> Any:
-    return decode_cursor(cursor)[0] if cursor else None
 
 
 @api.get(
@@ -89,10 +78,10 @@ def list_assigned_tasks(query: AssignedQuery):  # type: ignore[no-untyped-def]
         done=query.done,
         due_before=query.due_before,
         limit=query.limit,
-        after=_position(query.cursor),
+        after=paging.after(query.cursor, scope=service.ASSIGNED_ORDER),
     )
-    tasks, next_cursor = page(tasks, query.limit, key=service.due_position_of)
-    return json_response({"items": [service.as_dict(t) for t in tasks], "next_cursor": next_cursor})
+    page = paging.cut(tasks, query.limit, key=service.due_position_of, scope=service.ASSIGNED_ORDER)
+    return json_response(page.body(represent.as_dict))
 
 
 @api.get(
@@ -106,10 +95,10 @@ def list_tasks(path: ContactPath, query: PageQuery):  # type: ignore[no-untyped-
         caller=caller(),
         contact_id=path.contact_id,
         limit=query.limit,
-        after=_position(query.cursor),
+        after=paging.after(query.cursor, scope=service.CONTACT_ORDER),
     )
-    tasks, next_cursor = page(tasks, query.limit, key=service.contact_position_of)
-    return json_response({"items": [service.as_dict(t) for t in tasks], "next_cursor": next_cursor})
+    page = paging.cut(tasks, query.limit, key=service.contact_position_of, scope=service.CONTACT_ORDER)
+    return json_response(page.body(represent.as_dict))
 
 
 @api.post("/<contact_id>/tasks", responses={201: TaskOut}, summary="Add a task to a contact")
@@ -124,7 +113,7 @@ def add_task(path: ContactPath, body: TaskIn):  # type: ignore[no-untyped-def]
         due_at=body.due_at,
         **options,
     )
-    return json_response(service.as_dict(task), 201, {"Location": f"/v1/contacts/{path.contact_id}/tasks/{task.id}"})
+    return json_response(represent.as_dict(task), 201, {"Location": f"/v1/contacts/{path.contact_id}/tasks/{task.id}"})
 
 
 @api.patch(
@@ -145,7 +134,7 @@ def edit_task(path: TaskPath, body: TaskPatch):  # type: ignore[no-untyped-def]
         task_id=path.task_id,
         **changes,
     )
-    return json_response(service.as_dict(task))
+    return json_response(represent.as_dict(task))
 
 
 @api.delete("/<contact_id>/tasks/<task_id>", responses={204: None}, summary="Delete a task (its creator or an admin)")

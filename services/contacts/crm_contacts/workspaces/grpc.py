@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from crm.contacts.v1 import contacts_pb2
 from crm_contacts.workspaces import service
-from crm_platform.context import current_caller
+from crm_platform.context import require_caller
 
 if TYPE_CHECKING:
     from crm_platform.service import Runtime
@@ -20,7 +20,6 @@ class WorkspacesRpc:
     def GetWorkspace(  # noqa: N802
         self, request: contacts_pb2.GetWorkspaceRequest, context: Any
     ) -> contacts_pb2.Workspace:
-        caller = current_caller()
-        assert caller is not None  # the server's interceptor refuses calls without a workspace
+        caller = require_caller()
         workspace = service.get(self.rt.database.unit_of_work(), workspace_id=caller.workspace_id)
         return contacts_pb2.Workspace(id=workspace.id, name=workspace.name)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, ConfigDict, Field
 
-from crm_contacts.members.rules import require_admin
 from crm_contacts.workspaces import service
+from crm_platform.context import require_admin
 from crm_platform.web import SECURITY, caller, json_response, runtime
 
 api = APIBlueprint(

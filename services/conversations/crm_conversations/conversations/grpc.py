@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from crm.conversations.v1 import conversations_pb2, conversations_pb2_grpc
-from crm_conversations.conversations import service
-from crm_platform import context
+from crm_conversations.conversations import represent, service
+from crm_platform import context, paging
 from crm_platform.service import Runtime
 
 
@@ -17,9 +17,8 @@ class ConversationsServicer(conversations_pb2_grpc.ConversationsServiceServicer)
     def ListContactConversations(  # noqa: N802
         self, request: conversations_pb2.ListContactConversationsRequest, _context: Any
     ) -> conversations_pb2.ListContactConversationsResponse:
-        caller = context.current_caller()
-        assert caller is not None
-        limit = min(request.limit or 50, 200)
+        caller = context.require_caller()
+        limit = paging.bounded_limit(request.limit)
         conversations = service.list_page(
             self.rt.database.unit_of_work(),
             caller=caller,
@@ -28,10 +27,5 @@ class ConversationsServicer(conversations_pb2_grpc.ConversationsServiceServicer)
             contact_id=request.contact_id,
         )[:limit]
         return conversations_pb2.ListContactConversationsResponse(
-            conversations=[
-                conversations_pb2.Conversation(
-                    id=c.id, contact_id=c.contact_id, subject=c.subject, message_count=c.message_count
-                )
-                for c in conversations
-            ]
+            conversations=[represent.conversation_message(c) for c in conversations]
         )

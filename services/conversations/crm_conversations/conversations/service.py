@@ -5,12 +5,12 @@ from __future__ import annotations
 from sqlalchemy import select, update
 
 from crm.events.v1 import conversations_pb2
+from crm_conversations.conversations import rules
 from crm_conversations.conversations.models import Conversation, Message
 from crm_conversations.models import visibility
 from crm_platform.clients.contacts import ContactDirectory, require_visible_contact
 from crm_platform.context import Caller
 from crm_platform.db import UnitOfWork, get_in_workspace, utcnow
-from crm_platform.errors import FieldError, InvalidInput
 from crm_platform.ids import new_id
 
 STARTED = "conversations.conversation.started"
@@ -21,11 +21,7 @@ def start(
     uow: UnitOfWork, contacts: ContactDirectory, *, caller: Caller, contact_id: str, subject: str
 ) -> Conversation:
     """Start a conversation with a contact the caller may see; emits conversations.conversation.started."""
-    subject = " ".join(subject.split())
-    if not subject:
-        raise InvalidInput(
-            "the conversation has invalid fields", errors=[FieldError("subject", "must not be empty", "required")]
-        )
+    subject = rules.clean_subject(subject)
     asked_at = utcnow()
     access = require_visible_contact(contacts, contact_id, what="conversation")
     workspace_id = caller.workspace_id
@@ -87,10 +83,7 @@ def list_page(
 
 def add_message(uow: UnitOfWork, *, caller: Caller, conversation_id: str, body: str) -> Message:
     """Add a message to a conversation; emits conversations.message.added."""
-    if not body.strip():
-        raise InvalidInput(
-            "the message has invalid fields", errors=[FieldError("body", "must not be empty", "required")]
-        )
+    rules.check_message_body(body)
     workspace_id, user_id = caller.workspace_id, caller.user_id
     with uow:
         conversation = _get(uow, caller, conversation_id)
@@ -120,11 +113,16 @@ def add_message(uow: UnitOfWork, *, caller: Caller, conversation_id: str, body: 
     return message
 
 
-def list_messages(uow: UnitOfWork, *, caller: Caller, conversation_id: str) -> list[Message]:
-    """The messages of a conversation the caller may see, oldest first."""
+def list_messages(
+    uow: UnitOfWork, *, caller: Caller, conversation_id: str, limit: int, after_id: str | None
+) -> list[Message]:
+    """A page of the messages of a conversation the caller may see, oldest first; one row more than ``limit``
+    says a next page exists."""
     with uow:
         conversation = _get(uow, caller, conversation_id)
         query = select(Message).where(
             Message.workspace_id == caller.workspace_id, Message.conversation_id == conversation.id
         )
-        return list(uow.session.scalars(query.order_by(Message.id)))
+        if after_id:
+            query = query.where(Message.id > after_id)
+        return list(uow.session.scalars(query.order_by(Message.id).limit(limit + 1)))

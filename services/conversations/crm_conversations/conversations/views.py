@@ -5,10 +5,11 @@ from __future__ import annotations
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, ConfigDict, Field
 
-from crm_conversations.conversations import service
+from crm_conversations.conversations import represent, service
+from crm_platform import paging
 from crm_platform.clients.contacts import GrpcContactDirectory
-from crm_platform.openapi import QueryModel
-from crm_platform.web import SECURITY, caller, cursor_after, idempotent, json_response, page, runtime
+from crm_platform.paging import PageQuery
+from crm_platform.web import SECURITY, caller, idempotent, json_response, runtime
 
 api = APIBlueprint(
     "conversations",
@@ -40,10 +41,7 @@ class ConversationPage(BaseModel):
     next_cursor: str | None
 
 
-class ConversationQuery(QueryModel):
-    model_config = ConfigDict(extra="forbid")
-    limit: int = Field(default=50, ge=1, le=200)
-    cursor: str | None = None
+class ConversationQuery(PageQuery):
     contact_id: str | None = None
 
 
@@ -64,8 +62,9 @@ class MessageOut(BaseModel):
     created_at: str
 
 
-class MessageList(BaseModel):
+class MessagePage(BaseModel):
     items: list[MessageOut]
+    next_cursor: str | None
 
 
 @api.post("", responses={201: ConversationOut}, summary="Start a conversation with a contact")
@@ -78,7 +77,9 @@ def start_conversation(body: ConversationIn):  # type: ignore[no-untyped-def]
         contact_id=body.contact_id,
         subject=body.subject,
     )
-    return json_response(conversation.as_dict(), 201, {"Location": f"/v1/conversations/{conversation.id}"})
+    return json_response(
+        represent.conversation(conversation), 201, {"Location": f"/v1/conversations/{conversation.id}"}
+    )
 
 
 @api.get("", responses={200: ConversationPage}, summary="List conversations, newest first")
@@ -87,17 +88,16 @@ def list_conversations(query: ConversationQuery):  # type: ignore[no-untyped-def
         runtime().database.unit_of_work(),
         caller=caller(),
         limit=query.limit,
-        after_id=cursor_after(query.cursor),
+        after_id=paging.after_id(query.cursor),
         contact_id=query.contact_id,
     )
-    conversations, next_cursor = page(conversations, query.limit, key=lambda row: row.id)
-    return json_response({"items": [c.as_dict() for c in conversations], "next_cursor": next_cursor})
+    return json_response(paging.cut(conversations, query.limit, key=lambda row: row.id).body(represent.conversation))
 
 
 @api.get("/<conversation_id>", responses={200: ConversationOut}, summary="Get a conversation")
 def get_conversation(path: ConversationPath):  # type: ignore[no-untyped-def]
     conversation = service.get(runtime().database.unit_of_work(), caller=caller(), conversation_id=path.conversation_id)
-    return json_response(conversation.as_dict())
+    return json_response(represent.conversation(conversation))
 
 
 @api.post("/<conversation_id>/messages", responses={201: MessageOut}, summary="Add a message to a conversation")
@@ -109,12 +109,18 @@ def add_message(path: ConversationPath, body: MessageIn):  # type: ignore[no-unt
         conversation_id=path.conversation_id,
         body=body.body,
     )
-    return json_response(message.as_dict(), 201)
+    return json_response(represent.message(message), 201)
 
 
-@api.get("/<conversation_id>/messages", responses={200: MessageList}, summary="List a conversation's messages")
-def list_messages(path: ConversationPath):  # type: ignore[no-untyped-def]
+@api.get(
+    "/<conversation_id>/messages", responses={200: MessagePage}, summary="List a conversation's messages, oldest first"
+)
+def list_messages(path: ConversationPath, query: PageQuery):  # type: ignore[no-untyped-def]
     messages = service.list_messages(
-        runtime().database.unit_of_work(), caller=caller(), conversation_id=path.conversation_id
+        runtime().database.unit_of_work(),
+        caller=caller(),
+        conversation_id=path.conversation_id,
+        limit=query.limit,
+        after_id=paging.after_id(query.cursor),
     )
-    return json_response({"items": [m.as_dict() for m in messages]})
+    return json_response(paging.cut(messages, query.limit, key=lambda row: row.id).body(represent.message))

@@ -11,10 +11,10 @@ from crm_mailer.domains import service
 from crm_mailer.domains.models import SenderDomain
 from crm_mailer.domains.represent import domain_dict
 from crm_mailer.domains.service import Domains
-from crm_platform.context import Caller
-from crm_platform.errors import Forbidden, Word, phrase
-from crm_platform.openapi import QueryModel
-from crm_platform.web import SECURITY, caller, cursor_after, idempotent, json_response, page, runtime
+from crm_platform import paging
+from crm_platform.context import require_admin
+from crm_platform.paging import PageQuery
+from crm_platform.web import SECURITY, caller, idempotent, json_response, runtime
 
 EXTENSION = "crm.mailer.domains"
 
@@ -72,10 +72,8 @@ class DomainIn(BaseModel):
     domain: str = Field(min_length=1, max_length=300, description="a domain the workspace owns, e.g. acme.com")
 
 
-class DomainQuery(QueryModel):
-    model_config = ConfigDict(extra="forbid")
-    limit: int = Field(default=50, ge=1, le=200)
-    cursor: str | None = None
+class DomainQuery(PageQuery):
+    pass
 
 
 class DomainPath(BaseModel):
@@ -92,11 +90,6 @@ def _domains() -> Domains:
     return current_app.extensions[EXTENSION]  # type: ignore[no-any-return]
 
 
-def require_admin(who: Caller, action: str) -> None:
-    if not who.is_admin:
-        raise Forbidden(phrase("only admins can {action}", action=Word(action)))
-
-
 def _answer(domain: SenderDomain, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return json_response(domain_dict(domain, spf_include=_domains().config.spf_include), status, headers)
 
@@ -107,11 +100,11 @@ def list_domains(query: DomainQuery):  # type: ignore[no-untyped-def]
         runtime().database.unit_of_work(),
         workspace_id=caller().workspace_id,
         limit=query.limit,
-        after_id=cursor_after(query.cursor),
+        after_id=paging.after_id(query.cursor),
     )
-    rows, next_cursor = page(rows, query.limit, key=lambda row: row.id)
     spf_include = _domains().config.spf_include
-    return json_response({"items": [domain_dict(d, spf_include=spf_include) for d in rows], "next_cursor": next_cursor})
+    page = paging.cut(rows, query.limit, key=lambda row: row.id)
+    return json_response(page.body(lambda domain: domain_dict(domain, spf_include=spf_include)))
 
 
 @api.post(

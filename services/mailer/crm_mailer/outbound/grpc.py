@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from crm.mailer.v1 import mailer_pb2, mailer_pb2_grpc
-from crm_mailer.outbound import service
+from crm_mailer.outbound import represent, service
 from crm_platform import context
 from crm_platform.service import Runtime
 
@@ -17,14 +17,8 @@ class MailerServicer(mailer_pb2_grpc.MailerServiceServicer):
     def GetDeliveryBySourceEvent(  # noqa: N802
         self, request: mailer_pb2.GetDeliveryBySourceEventRequest, _context: Any
     ) -> mailer_pb2.Delivery:
-        caller = context.current_caller()
-        assert caller is not None
+        caller = context.require_caller()
         message = service.get_by_source_event(
-            self.rt.database.unit_of_work(), workspace_id=caller.workspace_id, source_event_id=request.source_event_id
+            self.rt.database.unit_of_work(), caller=caller, source_event_id=request.source_event_id
         )
-        return mailer_pb2.Delivery(
-            id=message.id,
-            recipient=message.recipient or "",
-            status=message.status,
-            rfc822_message_id=message.rfc822_message_id,
-        )
+        return represent.delivery(message)

@@ -9,6 +9,7 @@ from crm_mailer.models import Base
 from crm_platform.db import UtcDateTime, utcnow
 
 QUEUED, SENT, FAILED, SKIPPED = "queued", "sent", "failed", "skipped"
+STATUSES = (QUEUED, SENT, FAILED, SKIPPED)  # an outbound mail's statuses, named everywhere through these
 
 
 class OutboundMessage(Base):
@@ -34,19 +35,3 @@ class OutboundMessage(Base):
         Index("ix_outbound_messages_workspace_id_id", "workspace_id", "id"),
         Index("ix_outbound_messages_status_next_attempt_at", "status", "next_attempt_at"),
     )
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "id": self.id,
-            "source_event_id": self.source_event_id,
-            "ticket_id": self.ticket_id,
-            "contact_id": self.contact_id,
-            "recipient": self.recipient,
-            "subject": self.subject,
-            "status": self.status,
-            "attempts": self.attempts,
-            "last_error": self.last_error,
-            "rfc822_message_id": self.rfc822_message_id,
-            "created_at": self.created_at.isoformat(),
-            "sent_at": self.sent_at.isoformat() if self.sent_at else None,
-        }

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 
 from crm.events.v1 import mailer_pb2
 from crm_mailer.models import visibility
-from crm_mailer.outbound import compose
+from crm_mailer.outbound import rules
 from crm_mailer.outbound.models import FAILED, QUEUED, SENT, SKIPPED, OutboundMessage
 from crm_mailer.outbound.transport import PermanentFailure, TemporaryFailure, Transport
 from crm_platform.clients.contacts import ContactDirectory
@@ -62,9 +63,9 @@ def queue_ticket_comment(
         ticket_id=ticket_id,
         contact_id=contact_id,
         recipient=recipient,
-        subject=compose.ticket_subject(ticket_id, ticket_subject),
+        subject=rules.ticket_subject(ticket_id, ticket_subject),
         body=body,
-        rfc822_message_id=compose.message_id(outbound_id, sender.domain),
+        rfc822_message_id=rules.message_id(outbound_id, sender.domain),
         status=QUEUED if recipient else SKIPPED,
         last_error=None if recipient else "the contact has no email address",
     )
@@ -86,36 +87,8 @@ def deliver_due(database: Database, transport: Transport, sender: Sender, *, lim
             ).first()
             if message is None:
                 break
-            now = utcnow()
-            message.attempts += 1
-            mail = compose.build(
-                sender=sender.address,
-                recipient=message.recipient or "",
-                subject=message.subject,
-                body=message.body,
-                rfc822_message_id=message.rfc822_message_id,
-                ticket_id=message.ticket_id,
-                when=message.created_at,
-            )
-            try:
-                transport.send(mail)
-            except PermanentFailure as exc:
-                message.status, message.last_error = FAILED, str(exc)[:2000]
-                outcomes["failed"] += 1
-                log.warning("mail %s failed: %s", message.id, exc)
-            except Exception as exc:  # noqa: BLE001 - TemporaryFailure, or an unforeseen error that must not block the queue
-                retry_at = compose.next_attempt(message.attempts, now)
-                reason = str(exc) if isinstance(exc, TemporaryFailure) else f"{type(exc).__name__}: {exc}"
-                message.last_error = reason[:2000]
-                if retry_at is None:
-                    message.status = FAILED
-                    outcomes["failed"] += 1
-                else:
-                    message.next_attempt_at = retry_at
-                    outcomes["deferred"] += 1
-                log.warning("mail %s deferred: %s", message.id, exc)
-            else:
-                message.status, message.sent_at, message.last_error = SENT, now, None
+            outcome = attempt(message, transport, sender, now=utcnow())
+            if outcome == "sent":
                 uow.emit(
                     SENT_EVENT,
                     mailer_pb2.MessageSent(
@@ -129,9 +102,43 @@ def deliver_due(database: Database, transport: Transport, sender: Sender, *, lim
                     ),
                     workspace_id=message.workspace_id,
                 )
-                outcomes["sent"] += 1
+            outcomes[outcome] += 1
             uow.commit()
     return outcomes
+
+
+def attempt(message: OutboundMessage, transport: Transport, sender: Sender, *, now: datetime) -> str:
+    """Try to send one queued mail and record how it went on its row: ``sent``, ``deferred`` (retried later,
+    as ``rules.next_attempt`` says) or ``failed`` (refused for good, or given up). No database: the caller
+    owns the transaction."""
+    message.attempts += 1
+    mail = rules.build(
+        sender=sender.address,
+        recipient=message.recipient or "",
+        subject=message.subject,
+        body=message.body,
+        rfc822_message_id=message.rfc822_message_id,
+        ticket_id=message.ticket_id,
+        when=message.created_at,
+    )
+    try:
+        transport.send(mail)
+    except PermanentFailure as exc:
+        message.status, message.last_error = FAILED, str(exc)[:2000]
+        log.warning("mail %s failed: %s", message.id, exc)
+        return "failed"
+    except Exception as exc:  # noqa: BLE001 - TemporaryFailure, or an unforeseen error that must not block the queue
+        retry_at = rules.next_attempt(message.attempts, now)
+        reason = str(exc) if isinstance(exc, TemporaryFailure) else f"{type(exc).__name__}: {exc}"
+        message.last_error = reason[:2000]
+        log.warning("mail %s deferred: %s", message.id, exc)
+        if retry_at is None:
+            message.status = FAILED
+            return "failed"
+        message.next_attempt_at = retry_at
+        return "deferred"
+    message.status, message.sent_at, message.last_error = SENT, now, None
+    return "sent"
 
 
 def get(uow: UnitOfWork, *, caller: Caller, message_id: str) -> OutboundMessage:
@@ -144,12 +151,13 @@ def get(uow: UnitOfWork, *, caller: Caller, message_id: str) -> OutboundMessage:
         return message
 
 
-def get_by_source_event(uow: UnitOfWork, *, workspace_id: str, source_event_id: str) -> OutboundMessage:
-    """The mail sent for an event of another service."""
+def get_by_source_event(uow: UnitOfWork, *, caller: Caller, source_event_id: str) -> OutboundMessage:
+    """The mail sent for an event of another service, in the caller's workspace."""
     with uow:
         message = uow.session.scalars(
             select(OutboundMessage).where(
-                OutboundMessage.workspace_id == workspace_id, OutboundMessage.source_event_id == source_event_id
+                OutboundMessage.workspace_id == caller.workspace_id,
+                OutboundMessage.source_event_id == source_event_id,
             )
         ).first()
         if message is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import mailbox
 import smtplib
+from collections.abc import Iterable
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol
@@ -21,6 +22,25 @@ class PermanentFailure(Exception):
 
 class Transport(Protocol):
     def send(self, mail: EmailMessage) -> None: ...
+
+
+class RecordingTransport:
+    """Transport in memory, for use cases' unit tests: keeps every mail it accepts in ``sent``. Like an SMTP
+    server answering 5xx or 4xx, it refuses the addresses in ``refused`` for good (PermanentFailure) and
+    defers those in ``deferred`` (TemporaryFailure). tests/integration/services/test_fakes.py holds it to the
+    real transports' behaviour."""
+
+    def __init__(self, *, refused: Iterable[str] = (), deferred: Iterable[str] = ()) -> None:
+        self.sent: list[EmailMessage] = []
+        self.refused, self.deferred = set(refused), set(deferred)
+
+    def send(self, mail: EmailMessage) -> None:
+        recipient = str(mail["To"])
+        if recipient in self.refused:
+            raise PermanentFailure(f"recipient refused: {recipient}")
+        if recipient in self.deferred:
+            raise TemporaryFailure(f"recipient deferred: {recipient}")
+        self.sent.append(mail)
 
 
 class SmtpTransport:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from flask_openapi3 import APIBlueprint, Tag
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from crm_mailer.outbound import service
-from crm_platform.openapi import QueryModel
-from crm_platform.web import SECURITY, caller, cursor_after, json_response, page, runtime
+from crm_mailer.outbound import represent, service
+from crm_platform import paging
+from crm_platform.paging import PageQuery
+from crm_platform.web import SECURITY, caller, json_response, runtime
 
 api = APIBlueprint("mailer", __name__, url_prefix="/v1/mailer", abp_tags=[Tag(name="mailer")], abp_security=SECURITY)
 
@@ -32,10 +33,7 @@ class MessagePage(BaseModel):
     next_cursor: str | None
 
 
-class MessageQuery(QueryModel):
-    model_config = ConfigDict(extra="forbid")
-    limit: int = Field(default=50, ge=1, le=200)
-    cursor: str | None = None
+class MessageQuery(PageQuery):
     ticket_id: str | None = None
 
 
@@ -49,14 +47,13 @@ def list_messages(query: MessageQuery):  # type: ignore[no-untyped-def]
         runtime().database.unit_of_work(),
         caller=caller(),
         limit=query.limit,
-        after_id=cursor_after(query.cursor),
+        after_id=paging.after_id(query.cursor),
         ticket_id=query.ticket_id,
     )
-    messages, next_cursor = page(messages, query.limit, key=lambda row: row.id)
-    return json_response({"items": [m.as_dict() for m in messages], "next_cursor": next_cursor})
+    return json_response(paging.cut(messages, query.limit, key=lambda row: row.id).body(represent.message))
 
 
 @api.get("/messages/<message_id>", responses={200: MessageOut}, summary="Get an outbound mail")
 def get_message(path: MessagePath):  # type: ignore[no-untyped-def]
     message = service.get(runtime().database.unit_of_work(), caller=caller(), message_id=path.message_id)
-    return json_response(message.as_dict())
+    return json_response(represent.message(message))

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
+from crm_platform.context import Caller
 from crm_platform.db import UnitOfWork
 from crm_reports.summary.models import ActivityFact
 from crm_reports.summary.rules import FIGURES
@@ -16,13 +17,14 @@ def record(uow: UnitOfWork, *, event_id: str, workspace_id: str, kind: str, occu
     uow.session.add(ActivityFact(event_id=event_id, workspace_id=workspace_id, kind=kind, occurred_at=occurred_at))
 
 
-def summarize(uow: UnitOfWork, *, workspace_id: str, start: datetime, end: datetime) -> dict[str, int]:
-    """How many of each figure happened in ``[start, end)``."""
+def summarize(uow: UnitOfWork, *, caller: Caller, start: datetime, end: datetime) -> dict[str, int]:
+    """How many of each figure happened in ``[start, end)`` in the caller's workspace (workspace-wide counts,
+    the same for every caller of it)."""
     with uow:
         rows = uow.session.execute(
             select(ActivityFact.kind, func.count())
             .where(
-                ActivityFact.workspace_id == workspace_id,
+                ActivityFact.workspace_id == caller.workspace_id,
                 ActivityFact.occurred_at >= start,
                 ActivityFact.occurred_at < end,
             )

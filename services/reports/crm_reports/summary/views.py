@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from crm_platform.db import utcnow
 from crm_platform.openapi import QueryModel
 from crm_platform.web import SECURITY, caller, json_response, runtime
-from crm_reports.summary import rules, service
+from crm_reports.summary import represent, rules, service
 
 api = APIBlueprint("reports", __name__, url_prefix="/v1/reports", abp_tags=[Tag(name="reports")], abp_security=SECURITY)
 
@@ -33,7 +33,5 @@ class SummaryOut(BaseModel):
 @api.get("/summary", responses={200: SummaryOut}, summary="Activity counts in a date range")
 def summary(query: SummaryQuery):  # type: ignore[no-untyped-def]
     start, end = rules.resolve_range(query.from_, query.to, utcnow())
-    counts = service.summarize(
-        runtime().database.unit_of_work(), workspace_id=caller().workspace_id, start=start, end=end
-    )
-    return json_response({"from": start.isoformat(), "to": end.isoformat(), **counts})
+    counts = service.summarize(runtime().database.unit_of_work(), caller=caller(), start=start, end=end)
+    return json_response(represent.summary(start, end, counts))

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from crm.tickets.v1 import tickets_pb2, tickets_pb2_grpc
-from crm_platform import context
+from crm_platform import context, paging
 from crm_platform.service import Runtime
-from crm_tickets.tickets import service
+from crm_tickets.tickets import represent, service
 
 
 class TicketsServicer(tickets_pb2_grpc.TicketsServiceServicer):
@@ -17,9 +17,8 @@ class TicketsServicer(tickets_pb2_grpc.TicketsServiceServicer):
     def ListContactTickets(  # noqa: N802
         self, request: tickets_pb2.ListContactTicketsRequest, _context: Any
     ) -> tickets_pb2.ListContactTicketsResponse:
-        caller = context.current_caller()
-        assert caller is not None
-        limit = min(request.limit or 50, 200)
+        caller = context.require_caller()
+        limit = paging.bounded_limit(request.limit)
         tickets = service.list_page(
             self.rt.database.unit_of_work(),
             caller=caller,
@@ -27,9 +26,4 @@ class TicketsServicer(tickets_pb2_grpc.TicketsServiceServicer):
             after_id=None,
             contact_id=request.contact_id,
         )[:limit]
-        return tickets_pb2.ListContactTicketsResponse(
-            tickets=[
-                tickets_pb2.Ticket(id=t.id, contact_id=t.contact_id, subject=t.subject, status=t.status)
-                for t in tickets
-            ]
-        )
+        return tickets_pb2.ListContactTicketsResponse(tickets=[represent.ticket_message(t) for t in tickets])

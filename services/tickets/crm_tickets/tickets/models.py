@@ -8,6 +8,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from crm_platform.db import UtcDateTime, utcnow
 from crm_tickets.models import Base
 
+OPEN = "open"
+STATUSES = (OPEN,)  # a ticket's statuses; every other module names them through these
+
 
 class Ticket(Base):
     __tablename__ = "tickets"
@@ -16,7 +19,7 @@ class Ticket(Base):
     workspace_id: Mapped[str] = mapped_column(String(36))
     contact_id: Mapped[str] = mapped_column(String(36))
     subject: Mapped[str] = mapped_column(String(300))
-    status: Mapped[str] = mapped_column(String(20), default="open")
+    status: Mapped[str] = mapped_column(String(20), default=OPEN)
     opened_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
@@ -24,16 +27,6 @@ class Ticket(Base):
         Index("ix_tickets_workspace_id_id", "workspace_id", "id"),
         Index("ix_tickets_workspace_id_contact_id", "workspace_id", "contact_id"),
     )
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "id": self.id,
-            "contact_id": self.contact_id,
-            "subject": self.subject,
-            "status": self.status,
-            "opened_by": self.opened_by,
-            "created_at": self.created_at.isoformat(),
-        }
 
 
 class Comment(Base):
@@ -48,13 +41,3 @@ class Comment(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
     __table_args__ = (Index("ix_comments_workspace_id_ticket_id_id", "workspace_id", "ticket_id", "id"),)
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "id": self.id,
-            "ticket_id": self.ticket_id,
-            "body": self.body,
-            "public": self.public,
-            "author_id": self.author_id,
-            "created_at": self.created_at.isoformat(),
-        }

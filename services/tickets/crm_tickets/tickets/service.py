@@ -8,9 +8,9 @@ from crm.events.v1 import tickets_pb2
 from crm_platform.clients.contacts import ContactDirectory, require_visible_contact
 from crm_platform.context import Caller
 from crm_platform.db import UnitOfWork, get_in_workspace, utcnow
-from crm_platform.errors import FieldError, InvalidInput
 from crm_platform.ids import new_id
 from crm_tickets.models import visibility
+from crm_tickets.tickets import rules
 from crm_tickets.tickets.models import Comment, Ticket
 
 OPENED = "tickets.ticket.opened"
@@ -22,11 +22,7 @@ def open_ticket(
     uow: UnitOfWork, contacts: ContactDirectory, *, caller: Caller, subject: str, contact_id: str
 ) -> Ticket:
     """Open a ticket for a contact the caller may see; emits tickets.ticket.opened."""
-    subject = " ".join(subject.split())
-    if not subject:
-        raise InvalidInput(
-            "the ticket has invalid fields", errors=[FieldError("subject", "must not be empty", "required")]
-        )
+    subject = rules.clean_subject(subject)
     asked_at = utcnow()
     access = require_visible_contact(contacts, contact_id, what="ticket")
     workspace_id = caller.workspace_id
@@ -82,10 +78,7 @@ def list_page(
 
 def add_comment(uow: UnitOfWork, *, caller: Caller, ticket_id: str, body: str, public: bool) -> Comment:
     """Comment on a ticket: a public comment goes to the contact by email, a private note stays inside."""
-    if not body.strip():
-        raise InvalidInput(
-            "the comment has invalid fields", errors=[FieldError("body", "must not be empty", "required")]
-        )
+    rules.check_comment_body(body)
     workspace_id = caller.workspace_id
     with uow:
         ticket = _get(uow, caller, ticket_id)
@@ -115,9 +108,14 @@ def add_comment(uow: UnitOfWork, *, caller: Caller, ticket_id: str, body: str, p
     return comment
 
 
-def list_comments(uow: UnitOfWork, *, caller: Caller, ticket_id: str) -> list[Comment]:
-    """The comments of a ticket the caller may see, oldest first."""
+def list_comments(
+    uow: UnitOfWork, *, caller: Caller, ticket_id: str, limit: int, after_id: str | None
+) -> list[Comment]:
+    """A page of the comments of a ticket the caller may see, oldest first; one row more than ``limit`` says a
+    next page exists."""
     with uow:
         ticket = _get(uow, caller, ticket_id)
         query = select(Comment).where(Comment.workspace_id == caller.workspace_id, Comment.ticket_id == ticket.id)
-        return list(uow.session.scalars(query.order_by(Comment.id)))
+        if after_id:
+            query = query.where(Comment.id > after_id)
+        return list(uow.session.scalars(query.order_by(Comment.id).limit(limit + 1)))

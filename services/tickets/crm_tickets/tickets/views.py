@@ -5,10 +5,11 @@ from __future__ import annotations
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, ConfigDict, Field
 
+from crm_platform import paging
 from crm_platform.clients.contacts import GrpcContactDirectory
-from crm_platform.openapi import QueryModel
-from crm_platform.web import SECURITY, caller, cursor_after, idempotent, json_response, page, runtime
-from crm_tickets.tickets import service
+from crm_platform.paging import PageQuery
+from crm_platform.web import SECURITY, caller, idempotent, json_response, runtime
+from crm_tickets.tickets import represent, service
 
 api = APIBlueprint("tickets", __name__, url_prefix="/v1/tickets", abp_tags=[Tag(name="tickets")], abp_security=SECURITY)
 
@@ -33,10 +34,7 @@ class TicketPage(BaseModel):
     next_cursor: str | None
 
 
-class TicketQuery(QueryModel):
-    model_config = ConfigDict(extra="forbid")
-    limit: int = Field(default=50, ge=1, le=200)
-    cursor: str | None = None
+class TicketQuery(PageQuery):
     contact_id: str | None = None
 
 
@@ -59,8 +57,9 @@ class CommentOut(BaseModel):
     created_at: str
 
 
-class CommentList(BaseModel):
+class CommentPage(BaseModel):
     items: list[CommentOut]
+    next_cursor: str | None
 
 
 def _directory() -> GrpcContactDirectory:
@@ -77,7 +76,7 @@ def open_ticket(body: TicketIn):  # type: ignore[no-untyped-def]
         subject=body.subject,
         contact_id=body.contact_id,
     )
-    return json_response(ticket.as_dict(), 201, {"Location": f"/v1/tickets/{ticket.id}"})
+    return json_response(represent.ticket(ticket), 201, {"Location": f"/v1/tickets/{ticket.id}"})
 
 
 @api.get("", responses={200: TicketPage}, summary="List tickets, newest first")
@@ -86,17 +85,16 @@ def list_tickets(query: TicketQuery):  # type: ignore[no-untyped-def]
         runtime().database.unit_of_work(),
         caller=caller(),
         limit=query.limit,
-        after_id=cursor_after(query.cursor),
+        after_id=paging.after_id(query.cursor),
         contact_id=query.contact_id,
     )
-    tickets, next_cursor = page(tickets, query.limit, key=lambda row: row.id)
-    return json_response({"items": [t.as_dict() for t in tickets], "next_cursor": next_cursor})
+    return json_response(paging.cut(tickets, query.limit, key=lambda row: row.id).body(represent.ticket))
 
 
 @api.get("/<ticket_id>", responses={200: TicketOut}, summary="Get a ticket")
 def get_ticket(path: TicketPath):  # type: ignore[no-untyped-def]
     ticket = service.get(runtime().database.unit_of_work(), caller=caller(), ticket_id=path.ticket_id)
-    return json_response(ticket.as_dict())
+    return json_response(represent.ticket(ticket))
 
 
 @api.post("/<ticket_id>/comments", responses={201: CommentOut}, summary="Comment on a ticket (public or private)")
@@ -109,10 +107,16 @@ def add_comment(path: TicketPath, body: CommentIn):  # type: ignore[no-untyped-d
         body=body.body,
         public=body.public,
     )
-    return json_response(comment.as_dict(), 201)
+    return json_response(represent.comment(comment), 201)
 
 
-@api.get("/<ticket_id>/comments", responses={200: CommentList}, summary="List a ticket's comments")
-def list_comments(path: TicketPath):  # type: ignore[no-untyped-def]
-    comments = service.list_comments(runtime().database.unit_of_work(), caller=caller(), ticket_id=path.ticket_id)
-    return json_response({"items": [c.as_dict() for c in comments]})
+@api.get("/<ticket_id>/comments", responses={200: CommentPage}, summary="List a ticket's comments, oldest first")
+def list_comments(path: TicketPath, query: PageQuery):  # type: ignore[no-untyped-def]
+    comments = service.list_comments(
+        runtime().database.unit_of_work(),
+        caller=caller(),
+        ticket_id=path.ticket_id,
+        limit=query.limit,
+        after_id=paging.after_id(query.cursor),
+    )
+    return json_response(paging.cut(comments, query.limit, key=lambda row: row.id).body(represent.comment))

@@ -8,7 +8,7 @@ from email.utils import parsedate_to_datetime
 
 import pytest
 
-from crm_mailer.outbound import compose
+from crm_mailer.outbound import rules
 
 NOW = datetime(2024, 6, 15, 12, 0, tzinfo=UTC)
 TICKET_ID = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"
@@ -25,19 +25,19 @@ def mail(**overrides: object) -> EmailMessage:
         "when": NOW,
     }
     fields.update(overrides)
-    return compose.build(**fields)  # type: ignore[arg-type]
+    return rules.build(**fields)  # type: ignore[arg-type]
 
 
 def test_ticket_subject_is_tagged_with_the_end_of_the_ticket_id() -> None:
-    assert compose.ticket_subject(TICKET_ID, "Printer on fire") == "[#2e3f4a5b] Printer on fire"
+    assert rules.ticket_subject(TICKET_ID, "Printer on fire") == "[#2e3f4a5b] Printer on fire"
 
 
 def test_message_id_is_stable_for_one_outbound_mail() -> None:
-    first = compose.message_id("0190a1b2-0000-7000-8000-000000000001", "acme.test")
+    first = rules.message_id("0190a1b2-0000-7000-8000-000000000001", "acme.test")
 
     assert first == "<0190a1b2-0000-7000-8000-000000000001@acme.test>"
-    assert compose.message_id("0190a1b2-0000-7000-8000-000000000001", "acme.test") == first
-    assert compose.message_id("0190a1b2-0000-7000-8000-000000000002", "acme.test") != first
+    assert rules.message_id("0190a1b2-0000-7000-8000-000000000001", "acme.test") == first
+    assert rules.message_id("0190a1b2-0000-7000-8000-000000000002", "acme.test") != first
 
 
 def test_built_mail_carries_the_headers_a_mail_client_shows() -> None:
@@ -71,17 +71,17 @@ def test_non_ascii_subject_and_body_survive_encoding() -> None:
     [(1, timedelta(seconds=30)), (2, timedelta(seconds=60)), (3, timedelta(minutes=2)), (7, timedelta(minutes=32))],
 )
 def test_retry_waits_double_after_each_failed_attempt(attempts: int, wait: timedelta) -> None:
-    assert compose.next_attempt(attempts, NOW) == NOW + wait
+    assert rules.next_attempt(attempts, NOW) == NOW + wait
 
 
 def test_retry_waits_never_exceed_one_hour() -> None:
-    waits = [compose.next_attempt(n, NOW) for n in range(1, compose.MAX_ATTEMPTS)]
+    waits = [rules.next_attempt(n, NOW) for n in range(1, rules.MAX_ATTEMPTS)]
 
     assert all(w is not None and NOW < w <= NOW + timedelta(hours=1) for w in waits)
     assert waits == sorted(waits)  # type: ignore[type-var]
 
 
 def test_mailer_gives_up_after_max_attempts() -> None:
-    assert compose.next_attempt(compose.MAX_ATTEMPTS - 1, NOW) is not None
-    assert compose.next_attempt(compose.MAX_ATTEMPTS, NOW) is None
-    assert compose.next_attempt(compose.MAX_ATTEMPTS + 3, NOW) is None
+    assert rules.next_attempt(rules.MAX_ATTEMPTS - 1, NOW) is not None
+    assert rules.next_attempt(rules.MAX_ATTEMPTS, NOW) is None
+    assert rules.next_attempt(rules.MAX_ATTEMPTS + 3, NOW) is None

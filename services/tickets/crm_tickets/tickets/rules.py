@@ -1,0 +1,23 @@
+"""What a ticket and a comment must hold: plain functions, no I/O."""
+
+from __future__ import annotations
+
+from crm_platform.errors import FieldError, InvalidInput
+
+
+def clean_subject(raw: str) -> str:
+    """The subject with its runs of spaces collapsed; one of only spaces is refused."""
+    subject = " ".join(raw.split())
+    if not subject:
+        raise InvalidInput(
+            "the ticket has invalid fields", errors=[FieldError("subject", "must not be empty", "required")]
+        )
+    return subject
+
+
+def check_comment_body(body: str) -> None:
+    """A comment says something: a body of only spaces is refused."""
+    if not body.strip():
+        raise InvalidInput(
+            "the comment has invalid fields", errors=[FieldError("body", "must not be empty", "required")]
+        )

@@ -1,0 +1,36 @@
+"""Factories of the mailer's data: outbound mail rows, built in memory (saved only by a test that wants to)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from crm_mailer.outbound import rules
+from crm_mailer.outbound.models import QUEUED, OutboundMessage
+from crm_mailer.outbound.service import Sender
+from crm_platform.ids import new_id
+
+SENDER = Sender(address="Acme Support <support@acme.test>", domain="acme.test")
+
+
+def outbound_message(**fields: Any) -> OutboundMessage:
+    """A queued mail of a public comment, as ``queue_ticket_comment`` writes it; ``fields`` override."""
+    outbound_id, ticket_id = new_id(), fields.pop("ticket_id", new_id())
+    values: dict[str, Any] = {
+        "id": outbound_id,
+        "workspace_id": new_id(),
+        "source_event_id": new_id(),
+        "ticket_id": ticket_id,
+        "contact_id": new_id(),
+        "recipient": "ana@example.com",
+        "subject": rules.ticket_subject(ticket_id, "Printer on fire"),
+        "body": "We are on it.",
+        "rfc822_message_id": rules.message_id(outbound_id, SENDER.domain),
+        "status": QUEUED,
+        "attempts": 0,
+        "last_error": None,
+        "created_at": datetime(2024, 5, 1, 9, 0, tzinfo=UTC),
+        "next_attempt_at": datetime(2024, 5, 1, 9, 0, tzinfo=UTC),
+        "sent_at": None,
+    }
+    return OutboundMessage(**(values | fields))
