@@ -184,7 +184,7 @@ def test_the_mailers_worker_checks_due_domains_on_its_own(
         stop.set()
         worker.join(timeout=10)
 
-    assert recheck_forever in SERVICE.background
+    assert recheck_forever in SERVICE.loops
     assert status == "verified"
     assert not worker.is_alive()
 
