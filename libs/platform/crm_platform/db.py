@@ -38,6 +38,7 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from crm_events import EventType
 from crm_platform import events
 from crm_platform.errors import NotFound, Word
 from crm_platform.ids import is_uuid
@@ -51,6 +52,7 @@ NAMING_CONVENTION = {
 }
 
 Row = TypeVar("Row")
+M = TypeVar("M", bound=Message)
 
 # SQLite only auto-increments INTEGER PRIMARY KEY columns.
 BigIntId = BigInteger().with_variant(Integer(), "sqlite")
@@ -383,15 +385,17 @@ class UnitOfWork:
         except dbapi.Error as exc:  # raised by the final sync, outside SQLAlchemy: wrapped as SQLAlchemy would
             raise DBAPIError.instance(None, None, exc, dbapi.Error) from exc
 
-    def emit(self, event_type: str, payload: Message, *, workspace_id: str) -> str:
-        """Write an event to the outbox in this transaction; the relay publishes it after commit."""
+    def emit(self, event_type: EventType[M], payload: M, *, workspace_id: str) -> str:
+        """Write an event to the outbox in this transaction; the relay publishes it after commit.
+
+        The service may emit only its own catalogue's types, with their payload message (``events.pack``)."""
         outgoing = events.pack(event_type, payload, workspace_id=workspace_id, producer=self.database.service)
         # On the connection: a Core insert needs none of the ORM session's execute machinery, which costs more.
         self.session.connection().execute(
             self.database.insert_outbox,
             {
                 "event_id": outgoing.event_id,
-                "event_type": event_type,
+                "event_type": outgoing.event_type,
                 "workspace_id": workspace_id,
                 "body": outgoing.body,
                 "created_at": utcnow(),

@@ -14,16 +14,11 @@ from crm_contacts.notes import rules
 from crm_contacts.notes.models import Note
 from crm_contacts.record.access import visible_contact
 from crm_contacts.record.history import record
+from crm_events.contacts import NOTE_CHANGES
 from crm_platform.context import Caller
 from crm_platform.db import UnitOfWork, get_in_workspace, utcnow
 from crm_platform.errors import FieldError, Forbidden, InvalidInput, NotFound
 from crm_platform.ids import new_id
-
-ADDED = "contacts.note.added"
-UPDATED = "contacts.note.updated"
-DELETED = "contacts.note.deleted"
-PINNED = "contacts.note.pinned"
-UNPINNED = "contacts.note.unpinned"
 
 
 def list_page(uow: UnitOfWork, *, caller: Caller, contact_id: str, limit: int, after: Any = None) -> list[Note]:
@@ -156,7 +151,7 @@ def _changed(uow: UnitOfWork, note: Note, *, change: str, actor_id: str) -> None
         change=change,
         actor_id=actor_id,
     )
-    uow.emit(f"contacts.note.{change}", event, workspace_id=note.workspace_id)
+    uow.emit(NOTE_CHANGES[change], event, workspace_id=note.workspace_id)
     record(
         uow.session,
         workspace_id=note.workspace_id,
