@@ -11,7 +11,7 @@ from google.protobuf.message import Message
 P = TypeVar("P", bound=Message)
 
 # "<service>.<entity>.<past-tense verb>", the routing key on the crm.events exchange.
-NAME = re.compile(r"[a-z][a-z0-9]*\.[a-z][a-z_]*\.[a-z][a-z_]*")
+NAME = re.compile(r"[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*")
 
 
 @dataclass(frozen=True)
