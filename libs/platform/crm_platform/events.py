@@ -109,7 +109,7 @@ def decode(envelope: envelope_pb2.Envelope, event_type: EventType[M]) -> Event[M
 def payload_of(envelope: envelope_pb2.Envelope, message_type: type[M]) -> M:
     payload = message_type()
     any_payload: any_pb2.Any = envelope.payload
-    if not any_payload.Is(payload.DESCRIPTOR):
+    if not any_payload.Is(payload.DESCRIPTOR):  # type: ignore[arg-type]  # the stubs' Descriptor vs upb's
         raise PoisonMessage(f"{envelope.type} carries {any_payload.type_url}, expected {payload.DESCRIPTOR.full_name}")
     try:
         any_payload.Unpack(payload)
