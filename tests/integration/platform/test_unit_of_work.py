@@ -9,6 +9,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from crm.events.v1 import contacts_pb2
+from crm_events import contacts
 from crm_platform.db import AlreadyProcessed, Database
 from crm_platform.events import unpack
 from tests.integration.platform.tiny_service import NOTE_ADDED, Note, Tag, count, new_id, tiny_database
@@ -37,6 +38,15 @@ def test_a_committed_change_and_its_outbox_row_are_stored_together(database: Dat
     assert (row.event_id, row.event_type, row.workspace_id) == (event_id, "tiny.note.added", "ws-1")
     assert row.published_at is None and row.unroutable is False
     assert unpack(row.body).producer == "tiny"
+
+
+def test_a_service_emitting_another_services_event_is_refused_and_nothing_is_stored(database: Database) -> None:
+    with pytest.raises(ValueError, match=r"tiny may not publish contacts\.contact\.created"):
+        with database.unit_of_work() as uow:
+            uow.emit(contacts.CONTACT_CREATED, created("Ada"), workspace_id="ws-1")
+            uow.commit()
+
+    assert count(database, database.outbox) == 0
 
 
 def test_leaving_without_commit_stores_neither_the_change_nor_its_outbox_row(database: Database) -> None:
