@@ -74,8 +74,9 @@ test-e2e: setup
 lint: setup
 	$(VENV)/bin/ruff check libs services tests bench
 	$(VENV)/bin/ruff format --check libs services tests bench
-	$(VENV)/bin/mypy libs/platform/crm_platform libs/devtools/crm_devtools
+	$(VENV)/bin/mypy libs/platform/crm_platform libs/devtools/crm_devtools libs/events/crm_events
 	$(VENV)/bin/lint-imports --no-cache services/contacts/.importlinter  # import direction: the contact record imports no feature
+	$(VENV)/bin/lint-imports --no-cache libs/events/.importlinter  # the event catalogue imports no service
 
 bench: setup
 	$(PYTHON) bench/run.py

@@ -13,6 +13,7 @@ def relay_bench(exits: ExitStack, run_id: str, events: int) -> tuple[Measure, Me
     import pika
 
     from crm.events.v1 import contacts_pb2 as events_pb2
+    from crm_events.contacts import CONTACT_CREATED
     from crm_platform.bus import EXCHANGE, RetryPolicy
     from crm_platform.bus.rabbitmq import RabbitBus
     from crm_platform.db import Database, create_db_engine, new_metadata
@@ -28,7 +29,7 @@ def relay_bench(exits: ExitStack, run_id: str, events: int) -> tuple[Measure, Me
     metadata.create_all(engine)
     database = Database("contacts", engine, metadata)
     workspace = new_id()
-    event_type = "contacts.contact.created"
+    event_type = CONTACT_CREATED.name
 
     began = time.perf_counter()
     for first in range(0, events, 1000):
@@ -38,7 +39,7 @@ def relay_bench(exits: ExitStack, run_id: str, events: int) -> tuple[Measure, Me
                     contact_id=new_id(), name=f"Bench Contact {n}", email=f"bench.{n}@example.com", phone="+34612345678"
                 )
                 payload.created_at.GetCurrentTime()
-                uow.emit(event_type, payload, workspace_id=workspace)
+                uow.emit(CONTACT_CREATED, payload, workspace_id=workspace)
             uow.commit()
     note(f"{events} outbox rows written with UnitOfWork.emit in {time.perf_counter() - began:.1f}s")
     with engine.connect() as connection:

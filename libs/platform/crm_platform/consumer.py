@@ -9,30 +9,46 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
-from crm.events.v1 import envelope_pb2
+from google.protobuf.message import Message
+
+from crm_events import EventType
 from crm_platform import context, events
 from crm_platform.bus import Delivery
 from crm_platform.db import AlreadyProcessed, Database, UnitOfWork
+from crm_platform.events import Event
 from crm_platform.faults import failpoint
 from crm_platform.metrics import ServiceMetrics
 
 log = logging.getLogger(__name__)
 
-# A handler gets the service's runtime, the open unit of work (it must not commit) and the envelope.
-EventHandler = Callable[[Any, UnitOfWork, envelope_pb2.Envelope], None]
+P = TypeVar("P", bound=Message)
+
+# A handler gets the service's runtime, the open unit of work (it must not commit) and the decoded event.
+EventHandler = Callable[[Any, UnitOfWork, Event[P]], None]
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """One event type and the handler of its events."""
+
+    event_type: EventType[Any]
+    handler: EventHandler[Any]
 
 
 @dataclass
 class Subscriptions:
-    """The event types one service reacts to, each with the handler that applies its effect."""
+    """The event types one service reacts to, each with the handler that applies its effect; by event name."""
 
-    handlers: dict[str, EventHandler] = field(default_factory=dict)
+    handlers: dict[str, Subscription] = field(default_factory=dict)
 
-    def on(self, event_type: str) -> Callable[[EventHandler], EventHandler]:
-        def register(handler: EventHandler) -> EventHandler:
-            self.handlers[event_type] = handler
+    def on(self, event_type: EventType[P]) -> Callable[[EventHandler[P]], EventHandler[P]]:
+        if not isinstance(event_type, EventType):
+            raise TypeError(f"subscribe to an event type of the catalogue (crm_events), not {event_type!r}")
+
+        def register(handler: EventHandler[P]) -> EventHandler[P]:
+            self.handlers[event_type.name] = Subscription(event_type, handler)
             return handler
 
         return register
@@ -62,11 +78,12 @@ class IdempotentConsumer:
 
     def __call__(self, delivery: Delivery) -> None:
         envelope = events.unpack(delivery.body)
-        handler = self.subscriptions.handlers.get(envelope.type)
-        if handler is None:
+        subscription = self.subscriptions.handlers.get(envelope.type)
+        if subscription is None:
             log.info("no handler for %s; acknowledged", envelope.type)
             return
         failpoint("consumer.before_handle", envelope.event_id)
+        event = events.decode(envelope, subscription.event_type)  # a payload of another type is poison
         caller = context.Caller(
             workspace_id=envelope.workspace_id, user_id=f"system:{envelope.producer}", role="system"
         )
@@ -81,7 +98,7 @@ class IdempotentConsumer:
                         event_type=envelope.type,
                         workspace_id=envelope.workspace_id,
                     )
-                    handler(self.runtime, uow, envelope)
+                    subscription.handler(self.runtime, uow, event)
                     uow.commit()
                 except AlreadyProcessed:
                     log.info("event %s already handled; acknowledged", envelope.event_id)

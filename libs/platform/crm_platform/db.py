@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.types import TypeDecorator
 
+from crm_events import EventType
 from crm_platform import events
 from crm_platform.errors import NotFound, Word
 from crm_platform.ids import is_uuid
@@ -53,6 +54,7 @@ NAMING_CONVENTION = {
 }
 
 Row = TypeVar("Row")
+M = TypeVar("M", bound=Message)
 
 # SQLite only auto-increments INTEGER PRIMARY KEY columns.
 BigIntId = BigInteger().with_variant(Integer(), "sqlite")
@@ -412,14 +414,16 @@ class UnitOfWork:
             self.database.insert_statement(table), values if isinstance(rows, list | tuple) else values[0]
         )
 
-    def emit(self, event_type: str, payload: Message, *, workspace_id: str) -> str:
-        """Write an event to the outbox in this transaction; the relay publishes it after commit."""
+    def emit(self, event_type: EventType[M], payload: M, *, workspace_id: str) -> str:
+        """Write an event to the outbox in this transaction; the relay publishes it after commit.
+
+        The service may emit only its own catalogue's types, with their payload message (``events.pack``)."""
         outgoing = events.pack(event_type, payload, workspace_id=workspace_id, producer=self.database.service)
         self.insert(
             self.database.outbox,
             {
                 "event_id": outgoing.event_id,
-                "event_type": event_type,
+                "event_type": outgoing.event_type,
                 "workspace_id": workspace_id,
                 "body": outgoing.body,
                 "created_at": utcnow(),

@@ -28,22 +28,17 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from crm.events.v1 import contacts_pb2, envelope_pb2
+from crm.events.v1 import contacts_pb2
+from crm_events import contacts
 from crm_platform import migrations
 from crm_platform.consumer import Subscriptions
 from crm_platform.context import Caller
 from crm_platform.db import UnitOfWork, UtcDateTime
 from crm_platform.errors import NotFound
-from crm_platform.events import occurred_at, payload_of
+from crm_platform.events import Event
 
 # What contacts assumes for a workspace that never changed the setting (Workspace.agents_see_all's default).
 DEFAULT_AGENTS_SEE_ALL = True
-
-CONTACT_CREATED = "contacts.contact.created"
-OWNER_CHANGED = "contacts.contact.owner_changed"
-CONTACT_DELETED = "contacts.contact.deleted"
-CONTACTS_MERGED = "contacts.contact.merged"
-SETTINGS_CHANGED = "contacts.workspace.settings_changed"
 
 Q = TypeVar("Q", bound=Select[Any])
 BRANCH = "visibility"
@@ -167,41 +162,41 @@ class ContactVisibility:
     # the events that feed the copy ----------------------------------------------------------------
     def subscribe(self, subscriptions: Subscriptions) -> None:
         """Register the handlers of the contacts events that keep the copy."""
-        subscriptions.on(CONTACT_CREATED)(self._on_created)
-        subscriptions.on(OWNER_CHANGED)(self._on_owner_changed)
-        subscriptions.on(CONTACT_DELETED)(self._on_deleted)
-        subscriptions.on(CONTACTS_MERGED)(self._on_merged)
-        subscriptions.on(SETTINGS_CHANGED)(self._on_settings_changed)
+        subscriptions.on(contacts.CONTACT_CREATED)(self._on_created)
+        subscriptions.on(contacts.CONTACT_OWNER_CHANGED)(self._on_owner_changed)
+        subscriptions.on(contacts.CONTACT_DELETED)(self._on_deleted)
+        subscriptions.on(contacts.CONTACT_MERGED)(self._on_merged)
+        subscriptions.on(contacts.WORKSPACE_SETTINGS_CHANGED)(self._on_settings_changed)
 
-    def _on_created(self, _rt: Any, uow: UnitOfWork, envelope: envelope_pb2.Envelope) -> None:
-        created = payload_of(envelope, contacts_pb2.ContactCreated)
+    def _on_created(self, _rt: Any, uow: UnitOfWork, event: Event[contacts_pb2.ContactCreated]) -> None:
+        created = event.payload
         self.record_owner(
             uow.session,
-            workspace_id=envelope.workspace_id,
+            workspace_id=event.workspace_id,
             contact_id=created.contact_id,
             owner_id=created.contact.owner_id,
-            as_of=occurred_at(envelope),
+            as_of=event.occurred_at,
         )
 
-    def _on_owner_changed(self, _rt: Any, uow: UnitOfWork, envelope: envelope_pb2.Envelope) -> None:
-        changed = payload_of(envelope, contacts_pb2.ContactOwnerChanged)
+    def _on_owner_changed(self, _rt: Any, uow: UnitOfWork, event: Event[contacts_pb2.ContactOwnerChanged]) -> None:
+        changed = event.payload
         owner = changed.to_owner_id or None
-        key = {"workspace_id": envelope.workspace_id, "contact_id": changed.contact_id}
-        self._save_if_newer(uow.session, self.contacts, key, {"owner_id": owner}, occurred_at(envelope))
-        self._follow(uow.session, envelope.workspace_id, [changed.contact_id], {"owner_id": owner})
+        key = {"workspace_id": event.workspace_id, "contact_id": changed.contact_id}
+        self._save_if_newer(uow.session, self.contacts, key, {"owner_id": owner}, event.occurred_at)
+        self._follow(uow.session, event.workspace_id, [changed.contact_id], {"owner_id": owner})
 
-    def _on_deleted(self, _rt: Any, uow: UnitOfWork, envelope: envelope_pb2.Envelope) -> None:
-        deleted = payload_of(envelope, contacts_pb2.ContactDeleted)
-        key = {"workspace_id": envelope.workspace_id, "contact_id": deleted.contact_id}
-        self._save_if_newer(uow.session, self.contacts, key, {"deleted": True}, occurred_at(envelope))
-        self._follow(uow.session, envelope.workspace_id, [deleted.contact_id], {"deleted": True})
+    def _on_deleted(self, _rt: Any, uow: UnitOfWork, event: Event[contacts_pb2.ContactDeleted]) -> None:
+        deleted = event.payload
+        key = {"workspace_id": event.workspace_id, "contact_id": deleted.contact_id}
+        self._save_if_newer(uow.session, self.contacts, key, {"deleted": True}, event.occurred_at)
+        self._follow(uow.session, event.workspace_id, [deleted.contact_id], {"deleted": True})
 
-    def _on_merged(self, _rt: Any, uow: UnitOfWork, envelope: envelope_pb2.Envelope) -> None:
-        merged = payload_of(envelope, contacts_pb2.ContactsMerged)
+    def _on_merged(self, _rt: Any, uow: UnitOfWork, event: Event[contacts_pb2.ContactsMerged]) -> None:
+        merged = event.payload
         known = self.contacts.c
         survivor = uow.session.execute(
             select(known.owner_id, known.deleted).where(
-                known.workspace_id == envelope.workspace_id, known.contact_id == merged.survivor_id
+                known.workspace_id == event.workspace_id, known.contact_id == merged.survivor_id
             )
         ).first()
         follows = {
@@ -210,15 +205,17 @@ class ContactVisibility:
             "merged_into": merged.survivor_id,
         }
         for merged_id in merged.merged_ids:
-            key = {"workspace_id": envelope.workspace_id, "contact_id": merged_id}
-            self._save_if_newer(uow.session, self.contacts, key, follows, occurred_at(envelope))
-        self._follow(uow.session, envelope.workspace_id, list(merged.merged_ids), follows)
+            key = {"workspace_id": event.workspace_id, "contact_id": merged_id}
+            self._save_if_newer(uow.session, self.contacts, key, follows, event.occurred_at)
+        self._follow(uow.session, event.workspace_id, list(merged.merged_ids), follows)
 
-    def _on_settings_changed(self, _rt: Any, uow: UnitOfWork, envelope: envelope_pb2.Envelope) -> None:
-        changed = payload_of(envelope, contacts_pb2.WorkspaceSettingsChanged)
+    def _on_settings_changed(
+        self, _rt: Any, uow: UnitOfWork, event: Event[contacts_pb2.WorkspaceSettingsChanged]
+    ) -> None:
+        changed = event.payload
         self.record_setting(
             uow.session,
-            workspace_id=envelope.workspace_id,
+            workspace_id=event.workspace_id,
             agents_see_all=changed.agents_see_all,
-            as_of=occurred_at(envelope),
+            as_of=event.occurred_at,
         )

@@ -12,6 +12,8 @@ from typing import Any
 
 from sqlalchemy import insert
 
+from crm.events.v1 import contacts_pb2
+from crm_events import EventType
 from crm_platform.bus import RetryPolicy
 from crm_platform.bus.rabbitmq import RabbitBus
 from crm_platform.consumer import IdempotentConsumer, Subscriptions
@@ -22,9 +24,9 @@ def main(amqp_url: str, database_url: str, queue: str, event_type: str, delivery
     database = tiny_database(database_url)
     subscriptions = Subscriptions()
 
-    @subscriptions.on(event_type)
-    def record(_rt: Any, uow: Any, envelope: Any) -> None:
-        uow.session.execute(insert(effects).values(event_id=envelope.event_id, workspace_id="ws-1", applied_by="w"))
+    @subscriptions.on(EventType(event_type, contacts_pb2.ContactCreated))
+    def record(_rt: Any, uow: Any, event: Any) -> None:
+        uow.session.execute(insert(effects).values(event_id=event.event_id, workspace_id="ws-1", applied_by="w"))
 
     bus = RabbitBus(amqp_url, retry=RetryPolicy(max_attempts=3, base_delay=0.05, delivery_limit=int(delivery_limit)))
     bus.consume(queue, IdempotentConsumer("crashtest", database, subscriptions), stop=threading.Event())

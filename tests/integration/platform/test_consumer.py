@@ -11,7 +11,8 @@ import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import insert
 
-from crm.events.v1 import contacts_pb2
+from crm.events.v1 import contacts_pb2, envelope_pb2, tickets_pb2
+from crm_events import EventType, contacts, tickets
 from crm_platform import context, events
 from crm_platform.bus import Delivery
 from crm_platform.consumer import IdempotentConsumer, Subscriptions
@@ -19,7 +20,7 @@ from crm_platform.db import Database, UnitOfWork
 from crm_platform.metrics import for_service
 from tests.integration.platform.tiny_service import count, effects, tiny_database
 
-EVENT = "contacts.contact.created"
+EVENT = contacts.CONTACT_CREATED
 
 
 @pytest.fixture
@@ -29,18 +30,21 @@ def database(database_url: str) -> Iterator[Database]:
     db.dispose()
 
 
-def delivery(event_type: str = EVENT, workspace_id: str = "ws-1") -> Delivery:
+def delivery(event_type: EventType[Any] = EVENT, workspace_id: str = "ws-1", payload: Any = None) -> Delivery:
     outgoing = events.pack(
-        event_type, contacts_pb2.ContactCreated(contact_id="c-1"), workspace_id=workspace_id, producer="contacts"
+        event_type,
+        payload or event_type.payload(contact_id="c-1"),
+        workspace_id=workspace_id,
+        producer=event_type.producer,
     )
-    return Delivery(body=outgoing.body, event_type=event_type, attempt=1)
+    return Delivery(body=outgoing.body, event_type=event_type.name, attempt=1)
 
 
-def apply_effect(_rt: Any, uow: UnitOfWork, envelope: Any) -> None:
+def apply_effect(_rt: Any, uow: UnitOfWork, event: events.Event[Any]) -> None:
     caller = context.current_caller()
     assert caller is not None
     uow.session.execute(
-        insert(effects).values(event_id=envelope.event_id, workspace_id=caller.workspace_id, applied_by=caller.user_id)
+        insert(effects).values(event_id=event.event_id, workspace_id=caller.workspace_id, applied_by=caller.user_id)
     )
 
 
@@ -71,7 +75,7 @@ def test_a_redelivery_is_counted_as_a_duplicate_not_as_a_failure(database: Datab
     consume(twice)
     consume(twice)
 
-    assert REGISTRY.get_sample_value(f"crm_{service}_events_duplicate_total", {"type": EVENT}) == 1.0
+    assert REGISTRY.get_sample_value(f"crm_{service}_events_duplicate_total", {"type": EVENT.name}) == 1.0
 
 
 def test_the_handler_runs_as_the_events_workspace_and_producer(database: Database) -> None:
@@ -83,8 +87,8 @@ def test_the_handler_runs_as_the_events_workspace_and_producer(database: Databas
 
 
 def test_a_failing_handler_rolls_back_both_its_effect_and_the_processed_record(database: Database) -> None:
-    def apply_then_fail(rt: Any, uow: UnitOfWork, envelope: Any) -> None:
-        apply_effect(rt, uow, envelope)
+    def apply_then_fail(rt: Any, uow: UnitOfWork, event: Any) -> None:
+        apply_effect(rt, uow, event)
         uow.session.flush()
         raise RuntimeError("downstream refused")
 
@@ -110,7 +114,7 @@ def test_each_consumer_applies_the_same_event_once_for_itself(database: Database
 
 
 def test_an_event_type_without_handler_is_acknowledged_and_not_recorded(database: Database) -> None:
-    consumer_of(database)(delivery(event_type="tickets.ticket.opened"))
+    consumer_of(database)(delivery(event_type=tickets.TICKET_OPENED, payload=tickets_pb2.TicketOpened()))
 
     assert count(database, effects) == 0
     assert count(database, database.processed_events) == 0
@@ -118,7 +122,43 @@ def test_an_event_type_without_handler_is_acknowledged_and_not_recorded(database
 
 def test_an_undecodable_delivery_is_refused_as_poison_so_the_bus_parks_it(database: Database) -> None:
     with pytest.raises(events.PoisonMessage):
-        consumer_of(database)(Delivery(body=b"\x00garbage", event_type=EVENT, attempt=1))
+        consumer_of(database)(Delivery(body=b"\x00garbage", event_type=EVENT.name, attempt=1))
+
+
+def test_the_handler_receives_the_event_decoded_as_its_types_payload(database: Database) -> None:
+    received: list[events.Event[contacts_pb2.ContactCreated]] = []
+    subscriptions = Subscriptions()
+
+    @subscriptions.on(EVENT)
+    def keep(_rt: Any, _uow: UnitOfWork, event: events.Event[contacts_pb2.ContactCreated]) -> None:
+        received.append(event)
+
+    with context.bound(request_id="req-7"):
+        sent = delivery(workspace_id="ws-9")
+    IdempotentConsumer("reports", database, subscriptions)(sent)
+
+    [event] = received
+    assert event.type is EVENT and event.payload == contacts_pb2.ContactCreated(contact_id="c-1")
+    assert (event.workspace_id, event.producer, event.correlation_id) == ("ws-9", "contacts", "req-7")
+    assert event.event_id == event.envelope.event_id and event.occurred_at.tzinfo is not None
+
+
+def test_a_payload_of_another_message_type_is_poison_and_applies_nothing(database: Database) -> None:
+    """A producer that packed the wrong message under the type's name: the consumer refuses it with a reason."""
+    envelope = envelope_pb2.Envelope(event_id=str(uuid.uuid4()), type=EVENT.name, workspace_id="ws-1", producer="x")
+    envelope.payload.Pack(tickets_pb2.TicketOpened(ticket_id="t-1"))
+    wrong = Delivery(body=envelope.SerializeToString(), event_type=EVENT.name, attempt=1)
+
+    with pytest.raises(events.PoisonMessage, match=r"expected crm\.events\.v1\.ContactCreated"):
+        consumer_of(database)(wrong)
+
+    assert count(database, effects) == 0
+    assert count(database, database.processed_events) == 0
+
+
+def test_a_subscription_names_a_catalogued_type_not_a_string() -> None:
+    with pytest.raises(TypeError, match="catalogue"):
+        Subscriptions().on("contacts.contact.created")  # type: ignore[arg-type]
 
 
 def test_a_duplicate_handled_concurrently_is_acknowledged_without_a_second_effect(postgres_url: str) -> None:
@@ -126,8 +166,8 @@ def test_a_duplicate_handled_concurrently_is_acknowledged_without_a_second_effec
     database = tiny_database(postgres_url)
     inside, release = threading.Event(), threading.Event()
 
-    def slow_effect(rt: Any, uow: UnitOfWork, envelope: Any) -> None:
-        apply_effect(rt, uow, envelope)
+    def slow_effect(rt: Any, uow: UnitOfWork, event: Any) -> None:
+        apply_effect(rt, uow, event)
         inside.set()
         assert release.wait(10)
 

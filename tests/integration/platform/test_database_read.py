@@ -11,8 +11,9 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
 from crm.events.v1 import contacts_pb2
+from crm_events import EventType
 from crm_platform.db import Database
-from tests.integration.platform.tiny_service import Note, count, new_id, tiny_database
+from tests.integration.platform.tiny_service import NOTE_ADDED, NOTE_REMOVED, Note, count, new_id, tiny_database
 
 
 @pytest.fixture
@@ -31,7 +32,7 @@ def _outbox_query(database: Database):  # type: ignore[no-untyped-def]
     )
 
 
-def _emit(database: Database, *event_types: str) -> None:
+def _emit(database: Database, *event_types: EventType[contacts_pb2.ContactCreated]) -> None:
     with database.unit_of_work() as uow:
         for event_type in event_types:
             uow.emit(event_type, contacts_pb2.ContactCreated(contact_id=new_id()), workspace_id="ws-1")
@@ -39,7 +40,7 @@ def _emit(database: Database, *event_types: str) -> None:
 
 
 def test_read_gives_the_rows_and_values_of_a_core_execute(database: Database) -> None:
-    _emit(database, "tiny.note.added", "tiny.note.removed")
+    _emit(database, NOTE_ADDED, NOTE_REMOVED)
     query = _outbox_query(database)
 
     rows = database.read(query, {"workspace_id": "ws-1"})
@@ -75,7 +76,7 @@ def test_a_failed_read_raises_sqlalchemys_error_and_leaves_no_connection_in_auto
         uow.session.add(Note(id=new_id(), workspace_id="ws-1", text="never committed"))
         uow.session.flush()
     assert count(database, Note.__table__) == 0
-    _emit(database, "tiny.note.added")
+    _emit(database, NOTE_ADDED)
     assert len(database.read(_outbox_query(database), {"workspace_id": "ws-1"})) == 1
 
 

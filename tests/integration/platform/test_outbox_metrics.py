@@ -14,7 +14,7 @@ from sqlalchemy import update
 from crm.events.v1 import contacts_pb2
 from crm_platform import metrics
 from crm_platform.db import Database, create_db_engine, utcnow
-from tests.integration.platform.tiny_service import Base, tiny_database
+from tests.integration.platform.tiny_service import NOTE_ADDED, Base, tiny_database
 
 
 @pytest.fixture
@@ -42,7 +42,7 @@ def test_the_lag_of_an_event_nobody_relays_is_exported_by_any_process_and_grows(
 ) -> None:
     assert (gauge(service, "outbox_lag_seconds"), gauge(service, "outbox_pending_events")) == (0.0, 0.0)
     with database.unit_of_work() as uow:  # no relay runs in this process: the worker is "down"
-        uow.emit("contacts.contact.created", contacts_pb2.ContactCreated(contact_id="c"), workspace_id="ws-1")
+        uow.emit(NOTE_ADDED, contacts_pb2.ContactCreated(contact_id="c"), workspace_id="ws-1")
         uow.commit()
     with database.engine.begin() as connection:
         connection.execute(update(database.outbox).values(created_at=utcnow() - timedelta(seconds=90)))

@@ -12,13 +12,22 @@ import pytest
 from sqlalchemy import insert, select
 
 from crm.events.v1 import contacts_pb2
+from crm_events import EventType
 from crm_platform.bus import RetryPolicy
 from crm_platform.bus.rabbitmq import RabbitBus
 from crm_platform.consumer import IdempotentConsumer, Subscriptions
 from crm_platform.db import Database
 from crm_platform.metrics import for_service
 from crm_platform.outbox import OutboxRelay
-from tests.integration.platform.tiny_service import Collector, consuming, count, effects, eventually, tiny_database
+from tests.integration.platform.tiny_service import (
+    Collector,
+    consuming,
+    count,
+    effects,
+    eventually,
+    tiny_database,
+    tiny_event,
+)
 from tests.support.infra import AMQP_HOST, AMQP_PORT
 from tests.support.proxy import TcpProxy
 
@@ -33,22 +42,25 @@ def database(postgres_url: str) -> Iterator[Database]:
     db.dispose()
 
 
+Tiny = EventType[contacts_pb2.ContactCreated]
+
+
 @pytest.fixture
-def event_type() -> str:
+def event_type() -> Tiny:
     """An event type only this test binds, so the module's shared vhost does not mix tests."""
-    return f"t{uuid.uuid4().hex[:8]}.note.added"
+    return tiny_event(f"t{uuid.uuid4().hex[:8]}")
 
 
 @pytest.fixture
-def queue(vhost_url: str, event_type: str) -> str:
-    name = f"crm.relaytest.{event_type.split('.')[0]}"
+def queue(vhost_url: str, event_type: Tiny) -> str:
+    name = f"crm.relaytest.{event_type.name.split('.')[1]}"
     bus = RabbitBus(vhost_url, retry=RETRY)
-    bus.declare(name, [event_type])
+    bus.declare(name, [event_type.name])
     bus.close()
     return name
 
 
-def emit(database: Database, event_type: str) -> str:
+def emit(database: Database, event_type: Tiny) -> str:
     with database.unit_of_work() as uow:
         event_id = uow.emit(event_type, contacts_pb2.ContactCreated(contact_id="c"), workspace_id="ws-1")
         uow.commit()
@@ -62,7 +74,7 @@ def unpublished(database: Database) -> set[str]:
 
 
 def test_relay_publishes_a_row_committed_after_a_later_id_was_published(
-    database: Database, vhost_url: str, queue: str, event_type: str
+    database: Database, vhost_url: str, queue: str, event_type: Tiny
 ) -> None:
     relay = OutboxRelay(database, lambda: RabbitBus(vhost_url, retry=RETRY), METRICS)
     outbox = database.outbox
@@ -87,11 +99,11 @@ def test_relay_publishes_a_row_committed_after_a_later_id_was_published(
 
 
 def test_an_event_no_queue_is_bound_to_is_marked_published_and_unroutable(
-    database: Database, vhost_url: str, queue: str, event_type: str
+    database: Database, vhost_url: str, queue: str, event_type: Tiny
 ) -> None:
     relay = OutboxRelay(database, lambda: RabbitBus(vhost_url, retry=RETRY), METRICS)
     routed = emit(database, event_type)
-    orphan = emit(database, f"nobody{uuid.uuid4().hex[:6]}.note.added")
+    orphan = emit(database, tiny_event(f"nobody{uuid.uuid4().hex[:6]}"))
 
     assert relay.relay_once() == 2
 
@@ -105,7 +117,7 @@ def test_an_event_no_queue_is_bound_to_is_marked_published_and_unroutable(
 
 
 def test_a_rolled_back_event_is_never_published(
-    database: Database, vhost_url: str, queue: str, event_type: str
+    database: Database, vhost_url: str, queue: str, event_type: Tiny
 ) -> None:
     relay = OutboxRelay(database, lambda: RabbitBus(vhost_url, retry=RETRY), METRICS)
     with database.unit_of_work() as uow:
@@ -122,7 +134,7 @@ def through(proxy: TcpProxy, url: str) -> str:
 
 
 def test_relay_rides_out_a_broker_outage_and_each_event_is_applied_exactly_once(
-    database: Database, vhost_url: str, queue: str, event_type: str
+    database: Database, vhost_url: str, queue: str, event_type: Tiny
 ) -> None:
     proxy = TcpProxy((AMQP_HOST, AMQP_PORT))
     relay = OutboxRelay(
@@ -133,8 +145,8 @@ def test_relay_rides_out_a_broker_outage_and_each_event_is_applied_exactly_once(
     subscriptions = Subscriptions()
 
     @subscriptions.on(event_type)
-    def record(_rt, uow, envelope) -> None:  # type: ignore[no-untyped-def]
-        uow.session.execute(insert(effects).values(event_id=envelope.event_id, workspace_id="ws-1", applied_by="t"))
+    def record(_rt, uow, event) -> None:  # type: ignore[no-untyped-def]
+        uow.session.execute(insert(effects).values(event_id=event.event_id, workspace_id="ws-1", applied_by="t"))
 
     deliveries = Collector(IdempotentConsumer("relaytest", database, subscriptions))
     relay_thread.start()
@@ -171,7 +183,7 @@ def test_relay_rides_out_a_broker_outage_and_each_event_is_applied_exactly_once(
     ids=["publish-never-reaches-the-broker", "broker-has-it-but-the-confirm-is-lost"],
 )
 def test_a_broker_cut_between_publish_and_confirm_neither_loses_nor_doubles_the_event(
-    database: Database, vhost_url: str, queue: str, event_type: str, lost: str
+    database: Database, vhost_url: str, queue: str, event_type: Tiny, lost: str
 ) -> None:
     proxy = TcpProxy((AMQP_HOST, AMQP_PORT))
     relay = OutboxRelay(
@@ -182,8 +194,8 @@ def test_a_broker_cut_between_publish_and_confirm_neither_loses_nor_doubles_the_
     subscriptions = Subscriptions()
 
     @subscriptions.on(event_type)
-    def record(_rt, uow, envelope) -> None:  # type: ignore[no-untyped-def]
-        uow.session.execute(insert(effects).values(event_id=envelope.event_id, workspace_id="ws-1", applied_by="t"))
+    def record(_rt, uow, event) -> None:  # type: ignore[no-untyped-def]
+        uow.session.execute(insert(effects).values(event_id=event.event_id, workspace_id="ws-1", applied_by="t"))
 
     deliveries = Collector(IdempotentConsumer("relaytest", database, subscriptions))
     relay_thread.start()

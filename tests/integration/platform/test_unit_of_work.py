@@ -9,9 +9,10 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from crm.events.v1 import contacts_pb2
+from crm_events import contacts
 from crm_platform.db import AlreadyProcessed, Database
 from crm_platform.events import unpack
-from tests.integration.platform.tiny_service import Note, Tag, count, new_id, tiny_database
+from tests.integration.platform.tiny_service import NOTE_ADDED, Note, Tag, count, new_id, tiny_database
 
 
 @pytest.fixture
@@ -28,7 +29,7 @@ def created(name: str) -> contacts_pb2.ContactCreated:
 def test_a_committed_change_and_its_outbox_row_are_stored_together(database: Database) -> None:
     with database.unit_of_work() as uow:
         uow.session.add(Note(id=new_id(), workspace_id="ws-1", text="hello"))
-        event_id = uow.emit("tiny.note.added", created("Ada"), workspace_id="ws-1")
+        event_id = uow.emit(NOTE_ADDED, created("Ada"), workspace_id="ws-1")
         uow.commit()
 
     with database.engine.connect() as connection:
@@ -39,11 +40,20 @@ def test_a_committed_change_and_its_outbox_row_are_stored_together(database: Dat
     assert unpack(row.body).producer == "tiny"
 
 
+def test_a_service_emitting_another_services_event_is_refused_and_nothing_is_stored(database: Database) -> None:
+    with pytest.raises(ValueError, match=r"tiny may not publish contacts\.contact\.created"):
+        with database.unit_of_work() as uow:
+            uow.emit(contacts.CONTACT_CREATED, created("Ada"), workspace_id="ws-1")
+            uow.commit()
+
+    assert count(database, database.outbox) == 0
+
+
 def test_leaving_without_commit_stores_neither_the_change_nor_its_outbox_row(database: Database) -> None:
     with database.unit_of_work() as uow:
         uow.session.add(Note(id=new_id(), workspace_id="ws-1", text="hello"))
         uow.session.flush()
-        uow.emit("tiny.note.added", created("Ada"), workspace_id="ws-1")
+        uow.emit(NOTE_ADDED, created("Ada"), workspace_id="ws-1")
 
     assert count(database, Note.__table__) == 0
     assert count(database, database.outbox) == 0
@@ -52,7 +62,7 @@ def test_leaving_without_commit_stores_neither_the_change_nor_its_outbox_row(dat
 def test_an_error_after_emitting_rolls_back_the_outbox_row(database: Database) -> None:
     with pytest.raises(RuntimeError), database.unit_of_work() as uow:
         uow.session.add(Note(id=new_id(), workspace_id="ws-1", text="hello"))
-        uow.emit("tiny.note.added", created("Ada"), workspace_id="ws-1")
+        uow.emit(NOTE_ADDED, created("Ada"), workspace_id="ws-1")
         raise RuntimeError("the use case failed half-way")
 
     assert count(database, Note.__table__) == 0
@@ -61,9 +71,9 @@ def test_an_error_after_emitting_rolls_back_the_outbox_row(database: Database) -
 
 def test_an_explicit_rollback_discards_what_was_emitted_before_it(database: Database) -> None:
     with database.unit_of_work() as uow:
-        uow.emit("tiny.note.added", created("discarded"), workspace_id="ws-1")
+        uow.emit(NOTE_ADDED, created("discarded"), workspace_id="ws-1")
         uow.rollback()
-        kept = uow.emit("tiny.note.added", created("kept"), workspace_id="ws-1")
+        kept = uow.emit(NOTE_ADDED, created("kept"), workspace_id="ws-1")
         uow.commit()
 
     with database.engine.connect() as connection:
@@ -129,7 +139,7 @@ def test_writes_sent_in_a_pipeline_are_committed_with_the_rest(database: Databas
         with uow.pipeline():
             uow.session.connection().execute(insert(Tag.__table__), {"id": new_id(), "note_id": note_id, "name": "a"})
             uow.session.connection().execute(insert(Tag.__table__), {"id": new_id(), "note_id": note_id, "name": "b"})
-            uow.emit("tiny.note.added", created("Ada"), workspace_id="ws-1")
+            uow.emit(NOTE_ADDED, created("Ada"), workspace_id="ws-1")
         assert uow.session.execute(select(func.count()).select_from(Tag.__table__)).scalar_one() == 2
         uow.commit()
 
@@ -141,7 +151,7 @@ def test_writes_sent_in_a_pipeline_are_committed_with_the_rest(database: Databas
 def test_a_constraint_broken_in_a_pipeline_raises_and_commits_nothing(database: Database) -> None:
     with pytest.raises(IntegrityError), database.unit_of_work() as uow:
         with uow.pipeline():
-            uow.emit("tiny.note.added", created("Ada"), workspace_id="ws-1")
+            uow.emit(NOTE_ADDED, created("Ada"), workspace_id="ws-1")
             row = {"id": "same-id", "workspace_id": "ws-1", "text": "twice"}
             uow.session.connection().execute(insert(Note.__table__), row)
             uow.session.connection().execute(insert(Note.__table__), row)
@@ -155,7 +165,7 @@ def test_what_is_added_to_the_session_inside_a_pipeline_is_flushed_after_it(data
     with database.unit_of_work() as uow:
         with uow.pipeline():
             uow.session.add(Note(id=new_id(), workspace_id="ws-1", text="added inside"))
-            uow.emit("tiny.note.added", created("Ada"), workspace_id="ws-1")
+            uow.emit(NOTE_ADDED, created("Ada"), workspace_id="ws-1")
         uow.commit()
 
     assert count(database, Note.__table__) == 1

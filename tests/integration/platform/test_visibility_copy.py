@@ -10,6 +10,7 @@ from google.protobuf.message import Message
 from sqlalchemy import Column, String, Table, select
 
 from crm.events.v1 import contacts_pb2
+from crm_events import by_name
 from crm_platform.bus import Delivery
 from crm_platform.consumer import IdempotentConsumer, Subscriptions
 from crm_platform.context import Caller
@@ -39,7 +40,7 @@ class Copy:
         self.consumer = IdempotentConsumer("copytest", self.database, subscriptions)
 
     def event(self, event_type: str, payload: Message, at: datetime) -> None:
-        parsed = unpack(pack(event_type, payload, workspace_id=WORKSPACE, producer="contacts").body)
+        parsed = unpack(pack(by_name(event_type), payload, workspace_id=WORKSPACE, producer="contacts").body)
         parsed.occurred_at.FromDatetime(at)
         self.consumer(Delivery(body=parsed.SerializeToString(), event_type=event_type, attempt=1))
 

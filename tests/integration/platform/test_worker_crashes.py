@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import select
 
 from crm.events.v1 import contacts_pb2
+from crm_events import EventType
 from crm_platform import events
 from crm_platform.bus import RetryPolicy
 from crm_platform.bus.rabbitmq import RabbitBus
@@ -41,8 +42,12 @@ class Setup:
     event_type: str
 
     def packed(self, contact_id: str) -> events.Outgoing:
+        event_type = EventType(self.event_type, contacts_pb2.ContactCreated)
         return events.pack(
-            self.event_type, contacts_pb2.ContactCreated(contact_id=contact_id), workspace_id="ws-1", producer="t"
+            event_type,
+            contacts_pb2.ContactCreated(contact_id=contact_id),
+            workspace_id="ws-1",
+            producer=event_type.producer,
         )
 
     def worker(self, failpoints: str) -> subprocess.Popen[bytes]:

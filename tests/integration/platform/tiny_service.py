@@ -11,9 +11,20 @@ from contextlib import contextmanager
 from sqlalchemy import Column, ForeignKey, String, Table, func, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from crm.events.v1 import contacts_pb2
+from crm_events import EventType
 from crm_platform.bus import Bus, Delivery
 from crm_platform.db import Database, create_db_engine, new_metadata
 from crm_platform.events import unpack
+
+# The tiny service's own events (it publishes as "tiny"); any payload message does, ContactCreated is at hand.
+NOTE_ADDED = EventType("tiny.note.added", contacts_pb2.ContactCreated)
+NOTE_REMOVED = EventType("tiny.note.removed", contacts_pb2.ContactCreated)
+
+
+def tiny_event(entity: str) -> EventType[contacts_pb2.ContactCreated]:
+    """``tiny.<entity>.added``: an entity name no other test uses keeps a shared vhost's bindings apart."""
+    return EventType(f"tiny.{entity}.added", contacts_pb2.ContactCreated)
 
 
 class Base(DeclarativeBase):

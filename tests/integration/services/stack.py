@@ -14,6 +14,7 @@ from google.protobuf.message import Message
 from sqlalchemy import select
 
 from crm.events.v1 import envelope_pb2
+from crm_events import by_name
 from crm_platform import migrations
 from crm_platform.auth import mint_for
 from crm_platform.bus import Delivery
@@ -125,7 +126,7 @@ def envelope(
     event_type: str, payload: Message, *, workspace_id: str, producer: str, occurred_at: datetime | None = None
 ) -> bytes:
     """A serialized envelope as the producer's outbox relay would publish it."""
-    body = pack(event_type, payload, workspace_id=workspace_id, producer=producer).body
+    body = pack(by_name(event_type), payload, workspace_id=workspace_id, producer=producer).body
     if occurred_at is None:
         return body
     parsed = unpack(body)

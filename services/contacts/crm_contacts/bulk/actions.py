@@ -19,6 +19,7 @@ from crm_contacts.funnel.models import Stage
 from crm_contacts.record import events, represent
 from crm_contacts.record import rules as contact_rules
 from crm_contacts.record.models import Contact, ContactTag
+from crm_events.contacts import CONTACT_OWNER_CHANGED, CONTACT_STAGE_CHANGED, CONTACT_STATUS_CHANGED, CONTACT_UPDATED
 from crm_platform.context import Caller
 from crm_platform.db import Database, UnitOfWork, utcnow
 from crm_platform.errors import DomainError
@@ -184,7 +185,7 @@ def _record(
         events.announce(
             uow,
             contact,
-            events.STATUS_CHANGED,
+            CONTACT_STATUS_CHANGED,
             contacts_pb2.ContactStatusChanged(
                 contact_id=contact.id,
                 from_status=before,
@@ -201,7 +202,7 @@ def _record(
     events.announce(
         uow,
         contact,
-        events.UPDATED,
+        CONTACT_UPDATED,
         contacts_pb2.ContactUpdated(
             contact_id=contact.id, changed_fields=[field], contact=represent.snapshot(contact, type_key), actor_id=actor
         ),
@@ -213,7 +214,7 @@ def _record(
         events.announce(
             uow,
             contact,
-            events.OWNER_CHANGED,
+            CONTACT_OWNER_CHANGED,
             contacts_pb2.ContactOwnerChanged(
                 contact_id=contact.id, from_owner_id=before or "", to_owner_id=after or "", actor_id=actor
             ),
@@ -225,7 +226,7 @@ def _record(
         events.announce(
             uow,
             contact,
-            events.STAGE_CHANGED,
+            CONTACT_STAGE_CHANGED,
             contacts_pb2.ContactStageChanged(
                 contact_id=contact.id,
                 from_stage_id=before or "",

@@ -20,11 +20,10 @@ from crm_contacts.record import access, events, represent, rules
 from crm_contacts.record.history import HistoryEntry
 from crm_contacts.record.models import EMAIL_ACTIVE, EMAIL_INACTIVE, Contact
 from crm_contacts.tasks.models import Task
+from crm_events.contacts import CONTACT_MERGED
 from crm_platform.context import Caller
 from crm_platform.db import UnitOfWork, utcnow
 from crm_platform.errors import FieldError, Forbidden, InvalidInput
-
-MERGED = events.MERGED
 
 # Fields whose winner can be chosen: the value is taken from the chosen contact. "type" and "stage_id" go
 # together (a stage belongs to its type); "email" and "phone" choose whose primary stays primary.
@@ -147,7 +146,7 @@ def merge(
         events.announce(
             uow,
             survivor,
-            MERGED,
+            CONTACT_MERGED,
             contacts_pb2.ContactsMerged(survivor_id=survivor.id, merged_ids=merged_ids, actor_id=caller.user_id),
             kind="merged",
             actor_id=caller.user_id,

@@ -16,6 +16,7 @@ from crm_contacts.contacts.reads import Record, type_key
 from crm_contacts.record import access, events, rules
 from crm_contacts.record.models import Contact
 from crm_contacts.record.workspace import Workspace
+from crm_events.contacts import CONTACT_BLOCKED, CONTACT_DELETED, CONTACT_UNBLOCKED
 from crm_platform.context import Caller
 from crm_platform.db import UnitOfWork, utcnow
 from crm_platform.errors import Conflict, Forbidden, PreconditionFailed, Unauthenticated
@@ -100,7 +101,7 @@ def set_blocked(uow: UnitOfWork, *, caller: Caller, contact_id: str, blocked: bo
         events.announce(
             uow,
             contact,
-            events.BLOCKED if blocked else events.UNBLOCKED,
+            CONTACT_BLOCKED if blocked else CONTACT_UNBLOCKED,
             contacts_pb2.ContactBlockChanged(
                 contact_id=contact.id,
                 blocked=blocked,
@@ -128,7 +129,7 @@ def delete(uow: UnitOfWork, *, caller: Caller, contact_id: str) -> None:
         events.announce(
             uow,
             contact,
-            events.DELETED,
+            CONTACT_DELETED,
             contacts_pb2.ContactDeleted(contact_id=contact.id, actor_id=caller.user_id),
             kind="deleted",
             actor_id=caller.user_id,

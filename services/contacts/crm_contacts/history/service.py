@@ -12,11 +12,10 @@ from crm_contacts.history import rules
 from crm_contacts.members.models import Member
 from crm_contacts.record.access import visible_contact
 from crm_contacts.record.history import HistoryEntry, record
+from crm_events.contacts import MEMBER_MENTIONED
 from crm_platform.context import Caller
 from crm_platform.db import UnitOfWork
 from crm_platform.errors import FieldError, InvalidInput
-
-MENTIONED = "contacts.member.mentioned"
 
 
 def list_page(
@@ -67,7 +66,7 @@ def comment(uow: UnitOfWork, *, caller: Caller, contact_id: str, body: str) -> H
                 author_id=caller.user_id,
                 excerpt=summary,
             )
-            uow.emit(MENTIONED, event, workspace_id=caller.workspace_id)
+            uow.emit(MEMBER_MENTIONED, event, workspace_id=caller.workspace_id)
         uow.commit()
     return entry
 

@@ -14,18 +14,12 @@ from crm_contacts.notes import rules
 from crm_contacts.notes.models import Note
 from crm_contacts.record.access import visible_contact
 from crm_contacts.record.history import record
+from crm_events.contacts import NOTE_CHANGES
 from crm_platform import paging
 from crm_platform.context import Caller
 from crm_platform.db import UnitOfWork, get_in_workspace, utcnow
 from crm_platform.errors import Forbidden, InvalidInput, NotFound
 from crm_platform.ids import new_id
-
-ADDED = "contacts.note.added"
-UPDATED = "contacts.note.updated"
-DELETED = "contacts.note.deleted"
-PINNED = "contacts.note.pinned"
-UNPINNED = "contacts.note.unpinned"
-
 
 ORDER = "notes:pinned-then-newest"  # the scope of a notes page's cursor
 
@@ -147,7 +141,7 @@ def _changed(uow: UnitOfWork, note: Note, *, change: str, actor_id: str) -> None
         change=change,
         actor_id=actor_id,
     )
-    uow.emit(f"contacts.note.{change}", event, workspace_id=note.workspace_id)
+    uow.emit(NOTE_CHANGES[change], event, workspace_id=note.workspace_id)
     record(
         uow,
         workspace_id=note.workspace_id,

@@ -3,26 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from google.protobuf.message import Message
 
 from crm.events.v1 import contacts_pb2
 from crm_contacts.record import history, represent
 from crm_contacts.record.models import Contact
+from crm_events import EventType
+from crm_events.contacts import (
+    CONTACT_CREATED,
+    CONTACT_OWNER_CHANGED,
+    CONTACT_STAGE_CHANGED,
+    CONTACT_STATUS_CHANGED,
+    CONTACT_UPDATED,
+    EMAIL_DEACTIVATED,
+    EMAIL_REACTIVATED,
+)
 from crm_platform.db import UnitOfWork
 
-CREATED = "contacts.contact.created"
-UPDATED = "contacts.contact.updated"
-STAGE_CHANGED = "contacts.contact.stage_changed"
-STATUS_CHANGED = "contacts.contact.status_changed"
-OWNER_CHANGED = "contacts.contact.owner_changed"
-BLOCKED = "contacts.contact.blocked"
-UNBLOCKED = "contacts.contact.unblocked"
-DELETED = "contacts.contact.deleted"
-MERGED = "contacts.contact.merged"
-EMAIL_DEACTIVATED = "contacts.email.deactivated"
-EMAIL_REACTIVATED = "contacts.email.reactivated"
+P = TypeVar("P", bound=Message)
 
 # Changes that have an entry of their own, so an update's ``updated`` entry leaves them out.
 _OWN_ENTRIES = ("stage_id", "owner_id")
@@ -31,8 +31,8 @@ _OWN_ENTRIES = ("stage_id", "owner_id")
 def announce(
     uow: UnitOfWork,
     contact: Contact,
-    event_type: str,
-    payload: Message,
+    event_type: EventType[P],
+    payload: P,
     *,
     kind: str | None,
     actor_id: str | None,
@@ -69,7 +69,7 @@ def announce_created(
     data: dict[str, Any] = {"name": contact.name, "source_id": contact.source_id}
     if via is not None:
         data["via"] = via
-    announce(uow, contact, CREATED, event, kind="created", actor_id=actor_id, data=data)
+    announce(uow, contact, CONTACT_CREATED, event, kind="created", actor_id=actor_id, data=data)
 
 
 def announce_updated(
@@ -90,7 +90,7 @@ def announce_updated(
     announce(
         uow,
         contact,
-        UPDATED,
+        CONTACT_UPDATED,
         contacts_pb2.ContactUpdated(
             contact_id=contact.id,
             changed_fields=list(changed),
@@ -116,7 +116,7 @@ def record_stage_change(
     announce(
         uow,
         contact,
-        STAGE_CHANGED,
+        CONTACT_STAGE_CHANGED,
         contacts_pb2.ContactStageChanged(
             contact_id=contact.id,
             from_stage_id=from_stage or "",
@@ -138,7 +138,7 @@ def record_owner_change(
     announce(
         uow,
         contact,
-        OWNER_CHANGED,
+        CONTACT_OWNER_CHANGED,
         contacts_pb2.ContactOwnerChanged(
             contact_id=contact.id, from_owner_id=from_owner or "", to_owner_id=to_owner or "", actor_id=actor_id or ""
         ),
@@ -156,7 +156,7 @@ def record_status_change(
     announce(
         uow,
         contact,
-        STATUS_CHANGED,
+        CONTACT_STATUS_CHANGED,
         contacts_pb2.ContactStatusChanged(
             contact_id=contact.id,
             from_status=from_status,

@@ -15,6 +15,7 @@ from crm_contacts.record.history import record
 from crm_contacts.record.models import Contact
 from crm_contacts.tasks import rules
 from crm_contacts.tasks.models import Task
+from crm_events.contacts import TASK_CHANGES
 from crm_platform import paging
 from crm_platform.context import Caller
 from crm_platform.db import UnitOfWork, get_in_workspace, utcnow
@@ -233,7 +234,7 @@ def _changed(uow: UnitOfWork, task: Task, *, change: str, actor_id: str, changes
     )
     if task.due_at is not None:
         event.due_at.FromDatetime(task.due_at)
-    uow.emit(f"contacts.task.{change}", event, workspace_id=task.workspace_id)
+    uow.emit(TASK_CHANGES[change], event, workspace_id=task.workspace_id)
     data: dict[str, Any] = {
         "task_id": task.id,
         "title": task.title,

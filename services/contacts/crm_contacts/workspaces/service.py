@@ -13,11 +13,10 @@ from crm_contacts.members.models import Member
 from crm_contacts.record.workspace import Workspace
 from crm_contacts.sources import defaults as source_defaults
 from crm_contacts.workspaces import rules
+from crm_events.contacts import WORKSPACE_SETTINGS_CHANGED
 from crm_platform.db import UnitOfWork
 from crm_platform.errors import InvalidInput, NotFound, Word
 from crm_platform.ids import new_id
-
-SETTINGS_CHANGED = "contacts.workspace.settings_changed"
 
 
 def create(uow: UnitOfWork, *, name: str, default_region: str) -> Workspace:
@@ -88,7 +87,7 @@ def update_settings(
             setattr(workspace, key, value)
         if changed:
             uow.emit(
-                SETTINGS_CHANGED,
+                WORKSPACE_SETTINGS_CHANGED,
                 contacts_pb2.WorkspaceSettingsChanged(
                     changed_fields=changed, agents_see_all=workspace.agents_see_all, actor_id=actor_id or ""
                 ),

@@ -8,13 +8,11 @@ from crm.events.v1 import conversations_pb2
 from crm_conversations.conversations import rules
 from crm_conversations.conversations.models import Conversation, Message
 from crm_conversations.models import visibility
+from crm_events.conversations import CONVERSATION_STARTED, MESSAGE_ADDED
 from crm_platform.clients.contacts import ContactDirectory, require_visible_contact
 from crm_platform.context import Caller
 from crm_platform.db import UnitOfWork, get_in_workspace, utcnow
 from crm_platform.ids import new_id
-
-STARTED = "conversations.conversation.started"
-MESSAGE_ADDED = "conversations.message.added"
 
 
 def start(
@@ -36,7 +34,7 @@ def start(
         conversation = Conversation(id=new_id(), workspace_id=workspace_id, contact_id=contact_id, subject=subject)
         uow.session.add(conversation)
         uow.emit(
-            STARTED,
+            CONVERSATION_STARTED,
             conversations_pb2.ConversationStarted(
                 conversation_id=conversation.id,
                 contact_id=contact_id,

@@ -2,29 +2,30 @@
 
 from __future__ import annotations
 
-from crm.events.v1 import envelope_pb2, tickets_pb2
+from crm.events.v1 import tickets_pb2
+from crm_events import tickets
 from crm_mailer.models import visibility
 from crm_mailer.outbound import service
 from crm_mailer.outbound.settings import sender_of
 from crm_platform.clients.contacts import GrpcContactDirectory
 from crm_platform.consumer import Subscriptions
 from crm_platform.db import UnitOfWork
-from crm_platform.events import payload_of
+from crm_platform.events import Event
 from crm_platform.service import Runtime
 
 subscriptions = Subscriptions()
 visibility.subscribe(subscriptions)  # the copy of who may see which contact's mail
 
 
-@subscriptions.on("tickets.comment.public_added")
-def mail_public_comment(rt: Runtime, uow: UnitOfWork, envelope: envelope_pb2.Envelope) -> None:
-    comment = payload_of(envelope, tickets_pb2.CommentAdded)
+@subscriptions.on(tickets.COMMENT_PUBLIC_ADDED)
+def mail_public_comment(rt: Runtime, uow: UnitOfWork, event: Event[tickets_pb2.CommentAdded]) -> None:
+    comment = event.payload
     service.queue_ticket_comment(
         uow,
         GrpcContactDirectory(rt.grpc),
         sender_of(rt.service_settings),
-        workspace_id=envelope.workspace_id,
-        source_event_id=envelope.event_id,
+        workspace_id=event.workspace_id,
+        source_event_id=event.event_id,
         ticket_id=comment.ticket_id,
         contact_id=comment.contact_id,
         ticket_subject=comment.ticket_subject,

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from crm.events.v1 import mailer_pb2
+from crm_events.mailer import MESSAGE_SENT
 from crm_mailer.models import visibility
 from crm_mailer.outbound import rules
 from crm_mailer.outbound.models import FAILED, QUEUED, SENT, SKIPPED, OutboundMessage
@@ -20,8 +21,6 @@ from crm_platform.errors import NotFound, phrase
 from crm_platform.ids import new_id
 
 log = logging.getLogger(__name__)
-
-SENT_EVENT = "mailer.message.sent"
 
 
 @dataclass(frozen=True)
@@ -90,7 +89,7 @@ def deliver_due(database: Database, transport: Transport, sender: Sender, *, lim
             outcome = attempt(message, transport, sender, now=utcnow())
             if outcome == "sent":
                 uow.emit(
-                    SENT_EVENT,
+                    MESSAGE_SENT,
                     mailer_pb2.MessageSent(
                         message_id=message.id,
                         rfc822_message_id=message.rfc822_message_id,

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
+from crm_events import EventType, contacts, conversations, mailer, tickets
 from crm_platform.errors import FieldError, InvalidInput, phrase
 
 # event type -> the summary figure it counts towards
-KIND_OF_EVENT = {
-    "contacts.contact.created": "contacts_created",
-    "tickets.ticket.opened": "tickets_opened",
-    "tickets.comment.public_added": "public_comments",
-    "mailer.message.sent": "emails_delivered",
-    "conversations.message.added": "conversation_messages",
+KIND_OF_EVENT: dict[EventType[Any], str] = {
+    contacts.CONTACT_CREATED: "contacts_created",
+    tickets.TICKET_OPENED: "tickets_opened",
+    tickets.COMMENT_PUBLIC_ADDED: "public_comments",
+    mailer.MESSAGE_SENT: "emails_delivered",
+    conversations.MESSAGE_ADDED: "conversation_messages",
 }
 FIGURES = tuple(KIND_OF_EVENT.values())
 MAX_RANGE = timedelta(days=3661)

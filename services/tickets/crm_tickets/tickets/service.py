@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from crm.events.v1 import tickets_pb2
+from crm_events.tickets import COMMENT_PRIVATE_ADDED, COMMENT_PUBLIC_ADDED, TICKET_OPENED
 from crm_platform.clients.contacts import ContactDirectory, require_visible_contact
 from crm_platform.context import Caller
 from crm_platform.db import UnitOfWork, get_in_workspace, utcnow
@@ -12,10 +13,6 @@ from crm_platform.ids import new_id
 from crm_tickets.models import visibility
 from crm_tickets.tickets import rules
 from crm_tickets.tickets.models import Comment, Ticket
-
-OPENED = "tickets.ticket.opened"
-PUBLIC_COMMENT_ADDED = "tickets.comment.public_added"
-PRIVATE_COMMENT_ADDED = "tickets.comment.private_added"
 
 
 def open_ticket(
@@ -39,7 +36,7 @@ def open_ticket(
         )
         uow.session.add(ticket)
         uow.emit(
-            OPENED,
+            TICKET_OPENED,
             tickets_pb2.TicketOpened(
                 ticket_id=ticket.id, contact_id=contact_id, subject=subject, opened_by=caller.user_id
             ),
@@ -92,7 +89,7 @@ def add_comment(uow: UnitOfWork, *, caller: Caller, ticket_id: str, body: str, p
         )
         uow.session.add(comment)
         uow.emit(
-            PUBLIC_COMMENT_ADDED if public else PRIVATE_COMMENT_ADDED,
+            COMMENT_PUBLIC_ADDED if public else COMMENT_PRIVATE_ADDED,
             tickets_pb2.CommentAdded(
                 ticket_id=ticket.id,
                 comment_id=comment.id,
