@@ -21,8 +21,8 @@ from crm_platform import discovery
 from crm_platform import settings as platform_settings
 from crm_platform.grpc_server import GrpcServer
 from crm_platform.service_tokens import SERVICE_TOKEN_METADATA, ServiceTokenMinter, decode_key, new_private_key
-from tests.integration.services.stack import ContactsPeer, RunningService, running, service_env
 from tests.support import service_keys
+from tests.support.stack import ContactsPeer, RunningService, running, service_env
 
 CONTACTS = "crm.contacts.v1.ContactsService"
 FORGED = [("x-workspace-id", "{ws}"), ("x-user-id", "admin-1"), ("x-user-role", "admin")]

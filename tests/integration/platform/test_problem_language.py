@@ -13,7 +13,7 @@ from crm_contacts.app import SERVICE as CONTACTS
 from crm_contacts.members import service as members
 from crm_contacts.workspaces import service as workspaces
 from crm_tickets.app import SERVICE as TICKETS
-from tests.integration.services.stack import RunningService, running
+from tests.support.stack import RunningService, running
 
 SPANISH = {"HTTP_ACCEPT_LANGUAGE": "es-ES,es;q=0.9,en;q=0.5"}
 ENGLISH = {"HTTP_ACCEPT_LANGUAGE": "en-GB,en;q=0.8"}

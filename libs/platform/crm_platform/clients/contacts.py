@@ -68,7 +68,7 @@ class FakeContactDirectory:
     """ContactDirectory in memory, for use cases' unit tests: it answers as the contacts service does for the
     caller bound in ``crm_platform.context``. An unknown, deleted or another workspace's contact is NotFound
     (``get`` and ``access``); ``access`` applies the visibility rule with the workspace's setting (agents see
-    every contact unless ``restrict_agents`` says otherwise). tests/integration/services/test_fakes.py runs the
+    every contact unless ``restrict_agents`` says otherwise). tests/integration/platform/test_fakes.py runs the
     same assertions against it and the real one."""
 
     _contacts: dict[str, tuple[str, ContactCard]] = field(default_factory=dict)  # id -> (workspace, card)

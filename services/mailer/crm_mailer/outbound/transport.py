@@ -27,7 +27,7 @@ class Transport(Protocol):
 class RecordingTransport:
     """Transport in memory, for use cases' unit tests: keeps every mail it accepts in ``sent``. Like an SMTP
     server answering 5xx or 4xx, it refuses the addresses in ``refused`` for good (PermanentFailure) and
-    defers those in ``deferred`` (TemporaryFailure). tests/integration/services/test_fakes.py holds it to the
+    defers those in ``deferred`` (TemporaryFailure). tests/integration/platform/test_fakes.py holds it to the
     real transports' behaviour."""
 
     def __init__(self, *, refused: Iterable[str] = (), deferred: Iterable[str] = ()) -> None:
