@@ -38,11 +38,10 @@ from crm_platform.grpc_client import GrpcClients
 from crm_platform.ids import new_id
 from crm_platform.settings import load
 from tests.factories.platform import caller
+from tests.integration.mailer.outbound.test_mailer_delivery import GREYLISTED, REFUSED, RecordingSmtpHandler
 from tests.support.infra import free_port
 from tests.support.stack import ContactsPeer, service_env
-
 from tests.support.team import acme_team
-from tests.integration.mailer.outbound.test_mailer_delivery import GREYLISTED, REFUSED, RecordingSmtpHandler
 
 
 # The contact directory ----------------------------------------------------------------------------------

@@ -185,7 +185,7 @@ def test_rows_inserted_with_core_statements_commit_with_the_change_and_roll_back
     with database.unit_of_work() as uow, uow.pipeline():
         uow.insert(Note, notes)
         uow.insert(Tag.__table__, {"id": new_id(), "note_id": notes[0].id, "name": "vip"})
-        uow.emit("tiny.note.added", created("Ada"), workspace_id="ws-1")
+        uow.emit(NOTE_ADDED, created("Ada"), workspace_id="ws-1")
         uow.commit()
 
     assert count(database, Note.__table__) == 3 and count(database, Tag.__table__) == 1

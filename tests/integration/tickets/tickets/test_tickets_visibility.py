@@ -8,7 +8,6 @@ import pytest
 
 from tests.factories import tickets
 from tests.support.stack import ContactsPeer, RunningService
-
 from tests.support.team import Team, acme_team, every_page, grpc_calls_served
 
 
