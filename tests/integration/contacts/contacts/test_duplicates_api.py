@@ -74,13 +74,16 @@ def test_two_creates_with_the_same_phone_at_once_make_one_contact(contacts: Cont
     statuses: list[int] = []
     barrier = threading.Barrier(4)
 
-    def create(n: int) -> None:
-        client = contacts.api.rt  # one test client per thread: Flask's client is not thread-safe
-        from crm_platform.web import create_app
+    from crm_platform.web import create_app
 
-        app = create_app(client).test_client()
-        barrier.wait()
-        answer: Any = app.post(
+    # One test client per thread (Flask's is not thread-safe), built here: building apps in several threads at
+    # once can trip CPython's ast module (werkzeug compiles each route), and a thread that died before the
+    # barrier would leave the others waiting for ever.
+    apps = [create_app(contacts.api.rt).test_client() for _ in range(4)]
+
+    def create(n: int) -> None:
+        barrier.wait(timeout=30)
+        answer: Any = apps[n].post(
             "/v1/contacts", json={"name": f"Ana {n}", "phone": "612345678"}, headers=contacts.headers(acme)
         )
         statuses.append(answer.status_code)
@@ -89,7 +92,7 @@ def test_two_creates_with_the_same_phone_at_once_make_one_contact(contacts: Cont
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join()
+        thread.join(timeout=60)
 
     assert sorted(statuses) == [201, 409, 409, 409]
     with contacts.api.rt.database.unit_of_work() as uow:
