@@ -15,12 +15,14 @@ from crm_mailer.models import Base
 from crm_mailer.outbound.grpc import MailerServicer
 from crm_mailer.outbound.handlers import subscriptions
 from crm_mailer.outbound.loops import deliver_forever
+from crm_mailer.outbound.settings import Addressing
 from crm_mailer.outbound.views import api as outbound_api
 from crm_mailer.settings import MailerSettings
 from crm_platform.service import GrpcBinding, Runtime, ServiceSpec
 
 
 def register_http(app: OpenAPI, rt: Runtime) -> None:
+    Addressing.of(rt.service_settings, rt.settings)  # stops the process at start without the tokens' settings
     app.register_api(outbound_api)
     domains_views.install(app, Domains.of(rt))
 
@@ -31,7 +33,7 @@ def grpc_bindings(rt: Runtime) -> list[GrpcBinding]:
             "crm.mailer.v1.MailerService",
             mailer_pb2_grpc.add_MailerServiceServicer_to_server,
             MailerServicer(rt),
-            callers={"GetDeliveryBySourceEvent": ("tickets", "conversations")},
+            callers={"GetDeliveryBySourceEvent": ("tickets", "conversations"), "SendEmail": ("tickets", "conversations")},
         )
     ]
 

@@ -24,8 +24,20 @@ class MessageOut(BaseModel):
     attempts: int
     last_error: str | None
     rfc822_message_id: str
+    in_reply_to: str | None
+    automatic: bool
     created_at: str
     sent_at: str | None
+
+
+class AttemptOut(BaseModel):
+    attempted_at: str
+    outcome: str  # sent, deferred, bounced, failed
+    detail: str | None
+
+
+class MessageDetail(MessageOut):
+    history: list[AttemptOut]
 
 
 class MessagePage(BaseModel):
@@ -53,7 +65,9 @@ def list_messages(query: MessageQuery):  # type: ignore[no-untyped-def]
     return json_response(paging.cut(messages, query.limit, key=lambda row: row.id).body(represent.message))
 
 
-@api.get("/messages/<message_id>", responses={200: MessageOut}, summary="Get an outbound mail")
+@api.get(
+    "/messages/<message_id>", responses={200: MessageDetail}, summary="Get an outbound mail and its attempts"
+)
 def get_message(path: MessagePath):  # type: ignore[no-untyped-def]
-    message = service.get(runtime().database.unit_of_work(), caller=caller(), message_id=path.message_id)
-    return json_response(represent.message(message))
+    message, attempts = service.get(runtime().database.unit_of_work(), caller=caller(), message_id=path.message_id)
+    return json_response(represent.message_with_history(message, attempts))
