@@ -2,8 +2,9 @@
 
 Headers are built only from structured data: text that reaches a header (a subject, a display name) has its
 control characters (CR, LF, tabs, NUL...) turned into spaces first, and the email package then encodes what is
-not plain ASCII (RFC 2047), so no value can start a header of its own. Text that already looks like an encoded
-word (``=?utf-8?q?...?=``) is encoded once more, so a client shows it literally instead of decoding a newline.
+not plain ASCII (RFC 2047), so no value can start a header of its own. Text that looks like an encoded word
+(``=?utf-8?q?...?=``) gets a space after its ``=`` (``= ?utf-8...``), so neither the email package nor a client
+decodes a newline out of it.
 """
 
 from __future__ import annotations
@@ -46,22 +47,15 @@ def header_text(value: str, *, limit: int = 400) -> str:
     return " ".join(_CONTROL.sub(" ", value).split())[:limit]
 
 
-def _header_value(value: str) -> str:
-    """Header text; one that holds an encoded word is returned as an encoded word of itself (shown literally)."""
-    text = header_text(value)
-    if _ENCODED_WORD.search(text):
-        from email.header import Header
-
-        return Header(text, "utf-8").encode()
-    return text
+def _header_value(value: str, *, limit: int = 400) -> str:
+    """Header text in which nothing reads as an encoded word."""
+    return _ENCODED_WORD.sub(lambda found: "= " + found.group(0)[1:], header_text(value, limit=limit))
 
 
 def mailbox(display_name: str | None, address: str) -> Address:
     """One address with an optional display name, quoted and encoded by the email package, never spliced."""
     local, _, domain = address.rpartition("@")
-    name = header_text(display_name or "", limit=120)
-    if _ENCODED_WORD.search(name):
-        name = name.replace("=?", "= ?")  # a display name is always shown, never decoded twice
+    name = _header_value(display_name or "", limit=120)
     return Address(display_name=name, username=local, domain=domain)
 
 

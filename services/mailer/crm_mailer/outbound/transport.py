@@ -53,7 +53,7 @@ class RecordingTransport:
         if rcpt_to in self.deferred:
             raise TemporaryFailure(f"451 recipient deferred: {rcpt_to}")
         self.envelopes.append((mail_from, rcpt_to, data))
-        self.sent.append(message_from_bytes(data, policy=policy.default))  # type: ignore[arg-type]
+        self.sent.append(message_from_bytes(data.replace(b"\r\n", b"\n"), policy=policy.default))  # type: ignore[arg-type]
 
 
 class SmtpTransport:
@@ -162,8 +162,9 @@ class MaildirTransport:
         try:
             for folder in ("tmp", "new", "cur"):  # mailbox.Maildir only creates them with the root itself
                 (self.path / folder).mkdir(parents=True, exist_ok=True)
-            # Return-Path on top, as a delivering MTA writes it, so the envelope sender is kept.
-            mailbox.Maildir(self.path, create=False).add(b"Return-Path: <" + mail_from.encode() + b">\r\n" + data)
+            # Return-Path on top, as a delivering MTA writes it, so the envelope sender is kept; local line ends.
+            stored = b"Return-Path: <" + mail_from.encode() + b">\n" + data.replace(b"\r\n", b"\n")
+            mailbox.Maildir(self.path, create=False).add(stored)
         except OSError as exc:
             raise TemporaryFailure(f"cannot write to Maildir {self.path}: {exc!r}") from exc
 
