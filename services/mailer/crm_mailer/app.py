@@ -16,14 +16,18 @@ from crm_mailer.outbound.grpc import MailerServicer
 from crm_mailer.outbound.handlers import subscriptions
 from crm_mailer.outbound.loops import deliver_forever
 from crm_mailer.outbound.settings import Addressing
+from crm_mailer.outbound.views import UNSUBSCRIBE_RULE
 from crm_mailer.outbound.views import api as outbound_api
+from crm_mailer.outbound.views import public as outbound_public
 from crm_mailer.settings import MailerSettings
 from crm_platform.service import GrpcBinding, Runtime, ServiceSpec
 
 
 def register_http(app: OpenAPI, rt: Runtime) -> None:
-    Addressing.of(rt.service_settings, rt.settings)  # stops the process at start without the tokens' settings
+    # Built once, which stops the process at start without the tokens' settings.
+    app.extensions["crm.mailer.addressing"] = Addressing.of(rt.service_settings, rt.settings)
     app.register_api(outbound_api)
+    app.register_api(outbound_public)
     domains_views.install(app, Domains.of(rt))
 
 
@@ -57,4 +61,5 @@ SERVICE = ServiceSpec(
     settings=MailerSettings,
     dev_port_offset=30,
     local_settings=local_settings,
+    public_http=(UNSUBSCRIBE_RULE,),
 )

@@ -4,6 +4,7 @@ status history."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -17,15 +18,18 @@ from sqlalchemy import update
 
 from crm.events.v1 import mailer_pb2
 from crm.mailer.v1 import mailer_pb2 as mailer_api_pb2
-from crm_contacts.contacts import emailstatus, service as contacts_service
+from crm_contacts.contacts import emailstatus, reads
+from crm_contacts.contacts import service as contacts_service
 from crm_mailer.inbound.tokens import token_in
 from crm_mailer.outbound import delivery, rules, tokens
 from crm_mailer.outbound.grpc import MailerServicer
 from crm_mailer.outbound.models import OutboundMessage
 from crm_mailer.outbound.transport import SmtpTransport
 from crm_platform import context
+from crm_platform.bus import Delivery
+from crm_platform.consumer import IdempotentConsumer
 from crm_platform.db import utcnow
-from crm_platform.events import payload_of
+from crm_platform.events import payload_of, unpack
 from crm_platform.ids import new_id
 from tests.factories import contacts as contact_factories
 from tests.factories import tickets
@@ -267,3 +271,55 @@ def test_send_email_queues_once_per_request_id_and_automatic_mail_can_be_unsubsc
     assert "List-Unsubscribe" in mail
     html = mail.get_body(preferencelist=("html",)).get_content()
     assert "<b>tickets</b>" in html and "script" not in html
+
+
+def consume_in_contacts(peer: ContactsPeer, body: bytes) -> None:
+    envelope = unpack(body)
+    IdempotentConsumer("contacts", peer.rt.database, peer.rt.spec.subscriptions, peer.rt)(
+        Delivery(body=body, event_type=envelope.type, attempt=1)
+    )
+
+
+def test_one_click_unsubscribe_needs_no_login_is_idempotent_and_turns_the_address_off_in_contacts(
+    mailer_api: RunningService, contacts_peer_service: ContactsPeer, sink: tuple[SmtpTransport, Sink]
+) -> None:
+    transport, server = sink
+    acme = contacts_peer_service.workspace()
+    ana = contacts_peer_service.contact(acme, email="ana@example.com")
+    send_email(mailer_api, acme, request_id=new_id(), contact_id=ana, subject="Summary", text_body="Hi.", automatic=True)
+    deliver(mailer_api, transport)
+    [(_from, _to, mail, _raw)] = server.received
+    assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    link = re.findall(r"<(https://[^>]+)>", str(mail["List-Unsubscribe"]))[0]
+    path = link.removeprefix("https://mail.acme.test")
+    one_click = {"data": "List-Unsubscribe=One-Click", "content_type": "application/x-www-form-urlencoded"}
+
+    first = mailer_api.client.post(path, **one_click)  # no Authorization header, as a mail client posts it
+    again = mailer_api.client.post(path, **one_click)
+
+    assert (first.status_code, again.status_code) == (200, 200), first.get_json()
+    [event] = [e for e in mailer_api.outbox() if e.type == "mailer.recipient.unsubscribed"]
+    assert payload_of(event, mailer_pb2.RecipientUnsubscribed) == mailer_pb2.RecipientUnsubscribed(
+        recipient="ana@example.com", contact_id=ana
+    )
+    consume_in_contacts(contacts_peer_service, event.SerializeToString())
+    card = reads.get_summary(contacts_peer_service.rt.database, workspace_id=acme, contact_id=ana)
+    [address] = card.emails
+    assert (address.address, address.status, address.inactive_reason) == ("ana@example.com", "inactive", "unsubscribed")
+
+
+def test_a_forged_or_foreign_unsubscribe_token_is_refused_and_other_routes_still_need_a_login(
+    mailer_api: RunningService, contacts_peer_service: ContactsPeer
+) -> None:
+    acme = contacts_peer_service.workspace()
+    key = token_key(mailer_api)
+    reply_token = tokens.sign(key, tokens.REPLY, workspace_id=acme, subject_id=new_id())
+    unknown_message = tokens.sign(key, tokens.UNSUBSCRIBE, workspace_id=acme, subject_id=new_id())
+    forged = tokens.sign(tokens.TokenKey(b"f" * 40), tokens.UNSUBSCRIBE, workspace_id=acme, subject_id=new_id())
+
+    for token in (reply_token, unknown_message, forged, "x" * 52, "x" * 65):
+        answer = mailer_api.client.post(f"/v1/mailer/unsubscribe/{token}")
+        assert 400 <= answer.status_code < 500, (token, answer.status_code)
+        assert answer.mimetype == "application/problem+json"
+    assert mailer_api.outbox() == []
+    assert mailer_api.client.get("/v1/mailer/messages").status_code == 401

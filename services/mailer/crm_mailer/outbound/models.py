@@ -63,3 +63,14 @@ class OutboundAttempt(Base):
     detail: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (Index("ix_outbound_attempts_message_id_attempted_at", "message_id", "attempted_at"),)
+
+
+class Unsubscribe(Base):
+    """A recipient's one-click unsubscribe from one message's link: recorded once, however often it is posted."""
+
+    __tablename__ = "outbound_unsubscribes"
+
+    message_id: Mapped[str] = mapped_column(String(36), ForeignKey("outbound_messages.id", ondelete="CASCADE"), primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(String(36))
+    recipient: Mapped[str] = mapped_column(String(320))
+    unsubscribed_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

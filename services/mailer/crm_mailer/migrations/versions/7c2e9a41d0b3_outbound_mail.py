@@ -40,9 +40,18 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outbound_attempts'))
     )
     op.create_index('ix_outbound_attempts_message_id_attempted_at', 'outbound_attempts', ['message_id', 'attempted_at'], unique=False)
+    op.create_table('outbound_unsubscribes',
+    sa.Column('message_id', sa.String(length=36), nullable=False),
+    sa.Column('workspace_id', sa.String(length=36), nullable=False),
+    sa.Column('recipient', sa.String(length=320), nullable=False),
+    sa.Column('unsubscribed_at', crm_platform.db.UtcDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['message_id'], ['outbound_messages.id'], name=op.f('fk_outbound_unsubscribes_message_id_outbound_messages'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('message_id', name=op.f('pk_outbound_unsubscribes'))
+    )
 
 
 def downgrade() -> None:
+    op.drop_table('outbound_unsubscribes')
     op.drop_index('ix_outbound_attempts_message_id_attempted_at', table_name='outbound_attempts')
     op.drop_table('outbound_attempts')
     op.drop_index('ix_outbound_messages_workspace_id_ticket_id', table_name='outbound_messages')
