@@ -25,9 +25,7 @@ ADDRESSING = Addressing(
 )
 
 
-def composer(
-    *, verified: dict[str, str] | None = None, keys: dict[str, DomainKey] | None = None
-) -> Composer:
+def composer(*, verified: dict[str, str] | None = None, keys: dict[str, DomainKey] | None = None) -> Composer:
     """A Composer without a database: ``verified`` maps a workspace to its verified domain, ``keys`` a domain to
     the key that signs for it."""
     verified, keys = verified or {}, keys or {}

@@ -37,7 +37,10 @@ def grpc_bindings(rt: Runtime) -> list[GrpcBinding]:
             "crm.mailer.v1.MailerService",
             mailer_pb2_grpc.add_MailerServiceServicer_to_server,
             MailerServicer(rt),
-            callers={"GetDeliveryBySourceEvent": ("tickets", "conversations"), "SendEmail": ("tickets", "conversations")},
+            callers={
+                "GetDeliveryBySourceEvent": ("tickets", "conversations"),
+                "SendEmail": ("tickets", "conversations"),
+            },
         )
     ]
 

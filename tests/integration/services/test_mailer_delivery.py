@@ -16,8 +16,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from crm.events.v1 import mailer_pb2
-from crm_mailer.outbound import rules
-from crm_mailer.outbound import delivery
+from crm_mailer.outbound import delivery, rules
 from crm_mailer.outbound.models import OutboundMessage
 from crm_mailer.outbound.transport import MaildirTransport, SmtpTransport
 from crm_platform.errors import Unavailable

@@ -46,12 +46,6 @@ class Sink:
     """An SMTP server that keeps each message with its envelope, and greylists one address."""
 
     received: list[tuple[str, list[str], EmailMessage, bytes]] = field(default_factory=list)
-    sessions: int = 0
-
-    async def handle_EHLO(self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]) -> list[str]:  # noqa: N802
-        self.sessions += 1
-        session.host_name = hostname
-        return responses
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: Any) -> str:  # noqa: N802
         if address == GREYLISTED:
@@ -145,7 +139,9 @@ def test_a_comment_goes_out_from_its_author_with_reply_and_bounce_tokens(
     acme = contacts_peer_service.workspace()
     luis = contact_factories.member(contacts_peer_service.rt.database, acme, "Luis Gil")
     ticket_id = new_id()
-    mailer_api.consume(tickets.public_comment_added(acme, contacts_peer_service.contact(acme), ticket_id=ticket_id, author_id=luis))
+    mailer_api.consume(
+        tickets.public_comment_added(acme, contacts_peer_service.contact(acme), ticket_id=ticket_id, author_id=luis)
+    )
 
     assert deliver(mailer_api, transport) == {"sent": 1, "deferred": 0, "failed": 0}
 
@@ -180,7 +176,9 @@ def test_a_follow_up_on_the_same_ticket_threads_under_the_first_mail(
     assert second["In-Reply-To"] == first["Message-ID"] and second["References"] == first["Message-ID"]
     assert third["In-Reply-To"] == second["Message-ID"]
     assert str(third["References"]).split() == [first["Message-ID"], second["Message-ID"]]
-    assert {m["Message-ID"] for m in (first, second, third)} == {m["rfc822_message_id"] for m in mails(mailer_api, acme)}
+    assert {m["Message-ID"] for m in (first, second, third)} == {
+        m["rfc822_message_id"] for m in mails(mailer_api, acme)
+    }
 
 
 def test_one_connection_carries_many_messages(
@@ -189,7 +187,9 @@ def test_one_connection_carries_many_messages(
     transport, server = sink
     acme = contacts_peer_service.workspace()
     for n in range(5):
-        mailer_api.consume(tickets.public_comment_added(acme, contacts_peer_service.contact(acme, email=f"c{n}@example.com")))
+        mailer_api.consume(
+            tickets.public_comment_added(acme, contacts_peer_service.contact(acme, email=f"c{n}@example.com"))
+        )
 
     assert deliver(mailer_api, transport) == {"sent": 5, "deferred": 0, "failed": 0}
     assert len(server.received) == 5
@@ -226,7 +226,9 @@ def test_a_mail_stuck_beyond_its_retry_window_fails_with_the_reason(
     acme = contacts_peer_service.workspace()
     mailer_api.consume(tickets.public_comment_added(acme, contacts_peer_service.contact(acme)))
     with mailer_api.rt.database.engine.begin() as connection:
-        connection.execute(update(OutboundMessage).values(created_at=utcnow() - rules.RETRY_WINDOW - timedelta(minutes=1)))
+        connection.execute(
+            update(OutboundMessage).values(created_at=utcnow() - rules.RETRY_WINDOW - timedelta(minutes=1))
+        )
 
     assert deliver(mailer_api, transport) == {"sent": 0, "deferred": 0, "failed": 1}
 
@@ -286,7 +288,9 @@ def test_one_click_unsubscribe_needs_no_login_is_idempotent_and_turns_the_addres
     transport, server = sink
     acme = contacts_peer_service.workspace()
     ana = contacts_peer_service.contact(acme, email="ana@example.com")
-    send_email(mailer_api, acme, request_id=new_id(), contact_id=ana, subject="Summary", text_body="Hi.", automatic=True)
+    send_email(
+        mailer_api, acme, request_id=new_id(), contact_id=ana, subject="Summary", text_body="Hi.", automatic=True
+    )
     deliver(mailer_api, transport)
     [(_from, _to, mail, _raw)] = server.received
     assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"

@@ -11,8 +11,8 @@ import pytest
 
 from crm_mailer.inbound.tokens import token_in
 from crm_mailer.outbound import rules, tokens
-from crm_platform.clients.contacts import ContactCard
 from crm_mailer.outbound.service import suppression_reason
+from crm_platform.clients.contacts import ContactCard
 from tests.factories.mailer import ADDRESSING, TOKEN_KEY, composer, outbound_message
 
 EXPECTED_HEADERS = {

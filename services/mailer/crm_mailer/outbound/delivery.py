@@ -86,11 +86,17 @@ class Composer:
         a = self.addressing
         domain, key = self.sending(message.workspace_id)
         thread = message.ticket_id or message.id
-        reply_to = tokens.address(a.token_key, tokens.REPLY, a.inbound_domain, workspace_id=message.workspace_id, subject_id=thread)
-        bounce = tokens.address(a.token_key, tokens.BOUNCE, a.inbound_domain, workspace_id=message.workspace_id, subject_id=message.id)
+        reply_to = tokens.address(
+            a.token_key, tokens.REPLY, a.inbound_domain, workspace_id=message.workspace_id, subject_id=thread
+        )
+        bounce = tokens.address(
+            a.token_key, tokens.BOUNCE, a.inbound_domain, workspace_id=message.workspace_id, subject_id=message.id
+        )
         unsubscribe: tuple[str, ...] = ()
         if message.automatic:
-            token = tokens.sign(a.token_key, tokens.UNSUBSCRIBE, workspace_id=message.workspace_id, subject_id=message.id)
+            token = tokens.sign(
+                a.token_key, tokens.UNSUBSCRIBE, workspace_id=message.workspace_id, subject_id=message.id
+            )
             mailto = f"mailto:{tokens.UNSUBSCRIBE}+{token}@{a.inbound_domain}"
             unsubscribe = (f"{a.public_url}/v1/mailer/unsubscribe/{token}", mailto) if a.public_url else (mailto,)
         mail = rules.build(

@@ -70,7 +70,9 @@ class Unsubscribe(Base):
 
     __tablename__ = "outbound_unsubscribes"
 
-    message_id: Mapped[str] = mapped_column(String(36), ForeignKey("outbound_messages.id", ondelete="CASCADE"), primary_key=True)
+    message_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("outbound_messages.id", ondelete="CASCADE"), primary_key=True
+    )
     workspace_id: Mapped[str] = mapped_column(String(36))
     recipient: Mapped[str] = mapped_column(String(320))
     unsubscribed_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

@@ -73,7 +73,9 @@ def html_of_text(text: str) -> str:
 
 def sanitize_html(markup: str) -> str:
     """HTML a requester sent, down to formatting and links (nh3/ammonia): no script, style, images or handlers."""
-    return nh3.clean(markup, tags=_ALLOWED_TAGS, url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer")
+    return nh3.clean(
+        markup, tags=_ALLOWED_TAGS, url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer"
+    )
 
 
 def with_signature(text: str, signature: str | None) -> str:

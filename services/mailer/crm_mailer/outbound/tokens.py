@@ -88,7 +88,9 @@ def verify(key: TokenKey, kind: str, token: str) -> Claims | None:
     payload, mac = raw[:32], raw[32:]
     if not hmac.compare_digest(mac, _mac(key, kind, payload)):
         return None
-    return Claims(kind=kind, workspace_id=str(uuid.UUID(bytes=payload[:16])), subject_id=str(uuid.UUID(bytes=payload[16:])))
+    return Claims(
+        kind=kind, workspace_id=str(uuid.UUID(bytes=payload[:16])), subject_id=str(uuid.UUID(bytes=payload[16:]))
+    )
 
 
 def address(key: TokenKey, kind: str, domain: str, *, workspace_id: str, subject_id: str) -> str:

@@ -39,7 +39,9 @@ def _record(uow: UnitOfWork, claims: tokens.Claims) -> bool:
             raise NotFound(phrase("no such unsubscribe link"))
         if uow.session.get(Unsubscribe, message.id) is not None:
             return False
-        uow.session.add(Unsubscribe(message_id=message.id, workspace_id=message.workspace_id, recipient=message.recipient))
+        uow.session.add(
+            Unsubscribe(message_id=message.id, workspace_id=message.workspace_id, recipient=message.recipient)
+        )
         uow.emit(
             RECIPIENT_UNSUBSCRIBED,
             mailer_pb2.RecipientUnsubscribed(recipient=message.recipient, contact_id=message.contact_id or ""),

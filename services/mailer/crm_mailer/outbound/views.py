@@ -68,9 +68,7 @@ def list_messages(query: MessageQuery):  # type: ignore[no-untyped-def]
     return json_response(paging.cut(messages, query.limit, key=lambda row: row.id).body(represent.message))
 
 
-@api.get(
-    "/messages/<message_id>", responses={200: MessageDetail}, summary="Get an outbound mail and its attempts"
-)
+@api.get("/messages/<message_id>", responses={200: MessageDetail}, summary="Get an outbound mail and its attempts")
 def get_message(path: MessagePath):  # type: ignore[no-untyped-def]
     message, attempts = service.get(runtime().database.unit_of_work(), caller=caller(), message_id=path.message_id)
     return json_response(represent.message_with_history(message, attempts))
