@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -36,7 +37,7 @@ from tests.factories import tickets
 from tests.factories.platform import admin
 from tests.support.infra import free_port
 
-from .stack import ContactsPeer, RunningService
+from .stack import ContactsPeer, RunningService, running
 
 GREYLISTED = "busy@example.com"
 
@@ -327,3 +328,21 @@ def test_a_forged_or_foreign_unsubscribe_token_is_refused_and_other_routes_still
         assert answer.mimetype == "application/problem+json"
     assert mailer_api.outbox() == []
     assert mailer_api.client.get("/v1/mailer/messages").status_code == 401
+
+
+def test_the_public_unsubscribe_route_is_still_rate_limited_per_client_address(
+    database_url: str, tmp_path: Path, contacts_peer_service: ContactsPeer
+) -> None:
+    from crm_mailer.app import SERVICE
+
+    with running(
+        SERVICE,
+        database_url,
+        tmp_path,
+        CRM_CONTACTS_GRPC_TARGET=contacts_peer_service.target,
+        CRM_RATE_LIMIT_PER_TOKEN="3",
+    ) as mailer:
+        answers = [mailer.client.post(f"/v1/mailer/unsubscribe/{'x' * 52}").status_code for _ in range(5)]
+
+    assert answers[:3] == [404, 404, 404]
+    assert 429 in answers[3:]
