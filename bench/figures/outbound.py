@@ -31,7 +31,6 @@ class _Sink:
 
 def _runtime(exits: ExitStack, run_id: str, var: Path) -> Any:
     from crm_mailer.app import SERVICE
-
     from crm_platform import migrations
     from crm_platform.service import bootstrap
     from crm_platform.settings import load
@@ -63,7 +62,9 @@ def _verified_domain(rt: Any, workspace_id: str) -> None:
     from crm_mailer.domains.service import Domains
 
     setup = Domains.of(rt)
-    domains.create(rt.database.unit_of_work(), setup.cipher, setup.config, workspace_id=workspace_id, name="acme-widgets.com")
+    domains.create(
+        rt.database.unit_of_work(), setup.cipher, setup.config, workspace_id=workspace_id, name="acme-widgets.com"
+    )
     with rt.database.engine.begin() as connection:
         connection.execute(update(SenderDomain).values(status=VERIFIED, verified_at=datetime.now(UTC)))
         connection.execute(update(DomainKeyRow).values(state=KEY_ACTIVE))

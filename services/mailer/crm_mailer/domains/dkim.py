@@ -150,7 +150,7 @@ def _header_lines(message: bytes) -> list[bytes]:
 # deterministic RSASSA-PKCS1-v1_5 value when OpenSSL computes it (about 1 ms), so dkimpy's primitive is replaced
 # by one through `cryptography`, the keys built once per modulus.
 _OPENSSL_KEYS: dict[int, rsa.RSAPrivateKey] = {}
-_PREHASHED = {"sha256": hashes.SHA256(), "sha1": hashes.SHA1()}  # noqa: S303 - rsa-sha1 verifies old mail only
+_PREHASHED = {"sha256": hashes.SHA256(), "sha1": hashes.SHA1()}
 
 
 def _openssl_sign(hash_object, private_key):  # type: ignore[no-untyped-def]
