@@ -24,11 +24,11 @@ from crm_platform.service import GrpcBinding, Runtime, ServiceSpec
 
 
 def register_http(app: OpenAPI, rt: Runtime) -> None:
+    domains_views.install(app, Domains.of(rt))
     # Built once, which stops the process at start without the tokens' settings.
     app.extensions["crm.mailer.addressing"] = Addressing.of(rt.service_settings, rt.settings)
     app.register_api(outbound_api)
     app.register_api(outbound_public)
-    domains_views.install(app, Domains.of(rt))
 
 
 def grpc_bindings(rt: Runtime) -> list[GrpcBinding]:
