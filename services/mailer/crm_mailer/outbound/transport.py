@@ -90,7 +90,10 @@ class SmtpTransport:
             elif self.starttls:
                 raise TemporaryFailure(f"SMTP {self.host}:{self.port} does not offer STARTTLS, which is required")
             if self.username:
-                smtp.login(self.username, self.password or "")
+                try:
+                    smtp.login(self.username, self.password or "")
+                except smtplib.SMTPException as exc:  # our credentials, not the message: retried once fixed
+                    raise TemporaryFailure(f"SMTP {self.host}:{self.port} refused the login: {exc!r}") from exc
         except BaseException:
             smtp.close()
             raise
