@@ -18,6 +18,10 @@ same concurrency, as a ratio against a target:
 5. Inbound mail in this process: parse, classify, extract the reply and thread every message of the test
    corpus (tests/fixtures/mail) vs the standard library's email.message_from_bytes(policy=default) alone
    over the same corpus, median of several interleaved runs.                   target >= 200 msg/s
+6. Outbound mail with DKIM to a local SMTP sink (aiosmtpd): the mailer's deliver_due on PostgreSQL (claim,
+   compose, sign, send over one reused connection, attempt row, outbox event, commit per message) vs raw
+   smtplib sending the same prebuilt signed messages over one connection.
+                                                            target >= 200 msg/s and ratio >= 0.5
 
 A missed target is reported, not an error: the exit status is non-zero only when something failed
 (a service did not start, a request was answered with an error, a message went missing).
@@ -41,13 +45,14 @@ from figures.ceiling import ceiling, ceiling_database, http_floor, sql_floors
 from figures.create_http import raw_baseline, wait_drained
 from figures.grpc_get import start_echo_server
 from figures.inbound import inbound_bench
+from figures.outbound import outbound_bench
 from figures.relay import relay_bench
 from support.cpu import CpuMeter, StackCpu
 from support.infra import BenchError, free_port_block, fresh_vhost
 from support.load import grpc_load, http_load
 from support.report import Measure, compare, note
 
-FIGURES = ("inbound", "http", "grpc", "relay", "ceiling")
+FIGURES = ("inbound", "outbound", "http", "grpc", "relay", "ceiling")
 
 
 # --- the run ------------------------------------------------------------------------------------------
@@ -64,6 +69,8 @@ def main() -> int:
     parser.add_argument("--only", choices=FIGURES, action="append", help="run only these figures")
     parser.add_argument("--inbound-runs", type=int, default=5, help="interleaved runs of the inbound figure (5)")
     parser.add_argument("--inbound-passes", type=int, default=20, help="passes over the corpus per run (20)")
+    parser.add_argument("--outbound-messages", type=int, default=1000, help="messages per outbound run (1000)")
+    parser.add_argument("--outbound-runs", type=int, default=3, help="interleaved runs of the outbound figure (3)")
     parser.add_argument("--keep", action="store_true", help="keep the stack's logs directory")
     args = parser.parse_args()
     only = set(args.only or FIGURES)
@@ -95,6 +102,10 @@ def main() -> int:
             if "inbound" in only:
                 print("[inbound] parse, classify, reply, thread over the mail corpus vs the stdlib parser", flush=True)
                 inbound_bench(args.inbound_runs, args.inbound_passes, lines)
+
+            if "outbound" in only:
+                print("[outbound] deliver_due with DKIM to an aiosmtpd sink vs raw smtplib, prebuilt", flush=True)
+                outbound_bench(exits, run_id, var, args.outbound_messages, args.outbound_runs, lines)
 
             if "relay" in only:
                 print(f"[relay] {args.relay_events} events, fresh database and vhost", flush=True)

@@ -5,12 +5,36 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from crm_mailer.domains.dkim import DomainKey
 from crm_mailer.outbound import rules
+from crm_mailer.outbound.delivery import Composer
 from crm_mailer.outbound.models import QUEUED, OutboundMessage
 from crm_mailer.outbound.service import Sender
+from crm_mailer.outbound.settings import Addressing
+from crm_mailer.outbound.tokens import TokenKey
 from crm_platform.ids import new_id
 
 SENDER = Sender(address="Acme Support <support@acme.test>", domain="acme.test")
+TOKEN_KEY = TokenKey(b"unit-tests-only-token-key-0123456789abcdef")
+ADDRESSING = Addressing(
+    token_key=TOKEN_KEY,
+    inbound_domain="in.acme.test",
+    platform_domain="acme.test",
+    local_part="support",
+    public_url="https://mail.acme.test",
+)
+
+
+def composer(*, verified: dict[str, str] | None = None, keys: dict[str, DomainKey] | None = None) -> Composer:
+    """A Composer without a database: ``verified`` maps a workspace to its verified domain, ``keys`` a domain to
+    the key that signs for it."""
+    verified, keys = verified or {}, keys or {}
+    return Composer(
+        addressing=ADDRESSING,
+        default_name="Acme Support",
+        lookup_domain=verified.get,
+        lookup_key=lambda _workspace, sender: keys.get(sender.rsplit("@", 1)[1]),
+    )
 
 
 def outbound_message(**fields: Any) -> OutboundMessage:

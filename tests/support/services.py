@@ -53,6 +53,7 @@ def mailer_api(database_url: str, tmp_path: Path, contacts_peer_service: Contact
         tmp_path,
         CRM_CONTACTS_GRPC_TARGET=contacts_peer_service.target,
         MAILER_FROM="Acme Support <support@acme.test>",
+        MAILER_PUBLIC_URL="https://mail.acme.test",
     ) as service:
         yield service
 

@@ -127,10 +127,14 @@ def install(app: Flask, settings: Settings, refuse: Callable[[Decision], Respons
     @app.before_request
     def _count_request() -> Response | None:
         who = context.current_caller()
-        if who is None:  # public paths (health, metrics, documents) are not counted
+        if who is None and g.get("public_route"):  # a declared public route: counted per client address
+            address = f"address:{request.remote_addr}"
+            decision = limiter.take(token=address, workspace_id=address)
+        elif who is None:  # public paths (health, metrics, documents) are not counted
             return None
-        token = request.headers.get("Authorization", "")[7:].strip()
-        decision = limiter.take(token=token, workspace_id=who.workspace_id)
+        else:
+            token = request.headers.get("Authorization", "")[7:].strip()
+            decision = limiter.take(token=token, workspace_id=who.workspace_id)
         if decision is None:
             return None
         g.rate_limit = decision

@@ -68,6 +68,10 @@ class ServiceSpec:
     local_settings: Callable[[Path, int | None], Mapping[str, str]] | None = None
     # What the first-run banner shows a newcomer to try: (method, path, JSON body or None) requests.
     demo_requests: tuple[tuple[str, str, str | None], ...] = ()
+    # HTTP routes served without a bearer token, as Flask rules (e.g. "/v1/mailer/unsubscribe/<token>"): each
+    # must authenticate what it serves itself (a signed token in the path). Still size-limited, and rate-limited
+    # per client address with the per-token limit.
+    public_http: tuple[str, ...] = ()
 
     @property
     def locale_dir(self) -> Path:

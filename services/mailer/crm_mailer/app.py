@@ -15,14 +15,20 @@ from crm_mailer.models import Base
 from crm_mailer.outbound.grpc import MailerServicer
 from crm_mailer.outbound.handlers import subscriptions
 from crm_mailer.outbound.loops import deliver_forever
+from crm_mailer.outbound.settings import Addressing
+from crm_mailer.outbound.views import UNSUBSCRIBE_RULE
 from crm_mailer.outbound.views import api as outbound_api
+from crm_mailer.outbound.views import public as outbound_public
 from crm_mailer.settings import MailerSettings
 from crm_platform.service import GrpcBinding, Runtime, ServiceSpec
 
 
 def register_http(app: OpenAPI, rt: Runtime) -> None:
-    app.register_api(outbound_api)
     domains_views.install(app, Domains.of(rt))
+    # Built once, which stops the process at start without the tokens' settings.
+    app.extensions["crm.mailer.addressing"] = Addressing.of(rt.service_settings, rt.settings)
+    app.register_api(outbound_api)
+    app.register_api(outbound_public)
 
 
 def grpc_bindings(rt: Runtime) -> list[GrpcBinding]:
@@ -31,7 +37,10 @@ def grpc_bindings(rt: Runtime) -> list[GrpcBinding]:
             "crm.mailer.v1.MailerService",
             mailer_pb2_grpc.add_MailerServiceServicer_to_server,
             MailerServicer(rt),
-            callers={"GetDeliveryBySourceEvent": ("tickets", "conversations")},
+            callers={
+                "GetDeliveryBySourceEvent": ("tickets", "conversations"),
+                "SendEmail": ("tickets", "conversations"),
+            },
         )
     ]
 
@@ -55,4 +64,5 @@ SERVICE = ServiceSpec(
     settings=MailerSettings,
     dev_port_offset=30,
     local_settings=local_settings,
+    public_http=(UNSUBSCRIBE_RULE,),
 )

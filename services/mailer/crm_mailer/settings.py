@@ -37,6 +37,22 @@ class MailerSettings:
         None,
         doc="host[:port] of the DNS server records are checked with (default: the system's)",
     )
+    # Outbound mail: the tokens in Reply-To, the envelope sender and unsubscribe links (crm_mailer/outbound).
+    token_key: str | None = setting(
+        "MAILER_TOKEN_KEY",
+        None,
+        doc="secret (32+ characters) signing reply, bounce and unsubscribe tokens; required in production",
+    )
+    inbound_domain: str | None = setting(
+        "MAILER_INBOUND_DOMAIN",
+        None,
+        doc="domain of reply+/bounce+/unsubscribe+ addresses, whose MX is the mailer; required in production",
+    )
+    public_url: str | None = setting(
+        "MAILER_PUBLIC_URL",
+        None,
+        doc="https base URL of the mailer's API, for one-click unsubscribe links (none: mailto only)",
+    )
     dns_timeout_seconds: float = setting("MAILER_DNS_TIMEOUT_SECONDS", 5.0, doc="deadline of one DNS lookup")
     domain_recheck_seconds: int = setting(
         "MAILER_DOMAIN_RECHECK_SECONDS", 3600, doc="how often verified and failed domains are checked again"
@@ -61,6 +77,8 @@ class MailerSettings:
             from crm_mailer.domains.dkim import parse_encryption_keys
 
             parse_encryption_keys(self.dkim_encryption_keys)
+        if self.public_url and not self.public_url.startswith(("https://", "http://")):
+            raise SettingsError(f"MAILER_PUBLIC_URL must be an http(s) URL, got {self.public_url!r}")
         if self.dns_resolver:
             from crm_mailer.domains.dns import parse_resolver
 

@@ -24,6 +24,18 @@ class ContactCard:
     email: str | None
     phone: str | None
     owner_id: str | None = None
+    blocked: bool = False  # the workspace blocked the contact: no mail goes to it
+    email_status: str = "active"  # of the primary address: active, or inactive (``email_inactive_reason`` says why)
+    email_inactive_reason: str | None = None  # hard_bounce, mailbox_full, spam_complaint, unsubscribed, manual...
+
+
+@dataclass(frozen=True)
+class MemberCard:
+    """A member of the workspace as mail needs them: the display name in From, the signature below a body."""
+
+    id: str
+    name: str
+    signature: str | None
 
 
 @dataclass(frozen=True)
@@ -43,6 +55,10 @@ class ContactDirectory(Protocol):
 
     def access(self, contact_id: str) -> ContactAccess:
         """The caller's access to a contact of its workspace; raises NotFound for an unknown one."""
+        ...
+
+    def member(self, member_id: str) -> MemberCard | None:
+        """A member of the caller's workspace, or None."""
         ...
 
 
@@ -74,6 +90,7 @@ class FakeContactDirectory:
     _contacts: dict[str, tuple[str, ContactCard]] = field(default_factory=dict)  # id -> (workspace, card)
     _deleted: set[str] = field(default_factory=set)
     _restricted: set[str] = field(default_factory=set)  # workspaces whose agents see only their own contacts
+    _members: dict[str, tuple[str, MemberCard]] = field(default_factory=dict)  # id -> (workspace, card)
 
     def add(
         self,
@@ -83,10 +100,30 @@ class FakeContactDirectory:
         email: str | None = "ana@example.com",
         phone: str | None = None,
         owner_id: str | None = None,
+        blocked: bool = False,
+        email_inactive_reason: str | None = None,
     ) -> ContactCard:
-        card = ContactCard(id=new_id(), name=name, email=email, phone=phone, owner_id=owner_id)
+        card = ContactCard(
+            id=new_id(),
+            name=name,
+            email=email,
+            phone=phone,
+            owner_id=owner_id,
+            blocked=blocked,
+            email_status="inactive" if email_inactive_reason else "active",
+            email_inactive_reason=email_inactive_reason,
+        )
         self._contacts[card.id] = (workspace_id, card)
         return card
+
+    def add_member(self, workspace_id: str, *, name: str = "Luis Gil", signature: str | None = None) -> MemberCard:
+        card = MemberCard(id=new_id(), name=name, signature=signature)
+        self._members[card.id] = (workspace_id, card)
+        return card
+
+    def member(self, member_id: str) -> MemberCard | None:
+        found = self._members.get(member_id)
+        return found[1] if found and found[0] == require_caller().workspace_id else None
 
     def delete(self, contact_id: str) -> None:
         self._deleted.add(contact_id)
@@ -131,13 +168,25 @@ class GrpcContactDirectory:
 
     def get(self, contact_id: str) -> ContactCard:
         found = self._client.call("GetContact", contacts_pb2.GetContactRequest(contact_id=contact_id))
+        primary = next((e for e in found.emails if e.address == found.email), None)
         return ContactCard(
             id=found.id,
             name=found.name,
             email=found.email or None,
             phone=found.phone or None,
             owner_id=found.owner_id or None,
+            blocked=found.blocked,
+            email_status=(primary.status or "active") if primary else "active",
+            email_inactive_reason=(primary.inactive_reason or None) if primary else None,
         )
+
+    def member(self, member_id: str) -> MemberCard | None:
+        """A member of the caller's workspace, or None when there is no such member."""
+        try:
+            found = self._client.call("GetMember", contacts_pb2.GetMemberRequest(member_id=member_id))
+        except NotFound:
+            return None
+        return MemberCard(id=found.id, name=found.name, signature=found.signature or None)
 
     def access(self, contact_id: str) -> ContactAccess:
         found = self._client.call("GetContactAccess", contacts_pb2.GetContactAccessRequest(contact_id=contact_id))

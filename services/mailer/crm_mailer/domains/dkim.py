@@ -144,3 +144,35 @@ def _header_lines(message: bytes) -> list[bytes]:
     """The header fields' first lines (continuation lines left out), up to the blank line before the body."""
     head = message.replace(b"\r\n", b"\n").split(b"\n\n", 1)[0]
     return [line for line in head.split(b"\n") if line and not line[:1].isspace() and b":" in line]
+
+
+# dkimpy computes RSA in pure Python (about 11 ms a signature with a 2048-bit key); the signature is the same
+# deterministic RSASSA-PKCS1-v1_5 value when OpenSSL computes it (about 1 ms), so dkimpy's primitive is replaced
+# by one through `cryptography`, the keys built once per modulus.
+_OPENSSL_KEYS: dict[int, rsa.RSAPrivateKey] = {}
+_PREHASHED = {"sha256": hashes.SHA256(), "sha1": hashes.SHA1()}
+
+
+def _openssl_sign(hash_object, private_key):  # type: ignore[no-untyped-def]
+    from cryptography.hazmat.primitives.asymmetric import padding
+    from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
+
+    key = _OPENSSL_KEYS.get(private_key["modulus"])
+    if key is None:
+        numbers = rsa.RSAPrivateNumbers(
+            p=private_key["prime1"],
+            q=private_key["prime2"],
+            d=private_key["privateExponent"],
+            dmp1=private_key["exponent1"],
+            dmq1=private_key["exponent2"],
+            iqmp=private_key["coefficient"],
+            public_numbers=rsa.RSAPublicNumbers(e=private_key["publicExponent"], n=private_key["modulus"]),
+        )
+        key = numbers.private_key()
+        if len(_OPENSSL_KEYS) > 1000:
+            _OPENSSL_KEYS.clear()
+        _OPENSSL_KEYS[private_key["modulus"]] = key
+    return key.sign(hash_object.digest(), padding.PKCS1v15(), Prehashed(_PREHASHED[hash_object.name]))
+
+
+dkimpy.RSASSA_PKCS1_v1_5_sign = _openssl_sign

@@ -309,3 +309,14 @@ def signing_key_for(database: Database, cipher: KeyCipher, *, workspace_id: str,
     if row is None or row.private_key_encrypted is None:
         return None
     return DomainKey(domain=row.name, selector=row.selector, private_pem=cipher.decrypt(row.private_key_encrypted))
+
+
+def verified_domain_of(database: Database, *, workspace_id: str) -> str | None:
+    """The workspace's verified sender domain that mail goes out from (the first verified, when several)."""
+    with database.unit_of_work() as uow:
+        return uow.session.scalars(
+            select(SenderDomain.name)
+            .where(SenderDomain.workspace_id == workspace_id, SenderDomain.status == rules.VERIFIED)
+            .order_by(SenderDomain.verified_at, SenderDomain.id)
+            .limit(1)
+        ).first()

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from crm.mailer.v1 import mailer_pb2, mailer_pb2_grpc
 from crm_mailer.outbound import represent, service
+from crm_mailer.outbound.settings import sender_of
 from crm_platform import context
+from crm_platform.clients.contacts import GrpcContactDirectory
+from crm_platform.errors import FieldError, InvalidInput, phrase
 from crm_platform.service import Runtime
+
+MAX_SUBJECT, MAX_BODY = 400, 1_000_000
 
 
 class MailerServicer(mailer_pb2_grpc.MailerServiceServicer):
@@ -22,3 +28,48 @@ class MailerServicer(mailer_pb2_grpc.MailerServiceServicer):
             self.rt.database.unit_of_work(), caller=caller, source_event_id=request.source_event_id
         )
         return represent.delivery(message)
+
+    def SendEmail(self, request: mailer_pb2.SendEmailRequest, _context: Any) -> mailer_pb2.Delivery:  # noqa: N802
+        """Queue one mail in the mailer's database, in the transaction that records the request id."""
+        caller = context.require_caller()
+        _check(request)
+        mail = service.MailRequest(
+            workspace_id=caller.workspace_id,
+            source_event_id=str(uuid.UUID(request.request_id)),
+            contact_id=request.contact_id,
+            subject=request.subject,
+            text_body=request.text_body,
+            html_body=request.html_body or None,
+            ticket_id=str(uuid.UUID(request.thread_id)) if request.thread_id else None,
+            author_id=request.author_id or None,
+            append_signature=request.append_signature,
+            automatic=request.automatic,
+        )
+        contacts = GrpcContactDirectory(self.rt.grpc)
+        with self.rt.database.unit_of_work() as uow:
+            message = service.queue(uow, contacts, sender_of(self.rt.service_settings), mail)
+            answer = represent.delivery(message)
+            uow.commit()
+        return answer
+
+
+def _check(request: mailer_pb2.SendEmailRequest) -> None:
+    errors = []
+    for name in ("request_id", "contact_id", "thread_id"):
+        value = getattr(request, name)
+        if (value or name != "thread_id") and not _is_uuid(value):
+            errors.append(FieldError(name, phrase("must be a UUID"), "invalid"))
+    if not request.subject.strip() or len(request.subject) > MAX_SUBJECT:
+        errors.append(FieldError("subject", phrase("must be 1 to {n} characters", n=MAX_SUBJECT), "invalid"))
+    if not request.text_body.strip() or len(request.text_body) + len(request.html_body) > MAX_BODY:
+        errors.append(FieldError("text_body", phrase("must be 1 to {n} characters", n=MAX_BODY), "invalid"))
+    if errors:
+        raise InvalidInput(phrase("the mail has invalid fields"), errors=errors)
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True

@@ -30,4 +30,5 @@ def mail_public_comment(rt: Runtime, uow: UnitOfWork, event: Event[tickets_pb2.C
         contact_id=comment.contact_id,
         ticket_subject=comment.ticket_subject,
         body=comment.body,
+        author_id=comment.author_id or None,
     )

@@ -1,15 +1,19 @@
-"""Outbound mail: one row per email the platform has to deliver."""
+"""Outbound mail: one row per email the platform has to deliver, and one row per attempt to deliver it."""
 
 from datetime import datetime
 
-from sqlalchemy import Index, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from crm_mailer.models import Base
 from crm_platform.db import UtcDateTime, utcnow
 
-QUEUED, SENT, FAILED, SKIPPED = "queued", "sent", "failed", "skipped"
-STATUSES = (QUEUED, SENT, FAILED, SKIPPED)  # an outbound mail's statuses, named everywhere through these
+QUEUED, SENT, FAILED, SKIPPED, SUPPRESSED = "queued", "sent", "failed", "skipped", "suppressed"
+# An outbound mail's statuses, named everywhere through these. ``suppressed``: never sent because the contact is
+# blocked or the address inactive (``last_error`` says which); ``skipped``: nowhere to send it.
+STATUSES = (QUEUED, SENT, FAILED, SKIPPED, SUPPRESSED)
+# What one attempt came to: accepted, tried again later (4xx, unreachable), refused for good (5xx) or given up.
+ATTEMPT_SENT, ATTEMPT_DEFERRED, ATTEMPT_BOUNCED, ATTEMPT_FAILED = "sent", "deferred", "bounced", "failed"
 
 
 class OutboundMessage(Base):
@@ -30,8 +34,45 @@ class OutboundMessage(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # Who wrote it (a member's display name goes in From), the HTML the requester sent (sanitized when built),
+    # the thread it follows up (In-Reply-To, References) and whether it is automatic (Auto-Submitted,
+    # List-Unsubscribe) rather than a direct reply to a person.
+    author_id: Mapped[str | None] = mapped_column(String(36))
+    author_name: Mapped[str | None] = mapped_column(String(200))
+    html_body: Mapped[str | None] = mapped_column(Text)
+    in_reply_to: Mapped[str | None] = mapped_column(String(300))
+    references: Mapped[str | None] = mapped_column(Text)  # Message-IDs, space-separated
+    automatic: Mapped[bool] = mapped_column(Boolean, default=False)
 
     __table_args__ = (
         Index("ix_outbound_messages_workspace_id_id", "workspace_id", "id"),
         Index("ix_outbound_messages_status_next_attempt_at", "status", "next_attempt_at"),
+        Index("ix_outbound_messages_workspace_id_ticket_id", "workspace_id", "ticket_id"),
     )
+
+
+class OutboundAttempt(Base):
+    """One try at delivering a message: when, what came of it and the server's words."""
+
+    __tablename__ = "outbound_attempts"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(36), ForeignKey("outbound_messages.id", ondelete="CASCADE"))
+    attempted_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    outcome: Mapped[str] = mapped_column(String(20))
+    detail: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_outbound_attempts_message_id_attempted_at", "message_id", "attempted_at"),)
+
+
+class Unsubscribe(Base):
+    """A recipient's one-click unsubscribe from one message's link: recorded once, however often it is posted."""
+
+    __tablename__ = "outbound_unsubscribes"
+
+    message_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("outbound_messages.id", ondelete="CASCADE"), primary_key=True
+    )
+    workspace_id: Mapped[str] = mapped_column(String(36))
+    recipient: Mapped[str] = mapped_column(String(320))
+    unsubscribed_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

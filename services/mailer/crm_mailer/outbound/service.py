@@ -1,23 +1,28 @@
-"""Use cases of outbound mail: queue a mail for an event, and deliver what is due."""
+"""Use cases of outbound mail: queue a mail (for an event or a SendEmail request), and read what was sent.
+Delivering what is queued is ``delivery.py``'s.
+
+Suppression asks contacts, which owns the addresses' status: the contact card fetched for its address also says
+whether the contact is blocked and its primary address inactive (bounced, complained, unsubscribed), in the same
+call and the same transaction that records the request. No copy of that status is kept here, so none can lag
+behind contacts' own answer or disagree with it; a message asked for while contacts is down is not queued (the
+event is retried, the gRPC request fails UNAVAILABLE) rather than mailed unchecked."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import select
 
 from crm.events.v1 import mailer_pb2
-from crm_events.mailer import MESSAGE_SENT
+from crm_events.mailer import MESSAGE_SUPPRESSED
 from crm_mailer.models import visibility
 from crm_mailer.outbound import rules
-from crm_mailer.outbound.models import FAILED, QUEUED, SENT, SKIPPED, OutboundMessage
-from crm_mailer.outbound.transport import PermanentFailure, TemporaryFailure, Transport
-from crm_platform.clients.contacts import ContactDirectory
+from crm_mailer.outbound.models import QUEUED, SKIPPED, SUPPRESSED, OutboundAttempt, OutboundMessage
+from crm_platform.clients.contacts import ContactCard, ContactDirectory
 from crm_platform.context import Caller
-from crm_platform.db import Database, UnitOfWork, get_in_workspace, utcnow
-from crm_platform.errors import NotFound, phrase
+from crm_platform.db import UnitOfWork, get_in_workspace, utcnow
+from crm_platform.errors import Conflict, InvalidInput, NotFound, phrase
 from crm_platform.ids import new_id
 
 log = logging.getLogger(__name__)
@@ -27,6 +32,31 @@ log = logging.getLogger(__name__)
 class Sender:
     address: str  # "Support <support@example.com>"
     domain: str  # for Message-IDs
+
+
+@dataclass(frozen=True)
+class MailRequest:
+    """One mail another service asked for, by event or by ``SendEmail``."""
+
+    workspace_id: str
+    source_event_id: str  # the event's id, or the request id: one mail per id
+    contact_id: str
+    subject: str
+    text_body: str
+    html_body: str | None = None
+    ticket_id: str | None = None  # the thread (Reply-To token, In-Reply-To/References)
+    author_id: str | None = None
+    append_signature: bool = False
+    automatic: bool = False
+
+
+def suppression_reason(card: ContactCard) -> str | None:
+    """Why no mail may go to this contact's address (``blocked``, ``inactive:<reason>``), or None."""
+    if card.blocked:
+        return "blocked"
+    if card.email_status != "active":
+        return f"inactive:{card.email_inactive_reason or 'unknown'}"
+    return None
 
 
 def queue_ticket_comment(
@@ -40,114 +70,151 @@ def queue_ticket_comment(
     contact_id: str,
     ticket_subject: str,
     body: str,
+    author_id: str | None = None,
 ) -> OutboundMessage:
-    """Queue the mail that carries a public comment to the contact, inside the consumer's transaction."""
+    """Queue the mail that carries a public comment to the contact, inside the consumer's transaction: a reply
+    to a person, from the member who wrote it."""
+    return queue(
+        uow,
+        contacts,
+        sender,
+        MailRequest(
+            workspace_id=workspace_id,
+            source_event_id=source_event_id,
+            contact_id=contact_id,
+            subject=rules.ticket_subject(ticket_id, ticket_subject),
+            text_body=body,
+            ticket_id=ticket_id,
+            author_id=author_id,
+        ),
+    )
+
+
+def queue(uow: UnitOfWork, contacts: ContactDirectory, sender: Sender, request: MailRequest) -> OutboundMessage:
+    """Queue one mail in the caller's transaction; the same ``source_event_id`` again answers the first one.
+    A contact without an address is ``skipped``; a blocked one or an inactive address is ``suppressed``, with
+    ``mailer.message.suppressed`` in the outbox."""
+    existing = uow.session.scalars(
+        select(OutboundMessage).where(OutboundMessage.source_event_id == request.source_event_id)
+    ).first()
+    if existing is not None:
+        if existing.workspace_id != request.workspace_id:  # another workspace's id: never its mail
+            raise Conflict(phrase("request {id} was already used", id=request.source_event_id))
+        return existing
     asked_at = utcnow()
+    card: ContactCard | None
     try:
-        card = contacts.get(contact_id)
+        card = contacts.get(request.contact_id)
     except NotFound:
-        recipient = None
+        card = None
     else:
-        recipient = card.email
         # The copy of who owns the contact learns it here too, in case this mail is read before the
         # contacts event is consumed.
         visibility.record_owner(
-            uow.session, workspace_id=workspace_id, contact_id=contact_id, owner_id=card.owner_id, as_of=asked_at
+            uow.session,
+            workspace_id=request.workspace_id,
+            contact_id=request.contact_id,
+            owner_id=card.owner_id,
+            as_of=asked_at,
         )
+    recipient = card.email if card else None
+    suppressed = suppression_reason(card) if card and recipient else None
+    author_name, body = None, request.text_body
+    if request.author_id:
+        member = _member(contacts, request.author_id)
+        if member is not None:
+            author_name = member.name
+            if request.append_signature:
+                body = rules.with_signature(body, member.signature)
+    parent = _thread_parent(uow, request.workspace_id, request.ticket_id)
     outbound_id = new_id()
+    status, reason = QUEUED, None
+    if not recipient:
+        status, reason = SKIPPED, "the contact has no email address"
+    elif suppressed:
+        status, reason = SUPPRESSED, suppressed
     message = OutboundMessage(
         id=outbound_id,
-        workspace_id=workspace_id,
-        source_event_id=source_event_id,
-        ticket_id=ticket_id,
-        contact_id=contact_id,
+        workspace_id=request.workspace_id,
+        source_event_id=request.source_event_id,
+        ticket_id=request.ticket_id,
+        contact_id=request.contact_id,
         recipient=recipient,
-        subject=rules.ticket_subject(ticket_id, ticket_subject),
+        subject=rules.header_text(request.subject),
         body=body,
+        html_body=request.html_body or None,
         rfc822_message_id=rules.message_id(outbound_id, sender.domain),
-        status=QUEUED if recipient else SKIPPED,
-        last_error=None if recipient else "the contact has no email address",
+        status=status,
+        last_error=reason,
+        author_id=request.author_id,
+        author_name=author_name,
+        in_reply_to=parent.rfc822_message_id if parent else None,
+        references=" ".join(rules.references(_split(parent.references), parent.rfc822_message_id)) if parent else None,
+        automatic=request.automatic,
+        created_at=asked_at,
+        next_attempt_at=asked_at,
     )
     uow.session.add(message)
+    if status == SUPPRESSED:
+        log.info("mail %s to %s suppressed: %s", outbound_id, recipient, reason)
+        uow.emit(
+            MESSAGE_SUPPRESSED,
+            mailer_pb2.MessageSuppressed(
+                message_id=outbound_id,
+                recipient=recipient or "",
+                reason=reason or "",
+                source_event_id=request.source_event_id,
+                ticket_id=request.ticket_id or "",
+                contact_id=request.contact_id,
+            ),
+            workspace_id=request.workspace_id,
+        )
     return message
 
 
-def deliver_due(database: Database, transport: Transport, sender: Sender, *, limit: int = 20) -> dict[str, int]:
-    """Send the queued mail that is due; each mail is its own transaction. Returns counts by outcome."""
-    outcomes = {"sent": 0, "deferred": 0, "failed": 0}
-    for _ in range(limit):
-        with database.unit_of_work() as uow:
-            message = uow.session.scalars(
-                select(OutboundMessage)
-                .where(OutboundMessage.status == QUEUED, OutboundMessage.next_attempt_at <= utcnow())
-                .order_by(OutboundMessage.next_attempt_at)
-                .limit(1)
-                .with_for_update(skip_locked=True)
-            ).first()
-            if message is None:
-                break
-            outcome = attempt(message, transport, sender, now=utcnow())
-            if outcome == "sent":
-                uow.emit(
-                    MESSAGE_SENT,
-                    mailer_pb2.MessageSent(
-                        message_id=message.id,
-                        rfc822_message_id=message.rfc822_message_id,
-                        recipient=message.recipient or "",
-                        subject=message.subject,
-                        source_event_id=message.source_event_id,
-                        ticket_id=message.ticket_id or "",
-                        contact_id=message.contact_id or "",
-                    ),
-                    workspace_id=message.workspace_id,
-                )
-            outcomes[outcome] += 1
-            uow.commit()
-    return outcomes
-
-
-def attempt(message: OutboundMessage, transport: Transport, sender: Sender, *, now: datetime) -> str:
-    """Try to send one queued mail and record how it went on its row: ``sent``, ``deferred`` (retried later,
-    as ``rules.next_attempt`` says) or ``failed`` (refused for good, or given up). No database: the caller
-    owns the transaction."""
-    message.attempts += 1
-    mail = rules.build(
-        sender=sender.address,
-        recipient=message.recipient or "",
-        subject=message.subject,
-        body=message.body,
-        rfc822_message_id=message.rfc822_message_id,
-        ticket_id=message.ticket_id,
-        when=message.created_at,
-    )
+def _member(contacts: ContactDirectory, member_id: str):  # type: ignore[no-untyped-def]
     try:
-        transport.send(mail)
-    except PermanentFailure as exc:
-        message.status, message.last_error = FAILED, str(exc)[:2000]
-        log.warning("mail %s failed: %s", message.id, exc)
-        return "failed"
-    except Exception as exc:  # noqa: BLE001 - TemporaryFailure, or an unforeseen error that must not block the queue
-        retry_at = rules.next_attempt(message.attempts, now)
-        reason = str(exc) if isinstance(exc, TemporaryFailure) else f"{type(exc).__name__}: {exc}"
-        message.last_error = reason[:2000]
-        log.warning("mail %s deferred: %s", message.id, exc)
-        if retry_at is None:
-            message.status = FAILED
-            return "failed"
-        message.next_attempt_at = retry_at
-        return "deferred"
-    message.status, message.sent_at, message.last_error = SENT, now, None
-    return "sent"
+        return contacts.member(member_id)
+    except (NotFound, InvalidInput):  # not a member's id (e.g. an automation): the workspace's name instead
+        return None
 
 
-def get(uow: UnitOfWork, *, caller: Caller, message_id: str) -> OutboundMessage:
-    """One outbound mail to a contact the caller may see; otherwise not found, as for another workspace."""
+def _split(references: str | None) -> list[str]:
+    return references.split() if references else []
+
+
+def _thread_parent(uow: UnitOfWork, workspace_id: str, ticket_id: str | None) -> OutboundMessage | None:
+    """The latest mail of the same thread that went out or will (not one that was suppressed or skipped)."""
+    if not ticket_id:
+        return None
+    return uow.session.scalars(
+        select(OutboundMessage)
+        .where(
+            OutboundMessage.workspace_id == workspace_id,
+            OutboundMessage.ticket_id == ticket_id,
+            OutboundMessage.status.not_in((SKIPPED, SUPPRESSED)),
+        )
+        .order_by(OutboundMessage.id.desc())
+        .limit(1)
+    ).first()
+
+
+def get(uow: UnitOfWork, *, caller: Caller, message_id: str) -> tuple[OutboundMessage, list[OutboundAttempt]]:
+    """One outbound mail to a contact the caller may see, with its attempts oldest first; otherwise not found,
+    as for another workspace."""
     with uow:
         message = get_in_workspace(
             uow.session, OutboundMessage, message_id, workspace_id=caller.workspace_id, what="message"
         )
         visibility.require(uow.session, caller, message.contact_id, not_found=f"message {message_id} not found")
-        return message
+        attempts = list(
+            uow.session.scalars(
+                select(OutboundAttempt)
+                .where(OutboundAttempt.message_id == message.id)
+                .order_by(OutboundAttempt.attempted_at, OutboundAttempt.id)
+            )
+        )
+        return message, attempts
 
 
 def get_by_source_event(uow: UnitOfWork, *, caller: Caller, source_event_id: str) -> OutboundMessage:

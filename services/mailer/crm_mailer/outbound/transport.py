@@ -1,10 +1,17 @@
-"""Where mail goes: an SMTP relay (microservices mode) or a Maildir folder (all-in-one mode)."""
+"""Where mail goes: an SMTP relay (microservices mode) or a Maildir folder (all-in-one mode).
+
+A transport sends bytes as they were built and signed (DKIM signs exact bytes) with an explicit envelope:
+``mail_from`` (the per-message VERP address, the Return-Path bounces come back to) and one ``rcpt_to``.
+"""
 
 from __future__ import annotations
 
 import mailbox
 import smtplib
+import ssl
+import threading
 from collections.abc import Iterable
+from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol
@@ -17,68 +24,150 @@ class TemporaryFailure(Exception):
 
 
 class PermanentFailure(Exception):
-    """The server refused the message for good (5xx)."""
+    """The server refused the message for good (5xx). ``recipient_refused``: the refusal named the recipient
+    (RCPT TO answered 5xx), which makes it a hard bounce of that address."""
+
+    def __init__(self, message: str, *, recipient_refused: bool = False) -> None:
+        super().__init__(message)
+        self.recipient_refused = recipient_refused
 
 
 class Transport(Protocol):
-    def send(self, mail: EmailMessage) -> None: ...
+    def send(self, data: bytes, *, mail_from: str, rcpt_to: str) -> None: ...
 
 
 class RecordingTransport:
-    """Transport in memory, for use cases' unit tests: keeps every mail it accepts in ``sent``. Like an SMTP
-    server answering 5xx or 4xx, it refuses the addresses in ``refused`` for good (PermanentFailure) and
-    defers those in ``deferred`` (TemporaryFailure). tests/integration/platform/test_fakes.py holds it to the
-    real transports' behaviour."""
+    """Transport in memory, for use cases' unit tests: keeps every mail it accepts in ``sent`` (parsed) and
+    ``envelopes`` (mail_from, rcpt_to, bytes). Like an SMTP server answering 5xx or 4xx to RCPT TO, it refuses
+    the addresses in ``refused`` for good (PermanentFailure) and defers those in ``deferred``
+    (TemporaryFailure). tests/integration/platform/test_fakes.py holds it to the real transports' behaviour."""
 
     def __init__(self, *, refused: Iterable[str] = (), deferred: Iterable[str] = ()) -> None:
         self.sent: list[EmailMessage] = []
+        self.envelopes: list[tuple[str, str, bytes]] = []
         self.refused, self.deferred = set(refused), set(deferred)
 
-    def send(self, mail: EmailMessage) -> None:
-        recipient = str(mail["To"])
-        if recipient in self.refused:
-            raise PermanentFailure(f"recipient refused: {recipient}")
-        if recipient in self.deferred:
-            raise TemporaryFailure(f"recipient deferred: {recipient}")
-        self.sent.append(mail)
+    def send(self, data: bytes, *, mail_from: str, rcpt_to: str) -> None:
+        if rcpt_to in self.refused:
+            raise PermanentFailure(f"550 recipient refused: {rcpt_to}", recipient_refused=True)
+        if rcpt_to in self.deferred:
+            raise TemporaryFailure(f"451 recipient deferred: {rcpt_to}")
+        self.envelopes.append((mail_from, rcpt_to, data))
+        self.sent.append(message_from_bytes(data.replace(b"\r\n", b"\n"), policy=policy.default))  # type: ignore[arg-type]
 
 
 class SmtpTransport:
-    def __init__(self, host: str, port: int, *, username: str | None, password: str | None, starttls: bool) -> None:
+    """SMTP to a relay over one connection kept open across messages (and opened again when the server
+    closed it). STARTTLS whenever the server offers it, required when ``starttls`` says so; login when
+    credentials are set. One sender at a time: the delivery loop is a single thread."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        username: str | None,
+        password: str | None,
+        starttls: bool,
+        timeout: float = 30.0,
+        tls_context: ssl.SSLContext | None = None,
+    ) -> None:
         self.host, self.port = host, port
         self.username, self.password = username, password
-        self.starttls = starttls
+        self.starttls, self.timeout = starttls, timeout
+        self.tls_context = tls_context
+        self._smtp: smtplib.SMTP | None = None
+        self._lock = threading.Lock()
+        self.connections = 0  # opened so far, for the tests of reuse
 
-    def send(self, mail: EmailMessage) -> None:
+    def _connect(self) -> smtplib.SMTP:
+        smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
         try:
-            with smtplib.SMTP(self.host, self.port, timeout=30) as smtp:
-                if self.starttls:
-                    smtp.starttls()
-                if self.username:
+            smtp.ehlo()
+            if smtp.has_extn("starttls"):
+                smtp.starttls(context=self.tls_context or ssl.create_default_context())
+                smtp.ehlo()
+            elif self.starttls:
+                raise TemporaryFailure(f"SMTP {self.host}:{self.port} does not offer STARTTLS, which is required")
+            if self.username:
+                try:
                     smtp.login(self.username, self.password or "")
-                smtp.send_message(mail)
-        except smtplib.SMTPRecipientsRefused as exc:
-            codes = [code for code, _ in exc.recipients.values()]
-            if all(500 <= code < 600 for code in codes):
-                raise PermanentFailure(f"recipient refused: {exc.recipients}") from exc
-            raise TemporaryFailure(f"recipient deferred: {exc.recipients}") from exc
-        except smtplib.SMTPResponseException as exc:
-            if 500 <= exc.smtp_code < 600:
-                raise PermanentFailure(f"{exc.smtp_code} {exc.smtp_error!r}") from exc
-            raise TemporaryFailure(f"{exc.smtp_code} {exc.smtp_error!r}") from exc
-        except (smtplib.SMTPException, OSError) as exc:
-            raise TemporaryFailure(f"SMTP {self.host}:{self.port}: {exc!r}") from exc
+                except smtplib.SMTPException as exc:  # our credentials, not the message: retried once fixed
+                    raise TemporaryFailure(f"SMTP {self.host}:{self.port} refused the login: {exc!r}") from exc
+        except BaseException:
+            smtp.close()
+            raise
+        self.connections += 1
+        return smtp
+
+    def close(self) -> None:
+        with self._lock:
+            self._drop(quit_first=True)
+
+    def _drop(self, *, quit_first: bool = False) -> None:
+        if self._smtp is None:
+            return
+        try:
+            if quit_first:
+                self._smtp.quit()
+        except (smtplib.SMTPException, OSError):
+            pass
+        finally:
+            self._smtp.close()
+            self._smtp = None
+
+    def send(self, data: bytes, *, mail_from: str, rcpt_to: str) -> None:
+        with self._lock:
+            try:
+                self._send(data, mail_from, rcpt_to)
+            except smtplib.SMTPRecipientsRefused as exc:
+                self._reset()
+                codes = [code for code, _ in exc.recipients.values()]
+                if all(500 <= code < 600 for code in codes):
+                    raise PermanentFailure(f"recipient refused: {exc.recipients}", recipient_refused=True) from exc
+                raise TemporaryFailure(f"recipient deferred: {exc.recipients}") from exc
+            except smtplib.SMTPResponseException as exc:
+                self._reset()
+                if 500 <= exc.smtp_code < 600:
+                    raise PermanentFailure(f"{exc.smtp_code} {exc.smtp_error!r}") from exc
+                raise TemporaryFailure(f"{exc.smtp_code} {exc.smtp_error!r}") from exc
+            except (smtplib.SMTPException, OSError) as exc:
+                self._drop()
+                raise TemporaryFailure(f"SMTP {self.host}:{self.port}: {exc!r}") from exc
+
+    def _send(self, data: bytes, mail_from: str, rcpt_to: str) -> None:
+        if self._smtp is None:
+            self._smtp = self._connect()
+            self._smtp.sendmail(mail_from, [rcpt_to], data)
+            return
+        try:
+            self._smtp.sendmail(mail_from, [rcpt_to], data)
+        except smtplib.SMTPServerDisconnected:  # the relay closed the idle connection: once more on a new one
+            self._drop()
+            self._smtp = self._connect()
+            self._smtp.sendmail(mail_from, [rcpt_to], data)
+
+    def _reset(self) -> None:
+        """After a refusal the transaction is aborted (RSET), so the connection serves the next message."""
+        if self._smtp is None:
+            return
+        try:
+            self._smtp.rset()
+        except (smtplib.SMTPException, OSError):
+            self._drop()
 
 
 class MaildirTransport:
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def send(self, mail: EmailMessage) -> None:
+    def send(self, data: bytes, *, mail_from: str, rcpt_to: str) -> None:
         try:
             for folder in ("tmp", "new", "cur"):  # mailbox.Maildir only creates them with the root itself
                 (self.path / folder).mkdir(parents=True, exist_ok=True)
-            mailbox.Maildir(self.path, create=False).add(mail)
+            # Return-Path on top, as a delivering MTA writes it, so the envelope sender is kept; local line ends.
+            stored = b"Return-Path: <" + mail_from.encode() + b">\n" + data.replace(b"\r\n", b"\n")
+            mailbox.Maildir(self.path, create=False).add(stored)
         except OSError as exc:
             raise TemporaryFailure(f"cannot write to Maildir {self.path}: {exc!r}") from exc
 

@@ -16,10 +16,8 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from crm.events.v1 import mailer_pb2
-from crm_mailer.outbound import rules
-from crm_mailer.outbound import service as outbound
+from crm_mailer.outbound import delivery, rules
 from crm_mailer.outbound.models import OutboundMessage
-from crm_mailer.outbound.settings import sender_of
 from crm_mailer.outbound.transport import MaildirTransport, SmtpTransport
 from crm_platform.errors import Unavailable
 from crm_platform.events import payload_of
@@ -49,7 +47,7 @@ def maildir_mails(folder: Path) -> list[EmailMessage]:
 
 
 def deliver(api: RunningService, transport: Any) -> dict[str, int]:
-    return outbound.deliver_due(api.rt.database, transport, sender_of(api.rt.service_settings))
+    return delivery.deliver_due(api.rt.database, transport, delivery.Composer.of(api.rt))
 
 
 def test_public_comment_is_mailed_to_the_contact_with_the_ticket_tag(
@@ -71,7 +69,7 @@ def test_public_comment_is_mailed_to_the_contact_with_the_ticket_tag(
     assert mail["Subject"] == f"[#{ticket_id[-8:]}] Printer on fire"
     assert mail["Message-ID"] == record["rfc822_message_id"] == f"<{record['id']}@acme.test>"
     assert mail["X-CRM-Ticket-ID"] == ticket_id
-    assert mail.get_content() == "We are on it.\nThe printer is being replaced.\n"
+    assert mail.get_body(preferencelist=("plain",)).get_content() == "We are on it.\nThe printer is being replaced.\n"
     assert (record["status"], record["attempts"], record["recipient"]) == ("sent", 1, "ana@example.com")
     assert record["sent_at"] is not None
 
@@ -232,7 +230,7 @@ def test_mail_accepted_by_the_smtp_server_is_sent(
     assert [e.type for e in mailer_api.outbox()] == ["mailer.message.sent"]
 
 
-def test_permanent_smtp_refusal_marks_the_mail_failed(
+def test_permanent_smtp_refusal_marks_the_mail_failed_as_a_bounce(
     mailer_api: RunningService, contacts_peer_service: ContactsPeer, smtp: tuple[SmtpTransport, RecordingSmtpHandler]
 ) -> None:
     transport, server = smtp
@@ -245,7 +243,9 @@ def test_permanent_smtp_refusal_marks_the_mail_failed(
     assert (record["status"], record["attempts"]) == ("failed", 1)
     assert "550" in record["last_error"] and "no such user" in record["last_error"]
     assert server.received == []
-    assert mailer_api.outbox() == []
+    [bounced] = mailer_api.outbox()  # 5xx to RCPT TO: contacts turns the address off
+    assert bounced.type == "mailer.delivery.bounced"
+    assert payload_of(bounced, mailer_pb2.DeliveryBounced).recipient == REFUSED
     assert deliver(mailer_api, transport) == {"sent": 0, "deferred": 0, "failed": 0}  # never retried
 
 

@@ -209,7 +209,17 @@ def test_production_needs_the_dkim_encryption_key_to_start_the_mailer(tmp_path: 
     with pytest.raises(SettingsError, match="MAILER_DKIM_ENCRYPTION_KEYS is required"):
         create_app(rt)
     rt.close()
-    keyed = bootstrap(MAILER, load("mailer", {**env, "MAILER_DKIM_ENCRYPTION_KEYS": Fernet.generate_key().decode()}))
+    env["MAILER_DKIM_ENCRYPTION_KEYS"] = Fernet.generate_key().decode()
+    for missing in ("MAILER_INBOUND_DOMAIN", "MAILER_TOKEN_KEY"):  # outbound mail's tokens are required too
+        partial = {**env, "MAILER_INBOUND_DOMAIN": "in.example.com", "MAILER_TOKEN_KEY": "k" * 40}
+        del partial[missing]
+        unkeyed = bootstrap(MAILER, load("mailer", partial))
+        with pytest.raises(SettingsError, match=f"{missing} is required"):
+            create_app(unkeyed)
+        unkeyed.close()
+    keyed = bootstrap(
+        MAILER, load("mailer", {**env, "MAILER_INBOUND_DOMAIN": "in.example.com", "MAILER_TOKEN_KEY": "k" * 40})
+    )
     assert create_app(keyed) is not None
     keyed.close()
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from crm_mailer.outbound import rules, service
+from crm_mailer.outbound import delivery, rules
 from crm_mailer.outbound.models import FAILED, QUEUED, SENT
 from crm_mailer.outbound.transport import RecordingTransport
-from tests.factories.mailer import SENDER, outbound_message
+from tests.factories.mailer import SENDER, composer, outbound_message
 
 NOW = datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
 
@@ -17,14 +17,14 @@ def test_a_sent_mail_carries_the_ticket_tag_and_its_rows_message_id_and_marks_th
     transport = RecordingTransport()
     message = outbound_message()
 
-    outcome = service.attempt(message, transport, SENDER, now=NOW)
+    outcome = delivery.attempt(message, transport, composer(), now=NOW).outcome
 
     [mail] = transport.sent
     assert outcome == "sent"
     assert (mail["From"], mail["To"], mail["Subject"]) == (SENDER.address, "ana@example.com", message.subject)
     assert mail["Message-ID"] == message.rfc822_message_id
     assert mail["X-CRM-Ticket-ID"] == message.ticket_id
-    assert mail.get_content().strip() == "We are on it."
+    assert mail.get_body(preferencelist=("plain",)).get_content().strip() == "We are on it."
     assert (message.status, message.attempts, message.sent_at, message.last_error) == (SENT, 1, NOW, None)
 
 
@@ -32,7 +32,7 @@ def test_a_mail_refused_for_good_fails_at_once_and_nothing_leaves() -> None:
     transport = RecordingTransport(refused=["nobody@example.com"])
     message = outbound_message(recipient="nobody@example.com")
 
-    outcome = service.attempt(message, transport, SENDER, now=NOW)
+    outcome = delivery.attempt(message, transport, composer(), now=NOW).outcome
 
     assert (outcome, message.status, transport.sent) == ("failed", FAILED, [])
     assert "nobody@example.com" in (message.last_error or "")
@@ -41,7 +41,7 @@ def test_a_mail_refused_for_good_fails_at_once_and_nothing_leaves() -> None:
 def test_a_deferred_mail_stays_queued_and_is_tried_again_after_the_first_back_off() -> None:
     message = outbound_message(recipient="busy@example.com")
 
-    outcome = service.attempt(message, RecordingTransport(deferred=["busy@example.com"]), SENDER, now=NOW)
+    outcome = delivery.attempt(message, RecordingTransport(deferred=["busy@example.com"]), composer(), now=NOW).outcome
 
     assert (outcome, message.status, message.attempts) == ("deferred", QUEUED, 1)
     assert message.next_attempt_at == NOW + timedelta(seconds=30)
@@ -50,6 +50,6 @@ def test_a_deferred_mail_stays_queued_and_is_tried_again_after_the_first_back_of
 def test_a_mail_deferred_on_its_last_attempt_is_given_up() -> None:
     message = outbound_message(recipient="busy@example.com", attempts=rules.MAX_ATTEMPTS - 1)
 
-    outcome = service.attempt(message, RecordingTransport(deferred=["busy@example.com"]), SENDER, now=NOW)
+    outcome = delivery.attempt(message, RecordingTransport(deferred=["busy@example.com"]), composer(), now=NOW).outcome
 
     assert (outcome, message.status, message.attempts) == ("failed", FAILED, rules.MAX_ATTEMPTS)

@@ -49,8 +49,9 @@ def test_built_mail_carries_the_headers_a_mail_client_shows() -> None:
     assert built["Message-ID"] == "<0190a1b2@acme.test>"
     assert built["X-CRM-Ticket-ID"] == TICKET_ID
     assert parsedate_to_datetime(built["Date"]) == NOW
-    assert built.get_content_type() == "text/plain"
-    assert built.get_content() == "We are on it.\n"
+    assert built.get_content_type() == "multipart/alternative"
+    assert built.get_body(preferencelist=("plain",)).get_content() == "We are on it.\n"
+    assert built.get_body(preferencelist=("html",)).get_content().strip() == "<p>We are on it.</p>"
 
 
 def test_mail_without_a_ticket_has_no_ticket_header() -> None:
@@ -63,7 +64,7 @@ def test_non_ascii_subject_and_body_survive_encoding() -> None:
 
     assert b"llamas \xc2\xa1ayuda" not in wire.split(b"\n\n", 1)[0]  # headers are RFC 2047-encoded
     assert str(built["Subject"]) == "[#2e3f4a5b] Impresora en llamas ¡ayuda!"
-    assert built.get_content() == "Ya vamos, señora.\n"
+    assert built.get_body(preferencelist=("plain",)).get_content() == "Ya vamos, señora.\n"
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,235 @@
+"""Delivering queued mail: compose each message from its row (From at the workspace's verified domain, Reply-To
+and Return-Path tokens, threading and unsubscribe headers), DKIM-sign it when its domain is verified, send it,
+and record the attempt. A few messages are claimed and committed together (``BATCH``)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.utils import parseaddr
+
+from sqlalchemy import select
+
+from crm.events.v1 import mailer_pb2
+from crm_events.mailer import DELIVERY_BOUNCED, MESSAGE_SENT
+from crm_mailer.domains import dkim
+from crm_mailer.domains import service as domains
+from crm_mailer.domains.dkim import DomainKey, KeyCipher, cipher_for
+from crm_mailer.outbound import rules, tokens
+from crm_mailer.outbound.models import (
+    ATTEMPT_BOUNCED,
+    ATTEMPT_DEFERRED,
+    ATTEMPT_FAILED,
+    ATTEMPT_SENT,
+    FAILED,
+    QUEUED,
+    SENT,
+    OutboundAttempt,
+    OutboundMessage,
+)
+from crm_mailer.outbound.settings import Addressing
+from crm_mailer.outbound.transport import PermanentFailure, TemporaryFailure, Transport
+from crm_mailer.settings import MailerSettings
+from crm_platform.db import Database, UnitOfWork, utcnow
+from crm_platform.ids import new_id
+from crm_platform.service import Runtime
+
+log = logging.getLogger(__name__)
+DOMAIN_CACHE_SECONDS = 30.0  # how long a workspace's sending domain and key are reused before asking again
+
+
+@dataclass
+class Composer:
+    """What turns a queued row into signed bytes: the addressing settings, and per workspace its sending domain
+    and DKIM key (asked of the sender domains, cached briefly so a burst of mail asks once)."""
+
+    addressing: Addressing
+    default_name: str  # MAILER_FROM's display name, when no member wrote the mail
+    lookup_domain: Callable[[str], str | None]  # workspace -> verified domain
+    lookup_key: Callable[[str, str], DomainKey | None]  # workspace, From -> key
+    clock: Callable[[], float] = time.monotonic
+    _cache: dict[str, tuple[float, str, DomainKey | None]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, rt: Runtime) -> Composer:
+        settings: MailerSettings = rt.service_settings
+        return cls.for_database(rt.database, settings, cipher_for(settings.dkim_encryption_keys, rt.settings), rt)
+
+    @classmethod
+    def for_database(cls, database: Database, settings: MailerSettings, cipher: KeyCipher, rt: Runtime) -> Composer:
+        return cls(
+            addressing=Addressing.of(settings, rt.settings),
+            default_name=parseaddr(settings.from_address)[0],
+            lookup_domain=lambda workspace_id: domains.verified_domain_of(database, workspace_id=workspace_id),
+            lookup_key=lambda workspace_id, sender: domains.signing_key_for(
+                database, cipher, workspace_id=workspace_id, sender=sender
+            ),
+        )
+
+    def sending(self, workspace_id: str) -> tuple[str, DomainKey | None]:
+        """The workspace's From domain and the key that signs for it (None: the generic domain, unsigned)."""
+        now = self.clock()
+        cached = self._cache.get(workspace_id)
+        if cached is not None and now - cached[0] < DOMAIN_CACHE_SECONDS:
+            return cached[1], cached[2]
+        domain = self.lookup_domain(workspace_id)
+        key = self.lookup_key(workspace_id, f"{self.addressing.local_part}@{domain}") if domain else None
+        found = (domain, key) if domain and key else (self.addressing.platform_domain, None)
+        self._cache[workspace_id] = (now, *found)
+        return found
+
+    def compose(self, message: OutboundMessage) -> tuple[bytes, str]:
+        """The message's bytes (signed when its domain is verified) and its envelope sender (VERP)."""
+        a = self.addressing
+        domain, key = self.sending(message.workspace_id)
+        thread = message.ticket_id or message.id
+        reply_to = tokens.address(
+            a.token_key, tokens.REPLY, a.inbound_domain, workspace_id=message.workspace_id, subject_id=thread
+        )
+        bounce = tokens.address(
+            a.token_key, tokens.BOUNCE, a.inbound_domain, workspace_id=message.workspace_id, subject_id=message.id
+        )
+        unsubscribe: tuple[str, ...] = ()
+        if message.automatic:
+            token = tokens.sign(
+                a.token_key, tokens.UNSUBSCRIBE, workspace_id=message.workspace_id, subject_id=message.id
+            )
+            mailto = f"mailto:{tokens.UNSUBSCRIBE}+{token}@{a.inbound_domain}"
+            unsubscribe = (f"{a.public_url}/v1/mailer/unsubscribe/{token}", mailto) if a.public_url else (mailto,)
+        mail = rules.build(
+            sender=rules.mailbox(message.author_name or self.default_name, f"{a.local_part}@{domain}"),
+            recipient=message.recipient or "",
+            subject=message.subject,
+            body=message.body,
+            html_body=message.html_body,
+            rfc822_message_id=message.rfc822_message_id,
+            ticket_id=message.ticket_id,
+            when=message.created_at,
+            headers=rules.Headers(
+                reply_to=reply_to,
+                in_reply_to=message.in_reply_to,
+                references=tuple((message.references or "").split()),
+                automatic=message.automatic,
+                list_unsubscribe=unsubscribe,
+                one_click=bool(a.public_url and a.public_url.startswith("https://")),
+            ),
+        )
+        data = rules.wire_bytes(mail)
+        return (dkim.sign(data, key) if key else data), bounce
+
+
+BATCH = 10  # messages claimed and committed together
+
+
+def deliver_due(
+    database: Database, transport: Transport, composer: Composer, *, limit: int = 20, batch: int = BATCH
+) -> dict[str, int]:
+    """Send up to ``limit`` queued mails that are due, claimed ``batch`` at a time (FOR UPDATE SKIP LOCKED, so
+    workers side by side never take the same), each batch one transaction: its attempts, events and row changes
+    commit together after the last send. A crash before that commit sends the batch again with the same
+    Message-IDs (receivers deduplicate), as one message would be resent. Returns counts by outcome."""
+    outcomes = {"sent": 0, "deferred": 0, "failed": 0}
+    left = limit
+    while left > 0:
+        with database.unit_of_work() as uow:
+            messages = list(
+                uow.session.scalars(
+                    select(OutboundMessage)
+                    .where(OutboundMessage.status == QUEUED, OutboundMessage.next_attempt_at <= utcnow())
+                    .order_by(OutboundMessage.next_attempt_at)
+                    .limit(min(batch, left))
+                    .with_for_update(skip_locked=True)
+                )
+            )
+            if not messages:
+                break
+            for message in messages:
+                tried = attempt(message, transport, composer, now=utcnow())
+                record(uow, message, tried)
+                outcomes[tried.outcome] += 1
+            uow.commit()
+        left -= len(messages)
+    return outcomes
+
+
+@dataclass(frozen=True)
+class Attempted:
+    """How one attempt went: ``sent``, ``deferred`` or ``failed``, the attempt's row, and whether the failure
+    is a bounce (the recipient refused for good)."""
+
+    outcome: str
+    attempt: OutboundAttempt
+    bounced: bool = False
+
+
+def attempt(message: OutboundMessage, transport: Transport, composer: Composer, *, now: datetime) -> Attempted:
+    """Try to send one queued mail and record how it went on its row: ``sent``, ``deferred`` (retried later, as
+    ``rules.next_attempt`` says) or ``failed`` (refused for good, or given up, or older than the retry window).
+    No database: the caller stores the attempt and the events (``record``)."""
+
+    def tried(outcome: str, kind: str, detail: str | None, *, bounced: bool = False) -> Attempted:
+        row = OutboundAttempt(
+            id=new_id(), message_id=message.id, attempted_at=now, outcome=kind, detail=detail[:2000] if detail else None
+        )
+        return Attempted(outcome, row, bounced)
+
+    if rules.expired(message.created_at, now):
+        reason = f"not delivered within the retry window ({rules.RETRY_WINDOW}); last error: {message.last_error}"
+        message.status, message.last_error = FAILED, reason[:2000]
+        return tried("failed", ATTEMPT_FAILED, reason)
+    message.attempts += 1
+    try:
+        data, envelope_from = composer.compose(message)
+        transport.send(data, mail_from=envelope_from, rcpt_to=message.recipient or "")
+    except PermanentFailure as exc:
+        message.status, message.last_error = FAILED, str(exc)[:2000]
+        log.warning("mail %s failed: %s", message.id, exc)
+        bounced = exc.recipient_refused
+        return tried("failed", ATTEMPT_BOUNCED if bounced else ATTEMPT_FAILED, str(exc), bounced=bounced)
+    except Exception as exc:  # noqa: BLE001 - TemporaryFailure, or an unforeseen error that must not block the queue
+        retry_at = rules.next_attempt(message.attempts, now, created_at=message.created_at)
+        reason = str(exc) if isinstance(exc, TemporaryFailure) else f"{type(exc).__name__}: {exc}"
+        message.last_error = reason[:2000]
+        log.warning("mail %s deferred: %s", message.id, exc)
+        if retry_at is None:
+            message.status = FAILED
+            return tried("failed", ATTEMPT_FAILED, f"given up after {message.attempts} attempts: {reason}")
+        message.next_attempt_at = retry_at
+        return tried("deferred", ATTEMPT_DEFERRED, reason)
+    message.status, message.sent_at, message.last_error = SENT, now, None
+    return tried("sent", ATTEMPT_SENT, None)
+
+
+def record(uow: UnitOfWork, message: OutboundMessage, tried: Attempted) -> None:
+    """Store an attempt and publish what it came to: ``mailer.message.sent``, or ``mailer.delivery.bounced``
+    (which makes contacts turn the address off) when the recipient was refused for good."""
+    uow.session.add(tried.attempt)
+    if tried.outcome == "sent":
+        uow.emit(
+            MESSAGE_SENT,
+            mailer_pb2.MessageSent(
+                message_id=message.id,
+                rfc822_message_id=message.rfc822_message_id,
+                recipient=message.recipient or "",
+                subject=message.subject,
+                source_event_id=message.source_event_id,
+                ticket_id=message.ticket_id or "",
+                contact_id=message.contact_id or "",
+            ),
+            workspace_id=message.workspace_id,
+        )
+    elif tried.bounced:
+        uow.emit(
+            DELIVERY_BOUNCED,
+            mailer_pb2.DeliveryBounced(
+                recipient=message.recipient or "",
+                kind="hard",
+                diagnostic=(message.last_error or "")[:1000],
+                rfc822_message_id=message.rfc822_message_id,
+                contact_id=message.contact_id or "",
+            ),
+            workspace_id=message.workspace_id,
+        )
