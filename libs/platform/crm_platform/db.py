@@ -34,6 +34,7 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Compiled
 from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -448,6 +449,20 @@ class UnitOfWork:
             if _is_processed_events_conflict(exc):
                 raise AlreadyProcessed() from exc
             raise
+
+    def mark_processed_many(self, consumer: str, handled: Sequence[tuple[str, str, str]]) -> set[str]:
+        """Record handled events, ``(event_id, event_type, workspace_id)`` each, with one INSERT in this
+        transaction; returns the ids not recorded before (one already there, or given twice, is left out).
+        A concurrent transaction recording the same id makes this one wait, then leaves it out if it committed."""
+        table = self.database.processed_events
+        now = utcnow()
+        rows = [
+            {"consumer": consumer, "event_id": id_, "event_type": type_, "workspace_id": ws, "processed_at": now}
+            for id_, type_, ws in handled
+        ]
+        dialect = postgresql if self.session.get_bind().dialect.name == "postgresql" else sqlite
+        statement = dialect.insert(table).values(rows).on_conflict_do_nothing().returning(table.c.event_id)
+        return set(self.session.execute(statement).scalars()) if rows else set()
 
 
 _MISSING = object()

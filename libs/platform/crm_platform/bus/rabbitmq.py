@@ -10,6 +10,12 @@ Topology per service ``crm.<svc>``:
   dead-letters them back to ``crm.<svc>`` through the default exchange.
 - ``crm.<svc>.dead`` (bound to ``crm.dead``) parks messages that failed ``max_attempts`` times, with the
   error in the ``x-crm-error`` header, until an operator replays them.
+
+``publish_many`` uses a second confirm-mode channel whose confirms it collects itself (pika's blocking
+channel waits for each publish's confirm): it publishes the batch, then waits once for the acks and nacks
+of its delivery tags (``multiple`` covers a run of them) and for the returns of unroutable ones. ``consume``
+hands a batch handler every message already received (up to the prefetch) and acknowledges them with one
+``basic_ack(last tag, multiple=True)`` after the handler returned.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from crm_platform.bus import (
     EXCHANGE,
     NULL_OBSERVER,
     BusUnavailable,
+    BatchHandler,
     DeadLetter,
     Delivery,
     Handler,
@@ -40,6 +47,7 @@ from crm_platform.events import Outgoing
 log = logging.getLogger(__name__)
 
 PREFETCH = 32
+CONFIRM_TIMEOUT = 10.0  # seconds publish_many waits for a batch's confirms; the unconfirmed are retried later
 _CONNECTION_ERRORS = (
     pika.exceptions.AMQPConnectionError,
     pika.exceptions.AMQPChannelError,
@@ -64,6 +72,7 @@ class RabbitBus:
         self.retry = retry
         self._connection: pika.BlockingConnection | None = None
         self._channel: BlockingChannel | None = None
+        self._batch_channel: _ConfirmTracker | None = None
 
     # connection handling -------------------------------------------------------------------
     def _open(self) -> BlockingChannel:
@@ -84,6 +93,7 @@ class RabbitBus:
 
     def close(self) -> None:
         connection, self._connection, self._channel = self._connection, None, None
+        self._batch_channel = None
         if connection is not None and connection.is_open:
             try:
                 connection.close()
@@ -147,6 +157,17 @@ class RabbitBus:
             mandatory=True,
         )
 
+    def publish_many(self, messages: Sequence[Outgoing], *, timeout: float = CONFIRM_TIMEOUT) -> list[bool | None]:
+        self._open()
+        try:
+            if self._batch_channel is None or not self._batch_channel.channel.is_open:
+                assert self._connection is not None
+                self._batch_channel = _ConfirmTracker(self._connection)
+            return self._batch_channel.publish(messages, timeout)
+        except _CONNECTION_ERRORS as exc:
+            self.close()
+            raise BusUnavailable(f"batch of {len(messages)} not confirmed: {exc!r}") from exc
+
     def _publish(
         self, exchange: str, routing_key: str, body: bytes, properties: pika.BasicProperties, *, mandatory: bool
     ) -> bool:
@@ -162,7 +183,13 @@ class RabbitBus:
 
     # consuming -----------------------------------------------------------------------------
     def consume(
-        self, queue: str, handler: Handler, *, stop: threading.Event, observer: Observer = NULL_OBSERVER
+        self,
+        queue: str,
+        handler: Handler,
+        *,
+        stop: threading.Event,
+        observer: Observer = NULL_OBSERVER,
+        batch: BatchHandler | None = None,
     ) -> None:
         backoff = 0.5
         while not stop.is_set():
@@ -170,12 +197,23 @@ class RabbitBus:
                 channel = self._open()
                 prefetch = 1  # until the messages a dead consumer left behind are through, see above
                 channel.basic_qos(prefetch_count=prefetch)
-                for method, properties, body in channel.consume(queue, inactivity_timeout=0.5):
+                messages = channel.consume(queue, inactivity_timeout=0.5)
+                for method, properties, body in messages:
                     if stop.is_set():
                         break
                     if method is None:
                         continue
-                    self._deliver(channel, queue, method, properties, body, handler, observer)
+                    received = [(method, properties, body)]
+                    if batch is not None and prefetch > 1:
+                        assert self._connection is not None
+                        self._connection.process_data_events(0)  # what has arrived meanwhile, without waiting
+                        while len(received) < prefetch and channel.get_waiting_message_count():
+                            received.append(next(messages))
+                    if len(received) > 1 and not any(m.redelivered for m, _p, _b in received):
+                        self._deliver_batch(channel, queue, received, handler, batch, observer)  # type: ignore[arg-type]
+                    else:  # one at a time, and a redelivered message (maybe one that kills the process) alone
+                        for item in received:
+                            self._deliver(channel, queue, *item, handler, observer)
                     backoff = 0.5
                     if prefetch == 1 and not method.redelivered:
                         prefetch = PREFETCH
@@ -187,6 +225,34 @@ class RabbitBus:
                 self.close()
                 stop.wait(backoff)
                 backoff = min(backoff * 2, 10.0)
+
+    def _deliver_batch(
+        self,
+        channel: BlockingChannel,
+        queue: str,
+        received: list[tuple[Any, pika.BasicProperties, bytes]],
+        handler: Handler,
+        batch: BatchHandler,
+        observer: Observer,
+    ) -> None:
+        deliveries = [
+            Delivery(
+                body=body,
+                event_type=properties.type or method.routing_key,
+                attempt=int((properties.headers or {}).get("x-crm-attempt", 1)),
+            )
+            for method, properties, body in received
+        ]
+        try:
+            batch(deliveries)
+        except Exception as exc:  # noqa: BLE001 - rolled back: each message is handled (and retried) alone
+            log.warning("a batch of %d failed, handling its messages one at a time: %r", len(received), exc)
+            for item in received:
+                self._deliver(channel, queue, *item, handler, observer)
+            return
+        for delivery in deliveries:
+            observer.on_consumed(delivery.event_type)
+        channel.basic_ack(received[-1][0].delivery_tag, multiple=True)
 
     def _deliver(
         self,
@@ -249,6 +315,65 @@ class RabbitBus:
             self._publish("", queue, body, _copy(properties, headers), mandatory=True)
             channel.basic_ack(method.delivery_tag)
             replayed += 1
+
+
+class _ConfirmTracker:
+    """A confirm-mode channel whose acks, nacks and returns are collected by delivery tag, not waited for
+    one publish at a time (pika's BlockingChannel has no batched confirms: its underlying channel does)."""
+
+    def __init__(self, connection: pika.BlockingConnection) -> None:
+        self.connection = connection
+        self.channel = connection.channel()
+        self._impl: Any = self.channel._impl
+        self._next_tag = 1
+        self._outstanding: dict[int, str] = {}  # delivery tag -> message id, until acked or nacked
+        self._acked: set[str] = set()
+        self._nacked: set[str] = set()
+        self._returned: set[str] = set()
+        selected: list[bool] = []
+        self._impl.confirm_delivery(ack_nack_callback=self._on_confirm, callback=lambda _frame: selected.append(True))
+        self.channel._flush_output(lambda: bool(selected))
+        self._impl.add_on_return_callback(self._on_return)
+
+    def _on_confirm(self, frame: Any) -> None:
+        method = frame.method
+        tags = [t for t in self._outstanding if t <= method.delivery_tag] if method.multiple else [method.delivery_tag]
+        into = self._acked if isinstance(method, pika.spec.Basic.Ack) else self._nacked
+        for tag in tags:
+            message_id = self._outstanding.pop(tag, None)
+            if message_id is not None:
+                into.add(message_id)
+
+    def _on_return(self, _channel: Any, _method: Any, properties: pika.BasicProperties, _body: bytes) -> None:
+        self._returned.add(properties.message_id or "")  # sent before the message's ack
+
+    def publish(self, messages: Sequence[Outgoing], timeout: float) -> list[bool | None]:
+        self._outstanding.clear()
+        self._acked, self._nacked, self._returned = set(), set(), set()
+        for message in messages:
+            properties = pika.BasicProperties(
+                delivery_mode=pika.DeliveryMode.Persistent,
+                message_id=message.event_id,
+                type=message.event_type,
+                content_type="application/x-protobuf",
+                headers={"x-crm-workspace": message.workspace_id},
+            )
+            self._impl.basic_publish(EXCHANGE, message.event_type, message.body, properties, mandatory=True)
+            self._outstanding[self._next_tag] = message.event_id
+            self._next_tag += 1
+        deadline = time.monotonic() + timeout
+        wakeup = self.connection.call_later(timeout, lambda: None)  # so that the wait below ends at the deadline
+        try:
+            self.channel._flush_output(lambda: not self._outstanding or time.monotonic() >= deadline)
+        finally:
+            self.connection.remove_timeout(wakeup)
+        if self._outstanding:  # tags left from a timed-out batch must not be taken for this channel's next
+            log.warning("%d of %d messages not confirmed in %.0fs", len(self._outstanding), len(messages), timeout)
+            self._outstanding.clear()
+        return [
+            (message.event_id not in self._returned) if message.event_id in self._acked else None
+            for message in messages
+        ]
 
 
 def _copy(properties: pika.BasicProperties, headers: dict[str, Any]) -> pika.BasicProperties:
