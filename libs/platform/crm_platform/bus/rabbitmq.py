@@ -196,35 +196,54 @@ class RabbitBus:
             try:
                 channel = self._open()
                 prefetch = 1  # until the messages a dead consumer left behind are through, see above
-                channel.basic_qos(prefetch_count=prefetch)
-                messages = channel.consume(queue, inactivity_timeout=0.5)
-                for method, properties, body in messages:
-                    if stop.is_set():
+                while not stop.is_set():
+                    # A consumer keeps the prefetch it started with (quorum queues have no channel-wide
+                    # one): to take more at a time, it is cancelled and started again.
+                    channel.basic_qos(prefetch_count=prefetch)
+                    if not self._consume_with(channel, queue, prefetch, handler, batch, observer, stop):
                         break
-                    if method is None:
-                        continue
-                    received = [(method, properties, body)]
-                    if batch is not None and prefetch > 1:
-                        assert self._connection is not None
-                        self._connection.process_data_events(0)  # what has arrived meanwhile, without waiting
-                        while len(received) < prefetch and channel.get_waiting_message_count():
-                            received.append(next(messages))
-                    if len(received) > 1 and not any(m.redelivered for m, _p, _b in received):
-                        self._deliver_batch(channel, queue, received, handler, batch, observer)  # type: ignore[arg-type]
-                    else:  # one at a time, and a redelivered message (maybe one that kills the process) alone
-                        for item in received:
-                            self._deliver(channel, queue, *item, handler, observer)
-                    backoff = 0.5
-                    if prefetch == 1 and not method.redelivered:
-                        prefetch = PREFETCH
-                        channel.basic_qos(prefetch_count=prefetch)
+                    prefetch, backoff = PREFETCH, 0.5
                 if channel.is_open:
                     channel.cancel()
+                backoff = 0.5
             except (BusUnavailable, *_CONNECTION_ERRORS) as exc:
                 log.warning("consumer of %s lost the broker, reconnecting in %.1fs: %r", queue, backoff, exc)
                 self.close()
                 stop.wait(backoff)
                 backoff = min(backoff * 2, 10.0)
+
+    def _consume_with(
+        self,
+        channel: BlockingChannel,
+        queue: str,
+        prefetch: int,
+        handler: Handler,
+        batch: BatchHandler | None,
+        observer: Observer,
+        stop: threading.Event,
+    ) -> bool:
+        """Deliver until ``stop``; True (the consumer cancelled) when the prefetch should grow."""
+        messages = channel.consume(queue, inactivity_timeout=0.5)
+        for method, properties, body in messages:
+            if stop.is_set():
+                return False
+            if method is None:
+                continue
+            received = [(method, properties, body)]
+            if batch is not None and prefetch > 1:
+                assert self._connection is not None
+                self._connection.process_data_events(0)  # what has arrived meanwhile, without waiting
+                while len(received) < prefetch and channel.get_waiting_message_count():
+                    received.append(next(messages))
+            if batch is not None and len(received) > 1 and not any(m.redelivered for m, _p, _b in received):
+                self._deliver_batch(channel, queue, received, handler, batch, observer)
+            else:  # one at a time, and a redelivered message (maybe one that kills the process) alone
+                for item in received:
+                    self._deliver(channel, queue, *item, handler, observer)
+            if prefetch == 1 and not method.redelivered:
+                channel.cancel()
+                return True
+        return False
 
     def _deliver_batch(
         self,
