@@ -235,11 +235,18 @@ class RabbitBus:
                 self._connection.process_data_events(0)  # what has arrived meanwhile, without waiting
                 while len(received) < prefetch and channel.get_waiting_message_count():
                     received.append(next(messages))
-            if batch is not None and len(received) > 1 and not any(m.redelivered for m, _p, _b in received):
-                self._deliver_batch(channel, queue, received, handler, batch, observer)
-            else:  # one at a time, and a redelivered message (maybe one that kills the process) alone
-                for item in received:
-                    self._deliver(channel, queue, *item, handler, observer)
+            # Runs of new messages in batches; a redelivered one (maybe one that kills the process) alone.
+            start = 0
+            while start < len(received):
+                end = start + 1
+                while batch is not None and end < len(received) and not received[end][0].redelivered:
+                    end += 1
+                if batch is not None and end - start > 1 and not received[start][0].redelivered:
+                    self._deliver_batch(channel, queue, received[start:end], handler, batch, observer)
+                else:
+                    end = start + 1
+                    self._deliver(channel, queue, *received[start], handler, observer)
+                start = end
             if prefetch == 1 and not method.redelivered:
                 channel.cancel()
                 return True
