@@ -37,6 +37,7 @@ import uuid
 from contextlib import ExitStack
 from pathlib import Path
 
+from figures.consumer import consumer_bench
 from figures.ceiling import ceiling, ceiling_database, http_floor, sql_floors
 from figures.create_http import raw_baseline, wait_drained
 from figures.grpc_get import start_echo_server
@@ -47,7 +48,7 @@ from support.infra import BenchError, free_port_block, fresh_vhost
 from support.load import grpc_load, http_load
 from support.report import Measure, compare, note
 
-FIGURES = ("inbound", "http", "grpc", "relay", "ceiling")
+FIGURES = ("inbound", "http", "grpc", "relay", "consumer", "ceiling")
 
 
 # --- the run ------------------------------------------------------------------------------------------
@@ -57,6 +58,8 @@ def main() -> int:
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds of warm-up before each (default 3)")
     parser.add_argument("--concurrency", type=int, default=8, help="concurrent clients (default 8)")
     parser.add_argument("--relay-events", type=int, default=20000, help="outbox rows to relay (default 20000)")
+    parser.add_argument("--consumer-events", type=int, default=5000, help="events per consumer round (5000)")
+    parser.add_argument("--consumer-rounds", type=int, default=5, help="interleaved consumer rounds (5)")
     parser.add_argument("--http-workers", type=int, default=2, help="gunicorn workers per service (default 2)")
     parser.add_argument(
         "--http-threads", type=int, default=None, help="gunicorn threads per worker (default: CRM_HTTP_THREADS's)"
@@ -100,6 +103,10 @@ def main() -> int:
                 print(f"[relay] {args.relay_events} events, fresh database and vhost", flush=True)
                 relay, raw = relay_bench(exits, run_id, args.relay_events)
                 compare(relay, raw, 0.7, "msg/s", lines)
+
+            if "consumer" in only:
+                print(f"[consumer] reports consumer vs raw pika, {args.consumer_rounds} x {args.consumer_events}", flush=True)
+                consumer_bench(exits, run_id, args.consumer_events, args.consumer_rounds, lines)
 
             if only & {"http", "grpc"}:
                 base = free_port_block()

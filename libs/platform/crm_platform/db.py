@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 import weakref
 from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
@@ -460,9 +461,14 @@ class UnitOfWork:
             {"consumer": consumer, "event_id": id_, "event_type": type_, "workspace_id": ws, "processed_at": now}
             for id_, type_, ws in handled
         ]
-        dialect = postgresql if self.session.get_bind().dialect.name == "postgresql" else sqlite
-        statement = dialect.insert(table).values(rows).on_conflict_do_nothing().returning(table.c.event_id)
-        return set(self.session.execute(statement).scalars()) if rows else set()
+        statement = _insert_new_ids(table, self.session.get_bind().dialect.name)  # executemany: compiled once
+        return set(self.session.execute(statement, rows).scalars()) if rows else set()
+
+
+@functools.cache
+def _insert_new_ids(table: Table, dialect: str) -> Insert:
+    insert_of = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert_of(table).on_conflict_do_nothing().returning(table.c.event_id)
 
 
 _MISSING = object()

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -102,15 +103,19 @@ class OutboxRelay:
             )
             routed: list[int] = []
             unroutable: list[int] = []
+            published: Counter[str] = Counter()
             for row, ok in zip(rows, confirmed, strict=True):
                 if ok is None:
                     continue  # nacked or not confirmed in time: published again with the next batch
-                (routed if ok else unroutable).append(row.id)
                 if ok:
-                    self.metrics.events_published.labels(row.event_type).inc()
+                    routed.append(row.id)
+                    published[row.event_type] += 1
                 else:
+                    unroutable.append(row.id)
                     log.warning("event %s (%s) was published but no queue is bound to it", row.event_id, row.event_type)
                     self.metrics.events_unroutable.labels(row.event_type).inc()
+            for event_type, n in published.items():
+                self.metrics.events_published.labels(event_type).inc(n)
             now = utcnow()
             if routed:
                 connection.execute(update(outbox).where(outbox.c.id.in_(routed)).values(published_at=now))

@@ -46,7 +46,10 @@ from crm_platform.events import Outgoing
 
 log = logging.getLogger(__name__)
 
-PREFETCH = 32
+# A batch is at most BATCH messages; the broker may send twice as many, so the next batch is on its way
+# while one is handled and acknowledged (with only one batch in flight, each would wait for the broker).
+BATCH = 64
+PREFETCH = 2 * BATCH
 CONFIRM_TIMEOUT = 10.0  # seconds publish_many waits for a batch's confirms; the unconfirmed are retried later
 _CONNECTION_ERRORS = (
     pika.exceptions.AMQPConnectionError,
@@ -233,7 +236,7 @@ class RabbitBus:
             if batch is not None and prefetch > 1:
                 assert self._connection is not None
                 self._connection.process_data_events(0)  # what has arrived meanwhile, without waiting
-                while len(received) < prefetch and channel.get_waiting_message_count():
+                while len(received) < BATCH and channel.get_waiting_message_count():
                     received.append(next(messages))
             # Runs of new messages in batches; a redelivered one (maybe one that kills the process) alone.
             start = 0
@@ -352,6 +355,7 @@ class _ConfirmTracker:
         self.channel = connection.channel()
         self._impl: Any = self.channel._impl
         self._next_tag = 1
+        self._lowest = 1  # no tag below it is outstanding
         self._outstanding: dict[int, str] = {}  # delivery tag -> message id, until acked or nacked
         self._acked: set[str] = set()
         self._nacked: set[str] = set()
@@ -363,7 +367,11 @@ class _ConfirmTracker:
 
     def _on_confirm(self, frame: Any) -> None:
         method = frame.method
-        tags = [t for t in self._outstanding if t <= method.delivery_tag] if method.multiple else [method.delivery_tag]
+        last = method.delivery_tag
+        # Tags are consecutive: a multiple confirm covers those from the lowest still outstanding to its own.
+        tags = range(self._lowest, last + 1) if method.multiple else (last,)
+        if method.multiple:
+            self._lowest = max(self._lowest, last + 1)
         into = self._acked if isinstance(method, pika.spec.Basic.Ack) else self._nacked
         for tag in tags:
             message_id = self._outstanding.pop(tag, None)
@@ -375,6 +383,7 @@ class _ConfirmTracker:
 
     def publish(self, messages: Sequence[Outgoing], timeout: float) -> list[bool | None]:
         self._outstanding.clear()
+        self._lowest = self._next_tag
         self._acked, self._nacked, self._returned = set(), set(), set()
         for message in messages:
             properties = pika.BasicProperties(
