@@ -37,8 +37,8 @@ import uuid
 from contextlib import ExitStack
 from pathlib import Path
 
-from figures.consumer import consumer_bench
 from figures.ceiling import ceiling, ceiling_database, http_floor, sql_floors
+from figures.consumer import consumer_bench
 from figures.create_http import raw_baseline, wait_drained
 from figures.grpc_get import start_echo_server
 from figures.inbound import inbound_bench
@@ -105,7 +105,10 @@ def main() -> int:
                 compare(relay, raw, 0.7, "msg/s", lines)
 
             if "consumer" in only:
-                print(f"[consumer] reports consumer vs raw pika, {args.consumer_rounds} x {args.consumer_events}", flush=True)
+                print(
+                    f"[consumer] reports consumer vs raw pika, {args.consumer_rounds} x {args.consumer_events}",
+                    flush=True,
+                )
                 consumer_bench(exits, run_id, args.consumer_events, args.consumer_rounds, lines)
 
             if only & {"http", "grpc"}:

@@ -250,7 +250,7 @@ def test_rows_the_broker_refuses_stay_unpublished_and_go_out_with_a_later_batch(
         assert unpublished(database) == set()
         received = []
         for _ in range(2):
-            method, properties, _body = channel.basic_get(name, auto_ack=True)
+            _method, properties, _body = channel.basic_get(name, auto_ack=True)
             received.append(properties.message_id)
         assert received == written[3:]  # republished, in their order
     finally:

@@ -15,7 +15,9 @@ from crm_reports.summary.rules import FIGURES
 
 def record(uow: UnitOfWork, *, event_id: str, workspace_id: str, kind: str, occurred_at: datetime) -> None:
     """Count one event (inside the consumer's transaction)."""
-    uow.insert(ActivityFact, {"event_id": event_id, "workspace_id": workspace_id, "kind": kind, "occurred_at": occurred_at})
+    uow.insert(
+        ActivityFact, {"event_id": event_id, "workspace_id": workspace_id, "kind": kind, "occurred_at": occurred_at}
+    )
 
 
 def record_many(uow: UnitOfWork, facts: list[dict[str, Any]]) -> None:
