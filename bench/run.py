@@ -9,7 +9,7 @@ same concurrency, as a ratio against a target:
 2. gRPC GetContact (crm.contacts.v1.ContactsService) vs a raw grpcio unary echo server, same client
    code.                                                                          target >= 0.5
 3. OutboxRelay.relay_once() loops publishing N outbox rows vs raw pika publishing the same N bodies
-   with publisher confirms, on the same fresh vhost and bound queue.             target >= 0.7
+   with batched publisher confirms (bench/peers), same fresh vhost and bound queue.  target >= 0.7
 4. The ceiling of contacts.create on this machine, printed after figure 1: the SQL of one create alone
    (pgbench, bench/create_contact.pgbench.sql, pipelined and one round trip per statement) and a bare
    Flask app under the stack's gunicorn settings (bench/floor_app.py, the same wrk load). Their CPU per
@@ -18,6 +18,10 @@ same concurrency, as a ratio against a target:
 5. Inbound mail in this process: parse, classify, extract the reply and thread every message of the test
    corpus (tests/fixtures/mail) vs the standard library's email.message_from_bytes(policy=default) alone
    over the same corpus, median of several interleaved runs.                   target >= 200 msg/s
+
+6. The reports consumer on one worker (RabbitBus.consume with the reports IdempotentConsumer, batched)
+   vs raw pika consuming with manual acks (bench/peers), interleaved rounds, medians: events/s and CPU
+   per event in the consumer's process.              targets >= 2,000 events/s, <= 0.4 ms CPU per event
 
 A missed target is reported, not an error: the exit status is non-zero only when something failed
 (a service did not start, a request was answered with an error, a message went missing).
