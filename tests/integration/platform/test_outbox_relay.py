@@ -17,6 +17,8 @@ from crm_platform.bus import RetryPolicy
 from crm_platform.bus.rabbitmq import RabbitBus
 from crm_platform.consumer import IdempotentConsumer, Subscriptions
 from crm_platform.db import Database
+from crm_platform.events import Outgoing
+from crm_platform.ids import new_id
 from crm_platform.metrics import for_service
 from crm_platform.outbox import OutboxRelay
 from tests.integration.platform.tiny_service import (
@@ -257,3 +259,19 @@ def test_rows_the_broker_refuses_stay_unpublished_and_go_out_with_a_later_batch(
         relay._drop_bus()
         channel.queue_delete(name)
         connection.close()
+
+
+def test_a_batch_not_confirmed_in_time_is_answered_unconfirmed_and_its_late_confirms_confuse_no_later_batch(
+    vhost_url: str, queue: str, event_type: Tiny
+) -> None:
+    bus = RabbitBus(vhost_url, retry=RETRY)
+    late = [Outgoing(new_id(), event_type.name, "ws-1", b"late") for _ in range(200)]
+    try:
+        answers = bus.publish_many(late, timeout=0.0)  # gives up at once: the confirms arrive afterwards
+        assert None in answers
+        assert set(answers) <= {True, None}
+        later = [Outgoing(new_id(), event_type.name, "ws-1", b"later") for _ in range(3)]
+        orphan = Outgoing(new_id(), f"nobody{uuid.uuid4().hex[:6]}.x.y", "ws-1", b"orphan")
+        assert bus.publish_many([*later, orphan]) == [True, True, True, False]
+    finally:
+        bus.close()
