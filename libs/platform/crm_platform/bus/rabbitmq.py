@@ -14,7 +14,7 @@ Topology per service ``crm.<svc>``:
 ``publish_many`` uses a second confirm-mode channel whose confirms it collects itself (pika's blocking
 channel waits for each publish's confirm): it publishes the batch, then waits once for the acks and nacks
 of its delivery tags (``multiple`` covers a run of them) and for the returns of unroutable ones. ``consume``
-hands a batch handler every message already received (up to the prefetch) and acknowledges them with one
+hands a batch handler the new messages already received (up to BATCH) and acknowledges them with one
 ``basic_ack(last tag, multiple=True)`` after the handler returned.
 """
 
