@@ -9,7 +9,7 @@ same concurrency, as a ratio against a target:
 2. gRPC GetContact (crm.contacts.v1.ContactsService) vs a raw grpcio unary echo server, same client
    code.                                                                          target >= 0.5
 3. OutboxRelay.relay_once() loops publishing N outbox rows vs raw pika publishing the same N bodies
-   with publisher confirms, on the same fresh vhost and bound queue.             target >= 0.7
+   with batched publisher confirms (bench/peers), same fresh vhost and bound queue.  target >= 0.7
 4. The ceiling of contacts.create on this machine, printed after figure 1: the SQL of one create alone
    (pgbench, bench/create_contact.pgbench.sql, pipelined and one round trip per statement) and a bare
    Flask app under the stack's gunicorn settings (bench/floor_app.py, the same wrk load). Their CPU per
@@ -22,6 +22,10 @@ same concurrency, as a ratio against a target:
    compose, sign, send over one reused connection, attempt row, outbox event, commit per message) vs raw
    smtplib sending the same prebuilt signed messages over one connection.
                                                             target >= 200 msg/s and ratio >= 0.5
+
+7. The reports consumer on one worker (RabbitBus.consume with the reports IdempotentConsumer, batched)
+   vs raw pika consuming with manual acks (bench/peers), interleaved rounds, medians: events/s and CPU
+   per event in the consumer's process.              targets >= 2,000 events/s, <= 0.4 ms CPU per event
 
 A missed target is reported, not an error: the exit status is non-zero only when something failed
 (a service did not start, a request was answered with an error, a message went missing).
@@ -42,6 +46,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from figures.ceiling import ceiling, ceiling_database, http_floor, sql_floors
+from figures.consumer import consumer_bench
 from figures.create_http import raw_baseline, wait_drained
 from figures.grpc_get import start_echo_server
 from figures.inbound import inbound_bench
@@ -52,7 +57,7 @@ from support.infra import BenchError, free_port_block, fresh_vhost
 from support.load import grpc_load, http_load
 from support.report import Measure, compare, note
 
-FIGURES = ("inbound", "outbound", "http", "grpc", "relay", "ceiling")
+FIGURES = ("inbound", "outbound", "http", "grpc", "relay", "consumer", "ceiling")
 
 
 # --- the run ------------------------------------------------------------------------------------------
@@ -62,6 +67,8 @@ def main() -> int:
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds of warm-up before each (default 3)")
     parser.add_argument("--concurrency", type=int, default=8, help="concurrent clients (default 8)")
     parser.add_argument("--relay-events", type=int, default=20000, help="outbox rows to relay (default 20000)")
+    parser.add_argument("--consumer-events", type=int, default=5000, help="events per consumer round (5000)")
+    parser.add_argument("--consumer-rounds", type=int, default=5, help="interleaved consumer rounds (5)")
     parser.add_argument("--http-workers", type=int, default=2, help="gunicorn workers per service (default 2)")
     parser.add_argument(
         "--http-threads", type=int, default=None, help="gunicorn threads per worker (default: CRM_HTTP_THREADS's)"
@@ -111,6 +118,13 @@ def main() -> int:
                 print(f"[relay] {args.relay_events} events, fresh database and vhost", flush=True)
                 relay, raw = relay_bench(exits, run_id, args.relay_events)
                 compare(relay, raw, 0.7, "msg/s", lines)
+
+            if "consumer" in only:
+                print(
+                    f"[consumer] reports consumer vs raw pika, {args.consumer_rounds} x {args.consumer_events}",
+                    flush=True,
+                )
+                consumer_bench(exits, run_id, args.consumer_events, args.consumer_rounds, lines)
 
             if only & {"http", "grpc"}:
                 base = free_port_block()

@@ -186,3 +186,5 @@ class StackCpu:
             f"CPU per request while it ran, in ms: {shown}; in all {sum(ms for _, ms in each):.2f}"
             f" (the machine was busy on {self.machine / self.wall:.2f} CPUs)"
         )
+        stack = sum(ms for group, ms in each if group not in ("other", "load generator"))
+        note(f"CPU per create including its events (API + relay + every consumer + broker + database): {stack:.2f} ms")

@@ -228,3 +228,76 @@ def test_consume_returns_once_the_stop_event_is_set(new_bus, queue, prefix) -> N
     thread.join(timeout=3)
 
     assert not thread.is_alive()
+
+
+def test_publish_many_answers_for_each_message_in_order_and_every_routed_one_arrives(new_bus, queue, prefix) -> None:  # type: ignore[no-untyped-def]
+    bus = new_bus()
+    bus.declare(queue, [f"{prefix}.contact.*"])
+    sent = [message(f"{prefix}.contact.created" if n % 3 else f"{prefix}.nobody.hears") for n in range(30)]
+
+    answers = bus.publish_many(sent)
+
+    assert answers == [bool(n % 3) for n in range(30)]
+    handler = Recorder()
+    with consuming(new_bus, queue, handler):
+        eventually(lambda: handler.bodies() == {m.body for n, m in enumerate(sent) if n % 3})
+
+
+class BatchRecorder:
+    """A batch handler that applies a whole batch, or nothing when one of its messages is the poison."""
+
+    def __init__(self, poison: bytes) -> None:
+        self.poison = poison
+        self.sizes: list[int] = []
+        self.failed: list[int] = []
+        self.applied: list[bytes] = []
+
+    def __call__(self, deliveries) -> None:  # type: ignore[no-untyped-def]
+        self.sizes.append(len(deliveries))
+        time.sleep(0.05)  # a handler's work, meanwhile the broker sends the next messages
+        if any(d.body == self.poison for d in deliveries):
+            self.failed.append(len(deliveries))
+            raise ValueError("the batch holds the poison")
+        self.applied.extend(d.body for d in deliveries)
+
+
+def test_a_batch_with_a_poison_message_is_handled_again_one_by_one_and_only_the_poison_is_dead_lettered(
+    new_bus, queue, prefix, request
+) -> None:  # type: ignore[no-untyped-def]
+    bus = new_bus()
+    bus.declare(queue, [f"{prefix}.#"])
+    good = [message(f"{prefix}.contact.created") for _ in range(60)]
+    poison = message(f"{prefix}.contact.poisoned")
+    for outgoing in [*good[:30], poison, *good[30:]]:  # already waiting, so a prefetch takes several at once
+        assert bus.publish(outgoing)
+    alone = Recorder(should_fail=lambda delivery: delivery.body == poison.body)
+    batches = BatchRecorder(poison.body)
+
+    def applied() -> list[bytes]:
+        return batches.applied + [d.body for _, d in alone.deliveries if d.body != poison.body]
+
+    stop = threading.Event()
+    consumer = new_bus()
+    thread = threading.Thread(
+        target=consumer.consume, args=(queue, alone), kwargs={"stop": stop, "batch": batches}, daemon=True
+    )
+    thread.start()
+    try:
+        eventually(lambda: len(bus.dead_letters(queue)) == 1)
+        eventually(lambda: len(applied()) >= len(good))
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+
+    assert sorted(applied()) == sorted(m.body for m in good)  # each once: a failed batch applied nothing
+    [dead] = bus.dead_letters(queue)
+    assert (dead.event_id, dead.reason) == (poison.event_id, f"ValueError: cannot handle {poison.body.decode()}")
+    if "rabbitmq" in request.node.callspec.id:
+        assert max(batches.sizes) > 1, "RabbitMQ handed no batch"
+        assert batches.failed and batches.failed[0] > 1, f"the poison never came in a batch with others {batches.sizes}"
+    else:
+        assert batches.sizes == [], "the local bus hands one message at a time"
+    again = Recorder()
+    with consuming(new_bus, queue, again):  # every message of a batch was acknowledged: none comes back
+        time.sleep(1.0)
+    assert again.deliveries == []

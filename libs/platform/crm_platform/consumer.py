@@ -2,12 +2,17 @@
 
 A redelivered event (the process died after commit but before the ack, or the relay published twice)
 finds its id already recorded and is acknowledged without doing anything again.
+
+The bus hands a consumer either one delivery (``__call__``) or the batch it has prefetched
+(``handle_batch``): the whole batch is one transaction, its processed ids one INSERT, and the bus
+acknowledges it with one multiple-ack after the commit. A batch that fails is rolled back and the bus
+hands its messages again one at a time, so one poison message is retried and dead-lettered alone.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -27,6 +32,9 @@ P = TypeVar("P", bound=Message)
 
 # A handler gets the service's runtime, the open unit of work (it must not commit) and the decoded event.
 EventHandler = Callable[[Any, UnitOfWork, Event[P]], None]
+# A handler's optional batch form: the same effect for several events of its type at once, in their order
+# (e.g. one multi-row statement); it must do exactly what calling the handler for each in turn would.
+BatchEventHandler = Callable[[Any, UnitOfWork, Sequence[Event[P]]], None]
 
 
 @dataclass(frozen=True)
@@ -35,6 +43,7 @@ class Subscription:
 
     event_type: EventType[Any]
     handler: EventHandler[Any]
+    batch: BatchEventHandler[Any] | None = None
 
 
 @dataclass
@@ -43,12 +52,16 @@ class Subscriptions:
 
     handlers: dict[str, Subscription] = field(default_factory=dict)
 
-    def on(self, event_type: EventType[P]) -> Callable[[EventHandler[P]], EventHandler[P]]:
+    def on(
+        self, event_type: EventType[P], *, batch: BatchEventHandler[P] | None = None
+    ) -> Callable[[EventHandler[P]], EventHandler[P]]:
+        """Register the decorated handler of ``event_type``; ``batch``, its optional form for several events
+        of the type in a row (the consumer calls it for runs of consecutive events of one workspace)."""
         if not isinstance(event_type, EventType):
             raise TypeError(f"subscribe to an event type of the catalogue (crm_events), not {event_type!r}")
 
         def register(handler: EventHandler[P]) -> EventHandler[P]:
-            self.handlers[event_type.name] = Subscription(event_type, handler)
+            self.handlers[event_type.name] = Subscription(event_type, handler, batch)
             return handler
 
         return register
@@ -106,3 +119,60 @@ class IdempotentConsumer:
                         self.metrics.events_duplicate.labels(envelope.type).inc()
                     return
             failpoint("consumer.after_commit", envelope.type)
+
+    def handle_batch(self, deliveries: Sequence[Delivery]) -> None:
+        """Apply a batch of deliveries in one transaction, each event once and in order; raising rolls the
+        whole batch back (the bus then hands the messages again one by one, see ``__call__``)."""
+        received: list[tuple[Any, Subscription, Event[Any]]] = []
+        for delivery in deliveries:
+            envelope = events.unpack(delivery.body)
+            subscription = self.subscriptions.handlers.get(envelope.type)
+            if subscription is None:
+                log.info("no handler for %s; acknowledged", envelope.type)
+                continue
+            failpoint("consumer.before_handle", envelope.event_id)
+            received.append((envelope, subscription, events.decode(envelope, subscription.event_type)))
+        if not received:
+            return
+        with self.database.unit_of_work() as uow:
+            # One INSERT of every id; the ones already there (handled before, or twice in this batch) are not
+            # applied again.
+            fresh = uow.mark_processed_many(
+                self.name, [(env.event_id, env.type, env.workspace_id) for env, _sub, _event in received]
+            )
+            todo = []
+            for envelope, subscription, event in received:
+                if envelope.event_id in fresh:
+                    fresh.discard(envelope.event_id)
+                    todo.append((envelope, subscription, event))
+                    continue
+                log.info("event %s already handled; acknowledged", envelope.event_id)
+                if self.metrics is not None:
+                    self.metrics.events_duplicate.labels(envelope.type).inc()
+            start = 0
+            while start < len(todo):
+                envelope, subscription, _event = todo[start]
+                end = start + 1
+                if subscription.batch is not None:  # a run of this type, workspace and producer
+                    while end < len(todo) and _same_run(todo[end][0], envelope) and todo[end][1] is subscription:
+                        end += 1
+                caller = context.Caller(
+                    workspace_id=envelope.workspace_id, user_id=f"system:{envelope.producer}", role="system"
+                )
+                with context.bound(request_id=envelope.correlation_id or envelope.event_id, caller=caller):
+                    if subscription.batch is not None and end - start > 1:
+                        subscription.batch(self.runtime, uow, [event for _env, _sub, event in todo[start:end]])
+                    else:
+                        subscription.handler(self.runtime, uow, todo[start][2])
+                start = end
+            uow.commit()
+        for envelope, _subscription, _event in todo:
+            failpoint("consumer.after_commit", envelope.type)
+
+
+def _same_run(envelope: Any, first: Any) -> bool:
+    return bool(
+        envelope.type == first.type
+        and envelope.workspace_id == first.workspace_id
+        and envelope.producer == first.producer
+    )

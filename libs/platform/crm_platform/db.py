@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 import weakref
 from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
@@ -34,6 +35,7 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Compiled
 from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -448,6 +450,25 @@ class UnitOfWork:
             if _is_processed_events_conflict(exc):
                 raise AlreadyProcessed() from exc
             raise
+
+    def mark_processed_many(self, consumer: str, handled: Sequence[tuple[str, str, str]]) -> set[str]:
+        """Record handled events, ``(event_id, event_type, workspace_id)`` each, with one INSERT in this
+        transaction; returns the ids not recorded before (one already there, or given twice, is left out).
+        A concurrent transaction recording the same id makes this one wait, then leaves it out if it committed."""
+        table = self.database.processed_events
+        now = utcnow()
+        rows = [
+            {"consumer": consumer, "event_id": id_, "event_type": type_, "workspace_id": ws, "processed_at": now}
+            for id_, type_, ws in handled
+        ]
+        statement = _insert_new_ids(table, self.session.get_bind().dialect.name)  # executemany: compiled once
+        return set(self.session.execute(statement, rows).scalars()) if rows else set()
+
+
+@functools.cache
+def _insert_new_ids(table: Table, dialect: str) -> Insert:
+    insert_of = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert_of(table).on_conflict_do_nothing().returning(table.c.event_id)
 
 
 _MISSING = object()

@@ -4,6 +4,12 @@ Rows are picked by ``published_at IS NULL`` rather than by a high-water mark, so
 committed after a later id was already published is still picked up. ``FOR UPDATE SKIP LOCKED`` lets
 several relays run side by side on PostgreSQL. A broker that is gone leaves the rows unpublished; the
 relay reconnects with back-off and publishes them, possibly twice, which idempotent consumers absorb.
+
+A batch is published at once and its confirms awaited once (``Bus.publish_many``): each row is marked
+as its confirm says (published, or published and unroutable); a row the broker nacked or did not confirm
+in time stays unpublished and goes out again with the next batch. On one channel the broker keeps the
+rows' order, so a consumer sees an aggregate's events in the order they were written; only such a
+republished row arrives after the rows behind it (the copies fed by events compare the facts' times).
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -91,21 +98,24 @@ class OutboxRelay:
             if not rows:
                 return 0
             bus = self._get_bus()
+            confirmed = bus.publish_many(
+                [Outgoing(row.event_id, row.event_type, row.workspace_id, row.body) for row in rows]
+            )
             routed: list[int] = []
             unroutable: list[int] = []
-            failure: BusUnavailable | None = None
-            for row in rows:
-                try:
-                    ok = bus.publish(Outgoing(row.event_id, row.event_type, row.workspace_id, row.body))
-                except BusUnavailable as exc:
-                    failure = exc
-                    break
-                (routed if ok else unroutable).append(row.id)
+            published: Counter[str] = Counter()
+            for row, ok in zip(rows, confirmed, strict=True):
+                if ok is None:
+                    continue  # nacked or not confirmed in time: published again with the next batch
                 if ok:
-                    self.metrics.events_published.labels(row.event_type).inc()
+                    routed.append(row.id)
+                    published[row.event_type] += 1
                 else:
+                    unroutable.append(row.id)
                     log.warning("event %s (%s) was published but no queue is bound to it", row.event_id, row.event_type)
                     self.metrics.events_unroutable.labels(row.event_type).inc()
+            for event_type, n in published.items():
+                self.metrics.events_published.labels(event_type).inc(n)
             now = utcnow()
             if routed:
                 connection.execute(update(outbox).where(outbox.c.id.in_(routed)).values(published_at=now))
@@ -113,8 +123,6 @@ class OutboxRelay:
                 connection.execute(
                     update(outbox).where(outbox.c.id.in_(unroutable)).values(published_at=now, unroutable=True)
                 )
-        if failure is not None:
-            raise failure
         return len(routed) + len(unroutable)
 
     def _housekeeping(self) -> None:

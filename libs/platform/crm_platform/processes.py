@@ -115,7 +115,9 @@ class Worker:
                 bus = self.rt.connect_bus()
                 bus.declare(self.rt.spec.queue, self.rt.spec.subscriptions.bindings)
                 self.broker_error = None
-                bus.consume(self.rt.spec.queue, consumer, stop=stop, observer=self.rt.metrics)
+                bus.consume(
+                    self.rt.spec.queue, consumer, stop=stop, observer=self.rt.metrics, batch=consumer.handle_batch
+                )
             except Exception as exc:  # noqa: BLE001 - keep consuming whatever happens
                 self.broker_error = repr(exc)
                 log.warning("consumer of %s failed, restarting: %r", self.rt.spec.queue, exc)

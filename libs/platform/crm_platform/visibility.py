@@ -8,6 +8,8 @@ is one query (full pages, right cursors) and never one call per item; a hidden r
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -162,7 +164,7 @@ class ContactVisibility:
     # the events that feed the copy ----------------------------------------------------------------
     def subscribe(self, subscriptions: Subscriptions) -> None:
         """Register the handlers of the contacts events that keep the copy."""
-        subscriptions.on(contacts.CONTACT_CREATED)(self._on_created)
+        subscriptions.on(contacts.CONTACT_CREATED, batch=self._on_created_many)(self._on_created)
         subscriptions.on(contacts.CONTACT_OWNER_CHANGED)(self._on_owner_changed)
         subscriptions.on(contacts.CONTACT_DELETED)(self._on_deleted)
         subscriptions.on(contacts.CONTACT_MERGED)(self._on_merged)
@@ -176,6 +178,35 @@ class ContactVisibility:
             contact_id=created.contact_id,
             owner_id=created.contact.owner_id,
             as_of=event.occurred_at,
+        )
+
+    def _on_created_many(self, _rt: Any, uow: UnitOfWork, batch: Sequence[Event[contacts_pb2.ContactCreated]]) -> None:
+        """``_on_created`` for a run of creations: one upsert that keeps, per contact, the newest fact (of
+        two of the same instant the later one, as applying them in turn would)."""
+        rows: dict[tuple[str, str], dict[str, Any]] = {}
+        for event in batch:
+            key = (event.workspace_id, event.payload.contact_id)
+            if key not in rows or rows[key]["changed_at"] <= event.occurred_at:
+                rows[key] = {
+                    "workspace_id": key[0],
+                    "contact_id": key[1],
+                    "owner_id": event.payload.contact.owner_id or None,
+                    "deleted": False,
+                    "merged_into": None,
+                    "changed_at": event.occurred_at,
+                }
+        dialect = uow.session.get_bind().dialect.name
+        uow.session.execute(self._upsert_if_newer(dialect), list(rows.values()))
+
+    @functools.cache  # noqa: B019 - one statement per dialect, for the life of the copy
+    def _upsert_if_newer(self, dialect: str) -> Any:
+        insert_of = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = insert_of(self.contacts)
+        new = statement.excluded
+        return statement.on_conflict_do_update(
+            index_elements=[self.contacts.c.workspace_id, self.contacts.c.contact_id],
+            set_={"owner_id": new.owner_id, "deleted": new.deleted, "merged_into": None, "changed_at": new.changed_at},
+            where=self.contacts.c.changed_at <= new.changed_at,
         )
 
     def _on_owner_changed(self, _rt: Any, uow: UnitOfWork, event: Event[contacts_pb2.ContactOwnerChanged]) -> None:

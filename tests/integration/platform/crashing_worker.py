@@ -29,7 +29,8 @@ def main(amqp_url: str, database_url: str, queue: str, event_type: str, delivery
         uow.session.execute(insert(effects).values(event_id=event.event_id, workspace_id="ws-1", applied_by="w"))
 
     bus = RabbitBus(amqp_url, retry=RetryPolicy(max_attempts=3, base_delay=0.05, delivery_limit=int(delivery_limit)))
-    bus.consume(queue, IdempotentConsumer("crashtest", database, subscriptions), stop=threading.Event())
+    consumer = IdempotentConsumer("crashtest", database, subscriptions)
+    bus.consume(queue, consumer, stop=threading.Event(), batch=consumer.handle_batch)  # as the worker does
 
 
 if __name__ == "__main__":

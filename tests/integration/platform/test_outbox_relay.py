@@ -17,6 +17,8 @@ from crm_platform.bus import RetryPolicy
 from crm_platform.bus.rabbitmq import RabbitBus
 from crm_platform.consumer import IdempotentConsumer, Subscriptions
 from crm_platform.db import Database
+from crm_platform.events import Outgoing
+from crm_platform.ids import new_id
 from crm_platform.metrics import for_service
 from crm_platform.outbox import OutboxRelay
 from tests.integration.platform.tiny_service import (
@@ -226,3 +228,50 @@ def test_a_broker_cut_between_publish_and_confirm_neither_loses_nor_doubles_the_
         stop.set()
         relay_thread.join(10)
         proxy.close()
+
+
+def test_rows_the_broker_refuses_stay_unpublished_and_go_out_with_a_later_batch(
+    database: Database, vhost_url: str, event_type: Tiny
+) -> None:
+    """A queue that is full and rejects publishes makes the broker nack them: only the confirmed rows are marked."""
+    import pika
+
+    name = f"crm.relaytest.full.{event_type.name.split('.')[1]}"
+    connection = pika.BlockingConnection(pika.URLParameters(vhost_url))
+    channel = connection.channel()
+    channel.exchange_declare("crm.events", exchange_type="topic", durable=True)
+    channel.queue_declare(name, durable=True, arguments={"x-max-length": 3, "x-overflow": "reject-publish"})
+    channel.queue_bind(name, "crm.events", routing_key=event_type.name)
+    relay = OutboxRelay(database, lambda: RabbitBus(vhost_url, retry=RETRY), METRICS)
+    written = [emit(database, event_type) for _ in range(5)]
+    try:
+        assert relay.relay_once() == 3
+        assert unpublished(database) == set(written[3:])  # nacked: not marked
+        channel.queue_purge(name)
+        assert relay.relay_once() == 2
+        assert unpublished(database) == set()
+        received = []
+        for _ in range(2):
+            _method, properties, _body = channel.basic_get(name, auto_ack=True)
+            received.append(properties.message_id)
+        assert received == written[3:]  # republished, in their order
+    finally:
+        relay._drop_bus()
+        channel.queue_delete(name)
+        connection.close()
+
+
+def test_a_batch_not_confirmed_in_time_is_answered_unconfirmed_and_its_late_confirms_confuse_no_later_batch(
+    vhost_url: str, queue: str, event_type: Tiny
+) -> None:
+    bus = RabbitBus(vhost_url, retry=RETRY)
+    late = [Outgoing(new_id(), event_type.name, "ws-1", b"late") for _ in range(200)]
+    try:
+        answers = bus.publish_many(late, timeout=0.0)  # gives up at once: the confirms arrive afterwards
+        assert None in answers
+        assert set(answers) <= {True, None}
+        later = [Outgoing(new_id(), event_type.name, "ws-1", b"later") for _ in range(3)]
+        orphan = Outgoing(new_id(), f"nobody{uuid.uuid4().hex[:6]}.x.y", "ws-1", b"orphan")
+        assert bus.publish_many([*later, orphan]) == [True, True, True, False]
+    finally:
+        bus.close()

@@ -120,3 +120,34 @@ def test_the_rule_is_contacts_rule() -> None:
     assert may_see(ANA, agents_see_all=False, owner_id="ana")
     assert not may_see(ANA, agents_see_all=False, owner_id="luis")
     assert not may_see(ANA, agents_see_all=False, owner_id=None)
+
+
+def test_a_batch_of_creations_applies_as_the_events_one_by_one(copy: Copy) -> None:
+    """The copy's batch form of contact.created: one upsert, the newest fact per contact, older ones ignored."""
+    known, fresh, twice = new_id(), new_id(), new_id()
+    copy.created(known, "ana", T0 + timedelta(minutes=5))  # already newer in the copy than the batch's fact
+    copy.only_own()
+
+    def created(contact_id: str, owner: str, at: datetime) -> Delivery:
+        snapshot = contacts_pb2.ContactSnapshot(id=contact_id, owner_id=owner)
+        payload = contacts_pb2.ContactCreated(contact_id=contact_id, contact=snapshot)
+        parsed = unpack(
+            pack(by_name("contacts.contact.created"), payload, workspace_id=WORKSPACE, producer="contacts").body
+        )
+        parsed.occurred_at.FromDatetime(at)
+        return Delivery(body=parsed.SerializeToString(), event_type="contacts.contact.created", attempt=1)
+
+    copy.consumer.handle_batch(
+        [
+            created(known, "luis", T0),
+            created(fresh, "ana", T0),
+            created(twice, "luis", T0 + timedelta(minutes=1)),
+            created(twice, "ana", T0 + timedelta(minutes=1)),  # the same instant: the later one wins
+        ]
+    )
+
+    assert copy.sees(ANA, known)
+    assert copy.sees(ANA, fresh)
+    assert copy.sees(ANA, twice)
+    copy.owner_changed(fresh, "luis", T0 + timedelta(minutes=2))
+    assert not copy.sees(ANA, fresh)

@@ -3,9 +3,15 @@
 Contract, whatever the transport:
 - ``publish`` returns only once the broker has the message (publisher confirm / commit); it answers
   False when no queue is bound to the event type, and raises ``BusUnavailable`` when it cannot tell.
+- ``publish_many`` publishes several in order and waits for their confirms once: for each, True or
+  False as ``publish`` would answer, or None when the broker refused it (nack) or did not confirm it in
+  time (the caller publishes it again later); it raises ``BusUnavailable`` when the connection is lost.
 - ``consume`` delivers each message at least once; a handler that returns acknowledges it, one that
   raises has it retried with exponential back-off, and after ``max_attempts`` it is parked in the
   queue's dead-letter queue with the error as the reason. Other messages keep flowing meanwhile.
+  Given ``batch``, a transport may hand it several messages already received at once instead: when it
+  returns they are all acknowledged; when it raises, each is handed to ``handler`` alone as above
+  (RabbitMQ batches; the local bus of all-in-one mode hands one message at a time).
 """
 
 from __future__ import annotations
@@ -79,12 +85,22 @@ class _NullObserver:
 NULL_OBSERVER = _NullObserver()
 
 Handler = Callable[[Delivery], None]
+BatchHandler = Callable[[Sequence[Delivery]], None]
 
 
 class Bus(Protocol):
     def declare(self, queue: str, bindings: Sequence[str]) -> None: ...
     def publish(self, message: Outgoing) -> bool: ...
-    def consume(self, queue: str, handler: Handler, *, stop: threading.Event, observer: Observer = ...) -> None: ...
+    def publish_many(self, messages: Sequence[Outgoing]) -> list[bool | None]: ...
+    def consume(
+        self,
+        queue: str,
+        handler: Handler,
+        *,
+        stop: threading.Event,
+        observer: Observer = ...,
+        batch: BatchHandler | None = ...,
+    ) -> None: ...
     def dead_letters(self, queue: str, limit: int = 100) -> list[DeadLetter]: ...
     def replay_dead_letters(self, queue: str) -> int: ...
     def delete_queue(self, queue: str) -> None: ...

@@ -28,7 +28,16 @@ from sqlalchemy import (
     update,
 )
 
-from crm_platform.bus import NULL_OBSERVER, DeadLetter, Delivery, Handler, Observer, RetryPolicy, topic_matches
+from crm_platform.bus import (
+    NULL_OBSERVER,
+    BatchHandler,
+    DeadLetter,
+    Delivery,
+    Handler,
+    Observer,
+    RetryPolicy,
+    topic_matches,
+)
 from crm_platform.db import BigIntId, create_db_engine
 from crm_platform.events import Outgoing
 
@@ -114,6 +123,10 @@ class LocalBus:
                 _wakeups[queue].notify_all()
         return True
 
+    def publish_many(self, messages: Sequence[Outgoing]) -> list[bool | None]:
+        """One commit per message, as ``publish``: SQLite has nothing like asynchronous confirms to batch."""
+        return [self.publish(message) for message in messages]
+
     def _lease(self, queue: str) -> tuple[int, str, bytes, int] | None:
         now = time.time()
         table = messages_table
@@ -140,8 +153,16 @@ class LocalBus:
         return row.id, row.event_type, row.body, row.attempt
 
     def consume(
-        self, queue: str, handler: Handler, *, stop: threading.Event, observer: Observer = NULL_OBSERVER
+        self,
+        queue: str,
+        handler: Handler,
+        *,
+        stop: threading.Event,
+        observer: Observer = NULL_OBSERVER,
+        batch: BatchHandler | None = None,
     ) -> None:
+        """One message at a time (``batch`` is not used): a lease is one message, and all-in-one mode's load
+        does not need more."""
         wakeup = _wakeups[queue]
         while not stop.is_set():
             leased = self._lease(queue)

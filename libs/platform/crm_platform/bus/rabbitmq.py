@@ -10,6 +10,12 @@ Topology per service ``crm.<svc>``:
   dead-letters them back to ``crm.<svc>`` through the default exchange.
 - ``crm.<svc>.dead`` (bound to ``crm.dead``) parks messages that failed ``max_attempts`` times, with the
   error in the ``x-crm-error`` header, until an operator replays them.
+
+``publish_many`` uses a second confirm-mode channel whose confirms it collects itself (pika's blocking
+channel waits for each publish's confirm): it publishes the batch, then waits once for the acks and nacks
+of its delivery tags (``multiple`` covers a run of them) and for the returns of unroutable ones. ``consume``
+hands a batch handler the new messages already received (up to BATCH) and acknowledges them with one
+``basic_ack(last tag, multiple=True)`` after the handler returned.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from crm_platform.bus import (
     DEAD_EXCHANGE,
     EXCHANGE,
     NULL_OBSERVER,
+    BatchHandler,
     BusUnavailable,
     DeadLetter,
     Delivery,
@@ -39,7 +46,11 @@ from crm_platform.events import Outgoing
 
 log = logging.getLogger(__name__)
 
-PREFETCH = 32
+# A batch is at most BATCH messages; the broker may send twice as many, so the next batch is on its way
+# while one is handled and acknowledged (with only one batch in flight, each would wait for the broker).
+BATCH = 64
+PREFETCH = 2 * BATCH
+CONFIRM_TIMEOUT = 10.0  # seconds publish_many waits for a batch's confirms; the unconfirmed are retried later
 _CONNECTION_ERRORS = (
     pika.exceptions.AMQPConnectionError,
     pika.exceptions.AMQPChannelError,
@@ -64,6 +75,7 @@ class RabbitBus:
         self.retry = retry
         self._connection: pika.BlockingConnection | None = None
         self._channel: BlockingChannel | None = None
+        self._batch_channel: _ConfirmTracker | None = None
 
     # connection handling -------------------------------------------------------------------
     def _open(self) -> BlockingChannel:
@@ -84,6 +96,7 @@ class RabbitBus:
 
     def close(self) -> None:
         connection, self._connection, self._channel = self._connection, None, None
+        self._batch_channel = None
         if connection is not None and connection.is_open:
             try:
                 connection.close()
@@ -147,6 +160,17 @@ class RabbitBus:
             mandatory=True,
         )
 
+    def publish_many(self, messages: Sequence[Outgoing], *, timeout: float = CONFIRM_TIMEOUT) -> list[bool | None]:
+        self._open()
+        try:
+            if self._batch_channel is None or not self._batch_channel.channel.is_open:
+                assert self._connection is not None
+                self._batch_channel = _ConfirmTracker(self._connection)
+            return self._batch_channel.publish(messages, timeout)
+        except _CONNECTION_ERRORS as exc:
+            self.close()
+            raise BusUnavailable(f"batch of {len(messages)} not confirmed: {exc!r}") from exc
+
     def _publish(
         self, exchange: str, routing_key: str, body: bytes, properties: pika.BasicProperties, *, mandatory: bool
     ) -> bool:
@@ -162,31 +186,102 @@ class RabbitBus:
 
     # consuming -----------------------------------------------------------------------------
     def consume(
-        self, queue: str, handler: Handler, *, stop: threading.Event, observer: Observer = NULL_OBSERVER
+        self,
+        queue: str,
+        handler: Handler,
+        *,
+        stop: threading.Event,
+        observer: Observer = NULL_OBSERVER,
+        batch: BatchHandler | None = None,
     ) -> None:
         backoff = 0.5
         while not stop.is_set():
             try:
                 channel = self._open()
                 prefetch = 1  # until the messages a dead consumer left behind are through, see above
-                channel.basic_qos(prefetch_count=prefetch)
-                for method, properties, body in channel.consume(queue, inactivity_timeout=0.5):
-                    if stop.is_set():
+                while not stop.is_set():
+                    # A consumer keeps the prefetch it started with (quorum queues have no channel-wide
+                    # one): to take more at a time, it is cancelled and started again.
+                    channel.basic_qos(prefetch_count=prefetch)
+                    if not self._consume_with(channel, queue, prefetch, handler, batch, observer, stop):
                         break
-                    if method is None:
-                        continue
-                    self._deliver(channel, queue, method, properties, body, handler, observer)
-                    backoff = 0.5
-                    if prefetch == 1 and not method.redelivered:
-                        prefetch = PREFETCH
-                        channel.basic_qos(prefetch_count=prefetch)
+                    prefetch, backoff = PREFETCH, 0.5
                 if channel.is_open:
                     channel.cancel()
+                backoff = 0.5
             except (BusUnavailable, *_CONNECTION_ERRORS) as exc:
                 log.warning("consumer of %s lost the broker, reconnecting in %.1fs: %r", queue, backoff, exc)
                 self.close()
                 stop.wait(backoff)
                 backoff = min(backoff * 2, 10.0)
+
+    def _consume_with(
+        self,
+        channel: BlockingChannel,
+        queue: str,
+        prefetch: int,
+        handler: Handler,
+        batch: BatchHandler | None,
+        observer: Observer,
+        stop: threading.Event,
+    ) -> bool:
+        """Deliver until ``stop``; True (the consumer cancelled) when the prefetch should grow."""
+        messages = channel.consume(queue, inactivity_timeout=0.5)
+        for method, properties, body in messages:
+            if stop.is_set():
+                return False
+            if method is None:
+                continue
+            received = [(method, properties, body)]
+            if batch is not None and prefetch > 1:
+                assert self._connection is not None
+                self._connection.process_data_events(0)  # what has arrived meanwhile, without waiting
+                while len(received) < BATCH and channel.get_waiting_message_count():
+                    received.append(next(messages))
+            # Runs of new messages in batches; a redelivered one (maybe one that kills the process) alone.
+            start = 0
+            while start < len(received):
+                end = start + 1
+                while batch is not None and end < len(received) and not received[end][0].redelivered:
+                    end += 1
+                if batch is not None and end - start > 1 and not received[start][0].redelivered:
+                    self._deliver_batch(channel, queue, received[start:end], handler, batch, observer)
+                else:
+                    end = start + 1
+                    self._deliver(channel, queue, *received[start], handler, observer)
+                start = end
+            if prefetch == 1 and not method.redelivered:
+                channel.cancel()
+                return True
+        return False
+
+    def _deliver_batch(
+        self,
+        channel: BlockingChannel,
+        queue: str,
+        received: list[tuple[Any, pika.BasicProperties, bytes]],
+        handler: Handler,
+        batch: BatchHandler,
+        observer: Observer,
+    ) -> None:
+        deliveries = [
+            Delivery(
+                body=body,
+                event_type=properties.type or method.routing_key,
+                attempt=int((properties.headers or {}).get("x-crm-attempt", 1)),
+            )
+            for method, properties, body in received
+        ]
+        try:
+            batch(deliveries)
+        except Exception as exc:  # noqa: BLE001 - rolled back: each message is handled (and retried) alone
+            log.warning("a batch of %d failed, handling its messages one at a time: %r", len(received), exc)
+            for item in received:
+                self._deliver(channel, queue, *item, handler, observer)
+            return
+        for delivery in deliveries:
+            observer.on_consumed(delivery.event_type)
+        channel.basic_ack(received[-1][0].delivery_tag, multiple=True)
 
     def _deliver(
         self,
@@ -249,6 +344,71 @@ class RabbitBus:
             self._publish("", queue, body, _copy(properties, headers), mandatory=True)
             channel.basic_ack(method.delivery_tag)
             replayed += 1
+
+
+class _ConfirmTracker:
+    """A confirm-mode channel whose acks, nacks and returns are collected by delivery tag, not waited for
+    one publish at a time (pika's BlockingChannel has no batched confirms: its underlying channel does)."""
+
+    def __init__(self, connection: pika.BlockingConnection) -> None:
+        self.connection = connection
+        self.channel = connection.channel()
+        self._impl: Any = self.channel._impl
+        self._next_tag = 1
+        self._lowest = 1  # no tag below it is outstanding
+        self._outstanding: dict[int, str] = {}  # delivery tag -> message id, until acked or nacked
+        self._acked: set[str] = set()
+        self._nacked: set[str] = set()
+        self._returned: set[str] = set()
+        selected: list[bool] = []
+        self._impl.confirm_delivery(ack_nack_callback=self._on_confirm, callback=lambda _frame: selected.append(True))
+        self.channel._flush_output(lambda: bool(selected))
+        self._impl.add_on_return_callback(self._on_return)
+
+    def _on_confirm(self, frame: Any) -> None:
+        method = frame.method
+        last = method.delivery_tag
+        # Tags are consecutive: a multiple confirm covers those from the lowest still outstanding to its own.
+        tags = range(self._lowest, last + 1) if method.multiple else (last,)
+        if method.multiple:
+            self._lowest = max(self._lowest, last + 1)
+        into = self._acked if isinstance(method, pika.spec.Basic.Ack) else self._nacked
+        for tag in tags:
+            message_id = self._outstanding.pop(tag, None)
+            if message_id is not None:
+                into.add(message_id)
+
+    def _on_return(self, _channel: Any, _method: Any, properties: pika.BasicProperties, _body: bytes) -> None:
+        self._returned.add(properties.message_id or "")  # sent before the message's ack
+
+    def publish(self, messages: Sequence[Outgoing], timeout: float) -> list[bool | None]:
+        self._outstanding.clear()
+        self._lowest = self._next_tag
+        self._acked, self._nacked, self._returned = set(), set(), set()
+        for message in messages:
+            properties = pika.BasicProperties(
+                delivery_mode=pika.DeliveryMode.Persistent,
+                message_id=message.event_id,
+                type=message.event_type,
+                content_type="application/x-protobuf",
+                headers={"x-crm-workspace": message.workspace_id},
+            )
+            self._impl.basic_publish(EXCHANGE, message.event_type, message.body, properties, mandatory=True)
+            self._outstanding[self._next_tag] = message.event_id
+            self._next_tag += 1
+        deadline = time.monotonic() + timeout
+        wakeup = self.connection.call_later(timeout, lambda: None)  # so that the wait below ends at the deadline
+        try:
+            self.channel._flush_output(lambda: not self._outstanding or time.monotonic() >= deadline)
+        finally:
+            self.connection.remove_timeout(wakeup)
+        if self._outstanding:  # tags left from a timed-out batch must not be taken for this channel's next
+            log.warning("%d of %d messages not confirmed in %.0fs", len(self._outstanding), len(messages), timeout)
+            self._outstanding.clear()
+        return [
+            (message.event_id not in self._returned) if message.event_id in self._acked else None
+            for message in messages
+        ]
 
 
 def _copy(properties: pika.BasicProperties, headers: dict[str, Any]) -> pika.BasicProperties:

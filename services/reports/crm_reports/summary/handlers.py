@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from crm_platform.consumer import Subscriptions
@@ -23,5 +24,20 @@ def count_event(_rt: Any, uow: UnitOfWork, event: Event[Any]) -> None:
     )
 
 
+def count_events(_rt: Any, uow: UnitOfWork, batch: Sequence[Event[Any]]) -> None:
+    service.record_many(
+        uow,
+        [
+            {
+                "event_id": event.event_id,
+                "workspace_id": event.workspace_id,
+                "kind": KIND_OF_EVENT[event.type],
+                "occurred_at": event.occurred_at,
+            }
+            for event in batch
+        ],
+    )
+
+
 for _event_type in KIND_OF_EVENT:
-    subscriptions.on(_event_type)(count_event)
+    subscriptions.on(_event_type, batch=count_events)(count_event)

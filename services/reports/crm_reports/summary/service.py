@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -14,7 +15,15 @@ from crm_reports.summary.rules import FIGURES
 
 def record(uow: UnitOfWork, *, event_id: str, workspace_id: str, kind: str, occurred_at: datetime) -> None:
     """Count one event (inside the consumer's transaction)."""
-    uow.session.add(ActivityFact(event_id=event_id, workspace_id=workspace_id, kind=kind, occurred_at=occurred_at))
+    uow.insert(
+        ActivityFact, {"event_id": event_id, "workspace_id": workspace_id, "kind": kind, "occurred_at": occurred_at}
+    )
+
+
+def record_many(uow: UnitOfWork, facts: list[dict[str, Any]]) -> None:
+    """Count several events with one multi-row INSERT (the consumer's batch form of ``record``); each fact
+    has ``event_id``, ``workspace_id``, ``kind`` and ``occurred_at``."""
+    uow.insert(ActivityFact, facts)
 
 
 def summarize(uow: UnitOfWork, *, caller: Caller, start: datetime, end: datetime) -> dict[str, int]:

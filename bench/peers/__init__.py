@@ -1,0 +1,1 @@
+"""The naive peers the benchmarks compare with: what a team would write on the same stack, nothing more."""
