@@ -1,0 +1,118 @@
+"""Threading's lookups (``threads.ThreadLookups``) over the mailer's database, for one workspace.
+
+A thread is ``ticket:<id>`` or ``conversation:<id>``: the mail we sent (outbound_messages, whose Message-IDs a
+reply names) and the mail received before (inbound_messages, routed) say which."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from crm_mailer.inbound.models import InboundMessageRow
+from crm_mailer.outbound.models import OutboundMessage
+
+
+@dataclass(frozen=True)
+class ReplyClaims:
+    """What a verified reply token says: the workspace and the thread the mail we sent belonged to."""
+
+    workspace_id: str
+    ticket_id: str | None = None
+    conversation_id: str | None = None
+
+
+# The sending side signs reply tokens (outbound/tokens.py); until the pipeline is handed its verifier, no
+# token is believed and threading falls through to Message-IDs, ticket numbers and subjects.
+ReplyTokenVerifier = Callable[[str], ReplyClaims | None]
+
+
+def no_reply_tokens(_token: str) -> ReplyClaims | None:
+    return None
+
+
+def thread_key(target: str | None, thread_id: str | None) -> str | None:
+    return f"{target}:{thread_id}" if target in ("ticket", "conversation") and thread_id else None
+
+
+def split_thread(key: str | None) -> tuple[str, str | None]:
+    """(target, id) of a thread key; None is a new conversation."""
+    if key is None:
+        return "new_conversation", None
+    target, _, thread_id = key.partition(":")
+    return target, thread_id
+
+
+class DatabaseThreadLookups:
+    def __init__(self, session: Session, workspace_id: str, verify_reply_token: ReplyTokenVerifier) -> None:
+        self.session = session
+        self.workspace_id = workspace_id
+        self.verify_reply_token = verify_reply_token
+
+    def by_reply_token(self, token: str) -> str | None:
+        claims = self.verify_reply_token(token)
+        if claims is None or claims.workspace_id != self.workspace_id:  # another workspace's token links nothing
+            return None
+        if claims.ticket_id:
+            return thread_key("ticket", claims.ticket_id)
+        return thread_key("conversation", claims.conversation_id)
+
+    def by_message_ids(self, message_ids: Sequence[str]) -> str | None:
+        bracketed = [f"<{value}>" for value in message_ids]
+        sent = dict(
+            self.session.execute(
+                select(OutboundMessage.rfc822_message_id, OutboundMessage.ticket_id).where(
+                    OutboundMessage.workspace_id == self.workspace_id,
+                    OutboundMessage.rfc822_message_id.in_(bracketed),
+                    OutboundMessage.ticket_id.is_not(None),
+                )
+            ).all()
+        )
+        received = {
+            row.rfc822_message_id: thread_key(row.route_target, row.route_thread_id)
+            for row in self.session.execute(
+                select(
+                    InboundMessageRow.rfc822_message_id,
+                    InboundMessageRow.route_target,
+                    InboundMessageRow.route_thread_id,
+                ).where(
+                    InboundMessageRow.workspace_id == self.workspace_id,
+                    InboundMessageRow.rfc822_message_id.in_(list(message_ids)),
+                    InboundMessageRow.route_thread_id.is_not(None),
+                )
+            )
+        }
+        for value in message_ids:  # in the order given: In-Reply-To first, then References newest first
+            if (ticket := sent.get(f"<{value}>")) is not None:
+                return thread_key("ticket", ticket)
+            if (found := received.get(value)) is not None:
+                return found
+        return None
+
+    def by_ticket_ref(self, ref: str) -> str | None:
+        # A ticket's reference is the end of its id (outbound.rules.ticket_subject); the id ends the LIKE.
+        ticket = self.session.scalars(
+            select(OutboundMessage.ticket_id)
+            .where(OutboundMessage.workspace_id == self.workspace_id, OutboundMessage.ticket_id.like(f"%{ref.lower()}"))
+            .order_by(OutboundMessage.created_at.desc())
+            .limit(1)
+        ).first()
+        return thread_key("ticket", ticket)
+
+    def by_subject(self, *, sender: str, subject_key: str, since: datetime) -> str | None:
+        row = self.session.execute(
+            select(InboundMessageRow.route_target, InboundMessageRow.route_thread_id)
+            .where(
+                InboundMessageRow.workspace_id == self.workspace_id,
+                InboundMessageRow.sender == sender,
+                InboundMessageRow.subject_key == subject_key,
+                InboundMessageRow.received_at >= since,
+                InboundMessageRow.route_thread_id.is_not(None),
+            )
+            .order_by(InboundMessageRow.received_at.desc())
+            .limit(1)
+        ).first()
+        return thread_key(row.route_target, row.route_thread_id) if row is not None else None
