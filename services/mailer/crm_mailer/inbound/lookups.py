@@ -61,12 +61,12 @@ class DatabaseThreadLookups:
         return thread_key("conversation", claims.conversation_id)
 
     def by_message_ids(self, message_ids: Sequence[str]) -> str | None:
-        bracketed = [f"<{value}>" for value in message_ids]
+        wanted = list(message_ids)  # as written, <...> included, as outbound_messages keeps them
         sent = dict(
             self.session.execute(
                 select(OutboundMessage.rfc822_message_id, OutboundMessage.ticket_id).where(
                     OutboundMessage.workspace_id == self.workspace_id,
-                    OutboundMessage.rfc822_message_id.in_(bracketed),
+                    OutboundMessage.rfc822_message_id.in_(wanted),
                     OutboundMessage.ticket_id.is_not(None),
                 )
             ).all()
@@ -80,13 +80,13 @@ class DatabaseThreadLookups:
                     InboundMessageRow.route_thread_id,
                 ).where(
                     InboundMessageRow.workspace_id == self.workspace_id,
-                    InboundMessageRow.rfc822_message_id.in_(list(message_ids)),
+                    InboundMessageRow.rfc822_message_id.in_(wanted),
                     InboundMessageRow.route_thread_id.is_not(None),
                 )
             )
         }
         for value in message_ids:  # in the order given: In-Reply-To first, then References newest first
-            if (ticket := sent.get(f"<{value}>")) is not None:
+            if (ticket := sent.get(value)) is not None:
                 return thread_key("ticket", ticket)
             if (found := received.get(value)) is not None:
                 return found

@@ -217,7 +217,7 @@ class Pipeline:
         if not original_message_id:
             return None
         return uow.session.scalars(
-            select(OutboundMessage.workspace_id).where(OutboundMessage.rfc822_message_id == f"<{original_message_id}>")
+            select(OutboundMessage.workspace_id).where(OutboundMessage.rfc822_message_id == original_message_id)
         ).first()
 
     def _bounces(self, uow: UnitOfWork, row: InboundMessageRow, found: rules.Classification) -> None:

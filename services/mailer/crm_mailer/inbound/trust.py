@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from crm_mailer.inbound import authresults
 from crm_mailer.inbound.message import InboundMessage
 
 METHODS = ("spf", "dkim", "dmarc")
@@ -40,8 +41,8 @@ def verdict_of(message: InboundMessage, *, authserv_id: str | None) -> AuthVerdi
         return AuthVerdict(None)
     wanted = authserv_id.strip().lower()
     for header in message.authentication_results:
-        found = [r for r in message.auth if r.authserv_id.lower() == wanted]
-        if not header.strip().lower().startswith(wanted) or not found:
+        found = [r for r in authresults.parse(header) if r.authserv_id.lower() == wanted]
+        if not found:
             continue
         results: dict[str, str] = {}
         policy: str | None = None
