@@ -35,7 +35,8 @@ class InboundMessageRow(Base):
     workspace_id: Mapped[str | None] = mapped_column(String(36))
     received_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     channel: Mapped[str] = mapped_column(String(10))  # smtp or http
-    mail_from: Mapped[str] = mapped_column(String(320), default="")  # the envelope sender, "" for a null one
+    # The envelope sender: "" for a null one (bounces), None when unknown (a message posted over HTTP).
+    mail_from: Mapped[str | None] = mapped_column(String(320))
     rcpt_to: Mapped[list[str]] = mapped_column(JSON, default=list)
     size: Mapped[int] = mapped_column(Integer)
     raw: Mapped[bytes] = mapped_column(LargeBinary)

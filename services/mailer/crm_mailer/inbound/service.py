@@ -104,7 +104,7 @@ class Pipeline:
             workspace_id=workspace_id,
             received_at=utcnow(),
             channel=channel,
-            mail_from=(envelope.mail_from or "")[:320],
+            mail_from=envelope.mail_from[:320] if envelope.mail_from is not None else None,
             rcpt_to=list(envelope.rcpt_to),
             size=len(raw),
             raw=raw,

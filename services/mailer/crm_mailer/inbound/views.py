@@ -72,7 +72,7 @@ def post_raw(query: RawQuery):  # type: ignore[no-untyped-def]
             errors=[FieldError("body", phrase("the message is empty"), "empty")],
         )
     pipeline = _pipeline()
-    envelope = Envelope(mail_from=query.mail_from or "", rcpt_to=(query.rcpt_to,) if query.rcpt_to else ())
+    envelope = Envelope(mail_from=query.mail_from, rcpt_to=(query.rcpt_to,) if query.rcpt_to else ())
     row = pipeline.receive(raw, envelope=envelope, channel="http", workspace_id=who.workspace_id)
     pipeline.process(row.id)
     stored = service.raw_of(runtime().database.unit_of_work(), caller=who, inbound_id=row.id)

@@ -26,7 +26,7 @@ def upgrade() -> None:
     sa.Column('workspace_id', sa.String(length=36), nullable=True),
     sa.Column('received_at', crm_platform.db.UtcDateTime(timezone=True), nullable=False),
     sa.Column('channel', sa.String(length=10), nullable=False),
-    sa.Column('mail_from', sa.String(length=320), nullable=False),
+    sa.Column('mail_from', sa.String(length=320), nullable=True),
     sa.Column('rcpt_to', sa.JSON(), nullable=False),
     sa.Column('size', sa.Integer(), nullable=False),
     sa.Column('raw', sa.LargeBinary(), nullable=False),
