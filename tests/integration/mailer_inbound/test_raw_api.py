@@ -36,8 +36,9 @@ def test_the_raw_endpoints_need_a_token(inbound: Inbound) -> None:
     acme = inbound.contacts.workspace()
     stored = inbound.send(REPLY, to=inbound.address(acme))
 
-    assert inbound.mailer.client.get(f"/v1/mailer/inbound/{stored}/raw").status_code == 401
-    assert inbound.mailer.client.post("/v1/mailer/inbound", data=REPLY, content_type="message/rfc822").status_code == 401
+    client = inbound.mailer.client
+    assert client.get(f"/v1/mailer/inbound/{stored}/raw").status_code == 401
+    assert client.post("/v1/mailer/inbound", data=REPLY, content_type="message/rfc822").status_code == 401
 
 
 def test_another_workspaces_message_is_not_found(inbound: Inbound) -> None:
