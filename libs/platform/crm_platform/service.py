@@ -50,6 +50,8 @@ class ProcessType:
 
     run: Callable[[Runtime], None]
     embed: Callable[[Runtime], Callable[[], None]] | None = None
+    # The variable naming the port it listens on (e.g. MAILER_INBOUND_SMTP_PORT), for development stacks.
+    port_variable: str | None = None
 
 
 BUILTIN_PROCESS_TYPES = ("http", "grpc", "worker")

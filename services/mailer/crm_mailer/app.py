@@ -55,7 +55,11 @@ SERVICE = ServiceSpec(
     subscriptions=subscriptions,
     loops=(deliver_forever, recheck_forever),
     # The inbound SMTP listener: `crm serve mailer smtp`, and inside `crm run` on 127.0.0.1.
-    process_types={"smtp": ProcessType(run=inbound_smtp.run_smtp, embed=inbound_smtp.embed)},
+    process_types={
+        "smtp": ProcessType(
+            run=inbound_smtp.run_smtp, embed=inbound_smtp.embed, port_variable="MAILER_INBOUND_SMTP_PORT"
+        )
+    },
     cli=domains_cli.register,
     settings=MailerSettings,
     dev_port_offset=30,

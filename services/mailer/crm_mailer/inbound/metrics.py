@@ -10,7 +10,7 @@ from crm_platform.metrics import ServiceMetrics
 
 CHANNELS = ("smtp", "http")
 KINDS = ("bounce", "delivery_notice", "complaint", "unsubscribe", "auto_reply", "person")
-REFUSALS = ("unknown_recipient", "too_large", "try_later", "too_many_recipients")
+REFUSALS = ("unknown_recipient", "try_later", "too_many_recipients")  # 552 (too large) is aiosmtpd's own answer
 DROPS = ("no_workspace", "no_sender", "blocked_contact")
 RULES = ("reply_token", "references", "ticket_number", "subject", "new")
 BOUNCE_KINDS = ("hard", "mailbox_full", "soft")
