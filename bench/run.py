@@ -41,13 +41,14 @@ from figures.ceiling import ceiling, ceiling_database, http_floor, sql_floors
 from figures.create_http import raw_baseline, wait_drained
 from figures.grpc_get import start_echo_server
 from figures.inbound import inbound_bench
+from figures.inbound_smtp import inbound_smtp_bench
 from figures.relay import relay_bench
 from support.cpu import CpuMeter, StackCpu
 from support.infra import BenchError, free_port_block, fresh_vhost
 from support.load import grpc_load, http_load
 from support.report import Measure, compare, note
 
-FIGURES = ("inbound", "http", "grpc", "relay", "ceiling")
+FIGURES = ("inbound", "inbound-smtp", "http", "grpc", "relay", "ceiling")
 
 
 # --- the run ------------------------------------------------------------------------------------------
@@ -64,6 +65,7 @@ def main() -> int:
     parser.add_argument("--only", choices=FIGURES, action="append", help="run only these figures")
     parser.add_argument("--inbound-runs", type=int, default=5, help="interleaved runs of the inbound figure (5)")
     parser.add_argument("--inbound-passes", type=int, default=20, help="passes over the corpus per run (20)")
+    parser.add_argument("--inbound-messages", type=int, default=2000, help="mails sent over SMTP (2000)")
     parser.add_argument("--keep", action="store_true", help="keep the stack's logs directory")
     args = parser.parse_args()
     only = set(args.only or FIGURES)
@@ -95,6 +97,10 @@ def main() -> int:
             if "inbound" in only:
                 print("[inbound] parse, classify, reply, thread over the mail corpus vs the stdlib parser", flush=True)
                 inbound_bench(args.inbound_runs, args.inbound_passes, lines)
+
+            if "inbound-smtp" in only:
+                print(f"[inbound-smtp] {args.inbound_messages} mails over SMTP to the listener, routed", flush=True)
+                inbound_smtp_bench(exits, run_id, args.inbound_messages, lines)
 
             if "relay" in only:
                 print(f"[relay] {args.relay_events} events, fresh database and vhost", flush=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from crm.events.v1 import tickets_pb2
+from crm_events.tickets import COMMENT_PUBLIC_ADDED
 from crm_platform.events import pack
 from crm_platform.ids import new_id
 
@@ -37,4 +38,4 @@ def public_comment_added(
         author_id=author_id,
         public=True,
     )
-    return pack("tickets.comment.public_added", comment_added, workspace_id=workspace_id, producer="tickets").body
+    return pack(COMMENT_PUBLIC_ADDED, comment_added, workspace_id=workspace_id, producer="tickets").body
