@@ -10,6 +10,7 @@ from crm_platform import context
 from crm_platform.clients.contacts import IDEMPOTENT_READS, GrpcWorkspaceLookup
 from crm_platform.errors import Unavailable
 from crm_platform.grpc_client import GrpcClients
+from crm_platform.workspaces import WorkspaceCheck
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,17 @@ class GrpcSenderDirectory:
             "crm.contacts.v1.ContactsService",
             idempotent=IDEMPOTENT_READS,
         )
-        self._workspaces = GrpcWorkspaceLookup(clients)
+        lookup = GrpcWorkspaceLookup(clients)
+
+        def exists(workspace_id: str) -> bool:
+            with context.bound(caller=_as_mailer(workspace_id)):
+                try:
+                    return lookup(workspace_id)
+                except Unavailable as error:  # WorkspaceCheck would say yes: at RCPT time, ask again later
+                    raise TryLater(str(error)) from error
+
+        # Cached as for HTTP requests (10 minutes known, 5 seconds unknown): RCPT costs no call most times.
+        self._workspaces = WorkspaceCheck(exists)
 
     def find_or_create(self, *, workspace_id: str, address: str, name: str) -> Sender:
         with context.bound(caller=_as_mailer(workspace_id)):
@@ -54,8 +65,4 @@ class GrpcSenderDirectory:
         return Sender(contact_id=found.contact.id, blocked=found.contact.blocked, created=found.created)
 
     def workspace_exists(self, workspace_id: str) -> bool:
-        with context.bound(caller=_as_mailer(workspace_id)):
-            try:
-                return self._workspaces(workspace_id)
-            except Unavailable as error:
-                raise TryLater(str(error)) from error
+        return self._workspaces.exists(workspace_id)
