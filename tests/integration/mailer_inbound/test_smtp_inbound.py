@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import smtplib
 from email.message import EmailMessage
+from pathlib import Path
 
 import pytest
 
@@ -10,6 +12,7 @@ from crm.events.v1 import mailer_pb2
 from crm_contacts.contacts import emailstatus
 from crm_contacts.contacts import service as contact_service
 from crm_events.mailer import DELIVERY_BOUNCED, INBOUND_RECEIVED
+from crm_mailer.inbound import smtp
 from crm_mailer.inbound.models import DROPPED, QUARANTINED, RECORDED, ROUTED
 from crm_mailer.outbound.models import SENT, OutboundMessage
 from crm_platform.bus import Delivery
@@ -18,6 +21,8 @@ from crm_platform.context import Caller
 from crm_platform.events import payload_of
 from crm_platform.ids import new_id
 from crm_platform.metrics import exposition
+from tests.integration.services.stack import running
+from tests.support.infra import free_port
 
 from .conftest import INBOUND_DOMAIN, TRUSTED_RELAY, Inbound, crlf, fixture
 
@@ -218,3 +223,26 @@ def _metric(sample: str) -> float:
         if line.startswith(sample + " "):
             return float(line.rsplit(" ", 1)[1])
     raise AssertionError(f"{sample} not exported")
+
+
+def test_a_recipient_is_deferred_with_451_while_contacts_cannot_be_asked(sqlite_url: str, tmp_path: Path) -> None:
+    from crm_mailer.app import SERVICE
+
+    with running(
+        SERVICE,
+        sqlite_url,
+        tmp_path,
+        CRM_CONTACTS_GRPC_TARGET=f"127.0.0.1:{free_port()}",  # nothing listens there
+        CRM_GRPC_DEADLINE_SECONDS="1",
+        MAILER_INBOUND_DOMAIN=INBOUND_DOMAIN,
+    ) as mailer:
+        listener = smtp.listen(mailer.rt, host="127.0.0.1", port=free_port())
+        try:
+            with smtplib.SMTP("127.0.0.1", int(listener.controller.port), timeout=10) as client:
+                client.ehlo("relay.test")
+                client.mail("sender@example.com")
+                code, _text = client.rcpt(f"{new_id()}@{INBOUND_DOMAIN}")
+        finally:
+            listener.stop()
+
+    assert code == 451  # the sender's server tries again later; nothing is refused for good, nothing accepted
