@@ -26,6 +26,8 @@ same concurrency, as a ratio against a target:
 7. The reports consumer on one worker (RabbitBus.consume with the reports IdempotentConsumer, batched)
    vs raw pika consuming with manual acks (bench/peers), interleaved rounds, medians: events/s and CPU
    per event in the consumer's process.              targets >= 2,000 events/s, <= 0.4 ms CPU per event
+8. Inbound mail over SMTP (--only inbound-smtp): the mailer's listener stores, parses, classifies and routes
+   the corpus sent by four smtplib clients vs an aiosmtpd sink that keeps nothing.  target >= 200 msg/s
 
 A missed target is reported, not an error: the exit status is non-zero only when something failed
 (a service did not start, a request was answered with an error, a message went missing).
@@ -50,6 +52,7 @@ from figures.consumer import consumer_bench
 from figures.create_http import raw_baseline, wait_drained
 from figures.grpc_get import start_echo_server
 from figures.inbound import inbound_bench
+from figures.inbound_smtp import inbound_smtp_bench
 from figures.outbound import outbound_bench
 from figures.relay import relay_bench
 from support.cpu import CpuMeter, StackCpu
@@ -57,7 +60,7 @@ from support.infra import BenchError, free_port_block, fresh_vhost
 from support.load import grpc_load, http_load
 from support.report import Measure, compare, note
 
-FIGURES = ("inbound", "outbound", "http", "grpc", "relay", "consumer", "ceiling")
+FIGURES = ("inbound", "inbound-smtp", "outbound", "http", "grpc", "relay", "consumer", "ceiling")
 
 
 # --- the run ------------------------------------------------------------------------------------------
@@ -78,6 +81,7 @@ def main() -> int:
     parser.add_argument("--inbound-passes", type=int, default=20, help="passes over the corpus per run (20)")
     parser.add_argument("--outbound-messages", type=int, default=1000, help="messages per outbound run (1000)")
     parser.add_argument("--outbound-runs", type=int, default=3, help="interleaved runs of the outbound figure (3)")
+    parser.add_argument("--inbound-messages", type=int, default=2000, help="mails sent over SMTP (2000)")
     parser.add_argument("--keep", action="store_true", help="keep the stack's logs directory")
     args = parser.parse_args()
     only = set(args.only or FIGURES)
@@ -113,6 +117,9 @@ def main() -> int:
             if "outbound" in only:
                 print("[outbound] deliver_due with DKIM to an aiosmtpd sink vs raw smtplib, prebuilt", flush=True)
                 outbound_bench(exits, run_id, var, args.outbound_messages, args.outbound_runs, lines)
+            if "inbound-smtp" in only:
+                print(f"[inbound-smtp] {args.inbound_messages} mails over SMTP to the listener, routed", flush=True)
+                inbound_smtp_bench(exits, run_id, args.inbound_messages, lines)
 
             if "relay" in only:
                 print(f"[relay] {args.relay_events} events, fresh database and vhost", flush=True)

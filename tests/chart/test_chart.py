@@ -166,6 +166,21 @@ def enabled_services(scenario: str) -> list[str]:
     return [name for name in SERVICES if values_of(scenario)["services"][name]["enabled"]]
 
 
+def processes_of(scenario: str, service: str) -> tuple[str, ...]:
+    """http, grpc and worker; the mailer's smtp too when mailer.inbound is enabled."""
+    inbound = values_of(scenario)["mailer"]["inbound"]["enabled"]
+    return (*PROCESSES, "smtp") if service == "mailer" and inbound else PROCESSES
+
+
+def process_values(values: dict[str, Any], service: str, process: str) -> dict[str, Any]:
+    """A process's block of values: services.<service>.<process>, the smtp one mailer.inbound.listener."""
+    if process == "migrate":
+        return values["migrations"]  # type: ignore[no-any-return]
+    if process == "smtp":
+        return values["mailer"]["inbound"]["listener"]  # type: ignore[no-any-return]
+    return values["services"][service][process]  # type: ignore[no-any-return]
+
+
 def disabled_services(scenario: str) -> list[str]:
     return [name for name in SERVICES if not values_of(scenario)["services"][name]["enabled"]]
 
@@ -187,7 +202,7 @@ def grpc_target(scenario: str, service: str) -> str:
 def only_container(pod_spec: dict[str, Any]) -> dict[str, Any]:
     """The process' own container: the only one, or the first when sidecars (which come after it) are set."""
     container = pod_spec["containers"][0]
-    assert container["name"] in (*PROCESSES, "migrate"), container["name"]
+    assert container["name"] in (*PROCESSES, "smtp", "migrate"), container["name"]
     return container
 
 
@@ -418,11 +433,13 @@ def test_each_enabled_service_runs_http_grpc_and_worker_processes(
 ) -> None:
     deployments = by_name(manifests_of(scenario), "Deployment")
     expected = {
-        component(scenario, service, process) for service in enabled_services(scenario) for process in PROCESSES
+        component(scenario, service, process)
+        for service in enabled_services(scenario)
+        for process in processes_of(scenario, service)
     }
     assert set(deployments) == expected
     for service in enabled_services(scenario):
-        for process in PROCESSES:
+        for process in processes_of(scenario, service):
             container = only_container(deployments[component(scenario, service, process)]["spec"]["template"]["spec"])
             assert container["args"] == ["serve", service, process]
             assert "command" not in container, "the image's entrypoint is `crm`"
@@ -514,7 +531,7 @@ def test_containers_run_unprivileged_on_a_read_only_root_with_a_writable_tmp(
         container = only_container(spec)
         service = template["metadata"]["labels"]["crm/service"]
         process = template["metadata"]["labels"]["crm/process"]
-        configured = values["migrations"] if process == "migrate" else values["services"][service][process]
+        configured = process_values(values, service, process)
 
         if configured["containerSecurityContext"]["enabled"]:
             security = container["securityContext"]
@@ -795,9 +812,8 @@ def test_service_monitors_scrape_every_process_of_each_enabled_service(
             if p["name"] in endpoint_ports
         }
         assert scraped == {
-            (component(scenario, service, "http"), 8000),
-            (component(scenario, service, "grpc"), 9100),
-            (component(scenario, service, "worker"), 9100),
+            (component(scenario, service, process), 8000 if process == "http" else 9100)
+            for process in processes_of(scenario, service)
         }
 
 

@@ -10,7 +10,6 @@ import pytest
 
 from tests.chart.test_chart import (
     KUBERNETES_VERSION,
-    PROCESSES,
     RELEASE,
     SCENARIOS,
     by_name,
@@ -22,6 +21,7 @@ from tests.chart.test_chart import (
     of_kind,
     only_container,
     pod_specs,
+    processes_of,
     render,
     render_manifests,
     selects,
@@ -40,12 +40,15 @@ def pod_labels(scenario: str) -> dict[str, dict[str, str]]:
     }
 
 
+ANYWHERE: dict[str, Any] = {"from": "anywhere"}  # a rule without `from`: any source (the SMTP port)
+
+
 def rules_of(policy: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     """Who may connect, by port name."""
     rules: dict[str, list[dict[str, Any]]] = {}
     for rule in policy["spec"]["ingress"]:
         for port in rule["ports"]:
-            rules.setdefault(port["port"], []).extend(rule["from"])
+            rules.setdefault(port["port"], []).extend(rule.get("from", [ANYWHERE]))
     return rules
 
 
@@ -60,9 +63,9 @@ def test_each_port_is_reachable_only_from_who_needs_it(scenario: str) -> None:
     pods = pod_labels(scenario)
     ingress, monitoring = namespace(values["ingressNamespace"]), namespace(values["monitoringNamespace"])
 
-    assert len(policies) == 3 * len(enabled_services(scenario))
+    assert len(policies) == sum(len(processes_of(scenario, service)) for service in enabled_services(scenario))
     for service in enabled_services(scenario):
-        for process in PROCESSES:
+        for process in processes_of(scenario, service):
             name = component(scenario, service, process)
             policy = policies[name]
             selected = [
@@ -79,6 +82,8 @@ def test_each_port_is_reachable_only_from_who_needs_it(scenario: str) -> None:
                 assert set(own_pods) == {"podSelector"}  # no namespaceSelector: this namespace only
                 assert all(selects(own_pods["podSelector"]["matchLabels"], labels) for labels in pods.values())
                 assert own_pods["podSelector"]["matchLabels"]["app.kubernetes.io/instance"] == RELEASE
+            elif process == "smtp":  # mail comes from anywhere unless mailer.inbound.networkPolicy.allowFrom says
+                assert rules == {"smtp": [ANYWHERE], "metrics": [monitoring]}, name
             else:
                 assert rules == {"metrics": [monitoring]}, name
 

@@ -50,7 +50,9 @@ class StackConfig:
     drop_databases_on_stop: bool = False
 
 
-PORTS_PER_SERVICE = 4  # http, grpc, the gRPC server's metrics, the worker's metrics
+# http, grpc, the gRPC server's metrics, the worker's metrics; then a port and a metrics port for each process
+# type of the service's own (the mailer's smtp: +4, +5).
+PORTS_PER_SERVICE = 6
 
 
 def dev_port_offsets(services: Iterable[str]) -> dict[str, int]:
@@ -68,9 +70,18 @@ def dev_port_offsets(services: Iterable[str]) -> dict[str, int]:
     return offsets
 
 
+def own_processes(service: str) -> tuple[str, ...]:
+    """The process types a service declares besides http, grpc and worker (the mailer's smtp)."""
+    spec = discovery.specs().get(service)
+    return tuple(sorted(spec.process_types)) if spec is not None else ()
+
+
 def ports(config: StackConfig, service: str) -> dict[str, int]:
     base = config.base_port + dev_port_offsets([service])[service]
-    return {"http": base, "grpc": base + 1, "grpc_metrics": base + 2, "worker_metrics": base + 3}
+    found = {"http": base, "grpc": base + 1, "grpc_metrics": base + 2, "worker_metrics": base + 3}
+    for index, name in enumerate(own_processes(service)):
+        found[name], found[f"{name}_metrics"] = base + 4 + 2 * index, base + 5 + 2 * index
+    return found
 
 
 def port_lines(config: StackConfig) -> list[str]:
@@ -82,9 +93,10 @@ def port_lines(config: StackConfig) -> list[str]:
     offsets = dev_port_offsets(config.services)  # refuses overlapping ports before anything starts
     for service in sorted(config.services, key=offsets.__getitem__):
         p = ports(config, service)
+        own = "".join(f"  {name} :{p[name]} (metrics :{p[f'{name}_metrics']})" for name in own_processes(service))
         lines.append(
             f"  {service:<14} http :{p['http']}  grpc :{p['grpc']} (metrics :{p['grpc_metrics']})"
-            f"  worker metrics :{p['worker_metrics']}"
+            f"  worker metrics :{p['worker_metrics']}{own}"
         )
     return lines
 
@@ -311,7 +323,7 @@ class Stack:
                 "CRM_TRUSTED_SERVICE_KEYS": self.service_keys()["CRM_TRUSTED_SERVICE_KEYS"],
                 "CRM_HTTP_PORT": str(p["http"]),
                 "CRM_GRPC_PORT": str(p["grpc"]),
-                "CRM_METRICS_PORT": str(p["grpc_metrics"] if kind == "grpc" else p["worker_metrics"]),
+                "CRM_METRICS_PORT": str(p.get(f"{kind}_metrics") or p["worker_metrics"]),
                 "CRM_HTTP_WORKERS": str(c.http_workers),
                 "PYTHONUNBUFFERED": "1",
             }
@@ -319,6 +331,9 @@ class Stack:
         for other in c.services:
             env[discovery.grpc_target_variable(other)] = f"127.0.0.1:{ports(c, other)['grpc']}"
         spec = discovery.specs()[service]
+        for name, process_type in spec.process_types.items():  # every process agrees on where they listen
+            if process_type.port_variable:
+                env[process_type.port_variable] = str(p[name])
         if spec.local_settings is not None:  # e.g. a folder the http and worker processes share, the SMTP sink
             env.update(spec.local_settings(self.var.resolve(), c.smtp_port))
         if kind == "http":
@@ -364,7 +379,7 @@ class Stack:
             if result.returncode != 0:
                 raise RuntimeError(f"crm migrate {service} failed:\n{result.stdout}\n{result.stderr}")
         for service in self.config.services:
-            for kind in PROCESSES:
+            for kind in (*PROCESSES, *own_processes(service)):
                 process = _Process(
                     service,
                     kind,
@@ -389,6 +404,8 @@ class Stack:
             urls[f"{service}-http"] = f"127.0.0.1:{p['http']}"
             urls[f"{service}-grpc"] = f"127.0.0.1:{p['grpc_metrics']}"
             urls[f"{service}-worker"] = f"127.0.0.1:{p['worker_metrics']}"
+            for name in own_processes(service):
+                urls[f"{service}-{name}"] = f"127.0.0.1:{p[f'{name}_metrics']}"
         return urls
 
     def _ready(self, hostport: str) -> bool:

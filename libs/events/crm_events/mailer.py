@@ -10,3 +10,4 @@ DELIVERY_BOUNCED = EventType("mailer.delivery.bounced", mailer_pb2.DeliveryBounc
 RECIPIENT_UNSUBSCRIBED = EventType("mailer.recipient.unsubscribed", mailer_pb2.RecipientUnsubscribed)
 RECIPIENT_COMPLAINED = EventType("mailer.recipient.complained", mailer_pb2.RecipientComplained)
 MESSAGE_SUPPRESSED = EventType("mailer.message.suppressed", mailer_pb2.MessageSuppressed)
+INBOUND_RECEIVED = EventType("mailer.inbound.received", mailer_pb2.InboundReceived)

@@ -146,11 +146,16 @@ class AllInOne:
         bindings = [(b, rt.metrics) for rt in self.runtimes.values() for b in rt.spec.grpc_bindings(rt)]
         any_settings = next(iter(self.runtimes.values())).settings  # keys and reflection are the same for all
         self.grpc = GrpcServer(bindings, address=f"127.0.0.1:{grpc_port}", settings=any_settings)
+        self._stop_embedded: list[Callable[[], None]] = []
 
     def start(self) -> None:
         self.grpc.start()
         for worker in self.workers:
             worker.start()
+        for rt in self.runtimes.values():  # the services' own process types (the mailer's SMTP listener)
+            for process in rt.spec.process_types.values():
+                if process.embed is not None:
+                    self._stop_embedded.append(process.embed(rt))
 
     def dead_worker(self) -> str | None:
         """Why a service's worker died (a loop ended early), if one did: the process should then exit."""
@@ -160,6 +165,8 @@ class AllInOne:
         return None
 
     def stop(self) -> None:
+        for stop_embedded in reversed(self._stop_embedded):
+            stop_embedded()
         for worker in self.workers:
             worker.stop.set()
         for worker in self.workers:

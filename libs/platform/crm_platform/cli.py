@@ -2,7 +2,8 @@
 
 crm run                                   all-in-one mode on http://127.0.0.1:8080
 crm up                                    microservices mode on this machine, behind a gateway on :8080
-crm serve <service> http|grpc|worker      one process of one service (microservices mode)
+crm serve <service> http|grpc|worker      one process of one service (microservices mode); a service may
+                                          declare more (the mailer's ``smtp``)
 crm migrate <service>                     apply migrations and declare the service's queues
 crm token --workspace ID --user U --role admin|agent
 crm service-keys [--secret NAME] [-n NS]   new gRPC service keys, as a kubectl command making the chart's Secret
@@ -24,7 +25,7 @@ from crm_platform import auth, discovery, logs, migrations
 from crm_platform.allinone import environment, is_var_dir
 from crm_platform.bus import BusUnavailable
 from crm_platform.errors import DomainError
-from crm_platform.service import Runtime, ServiceSpec, bootstrap, discover
+from crm_platform.service import BUILTIN_PROCESS_TYPES, Runtime, ServiceSpec, bootstrap, discover
 from crm_platform.settings import SettingsError, load
 
 DEFAULT_VAR = "var"
@@ -82,6 +83,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from crm_platform import processes
 
     spec = _spec(args.service)
+    if args.process not in (*BUILTIN_PROCESS_TYPES, *spec.process_types):
+        own = ", ".join((*BUILTIN_PROCESS_TYPES, *sorted(spec.process_types)))
+        raise SettingsError(f"the {spec.name} service has no {args.process!r} process (it has: {own})")
     rt = bootstrap(spec, load(args.service))
     logs.configure(args.service, rt.settings.log_level)
     if args.process == "http":
@@ -102,8 +106,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         )
     elif args.process == "grpc":
         processes.run_grpc(rt)
-    else:
+    elif args.process == "worker":
         processes.run_worker(rt)
+    else:
+        spec.process_types[args.process].run(rt)
     return 0
 
 
@@ -272,7 +278,8 @@ def build_parser() -> argparse.ArgumentParser:
     services = discovery.names()
     serve = sub.add_parser("serve", help="run one process of one service")
     serve.add_argument("service", choices=services)
-    serve.add_argument("process", choices=("http", "grpc", "worker"))
+    own = sorted({name for spec in discover().values() for name in spec.process_types} - set(BUILTIN_PROCESS_TYPES))
+    serve.add_argument("process", choices=(*BUILTIN_PROCESS_TYPES, *own))
     serve.set_defaults(func=cmd_serve)
 
     migrate = sub.add_parser("migrate", help="apply a service's migrations and declare its queues")

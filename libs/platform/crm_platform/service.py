@@ -42,6 +42,22 @@ class GrpcBinding:
 
 
 @dataclass(frozen=True)
+class ProcessType:
+    """A process type of a service's own besides http, grpc and worker (the mailer's ``smtp``).
+
+    ``run`` is ``crm serve <service> <name>``: it serves until SIGTERM. ``embed`` starts the same thing inside
+    all-in-one mode's process (on loopback) and returns the function that stops it; None leaves it out there."""
+
+    run: Callable[[Runtime], None]
+    embed: Callable[[Runtime], Callable[[], None]] | None = None
+    # The variable naming the port it listens on (e.g. MAILER_INBOUND_SMTP_PORT), for development stacks.
+    port_variable: str | None = None
+
+
+BUILTIN_PROCESS_TYPES = ("http", "grpc", "worker")
+
+
+@dataclass(frozen=True)
 class ServiceSpec:
     name: str
     metadata: MetaData
@@ -51,6 +67,8 @@ class ServiceSpec:
     subscriptions: Subscriptions = field(default_factory=Subscriptions)
     # Long-running loops of the worker process besides the relay and the consumer (e.g. sending mail).
     loops: tuple[Callable[[Runtime, threading.Event], None], ...] = ()
+    # Process types of its own, by name (e.g. {"smtp": ProcessType(...)}), next to http, grpc and worker.
+    process_types: Mapping[str, ProcessType] = field(default_factory=dict)
     # Extra CLI commands: called with the top-level subparsers.
     cli: Callable[[argparse._SubParsersAction], None] | None = None
     # All-in-one first run: create demo data, return what to show the newcomer (e.g. the workspace id).

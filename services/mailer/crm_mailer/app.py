@@ -11,6 +11,8 @@ from crm_mailer.domains import cli as domains_cli
 from crm_mailer.domains import views as domains_views
 from crm_mailer.domains.loop import recheck_forever
 from crm_mailer.domains.service import Domains
+from crm_mailer.inbound import smtp as inbound_smtp
+from crm_mailer.inbound import views as inbound_views
 from crm_mailer.models import Base
 from crm_mailer.outbound.grpc import MailerServicer
 from crm_mailer.outbound.handlers import subscriptions
@@ -20,7 +22,7 @@ from crm_mailer.outbound.views import UNSUBSCRIBE_RULE
 from crm_mailer.outbound.views import api as outbound_api
 from crm_mailer.outbound.views import public as outbound_public
 from crm_mailer.settings import MailerSettings
-from crm_platform.service import GrpcBinding, Runtime, ServiceSpec
+from crm_platform.service import GrpcBinding, ProcessType, Runtime, ServiceSpec
 
 
 def register_http(app: OpenAPI, rt: Runtime) -> None:
@@ -29,6 +31,7 @@ def register_http(app: OpenAPI, rt: Runtime) -> None:
     app.extensions["crm.mailer.addressing"] = Addressing.of(rt.service_settings, rt.settings)
     app.register_api(outbound_api)
     app.register_api(outbound_public)
+    inbound_views.install(app, inbound_smtp.pipeline_of(rt))
 
 
 def grpc_bindings(rt: Runtime) -> list[GrpcBinding]:
@@ -60,6 +63,12 @@ SERVICE = ServiceSpec(
     grpc_bindings=grpc_bindings,
     subscriptions=subscriptions,
     loops=(deliver_forever, recheck_forever),
+    # The inbound SMTP listener: `crm serve mailer smtp`, and inside `crm run` on 127.0.0.1.
+    process_types={
+        "smtp": ProcessType(
+            run=inbound_smtp.run_smtp, embed=inbound_smtp.embed, port_variable="MAILER_INBOUND_SMTP_PORT"
+        )
+    },
     cli=domains_cli.register,
     settings=MailerSettings,
     dev_port_offset=30,

@@ -6,13 +6,16 @@ from dataclasses import dataclass
 from email.utils import parseaddr
 from pathlib import Path
 
+from crm_mailer.inbound.settings import InboundSettings
 from crm_platform.settings import SettingsError, setting
 
 DEFAULT_FROM = "CRM <no-reply@crm.localhost>"
 
 
 @dataclass(frozen=True)
-class MailerSettings:
+class MailerSettings(InboundSettings):
+    """Everything the mailer reads; the inbound side's (MAILER_INBOUND_*) come from ``InboundSettings``."""
+
     smtp_host: str | None = setting("MAILER_SMTP_HOST", None, doc="outbound SMTP relay")
     smtp_port: int = setting("MAILER_SMTP_PORT", 25, doc="its port")
     smtp_username: str | None = setting("MAILER_SMTP_USERNAME", None, doc="login, when the relay wants one")
@@ -43,11 +46,6 @@ class MailerSettings:
         None,
         doc="secret (32+ characters) signing reply, bounce and unsubscribe tokens; required in production",
     )
-    inbound_domain: str | None = setting(
-        "MAILER_INBOUND_DOMAIN",
-        None,
-        doc="domain of reply+/bounce+/unsubscribe+ addresses, whose MX is the mailer; required in production",
-    )
     public_url: str | None = setting(
         "MAILER_PUBLIC_URL",
         None,
@@ -62,6 +60,7 @@ class MailerSettings:
     )
 
     def check(self) -> None:
+        super().check()
         if not self.smtp_host and self.maildir is None:
             raise SettingsError(
                 "set MAILER_SMTP_HOST (an SMTP relay) or MAILER_MAILDIR (a folder) so the mailer can deliver"

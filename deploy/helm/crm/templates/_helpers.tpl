@@ -161,6 +161,16 @@ Order: the platform contract, then global extraEnv, then the service's, then the
   value: {{ $values.mailer.smtp.port | toString | quote }}
 - name: MAILER_SMTP_STARTTLS
   value: {{ $values.mailer.smtp.starttls | ternary "true" "false" | quote }}
+- name: MAILER_INBOUND_DOMAIN
+  value: {{ required "mailer.inbound.domain is required: the domain of the inbound addresses" $values.mailer.inbound.domain | quote }}
+- name: MAILER_INBOUND_MAX_BYTES
+  value: {{ $values.mailer.inbound.maxBytes | int64 | toString | quote }}
+- name: MAILER_INBOUND_SMTP_PORT
+  value: "2525"
+{{- with $values.mailer.inbound.authservId }}
+- name: MAILER_INBOUND_AUTHSERV_ID
+  value: {{ . | quote }}
+{{- end }}
 {{- with $values.mailer.from }}
 - name: MAILER_FROM
   value: {{ . | quote }}
@@ -254,6 +264,27 @@ names the claim it mounts: persistence.existingClaim, else the chart's `<fullnam
 {{- end -}}
 
 {{/* What a probe checks, by process: HTTP on 8000, native gRPC on 50051, HTTP on the worker's 9100. (dict "process" "http" "path" "/healthz") */}}
+{{/*
+The processes of a service, space-separated: http, grpc and worker, and the mailer's smtp (the inbound
+listener) when mailer.inbound.enabled. And one process's block of values: services.<name>.<process>, the
+smtp one from mailer.inbound.listener (it is the mailer's alone, so the services' blocks stay identical).
+*/}}
+{{- define "crm.processes" -}}
+{{- if and (eq .name "mailer") .ctx.Values.mailer.inbound.enabled -}}
+http grpc worker smtp
+{{- else -}}
+http grpc worker
+{{- end -}}
+{{- end -}}
+
+{{- define "crm.process" -}}
+{{- if eq .process "smtp" -}}
+{{- toYaml .ctx.Values.mailer.inbound.listener -}}
+{{- else -}}
+{{- toYaml (get .service .process) -}}
+{{- end -}}
+{{- end -}}
+
 {{- define "crm.probeHandler" -}}
 {{- if eq .process "grpc" -}}
 grpc:

@@ -34,7 +34,7 @@ class Addressing:
         local_part = parseaddr(settings.from_address)[1].rsplit("@", 1)[0]
         return cls(
             token_key=key_for(settings.token_key, platform),
-            inbound_domain=(settings.inbound_domain or settings.platform_domain).strip().rstrip(".").lower(),
+            inbound_domain=settings.own_inbound_domain,
             platform_domain=settings.platform_domain,
             local_part=local_part,
             public_url=settings.public_url.rstrip("/") if settings.public_url else None,

@@ -1,0 +1,189 @@
+"""Figure 6: inbound mail over real SMTP, received, stored, parsed, classified and routed (the mailer on its own
+PostgreSQL database, contacts on its own answering FindOrCreateContactByEmail over gRPC), against an aiosmtpd sink that
+keeps nothing, driven by the same clients: what the pipeline costs on top of the SMTP conversation itself."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import smtplib
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+from support.infra import ROOT, BenchError, free_port_block, fresh_database
+from support.report import Measure, note
+
+CORPUS = ROOT / "tests" / "fixtures" / "mail"
+TARGET_PER_SECOND = 200  # the issue's inbound target: received, parsed, classified and routed
+SENDERS = 4  # concurrent SMTP clients, each one connection sending its share
+
+
+def _corpus() -> list[bytes]:
+    found = []
+    for path in sorted(CORPUS.glob("*.eml")):
+        found.append(path.read_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"))
+    if not found:
+        raise BenchError(f"no .eml files in {CORPUS}")
+    return found
+
+
+def _blast(port: int, rcpt: str, messages: list[bytes], count: int) -> float:
+    """Send ``count`` messages over ``SENDERS`` connections; seconds until the last 250."""
+    errors: list[str] = []
+
+    def sender(share: int, offset: int) -> None:
+        with smtplib.SMTP("127.0.0.1", port, timeout=30) as client:
+            for index in range(share):
+                raw = messages[(offset + index) % len(messages)]
+                try:
+                    client.sendmail("sender@example.com", [rcpt], raw)
+                except smtplib.SMTPException as exc:
+                    errors.append(repr(exc))
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=sender, args=(count // SENDERS, n * 7)) for n in range(SENDERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise BenchError(f"{len(errors)} messages refused, e.g. {errors[0]}")
+    return time.perf_counter() - started
+
+
+def _wait_for_port(port: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise BenchError(f"nothing listens on {port} after {timeout:g}s") from None
+            time.sleep(0.1)
+
+
+def inbound_smtp_bench(exits: ExitStack, run_id: str, count: int, lines: list[str]) -> tuple[Measure, Measure]:
+    from aiosmtpd.controller import Controller
+    from sqlalchemy import func, select
+
+    from crm_contacts.app import SERVICE as CONTACTS
+    from crm_mailer.app import SERVICE as MAILER
+    from crm_mailer.inbound import smtp
+    from crm_mailer.inbound.models import STORED, InboundMessageRow
+    from crm_platform import migrations, service_tokens
+    from crm_platform.service import bootstrap
+    from crm_platform.settings import load
+
+    count -= count % SENDERS
+    messages = _corpus()
+    folder = Path(tempfile.mkdtemp(prefix="crm-bench-inbound-"))
+    keys = service_tokens.local_keys(folder / "keys", ("contacts", "mailer"))
+    common = {
+        "CRM_JWT_SECRET": "bench-only-secret-0123456789abcdef-0123456789",
+        "CRM_ENV": "test",
+        "CRM_LOCAL_BUS_URL": f"sqlite:///{folder}/bus.db",
+        "CRM_LOG_LEVEL": "WARNING",
+        **keys,
+    }
+    contacts_url = fresh_database(exits, f"crm_bench_inbound_contacts_{run_id}")
+    migrations.upgrade(CONTACTS, contacts_url)
+    contacts_rt = bootstrap(CONTACTS, load("contacts", {**common, "CONTACTS_DATABASE_URL": contacts_url}))
+    exits.callback(contacts_rt.close)
+    from crm_contacts.workspaces import service as workspaces
+
+    workspace_id = workspaces.create(contacts_rt.database.unit_of_work(), name="Bench", default_region="ES").id
+    # contacts in a process of its own, as in production: its gRPC server does not share the mailer's GIL
+    grpc_port = free_port_block(4)
+    contacts_env = {
+        **os.environ,
+        **common,
+        "CONTACTS_DATABASE_URL": contacts_url,
+        "CRM_GRPC_PORT": str(grpc_port),
+        "CRM_METRICS_PORT": str(grpc_port + 1),
+    }
+    contacts = subprocess.Popen(
+        [sys.executable, "-m", "crm_platform.cli", "serve", "contacts", "grpc"],
+        env=contacts_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    exits.callback(contacts.wait)
+    exits.callback(contacts.terminate)
+    _wait_for_port(grpc_port + 1)
+
+    mailer_url = fresh_database(exits, f"crm_bench_inbound_{run_id}")
+    migrations.upgrade(MAILER, mailer_url)
+    mailer_env = {
+        **common,
+        "MAILER_DATABASE_URL": mailer_url,
+        "MAILER_MAILDIR": str(folder / "mail"),
+        "MAILER_INBOUND_DOMAIN": "in.bench.test",
+        "CRM_CONTACTS_GRPC_TARGET": f"127.0.0.1:{grpc_port}",
+    }
+    mailer_rt = bootstrap(MAILER, load("mailer", mailer_env))
+    exits.callback(mailer_rt.close)
+    port = free_port_block(2)
+    listener = smtp.listen(mailer_rt, host="127.0.0.1", port=port)
+    exits.callback(listener.stop)
+    rcpt = f"{workspace_id}@in.bench.test"
+
+    def unprocessed() -> int:
+        with mailer_rt.database.unit_of_work() as uow:
+            return int(
+                uow.session.scalar(
+                    select(func.count()).select_from(InboundMessageRow).where(InboundMessageRow.status == STORED)
+                )
+                or 0
+            )
+
+    _blast(port, rcpt, messages, SENDERS * len(messages))  # warm-up: connections, caches, the reply parser
+    while unprocessed():
+        time.sleep(0.05)
+    started = time.perf_counter()
+    _blast(port, rcpt, messages, count)
+    while unprocessed():
+        time.sleep(0.01)
+    ours = time.perf_counter() - started
+
+    class Sink:
+        async def handle_DATA(self, _server: Any, _session: Any, _envelope: Any) -> str:  # noqa: N802
+            await asyncio.sleep(0)
+            return "250 OK"
+
+    sink = Controller(Sink(), hostname="127.0.0.1", port=port + 1)
+    sink.start()
+    try:
+        _blast(port + 1, rcpt, messages, SENDERS * len(messages))
+        theirs = _blast(port + 1, rcpt, messages, count)
+    finally:
+        sink.stop()
+
+    with mailer_rt.database.unit_of_work() as uow:
+        retried = uow.session.scalar(
+            select(func.count()).select_from(InboundMessageRow).where(InboundMessageRow.error.is_not(None))
+        )
+        kinds = dict(
+            uow.session.execute(select(InboundMessageRow.status, func.count()).group_by(InboundMessageRow.status)).all()
+        )
+    note(
+        f"{count} messages ({len(messages)} corpus mails in turn) over {SENDERS} SMTP connections; "
+        f"outcomes {kinds}, {retried} processed again after an error"
+    )
+    figure = Measure("inbound over SMTP: stored, parsed, classified, routed", count, ours)
+    baseline = Measure("aiosmtpd sink keeping nothing", count, theirs)
+    verdict = "PASS" if figure.rate >= TARGET_PER_SECOND else "MISS"
+    line = (
+        f"{figure.text('msg/s')} | {baseline.text('msg/s')} | ratio {theirs / ours:.2f}; "
+        f"target >= {TARGET_PER_SECOND} msg/s {verdict}"
+    )
+    lines.append(line)
+    print(line, flush=True)
+    return figure, baseline

@@ -1,0 +1,138 @@
+"""Threading's lookups (``threads.ThreadLookups``) over the mailer's database, for one workspace.
+
+A thread is ``ticket:<id>`` or ``conversation:<id>``: the mail we sent (outbound_messages, whose Message-IDs a
+reply names) and the mail received before (inbound_messages, routed) say which."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from crm_mailer.inbound.models import InboundMessageRow
+from crm_mailer.outbound import tokens
+from crm_mailer.outbound.models import OutboundMessage
+from crm_mailer.outbound.tokens import TokenKey
+
+
+@dataclass(frozen=True)
+class ReplyClaims:
+    """What a verified reply token says: the workspace and the thread the mail we sent belonged to."""
+
+    workspace_id: str
+    ticket_id: str | None = None
+    conversation_id: str | None = None
+
+
+# The sending side signs reply tokens (outbound/tokens.py); ``reply_tokens_of`` turns its verifier into this
+# one. A pipeline without one believes no token, and threading falls through to Message-IDs, ticket numbers
+# and subjects.
+ReplyTokenVerifier = Callable[[str], ReplyClaims | None]
+
+
+def reply_tokens_of(key: TokenKey) -> ReplyTokenVerifier:
+    """Believe the reply tokens outbound mail signed with ``key``: the workspace and the thread they name."""
+
+    def verify(token: str) -> ReplyClaims | None:
+        claims = tokens.verify(key, tokens.REPLY, token)
+        return None if claims is None else ReplyClaims(workspace_id=claims.workspace_id, ticket_id=claims.subject_id)
+
+    return verify
+
+
+def no_reply_tokens(_token: str) -> ReplyClaims | None:
+    return None
+
+
+def thread_key(target: str | None, thread_id: str | None) -> str | None:
+    return f"{target}:{thread_id}" if target in ("ticket", "conversation") and thread_id else None
+
+
+def split_thread(key: str | None) -> tuple[str, str | None]:
+    """(target, id) of a thread key; None is a new conversation."""
+    if key is None:
+        return "new_conversation", None
+    target, _, thread_id = key.partition(":")
+    return target, thread_id
+
+
+class DatabaseThreadLookups:
+    def __init__(self, session: Session, workspace_id: str, verify_reply_token: ReplyTokenVerifier) -> None:
+        self.session = session
+        self.workspace_id = workspace_id
+        self.verify_reply_token = verify_reply_token
+
+    def by_reply_token(self, token: str) -> str | None:
+        claims = self.verify_reply_token(token)
+        if claims is None or claims.workspace_id != self.workspace_id:  # another workspace's token links nothing
+            return None
+        if claims.ticket_id:
+            # The token's subject is the thread of the mail we sent: a ticket we mailed about in this workspace
+            # (a mail sent outside a ticket signs its own id, which names no thread: threading falls through).
+            mailed = self.session.scalar(
+                select(OutboundMessage.id)
+                .where(OutboundMessage.workspace_id == self.workspace_id, OutboundMessage.ticket_id == claims.ticket_id)
+                .limit(1)
+            )
+            return thread_key("ticket", claims.ticket_id) if mailed else None
+        return thread_key("conversation", claims.conversation_id)
+
+    def by_message_ids(self, message_ids: Sequence[str]) -> str | None:
+        wanted = list(message_ids)  # as written, <...> included, as outbound_messages keeps them
+        sent = dict(
+            self.session.execute(
+                select(OutboundMessage.rfc822_message_id, OutboundMessage.ticket_id).where(
+                    OutboundMessage.workspace_id == self.workspace_id,
+                    OutboundMessage.rfc822_message_id.in_(wanted),
+                    OutboundMessage.ticket_id.is_not(None),
+                )
+            ).all()
+        )
+        received = {
+            row.rfc822_message_id: thread_key(row.route_target, row.route_thread_id)
+            for row in self.session.execute(
+                select(
+                    InboundMessageRow.rfc822_message_id,
+                    InboundMessageRow.route_target,
+                    InboundMessageRow.route_thread_id,
+                ).where(
+                    InboundMessageRow.workspace_id == self.workspace_id,
+                    InboundMessageRow.rfc822_message_id.in_(wanted),
+                    InboundMessageRow.route_thread_id.is_not(None),
+                )
+            )
+        }
+        for value in message_ids:  # in the order given: In-Reply-To first, then References newest first
+            if (ticket := sent.get(value)) is not None:
+                return thread_key("ticket", ticket)
+            if (found := received.get(value)) is not None:
+                return found
+        return None
+
+    def by_ticket_ref(self, ref: str) -> str | None:
+        # A ticket's reference is the end of its id (outbound.rules.ticket_subject); the id ends the LIKE.
+        ticket = self.session.scalars(
+            select(OutboundMessage.ticket_id)
+            .where(OutboundMessage.workspace_id == self.workspace_id, OutboundMessage.ticket_id.like(f"%{ref.lower()}"))
+            .order_by(OutboundMessage.created_at.desc())
+            .limit(1)
+        ).first()
+        return thread_key("ticket", ticket)
+
+    def by_subject(self, *, sender: str, subject_key: str, since: datetime) -> str | None:
+        row = self.session.execute(
+            select(InboundMessageRow.route_target, InboundMessageRow.route_thread_id)
+            .where(
+                InboundMessageRow.workspace_id == self.workspace_id,
+                InboundMessageRow.sender == sender,
+                InboundMessageRow.subject_key == subject_key,
+                InboundMessageRow.received_at >= since,
+                InboundMessageRow.route_thread_id.is_not(None),
+            )
+            .order_by(InboundMessageRow.received_at.desc())
+            .limit(1)
+        ).first()
+        return thread_key(row.route_target, row.route_thread_id) if row is not None else None

@@ -1,0 +1,331 @@
+"""The inbound pipeline: which recipients we take, storing what arrives, then classifying and routing it.
+
+Both doors (the SMTP listener and the raw-message HTTP endpoint) call ``receive``: the original is stored and
+committed before the sender is told it was taken, so nothing acknowledged is lost. ``process`` then reads it
+(parse, classify), turns addresses off for bounces and complaints, quarantines what must not reach a thread,
+and announces a person's message with where it goes (``mailer.inbound.received``). It never raises: a failure
+leaves the message stored with the error, for ``process_stored`` to try again.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from crm.events.v1 import mailer_pb2
+from crm_events.mailer import DELIVERY_BOUNCED, INBOUND_RECEIVED, RECIPIENT_COMPLAINED, RECIPIENT_UNSUBSCRIBED
+from crm_mailer.inbound import reply, rules, subjects, threads, trust
+from crm_mailer.inbound.contacts import SenderDirectory, TryLater
+from crm_mailer.inbound.lookups import DatabaseThreadLookups, ReplyTokenVerifier, no_reply_tokens, split_thread
+from crm_mailer.inbound.message import Envelope, InboundMessage
+from crm_mailer.inbound.metrics import InboundMetrics
+from crm_mailer.inbound.models import (
+    DROPPED,
+    FAILED,
+    QUARANTINED,
+    RECORDED,
+    ROUTED,
+    STORED,
+    InboundMessageRow,
+    SoftBounceRow,
+)
+from crm_mailer.inbound.parse import parse
+from crm_mailer.inbound.recipients import Recipient, recipient_of
+from crm_mailer.inbound.settings import InboundSettings
+from crm_mailer.models import visibility
+from crm_mailer.outbound.models import OutboundMessage
+from crm_platform.context import Caller
+from crm_platform.db import Database, UnitOfWork, get_in_workspace, utcnow
+from crm_platform.errors import Unavailable
+from crm_platform.ids import new_id
+
+log = logging.getLogger(__name__)
+
+DMARC_REJECT = "dmarc_reject"  # a quarantine reason of our own, beside parse.QUARANTINE_REASONS
+RETRY_AFTER = timedelta(seconds=60)  # a stored message older than this, unprocessed, is tried again
+
+
+@dataclass(frozen=True)
+class RcptAnswer:
+    """The SMTP reply to one RCPT TO: 250 taken, 550 not ours (refused now, so we never send a bounce), 451
+    when contacts cannot say whether the workspace exists."""
+
+    code: int
+    text: str
+    recipient: Recipient | None = None
+
+    @property
+    def smtp(self) -> str:
+        return f"{self.code} {self.text}"
+
+
+@dataclass
+class Pipeline:
+    database: Database
+    senders: SenderDirectory
+    settings: InboundSettings
+    metrics: InboundMetrics
+    verify_reply_token: ReplyTokenVerifier = no_reply_tokens
+    raw_url: str = "/v1/mailer/inbound/{id}/raw"
+
+    # --- at the door ----------------------------------------------------------------------------------
+    def check_recipient(self, address: str) -> RcptAnswer:
+        recipient = recipient_of(address, inbound_domain=self.settings.own_inbound_domain)
+        if recipient is None:
+            self.metrics.refused.labels("unknown_recipient").inc()
+            return RcptAnswer(550, "5.1.1 no such recipient here")
+        if recipient.kind == "workspace":
+            try:
+                exists = self.senders.workspace_exists(recipient.value)
+            except TryLater:
+                self.metrics.refused.labels("try_later").inc()
+                return RcptAnswer(451, "4.4.3 cannot check the recipient now, try again later")
+            if not exists:
+                self.metrics.refused.labels("unknown_recipient").inc()
+                return RcptAnswer(550, "5.1.1 no such recipient here")
+        elif recipient.kind == "reply":
+            claims = self.verify_reply_token(recipient.value)
+            if claims is None and self.verify_reply_token is not no_reply_tokens:
+                self.metrics.refused.labels("unknown_recipient").inc()
+                return RcptAnswer(550, "5.1.1 no such recipient here")
+        return RcptAnswer(250, "2.1.5 OK", recipient)
+
+    def receive(
+        self, raw: bytes, *, envelope: Envelope, channel: str, workspace_id: str | None = None
+    ) -> InboundMessageRow:
+        """Store the original (committed on return): the caller may acknowledge it then."""
+        if workspace_id is None:
+            workspace_id = self._workspace_of_recipients(envelope.rcpt_to)
+        row = InboundMessageRow(
+            id=new_id(),
+            workspace_id=workspace_id,
+            received_at=utcnow(),
+            channel=channel,
+            mail_from=envelope.mail_from[:320] if envelope.mail_from is not None else None,
+            rcpt_to=list(envelope.rcpt_to),
+            size=len(raw),
+            raw=raw,
+            status=STORED,
+            defects=[],
+            auth={},
+        )
+        with self.database.unit_of_work() as uow:
+            uow.insert(InboundMessageRow, row)
+            uow.commit()
+        self.metrics.received.labels(channel).inc()
+        return row
+
+    def _workspace_of_recipients(self, rcpt_to: tuple[str, ...]) -> str | None:
+        for address in rcpt_to:
+            recipient = recipient_of(address, inbound_domain=self.settings.own_inbound_domain)
+            if recipient is None:
+                continue
+            if recipient.kind == "workspace":
+                return recipient.value
+            if recipient.kind == "reply" and (claims := self.verify_reply_token(recipient.value)) is not None:
+                return claims.workspace_id
+        return None
+
+    # --- after the door -------------------------------------------------------------------------------
+    def process(self, inbound_id: str) -> str:
+        """Classify and route one stored message; returns its status. Never raises."""
+        try:
+            with self.database.unit_of_work() as uow:
+                row = uow.session.get(InboundMessageRow, inbound_id, with_for_update=True)
+                if row is None or row.status != STORED:
+                    return row.status if row is not None else FAILED
+                self._process(uow, row)
+                uow.commit()
+                status = row.status
+        except Exception as exc:
+            log.exception("inbound message %s could not be processed", inbound_id)
+            with self.database.unit_of_work() as uow:
+                row = uow.session.get(InboundMessageRow, inbound_id)
+                if row is not None:
+                    row.error = f"{type(exc).__name__}: {exc}"[:2000]
+                    uow.commit()
+            self.metrics.processed.labels(FAILED).inc()
+            return FAILED
+        self.metrics.processed.labels(status).inc()
+        return status
+
+    def process_stored(self, *, limit: int = 50) -> int:
+        """Try again the messages stored a while ago and never processed (the process died, contacts was down)."""
+        with self.database.unit_of_work() as uow:
+            ids = list(
+                uow.session.scalars(
+                    select(InboundMessageRow.id)
+                    .where(InboundMessageRow.status == STORED, InboundMessageRow.received_at < utcnow() - RETRY_AFTER)
+                    .order_by(InboundMessageRow.received_at)
+                    .limit(limit)
+                )
+            )
+        for inbound_id in ids:
+            self.process(inbound_id)
+        return len(ids)
+
+    def _process(self, uow: UnitOfWork, row: InboundMessageRow) -> None:
+        envelope = Envelope(mail_from=row.mail_from, rcpt_to=tuple(row.rcpt_to))
+        message = parse(row.raw, envelope, self.settings.limits)
+        row.sender = message.from_.key[:320] if message.from_ is not None else None
+        row.subject = message.subject[:1000]
+        row.subject_key = subjects.normalise_subject(message.subject)[:1000] or None
+        row.rfc822_message_id = message.message_id[:1000] if message.message_id else None
+        row.defects = list(message.defects)
+        for defect in message.defects:
+            self.metrics.defects.labels(defect).inc()
+        verdict = trust.verdict_of(message, authserv_id=self.settings.inbound_authserv_id)
+        row.auth = verdict.as_dict()
+        if message.quarantine is not None:
+            return self._quarantine(row, message.quarantine, "the message could not be read safely")
+        found = rules.classify(message)
+        row.kind, row.kind_why = found.kind, found.why
+        self.metrics.kinds.labels(found.kind).inc()
+        if row.workspace_id is None:
+            row.workspace_id = self._workspace_of_original(uow, found.original_message_id)
+        if row.workspace_id is None:
+            return self._drop(row, "no_workspace", "no recipient or returned message names a workspace")
+        if found.kind == "bounce":
+            self._bounces(uow, row, found)
+        elif found.kind == "complaint" and found.complaint is not None:
+            for outcome in rules.complaint_outcomes(found.complaint):
+                uow.emit(
+                    RECIPIENT_COMPLAINED,
+                    mailer_pb2.RecipientComplained(recipient=outcome.recipient),
+                    workspace_id=row.workspace_id,
+                )
+            row.status = RECORDED
+        elif found.kind == "unsubscribe":
+            unsubscribe = rules.unsubscribe_outcome(message)
+            if verdict.rejects or unsubscribe is None:
+                return self._quarantine(row, DMARC_REJECT, "an unsubscribe whose sender failed DMARC")
+            uow.emit(
+                RECIPIENT_UNSUBSCRIBED,
+                mailer_pb2.RecipientUnsubscribed(recipient=unsubscribe.recipient),
+                workspace_id=row.workspace_id,
+            )
+            row.status = RECORDED
+        elif found.kind == "person":
+            self._person(uow, row, message, verdict)
+        else:  # automatic replies and delivery notices: kept, never a reply, never answered
+            row.status = RECORDED
+
+    def _workspace_of_original(self, uow: UnitOfWork, original_message_id: str | None) -> str | None:
+        if not original_message_id:
+            return None
+        return uow.session.scalars(
+            select(OutboundMessage.workspace_id).where(OutboundMessage.rfc822_message_id == original_message_id)
+        ).first()
+
+    def _bounces(self, uow: UnitOfWork, row: InboundMessageRow, found: rules.Classification) -> None:
+        workspace_id = row.workspace_id or ""
+        for bounce in found.bounces:
+            if bounce.event_kind is None:
+                continue
+            address = bounce.recipient.strip().lower()[:320]
+            counter = uow.session.get(SoftBounceRow, (workspace_id, address))
+            in_a_row = counter.in_a_row if counter is not None else 0
+            outcome = rules.bounce_outcome(bounce, soft_in_a_row=in_a_row, soft_limit=self.settings.soft_bounce_limit)
+            if outcome is None:
+                continue
+            if outcome.inactive_reason is None:  # a soft bounce under the limit: counted, nothing else
+                if counter is None:
+                    uow.session.add(SoftBounceRow(workspace_id=workspace_id, address=address, in_a_row=1))
+                else:
+                    counter.in_a_row, counter.last_at = in_a_row + 1, utcnow()
+                self.metrics.bounces.labels("soft").inc()
+                continue
+            if counter is not None:
+                uow.session.delete(counter)
+            self.metrics.bounces.labels(outcome.event_kind).inc()
+            uow.emit(
+                DELIVERY_BOUNCED,
+                mailer_pb2.DeliveryBounced(
+                    recipient=address,
+                    kind=outcome.event_kind,
+                    diagnostic=bounce.diagnostic[:1000],
+                    rfc822_message_id=found.original_message_id or "",
+                ),
+                workspace_id=workspace_id,
+            )
+        row.status = RECORDED
+
+    def _person(
+        self,
+        uow: UnitOfWork,
+        row: InboundMessageRow,
+        message: InboundMessage,
+        verdict: trust.AuthVerdict,
+    ) -> None:
+        workspace_id = row.workspace_id or ""
+        if verdict.rejects:
+            return self._quarantine(
+                row, DMARC_REJECT, f"DMARC failed for a domain publishing p=reject ({verdict.summary})"
+            )
+        if message.from_ is None:
+            return self._drop(row, "no_sender", "a person's message without a From address")
+        try:
+            sender = self.senders.find_or_create(
+                workspace_id=workspace_id, address=message.from_.key, name=message.from_.name
+            )
+        except Unavailable as exc:
+            raise TryLater(f"contacts: {exc}") from exc
+        row.contact_id = sender.contact_id
+        if sender.blocked:
+            return self._drop(row, "blocked_contact", f"contact {sender.contact_id} is blocked")
+        decision = threads.thread_of(
+            message,
+            DatabaseThreadLookups(uow.session, workspace_id, self.verify_reply_token),
+            now=utcnow(),
+            subject_window_days=self.settings.subject_window_days,
+        )
+        target, thread_id = split_thread(decision.thread_id)
+        row.route_target, row.route_thread_id = target, thread_id
+        row.route_rule, row.route_why = decision.rule, decision.why
+        row.status = ROUTED
+        self.metrics.routed.labels(decision.rule).inc()
+        uow.emit(
+            INBOUND_RECEIVED,
+            mailer_pb2.InboundReceived(
+                inbound_id=row.id,
+                raw_url=self.raw_url.format(id=row.id),
+                sender=message.from_.key,
+                sender_name=message.from_.name,
+                subject=message.subject,
+                reply_text=reply.extract_reply(message).text,
+                contact_id=sender.contact_id,
+                rfc822_message_id=message.message_id or "",
+                routing=mailer_pb2.InboundRouting(
+                    target=target,
+                    ticket_id=thread_id if target == "ticket" else "",
+                    conversation_id=thread_id if target == "conversation" else "",
+                    rule=decision.rule,
+                    why=decision.why,
+                    tried=list(decision.tried),
+                ),
+                auth_summary=verdict.summary,
+                contact_created=sender.created,
+            ),
+            workspace_id=workspace_id,
+        )
+
+    def _quarantine(self, row: InboundMessageRow, reason: str, why: str) -> None:
+        row.status, row.quarantine, row.quarantine_why = QUARANTINED, reason, why
+        self.metrics.quarantined.labels(reason).inc()
+
+    def _drop(self, row: InboundMessageRow, reason: str, why: str) -> None:
+        row.status, row.dropped_why = DROPPED, why
+        self.metrics.dropped.labels(reason).inc()
+
+
+def raw_of(uow: UnitOfWork, *, caller: Caller, inbound_id: str) -> InboundMessageRow:
+    """A received message of the caller's workspace, to download its original; another's is not found."""
+    with uow:
+        row = get_in_workspace(
+            uow.session, InboundMessageRow, inbound_id, workspace_id=caller.workspace_id, what="message"
+        )
+        visibility.require(uow.session, caller, row.contact_id, not_found=f"message {inbound_id} not found")
+        return row

@@ -1,0 +1,182 @@
+"""The SMTP listener (aiosmtpd): ``crm serve mailer smtp``, and inside ``crm run`` on loopback.
+
+Recipients are checked at RCPT time (an address that is not ours is refused with 550, so the platform never
+accepts mail it would have to bounce later: no backscatter); a message over ``MAILER_INBOUND_MAX_BYTES`` is
+refused with 552 (announced in EHLO's SIZE, checked against MAIL FROM's SIZE= and while DATA arrives);
+STARTTLS is offered when a certificate is configured. DATA is answered 250 only once the original is stored;
+it is then processed on a thread of its own, so a slow contacts call never holds the session."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import ssl
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Session
+from aiosmtpd.smtp import Envelope as SmtpEnvelope
+
+from crm_mailer.inbound.contacts import GrpcSenderDirectory
+from crm_mailer.inbound.lookups import reply_tokens_of
+from crm_mailer.inbound.message import Envelope
+from crm_mailer.inbound.metrics import InboundMetrics
+from crm_mailer.inbound.service import Pipeline
+from crm_mailer.outbound.tokens import key_for
+from crm_mailer.settings import MailerSettings
+from crm_platform.service import Runtime
+
+log = logging.getLogger(__name__)
+
+MAX_RECIPIENTS = 100  # of one message; a relay splits larger fan-outs
+RETRY_STORED_SECONDS = 30.0
+
+
+def pipeline_of(rt: Runtime) -> Pipeline:
+    settings: MailerSettings = rt.service_settings
+    return Pipeline(
+        database=rt.database,
+        senders=GrpcSenderDirectory(rt.grpc),
+        settings=settings,
+        metrics=InboundMetrics(rt.metrics),
+        verify_reply_token=reply_tokens_of(key_for(settings.token_key, rt.settings)),
+    )
+
+
+class InboundHandler:
+    """aiosmtpd's hooks: blocking work (the database, contacts) runs on the executor, not the event loop."""
+
+    def __init__(self, pipeline: Pipeline, executor: ThreadPoolExecutor) -> None:
+        self.pipeline = pipeline
+        self.executor = executor
+
+    async def handle_RCPT(  # noqa: N802 - aiosmtpd's name
+        self, _server: SMTP, _session: Session, envelope: SmtpEnvelope, address: str, _options: list[str]
+    ) -> str:
+        if len(envelope.rcpt_tos) >= MAX_RECIPIENTS:
+            self.pipeline.metrics.refused.labels("too_many_recipients").inc()
+            return "452 4.5.3 too many recipients"
+        answer = await asyncio.get_running_loop().run_in_executor(self.executor, self.pipeline.check_recipient, address)
+        if answer.code == 250:
+            envelope.rcpt_tos.append(address)
+        return answer.smtp
+
+    async def handle_DATA(self, _server: SMTP, _session: Session, envelope: SmtpEnvelope) -> str:  # noqa: N802
+        raw = envelope.original_content or b""
+        loop = asyncio.get_running_loop()
+        try:
+            row = await loop.run_in_executor(
+                self.executor,
+                lambda: self.pipeline.receive(
+                    raw,
+                    envelope=Envelope(mail_from=envelope.mail_from or "", rcpt_to=tuple(envelope.rcpt_tos)),
+                    channel="smtp",
+                ),
+            )
+        except Exception:
+            log.exception("could not store an inbound message")
+            return "451 4.3.0 cannot store the message now, try again later"
+        loop.run_in_executor(self.executor, self.pipeline.process, row.id)
+        return f"250 2.0.0 OK queued as {row.id}"
+
+
+def tls_context(settings: MailerSettings) -> ssl.SSLContext | None:
+    if settings.inbound_tls_cert is None or settings.inbound_tls_key is None:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(str(settings.inbound_tls_cert), str(settings.inbound_tls_key))
+    return context
+
+
+class Listener:
+    """The SMTP server on its own event loop thread, and a thread retrying what was stored but not processed."""
+
+    def __init__(self, pipeline: Pipeline, *, host: str, port: int, settings: MailerSettings, workers: int = 8):
+        self.pipeline = pipeline
+        self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mailer-inbound")
+        self.stop_event = threading.Event()
+        self.controller = Controller(
+            InboundHandler(pipeline, self.executor),
+            hostname=host,
+            port=port,
+            data_size_limit=settings.max_bytes,
+            tls_context=tls_context(settings),
+            require_starttls=False,
+            decode_data=False,
+            enable_SMTPUTF8=True,
+            ident="CRM mailer",
+            server_hostname=settings.own_inbound_domain,
+        )
+        self.retrier = threading.Thread(target=self._retry_stored, name="mailer-inbound-retry", daemon=True)
+
+    def start(self) -> None:
+        self.controller.start()
+        self.retrier.start()
+
+    def _retry_stored(self) -> None:
+        while not self.stop_event.wait(RETRY_STORED_SECONDS):
+            try:
+                self.pipeline.process_stored()
+            except Exception:
+                log.exception("retrying stored inbound mail failed")
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        self.controller.stop()
+        self.executor.shutdown(wait=True, cancel_futures=False)
+
+
+def listen(rt: Runtime, *, host: str | None = None, port: int | None = None) -> Listener:
+    settings: MailerSettings = rt.service_settings
+    listener = Listener(
+        pipeline_of(rt),
+        host=host or settings.inbound_smtp_host or rt.settings.listen_host,
+        port=settings.inbound_smtp_port if port is None else port,
+        settings=settings,
+    )
+    listener.start()
+    return listener
+
+
+def run_smtp(rt: Runtime) -> None:
+    """``crm serve mailer smtp``: the listener until SIGTERM; /healthz, /readyz and /metrics on the metrics port."""
+    from crm_platform.processes import serve_ops
+
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        log.info("received signal %d, stopping", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    def ready() -> str | None:
+        try:
+            rt.database.ping()
+        except Exception as exc:  # noqa: BLE001
+            return f"database: {exc.__class__.__name__}"
+        return None
+
+    ops = serve_ops(rt.settings.metrics_port, ready, host=rt.settings.listen_host)
+    listener = listen(rt)
+    log.info("SMTP listener of mailer on %s:%d", listener.controller.hostname, listener.controller.port)
+    stop.wait()
+    listener.stop()
+    ops.shutdown()
+
+
+def embed(rt: Runtime) -> Callable[[], None]:
+    """All-in-one mode: the listener on loopback. A port in use is logged, not fatal: the rest still serves."""
+    try:
+        listener = listen(rt, host="127.0.0.1")
+    except Exception as exc:  # noqa: BLE001 - e.g. another `crm run` holds the port
+        log.warning("SMTP listener not started: %r", exc)
+        return lambda: None
+    log.info("SMTP listener on 127.0.0.1:%d", listener.controller.port)
+    return listener.stop
