@@ -21,7 +21,7 @@ from crm_platform.context import Caller
 from crm_platform.events import payload_of
 from crm_platform.ids import new_id
 from crm_platform.metrics import exposition
-from tests.integration.services.stack import running
+from tests.support.stack import running
 from tests.support.infra import free_port
 
 from .conftest import INBOUND_DOMAIN, TRUSTED_RELAY, Inbound, crlf, fixture

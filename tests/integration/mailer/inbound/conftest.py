@@ -15,12 +15,12 @@ from sqlalchemy import select
 from crm_mailer.inbound import smtp
 from crm_mailer.inbound.models import STORED, InboundMessageRow
 from crm_mailer.inbound.smtp import Listener
-from tests.integration.services.stack import ContactsPeer, RunningService, contacts_peer, running
+from tests.support.stack import ContactsPeer, RunningService, contacts_peer, running
 from tests.support.infra import free_port
 
 INBOUND_DOMAIN = "in.acme.test"
 TRUSTED_RELAY = "mx.acme.test"
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "mail"
+FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "mail"
 
 
 @dataclass
