@@ -127,3 +127,23 @@ def test_the_schema_refuses_a_wrong_service_type_or_domain() -> None:
         {"mailer": {"inbound": {"listner": {}}}},
     ):
         assert schema_errors(deep_merge(default_values(), override)) != [], override
+
+
+def test_every_mailer_process_reads_the_keys_production_requires_from_one_secret(tmp_path: pathlib.Path) -> None:
+    """Without MAILER_DKIM_ENCRYPTION_KEYS and MAILER_TOKEN_KEY a production mailer stops at start."""
+    deployments = by_name(manifests_of("default"), "Deployment")
+    for process in ("http", "grpc", "worker", "smtp"):
+        env = env_of(only_container(deployments[component("default", "mailer", process)]["spec"]["template"]["spec"]))
+        assert env["MAILER_DKIM_ENCRYPTION_KEYS"]["valueFrom"]["secretKeyRef"] == {
+            "name": "crm-mailer-keys",
+            "key": "dkim-encryption-keys",
+        }, process
+        assert env["MAILER_TOKEN_KEY"]["valueFrom"]["secretKeyRef"] == {"name": "crm-mailer-keys", "key": "token-key"}
+        assert "MAILER_PUBLIC_URL" not in env
+
+    override = {"mailer": {"keys": {"existingSecret": "mail-keys"}, "publicUrl": "https://crm.acme.test"}}
+    deployments = by_name(render_valid(tmp_path, override), "Deployment")
+    env = env_of(only_container(deployments[component("default", "mailer", "worker")]["spec"]["template"]["spec"]))
+    assert env["MAILER_TOKEN_KEY"]["valueFrom"]["secretKeyRef"]["name"] == "mail-keys"
+    assert env["MAILER_PUBLIC_URL"]["value"] == "https://crm.acme.test"
+    assert schema_errors(deep_merge(default_values(), {"mailer": {"publicUrl": "crm.acme.test"}})) != []

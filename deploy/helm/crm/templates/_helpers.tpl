@@ -171,6 +171,20 @@ Order: the platform contract, then global extraEnv, then the service's, then the
 - name: MAILER_INBOUND_AUTHSERV_ID
   value: {{ . | quote }}
 {{- end }}
+- name: MAILER_DKIM_ENCRYPTION_KEYS
+  valueFrom:
+    secretKeyRef:
+      name: {{ $values.mailer.keys.existingSecret | quote }}
+      key: {{ $values.mailer.keys.dkimEncryptionKeysKey | quote }}
+- name: MAILER_TOKEN_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ $values.mailer.keys.existingSecret | quote }}
+      key: {{ $values.mailer.keys.tokenKeyKey | quote }}
+{{- with $values.mailer.publicUrl }}
+- name: MAILER_PUBLIC_URL
+  value: {{ . | quote }}
+{{- end }}
 {{- with $values.mailer.from }}
 - name: MAILER_FROM
   value: {{ . | quote }}
