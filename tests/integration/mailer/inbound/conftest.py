@@ -15,8 +15,8 @@ from sqlalchemy import select
 from crm_mailer.inbound import smtp
 from crm_mailer.inbound.models import STORED, InboundMessageRow
 from crm_mailer.inbound.smtp import Listener
-from tests.support.stack import ContactsPeer, RunningService, contacts_peer, running
 from tests.support.infra import free_port
+from tests.support.stack import ContactsPeer, RunningService, contacts_peer, running
 
 INBOUND_DOMAIN = "in.acme.test"
 TRUSTED_RELAY = "mx.acme.test"

@@ -21,8 +21,8 @@ from crm_platform.context import Caller
 from crm_platform.events import payload_of
 from crm_platform.ids import new_id
 from crm_platform.metrics import exposition
-from tests.support.stack import running
 from tests.support.infra import free_port
+from tests.support.stack import running
 
 from .conftest import INBOUND_DOMAIN, TRUSTED_RELAY, Inbound, crlf, fixture
 
