@@ -1,7 +1,7 @@
 """inbound messages: each received original with what the pipeline made of it; soft bounces in a row
 
 Revision ID: a1a5ba87ca54
-Revises: 1d4d03c1c9ed
+Revises: 7c2e9a41d0b3
 Create Date: 2026-12-01 13:17:23.386801
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 
 
 revision: str = 'a1a5ba87ca54'
-down_revision: Union[str, Sequence[str], None] = '1d4d03c1c9ed'
+down_revision: Union[str, Sequence[str], None] = '7c2e9a41d0b3'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
