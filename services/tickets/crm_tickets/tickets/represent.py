@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from crm.tickets.v1 import tickets_pb2
@@ -11,12 +12,25 @@ from crm_tickets.tickets.models import Comment, Ticket
 def ticket(row: Ticket) -> dict[str, Any]:
     return {
         "id": row.id,
+        "number": row.number,
         "contact_id": row.contact_id,
         "subject": row.subject,
         "status": row.status,
+        "priority": row.priority,
+        "responsible_id": row.responsible_id,
         "opened_by": row.opened_by,
+        "channel": row.channel,
+        "version": row.version,
         "created_at": row.created_at.isoformat(),
+        "updated_at": (row.updated_at or row.created_at).isoformat(),
+        "first_response_at": _iso(row.first_response_at),
+        "solved_at": _iso(row.solved_at),
+        "closed_at": _iso(row.closed_at),
     }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
 
 
 def comment(row: Comment) -> dict[str, Any]:

@@ -2,24 +2,105 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
 
 from crm.events.v1 import tickets_pb2
-from crm_events.tickets import COMMENT_PRIVATE_ADDED, COMMENT_PUBLIC_ADDED, TICKET_OPENED
+from crm_events.tickets import COMMENT_PRIVATE_ADDED, COMMENT_PUBLIC_ADDED, TICKET_OPENED, TICKET_STATUS_CHANGED
 from crm_platform.clients.contacts import ContactDirectory, require_visible_contact
 from crm_platform.context import Caller
 from crm_platform.db import UnitOfWork, get_in_workspace, utcnow
 from crm_platform.ids import new_id
 from crm_tickets.models import visibility
 from crm_tickets.tickets import rules
-from crm_tickets.tickets.models import Comment, Ticket
+from crm_tickets.tickets.models import Comment, StatusChange, Ticket, TicketCounter, TicketTag
+
+
+def next_number(session: Session, workspace_id: str) -> int:
+    """The workspace's next ticket number, taken with one upsert (PostgreSQL and SQLite alike): concurrent
+    openers queue on the counter's row, a rolled-back ticket leaves a gap, no number is handed out twice."""
+    table = TicketCounter.__table__
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as upsert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as upsert  # type: ignore[assignment]
+    statement = upsert(table).values(workspace_id=workspace_id, last_number=1)
+    statement = statement.on_conflict_do_update(
+        index_elements=[table.c.workspace_id], set_={"last_number": table.c.last_number + 1}
+    ).returning(table.c.last_number)
+    return int(session.execute(statement).scalar_one())
+
+
+def move_status(
+    uow: UnitOfWork,
+    ticket: Ticket,
+    wanted: str,
+    *,
+    actor_id: str,
+    reason: str | None = None,
+    reopen: bool = False,
+    now: datetime | None = None,
+) -> bool:
+    """Move a ticket (loaded in ``uow``'s open transaction) to ``wanted`` as ``rules.check_move`` allows:
+    the status history row, the timestamps, the version and ``tickets.ticket.status_changed``. Every
+    status change goes through here, whoever makes it (a member, a customer's reply, automation).
+    False when the ticket already had that status (nothing recorded)."""
+    move = rules.check_move(ticket.status, wanted, reopen=reopen)
+    if not move.changes:
+        return False
+    now = now or utcnow()
+    ticket.status = move.to_status
+    for column, value in rules.timestamps_after(move, now).items():
+        setattr(ticket, column, value)
+    ticket.version += 1
+    ticket.updated_at = now
+    uow.session.add(
+        StatusChange(
+            id=new_id(),
+            workspace_id=ticket.workspace_id,
+            ticket_id=ticket.id,
+            from_status=move.from_status,
+            to_status=move.to_status,
+            actor_id=actor_id,
+            reason=reason,
+            changed_at=now,
+        )
+    )
+    uow.emit(
+        TICKET_STATUS_CHANGED,
+        tickets_pb2.TicketStatusChanged(
+            ticket_id=ticket.id,
+            contact_id=ticket.contact_id,
+            number=ticket.number,
+            from_status=move.from_status,
+            to_status=move.to_status,
+            actor_id=actor_id,
+            reason=reason or "",
+        ),
+        workspace_id=ticket.workspace_id,
+    )
+    return True
 
 
 def open_ticket(
-    uow: UnitOfWork, contacts: ContactDirectory, *, caller: Caller, subject: str, contact_id: str
+    uow: UnitOfWork,
+    contacts: ContactDirectory,
+    *,
+    caller: Caller,
+    subject: str,
+    contact_id: str,
+    priority: str = rules.NORMAL,
+    responsible_id: str | None = None,
+    tags: Sequence[str] = (),
 ) -> Ticket:
     """Open a ticket for a contact the caller may see; emits tickets.ticket.opened."""
     subject = rules.clean_subject(subject)
+    priority = rules.check_priority(priority)
+    tags = rules.clean_tags(tags)
     asked_at = utcnow()
     access = require_visible_contact(contacts, contact_id, what="ticket")
     workspace_id = caller.workspace_id
@@ -32,13 +113,49 @@ def open_ticket(
             uow.session, workspace_id=workspace_id, agents_see_all=access.agents_see_all, as_of=asked_at
         )
         ticket = Ticket(
-            id=new_id(), workspace_id=workspace_id, contact_id=contact_id, subject=subject, opened_by=caller.user_id
+            id=new_id(),
+            workspace_id=workspace_id,
+            number=next_number(uow.session, workspace_id),
+            contact_id=contact_id,
+            subject=subject,
+            status=rules.NEW,
+            priority=priority,
+            responsible_id=responsible_id,
+            opened_by=caller.user_id,
+            version=1,
+            created_at=asked_at,
+            updated_at=asked_at,
         )
         uow.session.add(ticket)
+        uow.session.flush()
+        if tags:
+            uow.session.execute(
+                insert(TicketTag), [{"workspace_id": workspace_id, "ticket_id": ticket.id, "tag": tag} for tag in tags]
+            )
+        uow.session.add(
+            StatusChange(
+                id=new_id(),
+                workspace_id=workspace_id,
+                ticket_id=ticket.id,
+                from_status=None,
+                to_status=rules.NEW,
+                actor_id=caller.user_id,
+                reason="opened",
+                changed_at=asked_at,
+            )
+        )
         uow.emit(
             TICKET_OPENED,
             tickets_pb2.TicketOpened(
-                ticket_id=ticket.id, contact_id=contact_id, subject=subject, opened_by=caller.user_id
+                ticket_id=ticket.id,
+                contact_id=contact_id,
+                subject=subject,
+                opened_by=caller.user_id,
+                number=ticket.number,
+                status=ticket.status,
+                priority=priority,
+                responsible_id=responsible_id or "",
+                channel=ticket.channel,
             ),
             workspace_id=workspace_id,
         )
@@ -98,6 +215,7 @@ def add_comment(uow: UnitOfWork, *, caller: Caller, ticket_id: str, body: str, p
                 body=body,
                 author_id=caller.user_id,
                 public=public,
+                ticket_number=ticket.number,
             ),
             workspace_id=workspace_id,
         )

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from flask_openapi3 import APIBlueprint, Tag
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from crm_platform import paging
 from crm_platform.clients.contacts import GrpcContactDirectory
 from crm_platform.paging import PageQuery
 from crm_platform.web import SECURITY, caller, idempotent, json_response, runtime
-from crm_tickets.tickets import represent, service
+from crm_tickets.tickets import represent, rules, service
+from crm_tickets.tickets.rules import NORMAL, PRIORITIES, STATUSES
 
 api = APIBlueprint("tickets", __name__, url_prefix="/v1/tickets", abp_tags=[Tag(name="tickets")], abp_security=SECURITY)
 
@@ -18,15 +21,27 @@ class TicketIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     subject: str = Field(min_length=1, max_length=300)
     contact_id: str = Field(min_length=1, max_length=64)
+    priority: Literal[PRIORITIES] = NORMAL  # type: ignore[valid-type]
+    responsible_id: str | None = Field(default=None, min_length=1, max_length=100)
+    tags: list[str] = Field(default_factory=list, max_length=rules.MAX_TAGS)
 
 
 class TicketOut(BaseModel):
     id: str
+    number: int = Field(description="the workspace's ticket number, shown to the contact as [#number]")
     contact_id: str
     subject: str
-    status: str
+    status: Literal[STATUSES]  # type: ignore[valid-type]
+    priority: Literal[PRIORITIES]  # type: ignore[valid-type]
+    responsible_id: str | None
     opened_by: str
+    channel: str
+    version: int = Field(description='the ETag: send If-Match: "<version>" on a change')
     created_at: str
+    updated_at: str
+    first_response_at: str | None
+    solved_at: str | None
+    closed_at: str | None
 
 
 class TicketPage(BaseModel):
@@ -75,6 +90,9 @@ def open_ticket(body: TicketIn):  # type: ignore[no-untyped-def]
         caller=caller(),
         subject=body.subject,
         contact_id=body.contact_id,
+        priority=body.priority,
+        responsible_id=body.responsible_id,
+        tags=body.tags,
     )
     return json_response(represent.ticket(ticket), 201, {"Location": f"/v1/tickets/{ticket.id}"})
 

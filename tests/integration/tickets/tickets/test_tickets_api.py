@@ -33,14 +33,26 @@ def test_ticket_opened_for_a_contact_of_the_workspace(
 
     assert opened.status_code == 201
     ticket = opened.get_json()
-    assert (ticket["contact_id"], ticket["subject"], ticket["status"]) == (ana, "Printer on fire", "open")
+    assert (ticket["contact_id"], ticket["subject"], ticket["status"]) == (ana, "Printer on fire", "new")
+    assert (ticket["number"], ticket["priority"], ticket["responsible_id"]) == (1, "normal", None)
     assert ticket["opened_by"] == "agent-1"
     fetched = tickets_api.client.get(opened.headers["Location"], headers=tickets_api.auth(acme))
     assert fetched.get_json() == ticket
     [event] = tickets_api.outbox("tickets.ticket.opened")
     assert payload_of(event, tickets_pb2.TicketOpened) == tickets_pb2.TicketOpened(
-        ticket_id=ticket["id"], contact_id=ana, subject="Printer on fire", opened_by="agent-1"
+        ticket_id=ticket["id"],
+        contact_id=ana,
+        subject="Printer on fire",
+        opened_by="agent-1",
+        number=1,
+        status="new",
+        priority="normal",
+        channel="api",
     )
+    second = open_ticket(tickets_api, acme, ana, subject="Still on fire").get_json()
+    assert second["number"] == 2
+    other = contacts_peer_service.workspace()
+    assert open_ticket(tickets_api, other, contacts_peer_service.contact(other)).get_json()["number"] == 1
 
 
 def test_ticket_for_an_unknown_contact_is_refused_on_contact_id(
@@ -95,6 +107,7 @@ def test_comment_visibility_decides_the_event(
         body="We are on it.",
         author_id="agent-1",
         public=public,
+        ticket_number=ticket["number"],
     )
 
 
