@@ -22,16 +22,19 @@ from crm_tickets.tickets.models import Comment, StatusChange, Ticket, TicketCoun
 def next_number(session: Session, workspace_id: str) -> int:
     """The workspace's next ticket number, taken with one upsert (PostgreSQL and SQLite alike): concurrent
     openers queue on the counter's row, a rolled-back ticket leaves a gap, no number is handed out twice."""
-    table = TicketCounter.__table__
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as upsert
     else:
         from sqlalchemy.dialects.sqlite import insert as upsert  # type: ignore[assignment]
-    statement = upsert(table).values(workspace_id=workspace_id, last_number=1)
-    statement = statement.on_conflict_do_update(
-        index_elements=[table.c.workspace_id], set_={"last_number": table.c.last_number + 1}
-    ).returning(table.c.last_number)
+    statement = (
+        upsert(TicketCounter)
+        .values(workspace_id=workspace_id, last_number=1)
+        .on_conflict_do_update(
+            index_elements=[TicketCounter.workspace_id], set_={"last_number": TicketCounter.last_number + 1}
+        )
+        .returning(TicketCounter.last_number)
+    )
     return int(session.execute(statement).scalar_one())
 
 
