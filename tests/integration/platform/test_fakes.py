@@ -145,6 +145,20 @@ def test_a_contact_the_workspace_does_not_have_is_not_found_by_both(directory: D
             require_visible_contact(directory.contacts, contact_id, what="ticket")
 
 
+def test_many_contacts_read_in_one_call_leave_out_what_the_workspace_does_not_have_in_both(
+    directory: Directory,
+) -> None:
+    asked = [directory.anas_contact, directory.deleted_contact, directory.globex_contact, new_id(), "not-an-id"]
+
+    with directory.as_(new_id(), "admin"):
+        found = directory.contacts.get_many(asked)
+        none = directory.contacts.get_many([])
+
+    assert list(found) == [directory.anas_contact]
+    assert (found[directory.anas_contact].name, found[directory.anas_contact].blocked) == ("Ana's customer", False)
+    assert none == {}
+
+
 @pytest.mark.parametrize(
     ("who", "whose", "visible"),
     [("admin", "luis", True), ("owner", "ana", True), ("another agent", "luis", False)],

@@ -61,6 +61,11 @@ class ContactDirectory(Protocol):
         """A member of the caller's workspace, or None."""
         ...
 
+    def get_many(self, contact_ids: list[str]) -> dict[str, ContactCard]:
+        """The caller's workspace's contacts among these ids, by id, in one call; an unknown, deleted or another
+        workspace's id is left out."""
+        ...
+
     def find_or_create_by_email(self, address: str, *, name: str = "") -> tuple[ContactCard, bool]:
         """The caller's workspace's contact having this address among any of its emails, or a new one named
         ``name`` (the address' local part when empty); and whether it was created. A blocked contact is
@@ -148,6 +153,27 @@ class FakeContactDirectory:
     def get(self, contact_id: str) -> ContactCard:
         return self._live(contact_id)[1]
 
+    def get_many(self, contact_ids: list[str]) -> dict[str, ContactCard]:
+        found: dict[str, ContactCard] = {}
+        for contact_id in contact_ids:
+            try:
+                found[contact_id] = self._live(contact_id)[1]
+            except NotFound:
+                continue
+        return found
+
+    def block(self, contact_id: str, blocked: bool = True) -> None:
+        workspace_id, card = self._contacts[contact_id]
+        self._contacts[contact_id] = (workspace_id, replace(card, blocked=blocked))
+
+    def turn_off_email(self, contact_id: str, reason: str) -> None:
+        """The primary address turned inactive (bounced, unsubscribed, ...), as contacts records it."""
+        workspace_id, card = self._contacts[contact_id]
+        self._contacts[contact_id] = (
+            workspace_id,
+            replace(card, email_status="inactive", email_inactive_reason=reason),
+        )
+
     def access(self, contact_id: str) -> ContactAccess:
         workspace_id, card = self._live(contact_id)
         agents_see_all = workspace_id not in self._restricted
@@ -190,6 +216,14 @@ class GrpcContactDirectory:
 
     def get(self, contact_id: str) -> ContactCard:
         return _card_of(self._client.call("GetContact", contacts_pb2.GetContactRequest(contact_id=contact_id)))
+
+    def get_many(self, contact_ids: list[str]) -> dict[str, ContactCard]:
+        if not contact_ids:
+            return {}
+        found = self._client.call(
+            "BatchGetContacts", contacts_pb2.BatchGetContactsRequest(contact_ids=list(dict.fromkeys(contact_ids)))
+        )
+        return {contact.id: _card_of(contact) for contact in found.contacts}
 
     def find_or_create_by_email(self, address: str, *, name: str = "") -> tuple[ContactCard, bool]:
         found = self._client.call(
