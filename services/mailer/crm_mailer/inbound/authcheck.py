@@ -96,7 +96,10 @@ class Authenticator:
             spf_result, spf_domain, why = self.spf(client_ip, message.envelope.mail_from, helo)
             results["spf"] = spf_result
             details["spf"] = {"domain": spf_domain, "client_ip": client_ip, "why": why[:300]}
-        dkim_result, passed, dkim_details = self.dkim(message.raw)
+        if message.has_header("DKIM-Signature"):
+            dkim_result, passed, dkim_details = self.dkim(message.raw)
+        else:  # most mail: no need for dkimpy to read the message again
+            dkim_result, passed, dkim_details = "none", (), []
         results["dkim"] = dkim_result
         details["dkim"] = dkim_details
         outcome = self.dmarc(
