@@ -21,7 +21,7 @@ from crm_platform.db import utcnow
 from crm_platform.events import payload_of
 from crm_platform.grpc_client import GrpcClients
 from crm_platform.settings import load
-from tests.factories import tickets
+from tests.factories import mailer as mailer_factories
 from tests.factories.platform import admin
 from tests.support.infra import free_port
 from tests.support.stack import ContactsPeer, RunningService, service_env
@@ -45,10 +45,10 @@ def test_a_contact_blocked_after_queueing_is_not_mailed_and_the_skip_is_publishe
     mailer_api: RunningService, contacts_peer_service: ContactsPeer
 ) -> None:
     peer = contacts_peer_service
-    acme = peer.workspace()
-    ana, luis = peer.contact(acme, email="ana@example.com"), peer.contact(acme, name="Luis", email="luis@example.com")
-    mailer_api.consume(tickets.public_comment_added(acme, ana))
-    mailer_api.consume(tickets.public_comment_added(acme, luis))
+    acme, ana = mailer_factories.queued_comment_mail(mailer_api, peer)
+    luis = mailer_factories.queued_comment_mail(
+        mailer_api, peer, email="luis@example.com", workspace_id=acme
+    ).contact_id
     contacts_service.set_blocked(peer.rt.database.unit_of_work(), caller=admin(acme), contact_id=ana, blocked=True)
     transport = RecordingTransport()
 
@@ -69,9 +69,7 @@ def test_an_address_turned_inactive_after_queueing_is_suppressed_with_its_reason
     mailer_api: RunningService, contacts_peer_service: ContactsPeer
 ) -> None:
     peer = contacts_peer_service
-    acme = peer.workspace()
-    ana = peer.contact(acme, email="ana@example.com")
-    mailer_api.consume(tickets.public_comment_added(acme, ana))
+    acme, ana = mailer_factories.queued_comment_mail(mailer_api, peer)
     emailstatus.deactivate_email(
         peer.rt.database.unit_of_work(), caller=admin(acme), contact_id=ana, address="ana@example.com", reason="invalid"
     )
@@ -89,9 +87,7 @@ def test_a_contact_deleted_after_queueing_is_skipped(
     mailer_api: RunningService, contacts_peer_service: ContactsPeer
 ) -> None:
     peer = contacts_peer_service
-    acme = peer.workspace()
-    ana = peer.contact(acme, email="ana@example.com")
-    mailer_api.consume(tickets.public_comment_added(acme, ana))
+    acme, ana = mailer_factories.queued_comment_mail(mailer_api, peer)
     contacts_service.delete(peer.rt.database.unit_of_work(), caller=admin(acme), contact_id=ana)
     transport = RecordingTransport()
 
@@ -106,9 +102,7 @@ def test_while_contacts_cannot_be_asked_the_batch_waits_and_is_never_sent_unchec
     mailer_api: RunningService, contacts_peer_service: ContactsPeer, tmp_path: Path
 ) -> None:
     peer = contacts_peer_service
-    acme = peer.workspace()
-    ana = peer.contact(acme, email="ana@example.com")
-    mailer_api.consume(tickets.public_comment_added(acme, ana))
+    _, ana = mailer_factories.queued_comment_mail(mailer_api, peer)
     nowhere = f"127.0.0.1:{free_port()}"
     settings = load("mailer", service_env("mailer", "sqlite://", tmp_path, CRM_CONTACTS_GRPC_TARGET=nowhere))
     unreachable = GrpcContactDirectory(GrpcClients(settings))
