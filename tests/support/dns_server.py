@@ -102,3 +102,17 @@ def loopback_dns() -> Iterator[LoopbackDns]:
         for server in (udp, tcp):
             server.stop()
             server.server.server_close()
+
+
+@contextmanager
+def silent_dns() -> Iterator[str]:
+    """A UDP port on loopback that takes DNS queries and never answers: every lookup there times out.
+    Yields its address as MAILER_DNS_RESOLVER takes it."""
+    import socket
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    try:
+        yield f"127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        sock.close()

@@ -145,6 +145,20 @@ def test_a_contact_the_workspace_does_not_have_is_not_found_by_both(directory: D
             require_visible_contact(directory.contacts, contact_id, what="ticket")
 
 
+def test_many_contacts_read_in_one_call_leave_out_what_the_workspace_does_not_have_in_both(
+    directory: Directory,
+) -> None:
+    asked = [directory.anas_contact, directory.deleted_contact, directory.globex_contact, new_id(), "not-an-id"]
+
+    with directory.as_(new_id(), "admin"):
+        found = directory.contacts.get_many(asked)
+        none = directory.contacts.get_many([])
+
+    assert list(found) == [directory.anas_contact]
+    assert (found[directory.anas_contact].name, found[directory.anas_contact].blocked) == ("Ana's customer", False)
+    assert none == {}
+
+
 @pytest.mark.parametrize(
     ("who", "whose", "visible"),
     [("admin", "luis", True), ("owner", "ana", True), ("another agent", "luis", False)],
@@ -229,3 +243,90 @@ def test_the_fake_refuses_and_defers_as_an_smtp_server_answering_5xx_and_4xx(mai
     with pytest.raises(TemporaryFailure):
         send(mailbox_.transport, mail_to(GREYLISTED))
     assert mailbox_.delivered() == []
+
+
+# Finding or creating the contact of an address (inbound mail) -----------------------------------------------
+@dataclass
+class InboundDirectory:
+    contacts: ContactDirectory
+    workspace: str
+    ana: str  # ana@example.com, and ana.work@example.com besides
+    blocked: str  # spam@example.com, blocked
+    globex_bob: str  # bob@example.com, in another workspace
+
+    @contextlib.contextmanager
+    def as_mailer(self) -> Iterator[None]:
+        with context.bound(caller=Caller(self.workspace, "system:mailer", "system")):
+            yield
+
+
+def fake_inbound_directory() -> InboundDirectory:
+    fake = FakeContactDirectory()
+    acme = new_id()
+    return InboundDirectory(
+        contacts=fake,
+        workspace=acme,
+        ana=fake.add(acme, name="Ana", email="ana@example.com", other_emails=("ana.work@example.com",)).id,
+        blocked=fake.add(acme, name="Spam", email="spam@example.com", blocked=True).id,
+        globex_bob=fake.add(new_id(), name="Bob", email="bob@example.com").id,
+    )
+
+
+def real_inbound_directory(peer: ContactsPeer, tmp_path: Path) -> InboundDirectory:
+    from crm_contacts.contacts import service as contacts
+
+    acme = peer.workspace(name="Acme")
+    ana = peer_contact(peer, acme, "Ana", "ana@example.com", "ana.work@example.com")
+    blocked = peer_contact(peer, acme, "Spam", "spam@example.com")
+    admin = Caller(acme, new_id(), "admin")
+    contacts.set_blocked(peer.rt.database.unit_of_work(), caller=admin, contact_id=blocked, blocked=True)
+    globex_bob = peer_contact(peer, peer.workspace(name="Globex"), "Bob", "bob@example.com")
+    # As the mailer: the one service (with conversations) contacts lets find or create contacts by address.
+    settings = load("mailer", service_env("mailer", "sqlite://", tmp_path, CRM_CONTACTS_GRPC_TARGET=peer.target))
+    return InboundDirectory(GrpcContactDirectory(GrpcClients(settings)), acme, ana, blocked, globex_bob)
+
+
+def peer_contact(peer: ContactsPeer, workspace_id: str, name: str, *emails: str) -> str:
+    from tests.factories import contacts
+
+    return contacts.contact(peer.rt.database, workspace_id, name=name, emails=list(emails))
+
+
+@pytest.fixture(params=["fake", "grpc"])
+def inbound_directory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[InboundDirectory]:
+    if request.param == "fake":
+        yield fake_inbound_directory()
+        return
+    yield real_inbound_directory(request.getfixturevalue("contacts_peer_service"), tmp_path)
+
+
+def test_an_address_finds_its_contact_by_any_of_its_emails_in_both(inbound_directory: InboundDirectory) -> None:
+    with inbound_directory.as_mailer():
+        primary, created = inbound_directory.contacts.find_or_create_by_email("ana@example.com")
+        other, other_created = inbound_directory.contacts.find_or_create_by_email(" ANA.work@Example.com ")
+        blocked, _ = inbound_directory.contacts.find_or_create_by_email("spam@example.com")
+
+    assert (primary.id, primary.name, created) == (inbound_directory.ana, "Ana", False)
+    assert (other.id, other_created) == (inbound_directory.ana, False)
+    assert (blocked.id, blocked.blocked) == (inbound_directory.blocked, True)
+
+
+def test_an_unknown_address_creates_one_contact_in_the_callers_workspace_in_both(
+    inbound_directory: InboundDirectory,
+) -> None:
+    with inbound_directory.as_mailer():
+        card, created = inbound_directory.contacts.find_or_create_by_email("bob@example.com", name="Bob Gil")
+        again, created_again = inbound_directory.contacts.find_or_create_by_email("bob@example.com")
+        unnamed, _ = inbound_directory.contacts.find_or_create_by_email("carla@example.com")
+        read = inbound_directory.contacts.get(card.id)
+
+    assert created and not created_again and again.id == card.id
+    assert card.id != inbound_directory.globex_bob  # another workspace's contact with that address is not ours
+    assert (card.name, card.email, card.blocked, read.email) == ("Bob Gil", "bob@example.com", False, "bob@example.com")
+    assert unnamed.name == "carla"  # the local part, without a name
+
+
+@pytest.mark.parametrize("address", ["not an address", "", "ana@"])
+def test_a_malformed_address_is_invalid_input_in_both(inbound_directory: InboundDirectory, address: str) -> None:
+    with inbound_directory.as_mailer(), pytest.raises(InvalidInput):
+        inbound_directory.contacts.find_or_create_by_email(address)

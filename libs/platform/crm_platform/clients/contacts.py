@@ -61,6 +61,18 @@ class ContactDirectory(Protocol):
         """A member of the caller's workspace, or None."""
         ...
 
+    def get_many(self, contact_ids: list[str]) -> dict[str, ContactCard]:
+        """The caller's workspace's contacts among these ids, by id, in one call; an unknown, deleted or another
+        workspace's id is left out."""
+        ...
+
+    def find_or_create_by_email(self, address: str, *, name: str = "") -> tuple[ContactCard, bool]:
+        """The caller's workspace's contact having this address among any of its emails, or a new one named
+        ``name`` (the address' local part when empty); and whether it was created. A blocked contact is
+        returned as it is (``blocked``): the caller decides. Raises InvalidInput for a malformed address.
+        Only inbound mail and chat may ask (contacts answers other services PERMISSION_DENIED)."""
+        ...
+
 
 def require_visible_contact(contacts: ContactDirectory, contact_id: str, *, what: str) -> ContactAccess:
     """The caller's access to the contact a new ``what`` (ticket, conversation, ...) is for, in one call: an
@@ -91,6 +103,7 @@ class FakeContactDirectory:
     _deleted: set[str] = field(default_factory=set)
     _restricted: set[str] = field(default_factory=set)  # workspaces whose agents see only their own contacts
     _members: dict[str, tuple[str, MemberCard]] = field(default_factory=dict)  # id -> (workspace, card)
+    _other_emails: dict[str, tuple[str, ...]] = field(default_factory=dict)  # id -> its addresses besides ``email``
 
     def add(
         self,
@@ -102,6 +115,7 @@ class FakeContactDirectory:
         owner_id: str | None = None,
         blocked: bool = False,
         email_inactive_reason: str | None = None,
+        other_emails: tuple[str, ...] = (),
     ) -> ContactCard:
         card = ContactCard(
             id=new_id(),
@@ -114,6 +128,7 @@ class FakeContactDirectory:
             email_inactive_reason=email_inactive_reason,
         )
         self._contacts[card.id] = (workspace_id, card)
+        self._other_emails[card.id] = tuple(address.lower() for address in other_emails)
         return card
 
     def add_member(self, workspace_id: str, *, name: str = "Luis Gil", signature: str | None = None) -> MemberCard:
@@ -138,6 +153,27 @@ class FakeContactDirectory:
     def get(self, contact_id: str) -> ContactCard:
         return self._live(contact_id)[1]
 
+    def get_many(self, contact_ids: list[str]) -> dict[str, ContactCard]:
+        found: dict[str, ContactCard] = {}
+        for contact_id in contact_ids:
+            try:
+                found[contact_id] = self._live(contact_id)[1]
+            except NotFound:
+                continue
+        return found
+
+    def block(self, contact_id: str, blocked: bool = True) -> None:
+        workspace_id, card = self._contacts[contact_id]
+        self._contacts[contact_id] = (workspace_id, replace(card, blocked=blocked))
+
+    def turn_off_email(self, contact_id: str, reason: str) -> None:
+        """The primary address turned inactive (bounced, unsubscribed, ...), as contacts records it."""
+        workspace_id, card = self._contacts[contact_id]
+        self._contacts[contact_id] = (
+            workspace_id,
+            replace(card, email_status="inactive", email_inactive_reason=reason),
+        )
+
     def access(self, contact_id: str) -> ContactAccess:
         workspace_id, card = self._live(contact_id)
         agents_see_all = workspace_id not in self._restricted
@@ -147,6 +183,18 @@ class FakeContactDirectory:
             agents_see_all=agents_see_all,
             visible=may_see(require_caller(), agents_see_all=agents_see_all, owner_id=card.owner_id),
         )
+
+    def find_or_create_by_email(self, address: str, *, name: str = "") -> tuple[ContactCard, bool]:
+        workspace_id = require_caller().workspace_id
+        normalized = address.strip().lower()
+        local, at, domain = normalized.partition("@")
+        if not at or not local or "." not in domain or " " in normalized:
+            raise InvalidInput("not an email address", errors=[FieldError("address", "not an email address")])
+        for contact_id, (owner, card) in self._contacts.items():  # oldest first, as contacts answers
+            addresses = ((card.email or "").lower(), *self._other_emails.get(contact_id, ()))
+            if owner == workspace_id and contact_id not in self._deleted and normalized in addresses:
+                return card, False
+        return self.add(workspace_id, name=name.strip() or local, email=normalized), True
 
     def _live(self, contact_id: str) -> tuple[str, ContactCard]:
         found = self._contacts.get(contact_id)
@@ -167,18 +215,21 @@ class GrpcContactDirectory:
         )
 
     def get(self, contact_id: str) -> ContactCard:
-        found = self._client.call("GetContact", contacts_pb2.GetContactRequest(contact_id=contact_id))
-        primary = next((e for e in found.emails if e.address == found.email), None)
-        return ContactCard(
-            id=found.id,
-            name=found.name,
-            email=found.email or None,
-            phone=found.phone or None,
-            owner_id=found.owner_id or None,
-            blocked=found.blocked,
-            email_status=(primary.status or "active") if primary else "active",
-            email_inactive_reason=(primary.inactive_reason or None) if primary else None,
+        return _card_of(self._client.call("GetContact", contacts_pb2.GetContactRequest(contact_id=contact_id)))
+
+    def get_many(self, contact_ids: list[str]) -> dict[str, ContactCard]:
+        if not contact_ids:
+            return {}
+        found = self._client.call(
+            "BatchGetContacts", contacts_pb2.BatchGetContactsRequest(contact_ids=list(dict.fromkeys(contact_ids)))
         )
+        return {contact.id: _card_of(contact) for contact in found.contacts}
+
+    def find_or_create_by_email(self, address: str, *, name: str = "") -> tuple[ContactCard, bool]:
+        found = self._client.call(
+            "FindOrCreateContactByEmail", contacts_pb2.FindOrCreateContactByEmailRequest(address=address, name=name)
+        )
+        return _card_of(found.contact), bool(found.created)
 
     def member(self, member_id: str) -> MemberCard | None:
         """A member of the caller's workspace, or None when there is no such member."""
@@ -196,6 +247,20 @@ class GrpcContactDirectory:
             agents_see_all=found.agents_see_all,
             visible=found.visible,
         )
+
+
+def _card_of(found: contacts_pb2.Contact) -> ContactCard:
+    primary = next((e for e in found.emails if e.address == found.email), None)
+    return ContactCard(
+        id=found.id,
+        name=found.name,
+        email=found.email or None,
+        phone=found.phone or None,
+        owner_id=found.owner_id or None,
+        blocked=found.blocked,
+        email_status=(primary.status or "active") if primary else "active",
+        email_inactive_reason=(primary.inactive_reason or None) if primary else None,
+    )
 
 
 class GrpcWorkspaceLookup:

@@ -1,13 +1,15 @@
-"""Who sent a message, asked of the contacts service: ``FindOrCreateContactByEmail`` in the recipient workspace."""
+"""Who sent a message, and whether a recipient workspace exists, asked of the contacts service in that workspace
+through the platform's client (``crm_platform.clients.contacts``: ``find_or_create_by_email``, the workspace
+lookup), as the mailer: no gRPC client of its own."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from crm.contacts.v1 import contacts_pb2, contacts_pb2_grpc
 from crm_platform import context
-from crm_platform.clients.contacts import IDEMPOTENT_READS, GrpcWorkspaceLookup
+from crm_platform.clients.contacts import ContactDirectory, GrpcContactDirectory, GrpcWorkspaceLookup
 from crm_platform.errors import Unavailable
 from crm_platform.grpc_client import GrpcClients
 from crm_platform.workspaces import WorkspaceCheck
@@ -36,15 +38,12 @@ def _as_mailer(workspace_id: str) -> context.Caller:
     return context.Caller(workspace_id=workspace_id, user_id="system:mailer", role="system")
 
 
-class GrpcSenderDirectory:
-    def __init__(self, clients: GrpcClients) -> None:
-        self._client = clients.client(
-            "contacts",
-            contacts_pb2_grpc.ContactsServiceStub,
-            "crm.contacts.v1.ContactsService",
-            idempotent=IDEMPOTENT_READS,
-        )
-        lookup = GrpcWorkspaceLookup(clients)
+class Senders:
+    """SenderDirectory over the platform's ContactDirectory (the real one, or its fake in tests) and a
+    workspace lookup (``workspace id -> exists``, raising Unavailable when it cannot say)."""
+
+    def __init__(self, contacts: ContactDirectory, lookup: Callable[[str], bool]) -> None:
+        self._contacts = contacts
 
         def exists(workspace_id: str) -> bool:
             with context.bound(caller=_as_mailer(workspace_id)):
@@ -58,11 +57,13 @@ class GrpcSenderDirectory:
 
     def find_or_create(self, *, workspace_id: str, address: str, name: str) -> Sender:
         with context.bound(caller=_as_mailer(workspace_id)):
-            found = self._client.call(
-                "FindOrCreateContactByEmail",
-                contacts_pb2.FindOrCreateContactByEmailRequest(address=address, name=name),
-            )
-        return Sender(contact_id=found.contact.id, blocked=found.contact.blocked, created=found.created)
+            card, created = self._contacts.find_or_create_by_email(address, name=name)
+        return Sender(contact_id=card.id, blocked=card.blocked, created=created)
 
     def workspace_exists(self, workspace_id: str) -> bool:
         return self._workspaces.exists(workspace_id)
+
+
+class GrpcSenderDirectory(Senders):
+    def __init__(self, clients: GrpcClients) -> None:
+        super().__init__(GrpcContactDirectory(clients), GrpcWorkspaceLookup(clients))

@@ -24,10 +24,13 @@ class Address:
 
 @dataclass(frozen=True)
 class Envelope:
-    """What the SMTP session said: MAIL FROM ("" for a null sender, as bounces use) and the RCPT TOs."""
+    """What the SMTP session said: MAIL FROM ("" for a null sender, as bounces use) and the RCPT TOs; the
+    client's address and HELO name, which SPF checks (None when unknown, e.g. mail posted over HTTP)."""
 
     mail_from: str | None = None
     rcpt_to: tuple[str, ...] = ()
+    client_ip: str | None = None
+    helo: str | None = None
 
 
 @dataclass(frozen=True)

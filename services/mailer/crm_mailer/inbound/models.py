@@ -26,7 +26,8 @@ STATUSES = (STORED, ROUTED, RECORDED, QUARANTINED, DROPPED, FAILED)
 class InboundMessageRow(Base):
     """One received message. ``raw`` is the original byte for byte; the rest is the pipeline's findings:
     ``kind`` and ``kind_why`` (rules.classify), the routing (``route_*``), ``quarantine`` or ``dropped_why``,
-    and ``auth`` (the trusted relay's SPF/DKIM/DMARC verdicts)."""
+    and ``auth`` (SPF/DKIM/DMARC: the results that count, ours and the trusted relay's, with what they are about;
+    ``spf``, ``dkim``, ``dmarc`` and ``dmarc_policy`` repeat the ones that count, to filter on)."""
 
     __tablename__ = "inbound_messages"
 
@@ -38,6 +39,8 @@ class InboundMessageRow(Base):
     # The envelope sender: "" for a null one (bounces), None when unknown (a message posted over HTTP).
     mail_from: Mapped[str | None] = mapped_column(String(320))
     rcpt_to: Mapped[list[str]] = mapped_column(JSON, default=list)
+    client_ip: Mapped[str | None] = mapped_column(String(45))  # the SMTP client's address, for SPF
+    helo: Mapped[str | None] = mapped_column(String(255))  # its HELO/EHLO name
     size: Mapped[int] = mapped_column(Integer)
     raw: Mapped[bytes] = mapped_column(LargeBinary)
     status: Mapped[str] = mapped_column(String(20), default=STORED)
@@ -57,6 +60,10 @@ class InboundMessageRow(Base):
     dropped_why: Mapped[str | None] = mapped_column(Text)
     defects: Mapped[list[str]] = mapped_column(JSON, default=list)
     auth: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    spf: Mapped[str | None] = mapped_column(String(20))  # pass, fail, softfail, neutral, none, temperror, ...
+    dkim: Mapped[str | None] = mapped_column(String(20))
+    dmarc: Mapped[str | None] = mapped_column(String(20))
+    dmarc_policy: Mapped[str | None] = mapped_column(String(20))  # none, quarantine, reject
     error: Mapped[str | None] = mapped_column(Text)  # a processing failure (the message stays stored)
 
     __table_args__ = (

@@ -34,6 +34,18 @@ class InboundSettings:
         None,
         doc="authserv-id of the relay whose Authentication-Results are trusted (none: no header is trusted)",
     )
+    inbound_auth_checks: bool = setting(
+        "MAILER_INBOUND_AUTH_CHECKS",
+        True,
+        doc="check SPF, DKIM and DMARC of received mail ourselves (DNS through MAILER_DNS_RESOLVER); a trusted"
+        " relay's results still count first",
+    )
+    inbound_dns_timeout_seconds: float = setting(
+        "MAILER_INBOUND_DNS_TIMEOUT_SECONDS", 3.0, doc="deadline of one DNS lookup of those checks (then: temperror)"
+    )
+    inbound_dns_cache_seconds: int = setting(
+        "MAILER_INBOUND_DNS_CACHE_SECONDS", 300, doc="longest a DNS answer is reused (its TTL, if shorter, wins)"
+    )
     max_bytes: int = setting("MAILER_INBOUND_MAX_BYTES", 25 * 1024 * 1024, doc="larger mail is quarantined")
     max_depth: int = setting("MAILER_INBOUND_MAX_DEPTH", 20, doc="MIME nesting read before quarantine")
     max_parts: int = setting("MAILER_INBOUND_MAX_PARTS", 500, doc="MIME parts read before quarantine")
@@ -66,6 +78,11 @@ class InboundSettings:
         ):
             if path is not None and not path.is_file():
                 raise SettingsError(f"{variable} names no file: {path}")
+        if self.inbound_dns_timeout_seconds <= 0 or self.inbound_dns_cache_seconds < 0:
+            raise SettingsError(
+                "MAILER_INBOUND_DNS_TIMEOUT_SECONDS must be positive and MAILER_INBOUND_DNS_CACHE_SECONDS 0 or more,"
+                f" got {self.inbound_dns_timeout_seconds} and {self.inbound_dns_cache_seconds}"
+            )
         if self.subject_window_days < 0:
             raise SettingsError(f"MAILER_INBOUND_SUBJECT_WINDOW_DAYS must be 0 or more, got {self.subject_window_days}")
 

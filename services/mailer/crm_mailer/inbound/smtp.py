@@ -21,6 +21,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Session
 from aiosmtpd.smtp import Envelope as SmtpEnvelope
 
+from crm_mailer.inbound.authcheck import Authenticator
 from crm_mailer.inbound.contacts import GrpcSenderDirectory
 from crm_mailer.inbound.lookups import reply_tokens_of
 from crm_mailer.inbound.message import Envelope
@@ -44,6 +45,21 @@ def pipeline_of(rt: Runtime) -> Pipeline:
         settings=settings,
         metrics=InboundMetrics(rt.metrics),
         verify_reply_token=reply_tokens_of(key_for(settings.token_key, rt.settings)),
+        authenticator=authenticator_of(settings),
+    )
+
+
+def authenticator_of(settings: MailerSettings) -> Authenticator | None:
+    """Our own SPF/DKIM/DMARC checks, reading DNS from MAILER_DNS_RESOLVER (else the system's), or None."""
+    if not settings.inbound_auth_checks:
+        return None
+    from crm_mailer.domains.dns import parse_resolver
+    from crm_mailer.inbound.resolver import CachingResolver
+
+    address = parse_resolver(settings.dns_resolver) if settings.dns_resolver else None
+    timeout = settings.inbound_dns_timeout_seconds
+    return Authenticator(
+        CachingResolver(address, timeout=timeout, max_ttl=settings.inbound_dns_cache_seconds), timeout=timeout
     )
 
 
@@ -65,17 +81,19 @@ class InboundHandler:
             envelope.rcpt_tos.append(address)
         return answer.smtp
 
-    async def handle_DATA(self, _server: SMTP, _session: Session, envelope: SmtpEnvelope) -> str:  # noqa: N802
+    async def handle_DATA(self, _server: SMTP, session: Session, envelope: SmtpEnvelope) -> str:  # noqa: N802
         raw = envelope.original_content or b""
         loop = asyncio.get_running_loop()
+        peer = session.peer[0] if isinstance(session.peer, tuple) and session.peer else None
+        seen = Envelope(
+            mail_from=envelope.mail_from or "",
+            rcpt_to=tuple(envelope.rcpt_tos),
+            client_ip=str(peer) if peer else None,
+            helo=session.host_name or None,
+        )
         try:
             row = await loop.run_in_executor(
-                self.executor,
-                lambda: self.pipeline.receive(
-                    raw,
-                    envelope=Envelope(mail_from=envelope.mail_from or "", rcpt_to=tuple(envelope.rcpt_tos)),
-                    channel="smtp",
-                ),
+                self.executor, lambda: self.pipeline.receive(raw, envelope=seen, channel="smtp")
             )
         except Exception:
             log.exception("could not store an inbound message")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Response, current_app, request
 from flask_openapi3 import APIBlueprint, OpenAPI, Tag
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, IPvAnyAddress
 
 from crm_mailer.inbound import service
 from crm_mailer.inbound.message import Envelope
@@ -30,6 +30,10 @@ class InboundPath(BaseModel):
 class RawQuery(BaseModel):
     mail_from: str | None = Field(None, max_length=320, description="the envelope sender, if the relay knows it")
     rcpt_to: str | None = Field(None, max_length=320, description="the envelope recipient, if the relay knows it")
+    client_ip: IPvAnyAddress | None = Field(
+        None, description="the address of the SMTP client the relay took the message from: SPF is checked for it"
+    )
+    helo: str | None = Field(None, max_length=255, description="that client's HELO/EHLO name")
 
 
 class InboundOut(BaseModel):
@@ -72,7 +76,12 @@ def post_raw(query: RawQuery):  # type: ignore[no-untyped-def]
             errors=[FieldError("body", phrase("the message is empty"), "empty")],
         )
     pipeline = _pipeline()
-    envelope = Envelope(mail_from=query.mail_from, rcpt_to=(query.rcpt_to,) if query.rcpt_to else ())
+    envelope = Envelope(
+        mail_from=query.mail_from,
+        rcpt_to=(query.rcpt_to,) if query.rcpt_to else (),
+        client_ip=str(query.client_ip) if query.client_ip is not None else None,
+        helo=query.helo,
+    )
     row = pipeline.receive(raw, envelope=envelope, channel="http", workspace_id=who.workspace_id)
     pipeline.process(row.id)
     stored = service.raw_of(runtime().database.unit_of_work(), caller=who, inbound_id=row.id)

@@ -124,8 +124,17 @@ class Composer:
 BATCH = 10  # messages claimed and committed together
 
 
+Recheck = Callable[[UnitOfWork, list[OutboundMessage]], list[OutboundMessage]]  # service.still_sendable
+
+
 def deliver_due(
-    database: Database, transport: Transport, composer: Composer, *, limit: int = 20, batch: int = BATCH
+    database: Database,
+    transport: Transport,
+    composer: Composer,
+    *,
+    limit: int = 20,
+    batch: int = BATCH,
+    recheck: Recheck | None = None,
 ) -> dict[str, int]:
     """Send up to ``limit`` queued mails that are due, claimed ``batch`` at a time (FOR UPDATE SKIP LOCKED, so
     workers side by side never take the same), each batch one transaction: its attempts, events and row changes
@@ -146,12 +155,15 @@ def deliver_due(
             )
             if not messages:
                 break
+            claimed = len(messages)
+            if recheck is not None:  # an address turned off since it was queued is not mailed
+                messages = recheck(uow, messages)
             for message in messages:
                 tried = attempt(message, transport, composer, now=utcnow())
                 record(uow, message, tried)
                 outcomes[tried.outcome] += 1
             uow.commit()
-        left -= len(messages)
+        left -= claimed
     return outcomes
 
 

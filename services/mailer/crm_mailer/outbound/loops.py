@@ -5,22 +5,36 @@ from __future__ import annotations
 import logging
 import threading
 
-from crm_mailer.outbound import delivery, transport
+from crm_mailer.outbound import delivery, service, transport
+from crm_mailer.outbound.models import OutboundMessage
+from crm_platform.clients.contacts import GrpcContactDirectory
+from crm_platform.db import UnitOfWork, utcnow
 from crm_platform.service import Runtime
 
 log = logging.getLogger(__name__)
 
 
+def recheck_of(rt: Runtime) -> delivery.Recheck:
+    """Each claimed batch asked of contacts again before it is sent (``service.still_sendable``)."""
+    contacts = GrpcContactDirectory(rt.grpc)
+
+    def recheck(uow: UnitOfWork, batch: list[OutboundMessage]) -> list[OutboundMessage]:
+        return service.still_sendable(uow, contacts, batch, now=utcnow())
+
+    return recheck
+
+
 def deliver_forever(rt: Runtime, stop: threading.Event) -> None:
     mail_transport = transport.from_settings(rt.service_settings)
     composer = delivery.Composer.of(rt)
+    recheck = recheck_of(rt)
     sent = rt.metrics.counter("mail_sent_total", "Mail accepted by the receiving server.")
     deferred = rt.metrics.counter("mail_deferred_total", "Mail that failed temporarily and will be retried.")
     failed = rt.metrics.counter("mail_failed_total", "Mail given up on.")
     try:
         while not stop.is_set():
             try:
-                outcomes = delivery.deliver_due(rt.database, mail_transport, composer)
+                outcomes = delivery.deliver_due(rt.database, mail_transport, composer, recheck=recheck)
             except Exception:
                 log.exception("mail delivery failed; retrying")
                 stop.wait(2.0)

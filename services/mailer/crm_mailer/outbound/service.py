@@ -5,12 +5,17 @@ Suppression asks contacts, which owns the addresses' status: the contact card fe
 whether the contact is blocked and its primary address inactive (bounced, complained, unsubscribed), in the same
 call and the same transaction that records the request. No copy of that status is kept here, so none can lag
 behind contacts' own answer or disagree with it; a message asked for while contacts is down is not queued (the
-event is retried, the gRPC request fails UNAVAILABLE) rather than mailed unchecked."""
+event is retried, the gRPC request fails UNAVAILABLE) rather than mailed unchecked.
+
+An address can be turned off between queueing and sending (the contact blocked, the address bounced elsewhere):
+``still_sendable`` asks again for each batch the delivery loop claims, one ``BatchGetContacts`` per workspace of
+the batch, and suppresses those no longer sendable as ``queue`` does."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
@@ -19,10 +24,11 @@ from crm_events.mailer import MESSAGE_SUPPRESSED
 from crm_mailer.models import visibility
 from crm_mailer.outbound import rules
 from crm_mailer.outbound.models import QUEUED, SKIPPED, SUPPRESSED, OutboundAttempt, OutboundMessage
+from crm_platform import context
 from crm_platform.clients.contacts import ContactCard, ContactDirectory
 from crm_platform.context import Caller
 from crm_platform.db import UnitOfWork, get_in_workspace, utcnow
-from crm_platform.errors import Conflict, InvalidInput, NotFound, phrase
+from crm_platform.errors import Conflict, InvalidInput, NotFound, Unavailable, phrase
 from crm_platform.ids import new_id
 
 log = logging.getLogger(__name__)
@@ -156,20 +162,66 @@ def queue(uow: UnitOfWork, contacts: ContactDirectory, sender: Sender, request: 
     )
     uow.session.add(message)
     if status == SUPPRESSED:
-        log.info("mail %s to %s suppressed: %s", outbound_id, recipient, reason)
-        uow.emit(
-            MESSAGE_SUPPRESSED,
-            mailer_pb2.MessageSuppressed(
-                message_id=outbound_id,
-                recipient=recipient or "",
-                reason=reason or "",
-                source_event_id=request.source_event_id,
-                ticket_id=request.ticket_id or "",
-                contact_id=request.contact_id,
-            ),
-            workspace_id=request.workspace_id,
-        )
+        _announce_suppressed(uow, message)
     return message
+
+
+def _announce_suppressed(uow: UnitOfWork, message: OutboundMessage) -> None:
+    log.info("mail %s to %s suppressed: %s", message.id, message.recipient, message.last_error)
+    uow.emit(
+        MESSAGE_SUPPRESSED,
+        mailer_pb2.MessageSuppressed(
+            message_id=message.id,
+            recipient=message.recipient or "",
+            reason=message.last_error or "",
+            source_event_id=message.source_event_id,
+            ticket_id=message.ticket_id or "",
+            contact_id=message.contact_id or "",
+        ),
+        workspace_id=message.workspace_id,
+    )
+
+
+RECHECK_LATER = timedelta(seconds=30)  # a batch whose contacts cannot be asked now waits this long
+
+
+def still_sendable(
+    uow: UnitOfWork, contacts: ContactDirectory, messages: list[OutboundMessage], *, now: datetime
+) -> list[OutboundMessage]:
+    """Of a claimed batch, the mails that may still go out. The others become ``suppressed`` (the contact was
+    blocked, the address turned inactive since it was queued: ``mailer.message.suppressed`` in the outbox) or
+    ``skipped`` (the contact was deleted), in the batch's transaction. One call per workspace of the batch; a
+    workspace whose contacts cannot be asked has its mail put off by ``RECHECK_LATER``, never sent unchecked."""
+    by_workspace: dict[str, list[OutboundMessage]] = {}
+    for message in messages:
+        by_workspace.setdefault(message.workspace_id, []).append(message)
+    sendable: list[OutboundMessage] = []
+    for workspace_id, group in by_workspace.items():
+        ids = [message.contact_id for message in group if message.contact_id]
+        try:
+            with context.bound(caller=Caller(workspace_id=workspace_id, user_id="system:mailer", role="system")):
+                cards = contacts.get_many(ids)
+        except Unavailable as exc:
+            log.warning("cannot check %d mails of workspace %s before sending: %s", len(group), workspace_id, exc)
+            for message in group:
+                message.next_attempt_at = now + RECHECK_LATER
+            continue
+        for message in group:
+            card = cards.get(message.contact_id) if message.contact_id else None
+            if message.contact_id and card is None:
+                message.status, message.last_error = SKIPPED, "the contact was deleted before the mail was sent"
+                continue
+            reason = suppression_reason(card) if card is not None else None
+            if reason and (card is not None and not card.blocked):
+                # Only the primary address' status is on the card: another address queued earlier is not judged.
+                if (card.email or "").lower() != (message.recipient or "").lower():
+                    reason = None
+            if reason:
+                message.status, message.last_error = SUPPRESSED, reason
+                _announce_suppressed(uow, message)
+                continue
+            sendable.append(message)
+    return sendable
 
 
 def _member(contacts: ContactDirectory, member_id: str):  # type: ignore[no-untyped-def]

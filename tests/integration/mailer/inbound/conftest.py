@@ -1,5 +1,6 @@
 """The mailer's inbound side as production runs it: a migrated database, the SMTP listener on loopback, the
-contacts service answering gRPC, and the mailer's HTTP API."""
+contacts service answering gRPC, the mailer's HTTP API, and a DNS server on loopback for the senders' SPF, DKIM
+and DMARC records (empty unless a test publishes some)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from sqlalchemy import select
 from crm_mailer.inbound import smtp
 from crm_mailer.inbound.models import STORED, InboundMessageRow
 from crm_mailer.inbound.smtp import Listener
+from tests.support.dns_server import LoopbackDns, loopback_dns
 from tests.support.infra import free_port
 from tests.support.stack import ContactsPeer, RunningService, contacts_peer, running
 
@@ -28,6 +30,7 @@ class Inbound:
     mailer: RunningService
     contacts: ContactsPeer
     listener: Listener
+    dns: LoopbackDns
 
     @property
     def port(self) -> int:
@@ -78,6 +81,7 @@ def inbound(database_url: str, tmp_path: Path) -> Iterator[Inbound]:
 
     with (
         contacts_peer(tmp_path) as peer,
+        loopback_dns() as dns_server,
         running(
             SERVICE,
             database_url,
@@ -87,10 +91,12 @@ def inbound(database_url: str, tmp_path: Path) -> Iterator[Inbound]:
             MAILER_INBOUND_DOMAIN=INBOUND_DOMAIN,
             MAILER_INBOUND_AUTHSERV_ID=TRUSTED_RELAY,
             MAILER_INBOUND_MAX_BYTES="200000",
+            MAILER_DNS_RESOLVER=dns_server.address,
+            MAILER_INBOUND_DNS_TIMEOUT_SECONDS="1",
         ) as mailer,
     ):
         listener = smtp.listen(mailer.rt, host="127.0.0.1", port=free_port())
         try:
-            yield Inbound(mailer=mailer, contacts=peer, listener=listener)
+            yield Inbound(mailer=mailer, contacts=peer, listener=listener, dns=dns_server)
         finally:
             listener.stop()

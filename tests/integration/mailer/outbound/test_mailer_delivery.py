@@ -22,6 +22,7 @@ from crm_mailer.outbound.transport import MaildirTransport, SmtpTransport
 from crm_platform.errors import Unavailable
 from crm_platform.events import payload_of
 from crm_platform.ids import new_id
+from tests.factories import mailer as mailer_factories
 from tests.factories import tickets
 from tests.support.infra import free_port
 from tests.support.stack import ContactsPeer, RunningService, running
@@ -197,9 +198,7 @@ def smtp(
 
 
 def queue_mail_to(mailer_api: RunningService, peer: ContactsPeer, address: str) -> str:
-    acme = peer.workspace()
-    mailer_api.consume(public_comment(acme, peer.contact(acme, email=address)))
-    return acme
+    return mailer_factories.queued_comment_mail(mailer_api, peer, email=address).workspace_id
 
 
 def stored(mailer_api: RunningService) -> OutboundMessage:

@@ -33,6 +33,7 @@ from crm_platform.db import utcnow
 from crm_platform.events import payload_of, unpack
 from crm_platform.ids import new_id
 from tests.factories import contacts as contact_factories
+from tests.factories import mailer as mailer_factories
 from tests.factories import tickets
 from tests.factories.platform import admin
 from tests.support.infra import free_port
@@ -200,8 +201,7 @@ def test_a_greylisted_mail_is_retried_with_back_off_and_each_attempt_is_in_its_h
     mailer_api: RunningService, contacts_peer_service: ContactsPeer, sink: tuple[SmtpTransport, Sink]
 ) -> None:
     transport, _server = sink
-    acme = contacts_peer_service.workspace()
-    mailer_api.consume(tickets.public_comment_added(acme, contacts_peer_service.contact(acme, email=GREYLISTED)))
+    acme = mailer_factories.queued_comment_mail(mailer_api, contacts_peer_service, email=GREYLISTED).workspace_id
 
     before = utcnow()
     assert deliver(mailer_api, transport)["deferred"] == 1
@@ -223,8 +223,7 @@ def test_a_mail_stuck_beyond_its_retry_window_fails_with_the_reason(
     mailer_api: RunningService, contacts_peer_service: ContactsPeer, sink: tuple[SmtpTransport, Sink]
 ) -> None:
     transport, server = sink
-    acme = contacts_peer_service.workspace()
-    mailer_api.consume(tickets.public_comment_added(acme, contacts_peer_service.contact(acme)))
+    acme = mailer_factories.queued_comment_mail(mailer_api, contacts_peer_service).workspace_id
     with mailer_api.rt.database.engine.begin() as connection:
         connection.execute(
             update(OutboundMessage).values(created_at=utcnow() - rules.RETRY_WINDOW - timedelta(minutes=1))
