@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from crm.events.v1 import mailer_pb2
 from crm_events.mailer import DELIVERY_BOUNCED, INBOUND_RECEIVED, RECIPIENT_COMPLAINED, RECIPIENT_UNSUBSCRIBED
+from crm_mailer import attachments
 from crm_mailer.inbound import reply, rules, subjects, threads, trust
 from crm_mailer.inbound.contacts import SenderDirectory, TryLater
 from crm_mailer.inbound.lookups import DatabaseThreadLookups, ReplyTokenVerifier, no_reply_tokens, split_thread
@@ -37,6 +38,7 @@ from crm_mailer.inbound.recipients import Recipient, recipient_of
 from crm_mailer.inbound.settings import InboundSettings
 from crm_mailer.models import visibility
 from crm_mailer.outbound.models import OutboundMessage
+from crm_platform.attachments.store import AttachmentStore, StoredAttachment
 from crm_platform.context import Caller
 from crm_platform.db import Database, UnitOfWork, get_in_workspace, utcnow
 from crm_platform.errors import Unavailable
@@ -70,6 +72,7 @@ class Pipeline:
     metrics: InboundMetrics
     verify_reply_token: ReplyTokenVerifier = no_reply_tokens
     raw_url: str = "/v1/mailer/inbound/{id}/raw"
+    attachments: AttachmentStore | None = None  # None: a message's files are not kept (nor announced)
 
     # --- at the door ----------------------------------------------------------------------------------
     def check_recipient(self, address: str) -> RcptAnswer:
@@ -287,6 +290,12 @@ class Pipeline:
         row.route_rule, row.route_why = decision.rule, decision.why
         row.status = ROUTED
         self.metrics.routed.labels(decision.rule).inc()
+        refs = []
+        if self.attachments is not None and message.attachments:
+            refs, defects = attachments.store_inbound(
+                self.attachments, uow.session, workspace_id=workspace_id, inbound_id=row.id, files=message.attachments
+            )
+            row.defects = [*row.defects, *defects]
         uow.emit(
             INBOUND_RECEIVED,
             mailer_pb2.InboundReceived(
@@ -308,6 +317,7 @@ class Pipeline:
                 ),
                 auth_summary=verdict.summary,
                 contact_created=sender.created,
+                attachments=refs,
             ),
             workspace_id=workspace_id,
         )
@@ -329,3 +339,14 @@ def raw_of(uow: UnitOfWork, *, caller: Caller, inbound_id: str) -> InboundMessag
         )
         visibility.require(uow.session, caller, row.contact_id, not_found=f"message {inbound_id} not found")
         return row
+
+
+def attachment_of(
+    uow: UnitOfWork, store: AttachmentStore, *, caller: Caller, inbound_id: str, attachment_id: str
+) -> StoredAttachment:
+    """A file of a received message the caller may read (``raw_of``'s rule); another's is not found."""
+    message = raw_of(uow, caller=caller, inbound_id=inbound_id)
+    with uow:
+        return store.get(
+            uow.session, workspace_id=caller.workspace_id, attachment_id=attachment_id, owner_id=message.id
+        )
