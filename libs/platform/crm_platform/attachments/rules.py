@@ -107,7 +107,7 @@ def sanitize_filename(name: str | None, *, default: str = DEFAULT_FILENAME) -> s
     extension kept; ``default`` when nothing is left."""
     text = unicodedata.normalize("NFC", name or "")
     text = re.split(r"[/\\]", text)[-1]
-    text = _UNSAFE_CHARS.sub("_", text)
+    text = _UNSAFE_CHARS.sub("_", re.sub(r"[\t\n\v\f\r\x85\u2028\u2029]", " ", text))
     text = " ".join(text.split())  # tabs, newlines and runs of spaces: one space
     text = text.strip(" .")
     if not text or set(text) <= {"_"}:
@@ -165,7 +165,7 @@ def content_disposition(filename: str) -> str:
     """``attachment`` with the name twice (RFC 6266): an ASCII fallback in ``filename=`` and the exact name,
     UTF-8 and percent-encoded (RFC 8187), in ``filename*=``."""
     name = sanitize_filename(filename)
-    fallback = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    fallback = "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c))
     fallback = re.sub(r"[^A-Za-z0-9!#$&+.^_`|~ ()\[\]{},;=@-]", "_", fallback).strip() or DEFAULT_FILENAME
     value = f'attachment; filename="{fallback}"'
     if fallback != name:
