@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import hashlib
 import os
+from pathlib import Path
 
 import pytest
 
 from crm.platform.v1 import attachments_pb2
 from crm_platform import context
+from crm_platform.attachments.client import AttachmentFetcher
 from crm_platform.attachments.rules import AttachmentTooLarge, AttachmentUnavailable, Limits
 from crm_platform.context import Caller
+from crm_platform.grpc_client import GrpcClients
 from crm_platform.ids import new_id
 
 from .conftest import Owner
@@ -107,3 +110,54 @@ def test_an_owner_that_does_not_answer_is_unavailable(owner: Owner) -> None:
     with pytest.raises(AttachmentUnavailable) as error:
         fetch(owner, gone)
     assert reason_of(error) == "unavailable"
+
+
+def test_one_server_serves_the_stores_of_several_services_as_all_in_one_mode_runs_them(tmp_path: Path) -> None:
+    from crm_platform.attachments import grpc as attachments_grpc
+    from crm_platform.grpc_server import GrpcServer
+    from crm_platform.metrics import for_service
+    from crm_platform.settings import load
+    from tests.support.stack import service_env
+
+    from .conftest import store_on
+
+    tickets_files = store_on(f"sqlite:///{tmp_path}/t.db")
+    conversations_files = store_on(f"sqlite:///{tmp_path}/c.db")
+    conversations_files.service = "conversations"
+    server = GrpcServer(
+        [
+            (attachments_grpc.binding(tickets_files, callers=("mailer",)), for_service("tickets")),
+            (attachments_grpc.binding(conversations_files, callers=("mailer",)), for_service("conversations")),
+        ],
+        address="127.0.0.1:0",
+        settings=load("tickets", service_env("tickets", f"sqlite:///{tmp_path}/x.db", tmp_path)),
+    )
+    server.start()
+    try:
+        owner = Owner(store=tickets_files, target=f"127.0.0.1:{server.port}", tmp_path=tmp_path)
+        from_tickets = owner.put(b"ticket file", workspace_id=WORKSPACE)
+        with conversations_files.database.unit_of_work() as uow:
+            from_conversations = conversations_files.put(
+                uow.session, b"chat file", workspace_id=WORKSPACE, filename="c.txt", content_type="text/plain"
+            )
+            uow.commit()
+        env = service_env("mailer", f"sqlite:///{tmp_path}/m.db", tmp_path)
+        env |= {"CRM_TICKETS_GRPC_TARGET": owner.target, "CRM_CONVERSATIONS_GRPC_TARGET": owner.target}
+        fetcher = AttachmentFetcher(GrpcClients(load("mailer", env)))
+        with context.bound(caller=acting_for(WORKSPACE)):
+            got = [fetcher.fetch(ref, limits=LIMITS).read() for ref in (from_tickets.ref(), from_conversations.ref())]
+    finally:
+        server.stop(grace=0)
+
+    assert got == [b"ticket file", b"chat file"]
+
+
+def test_a_service_bound_twice_without_a_way_to_merge_is_refused() -> None:
+    from crm_platform.grpc_server import merged
+    from crm_platform.metrics import for_service
+    from crm_platform.service import GrpcBinding
+
+    twice = GrpcBinding("crm.x.v1.X", lambda servicer, server: None, object())
+
+    with pytest.raises(ValueError, match="bound twice"):
+        merged([(twice, for_service("tickets")), (twice, for_service("tickets"))])
