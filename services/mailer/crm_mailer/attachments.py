@@ -4,6 +4,7 @@ workspace and visibility rules as the message itself."""
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crm.platform.v1 import attachments_pb2
@@ -67,8 +68,12 @@ def store_inbound(
 def require_readable(session: Session, caller: Caller, stored: StoredAttachment) -> None:
     """A file is read by whoever may read its message: the workspace's (service calls for it included), and of
     agents only those who may see the message's contact."""
-    message = session.get(InboundMessageRow, stored.owner_id) if stored.owner_id else None
-    if message is None or message.workspace_id != stored.workspace_id:
+    message = session.execute(
+        select(InboundMessageRow.contact_id).where(
+            InboundMessageRow.workspace_id == stored.workspace_id, InboundMessageRow.id == stored.owner_id
+        )
+    ).first()  # not the row: its original may be megabytes
+    if message is None:
         raise NotFound(f"attachment {stored.id} not found")
     if caller.role != "system":
         visibility.require(session, caller, message.contact_id, not_found=f"attachment {stored.id} not found")

@@ -41,7 +41,7 @@ from crm_mailer.outbound.models import OutboundMessage
 from crm_platform.attachments.store import AttachmentStore, StoredAttachment
 from crm_platform.context import Caller
 from crm_platform.db import Database, UnitOfWork, get_in_workspace, utcnow
-from crm_platform.errors import Unavailable
+from crm_platform.errors import NotFound, Unavailable
 from crm_platform.ids import new_id
 
 log = logging.getLogger(__name__)
@@ -344,9 +344,17 @@ def raw_of(uow: UnitOfWork, *, caller: Caller, inbound_id: str) -> InboundMessag
 def attachment_of(
     uow: UnitOfWork, store: AttachmentStore, *, caller: Caller, inbound_id: str, attachment_id: str
 ) -> StoredAttachment:
-    """A file of a received message the caller may read (``raw_of``'s rule); another's is not found."""
-    message = raw_of(uow, caller=caller, inbound_id=inbound_id)
+    """A file of a received message the caller may read (``raw_of``'s rule, without loading the original);
+    another workspace's, another message's or a hidden contact's is not found."""
     with uow:
+        found = uow.session.execute(
+            select(InboundMessageRow.contact_id).where(
+                InboundMessageRow.workspace_id == caller.workspace_id, InboundMessageRow.id == inbound_id
+            )
+        ).first()
+        if found is None:
+            raise NotFound(f"message {inbound_id} not found")
+        visibility.require(uow.session, caller, found.contact_id, not_found=f"message {inbound_id} not found")
         return store.get(
-            uow.session, workspace_id=caller.workspace_id, attachment_id=attachment_id, owner_id=message.id
+            uow.session, workspace_id=caller.workspace_id, attachment_id=attachment_id, owner_id=inbound_id
         )

@@ -19,6 +19,7 @@ from crm_mailer.inbound.models import InboundMessageRow
 from crm_platform import context
 from crm_platform.attachments.client import AttachmentFetcher
 from crm_platform.attachments.rules import AttachmentUnavailable, Limits
+from crm_platform.auth import mint_for
 from crm_platform.context import Caller
 from crm_platform.events import payload_of
 from crm_platform.grpc_client import GrpcClients
@@ -167,11 +168,18 @@ def test_the_services_the_mail_is_routed_to_read_its_files_over_grpc(
         with context.bound(caller=Caller(workspace_id=team.peer.workspace(name="Else"), user_id="x", role="system")):
             with pytest.raises(AttachmentUnavailable) as other_workspace:
                 fetcher.fetch(ref, limits=Limits(max_bytes=1024 * 1024))
+        team.agents_see_all(False)  # the contact the mail created is nobody's: hidden from agents
+        team.deliver_events(mailer.api)
+        token = mint_for(mailer.api.rt.settings, workspace_id=team.workspace, user_id=team.ana, role="agent")
+        with context.bound(caller=Caller(workspace_id=team.workspace, user_id=team.ana, role="agent", token=token)):
+            with pytest.raises(AttachmentUnavailable) as hidden:  # an agent's request, forwarded: her visibility
+                fetcher.fetch(ref, limits=Limits(max_bytes=1024 * 1024))
     finally:
         server.stop(grace=0)
 
     assert fetched == PDF
     assert other_workspace.value.extra["reason"] == "not_found"
+    assert hidden.value.extra["reason"] == "not_found"
 
 
 @pytest.fixture
