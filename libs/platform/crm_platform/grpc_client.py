@@ -108,7 +108,9 @@ class GrpcClients:
                 self._channels.clear()
                 self._stubs.clear()
                 self._pid = os.getpid()
-            stub = self._stubs.get(service_name)
+            # By target and protobuf service: several services serve crm.platform.v1.Attachments.
+            key = f"{target_service}/{service_name}"
+            stub = self._stubs.get(key)
             if stub is None:
                 target = self.settings.grpc_targets.get(target_service)
                 if target is None:
@@ -121,8 +123,8 @@ class GrpcClients:
                         ("grpc.keepalive_time_ms", 30000),
                     ],
                 )
-                self._channels[service_name] = channel
-                stub = self._stubs[service_name] = stub_class(channel)
+                self._channels[key] = channel
+                stub = self._stubs[key] = stub_class(channel)
             return stub
 
     def close(self) -> None:

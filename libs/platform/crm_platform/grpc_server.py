@@ -1,5 +1,6 @@
 """gRPC server: health (NOT_SERVING on shutdown, then a graceful stop), reflection, and an interceptor
-that authenticates every call, checks which service may call the method, counts it and maps errors."""
+that authenticates every call (unary, or server-streaming as Attachments.Read), checks which service may call
+the method, counts it and maps errors."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import logging
 import time
 from collections.abc import Callable, Collection, Sequence
 from concurrent import futures
+from dataclasses import replace
 from typing import Any
 
 import grpc
@@ -112,7 +114,7 @@ class _Interceptor(grpc.ServerInterceptor):
         method = handler_call_details.method
         if handler is None or method.startswith(_PUBLIC_PREFIXES):
             return handler
-        if handler.unary_unary is None:  # every domain method is unary: a streaming one would skip the checks
+        if handler.unary_unary is None and handler.unary_stream is None:  # client streaming would skip the checks
             return None  # answered UNIMPLEMENTED
         cached = self._wrapped.get(method)
         if cached is not None and cached[0] is handler:
@@ -122,7 +124,8 @@ class _Interceptor(grpc.ServerInterceptor):
         return wrapped_handler
 
     def _wrap(self, method: str, handler: Any) -> Any:
-        inner = handler.unary_unary
+        streaming = handler.unary_unary is None  # a server-streaming method (Attachments.Read)
+        inner = handler.unary_stream if streaming else handler.unary_unary
         metrics = self.metrics_of(method)
         # The labelled children, looked up once per method (and status code) instead of on every call.
         latency = metrics.grpc_latency.labels(method)
@@ -156,9 +159,65 @@ class _Interceptor(grpc.ServerInterceptor):
                 requests.inc()
                 latency.observe(time.perf_counter() - started)
 
+        def wrapped_stream(request: Any, servicer_context: grpc.ServicerContext) -> Any:
+            # The same checks as ``wrapped``, before the first message and around every one the servicer yields.
+            started = time.perf_counter()
+            code = grpc.StatusCode.OK
+            try:
+                caller, request_id = caller_of(
+                    servicer_context.invocation_metadata(), audience=audience, allowed=allowed
+                )
+                with context.bound(request_id=request_id or context.new_request_id(), caller=caller):
+                    yield from inner(request, servicer_context)
+            except DomainError as error:
+                code = status_of(error)
+                servicer_context.abort(code, error.detail)
+            except Exception:
+                code = servicer_context.code() or grpc.StatusCode.INTERNAL
+                if servicer_context.code() is None:
+                    log.exception("unhandled error in %s", method)
+                    servicer_context.abort(grpc.StatusCode.INTERNAL, "internal error")
+                raise
+            finally:
+                requests = counted.get(code)
+                if requests is None:
+                    requests = counted[code] = metrics.grpc_requests.labels(method, code.name)
+                requests.inc()
+                latency.observe(time.perf_counter() - started)
+
+        if streaming:
+            return grpc.unary_stream_rpc_method_handler(
+                wrapped_stream,
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
         return grpc.unary_unary_rpc_method_handler(
             wrapped, request_deserializer=handler.request_deserializer, response_serializer=handler.response_serializer
         )
+
+
+def merged(bindings: Sequence[tuple[GrpcBinding, ServiceMetrics]]) -> list[tuple[GrpcBinding, ServiceMetrics]]:
+    """The bindings with those of one protobuf service joined, as all-in-one mode's single server needs them:
+    every service that keeps files binds ``crm.platform.v1.Attachments``. Their servicers must say how to join
+    (``merged_with``); the callers of each method are those of either."""
+    joined: list[tuple[GrpcBinding, ServiceMetrics]] = []
+    index: dict[str, int] = {}
+    for binding, metrics in bindings:
+        at = index.get(binding.service_name)
+        if at is None:
+            index[binding.service_name] = len(joined)
+            joined.append((binding, metrics))
+            continue
+        first, first_metrics = joined[at]
+        merge = getattr(first.servicer, "merged_with", None)
+        if merge is None:
+            raise ValueError(f"{binding.service_name} is bound twice and its servicer cannot merge")
+        callers = {
+            method: (*first.callers.get(method, ()), *binding.callers.get(method, ()))
+            for method in (*first.callers, *binding.callers)
+        }
+        joined[at] = (replace(first, servicer=merge(binding.servicer), callers=callers), first_metrics)
+    return joined
 
 
 class GrpcServer:
@@ -183,6 +242,7 @@ class GrpcServer:
 
         ``settings`` give the keys calls are authenticated with and whether reflection is on.
         """
+        bindings = merged(bindings)
         by_service = {binding.service_name: metrics for binding, metrics in bindings}
         fallback = bindings[0][1] if bindings else None
 

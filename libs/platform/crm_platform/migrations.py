@@ -5,7 +5,8 @@ service has (outbox, processed events, idempotency keys) once for all of them.
 
 Tables some services share are opt-in branches here too, each in a folder of its own under ``alembic/``:
 a service runs one when its metadata declares the tables (``opt_in``), e.g. the ``visibility`` branch of
-``crm_platform.visibility``'s copy, which tickets, conversations and the mailer keep."""
+``crm_platform.visibility``'s copy, which tickets, conversations and the mailer keep, and the ``attachments``
+branch of ``crm_platform.attachments.store``'s files."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from crm_platform.service import ServiceSpec
 _HERE = Path(__file__).parent / "alembic"
 PLATFORM_BRANCH = "platform"
 # The opt-in shared branches, each a version folder under alembic/ named as its branch label.
-SHARED_BRANCHES = ("visibility",)
+SHARED_BRANCHES = ("visibility", "attachments")
 _OPTED_IN = "crm.shared_branches"  # key of MetaData.info: the shared branches a service's tables need
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from flask_openapi3 import OpenAPI
 
 from crm.mailer.v1 import mailer_pb2_grpc
+from crm_mailer import attachments
 from crm_mailer.domains import cli as domains_cli
 from crm_mailer.domains import views as domains_views
 from crm_mailer.domains.loop import recheck_forever
@@ -44,7 +45,8 @@ def grpc_bindings(rt: Runtime) -> list[GrpcBinding]:
                 "GetDeliveryBySourceEvent": ("tickets", "conversations"),
                 "SendEmail": ("tickets", "conversations"),
             },
-        )
+        ),
+        attachments.grpc_binding(rt),  # crm.platform.v1.Attachments: inbound mail's files
     ]
 
 

@@ -51,6 +51,18 @@ class MailerSettings(InboundSettings):
         None,
         doc="https base URL of the mailer's API, for one-click unsubscribe links (none: mailto only)",
     )
+    # Attachments (crm_mailer/attachments.py): inbound files kept here, outbound files fetched from their owners.
+    attachments_dir: Path | None = setting(
+        "MAILER_ATTACHMENTS_DIR", None, doc="folder keeping received attachments (none: in the mailer's database)"
+    )
+    attachments_max_bytes: int = setting(
+        "MAILER_ATTACHMENTS_MAX_BYTES",
+        10 * 1024 * 1024,
+        doc="largest single attachment kept from inbound mail, or fetched for outbound mail",
+    )
+    attachments_total_max_bytes: int = setting(
+        "MAILER_ATTACHMENTS_TOTAL_MAX_BYTES", 20 * 1024 * 1024, doc="all the attachments of one outbound mail"
+    )
     dns_timeout_seconds: float = setting("MAILER_DNS_TIMEOUT_SECONDS", 5.0, doc="deadline of one DNS lookup")
     domain_recheck_seconds: int = setting(
         "MAILER_DOMAIN_RECHECK_SECONDS", 3600, doc="how often verified and failed domains are checked again"
@@ -82,6 +94,14 @@ class MailerSettings(InboundSettings):
             from crm_mailer.domains.dns import parse_resolver
 
             parse_resolver(self.dns_resolver)
+        for variable, size in (
+            ("MAILER_ATTACHMENTS_MAX_BYTES", self.attachments_max_bytes),
+            ("MAILER_ATTACHMENTS_TOTAL_MAX_BYTES", self.attachments_total_max_bytes),
+        ):
+            if size < 1:
+                raise SettingsError(f"{variable} must be a positive number of bytes, got {size}")
+        if self.attachments_dir is not None and not self.attachments_dir.is_dir():
+            raise SettingsError(f"MAILER_ATTACHMENTS_DIR names no folder: {self.attachments_dir}")
         for variable, seconds in (
             ("MAILER_DNS_TIMEOUT_SECONDS", self.dns_timeout_seconds),
             ("MAILER_DOMAIN_RECHECK_SECONDS", self.domain_recheck_seconds),

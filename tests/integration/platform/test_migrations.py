@@ -86,3 +86,19 @@ def test_the_visibility_copy_is_one_shared_branch_that_only_the_services_keeping
         assert not {"visibility_contacts", "visibility_workspaces"} & set(inspect(engine).get_table_names())
     finally:
         engine.dispose()
+
+
+def test_the_attachment_store_is_one_shared_branch_that_only_the_services_keeping_files_run(
+    database_url: str,
+) -> None:
+    specs = discover()
+    keeping = {name for name, spec in specs.items() if "attachments" in spec.metadata.tables}
+
+    assert "mailer" in keeping
+    assert {name for name, spec in specs.items() if "attachments" in migrations.branches(spec)} == keeping
+    engine = create_db_engine(database_url, poolclass=pool.NullPool)
+    try:
+        migrations.upgrade(specs["reports"], database_url)
+        assert not {"attachments", "attachment_chunks"} & set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()

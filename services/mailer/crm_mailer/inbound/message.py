@@ -40,6 +40,8 @@ class Attachment:
     size: int  # bytes once the transfer encoding is undone
     disposition: str = "attachment"  # or "inline"
     content_id: str | None = None
+    # The decoded bytes, for the attachment store (crm_mailer/attachments.py); never logged or compared.
+    data: bytes = field(default=b"", repr=False, compare=False)
 
 
 @dataclass(frozen=True)

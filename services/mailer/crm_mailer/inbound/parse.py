@@ -364,9 +364,10 @@ class _Body:
                 self.html = self._decoded(part, ctype)
                 return
         if isinstance(payload, list):  # message/rfc822 and the like: a forwarded message, kept as one file
-            size = sum(len(str(item)) for item in payload)
+            data = _forwarded_bytes(payload)
         else:
-            size = len(self._payload_bytes(part))
+            data = self._payload_bytes(part)
+        size = len(data)
         content_ids = message_ids(str(part.get("Content-ID") or ""))
         self.attachments.append(
             Attachment(
@@ -375,6 +376,7 @@ class _Body:
                 size=size,
                 disposition="inline" if disposition == "inline" else "attachment",
                 content_id=content_ids[0][1:-1] if content_ids else None,
+                data=data,
             )
         )
 
@@ -401,3 +403,14 @@ class _Body:
             human_text=self.human_text,
             original=self.original,
         )
+
+
+def _forwarded_bytes(payload: list[object]) -> bytes:
+    """A message/rfc822 part's message as bytes (what a recipient saves as .eml)."""
+    out = []
+    for item in payload:
+        try:
+            out.append(item.as_bytes() if isinstance(item, Message) else str(item).encode("utf-8", "replace"))
+        except (UnicodeError, LookupError, ValueError):  # a header the serializer cannot write back
+            out.append(str(item).encode("utf-8", "replace"))
+    return b"".join(out)

@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from crm.events.v1 import mailer_pb2
 from crm_events.mailer import DELIVERY_BOUNCED, INBOUND_RECEIVED, RECIPIENT_COMPLAINED, RECIPIENT_UNSUBSCRIBED
+from crm_mailer import attachments
 from crm_mailer.inbound import reply, rules, subjects, threads, trust
 from crm_mailer.inbound.authcheck import Authenticator
 from crm_mailer.inbound.contacts import SenderDirectory, TryLater
@@ -38,9 +39,10 @@ from crm_mailer.inbound.recipients import Recipient, recipient_of
 from crm_mailer.inbound.settings import InboundSettings
 from crm_mailer.models import visibility
 from crm_mailer.outbound.models import OutboundMessage
+from crm_platform.attachments.store import AttachmentStore, StoredAttachment
 from crm_platform.context import Caller
 from crm_platform.db import Database, UnitOfWork, get_in_workspace, utcnow
-from crm_platform.errors import Unavailable
+from crm_platform.errors import NotFound, Unavailable
 from crm_platform.ids import new_id
 
 log = logging.getLogger(__name__)
@@ -72,6 +74,7 @@ class Pipeline:
     verify_reply_token: ReplyTokenVerifier = no_reply_tokens
     raw_url: str = "/v1/mailer/inbound/{id}/raw"
     authenticator: Authenticator | None = None  # our own SPF/DKIM/DMARC checks (MAILER_INBOUND_AUTH_CHECKS)
+    attachments: AttachmentStore | None = None  # None: a message's files are not kept (nor announced)
 
     # --- at the door ----------------------------------------------------------------------------------
     def check_recipient(self, address: str) -> RcptAnswer:
@@ -311,6 +314,12 @@ class Pipeline:
         row.route_rule, row.route_why = decision.rule, decision.why
         row.status = ROUTED
         self.metrics.routed.labels(decision.rule).inc()
+        refs = []
+        if self.attachments is not None and message.attachments:
+            refs, defects = attachments.store_inbound(
+                self.attachments, uow.session, workspace_id=workspace_id, inbound_id=row.id, files=message.attachments
+            )
+            row.defects = [*row.defects, *defects]
         uow.emit(
             INBOUND_RECEIVED,
             mailer_pb2.InboundReceived(
@@ -332,6 +341,7 @@ class Pipeline:
                 ),
                 auth_summary=verdict.summary,
                 contact_created=sender.created,
+                attachments=refs,
             ),
             workspace_id=workspace_id,
         )
@@ -353,3 +363,22 @@ def raw_of(uow: UnitOfWork, *, caller: Caller, inbound_id: str) -> InboundMessag
         )
         visibility.require(uow.session, caller, row.contact_id, not_found=f"message {inbound_id} not found")
         return row
+
+
+def attachment_of(
+    uow: UnitOfWork, store: AttachmentStore, *, caller: Caller, inbound_id: str, attachment_id: str
+) -> StoredAttachment:
+    """A file of a received message the caller may read (``raw_of``'s rule, without loading the original);
+    another workspace's, another message's or a hidden contact's is not found."""
+    with uow:
+        found = uow.session.execute(
+            select(InboundMessageRow.contact_id).where(
+                InboundMessageRow.workspace_id == caller.workspace_id, InboundMessageRow.id == inbound_id
+            )
+        ).first()
+        if found is None:
+            raise NotFound(f"message {inbound_id} not found")
+        visibility.require(uow.session, caller, found.contact_id, not_found=f"message {inbound_id} not found")
+        return store.get(
+            uow.session, workspace_id=caller.workspace_id, attachment_id=attachment_id, owner_id=inbound_id
+        )

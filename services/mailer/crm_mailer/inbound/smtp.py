@@ -21,6 +21,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Session
 from aiosmtpd.smtp import Envelope as SmtpEnvelope
 
+from crm_mailer.attachments import store_of
 from crm_mailer.inbound.authcheck import Authenticator
 from crm_mailer.inbound.contacts import GrpcSenderDirectory
 from crm_mailer.inbound.lookups import reply_tokens_of
@@ -46,6 +47,7 @@ def pipeline_of(rt: Runtime) -> Pipeline:
         metrics=InboundMetrics(rt.metrics),
         verify_reply_token=reply_tokens_of(key_for(settings.token_key, rt.settings)),
         authenticator=authenticator_of(settings),
+        attachments=store_of(rt),
     )
 
 

@@ -10,8 +10,9 @@ from crm_mailer.inbound import service
 from crm_mailer.inbound.message import Envelope
 from crm_mailer.inbound.service import Pipeline
 from crm_mailer.inbound.settings import InboundSettings
+from crm_platform.attachments.http import download
 from crm_platform.context import require_admin
-from crm_platform.errors import FieldError, InvalidInput, phrase
+from crm_platform.errors import FieldError, InvalidInput, NotFound, phrase
 from crm_platform.limits import body_limit
 from crm_platform.web import SECURITY, caller, json_response, runtime
 
@@ -25,6 +26,11 @@ DEFAULT_MAX_BYTES = InboundSettings().max_bytes
 
 class InboundPath(BaseModel):
     inbound_id: str = Field(max_length=64)
+
+
+class AttachmentPath(BaseModel):
+    inbound_id: str = Field(max_length=64)
+    attachment_id: str = Field(max_length=64)
 
 
 class RawQuery(BaseModel):
@@ -108,3 +114,22 @@ def get_raw(path: InboundPath):  # type: ignore[no-untyped-def]
         mimetype="message/rfc822",
         headers={"Content-Disposition": f'attachment; filename="{row.id}.eml"', "X-Content-Type-Options": "nosniff"},
     )
+
+
+@api.get(
+    "/<inbound_id>/attachments/<attachment_id>",
+    responses={200: None},
+    summary="A file of a received message (mailer.inbound.received's attachments), as a download",
+)
+def get_attachment(path: AttachmentPath):  # type: ignore[no-untyped-def]
+    store = _pipeline().attachments
+    if store is None:
+        raise NotFound(f"attachment {path.attachment_id} not found")
+    stored = service.attachment_of(
+        runtime().database.unit_of_work(),
+        store,
+        caller=caller(),
+        inbound_id=path.inbound_id,
+        attachment_id=path.attachment_id,
+    )
+    return download(store, stored)

@@ -15,10 +15,12 @@ from sqlalchemy import select
 
 from crm.events.v1 import mailer_pb2
 from crm_events.mailer import DELIVERY_BOUNCED, MESSAGE_SENT
+from crm_mailer.attachments import limits_of
 from crm_mailer.domains import dkim
 from crm_mailer.domains import service as domains
 from crm_mailer.domains.dkim import DomainKey, KeyCipher, cipher_for
 from crm_mailer.outbound import rules, tokens
+from crm_mailer.outbound.attachments import Attacher, attach
 from crm_mailer.outbound.models import (
     ATTEMPT_BOUNCED,
     ATTEMPT_DEFERRED,
@@ -33,6 +35,7 @@ from crm_mailer.outbound.models import (
 from crm_mailer.outbound.settings import Addressing
 from crm_mailer.outbound.transport import PermanentFailure, TemporaryFailure, Transport
 from crm_mailer.settings import MailerSettings
+from crm_platform.attachments.client import AttachmentFetcher
 from crm_platform.db import Database, UnitOfWork, utcnow
 from crm_platform.ids import new_id
 from crm_platform.service import Runtime
@@ -51,6 +54,7 @@ class Composer:
     lookup_domain: Callable[[str], str | None]  # workspace -> verified domain
     lookup_key: Callable[[str, str], DomainKey | None]  # workspace, From -> key
     clock: Callable[[], float] = time.monotonic
+    attacher: Attacher | None = None  # fetches the files a mail carries by reference (outbound/attachments.py)
     _cache: dict[str, tuple[float, str, DomainKey | None]] = field(default_factory=dict)
 
     @classmethod
@@ -67,6 +71,7 @@ class Composer:
             lookup_key=lambda workspace_id, sender: domains.signing_key_for(
                 database, cipher, workspace_id=workspace_id, sender=sender
             ),
+            attacher=Attacher(AttachmentFetcher(rt.grpc), limits_of(settings)),
         )
 
     def sending(self, workspace_id: str) -> tuple[str, DomainKey | None]:
@@ -117,6 +122,8 @@ class Composer:
                 one_click=bool(a.public_url and a.public_url.startswith("https://")),
             ),
         )
+        if message.attachments and self.attacher is not None:
+            attach(self.attacher, mail, message)
         data = rules.wire_bytes(mail)
         return (dkim.sign(data, key) if key else data), bounce
 

@@ -6,9 +6,11 @@ import uuid
 from typing import Any
 
 from crm.mailer.v1 import mailer_pb2, mailer_pb2_grpc
-from crm_mailer.outbound import represent, service
+from crm_mailer.attachments import limits_of
+from crm_mailer.outbound import attachments, represent, service
 from crm_mailer.outbound.settings import sender_of
 from crm_platform import context
+from crm_platform.attachments.rules import Limits
 from crm_platform.clients.contacts import GrpcContactDirectory
 from crm_platform.errors import FieldError, InvalidInput, phrase
 from crm_platform.service import Runtime
@@ -32,7 +34,7 @@ class MailerServicer(mailer_pb2_grpc.MailerServiceServicer):
     def SendEmail(self, request: mailer_pb2.SendEmailRequest, _context: Any) -> mailer_pb2.Delivery:  # noqa: N802
         """Queue one mail in the mailer's database, in the transaction that records the request id."""
         caller = context.require_caller()
-        _check(request)
+        _check(request, limits_of(self.rt.service_settings))
         mail = service.MailRequest(
             workspace_id=caller.workspace_id,
             source_event_id=str(uuid.UUID(request.request_id)),
@@ -44,6 +46,7 @@ class MailerServicer(mailer_pb2_grpc.MailerServiceServicer):
             author_id=request.author_id or None,
             append_signature=request.append_signature,
             automatic=request.automatic,
+            attachments=tuple(attachments.as_row(ref) for ref in request.attachments),
         )
         contacts = GrpcContactDirectory(self.rt.grpc)
         with self.rt.database.unit_of_work() as uow:
@@ -53,7 +56,7 @@ class MailerServicer(mailer_pb2_grpc.MailerServiceServicer):
         return answer
 
 
-def _check(request: mailer_pb2.SendEmailRequest) -> None:
+def _check(request: mailer_pb2.SendEmailRequest, limits: Limits) -> None:
     errors = []
     for name in ("request_id", "contact_id", "thread_id"):
         value = getattr(request, name)
@@ -63,6 +66,7 @@ def _check(request: mailer_pb2.SendEmailRequest) -> None:
         errors.append(FieldError("subject", phrase("must be 1 to {n} characters", n=MAX_SUBJECT), "invalid"))
     if not request.text_body.strip() or len(request.text_body) + len(request.html_body) > MAX_BODY:
         errors.append(FieldError("text_body", phrase("must be 1 to {n} characters", n=MAX_BODY), "invalid"))
+    errors.extend(attachments.field_errors(request.attachments, limits))
     if errors:
         raise InvalidInput(phrase("the mail has invalid fields"), errors=errors)
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from crm.events.v1 import tickets_pb2
 from crm_events import tickets
+from crm_mailer.attachments import limits_of
 from crm_mailer.models import visibility
-from crm_mailer.outbound import service
+from crm_mailer.outbound import attachments, service
 from crm_mailer.outbound.settings import sender_of
 from crm_platform.clients.contacts import GrpcContactDirectory
 from crm_platform.consumer import Subscriptions
 from crm_platform.db import UnitOfWork
+from crm_platform.errors import InvalidInput, phrase
 from crm_platform.events import Event
 from crm_platform.service import Runtime
 
@@ -20,6 +22,9 @@ visibility.subscribe(subscriptions)  # the copy of who may see which contact's m
 @subscriptions.on(tickets.COMMENT_PUBLIC_ADDED)
 def mail_public_comment(rt: Runtime, uow: UnitOfWork, event: Event[tickets_pb2.CommentAdded]) -> None:
     comment = event.payload
+    errors = attachments.field_errors(comment.attachments, limits_of(rt.service_settings))
+    if errors:  # never mailable: dead-lettered with the reason
+        raise InvalidInput(phrase("the comment's attachments cannot be mailed"), errors=errors)
     service.queue_ticket_comment(
         uow,
         GrpcContactDirectory(rt.grpc),
@@ -31,4 +36,5 @@ def mail_public_comment(rt: Runtime, uow: UnitOfWork, event: Event[tickets_pb2.C
         ticket_subject=comment.ticket_subject,
         body=comment.body,
         author_id=comment.author_id or None,
+        attachments=tuple(attachments.as_row(ref) for ref in comment.attachments),
     )

@@ -1,8 +1,9 @@
 """Outbound mail: one row per email the platform has to deliver, and one row per attempt to deliver it."""
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from crm_mailer.models import Base
@@ -43,6 +44,9 @@ class OutboundMessage(Base):
     in_reply_to: Mapped[str | None] = mapped_column(String(300))
     references: Mapped[str | None] = mapped_column(Text)  # Message-IDs, space-separated
     automatic: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Files it carries by reference (crm.platform.v1.AttachmentRef as dicts): fetched from their owners when
+    # the mail is built (outbound/attachments.py), never stored here.
+    attachments: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
 
     __table_args__ = (
         Index("ix_outbound_messages_workspace_id_id", "workspace_id", "id"),

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 
@@ -54,6 +55,7 @@ class MailRequest:
     author_id: str | None = None
     append_signature: bool = False
     automatic: bool = False
+    attachments: tuple[dict[str, Any], ...] = ()  # references (outbound/attachments.as_row), fetched when sent
 
 
 def suppression_reason(card: ContactCard) -> str | None:
@@ -77,6 +79,7 @@ def queue_ticket_comment(
     ticket_subject: str,
     body: str,
     author_id: str | None = None,
+    attachments: tuple[dict[str, Any], ...] = (),
 ) -> OutboundMessage:
     """Queue the mail that carries a public comment to the contact, inside the consumer's transaction: a reply
     to a person, from the member who wrote it."""
@@ -92,6 +95,7 @@ def queue_ticket_comment(
             text_body=body,
             ticket_id=ticket_id,
             author_id=author_id,
+            attachments=attachments,
         ),
     )
 
@@ -157,6 +161,7 @@ def queue(uow: UnitOfWork, contacts: ContactDirectory, sender: Sender, request: 
         in_reply_to=parent.rfc822_message_id if parent else None,
         references=" ".join(rules.references(_split(parent.references), parent.rfc822_message_id)) if parent else None,
         automatic=request.automatic,
+        attachments=list(request.attachments) or None,
         created_at=asked_at,
         next_attempt_at=asked_at,
     )
