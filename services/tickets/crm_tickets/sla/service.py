@@ -168,14 +168,14 @@ def recompute(session: Session, ticket: Ticket, *, now: datetime | None = None) 
     policy = session.scalars(
         select(SlaPolicy).where(SlaPolicy.workspace_id == workspace_id, SlaPolicy.priority == ticket.priority)
     ).one_or_none()
-    row = session.get(TicketSla, ticket.id, with_for_update=True)
-    if row is None:
-        row = TicketSla(ticket_id=ticket.id, workspace_id=workspace_id)
-        session.add(row)
     found = rules.Deadlines()
     if policy is not None:
         calendar = _calendar_of(session.get(SlaSettings, workspace_id))
         found = rules.deadlines(_clock(session, ticket), _targets_of(policy), calendar)
+    row = session.get(TicketSla, ticket.id, with_for_update=True)
+    if row is None:
+        row = TicketSla(ticket_id=ticket.id, workspace_id=workspace_id, ticket_status=ticket.status)
+        session.add(row)
     row.policy_id = policy.id if policy is not None else None
     row.ticket_status = ticket.status
     for target in rules.TARGETS:
