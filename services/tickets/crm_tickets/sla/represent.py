@@ -12,7 +12,8 @@ from crm_tickets.tickets.models import Ticket
 
 def ticket_sla(row: Ticket) -> dict[str, Any] | None:
     """None when no policy applies, or the deadlines are not computed yet (a ticket just opened: the
-    handler of its event computes them)."""
-    if "sla" in inspect(row).unloaded:
+    handler of its event computes them), or when the row is not a mapped ticket (a Core row of a list read)."""
+    state = inspect(row, raiseerr=False)
+    if state is None or "sla" in state.unloaded:
         return None
     return service.ticket_part(row.sla)  # type: ignore[attr-defined]  # the backref of TicketSla.ticket

@@ -13,7 +13,7 @@ from crm_tickets.sla import service
 from crm_tickets.sla.loops import breach_loop
 from tests.factories import tickets
 from tests.integration.tickets.helpers import consume_own_events, move, set_times
-from tests.support.stack import ContactsPeer, RunningService
+from tests.support.stack import ContactsPeer, RunningService, envelope
 
 ALWAYS = {day: [{"from": "00:00", "to": "24:00"}] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
 POLICY = {"first_response_minutes": 60, "update_minutes": 90, "solution_minutes": 240}
@@ -179,3 +179,32 @@ def test_the_worker_loop_reports_on_its_clock_exactly_once(
         worker.join(timeout=10)
     assert [(b.ticket_id, b.target) for b in breaches(tickets_api)] == [(ticket_id, "first_response")]
     assert not worker.is_alive()
+
+
+def test_a_priority_change_moves_the_ticket_to_that_prioritys_policy(
+    tickets_api: RunningService, contacts_peer_service: ContactsPeer
+) -> None:
+    acme = workspace_with_sla(tickets_api, contacts_peer_service, urgent={"first_response_minutes": 15})
+    ticket_id, created = open_ticket(tickets_api, contacts_peer_service, acme)
+    assert sla_of(tickets_api, acme, ticket_id) is None
+    set_times(tickets_api, ticket_id, priority="urgent")  # as the ticket's PATCH does, with its event
+    changed = tickets_pb2.TicketPriorityChanged(ticket_id=ticket_id, from_priority="normal", to_priority="urgent")
+
+    tickets_api.consume(envelope("tickets.ticket.priority_changed", changed, workspace_id=acme, producer="tickets"))
+
+    sla = sla_of(tickets_api, acme, ticket_id)
+    assert datetime.fromisoformat(sla["first_response_due_at"]) == created + timedelta(minutes=15)
+
+
+def test_an_event_naming_another_workspaces_ticket_changes_nothing(
+    tickets_api: RunningService, contacts_peer_service: ContactsPeer
+) -> None:
+    acme = workspace_with_sla(tickets_api, contacts_peer_service, urgent={"first_response_minutes": 15})
+    globex = contacts_peer_service.workspace(name="Globex")
+    ticket_id, _ = open_ticket(tickets_api, contacts_peer_service, acme)
+    set_times(tickets_api, ticket_id, priority="urgent")
+    changed = tickets_pb2.TicketPriorityChanged(ticket_id=ticket_id, from_priority="normal", to_priority="urgent")
+
+    tickets_api.consume(envelope("tickets.ticket.priority_changed", changed, workspace_id=globex, producer="tickets"))
+
+    assert sla_of(tickets_api, acme, ticket_id) is None

@@ -3,8 +3,10 @@ and deadlines computed again when they change."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
+from crm_tickets.sla import service
 from tests.factories import tickets
 from tests.integration.tickets.helpers import consume_own_events
 from tests.support.stack import ContactsPeer, RunningService, problem_fields
@@ -144,20 +146,19 @@ def test_a_write_on_a_stale_version_is_refused(
 def test_changed_policies_reach_the_open_tickets_deadlines(
     tickets_api: RunningService, contacts_peer_service: ContactsPeer
 ) -> None:
-    from crm_tickets.sla import service
-
     acme = contacts_peer_service.workspace()
     always = {day: [{"from": "00:00", "to": "24:00"}] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
     ticket = tickets.open_ticket(tickets_api, tickets_api.auth(acme), contacts_peer_service.contact(acme)).get_json()
     consume_own_events(tickets_api)
-    get = lambda: tickets_api.client.get(f"/v1/tickets/{ticket['id']}", headers=tickets_api.auth(acme)).get_json()  # noqa: E731
+
+    def get() -> Any:
+        return tickets_api.client.get(f"/v1/tickets/{ticket['id']}", headers=tickets_api.auth(acme)).get_json()
+
     assert get()["sla"] is None  # no policy for normal tickets yet
 
     body = {"time_zone": "UTC", "business_hours": always, "policies": {"normal": {"solution_minutes": 60}}}
     assert put(tickets_api, acme, body).status_code == 200
     assert service.refresh_stale(tickets_api.rt.database) == 1
-
-    from datetime import datetime, timedelta
 
     sla = get()["sla"]
     created = datetime.fromisoformat(ticket["created_at"])
