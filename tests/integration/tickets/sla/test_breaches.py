@@ -8,7 +8,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from crm.events.v1 import tickets_pb2
-from crm_platform.events import payload_of
+from crm_platform.bus import Delivery
+from crm_platform.events import payload_of, unpack
+from crm_platform.outbox import OutboxRelay
 from crm_tickets.sla import service
 from crm_tickets.sla.loops import breach_loop
 from tests.factories import tickets
@@ -208,3 +210,42 @@ def test_an_event_naming_another_workspaces_ticket_changes_nothing(
     tickets_api.consume(envelope("tickets.ticket.priority_changed", changed, workspace_id=globex, producer="tickets"))
 
     assert sla_of(tickets_api, acme, ticket_id) is None
+
+
+def test_the_breach_reaches_the_bus_exactly_once(
+    tickets_api: RunningService, contacts_peer_service: ContactsPeer
+) -> None:
+    """As the reports service will see it: the relay publishes the outbox to the bus, a queue bound to
+    ``tickets.sla.breached`` gets one delivery, however many times the loop looked."""
+    acme = workspace_with_sla(tickets_api, contacts_peer_service, normal={"first_response_minutes": 30})
+    ticket_id, created = open_ticket(tickets_api, contacts_peer_service, acme)
+    queue = "crm.sla-breach-test"
+    declaring = tickets_api.rt.connect_bus()
+    declaring.declare(queue, ["tickets.sla.breached"])
+    declaring.close()
+    relay = OutboxRelay(tickets_api.rt.database, tickets_api.rt.connect_bus, tickets_api.rt.metrics)
+    for minutes in (31, 32, 60):
+        service.report_breaches(tickets_api.rt.database, now=created + timedelta(minutes=minutes))
+        relay.relay_once()
+    got: list[Delivery] = []
+    stop = threading.Event()
+
+    def consume() -> None:  # a bus connection belongs to one thread
+        bus = tickets_api.rt.connect_bus()
+        try:
+            bus.consume(queue, got.append, stop=stop)
+        finally:
+            bus.close()
+
+    consumer = threading.Thread(target=consume, daemon=True)
+    consumer.start()
+    try:
+        deadline = datetime.now(UTC) + timedelta(seconds=20)
+        while not got and datetime.now(UTC) < deadline:
+            stop.wait(0.05)
+        stop.wait(1.0)  # time for a second one to show up, were there one
+    finally:
+        stop.set()
+        consumer.join(timeout=10)
+    assert [d.event_type for d in got] == ["tickets.sla.breached"]
+    assert payload_of(unpack(got[0].body), tickets_pb2.SlaBreached).ticket_id == ticket_id
