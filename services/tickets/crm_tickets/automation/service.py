@@ -33,10 +33,16 @@ def _policy_of(row: AutomationSettings | None) -> Policy:
     )
 
 
+_CACHE = "crm_tickets.automation.policies"  # in session.info: the policies this session (one request) read
+
+
 def policy_for(session: Session, workspace_id: str) -> Policy:
-    """The workspace's policy: its saved settings, or the defaults. One primary-key lookup, which the
-    session's identity map answers again for the rest of the transaction."""
-    return _policy_of(session.get(AutomationSettings, workspace_id))
+    """The workspace's policy: its saved settings, or the defaults. One primary-key lookup per session (a
+    request's or an event's unit of work); later calls in it are answered from ``session.info``."""
+    cached: dict[str, Policy] = session.info.setdefault(_CACHE, {})
+    if workspace_id not in cached:
+        cached[workspace_id] = _policy_of(session.get(AutomationSettings, workspace_id))
+    return cached[workspace_id]
 
 
 def settings_body(policy: Policy, version: int) -> dict[str, Any]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import event
+
 from crm_tickets.automation import service
 from crm_tickets.automation.rules import Policy
 from tests.support.stack import ContactsPeer, RunningService, problem_fields
@@ -106,3 +108,28 @@ def test_a_write_on_a_stale_version_is_refused(
     assert stale.get_json()["current_version"] == 1
     fresh = put(tickets_api, acme, {**CHOICE, "followup_after_days": 5}, **{"If-Match": '"1"'})
     assert (fresh.status_code, fresh.get_json()["followup_after_days"]) == (200, 5)
+
+
+def test_the_policy_is_read_once_per_unit_of_work(
+    tickets_api: RunningService, contacts_peer_service: ContactsPeer
+) -> None:
+    acme, globex = contacts_peer_service.workspace(name="Acme"), contacts_peer_service.workspace(name="Globex")
+    assert put(tickets_api, acme, CHOICE).status_code == 200
+    engine = tickets_api.rt.database.engine
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if "ticket_automation_settings" in statement:
+            statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        with tickets_api.rt.database.unit_of_work() as uow:
+            for _ in range(3):
+                assert service.policy_for(uow.session, acme).followup_after_days == 30
+                assert service.policy_for(uow.session, globex) == Policy()  # the defaults: no row, still cached
+        with tickets_api.rt.database.unit_of_work() as uow:
+            service.policy_for(uow.session, acme)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert len(statements) == 3  # acme and globex in the first unit of work, acme in the second
