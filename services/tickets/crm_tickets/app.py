@@ -14,13 +14,9 @@ from crm_tickets.automation.views import api as automation_api
 from crm_tickets.models import Base, visibility
 from crm_tickets.sla import handlers as sla_handlers
 from crm_tickets.sla.loops import breach_loop
-from crm_tickets.sla.represent import ticket_sla
 from crm_tickets.sla.views import api as sla_api
-from crm_tickets.tickets import represent as tickets_represent
 from crm_tickets.tickets.grpc import TicketsServicer
 from crm_tickets.tickets.views import api as tickets_api
-
-tickets_represent.PARTS["sla"] = ticket_sla
 
 
 def register_http(app: OpenAPI, _rt: Runtime) -> None:

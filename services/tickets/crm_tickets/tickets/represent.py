@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from crm.tickets.v1 import tickets_pb2
+from crm_tickets.sla.represent import ticket_sla
 from crm_tickets.tickets.models import Comment, Ticket
-
-# Other features' parts of a ticket's JSON by key (the SLA's deadlines, set in app.py): each reads what the
-# ticket's query loaded.
-PARTS: dict[str, Callable[[Ticket], Any]] = {}
 
 
 def ticket(row: Ticket) -> dict[str, Any]:
@@ -31,7 +27,7 @@ def ticket(row: Ticket) -> dict[str, Any]:
         "first_response_at": _iso(row.first_response_at),
         "solved_at": _iso(row.solved_at),
         "closed_at": _iso(row.closed_at),
-        **{key: part(row) for key, part in PARTS.items()},
+        "sla": ticket_sla(row),  # the SLA feature's part: its deadlines, loaded with the ticket
     }
 
 
