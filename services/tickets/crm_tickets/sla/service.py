@@ -6,13 +6,13 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Boolean, exists, literal, select, update
 from sqlalchemy.orm import Session
 
 from crm.events.v1 import tickets_pb2
 from crm_events.tickets import SLA_BREACHED
 from crm_platform.context import Caller, require_admin
-from crm_platform.db import Database, UnitOfWork, utcnow
+from crm_platform.db import Database, UnitOfWork, UtcDateTime, utcnow
 from crm_platform.errors import Word
 from crm_platform.ids import new_id
 from crm_tickets.automation.service import check_version
@@ -124,8 +124,28 @@ def put_settings(
             .where(TicketSla.workspace_id == workspace_id, TicketSla.ticket_status != CLOSED)
             .values(stale=True)
         )
+        _add_missing_rows(session, workspace_id)
         uow.commit()
         return settings_body(session, workspace_id)
+
+
+def _add_missing_rows(session: Session, workspace_id: str) -> None:
+    """Stale rows for the workspace's tickets not closed that have none (opened before SLAs existed, or
+    whose opening event the worker has not handled yet): one INSERT ... SELECT, a row the handler made
+    meanwhile left as it is."""
+    missing = select(
+        Ticket.id, Ticket.workspace_id, Ticket.status, literal(True, Boolean()), literal(utcnow(), UtcDateTime())
+    ).where(
+        Ticket.workspace_id == workspace_id,
+        Ticket.status != CLOSED,
+        ~exists().where(TicketSla.ticket_id == Ticket.id),
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as upsert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as upsert  # type: ignore[assignment]
+    columns = ["ticket_id", "workspace_id", "ticket_status", "stale", "computed_at"]
+    session.execute(upsert(TicketSla).from_select(columns, missing).on_conflict_do_nothing())
 
 
 # --- a ticket's deadlines ------------------------------------------------------------------------------

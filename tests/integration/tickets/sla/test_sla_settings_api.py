@@ -165,3 +165,24 @@ def test_changed_policies_reach_the_open_tickets_deadlines(
     assert datetime.fromisoformat(sla["solution_due_at"]) == created + timedelta(minutes=60)
     assert (sla["first_response_due_at"], sla["solution_met"], sla["breached"]) == (None, None, [])
     assert service.refresh_stale(tickets_api.rt.database) == 0
+
+
+def test_tickets_without_deadlines_yet_get_them_when_the_policies_change(
+    tickets_api: RunningService, contacts_peer_service: ContactsPeer
+) -> None:
+    """A ticket opened before SLAs existed (here: its opening event not handled) has no row: the PUT adds it."""
+    acme = contacts_peer_service.workspace()
+    ana = contacts_peer_service.contact(acme)
+    ticket = tickets.open_ticket(tickets_api, tickets_api.auth(acme), ana).get_json()
+    always = {day: [{"from": "00:00", "to": "24:00"}] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+    body = {"time_zone": "UTC", "business_hours": always, "policies": {"normal": {"first_response_minutes": 5}}}
+
+    assert put(tickets_api, acme, body).status_code == 200
+    assert service.refresh_stale(tickets_api.rt.database) == 1
+    consume_own_events(tickets_api)  # the opening event, late: it computes the same row again
+
+    sla = tickets_api.client.get(f"/v1/tickets/{ticket['id']}", headers=tickets_api.auth(acme)).get_json()["sla"]
+    due = datetime.fromisoformat(ticket["created_at"]) + timedelta(minutes=5)
+    assert datetime.fromisoformat(sla["first_response_due_at"]) == due
+    assert put(tickets_api, acme, body).status_code == 200  # the row exists now: nothing added twice
+    assert service.refresh_stale(tickets_api.rt.database) == 1
