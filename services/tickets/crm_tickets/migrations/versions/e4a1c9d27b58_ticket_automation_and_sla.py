@@ -5,8 +5,8 @@ Revises: b7d2f0c3a915
 Create Date: 2026-12-01 16:00:00
 
 New tables only, and an index on tickets (status, solved_at) for the auto-close loop. Tickets opened before
-this revision get their deadlines when they next change (an SLA settings change marks a workspace's rows
-stale, and the rows that do not exist yet are made by the next event of their ticket).
+this revision get their deadlines when they next change, or when their workspace's SLA settings are saved
+(which adds their rows, stale, for the breach loop to compute).
 """
 
 from typing import Sequence, Union
