@@ -33,7 +33,7 @@ from functools import cache
 from zoneinfo import ZoneInfo, available_timezones
 
 from crm_platform.errors import FieldError, InvalidInput, msgid, phrase
-from crm_tickets.tickets.rules import CLOSED, PENDING, PRIORITIES, SOLVED, STOPPED
+from crm_tickets.tickets.rules import CLOSED, PENDING, SOLVED, STOPPED
 
 FIRST_RESPONSE, UPDATE, SOLUTION = "first_response", "update", "solution"
 TARGETS = (FIRST_RESPONSE, UPDATE, SOLUTION)
@@ -366,9 +366,6 @@ def calendar_hours_out(calendar: Calendar) -> dict[str, list[dict[str, str]]]:
         name: [{"from": clock(start), "to": clock(end)} for start, end in calendar.hours.get(weekday, ())]
         for weekday, name in enumerate(WEEKDAYS)
     }
-
-
-PRIORITIES_OF_POLICIES = PRIORITIES
 
 
 def check_targets(

@@ -79,13 +79,18 @@ def put_settings(
     time_zone: str,
     business_hours: Mapping[str, list[tuple[str, str]]],
     holidays: list[date],
-    policies: Mapping[str, rules.Targets | None],
+    policies: Mapping[str, tuple[int | None, int | None, int | None]],
     if_match: str | None = None,
 ) -> dict[str, Any]:
-    """Replace the workspace's calendar and policies (admins only). The deadlines of its tickets that are not
-    closed are computed again by the breach loop (their rows are marked stale in this transaction)."""
+    """Replace the workspace's calendar and policies (admins only): ``policies`` gives a priority's
+    (first response, update, solution) minutes, a priority left out has none. The deadlines of its tickets
+    that are not closed are computed again by the breach loop (their rows are marked stale in this
+    transaction)."""
     require_admin(caller, "change the SLA settings")
     calendar = rules.check_calendar(time_zone, business_hours, holidays)
+    targets_of = {
+        priority: rules.check_targets(*minutes, f"policies.{priority}") for priority, minutes in policies.items()
+    }
     workspace_id = caller.workspace_id
     with uow:
         session = uow.session
@@ -107,7 +112,7 @@ def put_settings(
             p.priority: p for p in session.scalars(select(SlaPolicy).where(SlaPolicy.workspace_id == workspace_id))
         }
         for priority in PRIORITIES:
-            targets, policy = policies.get(priority), existing.get(priority)
+            targets, policy = targets_of.get(priority), existing.get(priority)
             if targets is None:
                 if policy is not None:
                     session.delete(policy)

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from crm_platform.web import SECURITY, caller, json_response, runtime
 from crm_tickets.sla import rules, service
+from crm_tickets.tickets.rules import PRIORITIES
 
 api = APIBlueprint(
     "tickets_sla", __name__, url_prefix="/v1/tickets/settings", abp_tags=[Tag(name="settings")], abp_security=SECURITY
@@ -96,12 +97,10 @@ def get_sla():  # type: ignore[no-untyped-def]
 )
 def put_sla(body: SlaIn):  # type: ignore[no-untyped-def]
     policies = {}
-    for priority in rules.PRIORITIES_OF_POLICIES:
+    for priority in PRIORITIES:
         given: PolicyIn | None = getattr(body.policies, priority)
         if given is not None:
-            policies[priority] = rules.check_targets(
-                given.first_response_minutes, given.update_minutes, given.solution_minutes, f"policies.{priority}"
-            )
+            policies[priority] = (given.first_response_minutes, given.update_minutes, given.solution_minutes)
     answer = service.put_settings(
         runtime().database.unit_of_work(),
         caller=caller(),

@@ -84,8 +84,9 @@ def test_an_agent_may_not_change_them(tickets_api: RunningService, contacts_peer
     acme = contacts_peer_service.workspace()
 
     answer = put(tickets_api, acme, SETTINGS, role="agent")
+    invalid = put(tickets_api, acme, {**SETTINGS, "time_zone": "Nowhere", "policies": {"low": {}}}, role="agent")
 
-    assert answer.status_code == 403
+    assert (answer.status_code, invalid.status_code) == (403, 403)
     assert tickets_api.client.get(URL, headers=tickets_api.auth(acme)).get_json()["version"] == 0
 
 
