@@ -9,12 +9,19 @@ from flask_openapi3 import OpenAPI
 from crm.tickets.v1 import tickets_pb2_grpc
 from crm_platform.consumer import Subscriptions
 from crm_platform.service import GrpcBinding, Runtime, ServiceSpec
+from crm_tickets.automation.loops import auto_close_loop
+from crm_tickets.automation.views import api as automation_api
 from crm_tickets.models import Base, visibility
+from crm_tickets.sla import handlers as sla_handlers
+from crm_tickets.sla.loops import breach_loop
+from crm_tickets.sla.views import api as sla_api
 from crm_tickets.tickets.grpc import TicketsServicer
 from crm_tickets.tickets.views import api as tickets_api
 
 
 def register_http(app: OpenAPI, _rt: Runtime) -> None:
+    app.register_api(automation_api)  # /v1/tickets/settings/...: before the tickets' /<ticket_id> routes
+    app.register_api(sla_api)
     app.register_api(tickets_api)
 
 
@@ -29,9 +36,11 @@ def grpc_bindings(rt: Runtime) -> list[GrpcBinding]:
     ]
 
 
-# The only events this service consumes keep its copy of who may see which contact.
+# The contacts events that keep its copy of who may see which contact; its own ticket events, which
+# compute a ticket's SLA deadlines again.
 subscriptions = Subscriptions()
 visibility.subscribe(subscriptions)
+sla_handlers.subscribe(subscriptions)
 
 SERVICE = ServiceSpec(
     name="tickets",
@@ -40,5 +49,6 @@ SERVICE = ServiceSpec(
     register_http=register_http,
     grpc_bindings=grpc_bindings,
     subscriptions=subscriptions,
+    loops=(auto_close_loop(), breach_loop()),
     dev_port_offset=10,
 )

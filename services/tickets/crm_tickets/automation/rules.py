@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
+from crm_platform.errors import FieldError, InvalidInput
 from crm_tickets.tickets.rules import CLOSED, NEW, OPEN, PENDING, SOLVED
 
 FollowUp = Literal["reopen", "new_ticket", "new_ticket_after_days"]
@@ -59,3 +60,69 @@ def after_agent_public_reply(status: str, *, policy: Policy) -> str | None:
     if status == NEW:
         return OPEN  # somebody answered: it is no longer new
     return None
+
+
+FOLLOWUPS: tuple[FollowUp, ...] = ("reopen", "new_ticket", "new_ticket_after_days")
+MIN_DAYS, MAX_DAYS = 1, 3650
+
+
+def check_policy(
+    *,
+    agent_reply_sets_pending: bool,
+    closed_followup: str,
+    followup_after_days: int,
+    auto_close_solved_after_days: int | None,
+) -> Policy:
+    """A policy from an admin's settings, or the fields that are wrong (days from 1 to 3650)."""
+    errors = []
+    if closed_followup not in FOLLOWUPS:
+        errors.append(
+            FieldError(
+                "closed_followup",
+                "must be one of {choices}",
+                "invalid_choice",
+                params={"choices": ", ".join(FOLLOWUPS)},
+            )
+        )
+    for name, days in (
+        ("followup_after_days", followup_after_days),
+        ("auto_close_solved_after_days", auto_close_solved_after_days),
+    ):
+        if days is not None and not MIN_DAYS <= days <= MAX_DAYS:
+            errors.append(
+                FieldError(
+                    name, "must be from {min} to {max} days", "out_of_range", params={"min": MIN_DAYS, "max": MAX_DAYS}
+                )
+            )
+    if errors:
+        raise InvalidInput("the automation settings have invalid fields", errors=errors)
+    return Policy(
+        agent_reply_sets_pending=agent_reply_sets_pending,
+        closed_followup=closed_followup,  # type: ignore[arg-type]  # checked above
+        followup_after_days=followup_after_days,
+        auto_close_solved_after_days=auto_close_solved_after_days,
+    )
+
+
+def quiet_since(
+    solved_at: datetime, last_customer_reply_at: datetime | None, last_agent_reply_at: datetime | None
+) -> datetime:
+    """Since when a solved ticket has had no reply: its solving, or a later reply that left it solved (an
+    agent's; a customer's reopens it)."""
+    return max(at for at in (solved_at, last_customer_reply_at, last_agent_reply_at) if at is not None)
+
+
+def closes_automatically(
+    status: str,
+    *,
+    solved_at: datetime | None,
+    last_customer_reply_at: datetime | None = None,
+    last_agent_reply_at: datetime | None = None,
+    now: datetime,
+    policy: Policy,
+) -> bool:
+    """Whether a solved ticket is due to close itself: ``auto_close_solved_after_days`` days without a reply."""
+    if status != SOLVED or solved_at is None or policy.auto_close_solved_after_days is None:
+        return False
+    quiet = quiet_since(solved_at, last_customer_reply_at, last_agent_reply_at)
+    return now - quiet >= timedelta(days=policy.auto_close_solved_after_days)

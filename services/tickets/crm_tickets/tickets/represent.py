@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from crm.tickets.v1 import tickets_pb2
+from crm_tickets.sla.represent import ticket_sla
 from crm_tickets.tickets.models import Comment, Ticket
 
 
@@ -26,6 +27,7 @@ def ticket(row: Ticket) -> dict[str, Any]:
         "first_response_at": _iso(row.first_response_at),
         "solved_at": _iso(row.solved_at),
         "closed_at": _iso(row.closed_at),
+        "sla": ticket_sla(row),  # the SLA feature's part: its deadlines, loaded with the ticket
     }
 
 

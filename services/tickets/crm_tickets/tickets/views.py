@@ -11,6 +11,7 @@ from crm_platform import paging
 from crm_platform.clients.contacts import GrpcContactDirectory
 from crm_platform.paging import PageQuery
 from crm_platform.web import SECURITY, caller, idempotent, json_response, runtime
+from crm_tickets.sla.views import TicketSlaOut
 from crm_tickets.tickets import represent, rules, service
 from crm_tickets.tickets.rules import NORMAL, PRIORITIES, STATUSES
 
@@ -42,6 +43,7 @@ class TicketOut(BaseModel):
     first_response_at: str | None
     solved_at: str | None
     closed_at: str | None
+    sla: TicketSlaOut | None = Field(default=None, description="the deadlines; null when no SLA policy applies")
 
 
 class TicketPage(BaseModel):
