@@ -46,9 +46,29 @@ class Subscription:
     batch: BatchEventHandler[Any] | None = None
 
 
+def _both(first: Subscription, second: Subscription) -> Subscription:
+    """Two features of a service reacting to one event type: both handlers, in the order they were registered,
+    in the same transaction (a batch form only where each has one, so neither is skipped)."""
+
+    def handler(rt: Any, uow: UnitOfWork, event: Event[Any]) -> None:
+        first.handler(rt, uow, event)
+        second.handler(rt, uow, event)
+
+    def batch(rt: Any, uow: UnitOfWork, batch_events: Sequence[Event[Any]]) -> None:
+        for subscription in (first, second):
+            if subscription.batch is not None:
+                subscription.batch(rt, uow, batch_events)
+            else:
+                for event in batch_events:
+                    subscription.handler(rt, uow, event)
+
+    return Subscription(first.event_type, handler, batch if first.batch or second.batch else None)
+
+
 @dataclass
 class Subscriptions:
-    """The event types one service reacts to, each with the handler that applies its effect; by event name."""
+    """The event types one service reacts to, each with the handler that applies its effect; by event name.
+    Several features may subscribe to one type: their handlers run one after the other, in one transaction."""
 
     handlers: dict[str, Subscription] = field(default_factory=dict)
 
@@ -61,7 +81,9 @@ class Subscriptions:
             raise TypeError(f"subscribe to an event type of the catalogue (crm_events), not {event_type!r}")
 
         def register(handler: EventHandler[P]) -> EventHandler[P]:
-            self.handlers[event_type.name] = Subscription(event_type, handler, batch)
+            added = Subscription(event_type, handler, batch)
+            earlier = self.handlers.get(event_type.name)
+            self.handlers[event_type.name] = added if earlier is None else _both(earlier, added)
             return handler
 
         return register

@@ -98,3 +98,33 @@ def test_a_batch_form_gets_each_run_of_its_type_and_workspace_in_order(database:
         ("one", [ids[5]]),
         ("one", [ids[6]]),
     ]
+
+
+def test_two_features_subscribed_to_one_type_both_apply_it_once_in_one_transaction(database: Database) -> None:
+    calls: list[tuple[str, str]] = []
+
+    def first(_rt: Any, _uow: UnitOfWork, event: events.Event[Any]) -> None:
+        calls.append(("first", event.event_id))
+
+    def first_many(_rt: Any, _uow: UnitOfWork, batch: Sequence[events.Event[Any]]) -> None:
+        calls.extend(("first", event.event_id) for event in batch)
+
+    def second(rt: Any, uow: UnitOfWork, event: events.Event[Any]) -> None:
+        calls.append(("second", event.event_id))
+        apply_effect(rt, uow, event)
+
+    subscriptions = Subscriptions()
+    subscriptions.on(contacts.CONTACT_CREATED, batch=first_many)(first)
+    subscriptions.on(contacts.CONTACT_CREATED)(second)  # another feature's: it must not replace the first
+    consumer = IdempotentConsumer("reports", database, subscriptions)
+    alone, *batch = [delivery() for _ in range(3)]
+    ids = [events.unpack(message.body).event_id for message in (alone, *batch)]
+
+    consumer(alone)
+    consumer.handle_batch(batch)
+    consumer.handle_batch(batch)  # redelivered: nothing again
+
+    assert calls == [("first", ids[0]), ("second", ids[0])] + [("first", i) for i in ids[1:]] + [
+        ("second", i) for i in ids[1:]
+    ]
+    assert count(database, effects) == 3
