@@ -9,6 +9,7 @@ from flask_openapi3 import OpenAPI
 from crm.tickets.v1 import tickets_pb2_grpc
 from crm_platform.consumer import Subscriptions
 from crm_platform.service import GrpcBinding, Runtime, ServiceSpec
+from crm_tickets.comments.views import api as comments_api
 from crm_tickets.models import Base, visibility
 from crm_tickets.tickets.grpc import TicketsServicer
 from crm_tickets.tickets.views import api as tickets_api
@@ -16,6 +17,7 @@ from crm_tickets.tickets.views import api as tickets_api
 
 def register_http(app: OpenAPI, _rt: Runtime) -> None:
     app.register_api(tickets_api)
+    app.register_api(comments_api)
 
 
 def grpc_bindings(rt: Runtime) -> list[GrpcBinding]:
