@@ -9,6 +9,7 @@ from flask_openapi3 import OpenAPI
 from crm.tickets.v1 import tickets_pb2_grpc
 from crm_platform.consumer import Subscriptions
 from crm_platform.service import GrpcBinding, Runtime, ServiceSpec
+from crm_tickets.comments import handlers as comment_handlers
 from crm_tickets.comments.views import api as comments_api
 from crm_tickets.models import Base, visibility
 from crm_tickets.tickets.grpc import TicketsServicer
@@ -31,9 +32,10 @@ def grpc_bindings(rt: Runtime) -> list[GrpcBinding]:
     ]
 
 
-# The only events this service consumes keep its copy of who may see which contact.
+# Contacts' events keep the copy of who may see which contact; the mailer's bring replies and delivery news.
 subscriptions = Subscriptions()
 visibility.subscribe(subscriptions)
+comment_handlers.subscribe(subscriptions)
 
 SERVICE = ServiceSpec(
     name="tickets",

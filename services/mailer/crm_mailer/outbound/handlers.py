@@ -31,4 +31,7 @@ def mail_public_comment(rt: Runtime, uow: UnitOfWork, event: Event[tickets_pb2.C
         ticket_subject=comment.ticket_subject,
         body=comment.body,
         author_id=comment.author_id or None,
+        ticket_number=comment.ticket_number,
+        html_body=comment.body_html or None,
+        with_signature=comment.with_signature,
     )

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from crm_mailer.models import Base
@@ -43,11 +43,14 @@ class OutboundMessage(Base):
     in_reply_to: Mapped[str | None] = mapped_column(String(300))
     references: Mapped[str | None] = mapped_column(Text)  # Message-IDs, space-separated
     automatic: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The ticket's number per workspace, as the subject's [#1234] says it: a reply's subject finds it.
+    ticket_number: Mapped[int | None] = mapped_column(BigInteger, default=None)
 
     __table_args__ = (
         Index("ix_outbound_messages_workspace_id_id", "workspace_id", "id"),
         Index("ix_outbound_messages_status_next_attempt_at", "status", "next_attempt_at"),
         Index("ix_outbound_messages_workspace_id_ticket_id", "workspace_id", "ticket_id"),
+        Index("ix_outbound_messages_workspace_id_ticket_number", "workspace_id", "ticket_number"),
     )
 
 

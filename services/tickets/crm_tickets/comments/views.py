@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, ConfigDict, Field
 
 from crm_platform import paging
+from crm_platform.clients.contacts import GrpcContactDirectory
+from crm_platform.mentions import MENTION_SYNTAX
 from crm_platform.paging import PageQuery
 from crm_platform.web import SECURITY, caller, idempotent, json_response, runtime
 from crm_tickets.comments import represent, service
+from crm_tickets.comments.rules import DELIVERY_STATUSES
 
 api = APIBlueprint(
     "ticket_comments", __name__, url_prefix="/v1/tickets", abp_tags=[Tag(name="tickets")], abp_security=SECURITY
@@ -21,16 +26,45 @@ class TicketPath(BaseModel):
 
 class CommentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    body: str = Field(min_length=1, max_length=100_000)
-    public: bool = Field(description="true: mailed to the contact; false: a private note")
+    body: str | None = Field(
+        default=None, min_length=1, max_length=100_000, description=f"plain text; mentions written {MENTION_SYNTAX}"
+    )
+    body_html: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200_000,
+        description="HTML instead of body: sanitised (formatting and links only); its text is the plain part",
+    )
+    public: bool = Field(description="true: mailed to the contact; false: a private note, never sent")
+    with_signature: bool = Field(default=False, description="the mail carries the author's signature")
+
+
+class DeliveryOut(BaseModel):
+    status: Literal[DELIVERY_STATUSES]  # type: ignore[valid-type]
+    detail: str | None
+    message_id: str | None
+
+
+class SenderOut(BaseModel):
+    address: str | None
+    name: str | None
+    inbound_id: str | None
+    raw_url: str | None = Field(description="the original mail, from the mailer")
+    notice: str | None = Field(description="e.g. the sender is not the ticket's contact")
 
 
 class CommentOut(BaseModel):
     id: str
     ticket_id: str
     body: str
+    body_html: str | None
     public: bool
+    visibility: Literal["public", "private"]
+    author_kind: Literal["member", "customer"]
     author_id: str
+    with_signature: bool
+    delivery: DeliveryOut | None = Field(description="a public comment's mail: queued, sent, bounced, suppressed")
+    from_: SenderOut | None = Field(alias="from", description="a customer comment's sender and original mail")
     created_at: str
 
 
@@ -44,10 +78,13 @@ class CommentPage(BaseModel):
 def add_comment(path: TicketPath, body: CommentIn):  # type: ignore[no-untyped-def]
     comment = service.add_comment(
         runtime().database.unit_of_work(),
+        GrpcContactDirectory(runtime().grpc),
         caller=caller(),
         ticket_id=path.ticket_id,
         body=body.body,
+        body_html=body.body_html,
         public=body.public,
+        with_signature=body.with_signature,
     )
     return json_response(represent.comment(comment), 201)
 

@@ -1,4 +1,4 @@
-"""Tickets, their tags and status history, and the workspace's ticket-number counter (comments: crm_tickets.comments)."""
+"""Tickets, their tags and status history, and the ticket-number counter (comments: crm_tickets.comments)."""
 
 from __future__ import annotations
 

@@ -205,3 +205,66 @@ def list_page(
     with uow:
         query = visibility.restrict(query, uow.session, caller, Ticket.contact_id)
         return list(uow.session.scalars(query.order_by(Ticket.id.desc()).limit(limit + 1)))
+
+
+def get_in_workspace_for_update(uow: UnitOfWork, workspace_id: str, ticket_id: str) -> Ticket:
+    """A ticket of the workspace, locked until the transaction ends, for what the system does on its own (a
+    customer's reply by mail); no caller's visibility applies. NotFound for another workspace's id."""
+    ticket = get_in_workspace(uow.session, Ticket, ticket_id, workspace_id=workspace_id, what="ticket")
+    uow.session.refresh(ticket, with_for_update=True)
+    return ticket
+
+
+def open_followup(uow: UnitOfWork, closed: Ticket, *, now: datetime | None = None) -> Ticket:
+    """A new ticket following up a closed one (its contact, subject and priority; ``followup_of_id`` links it),
+    opened by the system in the caller's open transaction when a customer replies to a closed ticket and the
+    workspace's automation says so; emits tickets.ticket.opened."""
+    now = now or utcnow()
+    ticket = Ticket(
+        id=new_id(),
+        workspace_id=closed.workspace_id,
+        number=next_number(uow.session, closed.workspace_id),
+        contact_id=closed.contact_id,
+        contact_name=closed.contact_name,
+        contact_email=closed.contact_email,
+        subject=closed.subject,
+        status=rules.NEW,
+        priority=closed.priority,
+        responsible_id=closed.responsible_id,
+        opened_by=rules.SYSTEM,
+        channel="email",
+        followup_of_id=closed.id,
+        version=1,
+        created_at=now,
+        updated_at=now,
+    )
+    uow.session.add(ticket)
+    uow.session.flush()
+    uow.session.add(
+        StatusChange(
+            id=new_id(),
+            workspace_id=ticket.workspace_id,
+            ticket_id=ticket.id,
+            from_status=None,
+            to_status=rules.NEW,
+            actor_id=rules.SYSTEM,
+            reason=f"follow-up of #{closed.number}",
+            changed_at=now,
+        )
+    )
+    uow.emit(
+        TICKET_OPENED,
+        tickets_pb2.TicketOpened(
+            ticket_id=ticket.id,
+            contact_id=ticket.contact_id,
+            subject=ticket.subject,
+            opened_by=rules.SYSTEM,
+            number=ticket.number,
+            status=ticket.status,
+            priority=ticket.priority,
+            responsible_id=ticket.responsible_id or "",
+            channel=ticket.channel,
+        ),
+        workspace_id=ticket.workspace_id,
+    )
+    return ticket
