@@ -8,24 +8,33 @@ its Reply-To (else its From). The mailer folds the quoted history away and threa
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import smtplib
 import sys
+import time
+import urllib.parse
+import urllib.request
 from datetime import datetime
 from email import message_from_bytes, policy
-from email.message import EmailMessage
+from email.message import EmailMessage, Message
 from email.utils import format_datetime, getaddresses, make_msgid, parseaddr
 from pathlib import Path
+from typing import Any
 
 DEFAULT_SMTP = "127.0.0.1:2525"
 
 
-def _text_of(original: EmailMessage) -> str:
-    part = original.get_body(preferencelist=("plain",))
-    return part.get_content() if part is not None else ""
+def _text_of(original: Message) -> str:
+    for part in original.walk():
+        if part.get_content_type() == "text/plain" and not part.is_attachment():
+            payload = part.get_payload(decode=True)
+            if isinstance(payload, bytes):
+                return payload.decode(part.get_content_charset() or "utf-8", errors="replace")
+    return ""
 
 
-def build_reply(original: EmailMessage, text: str, *, sender: str | None = None) -> EmailMessage:
+def build_reply(original: Message, text: str, *, sender: str | None = None) -> EmailMessage:
     """A client-shaped reply to ``original`` saying ``text`` above the quoted original."""
     _name, to_address = parseaddr(str(original["Reply-To"] or original["From"] or ""))
     if not to_address:
@@ -58,6 +67,28 @@ def send(reply: EmailMessage, smtp: str) -> None:
         client.send_message(reply)
 
 
+def _get_json(url: str, token: str) -> Any:
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        return json.loads(answer.read())
+
+
+def show_on_ticket(api: str, token: str, ticket_id: str, text: str, *, timeout: float = 20.0) -> dict[str, Any]:
+    """Wait for the reply to land on the ticket (the mailer and tickets process it asynchronously); the ticket's
+    status and the customer comment."""
+    deadline = time.monotonic() + timeout
+    base = f"{api.rstrip('/')}/v1/tickets/{urllib.parse.quote(ticket_id)}"
+    wanted = " ".join(text.split())
+    while True:
+        comments = _get_json(f"{base}/comments?limit=100", token)["items"]
+        for comment in reversed(comments):
+            if comment.get("author_kind") == "customer" and wanted in " ".join(comment["body"].split()):
+                return {"ticket": _get_json(base, token), "comment": comment}
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the reply did not reach ticket {ticket_id} within {timeout:g}s")
+        time.sleep(0.25)
+
+
 def cmd_reply(args: argparse.Namespace) -> int:
     path = Path(args.mail)
     if not path.is_file():
@@ -71,6 +102,17 @@ def cmd_reply(args: argparse.Namespace) -> int:
         print(f"the reply was not sent: {exc}", file=sys.stderr)
         return 1
     print(f"replied {reply['Message-ID']} from {reply['From']} to {reply['To']} via {args.smtp}")
+    ticket_id = str(original["X-CRM-Ticket-ID"] or "").strip()
+    if not args.token or not ticket_id:
+        return 0
+    try:
+        shown = show_on_ticket(args.api, args.token, ticket_id, args.text)
+    except (OSError, TimeoutError, ValueError, KeyError) as exc:
+        print(f"the reply is not on ticket {ticket_id}: {exc}", file=sys.stderr)
+        return 1
+    ticket, comment = shown["ticket"], shown["comment"]
+    print(f"ticket #{ticket['number']} {ticket['subject']!r} is {ticket['status']}; {comment['author_kind']} comment:")
+    print(comment["body"])
     return 0
 
 
@@ -81,6 +123,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     reply.add_argument("mail", help="a mail the platform sent, e.g. var/mail/new/<file>")
     reply.add_argument("text", help="what the reply says (above the quoted original)")
     reply.add_argument("--from", dest="sender", default=None, help="the sender (default: the mail's To)")
+    reply.add_argument(
+        "--token", default=os.environ.get("CRM_TOKEN"), help="a token: then show the reply on the ticket"
+    )
+    reply.add_argument("--api", default=os.environ.get("CRM_API_URL", "http://127.0.0.1:8080"), help="the HTTP API")
     reply.add_argument(
         "--smtp", default=os.environ.get("CRM_MAIL_REPLY_SMTP", DEFAULT_SMTP), help="the listener's host:port"
     )
