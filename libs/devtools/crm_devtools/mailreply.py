@@ -27,7 +27,7 @@ DEFAULT_SMTP = "127.0.0.1:2525"
 
 def _text_of(original: Message) -> str:
     for part in original.walk():
-        if part.get_content_type() == "text/plain" and not part.is_attachment():
+        if part.get_content_type() == "text/plain" and part.get_content_disposition() != "attachment":
             payload = part.get_payload(decode=True)
             if isinstance(payload, bytes):
                 return payload.decode(part.get_content_charset() or "utf-8", errors="replace")
