@@ -123,6 +123,8 @@ def test_the_readme_reply_line_answers_the_newest_mail_and_shows_it_on_the_ticke
 
     command = line.replace(".venv/bin/crm", str(CRM_BIN / "crm")).replace("<token>", token)
     env = {k: v for k, v in os.environ.items() if not k.startswith("CRM_") and not k.endswith("_DATABASE_URL")}
+    # `make run` answers on 8080 and listens for mail on 2525, the defaults; this one on free ports.
+    env["CRM_API_URL"], env["CRM_MAIL_REPLY_SMTP"] = allinone.url, f"127.0.0.1:{allinone.smtp_port}"
     shown = subprocess.run(["bash", "-c", command], cwd=here, env=env, capture_output=True, text=True, timeout=120)
 
     assert shown.returncode == 0, shown.stderr
