@@ -88,9 +88,10 @@ class AllInOneProcess:
     def __init__(self, var: Path) -> None:
         base = free_port_block(5)
         self.var = var
-        self.port, self.grpc_port = base, base + 1
+        self.port, self.grpc_port, self.smtp_port = base, base + 1, base + 2
         env = {k: v for k, v in os.environ.items() if not k.startswith("CRM_") and not k.endswith("_DATABASE_URL")}
         env["PYTHONUNBUFFERED"] = "1"
+        env["MAILER_INBOUND_SMTP_PORT"] = str(self.smtp_port)  # not 2525: another `crm run` may hold it
         self.log = open(var.parent / "allinone.log", "wb")
         self.popen = subprocess.Popen(
             [

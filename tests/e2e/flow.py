@@ -107,7 +107,7 @@ def walk_skeleton(me: Client, stranger: Client, maildir: Path) -> dict[str, Any]
 
     def mail_arrived() -> Message:
         received = [
-            m for m in mails(maildir) if m["To"] == "ana.ruiz@example.com" and ticket["id"][-8:] in m["Subject"]
+            m for m in mails(maildir) if m["To"] == "ana.ruiz@example.com" and f"[#{ticket['number']}]" in m["Subject"]
         ]
         assert len(received) == 1, [m["Subject"] for m in mails(maildir)]
         return received[0]

@@ -89,3 +89,45 @@ def test_an_operator_command_far_from_any_var_folder_says_what_to_set(tmp_path: 
     assert refused.returncode == 2
     assert "CONTACTS_DATABASE_URL is required" in refused.stderr
     assert f"no all-in-one data in {tmp_path.resolve()}/var" in refused.stderr and "--var" in refused.stderr
+
+
+def test_the_readme_reply_line_answers_the_newest_mail_and_shows_it_on_the_ticket(allinone: AllInOneProcess) -> None:
+    here, token = allinone.var.parent, allinone.admin_token()
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    [line] = [text for text in readme.splitlines() if text.startswith(".venv/bin/crm mail reply ")]
+    headers = {"Authorization": f"Bearer {token}"}
+    contact = requests.post(
+        allinone.url + "/v1/contacts",
+        json={"name": "Rita Reply", "email": "rita@example.com"},
+        headers=headers,
+        timeout=10,
+    ).json()
+    ticket = requests.post(
+        allinone.url + "/v1/tickets",
+        json={"subject": "Scanner jammed", "contact_id": contact["id"]},
+        headers=headers,
+        timeout=10,
+    ).json()
+    comment = requests.post(
+        allinone.url + f"/v1/tickets/{ticket['id']}/comments",
+        json={"body": "Try the blue lever.", "public": True},
+        headers=headers,
+        timeout=10,
+    )
+    assert comment.status_code == 201, comment.text
+    deadline = time.monotonic() + 30
+    while not any(b"Scanner jammed" in p.read_bytes() for p in (allinone.var / "mail" / "new").glob("*")):
+        assert time.monotonic() < deadline, "the comment's mail never reached var/mail/"
+        time.sleep(0.2)
+    time.sleep(0.05)  # `ls -t` orders by mtime: the comment's mail is the newest
+
+    command = line.replace(".venv/bin/crm", str(CRM_BIN / "crm")).replace("<token>", token)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CRM_") and not k.endswith("_DATABASE_URL")}
+    # `make run` answers on 8080 and listens for mail on 2525, the defaults; this one on free ports.
+    env["CRM_API_URL"], env["CRM_MAIL_REPLY_SMTP"] = allinone.url, f"127.0.0.1:{allinone.smtp_port}"
+    shown = subprocess.run(["bash", "-c", command], cwd=here, env=env, capture_output=True, text=True, timeout=120)
+
+    assert shown.returncode == 0, shown.stderr
+    assert (
+        f"ticket #{ticket['number']} 'Scanner jammed' is open; customer comment:\nStill broken, thanks." in shown.stdout
+    )

@@ -31,7 +31,7 @@ from crm_platform.settings import SettingsError, load
 DEFAULT_VAR = "var"
 DEFAULT_ALLINONE_GRPC_PORT = "50151"
 COMMANDS_GROUP = "crm.commands"  # entry points adding commands: ``register(subparsers)``
-DEVELOPMENT_COMMANDS = ("up",)  # contributed by crm_devtools, which no image installs
+DEVELOPMENT_COMMANDS = ("up", "mail")  # contributed by crm_devtools, which no image installs
 
 
 def _spec(name: str) -> ServiceSpec:

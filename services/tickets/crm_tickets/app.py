@@ -11,6 +11,8 @@ from crm_platform.consumer import Subscriptions
 from crm_platform.service import GrpcBinding, Runtime, ServiceSpec
 from crm_tickets.automation.loops import auto_close_loop
 from crm_tickets.automation.views import api as automation_api
+from crm_tickets.comments import handlers as comment_handlers
+from crm_tickets.comments.views import api as comments_api
 from crm_tickets.models import Base, visibility
 from crm_tickets.sla import handlers as sla_handlers
 from crm_tickets.sla.loops import breach_loop
@@ -23,6 +25,7 @@ def register_http(app: OpenAPI, _rt: Runtime) -> None:
     app.register_api(automation_api)  # /v1/tickets/settings/...: before the tickets' /<ticket_id> routes
     app.register_api(sla_api)
     app.register_api(tickets_api)
+    app.register_api(comments_api)
 
 
 def grpc_bindings(rt: Runtime) -> list[GrpcBinding]:
@@ -36,10 +39,11 @@ def grpc_bindings(rt: Runtime) -> list[GrpcBinding]:
     ]
 
 
-# The contacts events that keep its copy of who may see which contact; its own ticket events, which
-# compute a ticket's SLA deadlines again.
+# The contacts events that keep its copy of who may see which contact; the mailer's, which bring replies
+# and delivery news; its own ticket events, which compute a ticket's SLA deadlines again.
 subscriptions = Subscriptions()
 visibility.subscribe(subscriptions)
+comment_handlers.subscribe(subscriptions)
 sla_handlers.subscribe(subscriptions)
 
 SERVICE = ServiceSpec(

@@ -13,6 +13,7 @@ from crm_contacts.members.models import Member
 from crm_contacts.record.access import visible_contact
 from crm_contacts.record.history import HistoryEntry, record
 from crm_events.contacts import MEMBER_MENTIONED
+from crm_platform import mentions
 from crm_platform.context import Caller
 from crm_platform.db import UnitOfWork
 from crm_platform.errors import FieldError, InvalidInput
@@ -44,7 +45,7 @@ def comment(uow: UnitOfWork, *, caller: Caller, contact_id: str, body: str) -> H
             "the comment is too long",
             errors=[FieldError("body", f"at most {rules.MAX_COMMENT_CHARS} characters", "too_long")],
         )
-    mentioned = rules.mentioned_ids(text)
+    mentioned = mentions.mentioned_ids(text)
     with uow:
         visible_contact(uow.session, caller, contact_id)
         _require_active_members(uow.session, caller.workspace_id, mentioned)

@@ -8,7 +8,7 @@ from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, ConfigDict, Field
 
 from crm_contacts.history import represent, rules, service
-from crm_platform import paging
+from crm_platform import mentions, paging
 from crm_platform.errors import InvalidInput
 from crm_platform.paging import PageQuery
 from crm_platform.web import SECURITY, caller, idempotent, json_response, runtime
@@ -20,7 +20,7 @@ api = APIBlueprint(
 COMMENT_DESCRIPTION = f"""Adds a comment to the contact's timeline: an entry of kind `comment`,
 data `{{body, mentions}}`.
 
-**Mentions** are written `{rules.MENTION_SYNTAX}`, for example `Call her back, @[Luis Gil](0190a1b2-...)`:
+**Mentions** are written `{mentions.MENTION_SYNTAX}`, for example `Call her back, @[Luis Gil](0190a1b2-...)`:
 the name in square brackets is shown to readers, the member id in parentheses is who is notified. Every
 mentioned id must be an active member of the workspace, else the answer is 422 with a field error on `body`
 (code `unknown_member`). Each distinct member mentioned gets one `contacts.member.mentioned` event
@@ -46,7 +46,9 @@ class HistoryPage(BaseModel):
 class CommentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     body: str = Field(
-        min_length=1, max_length=rules.MAX_COMMENT_CHARS, description=f"text; mentions written {rules.MENTION_SYNTAX}"
+        min_length=1,
+        max_length=rules.MAX_COMMENT_CHARS,
+        description=f"text; mentions written {mentions.MENTION_SYNTAX}",
     )
 
 

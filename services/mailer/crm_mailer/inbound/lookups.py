@@ -113,7 +113,17 @@ class DatabaseThreadLookups:
         return None
 
     def by_ticket_ref(self, ref: str) -> str | None:
-        # A ticket's reference is the end of its id (outbound.rules.ticket_subject); the id ends the LIKE.
+        # A ticket's reference is its number in the workspace (outbound.rules.ticket_subject), or the end of its
+        # id in mail sent before numbers (the id ends the LIKE).
+        if ref.isdigit() and len(ref) <= 18:
+            numbered = self.session.scalars(
+                select(OutboundMessage.ticket_id)
+                .where(OutboundMessage.workspace_id == self.workspace_id, OutboundMessage.ticket_number == int(ref))
+                .order_by(OutboundMessage.created_at.desc())
+                .limit(1)
+            ).first()
+            if numbered is not None:
+                return thread_key("ticket", numbered)
         ticket = self.session.scalars(
             select(OutboundMessage.ticket_id)
             .where(OutboundMessage.workspace_id == self.workspace_id, OutboundMessage.ticket_id.like(f"%{ref.lower()}"))

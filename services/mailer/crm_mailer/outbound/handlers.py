@@ -37,4 +37,7 @@ def mail_public_comment(rt: Runtime, uow: UnitOfWork, event: Event[tickets_pb2.C
         body=comment.body,
         author_id=comment.author_id or None,
         attachments=tuple(attachments.as_row(ref) for ref in comment.attachments),
+        ticket_number=comment.ticket_number,
+        html_body=comment.body_html or None,
+        with_signature=comment.with_signature,
     )

@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from crm_mailer.models import Base
@@ -47,11 +47,14 @@ class OutboundMessage(Base):
     # Files it carries by reference (crm.platform.v1.AttachmentRef as dicts): fetched from their owners when
     # the mail is built (outbound/attachments.py), never stored here.
     attachments: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    # The ticket's number per workspace, as the subject's [#1234] says it: a reply's subject finds it.
+    ticket_number: Mapped[int | None] = mapped_column(BigInteger, default=None)
 
     __table_args__ = (
         Index("ix_outbound_messages_workspace_id_id", "workspace_id", "id"),
         Index("ix_outbound_messages_status_next_attempt_at", "status", "next_attempt_at"),
         Index("ix_outbound_messages_workspace_id_ticket_id", "workspace_id", "ticket_id"),
+        Index("ix_outbound_messages_workspace_id_ticket_number", "workspace_id", "ticket_number"),
     )
 
 

@@ -19,7 +19,7 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
 
-import nh3
+from crm_platform import html as platform_html
 
 MAX_ATTEMPTS = 8
 RETRY_WINDOW = timedelta(hours=48)  # a mail not delivered by then fails, whatever its attempts
@@ -29,12 +29,12 @@ WIRE = policy.SMTP.clone(max_line_length=78)
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
 _ENCODED_WORD = re.compile(r"=\?[^?]*\?[bBqQ]\?", re.ASCII)
-_ALLOWED_TAGS = {"a", "b", "blockquote", "br", "code", "em", "i", "li", "ol", "p", "pre", "strong", "u", "ul"}
 
 
-def ticket_subject(ticket_id: str, subject: str) -> str:
-    """``[#1a2b3c4d] Printer on fire``: the tag lets replies find their ticket."""
-    return f"[#{ticket_id[-8:]}] {subject}"
+def ticket_subject(ticket_id: str, subject: str, number: int = 0) -> str:
+    """``[#1234] Printer on fire``: the workspace's ticket number lets replies find their ticket (the end of the
+    ticket's id, ``[#1a2b3c4d]``, for a request that carries no number)."""
+    return f"[#{number if number > 0 else ticket_id[-8:]}] {subject}"
 
 
 def message_id(outbound_id: str, domain: str) -> str:
@@ -72,10 +72,8 @@ def html_of_text(text: str) -> str:
 
 
 def sanitize_html(markup: str) -> str:
-    """HTML a requester sent, down to formatting and links (nh3/ammonia): no script, style, images or handlers."""
-    return nh3.clean(
-        markup, tags=_ALLOWED_TAGS, url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer"
-    )
+    """HTML a requester sent, down to formatting and links: the platform's one allowlist (crm_platform.html)."""
+    return platform_html.sanitize(markup)
 
 
 def with_signature(text: str, signature: str | None) -> str:
@@ -83,6 +81,13 @@ def with_signature(text: str, signature: str | None) -> str:
     if not signature or not signature.strip():
         return text
     return f"{text.rstrip()}\n\n-- \n{signature.strip()}\n"
+
+
+def html_with_signature(markup: str, signature: str | None) -> str:
+    """HTML with the member's signature below a ``-- `` line, escaped, when there is one."""
+    if not signature or not signature.strip():
+        return markup
+    return f"{markup}<p>-- <br>{html.escape(signature.strip()).replace(chr(10), '<br>')}</p>"
 
 
 @dataclass(frozen=True)

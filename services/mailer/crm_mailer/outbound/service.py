@@ -52,6 +52,7 @@ class MailRequest:
     text_body: str
     html_body: str | None = None
     ticket_id: str | None = None  # the thread (Reply-To token, In-Reply-To/References)
+    ticket_number: int | None = None  # the ticket's [#number], for replies that keep only the subject
     author_id: str | None = None
     append_signature: bool = False
     automatic: bool = False
@@ -80,9 +81,13 @@ def queue_ticket_comment(
     body: str,
     author_id: str | None = None,
     attachments: tuple[dict[str, Any], ...] = (),
+    ticket_number: int = 0,
+    html_body: str | None = None,
+    with_signature: bool = False,
 ) -> OutboundMessage:
     """Queue the mail that carries a public comment to the contact, inside the consumer's transaction: a reply
-    to a person, from the member who wrote it."""
+    to a person, from the member who wrote it (their signature below it when the comment asks), its subject
+    tagged ``[#number]``."""
     return queue(
         uow,
         contacts,
@@ -91,11 +96,14 @@ def queue_ticket_comment(
             workspace_id=workspace_id,
             source_event_id=source_event_id,
             contact_id=contact_id,
-            subject=rules.ticket_subject(ticket_id, ticket_subject),
+            subject=rules.ticket_subject(ticket_id, ticket_subject, ticket_number),
             text_body=body,
+            html_body=html_body or None,
             ticket_id=ticket_id,
+            ticket_number=ticket_number or None,
             author_id=author_id,
             attachments=attachments,
+            append_signature=with_signature,
         ),
     )
 
@@ -129,13 +137,15 @@ def queue(uow: UnitOfWork, contacts: ContactDirectory, sender: Sender, request: 
         )
     recipient = card.email if card else None
     suppressed = suppression_reason(card) if card and recipient else None
-    author_name, body = None, request.text_body
+    author_name, body, html_body = None, request.text_body, request.html_body or None
     if request.author_id:
         member = _member(contacts, request.author_id)
         if member is not None:
             author_name = member.name
             if request.append_signature:
                 body = rules.with_signature(body, member.signature)
+                if html_body:
+                    html_body = rules.html_with_signature(html_body, member.signature)
     parent = _thread_parent(uow, request.workspace_id, request.ticket_id)
     outbound_id = new_id()
     status, reason = QUEUED, None
@@ -152,7 +162,8 @@ def queue(uow: UnitOfWork, contacts: ContactDirectory, sender: Sender, request: 
         recipient=recipient,
         subject=rules.header_text(request.subject),
         body=body,
-        html_body=request.html_body or None,
+        html_body=html_body,
+        ticket_number=request.ticket_number,
         rfc822_message_id=rules.message_id(outbound_id, sender.domain),
         status=status,
         last_error=reason,

@@ -1,10 +1,10 @@
-"""Tickets, their comments, tags and status history, and the workspace's ticket-number counter."""
+"""Tickets, their tags and status history, and the ticket-number counter (comments: crm_tickets.comments)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from crm_platform.db import UtcDateTime, utcnow
@@ -84,17 +84,3 @@ class StatusChange(Base):
     changed_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
     __table_args__ = (Index("ix_ticket_status_changes_workspace_id_ticket_id", "workspace_id", "ticket_id"),)
-
-
-class Comment(Base):
-    __tablename__ = "comments"
-
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    workspace_id: Mapped[str] = mapped_column(String(36))
-    ticket_id: Mapped[str] = mapped_column(String(36), ForeignKey("tickets.id"))
-    body: Mapped[str] = mapped_column(Text)
-    public: Mapped[bool] = mapped_column(Boolean)
-    author_id: Mapped[str] = mapped_column(String(100))
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
-
-    __table_args__ = (Index("ix_comments_workspace_id_ticket_id_id", "workspace_id", "ticket_id", "id"),)

@@ -1,4 +1,4 @@
-"""How a ticket and a comment are shown: their JSON (the API) and their protobuf message (gRPC)."""
+"""How a ticket is shown: their JSON (the API) and their protobuf message (gRPC)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from crm.tickets.v1 import tickets_pb2
 from crm_tickets.sla.represent import ticket_sla
-from crm_tickets.tickets.models import Comment, Ticket
+from crm_tickets.tickets.models import Ticket
 
 
 def ticket(row: Ticket) -> dict[str, Any]:
@@ -33,17 +33,6 @@ def ticket(row: Ticket) -> dict[str, Any]:
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
-
-
-def comment(row: Comment) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "ticket_id": row.ticket_id,
-        "body": row.body,
-        "public": row.public,
-        "author_id": row.author_id,
-        "created_at": row.created_at.isoformat(),
-    }
 
 
 def ticket_message(row: Ticket) -> tickets_pb2.Ticket:

@@ -38,14 +38,6 @@ def clean_subject(raw: str) -> str:
     return subject
 
 
-def check_comment_body(body: str) -> None:
-    """A comment says something: a body of only spaces is refused."""
-    if not body.strip():
-        raise InvalidInput(
-            "the comment has invalid fields", errors=[FieldError("body", "must not be empty", "required")]
-        )
-
-
 def check_priority(priority: str, field: str = "priority") -> str:
     if priority not in PRIORITIES:
         raise InvalidInput(

@@ -9,14 +9,14 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from crm.events.v1 import tickets_pb2
-from crm_events.tickets import COMMENT_PRIVATE_ADDED, COMMENT_PUBLIC_ADDED, TICKET_OPENED, TICKET_STATUS_CHANGED
+from crm_events.tickets import TICKET_OPENED, TICKET_STATUS_CHANGED
 from crm_platform.clients.contacts import ContactDirectory, require_visible_contact
 from crm_platform.context import Caller
 from crm_platform.db import UnitOfWork, get_in_workspace, utcnow
 from crm_platform.ids import new_id
 from crm_tickets.models import visibility
 from crm_tickets.tickets import rules
-from crm_tickets.tickets.models import Comment, StatusChange, Ticket, TicketCounter, TicketTag
+from crm_tickets.tickets.models import StatusChange, Ticket, TicketCounter, TicketTag
 
 
 def next_number(session: Session, workspace_id: str) -> int:
@@ -173,6 +173,20 @@ def _get(uow: UnitOfWork, caller: Caller, ticket_id: str) -> Ticket:
     return ticket
 
 
+def get_visible(uow: UnitOfWork, caller: Caller, ticket_id: str) -> Ticket:
+    """The ticket in ``uow``'s open transaction, if the caller may see its contact (for the other features
+    of this service, e.g. comments); otherwise not found, as for another workspace."""
+    return _get(uow, caller, ticket_id)
+
+
+def get_for_update(uow: UnitOfWork, caller: Caller, ticket_id: str) -> Ticket:
+    """As ``get_visible``, with the ticket's row locked until the transaction ends (PostgreSQL), for a
+    feature that changes it (a comment moving its status and reply timestamps)."""
+    ticket = _get(uow, caller, ticket_id)
+    uow.session.refresh(ticket, with_for_update=True)
+    return ticket
+
+
 def get(uow: UnitOfWork, *, caller: Caller, ticket_id: str) -> Ticket:
     """One ticket the caller may see."""
     with uow:
@@ -193,47 +207,64 @@ def list_page(
         return list(uow.session.scalars(query.order_by(Ticket.id.desc()).limit(limit + 1)))
 
 
-def add_comment(uow: UnitOfWork, *, caller: Caller, ticket_id: str, body: str, public: bool) -> Comment:
-    """Comment on a ticket: a public comment goes to the contact by email, a private note stays inside."""
-    rules.check_comment_body(body)
-    workspace_id = caller.workspace_id
-    with uow:
-        ticket = _get(uow, caller, ticket_id)
-        comment = Comment(
+def get_in_workspace_for_update(uow: UnitOfWork, workspace_id: str, ticket_id: str) -> Ticket:
+    """A ticket of the workspace, locked until the transaction ends, for what the system does on its own (a
+    customer's reply by mail); no caller's visibility applies. NotFound for another workspace's id."""
+    ticket = get_in_workspace(uow.session, Ticket, ticket_id, workspace_id=workspace_id, what="ticket")
+    uow.session.refresh(ticket, with_for_update=True)
+    return ticket
+
+
+def open_followup(uow: UnitOfWork, closed: Ticket, *, now: datetime | None = None) -> Ticket:
+    """A new ticket following up a closed one (its contact, subject and priority; ``followup_of_id`` links it),
+    opened by the system in the caller's open transaction when a customer replies to a closed ticket and the
+    workspace's automation says so; emits tickets.ticket.opened."""
+    now = now or utcnow()
+    ticket = Ticket(
+        id=new_id(),
+        workspace_id=closed.workspace_id,
+        number=next_number(uow.session, closed.workspace_id),
+        contact_id=closed.contact_id,
+        contact_name=closed.contact_name,
+        contact_email=closed.contact_email,
+        subject=closed.subject,
+        status=rules.NEW,
+        priority=closed.priority,
+        responsible_id=closed.responsible_id,
+        opened_by=rules.SYSTEM,
+        channel="email",
+        followup_of_id=closed.id,
+        version=1,
+        created_at=now,
+        updated_at=now,
+    )
+    uow.session.add(ticket)
+    uow.session.flush()
+    uow.session.add(
+        StatusChange(
             id=new_id(),
-            workspace_id=workspace_id,
+            workspace_id=ticket.workspace_id,
             ticket_id=ticket.id,
-            body=body,
-            public=public,
-            author_id=caller.user_id,
+            from_status=None,
+            to_status=rules.NEW,
+            actor_id=rules.SYSTEM,
+            reason=f"follow-up of #{closed.number}",
+            changed_at=now,
         )
-        uow.session.add(comment)
-        uow.emit(
-            COMMENT_PUBLIC_ADDED if public else COMMENT_PRIVATE_ADDED,
-            tickets_pb2.CommentAdded(
-                ticket_id=ticket.id,
-                comment_id=comment.id,
-                contact_id=ticket.contact_id,
-                ticket_subject=ticket.subject,
-                body=body,
-                author_id=caller.user_id,
-                public=public,
-                ticket_number=ticket.number,
-            ),
-            workspace_id=workspace_id,
-        )
-        uow.commit()
-    return comment
-
-
-def list_comments(
-    uow: UnitOfWork, *, caller: Caller, ticket_id: str, limit: int, after_id: str | None
-) -> list[Comment]:
-    """A page of the comments of a ticket the caller may see, oldest first; one row more than ``limit`` says a
-    next page exists."""
-    with uow:
-        ticket = _get(uow, caller, ticket_id)
-        query = select(Comment).where(Comment.workspace_id == caller.workspace_id, Comment.ticket_id == ticket.id)
-        if after_id:
-            query = query.where(Comment.id > after_id)
-        return list(uow.session.scalars(query.order_by(Comment.id).limit(limit + 1)))
+    )
+    uow.emit(
+        TICKET_OPENED,
+        tickets_pb2.TicketOpened(
+            ticket_id=ticket.id,
+            contact_id=ticket.contact_id,
+            subject=ticket.subject,
+            opened_by=rules.SYSTEM,
+            number=ticket.number,
+            status=ticket.status,
+            priority=ticket.priority,
+            responsible_id=ticket.responsible_id or "",
+            channel=ticket.channel,
+        ),
+        workspace_id=ticket.workspace_id,
+    )
+    return ticket

@@ -5,22 +5,23 @@ from __future__ import annotations
 import pytest
 
 from crm_contacts.history import rules
+from crm_platform import mentions as syntax
 
 LUIS = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"
 EVA = "0190a1b2-c3d4-7e5f-8a9b-ffffffffffff"
 
 
 def test_a_mention_is_a_name_in_brackets_and_a_member_id_in_parentheses() -> None:
-    mentions = rules.parse_mentions(f"Hi @[Luis Gil]({LUIS}), call her")
+    mentions = syntax.parse_mentions(f"Hi @[Luis Gil]({LUIS}), call her")
 
-    assert mentions == [rules.Mention(member_id=LUIS, name="Luis Gil")]
+    assert mentions == [syntax.Mention(member_id=LUIS, name="Luis Gil")]
 
 
 def test_each_member_is_counted_once_in_order_of_first_mention() -> None:
     body = f"@[Eva]({EVA}) and @[Luis]({LUIS}), then @[Eva Sanz]({EVA}) again"
 
-    assert rules.mentioned_ids(body) == [EVA, LUIS]
-    assert len(rules.parse_mentions(body)) == 3
+    assert syntax.mentioned_ids(body) == [EVA, LUIS]
+    assert len(syntax.parse_mentions(body)) == 3
 
 
 @pytest.mark.parametrize(
@@ -36,15 +37,15 @@ def test_each_member_is_counted_once_in_order_of_first_mention() -> None:
     ],
 )
 def test_text_that_only_looks_like_a_mention_mentions_nobody(body: str) -> None:
-    assert rules.mentioned_ids(body) == []
+    assert syntax.mentioned_ids(body) == []
 
 
 def test_an_id_that_is_not_a_uuid_is_still_read_so_that_it_can_be_refused() -> None:
-    assert rules.mentioned_ids("@[Someone](not-a-member)") == ["not-a-member"]
+    assert syntax.mentioned_ids("@[Someone](not-a-member)") == ["not-a-member"]
 
 
 def test_mentions_read_as_at_names_in_the_plain_text() -> None:
-    assert rules.plain_text(f"@[Luis Gil]({LUIS}) call her") == "@Luis Gil call her"
+    assert syntax.plain_text(f"@[Luis Gil]({LUIS}) call her") == "@Luis Gil call her"
 
 
 def test_a_short_text_is_its_own_excerpt_on_one_line() -> None:
