@@ -118,7 +118,7 @@ class IdempotentConsumer:
             log.info("no handler for %s; acknowledged", envelope.type)
             return
         failpoint("consumer.before_handle", envelope.event_id)
-        event = events.decode(envelope, subscription.event_type)  # a payload of another type is poison
+        event: Event[Any] = events.decode(envelope, subscription.event_type)  # another type's payload is poison
         caller = context.Caller(
             workspace_id=envelope.workspace_id, user_id=f"system:{envelope.producer}", role="system"
         )

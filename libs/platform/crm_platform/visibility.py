@@ -28,7 +28,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import QueryableAttribute, Session
 
 from crm.events.v1 import contacts_pb2
 from crm_events import contacts
@@ -91,7 +91,9 @@ class ContactVisibility:
         )
         return DEFAULT_AGENTS_SEE_ALL if setting is None else bool(setting)
 
-    def restrict(self, query: Q, session: Session, caller: Caller, contact_id: ColumnElement[Any]) -> Q:
+    def restrict(
+        self, query: Q, session: Session, caller: Caller, contact_id: ColumnElement[Any] | QueryableAttribute[Any]
+    ) -> Q:
         """``query`` left with the rows whose contact the caller may see; in SQL, so a page is still full."""
         if self.sees_all(session, caller):
             return query

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import select
 
@@ -314,7 +315,7 @@ class Pipeline:
         row.route_rule, row.route_why = decision.rule, decision.why
         row.status = ROUTED
         self.metrics.routed.labels(decision.rule).inc()
-        refs = []
+        refs: list[Any] = []
         if self.attachments is not None and message.attachments:
             refs, defects = attachments.store_inbound(
                 self.attachments, uow.session, workspace_id=workspace_id, inbound_id=row.id, files=message.attachments

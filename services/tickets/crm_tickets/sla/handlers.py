@@ -31,4 +31,4 @@ def deadlines_changed(_rt: Any, uow: UnitOfWork, event: Event[Any]) -> None:
 
 def subscribe(subscriptions: Subscriptions) -> None:
     for event_type in EVENTS:
-        subscriptions.on(event_type)(deadlines_changed)
+        subscriptions.on(event_type)(deadlines_changed)  # type: ignore[misc]  # one handler for several payload types
