@@ -174,7 +174,9 @@ def set_delivery(
         return None
     if rfc822 and not message.rfc822_message_id:
         message.rfc822_message_id = rfc822
-    if rules.delivery_moves(message.delivery_status, status):
+    if status == message.delivery_status and detail and not message.delivery_detail:
+        message.delivery_detail = detail[:500]  # the event says why the answer's status came
+    elif rules.delivery_moves(message.delivery_status, status):
         message.delivery_status = status
         message.delivery_detail = (detail or "")[:500] or None
         uow.emit(
