@@ -46,6 +46,8 @@ def on_inbound_received(rt: Any, uow: UnitOfWork, event: Event[mailer_pb2.Inboun
     routing = received.routing
     if routing.target not in ("conversation", "new_conversation", "ticket") or not received.contact_id:
         return
+    if received.inbound_id and service.already_received(uow.session, event.workspace_id, received.inbound_id):
+        return  # the same mail in another event (the mailer processed it twice): once is enough
     conversation = _thread(uow, event.workspace_id, routing)
     if conversation is None and routing.target == "ticket":
         return  # a ticket's mail: the tickets service takes it

@@ -208,6 +208,14 @@ def list_page(
         return list(uow.session.scalars(query.order_by(order).limit(limit + 1)))
 
 
+def already_received(session: Session, workspace_id: str, inbound_id: str) -> bool:
+    """Whether the mailer's inbound mail ``inbound_id`` is a message here already."""
+    found = session.scalar(
+        select(Message.id).where(Message.workspace_id == workspace_id, Message.inbound_id == inbound_id).limit(1)
+    )
+    return found is not None
+
+
 def receive(
     uow: UnitOfWork,
     conversation: Conversation,
@@ -221,10 +229,7 @@ def receive(
 ) -> Message | None:
     """The contact's (or visitor's) message lands on ``conversation`` in ``uow``'s open transaction; an archived
     conversation is reopened. None when this inbound mail was received already."""
-    session: Session = uow.session
-    if inbound_id and session.scalar(
-        select(Message.id).where(Message.workspace_id == conversation.workspace_id, Message.inbound_id == inbound_id)
-    ):
+    if inbound_id and already_received(uow.session, conversation.workspace_id, inbound_id):
         return None
     body = rules.from_text(text) or "<p></p>"
     message = Message(
