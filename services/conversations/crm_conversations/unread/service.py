@@ -32,7 +32,8 @@ def advance(session: Session, workspace_id: str, conversation_id: str, member_id
         set_={"read_count": statement.excluded.read_count, "read_at": statement.excluded.read_at},
         where=ReadMarker.read_count < statement.excluded.read_count,
     )
-    return bool(session.execute(statement).rowcount)
+    # RETURNING says whether a row was written: rowcount of an upsert differs between drivers.
+    return session.execute(statement.returning(ReadMarker.read_count)).first() is not None
 
 
 def mark_read(uow: UnitOfWork, *, caller: Caller, conversation_id: str) -> int:
