@@ -5,12 +5,14 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from crm_conversations.conversations import service as conversations
+from crm_conversations.conversations.rules import check_version
 from crm_conversations.messages import rules as message_rules
 from crm_conversations.templates import rules
 from crm_conversations.templates.models import Template
 from crm_platform.clients.contacts import ContactDirectory
 from crm_platform.context import Caller, require_admin
 from crm_platform.db import UnitOfWork, get_in_workspace, utcnow
+from crm_platform.errors import FieldError, InvalidInput
 from crm_platform.ids import new_id
 
 
@@ -18,8 +20,6 @@ def _clean_body(body: str) -> str:
     rules.check_placeholders(body)
     cleaned = message_rules.sanitize(body)
     if not message_rules.to_text(cleaned).strip():
-        from crm_platform.errors import FieldError, InvalidInput
-
         raise InvalidInput(
             "the template has invalid fields", errors=[FieldError("body", "must not be empty", "required")]
         )
@@ -48,6 +48,7 @@ def create(uow: UnitOfWork, *, caller: Caller, title: str, body: str) -> Templat
 
 
 def get(uow: UnitOfWork, *, caller: Caller, template_id: str) -> Template:
+    """One template of the caller's workspace."""
     with uow:
         return get_in_workspace(uow.session, Template, template_id, workspace_id=caller.workspace_id, what="template")
 
@@ -70,9 +71,8 @@ def update(
     body: str | None,
     if_match: str | None,
 ) -> Template:
+    """Change a template's title or body (admins), refusing a stale If-Match."""
     require_admin(caller, "manage message templates")
-    from crm_conversations.conversations.rules import check_version
-
     new_title = rules.clean_title(title) if title is not None else None
     new_body = _clean_body(body) if body is not None else None
     with uow:
@@ -91,6 +91,7 @@ def update(
 
 
 def delete(uow: UnitOfWork, *, caller: Caller, template_id: str) -> None:
+    """Delete a template (admins); messages written with it keep their text."""
     require_admin(caller, "manage message templates")
     with uow:
         template = get_in_workspace(
