@@ -183,6 +183,9 @@ def get_conversation(path: ConversationPath):  # type: ignore[no-untyped-def]
 def update_conversation(path: ConversationPath, body: ConversationPatch):  # type: ignore[no-untyped-def]
     who, if_match = caller(), request.headers.get("If-Match")
     changes = body.model_dump(exclude_unset=True)
+    contacts = GrpcContactDirectory(runtime().grpc)
+    if "assignee_id" in changes:  # checked before any step is written: a refused PATCH changes nothing
+        service.check_assignee(contacts, changes["assignee_id"])
     conversation = service.update(
         _uow(), caller=who, conversation_id=path.conversation_id, subject=changes.get("subject"), if_match=if_match
     )
@@ -190,7 +193,7 @@ def update_conversation(path: ConversationPath, body: ConversationPatch):  # typ
     if "assignee_id" in changes:
         conversation = service.assign(
             _uow(),
-            GrpcContactDirectory(runtime().grpc),
+            contacts,
             caller=who,
             conversation_id=path.conversation_id,
             assignee_id=changes["assignee_id"],

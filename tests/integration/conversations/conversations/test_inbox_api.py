@@ -50,7 +50,9 @@ def test_bad_fields_are_422_with_their_details(
     headers = conversations_api.auth(acme)
 
     blank = conversations_api.client.patch(url, json={"subject": "   "}, headers=headers)
-    stranger = conversations_api.client.patch(url, json={"assignee_id": "nobody-here"}, headers=headers)
+    stranger = conversations_api.client.patch(
+        url, json={"subject": "Changed", "assignee_id": "nobody-here"}, headers=headers
+    )
     unknown_field = conversations_api.client.patch(url, json={"colour": "red"}, headers=headers)
     bad_status = conversations_api.client.patch(url, json={"status": "closed"}, headers=headers)
     bad_view = conversations_api.client.get("/v1/conversations?view=member", headers=headers)
@@ -58,6 +60,7 @@ def test_bad_fields_are_422_with_their_details(
 
     assert problem_fields(blank.get_json()) == {"subject": "required"}
     assert problem_fields(stranger.get_json()) == {"assignee_id": "unknown_member"}
+    assert conversations_api.client.get(url, headers=headers).get_json()["subject"] == "Invoice question"
     assert started_for_stranger.status_code == 422
     assert problem_fields(started_for_stranger.get_json()) == {"assignee_id": "unknown_member"}
     for answer in (unknown_field, bad_status, bad_view):
