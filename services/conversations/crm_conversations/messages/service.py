@@ -41,8 +41,9 @@ def record(uow: UnitOfWork, conversation: Conversation, message: Message) -> int
         "last_activity_at": now,
         "last_message_at": now,
     }
-    if conversation.first_response_at is None and message.direction == rules.OUTBOUND:
-        values["first_response_at"] = now
+    answered = conversation_rules.first_response(conversation.first_response_at, direction=message.direction, now=now)
+    if answered != conversation.first_response_at:
+        values["first_response_at"] = answered
     count = uow.session.execute(
         update(Conversation)
         .where(Conversation.id == conversation.id)
