@@ -117,6 +117,13 @@ def walk_skeleton(me: Client, stranger: Client, maildir: Path) -> dict[str, Any]
     assert "We are sending a technician today." in text_of(delivered)
     assert not any("SECRET-NOTE" in text_of(m) for m in mails(maildir))
 
+    def conversation_mail_arrived() -> Message:
+        received = [m for m in mails(maildir) if m["To"] == "ana.ruiz@example.com" and m["Subject"] == "Quote request"]
+        assert len(received) == 1, [m["Subject"] for m in mails(maildir)]
+        return received[0]
+
+    assert "Here is your quote." in text_of(eventually(conversation_mail_arrived))
+
     def report_counts() -> dict[str, Any]:
         summary = me.get("/v1/reports/summary").json()
         grown = {k: summary[k] - summary_before[k] for k in summary if k not in ("from", "to")}
@@ -124,7 +131,7 @@ def walk_skeleton(me: Client, stranger: Client, maildir: Path) -> dict[str, Any]
             "contacts_created": 1,
             "tickets_opened": 1,
             "public_comments": 1,
-            "emails_delivered": 1,
+            "emails_delivered": 2,  # the public comment, and the conversation's message (mailed to the contact)
             "conversation_messages": 1,
         }, grown
         return summary

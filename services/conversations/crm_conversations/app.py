@@ -7,31 +7,44 @@ from pathlib import Path
 from flask_openapi3 import OpenAPI
 
 from crm.conversations.v1 import conversations_pb2_grpc
+from crm_conversations.conversations import handlers as conversation_handlers
 from crm_conversations.conversations.grpc import ConversationsServicer
 from crm_conversations.conversations.views import api as conversations_api
+from crm_conversations.messages import handlers as message_handlers
+from crm_conversations.messages.loops import retry_pending_forever
+from crm_conversations.messages.views import api as messages_api
 from crm_conversations.models import Base, visibility
+from crm_conversations.panel.views import api as panel_api
+from crm_conversations.settings import ConversationsSettings
+from crm_conversations.templates.views import api as templates_api
+from crm_conversations.unread.views import api as unread_api
 from crm_platform.consumer import Subscriptions
 from crm_platform.service import GrpcBinding, Runtime, ServiceSpec
 
 
 def register_http(app: OpenAPI, _rt: Runtime) -> None:
-    app.register_api(conversations_api)
+    # Templates first: /templates is a fixed path beside /<conversation_id>.
+    for blueprint in (templates_api, conversations_api, messages_api, unread_api, panel_api):
+        app.register_api(blueprint)
 
 
 def grpc_bindings(rt: Runtime) -> list[GrpcBinding]:
+    readers = ("contacts", "tickets", "reports")
     return [
         GrpcBinding(
             "crm.conversations.v1.ConversationsService",
             conversations_pb2_grpc.add_ConversationsServiceServicer_to_server,
             ConversationsServicer(rt),
-            callers={"ListContactConversations": ("contacts", "tickets", "reports")},
+            callers={"ListContactConversations": readers, "ListRecentConversationsForContact": readers},
         )
     ]
 
 
-# The only events this service consumes keep its copy of who may see which contact.
+# The visibility copy of contacts' events, the contact's search copy and merges, and the mailer's mail.
 subscriptions = Subscriptions()
 visibility.subscribe(subscriptions)
+conversation_handlers.subscribe(subscriptions)
+message_handlers.subscribe(subscriptions)
 
 SERVICE = ServiceSpec(
     name="conversations",
@@ -40,5 +53,7 @@ SERVICE = ServiceSpec(
     register_http=register_http,
     grpc_bindings=grpc_bindings,
     subscriptions=subscriptions,
+    loops=(retry_pending_forever,),
+    settings=ConversationsSettings,
     dev_port_offset=20,
 )

@@ -17,15 +17,18 @@ class ConversationsServicer(conversations_pb2_grpc.ConversationsServiceServicer)
     def ListContactConversations(  # noqa: N802
         self, request: conversations_pb2.ListContactConversationsRequest, _context: Any
     ) -> conversations_pb2.ListContactConversationsResponse:
+        return self.ListRecentConversationsForContact(request, _context)
+
+    def ListRecentConversationsForContact(  # noqa: N802
+        self, request: conversations_pb2.ListContactConversationsRequest, _context: Any
+    ) -> conversations_pb2.ListContactConversationsResponse:
         caller = context.require_caller()
-        limit = paging.bounded_limit(request.limit)
-        conversations = service.list_page(
+        conversations = service.recent_for_contact(
             self.rt.database.unit_of_work(),
             caller=caller,
-            limit=limit,
-            after_id=None,
             contact_id=request.contact_id,
-        )[:limit]
+            limit=paging.bounded_limit(request.limit),
+        )
         return conversations_pb2.ListContactConversationsResponse(
             conversations=[represent.conversation_message(c) for c in conversations]
         )

@@ -1,17 +1,15 @@
-"""Conversations and their messages."""
+"""Conversations and the history of who they were assigned to."""
+
+from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from crm_conversations.conversations.rules import EMAIL, OPEN
 from crm_conversations.models import Base
 from crm_platform.db import UtcDateTime, utcnow
-
-OPEN = "open"
-STATUSES = (OPEN,)  # a conversation's statuses; every other module names them through these
-EMAIL = "email"
-CHANNELS = (EMAIL,)
 
 
 class Conversation(Base):
@@ -20,26 +18,60 @@ class Conversation(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     workspace_id: Mapped[str] = mapped_column(String(36))
     contact_id: Mapped[str] = mapped_column(String(36))
+    # A copy of the contact's name, address and number for the list's search, fed at creation from contacts
+    # and by its updated and merged events; ``contact_name_key`` is the name folded (lower case, no accents).
+    contact_name: Mapped[str | None] = mapped_column(String(300), default=None)
+    contact_name_key: Mapped[str | None] = mapped_column(String(300), default=None)
+    contact_email: Mapped[str | None] = mapped_column(String(320), default=None)
+    contact_phone: Mapped[str | None] = mapped_column(String(40), default=None)
     subject: Mapped[str] = mapped_column(String(300))
     channel: Mapped[str] = mapped_column(String(20), default=EMAIL)
     status: Mapped[str] = mapped_column(String(20), default=OPEN)
-    message_count: Mapped[int] = mapped_column(Integer, default=0)
+    assignee_id: Mapped[str | None] = mapped_column(String(100), default=None)  # None: unassigned
+    started_by: Mapped[str | None] = mapped_column(String(100), default=None)  # a member, or "contact"
+    message_count: Mapped[int] = mapped_column(Integer, default=0)  # every message and note; unread compares it
+    version: Mapped[int] = mapped_column(Integer, default=1)  # the ETag; every change of its own fields bumps it
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=utcnow)
+    # The lists' order: the last message's time, the creation's before any.
+    last_activity_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=utcnow)
+    last_message_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
+    first_response_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
+    archived_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
+    deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)  # soft: gone from lists, 404
+    deleted_by: Mapped[str | None] = mapped_column(String(100), default=None)
 
     __table_args__ = (
         Index("ix_conversations_workspace_id_id", "workspace_id", "id"),
         Index("ix_conversations_workspace_id_contact_id", "workspace_id", "contact_id"),
+        Index("ix_conversations_workspace_id_status_activity", "workspace_id", "status", "last_activity_at", "id"),
+        Index(
+            "ix_conversations_workspace_id_assignee_status_activity",
+            "workspace_id",
+            "assignee_id",
+            "status",
+            "last_activity_at",
+            "id",
+        ),
+        Index("ix_conversations_workspace_id_contact_name_key", "workspace_id", "contact_name_key"),
+        Index("ix_conversations_workspace_id_contact_email", "workspace_id", "contact_email"),
+        Index("ix_conversations_workspace_id_contact_phone", "workspace_id", "contact_phone"),
     )
 
 
-class Message(Base):
-    __tablename__ = "messages"
+class Assignment(Base):
+    """One change of a conversation's assignee: from whom, to whom, by whom, when."""
+
+    __tablename__ = "conversation_assignments"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     workspace_id: Mapped[str] = mapped_column(String(36))
-    conversation_id: Mapped[str] = mapped_column(String(36), ForeignKey("conversations.id"))
-    body: Mapped[str] = mapped_column(Text)
-    author_id: Mapped[str] = mapped_column(String(100))
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    conversation_id: Mapped[str] = mapped_column(String(36))
+    from_assignee_id: Mapped[str | None] = mapped_column(String(100))
+    to_assignee_id: Mapped[str | None] = mapped_column(String(100))
+    actor_id: Mapped[str] = mapped_column(String(100))
+    assigned_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
-    __table_args__ = (Index("ix_messages_workspace_id_conversation_id_id", "workspace_id", "conversation_id", "id"),)
+    __table_args__ = (
+        Index("ix_conversation_assignments_workspace_id_conversation_id", "workspace_id", "conversation_id"),
+    )

@@ -2,26 +2,131 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy.orm import Session
 
 from crm.events.v1 import conversations_pb2
 from crm_conversations.conversations import rules
-from crm_conversations.conversations.models import Conversation, Message
+from crm_conversations.conversations.models import Assignment, Conversation
 from crm_conversations.models import visibility
-from crm_events.conversations import CONVERSATION_STARTED, MESSAGE_ADDED
-from crm_platform.clients.contacts import ContactDirectory, require_visible_contact
+from crm_conversations.unread.models import ReadMarker
+from crm_events.conversations import (
+    CONVERSATION_ARCHIVED,
+    CONVERSATION_ASSIGNED,
+    CONVERSATION_DELETED,
+    CONVERSATION_REOPENED,
+    CONVERSATION_STARTED,
+    CONVERSATION_UPDATED,
+)
+from crm_platform import paging
+from crm_platform.clients.contacts import ContactCard, ContactDirectory, require_visible_contact
 from crm_platform.context import Caller
-from crm_platform.db import UnitOfWork, get_in_workspace, utcnow
+from crm_platform.db import UnitOfWork, utcnow
+from crm_platform.errors import FieldError, InvalidInput, NotFound, phrase
 from crm_platform.ids import new_id
+
+ACTIVITY_ORDER = "activity"  # the cursor scope of the lists: latest activity first
+
+
+def copy_contact(conversation: Conversation, card: ContactCard) -> None:
+    """Keep the contact's name, address and number on the conversation, for the lists' search."""
+    conversation.contact_name = card.name or None
+    conversation.contact_name_key = rules.fold(card.name) if card.name else None
+    conversation.contact_email = card.email.lower() if card.email else None
+    conversation.contact_phone = card.phone or None
+
+
+def check_assignee(contacts: ContactDirectory, assignee_id: str | None) -> None:
+    """An assignee is a member of the caller's workspace (or nobody): another is a 422 on assignee_id."""
+    if assignee_id and contacts.member(assignee_id) is None:
+        raise InvalidInput(
+            phrase("the conversation has invalid fields"),
+            errors=[
+                FieldError("assignee_id", phrase("no member {id} in this workspace", id=assignee_id), "unknown_member")
+            ],
+        )
+
+
+def open_conversation(
+    uow: UnitOfWork,
+    *,
+    workspace_id: str,
+    contact_id: str,
+    subject: str,
+    channel: str,
+    started_by: str,
+    card: ContactCard | None,
+    assignee_id: str | None = None,
+    now: datetime | None = None,
+) -> Conversation:
+    """Insert a conversation in ``uow``'s open transaction and emit conversations.conversation.started; a member
+    or the contact's first message (inbound mail, a chat) starts one through here."""
+    now = now or utcnow()
+    conversation = Conversation(
+        id=new_id(),
+        workspace_id=workspace_id,
+        contact_id=contact_id,
+        subject=subject,
+        channel=channel,
+        status=rules.OPEN,
+        assignee_id=assignee_id,
+        started_by=started_by,
+        message_count=0,
+        version=1,
+        created_at=now,
+        updated_at=now,
+        last_activity_at=now,
+    )
+    if card is not None:
+        copy_contact(conversation, card)
+    uow.session.add(conversation)
+    if assignee_id:
+        uow.session.add(
+            Assignment(
+                id=new_id(),
+                workspace_id=workspace_id,
+                conversation_id=conversation.id,
+                from_assignee_id=None,
+                to_assignee_id=assignee_id,
+                actor_id=started_by,
+                assigned_at=now,
+            )
+        )
+    uow.emit(
+        CONVERSATION_STARTED,
+        conversations_pb2.ConversationStarted(
+            conversation_id=conversation.id,
+            contact_id=contact_id,
+            subject=subject,
+            channel=channel,
+            assignee_id=assignee_id or "",
+            started_by=started_by,
+        ),
+        workspace_id=workspace_id,
+    )
+    return conversation
 
 
 def start(
-    uow: UnitOfWork, contacts: ContactDirectory, *, caller: Caller, contact_id: str, subject: str
+    uow: UnitOfWork,
+    contacts: ContactDirectory,
+    *,
+    caller: Caller,
+    contact_id: str,
+    subject: str,
+    channel: str = rules.EMAIL,
+    assignee_id: str | None = None,
 ) -> Conversation:
     """Start a conversation with a contact the caller may see; emits conversations.conversation.started."""
     subject = rules.clean_subject(subject)
     asked_at = utcnow()
     access = require_visible_contact(contacts, contact_id, what="conversation")
+    card = contacts.get(contact_id)
+    check_assignee(contacts, assignee_id)
     workspace_id = caller.workspace_id
     with uow:
         # What contacts just said is recorded with the conversation, so the caller sees it at once.
@@ -31,96 +136,320 @@ def start(
         visibility.record_setting(
             uow.session, workspace_id=workspace_id, agents_see_all=access.agents_see_all, as_of=asked_at
         )
-        conversation = Conversation(id=new_id(), workspace_id=workspace_id, contact_id=contact_id, subject=subject)
-        uow.session.add(conversation)
-        uow.emit(
-            CONVERSATION_STARTED,
-            conversations_pb2.ConversationStarted(
-                conversation_id=conversation.id,
-                contact_id=contact_id,
-                subject=subject,
-                channel=conversation.channel or "email",
-            ),
+        conversation = open_conversation(
+            uow,
             workspace_id=workspace_id,
+            contact_id=contact_id,
+            subject=subject,
+            channel=channel,
+            started_by=caller.user_id,
+            card=card,
+            assignee_id=assignee_id,
+            now=asked_at,
         )
         uow.commit()
     return conversation
 
 
-def _get(uow: UnitOfWork, caller: Caller, conversation_id: str) -> Conversation:
-    """The conversation, if the caller may see its contact; otherwise not found, as for another workspace."""
-    conversation = get_in_workspace(
-        uow.session, Conversation, conversation_id, workspace_id=caller.workspace_id, what="conversation"
-    )
-    visibility.require(
-        uow.session, caller, conversation.contact_id, not_found=f"conversation {conversation_id} not found"
-    )
+def find(session: Session, caller: Caller, conversation_id: str) -> Conversation:
+    """The conversation, if the caller may see its contact and it is not deleted; otherwise not found, as for
+    another workspace."""
+    conversation = session.get(Conversation, conversation_id)
+    not_found = f"conversation {conversation_id} not found"
+    if conversation is None or conversation.workspace_id != caller.workspace_id or conversation.deleted_at is not None:
+        raise NotFound(not_found)
+    visibility.require(session, caller, conversation.contact_id, not_found=not_found)
     return conversation
 
 
-def get(uow: UnitOfWork, *, caller: Caller, conversation_id: str) -> Conversation:
-    """One conversation the caller may see."""
+def get(uow: UnitOfWork, *, caller: Caller, conversation_id: str) -> tuple[Conversation, int]:
+    """One conversation the caller may see, with how many of its messages the caller has not read."""
     with uow:
-        return _get(uow, caller, conversation_id)
+        conversation = find(uow.session, caller, conversation_id)
+        read = uow.session.get(ReadMarker, (caller.workspace_id, conversation.id, caller.user_id))
+        return conversation, max(conversation.message_count - (read.read_count if read else 0), 0)
+
+
+def update(
+    uow: UnitOfWork, *, caller: Caller, conversation_id: str, subject: str | None, if_match: str | None
+) -> Conversation:
+    """Change a conversation's subject; emits conversations.conversation.updated."""
+    with uow:
+        conversation = find(uow.session, caller, conversation_id)
+        rules.check_version(conversation.version, if_match)
+        if subject is not None:
+            cleaned = rules.clean_subject(subject)
+            if cleaned != conversation.subject:
+                conversation.subject = cleaned
+                _touch(conversation)
+                uow.emit(
+                    CONVERSATION_UPDATED,
+                    conversations_pb2.ConversationUpdated(
+                        conversation_id=conversation.id,
+                        contact_id=conversation.contact_id,
+                        subject=cleaned,
+                        version=conversation.version,
+                        actor_id=caller.user_id,
+                    ),
+                    workspace_id=caller.workspace_id,
+                )
+        uow.commit()
+    return conversation
+
+
+def assign(
+    uow: UnitOfWork,
+    contacts: ContactDirectory,
+    *,
+    caller: Caller,
+    conversation_id: str,
+    assignee_id: str | None,
+    if_match: str | None = None,
+) -> Conversation:
+    """Give a conversation to a member, or to nobody; recorded in its history, emits
+    conversations.conversation.assigned."""
+    check_assignee(contacts, assignee_id)
+    with uow:
+        conversation = find(uow.session, caller, conversation_id)
+        rules.check_version(conversation.version, if_match)
+        previous = conversation.assignee_id
+        if previous != (assignee_id or None):
+            now = utcnow()
+            conversation.assignee_id = assignee_id or None
+            _touch(conversation, now)
+            uow.session.add(
+                Assignment(
+                    id=new_id(),
+                    workspace_id=caller.workspace_id,
+                    conversation_id=conversation.id,
+                    from_assignee_id=previous,
+                    to_assignee_id=assignee_id or None,
+                    actor_id=caller.user_id,
+                    assigned_at=now,
+                )
+            )
+            uow.emit(
+                CONVERSATION_ASSIGNED,
+                conversations_pb2.ConversationAssigned(
+                    conversation_id=conversation.id,
+                    contact_id=conversation.contact_id,
+                    from_assignee_id=previous or "",
+                    to_assignee_id=assignee_id or "",
+                    actor_id=caller.user_id,
+                ),
+                workspace_id=caller.workspace_id,
+            )
+        uow.commit()
+    return conversation
+
+
+def assignments(uow: UnitOfWork, *, caller: Caller, conversation_id: str) -> list[Assignment]:
+    """Who a conversation was given to, oldest first."""
+    with uow:
+        conversation = find(uow.session, caller, conversation_id)
+        return list(
+            uow.session.scalars(
+                select(Assignment)
+                .where(Assignment.workspace_id == caller.workspace_id, Assignment.conversation_id == conversation.id)
+                .order_by(Assignment.assigned_at, Assignment.id)
+            )
+        )
+
+
+def move_status(uow: UnitOfWork, conversation: Conversation, move: rules.Move, *, actor_id: str, reason: str) -> bool:
+    """Apply an archive or reopen to a conversation loaded in ``uow``: timestamps, version, the event. Every
+    status change goes through here, whoever makes it. False when nothing changed."""
+    if not move.changes:
+        return False
+    now = utcnow()
+    conversation.status = move.to_status
+    for column, value in rules.timestamps_after(move, now).items():
+        setattr(conversation, column, value)
+    _touch(conversation, now)
+    uow.emit(
+        CONVERSATION_ARCHIVED if move.to_status == rules.ARCHIVED else CONVERSATION_REOPENED,
+        conversations_pb2.ConversationStatusChanged(
+            conversation_id=conversation.id,
+            contact_id=conversation.contact_id,
+            from_status=move.from_status,
+            to_status=move.to_status,
+            actor_id=actor_id,
+            reason=reason,
+        ),
+        workspace_id=conversation.workspace_id,
+    )
+    return True
+
+
+def set_status(
+    uow: UnitOfWork, *, caller: Caller, conversation_id: str, status: str, if_match: str | None = None
+) -> Conversation:
+    """Archive or reopen a conversation the caller sees."""
+    with uow:
+        conversation = find(uow.session, caller, conversation_id)
+        rules.check_version(conversation.version, if_match)
+        move = rules.archive(conversation.status) if status == rules.ARCHIVED else rules.reopen(conversation.status)
+        move_status(uow, conversation, move, actor_id=caller.user_id, reason=status)
+        uow.commit()
+    return conversation
+
+
+def delete(uow: UnitOfWork, *, caller: Caller, conversation_id: str, if_match: str | None = None) -> None:
+    """Delete a conversation (soft: who and when are kept); it vanishes from lists and answers 404."""
+    with uow:
+        conversation = find(uow.session, caller, conversation_id)
+        rules.check_version(conversation.version, if_match)
+        now = utcnow()
+        conversation.deleted_at = now
+        conversation.deleted_by = caller.user_id
+        _touch(conversation, now)
+        uow.emit(
+            CONVERSATION_DELETED,
+            conversations_pb2.ConversationDeleted(
+                conversation_id=conversation.id, contact_id=conversation.contact_id, actor_id=caller.user_id
+            ),
+            workspace_id=caller.workspace_id,
+        )
+        uow.commit()
+
+
+def _touch(conversation: Conversation, now: datetime | None = None) -> None:
+    conversation.version += 1
+    conversation.updated_at = now or utcnow()
+
+
+@dataclass(frozen=True)
+class Listed:
+    conversation: Conversation
+    unread_count: int
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    view: str = rules.ALL
+    member_id: str | None = None
+    status: str | None = rules.OPEN  # None: both
+    search: str | None = None
+    contact_id: str | None = None
+
+
+def _unread_column(caller: Caller) -> Any:
+    return Conversation.message_count - func.coalesce(ReadMarker.read_count, 0)
+
+
+def _base(session: Session, caller: Caller, wanted: ListQuery, *columns: Any) -> Select[Any]:
+    """The conversations of a view the caller may see, joined with the caller's read markers."""
+    query = (
+        select(*columns)
+        .select_from(Conversation)
+        .outerjoin(
+            ReadMarker,
+            and_(
+                ReadMarker.workspace_id == Conversation.workspace_id,
+                ReadMarker.conversation_id == Conversation.id,
+                ReadMarker.member_id == caller.user_id,
+            ),
+        )
+        .where(Conversation.workspace_id == caller.workspace_id, Conversation.deleted_at.is_(None))
+    )
+    if wanted.status:
+        query = query.where(Conversation.status == wanted.status)
+    if wanted.contact_id:
+        query = query.where(Conversation.contact_id == wanted.contact_id)
+    if wanted.view == rules.MINE:
+        query = query.where(Conversation.assignee_id == caller.user_id)
+    elif wanted.view == rules.UNASSIGNED:
+        query = query.where(Conversation.assignee_id.is_(None))
+    elif wanted.view == rules.MEMBER:
+        query = query.where(Conversation.assignee_id == wanted.member_id)
+    search = rules.parse_search(wanted.search)
+    if search is not None:
+        if search.email:
+            query = query.where(Conversation.contact_email == search.email)
+        elif search.phone_digits:
+            query = query.where(Conversation.contact_phone.like(f"%{search.phone_digits}"))
+        elif search.name_prefix:
+            query = query.where(
+                or_(
+                    Conversation.contact_name_key.like(rules.like_prefix(search.name_prefix), escape="\\"),
+                    Conversation.contact_name_key.like("% " + rules.like_prefix(search.name_prefix), escape="\\"),
+                )
+            )
+    return visibility.restrict(query, session, caller, Conversation.contact_id)
 
 
 def list_page(
-    uow: UnitOfWork, *, caller: Caller, limit: int, after_id: str | None, contact_id: str | None
-) -> list[Conversation]:
-    """A page of the conversations the caller may see, newest first; one row more than ``limit`` says a next
-    page exists."""
-    query = select(Conversation).where(Conversation.workspace_id == caller.workspace_id)
-    if contact_id:
-        query = query.where(Conversation.contact_id == contact_id)
-    if after_id:
-        query = query.where(Conversation.id < after_id)
+    uow: UnitOfWork, *, caller: Caller, wanted: ListQuery, limit: int, cursor: str | None
+) -> paging.Page[Listed]:
+    """A page of a view, latest activity first, each with the caller's unread count."""
+    rules.check_view(wanted.view, wanted.member_id)
+    position = _position(cursor)
     with uow:
-        query = visibility.restrict(query, uow.session, caller, Conversation.contact_id)
-        return list(uow.session.scalars(query.order_by(Conversation.id.desc()).limit(limit + 1)))
+        query = _base(uow.session, caller, wanted, Conversation, _unread_column(caller).label("unread"))
+        if position is not None:
+            at, after_id = position
+            query = query.where(
+                or_(
+                    Conversation.last_activity_at < at,
+                    and_(Conversation.last_activity_at == at, Conversation.id < after_id),
+                )
+            )
+        rows = uow.session.execute(
+            query.order_by(Conversation.last_activity_at.desc(), Conversation.id.desc()).limit(limit + 1)
+        ).all()
+        listed = [Listed(row[0], max(int(row[1]), 0)) for row in rows]
+    return paging.cut(
+        listed,
+        limit,
+        key=lambda item: [item.conversation.last_activity_at.isoformat(), item.conversation.id],  # type: ignore[union-attr]
+        scope=ACTIVITY_ORDER,
+    )
 
 
-def add_message(uow: UnitOfWork, *, caller: Caller, conversation_id: str, body: str) -> Message:
-    """Add a message to a conversation; emits conversations.message.added."""
-    rules.check_message_body(body)
-    workspace_id, user_id = caller.workspace_id, caller.user_id
+def _position(cursor: str | None) -> tuple[datetime, str] | None:
+    found = paging.after(cursor, scope=ACTIVITY_ORDER)
+    if found is None:
+        return None
+    try:
+        at, after_id = found
+        return datetime.fromisoformat(at), str(after_id)
+    except (TypeError, ValueError):
+        raise paging.invalid_cursor() from None
+
+
+def counts(uow: UnitOfWork, *, caller: Caller, status: str | None, search: str | None = None) -> dict[str, Any]:
+    """How many conversations each view holds, and how many of them the caller has unread: one query."""
+    unread = _unread_column(caller)
     with uow:
-        conversation = _get(uow, caller, conversation_id)
-        message = Message(
-            id=new_id(), workspace_id=workspace_id, conversation_id=conversation.id, body=body, author_id=user_id
-        )
-        uow.session.add(message)
-        # Incremented in SQL, not in Python: concurrent messages would otherwise overwrite each other's count.
-        uow.session.execute(
-            update(Conversation)
-            .where(Conversation.id == conversation.id)
-            .values(message_count=Conversation.message_count + 1)
-            .execution_options(synchronize_session=False)
-        )
-        uow.emit(
-            MESSAGE_ADDED,
-            conversations_pb2.ConversationMessageAdded(
-                conversation_id=conversation.id,
-                message_id=message.id,
-                contact_id=conversation.contact_id,
-                body=body,
-                author_id=user_id,
-            ),
-            workspace_id=workspace_id,
-        )
-        uow.commit()
-    return message
+        query = _base(
+            uow.session,
+            caller,
+            ListQuery(view=rules.ALL, status=status, search=search),
+            Conversation.assignee_id,
+            func.count(),
+            func.sum(case((unread > 0, 1), else_=0)),
+        ).group_by(Conversation.assignee_id)
+        groups = {row[0]: (int(row[1]), int(row[2] or 0)) for row in uow.session.execute(query)}
+    total = sum(n for n, _ in groups.values())
+    return {
+        "status": status,
+        "all": {"count": total, "unread": sum(u for _, u in groups.values())},
+        "mine": _group(groups.get(caller.user_id)),
+        "unassigned": _group(groups.get(None)),
+        "members": {member: _group(found) for member, found in sorted(groups.items(), key=str) if member},
+    }
 
 
-def list_messages(
-    uow: UnitOfWork, *, caller: Caller, conversation_id: str, limit: int, after_id: str | None
-) -> list[Message]:
-    """A page of the messages of a conversation the caller may see, oldest first; one row more than ``limit``
-    says a next page exists."""
+def _group(found: tuple[int, int] | None) -> dict[str, int]:
+    return {"count": found[0], "unread": found[1]} if found else {"count": 0, "unread": 0}
+
+
+def recent_for_contact(uow: UnitOfWork, *, caller: Caller, contact_id: str, limit: int) -> list[Conversation]:
+    """The contact's conversations the caller may see, latest activity first."""
     with uow:
-        conversation = _get(uow, caller, conversation_id)
-        query = select(Message).where(
-            Message.workspace_id == caller.workspace_id, Message.conversation_id == conversation.id
+        query = _base(uow.session, caller, ListQuery(status=None, contact_id=contact_id), Conversation)
+        return list(
+            uow.session.scalars(
+                query.order_by(Conversation.last_activity_at.desc(), Conversation.id.desc()).limit(limit)
+            )
         )
-        if after_id:
-            query = query.where(Message.id > after_id)
-        return list(uow.session.scalars(query.order_by(Message.id).limit(limit + 1)))

@@ -33,7 +33,11 @@ def test_conversation_started_with_a_contact_of_the_workspace(
     assert (conversation["channel"], conversation["status"], conversation["message_count"]) == ("email", "open", 0)
     [event] = conversations_api.outbox("conversations.conversation.started")
     assert payload_of(event, conversations_pb2.ConversationStarted) == conversations_pb2.ConversationStarted(
-        conversation_id=conversation["id"], contact_id=ana, subject="Invoice question", channel="email"
+        conversation_id=conversation["id"],
+        contact_id=ana,
+        subject="Invoice question",
+        channel="email",
+        started_by="agent-1",
     )
 
 
@@ -102,7 +106,14 @@ def test_message_writes_message_added_with_the_conversations_contact(
     [event] = conversations_api.outbox("conversations.message.added")
     assert event.workspace_id == acme
     assert payload_of(event, conversations_pb2.ConversationMessageAdded) == conversations_pb2.ConversationMessageAdded(
-        conversation_id=conversation["id"], message_id=message["id"], contact_id=ana, body="Hello", author_id="agent-1"
+        conversation_id=conversation["id"],
+        message_id=message["id"],
+        contact_id=ana,
+        body="Hello",
+        author_id="agent-1",
+        direction="outbound",
+        channel="email",
+        author_type="member",
     )
 
 

@@ -92,3 +92,34 @@ def test_owner_change_and_see_all_reach_the_conversations_service(
     team.agents_see_all(True)
     team.deliver_events(conversations_api)
     assert get(conversations_api, team, team.luis, path).status_code == 200
+
+
+def test_a_hidden_contacts_conversation_is_404_on_every_inbox_endpoint_and_left_out_of_views_and_counts(
+    conversations_api: RunningService, team: Team
+) -> None:
+    hidden = start(conversations_api, team, team.admin, team.luis_contact).get_json()
+    visible = start(conversations_api, team, team.admin, team.anas_contact).get_json()
+    team.agents_see_all(False)
+    team.deliver_events(conversations_api)
+    ana = team.headers(conversations_api, team.ana)
+    url = f"/v1/conversations/{hidden['id']}"
+    client = conversations_api.client
+
+    for answer in (
+        client.patch(url, json={"subject": "peek"}, headers=ana),
+        client.post(f"{url}/assign", json={"assignee_id": team.ana}, headers=ana),
+        client.get(f"{url}/assignments", headers=ana),
+        client.post(f"{url}/archive", headers=ana),
+        client.post(f"{url}/reopen", headers=ana),
+        client.post(f"{url}/read", headers=ana),
+        client.get(f"{url}/panel", headers=ana),
+        client.post(f"{url}/messages", json={"body": "psst", "note": True}, headers=ana),
+        client.delete(url, headers=ana),
+    ):
+        assert answer.status_code == 404, answer.request.path
+    for view in ("all", "unassigned"):
+        listed = client.get(f"/v1/conversations?view={view}&status=any", headers=ana).get_json()["items"]
+        assert [c["id"] for c in listed] == [visible["id"]]
+    assert client.get("/v1/conversations?q=luis", headers=ana).get_json()["items"] == []
+    assert client.get("/v1/conversations/counts", headers=ana).get_json()["all"]["count"] == 1
+    assert client.get(url, headers=team.headers(conversations_api, team.luis)).status_code == 200

@@ -1,0 +1,69 @@
+"""What conversations ask the mailer: send one email message of a conversation (gRPC SendEmail)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from crm.mailer.v1 import mailer_pb2, mailer_pb2_grpc
+from crm_platform.grpc_client import GrpcClients
+
+
+@dataclass(frozen=True)
+class OutgoingMail:
+    request_id: str  # the message's id: SendEmail is idempotent on it, so a retry never mails twice
+    contact_id: str
+    subject: str
+    text_body: str
+    html_body: str
+    author_id: str
+    thread_id: str  # the conversation: Reply-To token and Message-ID threading bring the reply back to it
+
+
+@dataclass(frozen=True)
+class Queued:
+    status: str  # queued, suppressed, skipped (the mailer's words)
+    rfc822_message_id: str | None
+
+
+class Mailer(Protocol):
+    def send(self, mail: OutgoingMail) -> Queued:
+        """Queue the mail; raises Unavailable when the mailer cannot be asked."""
+        ...
+
+
+class GrpcMailer:
+    def __init__(self, clients: GrpcClients) -> None:
+        # SendEmail is idempotent on request_id, so it is retried like a read.
+        self._client = clients.client(
+            "mailer", mailer_pb2_grpc.MailerServiceStub, "crm.mailer.v1.MailerService", idempotent=("SendEmail",)
+        )
+
+    def send(self, mail: OutgoingMail) -> Queued:
+        delivery = self._client.call(
+            "SendEmail",
+            mailer_pb2.SendEmailRequest(
+                request_id=mail.request_id,
+                contact_id=mail.contact_id,
+                subject=mail.subject,
+                text_body=mail.text_body,
+                html_body=mail.html_body,
+                author_id=mail.author_id,
+                append_signature=False,  # already in the bodies, as the conversation shows it
+                automatic=False,
+                thread_id=mail.thread_id,
+            ),
+        )
+        return Queued(status=delivery.status, rfc822_message_id=delivery.rfc822_message_id or None)
+
+
+@dataclass
+class FakeMailer:
+    """Mailer in memory for use cases' unit tests: keeps what it was asked to send."""
+
+    sent: list[OutgoingMail] = field(default_factory=list)
+    answer: str = "queued"
+
+    def send(self, mail: OutgoingMail) -> Queued:
+        self.sent.append(mail)
+        return Queued(status=self.answer, rfc822_message_id=f"<{mail.request_id}@test>")

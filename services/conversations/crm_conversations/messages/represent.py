@@ -1,0 +1,26 @@
+"""How a message is shown in the API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crm_conversations.messages.models import Message
+
+
+def message(row: Message) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "conversation_id": row.conversation_id,
+        "body": row.body,  # sanitized HTML
+        "text": row.text if row.text is not None else row.body,
+        "signature": row.signature,  # shown below the body, as the member's signature
+        "direction": row.direction,
+        "note": row.direction == "note",
+        "author_type": row.author_type,
+        "author_id": row.author_id,
+        "channel": row.channel,
+        "delivery": (
+            {"status": row.delivery_status, "detail": row.delivery_detail} if row.delivery_status is not None else None
+        ),
+        "created_at": row.created_at.isoformat(),
+    }

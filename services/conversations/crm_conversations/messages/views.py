@@ -1,0 +1,107 @@
+"""HTTP API of a conversation's messages: write (a message to the contact, or a private note) and read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_openapi3 import APIBlueprint, Tag
+from pydantic import BaseModel, ConfigDict, Field
+
+from crm_conversations.messages import represent, service
+from crm_conversations.messages.mailer import GrpcMailer
+from crm_platform import paging
+from crm_platform.clients.contacts import GrpcContactDirectory
+from crm_platform.paging import PageQuery
+from crm_platform.web import SECURITY, caller, idempotent, json_response, runtime
+
+api = APIBlueprint(
+    "conversation_messages",
+    __name__,
+    url_prefix="/v1/conversations",
+    abp_tags=[Tag(name="messages")],
+    abp_security=SECURITY,
+)
+
+
+class ConversationPath(BaseModel):
+    conversation_id: str = Field(max_length=64)
+
+
+class MessageIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    body: str | None = Field(
+        default=None, min_length=1, max_length=100_000, description="rich text (HTML: bold, italic, links, lists)"
+    )
+    note: bool = Field(default=False, description="a private note between members: never sent to the contact")
+    template_id: str | None = Field(
+        default=None, max_length=64, description="a message template, filled for this conversation, as the body"
+    )
+
+
+class Delivery(BaseModel):
+    status: str
+    detail: str | None
+
+
+class MessageOut(BaseModel):
+    id: str
+    conversation_id: str
+    body: str
+    text: str
+    signature: str | None
+    direction: str
+    note: bool
+    author_type: str
+    author_id: str
+    channel: str
+    delivery: Delivery | None
+    created_at: str
+
+
+class MessagePage(BaseModel):
+    items: list[MessageOut]
+    next_cursor: str | None
+
+
+class MessageQuery(PageQuery):
+    order: str = Field(default="oldest", pattern="^(oldest|latest)$", description="latest: newest first")
+
+
+@api.post(
+    "/<conversation_id>/messages",
+    responses={201: MessageOut},
+    summary="Write in a conversation: a message to the contact (with your signature; emailed on an email "
+    "conversation) or a private note",
+)
+@idempotent
+def add_message(path: ConversationPath, body: MessageIn):  # type: ignore[no-untyped-def]
+    rt = runtime()
+    message = service.add(
+        rt.database.unit_of_work(),
+        GrpcContactDirectory(rt.grpc),
+        GrpcMailer(rt.grpc),
+        caller=caller(),
+        conversation_id=path.conversation_id,
+        body=body.body,
+        note=body.note,
+        template_id=body.template_id,
+    )
+    return json_response(represent.message(message), 201)
+
+
+@api.get(
+    "/<conversation_id>/messages",
+    responses={200: MessagePage},
+    summary="List a conversation's messages, oldest first (order=latest: newest first)",
+)
+def list_messages(path: ConversationPath, query: MessageQuery):  # type: ignore[no-untyped-def]
+    latest = query.order == "latest"
+    rows: list[Any] = service.list_page(
+        runtime().database.unit_of_work(),
+        caller=caller(),
+        conversation_id=path.conversation_id,
+        limit=query.limit,
+        after_id=paging.after_id(query.cursor),
+        latest=latest,
+    )
+    return json_response(paging.cut(rows, query.limit, key=lambda row: row.id).body(represent.message))

@@ -1,0 +1,71 @@
+"""What the side panel asks other services: the contact's full card (contacts) and its tickets (tickets)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from crm.contacts.v1 import contacts_pb2, contacts_pb2_grpc
+from crm.tickets.v1 import tickets_pb2, tickets_pb2_grpc
+from crm_platform.clients.contacts import IDEMPOTENT_READS
+from crm_platform.grpc_client import GrpcClients
+
+
+@dataclass(frozen=True)
+class ContactDetails:
+    id: str
+    name: str
+    email: str | None
+    phone: str | None
+    created_at: datetime | None
+    language: str | None
+
+
+@dataclass(frozen=True)
+class TicketLine:
+    id: str
+    subject: str
+    status: str
+
+
+class PanelSources(Protocol):
+    def contact(self, contact_id: str) -> ContactDetails:
+        """Raises NotFound for a contact gone, Unavailable when contacts cannot be asked."""
+        ...
+
+    def tickets(self, contact_id: str, limit: int) -> list[TicketLine]:
+        """Raises Unavailable when tickets cannot be asked."""
+        ...
+
+
+class GrpcPanelSources:
+    def __init__(self, clients: GrpcClients, *, tickets_timeout: float = 1.0) -> None:
+        self._contacts = clients.client(
+            "contacts",
+            contacts_pb2_grpc.ContactsServiceStub,
+            "crm.contacts.v1.ContactsService",
+            idempotent=IDEMPOTENT_READS,
+        )
+        # Not retried and on a short deadline: the panel answers without tickets rather than wait for them.
+        self._tickets = clients.client("tickets", tickets_pb2_grpc.TicketsServiceStub, "crm.tickets.v1.TicketsService")
+        self._tickets_timeout = tickets_timeout
+
+    def contact(self, contact_id: str) -> ContactDetails:
+        found = self._contacts.call("GetContact", contacts_pb2.GetContactRequest(contact_id=contact_id))
+        return ContactDetails(
+            id=found.id,
+            name=found.name,
+            email=found.email or None,
+            phone=found.phone or None,
+            created_at=found.created_at.ToDatetime().replace(tzinfo=None) if found.HasField("created_at") else None,
+            language=found.language or None,
+        )
+
+    def tickets(self, contact_id: str, limit: int) -> list[TicketLine]:
+        answer = self._tickets.call(
+            "ListContactTickets",
+            tickets_pb2.ListContactTicketsRequest(contact_id=contact_id, limit=limit),
+            timeout=self._tickets_timeout,
+        )
+        return [TicketLine(id=t.id, subject=t.subject, status=t.status) for t in answer.tickets]

@@ -1,0 +1,27 @@
+"""The conversations service's own settings (CONVERSATIONS_*), declared once and checked at start."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from crm_platform.settings import SettingsError, setting
+
+
+@dataclass(frozen=True)
+class ConversationsSettings:
+    mail_retry_seconds: float = setting(
+        "CONVERSATIONS_MAIL_RETRY_SECONDS",
+        30.0,
+        doc="how long an email message waits, pending, before the worker hands it to the mailer again",
+    )
+    panel_tickets_timeout_seconds: float = setting(
+        "CONVERSATIONS_PANEL_TICKETS_TIMEOUT_SECONDS",
+        1.0,
+        doc="how long the side panel waits for the tickets service before answering without tickets",
+    )
+
+    def __post_init__(self) -> None:
+        if self.mail_retry_seconds <= 0:
+            raise SettingsError("CONVERSATIONS_MAIL_RETRY_SECONDS must be positive")
+        if not 0 < self.panel_tickets_timeout_seconds <= 30:
+            raise SettingsError("CONVERSATIONS_PANEL_TICKETS_TIMEOUT_SECONDS must be between 0 and 30")
