@@ -53,6 +53,8 @@ from figures.create_http import raw_baseline, wait_drained
 from figures.grpc_get import start_echo_server
 from figures.inbound import inbound_bench
 from figures.inbound_smtp import inbound_smtp_bench
+from figures.orm_peers import FIGURES as PEER_FIGURES
+from figures.orm_peers import orm_peers_bench
 from figures.outbound import outbound_bench
 from figures.relay import relay_bench
 from support.cpu import CpuMeter, StackCpu
@@ -60,7 +62,7 @@ from support.infra import BenchError, free_port_block, fresh_vhost
 from support.load import grpc_load, http_load
 from support.report import Measure, compare, note
 
-FIGURES = ("inbound", "inbound-smtp", "outbound", "http", "grpc", "relay", "consumer", "ceiling")
+FIGURES = ("inbound", "inbound-smtp", "outbound", "http", "grpc", "relay", "consumer", "ceiling", *PEER_FIGURES)
 
 
 # --- the run ------------------------------------------------------------------------------------------
@@ -82,6 +84,9 @@ def main() -> int:
     parser.add_argument("--outbound-messages", type=int, default=1000, help="messages per outbound run (1000)")
     parser.add_argument("--outbound-runs", type=int, default=3, help="interleaved runs of the outbound figure (3)")
     parser.add_argument("--inbound-messages", type=int, default=2000, help="mails sent over SMTP (2000)")
+    parser.add_argument("--peer-rounds", type=int, default=5, help="interleaved rounds of the *-peer figures (5)")
+    parser.add_argument("--peer-seconds", type=float, default=5.0, help="seconds per side per round (5)")
+    parser.add_argument("--peer-seed", type=int, default=20000, help="contacts seeded for the *-peer figures")
     parser.add_argument("--keep", action="store_true", help="keep the stack's logs directory")
     args = parser.parse_args()
     only = set(args.only or FIGURES)
@@ -132,6 +137,21 @@ def main() -> int:
                     flush=True,
                 )
                 consumer_bench(exits, run_id, args.consumer_events, args.consumer_rounds, lines)
+
+            if only & set(PEER_FIGURES):
+                orm_peers_bench(
+                    exits,
+                    run_id,
+                    only & set(PEER_FIGURES),
+                    rounds=args.peer_rounds,
+                    seconds=args.peer_seconds,
+                    warmup=args.warmup,
+                    concurrency=args.concurrency,
+                    seed=args.peer_seed,
+                    http_workers=args.http_workers,
+                    http_threads=http_threads,
+                    lines=lines,
+                )
 
             if only & {"http", "grpc"}:
                 base = free_port_block()
