@@ -127,17 +127,31 @@ def insert_new(
     contact, applied = _build(session, workspace, values, actor, actor_id, known, enforce_required)
     emails, phones = [e.address for e in contact.emails], [p.number for p in contact.phones]
     check = not workspace.allow_duplicates and bool(emails or phones)
-    with uow.pipeline():
-        if check:
-            duplicates.lock_values(session, workspace.id, [*emails, *phones])
-        _write_new(uow, [contact])
-        events.announce_created(uow, contact, type_key=applied.type_key, actor_id=actor_id)
-    if check:
-        duplicate = duplicates.find_duplicate(
-            session, workspace.id, emails=emails, phones=phones, exclude_contact_ids=[contact.id]
+    if check and uow.database.on_driver:  # PostgreSQL: the locks, the writes and the lookup in one round trip
+        with uow.cursor() as locks, uow.cursor() as lookup:
+            with uow.pipeline():
+                duplicates.send_lock(locks, workspace.id, [*emails, *phones])
+                _write_new(uow, [contact])
+                events.announce_created(uow, contact, type_key=applied.type_key, actor_id=actor_id)
+                duplicates.send_lookup(
+                    lookup, workspace.id, emails=emails, phones=phones, exclude_contact_ids=[contact.id]
+                )
+            duplicate = duplicates.lookup_result(session, workspace.id, lookup)
+    else:
+        with uow.pipeline():
+            if check:
+                duplicates.lock_values(session, workspace.id, [*emails, *phones])
+            _write_new(uow, [contact])
+            events.announce_created(uow, contact, type_key=applied.type_key, actor_id=actor_id)
+        duplicate = (
+            duplicates.find_duplicate(
+                session, workspace.id, emails=emails, phones=phones, exclude_contact_ids=[contact.id]
+            )
+            if check
+            else None
         )
-        if duplicate is not None:
-            raise duplicates.problem(duplicate)
+    if duplicate is not None:
+        raise duplicates.problem(duplicate)
     return contact, applied
 
 
