@@ -415,10 +415,13 @@ class UnitOfWork:
     def __init__(self, database: Database) -> None:
         self.database = database
         self._committed = False
+        self._driver: Any = None  # psycopg's connection of this transaction, once ``cursor`` asked for it
+        self._inserts_cursor: Any = None
 
     def __enter__(self) -> UnitOfWork:
         self.session = self.database.session_factory()
         self._committed = False
+        self._driver = None
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -427,6 +430,7 @@ class UnitOfWork:
         self.session.close()
 
     def commit(self) -> None:
+        self._driver = None
         try:
             self.session.commit()
         except IntegrityError as exc:
@@ -436,6 +440,7 @@ class UnitOfWork:
         self._committed = True
 
     def rollback(self) -> None:
+        self._driver = None
         self.session.rollback()
 
     @contextmanager
@@ -482,15 +487,15 @@ class UnitOfWork:
         same_keys = all(v.keys() == keys for v in values)
         driver_insert = self.database.driver_insert(table, keys) if same_keys else None
         if driver_insert is not None:
-            with self.cursor() as cursor:
-                try:
-                    if len(values) == 1:
-                        cursor.execute(driver_insert.sql, driver_insert.parameters(values[0]))
-                    else:
-                        cursor.executemany(driver_insert.sql, [driver_insert.parameters(v) for v in values])
-                except self.database.engine.dialect.loaded_dbapi.Error as exc:  # as SQLAlchemy would raise it
-                    dbapi: Any = self.database.engine.dialect.loaded_dbapi
-                    raise DBAPIError.instance(driver_insert.sql, None, exc, dbapi.Error) from exc
+            cursor = self._insert_cursor()
+            try:
+                if len(values) == 1:
+                    cursor.execute(driver_insert.sql, driver_insert.parameters(values[0]))
+                else:
+                    cursor.executemany(driver_insert.sql, [driver_insert.parameters(v) for v in values])
+            except self.database.engine.dialect.loaded_dbapi.Error as exc:  # as SQLAlchemy would raise it
+                dbapi: Any = self.database.engine.dialect.loaded_dbapi
+                raise DBAPIError.instance(driver_insert.sql, None, exc, dbapi.Error) from exc
             return
         self.session.connection().execute(
             self.database.insert_statement(table), values if isinstance(rows, list | tuple) else values[0]
@@ -500,8 +505,20 @@ class UnitOfWork:
         """A psycopg cursor on this transaction's connection (PostgreSQL), for statements compiled once and sent
         without SQLAlchemy's execution machinery (inside ``pipeline`` they are sent with the others); close it
         after use (``with uow.cursor() as cursor``). Only where ``Database.driver_insert`` is not None."""
-        driver: Any = self.session.connection().connection.driver_connection
-        return driver.cursor()
+        return self._driver_connection().cursor()
+
+    def _driver_connection(self) -> Any:
+        if self._driver is None or not self.session.in_transaction():
+            self._driver = self.session.connection().connection.driver_connection
+            self._inserts_cursor = None
+        return self._driver
+
+    def _insert_cursor(self) -> Any:
+        """One cursor for this transaction's INSERTs (nobody reads their results)."""
+        driver = self._driver_connection()
+        if self._inserts_cursor is None:
+            self._inserts_cursor = driver.cursor()
+        return self._inserts_cursor
 
     def emit(self, event_type: EventType[M], payload: M, *, workspace_id: str) -> str:
         """Write an event to the outbox in this transaction; the relay publishes it after commit.
