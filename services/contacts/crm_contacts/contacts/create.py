@@ -122,9 +122,21 @@ def _forget_contexts(*_args: Any) -> None:
         _contexts.clear()
 
 
-for _model in (Workspace, Member, ContactType, Stage, Source, CustomField):
+_CONTEXT_MODELS = (Workspace, Member, ContactType, Stage, Source, CustomField)
+for _model in _CONTEXT_MODELS:  # what a flush changes
     for _change in ("after_insert", "after_update", "after_delete"):
         event.listen(_model, _change, _forget_contexts)
+
+
+def _forget_after_statement(state: Any) -> None:
+    """An ORM UPDATE or DELETE statement (``session.execute(update(Workspace)...)``) of what a context holds."""
+    if state.is_update or state.is_delete:
+        mapper = state.bind_mapper
+        if mapper is None or mapper.class_ in _CONTEXT_MODELS:
+            _forget_contexts()
+
+
+event.listen(Session, "do_orm_execute", _forget_after_statement)
 
 
 def _new_contact(workspace_id: str, actor_id: str | None) -> Contact:
