@@ -28,6 +28,10 @@ same concurrency, as a ratio against a target:
    per event in the consumer's process.              targets >= 2,000 events/s, <= 0.4 ms CPU per event
 8. Inbound mail over SMTP (--only inbound-smtp): the mailer's listener stores, parses, classifies and routes
    the corpus sent by four smtplib clients vs an aiosmtpd sink that keeps nothing.  target >= 200 msg/s
+9. The contacts paths vs the naive code a team would write (--only create-peer, list-peer, grpc-peer;
+   bench/peers): POST /v1/contacts vs Flask + ORM add + commit, the list page vs ORM + selectinload,
+   GetContact vs grpcio + one Core SELECT; one seeded database, interleaved rounds, medians of rate and
+   of CPU per request (server + its PostgreSQL backends).   targets >= 1.0 (and <= 1.0 x CPU), 1.5, 2.0
 
 A missed target is reported, not an error: the exit status is non-zero only when something failed
 (a service did not start, a request was answered with an error, a message went missing).
