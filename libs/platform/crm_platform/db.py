@@ -477,6 +477,10 @@ class UnitOfWork:
         each a dict of column values or a new object of the mapped class. An object's columns it did not set
         get their Python defaults, as a flush gives them, and the values are set on it; it stays out of the
         session (nothing later in the transaction changes it; afterwards it reads like a detached object).
+
+        On PostgreSQL the statement is compiled once per table and set of columns and sent on this transaction's
+        psycopg cursor (``_DriverInsert``: the same SQL and values, without SQLAlchemy's execution machinery); a
+        failure is raised as SQLAlchemy's exception all the same (``IntegrityError`` for a violated constraint).
         """
         table: Table = target if isinstance(target, Table) else target.__table__
         many = rows if isinstance(rows, list | tuple) else [rows]
