@@ -31,6 +31,10 @@ same concurrency, as a ratio against a target:
 9. A ticket's public comment to its mail at the SMTP sink (--only comment-mail), microservices mode, open loop
    at --comment-rate per second: p50/p99 from POST to the mail filed, vs raw smtplib at the same rate.
                                                                                   target p99 < 1 s at 50/s
+10. The contacts paths vs the naive code a team would write (--only create-peer, list-peer, grpc-peer;
+   bench/peers): POST /v1/contacts vs Flask + ORM add + commit, the list page vs ORM + selectinload,
+   GetContact vs grpcio + one Core SELECT; one seeded database, interleaved rounds, medians of rate and
+   of CPU per request (server + its PostgreSQL backends).   targets >= 1.0 (and <= 1.0 x CPU), 1.5, 2.0
 
 A missed target is reported, not an error: the exit status is non-zero only when something failed
 (a service did not start, a request was answered with an error, a message went missing).
@@ -57,6 +61,8 @@ from figures.create_http import raw_baseline, wait_drained
 from figures.grpc_get import start_echo_server
 from figures.inbound import inbound_bench
 from figures.inbound_smtp import inbound_smtp_bench
+from figures.orm_peers import FIGURES as PEER_FIGURES
+from figures.orm_peers import orm_peers_bench
 from figures.outbound import outbound_bench
 from figures.relay import relay_bench
 from support.cpu import CpuMeter, StackCpu
@@ -64,7 +70,18 @@ from support.infra import BenchError, free_port_block, fresh_vhost
 from support.load import grpc_load, http_load
 from support.report import Measure, compare, note
 
-FIGURES = ("inbound", "inbound-smtp", "outbound", "http", "grpc", "relay", "consumer", "ceiling", "comment-mail")
+FIGURES = (
+    "inbound",
+    "inbound-smtp",
+    "outbound",
+    "http",
+    "grpc",
+    "relay",
+    "consumer",
+    "ceiling",
+    "comment-mail",
+    *PEER_FIGURES,
+)
 
 
 # --- the run ------------------------------------------------------------------------------------------
@@ -87,6 +104,9 @@ def main() -> int:
     parser.add_argument("--outbound-runs", type=int, default=3, help="interleaved runs of the outbound figure (3)")
     parser.add_argument("--inbound-messages", type=int, default=2000, help="mails sent over SMTP (2000)")
     parser.add_argument("--comment-rate", type=float, default=50.0, help="public comments per second (50)")
+    parser.add_argument("--peer-rounds", type=int, default=5, help="interleaved rounds of the *-peer figures (5)")
+    parser.add_argument("--peer-seconds", type=float, default=5.0, help="seconds per side per round (5)")
+    parser.add_argument("--peer-seed", type=int, default=20000, help="contacts seeded for the *-peer figures")
     parser.add_argument("--keep", action="store_true", help="keep the stack's logs directory")
     args = parser.parse_args()
     only = set(args.only or FIGURES)
@@ -141,6 +161,21 @@ def main() -> int:
                     flush=True,
                 )
                 consumer_bench(exits, run_id, args.consumer_events, args.consumer_rounds, lines)
+
+            if only & set(PEER_FIGURES):
+                orm_peers_bench(
+                    exits,
+                    run_id,
+                    only & set(PEER_FIGURES),
+                    rounds=args.peer_rounds,
+                    seconds=args.peer_seconds,
+                    warmup=args.warmup,
+                    concurrency=args.concurrency,
+                    seed=args.peer_seed,
+                    http_workers=args.http_workers,
+                    http_threads=http_threads,
+                    lines=lines,
+                )
 
             if only & {"http", "grpc"}:
                 base = free_port_block()

@@ -52,10 +52,22 @@ class CpuMeter:
     process trees ``trees`` (a gunicorn master and its workers), and the server backends connected to
     ``database`` (found every 0.5 s and sampled every 50 ms while they run, since they exit with their
     client; the last 50 ms of each can be missed). PostgreSQL's shared processes (WAL writer, checkpointer,
-    autovacuum) are not counted, so this is a little less than what the figure cost the machine."""
+    autovacuum) are not counted, so this is a little less than what the figure cost the machine.
 
-    def __init__(self, *, include_self: bool = False, trees: tuple[int, ...] = (), database: str | None = None) -> None:
+    ``existing`` counts the backends already connected too, from what they had used on entering (a server's
+    pooled connections, kept from one round to the next); otherwise they are left out as an earlier run's."""
+
+    def __init__(
+        self,
+        *,
+        include_self: bool = False,
+        trees: tuple[int, ...] = (),
+        database: str | None = None,
+        existing: bool = False,
+    ) -> None:
         self.include_self = include_self
+        self.existing = existing
+        self._base: dict[int, float] = {}  # CPU seconds of the existing backends on entering
         self.trees = trees
         self.database = database
         self.seconds = 0.0  # CPU seconds, once exited
@@ -100,7 +112,11 @@ class CpuMeter:
             import psycopg
 
             self._db = psycopg.connect(PG_ADMIN, autocommit=True)  # one connection: sampling costs little
-            self._ignore = self._backend_pids()  # connections of an earlier run (their CPU is not ours)
+            if self.existing:
+                self._base = {pid: process_cpu(pid) for pid in self._backend_pids()}
+                self.backends.update(self._base)
+            else:
+                self._ignore = self._backend_pids()  # connections of an earlier run (their CPU is not ours)
             self._thread.start()
         return self
 
@@ -111,8 +127,13 @@ class CpuMeter:
             self._db.close()
         own, machine, began = self._began
         self.wall = time.perf_counter() - began
-        self.seconds = self._own() - own + sum(self.backends.values())
+        self.seconds = self._own() - own + self.backend_seconds
         self.machine = machine_busy() - machine
+
+    @property
+    def backend_seconds(self) -> float:
+        """CPU seconds of the database's backends while entered."""
+        return sum(seen - self._base.get(pid, 0.0) for pid, seen in self.backends.items())
 
     @property
     def cpus(self) -> float:

@@ -28,6 +28,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     create_engine,
     event,
     func,
@@ -247,6 +248,55 @@ class _DriverRead:
         return processed
 
 
+@dataclass(frozen=True)
+class _DriverInsert:
+    """A table's INSERT of one set of columns, compiled once for psycopg and sent on its cursor with plain
+    dicts (``UnitOfWork.insert`` on PostgreSQL).
+
+    SQLAlchemy's execution of a Core INSERT (the execution context, the parameters' defaults and processing,
+    the result object) cost about as much CPU as the database's work for a create's five small INSERTs. This
+    sends what SQLAlchemy would send: the given columns plus every column with a Python default (its value
+    computed as SQLAlchemy does), each value through the column type's bind processor; columns given none
+    and without a Python default are left out, for their server default or sequence.
+    """
+
+    sql: str
+    columns: tuple[tuple[str, Any, Callable[[Any], Any] | None], ...]  # key, Python default, bind processor
+
+    @classmethod
+    def compile(cls, table: Table, keys: frozenset[str], dialect: Dialect) -> _DriverInsert | None:
+        """None when a column's default is not a Python value or callable (SQLAlchemy's own path then)."""
+        chosen = []
+        for column in table.columns:
+            default = column.default
+            if column.key not in keys and default is None:
+                continue
+            if default is not None and not (default.is_scalar or default.is_callable):
+                return None
+            chosen.append(column)
+        values = {column.key: bindparam(column.key, type_=column.type) for column in chosen}
+        statement = insert(table).inline().values(values)  # no RETURNING: sent in a pipeline too
+        compiled = statement.compile(dialect=dialect)
+        escaped = getattr(compiled, "escaped_bind_names", None) or {}
+        if escaped or getattr(compiled, "positiontup", None):
+            return None  # named %(key)s parameters only
+        columns = []
+        for column in chosen:
+            default = column.default
+            value = _MISSING if default is None else default
+            columns.append((column.key, value, column.type.dialect_impl(dialect).bind_processor(dialect)))
+        return cls(sql=compiled.string, columns=tuple(columns))
+
+    def parameters(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        bound = {}
+        for key, default, process in self.columns:
+            value = row.get(key, _MISSING)
+            if value is _MISSING:
+                value = default.arg(None) if default.is_callable else default.arg
+            bound[key] = process(value) if process is not None else value
+        return bound
+
+
 @dataclass
 class Database:
     """One service's database: its engine, metadata and session factory."""
@@ -263,6 +313,8 @@ class Database:
         # Built once and executed with parameters: the compiled form is cached, nothing is rebuilt per row.
         self.insert_processed_event = insert(self.processed_events)
         self._inserts: dict[Table, Insert] = {}  # UnitOfWork.insert's, one per table (the outbox's among them)
+        # ... and on psycopg, compiled once per table and set of columns given (None: SQLAlchemy's path)
+        self._driver_inserts: dict[tuple[Table, frozenset[str]], _DriverInsert | None] = {}
         self._reads_on_driver = self.engine.dialect.driver == "psycopg"
         # Compiled once per query object (``read`` is for prebuilt queries), forgotten with it.
         self._driver_reads: weakref.WeakKeyDictionary[Select[Any], _DriverRead] = weakref.WeakKeyDictionary()
@@ -279,6 +331,20 @@ class Database:
         if statement is None:
             statement = self._inserts[table] = insert(table).inline()
         return statement
+
+    @property
+    def on_driver(self) -> bool:
+        """Whether statements may be sent on psycopg's cursor (``UnitOfWork.cursor``): PostgreSQL with psycopg."""
+        return self._reads_on_driver
+
+    def driver_insert(self, table: Table, keys: frozenset[str]) -> _DriverInsert | None:
+        """The INSERT of ``table`` with these columns for psycopg's cursor, compiled once; None elsewhere."""
+        if not self._reads_on_driver:
+            return None
+        found = self._driver_inserts.get((table, keys), _MISSING)
+        if found is _MISSING:
+            found = self._driver_inserts[(table, keys)] = _DriverInsert.compile(table, keys, self.engine.dialect)
+        return found  # type: ignore[return-value]
 
     def read(self, query: Select[Any], parameters: Mapping[str, Any]) -> Sequence[Sequence[Any]]:
         """The rows of one SELECT, for a use case that only reads: on a pooled connection, outside a
@@ -349,10 +415,13 @@ class UnitOfWork:
     def __init__(self, database: Database) -> None:
         self.database = database
         self._committed = False
+        self._driver: Any = None  # psycopg's connection of this transaction, once ``cursor`` asked for it
+        self._inserts_cursor: Any = None
 
     def __enter__(self) -> UnitOfWork:
         self.session = self.database.session_factory()
         self._committed = False
+        self._driver = None
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -361,6 +430,7 @@ class UnitOfWork:
         self.session.close()
 
     def commit(self) -> None:
+        self._driver = None
         try:
             self.session.commit()
         except IntegrityError as exc:
@@ -370,6 +440,7 @@ class UnitOfWork:
         self._committed = True
 
     def rollback(self) -> None:
+        self._driver = None
         self.session.rollback()
 
     @contextmanager
@@ -406,15 +477,52 @@ class UnitOfWork:
         each a dict of column values or a new object of the mapped class. An object's columns it did not set
         get their Python defaults, as a flush gives them, and the values are set on it; it stays out of the
         session (nothing later in the transaction changes it; afterwards it reads like a detached object).
+
+        On PostgreSQL the statement is compiled once per table and set of columns and sent on this transaction's
+        psycopg cursor (``_DriverInsert``: the same SQL and values, without SQLAlchemy's execution machinery); a
+        failure is raised as SQLAlchemy's exception all the same (``IntegrityError`` for a violated constraint).
         """
         table: Table = target if isinstance(target, Table) else target.__table__
         many = rows if isinstance(rows, list | tuple) else [rows]
         if not many:
             return
         values = [row if isinstance(row, Mapping) else _column_values(row) for row in many]
+        keys = frozenset(values[0])
+        same_keys = all(v.keys() == keys for v in values)
+        driver_insert = self.database.driver_insert(table, keys) if same_keys else None
+        if driver_insert is not None:
+            cursor = self._insert_cursor()
+            try:
+                if len(values) == 1:
+                    cursor.execute(driver_insert.sql, driver_insert.parameters(values[0]))
+                else:
+                    cursor.executemany(driver_insert.sql, [driver_insert.parameters(v) for v in values])
+            except self.database.engine.dialect.loaded_dbapi.Error as exc:  # as SQLAlchemy would raise it
+                dbapi: Any = self.database.engine.dialect.loaded_dbapi
+                raise DBAPIError.instance(driver_insert.sql, None, exc, dbapi.Error) from exc
+            return
         self.session.connection().execute(
             self.database.insert_statement(table), values if isinstance(rows, list | tuple) else values[0]
         )
+
+    def cursor(self) -> Any:
+        """A psycopg cursor on this transaction's connection (PostgreSQL), for statements compiled once and sent
+        without SQLAlchemy's execution machinery (inside ``pipeline`` they are sent with the others); close it
+        after use (``with uow.cursor() as cursor``). Only where ``Database.driver_insert`` is not None."""
+        return self._driver_connection().cursor()
+
+    def _driver_connection(self) -> Any:
+        if self._driver is None or not self.session.in_transaction():
+            self._driver = self.session.connection().connection.driver_connection
+            self._inserts_cursor = None
+        return self._driver
+
+    def _insert_cursor(self) -> Any:
+        """One cursor for this transaction's INSERTs (nobody reads their results)."""
+        driver = self._driver_connection()
+        if self._inserts_cursor is None:
+            self._inserts_cursor = driver.cursor()
+        return self._inserts_cursor
 
     def emit(self, event_type: EventType[M], payload: M, *, workspace_id: str) -> str:
         """Write an event to the outbox in this transaction; the relay publishes it after commit.

@@ -7,11 +7,13 @@ locks and lookup, the rows, and contacts.contact.created with its history entry.
 from __future__ import annotations
 
 import functools
+import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, select
+from sqlalchemy import and_, bindparam, event, exists, select
 from sqlalchemy.orm import Session
 
 from crm_contacts.contacts import duplicates, fields, reads
@@ -82,6 +84,61 @@ def create_context(session: Session, workspace_id: str, actor_id: str | None, so
     return CreateContext(workspace, member, contact_type, stage, source, bool(has_custom_fields))
 
 
+# The create's context, cached briefly per process: reading it cost more CPU than the create's INSERTs. A change to
+# what it holds (a workspace's settings, a member, the funnel, a source, a custom field) made through this process's
+# ORM clears the cache at once; one made by another process is seen within CONTEXT_SECONDS.
+CONTEXT_SECONDS = 1.0
+_CONTEXTS_KEPT = 1000
+_contexts: dict[tuple[int, str, str, str], tuple[float, CreateContext]] = {}
+_contexts_lock = threading.Lock()
+_generation = [0]  # bumped by every change: a context read meanwhile is not cached
+
+
+def cached_create_context(
+    uow: UnitOfWork, workspace_id: str, actor_id: str | None, source_key: str | None
+) -> CreateContext:
+    """``create_context``, from the cache when read less than ``CONTEXT_SECONDS`` ago.
+
+    The context's rows are detached and shared between requests: a create only reads them (a card color, which
+    writes the workspace's recent colors, reads its own context; see ``create_record``)."""
+    key = (id(uow.database), workspace_id, actor_id or "", source_key or MANUAL_SOURCE)
+    now = time.monotonic()
+    found = _contexts.get(key)
+    if found is not None and found[0] > now:
+        return found[1]
+    generation = _generation[0]
+    known = create_context(uow.session, workspace_id, actor_id, source_key)
+    with _contexts_lock:
+        if generation == _generation[0]:
+            if len(_contexts) >= _CONTEXTS_KEPT:
+                _contexts.clear()
+            _contexts[key] = (now + CONTEXT_SECONDS, known)
+    return known
+
+
+def _forget_contexts(*_args: Any) -> None:
+    with _contexts_lock:
+        _generation[0] += 1
+        _contexts.clear()
+
+
+_CONTEXT_MODELS = (Workspace, Member, ContactType, Stage, Source, CustomField)
+for _model in _CONTEXT_MODELS:  # what a flush changes
+    for _change in ("after_insert", "after_update", "after_delete"):
+        event.listen(_model, _change, _forget_contexts)
+
+
+def _forget_after_statement(state: Any) -> None:
+    """An ORM UPDATE or DELETE statement (``session.execute(update(Workspace)...)``) of what a context holds."""
+    if state.is_update or state.is_delete:
+        mapper = state.bind_mapper
+        if mapper is None or mapper.class_ in _CONTEXT_MODELS:
+            _forget_contexts()
+
+
+event.listen(Session, "do_orm_execute", _forget_after_statement)
+
+
 def _new_contact(workspace_id: str, actor_id: str | None) -> Contact:
     return Contact(
         id=new_id(),
@@ -127,17 +184,31 @@ def insert_new(
     contact, applied = _build(session, workspace, values, actor, actor_id, known, enforce_required)
     emails, phones = [e.address for e in contact.emails], [p.number for p in contact.phones]
     check = not workspace.allow_duplicates and bool(emails or phones)
-    with uow.pipeline():
-        if check:
-            duplicates.lock_values(session, workspace.id, [*emails, *phones])
-        _write_new(uow, [contact])
-        events.announce_created(uow, contact, type_key=applied.type_key, actor_id=actor_id)
-    if check:
-        duplicate = duplicates.find_duplicate(
-            session, workspace.id, emails=emails, phones=phones, exclude_contact_ids=[contact.id]
+    if check and uow.database.on_driver:  # PostgreSQL: the locks, the writes and the lookup in one round trip
+        with uow.cursor() as locks, uow.cursor() as lookup:
+            with uow.pipeline():
+                duplicates.send_lock(locks, workspace.id, [*emails, *phones])
+                _write_new(uow, [contact])
+                events.announce_created(uow, contact, type_key=applied.type_key, actor_id=actor_id)
+                duplicates.send_lookup(
+                    lookup, workspace.id, emails=emails, phones=phones, exclude_contact_ids=[contact.id]
+                )
+            duplicate = duplicates.lookup_result(session, workspace.id, lookup)
+    else:
+        with uow.pipeline():
+            if check:
+                duplicates.lock_values(session, workspace.id, [*emails, *phones])
+            _write_new(uow, [contact])
+            events.announce_created(uow, contact, type_key=applied.type_key, actor_id=actor_id)
+        duplicate = (
+            duplicates.find_duplicate(
+                session, workspace.id, emails=emails, phones=phones, exclude_contact_ids=[contact.id]
+            )
+            if check
+            else None
         )
-        if duplicate is not None:
-            raise duplicates.problem(duplicate)
+    if duplicate is not None:
+        raise duplicates.problem(duplicate)
     return contact, applied
 
 
@@ -282,7 +353,11 @@ def create_record(
 ) -> reads.Record:
     """Create a contact from the record's fields (see ``RECORD_FIELDS``); emits contacts.contact.created."""
     with uow:
-        known = create_context(uow.session, workspace_id, actor.user_id if actor else None, values.get("source_key"))
+        actor_id, source_key = (actor.user_id if actor else None), values.get("source_key")
+        if "color" in values:  # writes the workspace's recent colors: its own rows, in this session
+            known = create_context(uow.session, workspace_id, actor_id, source_key)
+        else:
+            known = cached_create_context(uow, workspace_id, actor_id, source_key)
         contact, applied = insert_new(uow, known.workspace, values, actor=actor, known=known)
         uow.commit()
     return reads.Record(contact, applied.type_key)

@@ -90,6 +90,58 @@ def lock_values(session: Session, workspace_id: str, values: Iterable[str]) -> N
         session.execute(_LOCK_ALL, {"keys": keys})
 
 
+# The create's lock and lookup on psycopg's cursor (``send_lookup``): one text for every shape, the values as
+# arrays, so nothing is rendered per call and psycopg prepares each statement once per connection.
+_LOCK_SQL = "SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(%(keys)s AS bigint[])) AS k"
+_LOOKUP_SQL = """
+SELECT field, value, contact_id, name, owner_id FROM (
+    SELECT 0 AS rank, 'email' AS field, e.address AS value, c.id AS contact_id, c.name AS name, c.owner_id AS owner_id
+      FROM contact_emails e JOIN contacts c ON c.id = e.contact_id
+     WHERE e.workspace_id = %(workspace_id)s AND e.address = ANY(CAST(%(emails)s AS varchar[]))
+       AND c.deleted_at IS NULL AND e.contact_id <> ALL(CAST(%(exclude)s AS varchar[]))
+    UNION ALL
+    SELECT 1, 'phone', p.number, c.id, c.name, c.owner_id
+      FROM contact_phones p JOIN contacts c ON c.id = p.contact_id
+     WHERE p.workspace_id = %(workspace_id)s AND p.number = ANY(CAST(%(phones)s AS varchar[]))
+       AND c.deleted_at IS NULL AND p.contact_id <> ALL(CAST(%(exclude)s AS varchar[]))
+) AS found
+ORDER BY rank, contact_id
+LIMIT 1
+"""
+
+
+def send_lock(cursor: Any, workspace_id: str, values: Iterable[str]) -> None:
+    """``lock_values`` on psycopg's cursor of the transaction (PostgreSQL; in a pipeline, sent with the rest)."""
+    keys = sorted({lock_key(workspace_id, value) for value in values})  # the same order as lock_values
+    if keys:
+        cursor.execute(_LOCK_SQL, {"keys": keys})
+
+
+def send_lookup(
+    cursor: Any, workspace_id: str, *, emails: Sequence[str], phones: Sequence[str], exclude_contact_ids: Sequence[str]
+) -> None:
+    """``find_duplicate``'s query on psycopg's cursor; its row is read with ``lookup_result`` (after the
+    pipeline it may be sent in, so the locks, the writes and the lookup cost one round trip)."""
+    cursor.execute(
+        _LOOKUP_SQL,
+        {
+            "workspace_id": workspace_id,
+            "emails": list(dict.fromkeys(emails)),
+            "phones": list(dict.fromkeys(phones)),
+            "exclude": list(exclude_contact_ids),
+        },
+    )
+
+
+def lookup_result(session: Session, workspace_id: str, cursor: Any) -> Duplicate | None:
+    """The duplicate ``send_lookup`` found, named as ``find_duplicate`` names it."""
+    row = cursor.fetchone()
+    if row is None:
+        return None
+    field, value, contact_id, name, owner_id = row
+    return Duplicate(contact_id, name, owner_id, _member_name(session, workspace_id, owner_id), field, value)
+
+
 def find_duplicate(
     session: Session,
     workspace_id: str,

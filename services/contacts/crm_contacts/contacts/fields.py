@@ -300,7 +300,9 @@ def _owner(w: _Writing) -> None:
     if "owner_id" not in w.values:
         return
     owner_id = w.values["owner_id"] or None
-    if owner_id is not None and active_member(w.session, w.workspace.id, owner_id) is None:
+    actor = w.known.actor if w.known is not None else None
+    known_active = actor is not None and actor.id == owner_id and actor.active and actor.workspace_id == w.workspace.id
+    if owner_id is not None and not known_active and active_member(w.session, w.workspace.id, owner_id) is None:
         w.errors.append(FieldError("owner_id", f"no active member {owner_id} in this workspace", "unknown_member"))
     elif owner_id != w.contact.owner_id:
         if not w.creating:

@@ -68,16 +68,48 @@ def list_page(uow: UnitOfWork, *, caller: Caller, params: Mapping[str, str]) -> 
     return {"items": items, "next_cursor": next_cursor}
 
 
-def _plain_contacts(session: Session, rows: Sequence[Any]) -> list[Any]:
-    """Rows as objects ``represent.as_dict`` reads like contacts, each collection fetched with one query.
+# A page's emails, phones, tags and interests in one query (PostgreSQL): the ids as one array parameter,
+# so the statement's text is the same for every page (prepared by psycopg once) and nothing is rendered per call.
+_CHILDREN_SQL = """
+SELECT 0 AS kind, contact_id, position AS pos, address AS a, is_primary AS p, status AS s,
+       inactive_reason AS r, inactive_since AS t, CAST(NULL AS json) AS j
+  FROM contact_emails WHERE contact_id = ANY(%(ids)s)
+UNION ALL
+SELECT 1, contact_id, position, number, is_primary, label, NULL, NULL, NULL
+  FROM contact_phones WHERE contact_id = ANY(%(ids)s)
+UNION ALL
+SELECT 2, contact_id, 0, tag, NULL, NULL, NULL, NULL, NULL
+  FROM contact_tags WHERE contact_id = ANY(%(ids)s)
+UNION ALL
+SELECT 3, contact_id, 0, id, NULL, text, NULL, created_at, criteria
+  FROM contact_interests WHERE contact_id = ANY(%(ids)s)
+ORDER BY kind, contact_id, pos, t, a
+"""
+_KINDS = ("emails", "phones", "tags", "interests")
 
-    A page of 50 ORM contacts with four selectin collections cost more than the queries themselves; plain
-    rows keep the JSON identical (the same ``as_dict``) at a fraction of the cost.
-    """
-    if not rows:
-        return []
-    ids = [row.id for row in rows]
-    children: dict[str, dict[str, list[Any]]] = {row.id: {} for row in rows}
+
+def _child(kind: int, a: Any, p: Any, s: Any, r: Any, t: Any, j: Any) -> SimpleNamespace:
+    """One row of ``_CHILDREN_SQL`` with the attributes ``represent.as_dict`` reads."""
+    if kind == 0:
+        return SimpleNamespace(address=a, is_primary=p, status=s, inactive_reason=r, inactive_since=t)
+    if kind == 1:
+        return SimpleNamespace(number=a, is_primary=p, label=s)
+    if kind == 2:
+        return SimpleNamespace(tag=a)
+    return SimpleNamespace(id=a, text=s, criteria=j if j is not None else [])
+
+
+def _children_of(session: Session, ids: list[str]) -> dict[str, dict[str, list[Any]]]:
+    """The contacts' collections by contact id and name: one query on PostgreSQL, one per collection elsewhere."""
+    children: dict[str, dict[str, list[Any]]] = {contact_id: {} for contact_id in ids}
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        driver: Any = connection.connection.driver_connection  # this transaction's, on psycopg's cursor
+        with driver.cursor() as cursor:
+            cursor.execute(_CHILDREN_SQL, {"ids": ids})
+            for kind, contact_id, _pos, a, p, s, r, t, j in cursor.fetchall():
+                children[contact_id].setdefault(_KINDS[kind], []).append(_child(kind, a, p, s, r, t, j))
+        return children
     for name, model, order in (
         ("emails", ContactEmail, ContactEmail.position),
         ("phones", ContactPhone, ContactPhone.position),
@@ -87,16 +119,32 @@ def _plain_contacts(session: Session, rows: Sequence[Any]) -> list[Any]:
         query = select(*model.__table__.columns).where(model.contact_id.in_(ids)).order_by(model.contact_id, order)
         for child in session.execute(query):
             children[child.contact_id].setdefault(name, []).append(child)
-    return [
-        SimpleNamespace(
-            **row._asdict(),
-            emails=children[row.id].get("emails", []),
-            phones=children[row.id].get("phones", []),
-            tags=children[row.id].get("tags", []),
-            interests=children[row.id].get("interests", []),
+    return children
+
+
+def _plain_contacts(session: Session, rows: Sequence[Any]) -> list[Any]:
+    """Rows as objects ``represent.as_dict`` reads like contacts, their collections fetched with one query.
+
+    A page of 50 ORM contacts with four selectin collections cost more than the queries themselves; plain
+    rows keep the JSON identical (the same ``as_dict``) at a fraction of the cost.
+    """
+    if not rows:
+        return []
+    children = _children_of(session, [row.id for row in rows])
+    empty: list[Any] = []
+    plain = []
+    for row in rows:
+        mine = children[row.id]
+        plain.append(
+            SimpleNamespace(
+                **row._asdict(),
+                emails=mine.get("emails", empty),
+                phones=mine.get("phones", empty),
+                tags=mine.get("tags", empty),
+                interests=mine.get("interests", empty),
+            )
         )
-        for row in rows
-    ]
+    return plain
 
 
 def resolve(session: Session, caller: Caller, params: Mapping[str, Any]) -> rules.ContactFilter:
