@@ -22,9 +22,9 @@ log = logging.getLogger(__name__)
 
 
 def _thread(uow: UnitOfWork, workspace_id: str, routing: mailer_pb2.InboundRouting) -> Conversation | None:
-    """The live conversation an inbound mail's routing names, if any. The mailer keeps a conversation's outbound
-    mail under its thread id, so a reply to it may come routed as ``ticket`` naming the conversation's id: that
-    is ours too (a ticket's id never names a conversation)."""
+    """The live conversation an inbound mail's routing names, if any. We ask the mailer for conversation threads
+    (``thread_kind``), but mail it queued before it knew thread kinds is routed as ``ticket`` naming the
+    conversation's id: that is ours too (a ticket's id never names a conversation)."""
     if routing.target == "conversation":
         thread_id = routing.conversation_id
     elif routing.target == "ticket":

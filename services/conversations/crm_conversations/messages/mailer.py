@@ -52,6 +52,7 @@ class GrpcMailer:
                 append_signature=False,  # already in the bodies, as the conversation shows it
                 automatic=False,
                 thread_id=mail.thread_id,
+                thread_kind="conversation",  # the mailer routes the contact's reply back here
             ),
         )
         return Queued(status=delivery.status, rfc822_message_id=delivery.rfc822_message_id or None)

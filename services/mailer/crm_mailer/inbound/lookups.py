@@ -70,27 +70,29 @@ class DatabaseThreadLookups:
         if claims is None or claims.workspace_id != self.workspace_id:  # another workspace's token links nothing
             return None
         if claims.ticket_id:
-            # The token's subject is the thread of the mail we sent: a ticket we mailed about in this workspace
-            # (a mail sent outside a ticket signs its own id, which names no thread: threading falls through).
-            mailed = self.session.scalar(
-                select(OutboundMessage.id)
+            # The token's subject is the thread of the mail we sent: a ticket or a conversation we mailed about in
+            # this workspace (a mail sent outside a thread signs its own id, which names none: threading falls
+            # through).
+            kind = self.session.scalar(
+                select(OutboundMessage.thread_kind)
                 .where(OutboundMessage.workspace_id == self.workspace_id, OutboundMessage.ticket_id == claims.ticket_id)
                 .limit(1)
             )
-            return thread_key("ticket", claims.ticket_id) if mailed else None
+            return thread_key(kind, claims.ticket_id) if kind else None
         return thread_key("conversation", claims.conversation_id)
 
     def by_message_ids(self, message_ids: Sequence[str]) -> str | None:
         wanted = list(message_ids)  # as written, <...> included, as outbound_messages keeps them
-        sent = dict(
-            self.session.execute(
-                select(OutboundMessage.rfc822_message_id, OutboundMessage.ticket_id).where(
+        sent = {
+            row.rfc822_message_id: thread_key(row.thread_kind, row.ticket_id)
+            for row in self.session.execute(
+                select(OutboundMessage.rfc822_message_id, OutboundMessage.ticket_id, OutboundMessage.thread_kind).where(
                     OutboundMessage.workspace_id == self.workspace_id,
                     OutboundMessage.rfc822_message_id.in_(wanted),
                     OutboundMessage.ticket_id.is_not(None),
                 )
-            ).all()
-        )
+            )
+        }
         received = {
             row.rfc822_message_id: thread_key(row.route_target, row.route_thread_id)
             for row in self.session.execute(
@@ -106,8 +108,8 @@ class DatabaseThreadLookups:
             )
         }
         for value in message_ids:  # in the order given: In-Reply-To first, then References newest first
-            if (ticket := sent.get(value)) is not None:
-                return thread_key("ticket", ticket)
+            if (thread := sent.get(value)) is not None:
+                return thread
             if (found := received.get(value)) is not None:
                 return found
         return None
@@ -126,7 +128,11 @@ class DatabaseThreadLookups:
                 return thread_key("ticket", numbered)
         ticket = self.session.scalars(
             select(OutboundMessage.ticket_id)
-            .where(OutboundMessage.workspace_id == self.workspace_id, OutboundMessage.ticket_id.like(f"%{ref.lower()}"))
+            .where(
+                OutboundMessage.workspace_id == self.workspace_id,
+                OutboundMessage.thread_kind == "ticket",
+                OutboundMessage.ticket_id.like(f"%{ref.lower()}"),
+            )
             .order_by(OutboundMessage.created_at.desc())
             .limit(1)
         ).first()

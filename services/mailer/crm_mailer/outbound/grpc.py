@@ -16,6 +16,7 @@ from crm_platform.errors import FieldError, InvalidInput, phrase
 from crm_platform.service import Runtime
 
 MAX_SUBJECT, MAX_BODY = 400, 1_000_000
+THREAD_KINDS = ("ticket", "conversation")  # what a SendEmail's thread_id may name; the first is the default
 
 
 class MailerServicer(mailer_pb2_grpc.MailerServiceServicer):
@@ -43,6 +44,7 @@ class MailerServicer(mailer_pb2_grpc.MailerServiceServicer):
             text_body=request.text_body,
             html_body=request.html_body or None,
             ticket_id=str(uuid.UUID(request.thread_id)) if request.thread_id else None,
+            thread_kind=request.thread_kind or THREAD_KINDS[0],
             author_id=request.author_id or None,
             append_signature=request.append_signature,
             automatic=request.automatic,
@@ -66,6 +68,8 @@ def _check(request: mailer_pb2.SendEmailRequest, limits: Limits) -> None:
         errors.append(FieldError("subject", phrase("must be 1 to {n} characters", n=MAX_SUBJECT), "invalid"))
     if not request.text_body.strip() or len(request.text_body) + len(request.html_body) > MAX_BODY:
         errors.append(FieldError("text_body", phrase("must be 1 to {n} characters", n=MAX_BODY), "invalid"))
+    if request.thread_kind and request.thread_kind not in THREAD_KINDS:
+        errors.append(FieldError("thread_kind", phrase("must be ticket or conversation"), "invalid_choice"))
     errors.extend(attachments.field_errors(request.attachments, limits))
     if errors:
         raise InvalidInput(phrase("the mail has invalid fields"), errors=errors)

@@ -23,7 +23,8 @@ class OutboundMessage(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     workspace_id: Mapped[str] = mapped_column(String(36))
     source_event_id: Mapped[str] = mapped_column(String(36), unique=True)  # one mail per triggering event
-    ticket_id: Mapped[str | None] = mapped_column(String(36))
+    ticket_id: Mapped[str | None] = mapped_column(String(36))  # the thread's id: a ticket's or a conversation's
+    thread_kind: Mapped[str] = mapped_column(String(20), default="ticket", server_default="ticket")  # which
     contact_id: Mapped[str | None] = mapped_column(String(36))
     recipient: Mapped[str | None] = mapped_column(String(320))
     subject: Mapped[str] = mapped_column(String(400))

@@ -52,6 +52,7 @@ class MailRequest:
     text_body: str
     html_body: str | None = None
     ticket_id: str | None = None  # the thread (Reply-To token, In-Reply-To/References)
+    thread_kind: str = "ticket"  # what ticket_id names: a ticket or a conversation (lookups route replies to it)
     ticket_number: int | None = None  # the ticket's [#number], for replies that keep only the subject
     author_id: str | None = None
     append_signature: bool = False
@@ -158,6 +159,7 @@ def queue(uow: UnitOfWork, contacts: ContactDirectory, sender: Sender, request: 
         workspace_id=request.workspace_id,
         source_event_id=request.source_event_id,
         ticket_id=request.ticket_id,
+        thread_kind=request.thread_kind,
         contact_id=request.contact_id,
         recipient=recipient,
         subject=rules.header_text(request.subject),
