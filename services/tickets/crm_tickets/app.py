@@ -10,6 +10,7 @@ from crm.tickets.v1 import tickets_pb2_grpc
 from crm_platform.consumer import Subscriptions
 from crm_platform.service import GrpcBinding, Runtime, ServiceSpec
 from crm_tickets.models import Base, visibility
+from crm_tickets.tickets import handlers as ticket_handlers
 from crm_tickets.tickets.grpc import TicketsServicer
 from crm_tickets.tickets.views import api as tickets_api
 
@@ -24,14 +25,19 @@ def grpc_bindings(rt: Runtime) -> list[GrpcBinding]:
             "crm.tickets.v1.TicketsService",
             tickets_pb2_grpc.add_TicketsServiceServicer_to_server,
             TicketsServicer(rt),
-            callers={"ListContactTickets": ("contacts", "conversations", "reports")},
+            callers={
+                "ListContactTickets": ("contacts", "conversations", "reports"),
+                "ListTicketsForContact": ("contacts", "conversations", "reports"),
+            },
         )
     ]
 
 
-# The only events this service consumes keep its copy of who may see which contact.
+# The events this service consumes: its copy of who may see which contact, and what contacts' merges and
+# deletions do to tickets (after the copy's own handling of the same events).
 subscriptions = Subscriptions()
 visibility.subscribe(subscriptions)
+ticket_handlers.subscribe(subscriptions)
 
 SERVICE = ServiceSpec(
     name="tickets",
