@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, delete, exists, func, insert, or_, select
+from sqlalchemy import and_, delete, exists, func, insert, or_, select
 from sqlalchemy import update as update_rows
 from sqlalchemy.orm import Session
 
@@ -465,16 +465,11 @@ class TicketFilter:
     updated_before: datetime | None = None
 
 
-_PRIORITY_RANK = case(rules.PRIORITY_RANK, value=Ticket.priority, else_=1)
-
-
 def _order_columns(sort: rules.Sort) -> list[Any]:
     if sort.key == "number":
         return [Ticket.number]
     if sort.key == "updated":
         return [Ticket.updated_at, Ticket.id]
-    if sort.key == "priority":
-        return [_PRIORITY_RANK, Ticket.created_at, Ticket.id]
     return [Ticket.created_at, Ticket.id]
 
 
@@ -572,18 +567,43 @@ def list_tickets(
     cursor: str | None,
 ) -> paging.Page[Shown]:
     """A page of the tickets the caller may see, filtered and sorted; the cursor carries the order."""
-    columns = _order_columns(sort)
-    query = _filtered(select(Ticket).where(Ticket.workspace_id == caller.workspace_id), caller, filters)
-    if cursor:
-        query = query.where(_after(columns, _read_position(sort, cursor), descending=sort.descending))
-    order = [column.desc() if sort.descending else column.asc() for column in columns]
+    position = _read_position(sort, cursor) if cursor else None
+    base = _filtered(select(Ticket).where(Ticket.workspace_id == caller.workspace_id), caller, filters)
     with uow:
-        query = visibility.restrict(query, uow.session, caller, Ticket.contact_id)
-        rows = list(uow.session.scalars(query.order_by(*order).limit(limit + 1)))
-        page = paging.cut(rows, limit, key=lambda row: None, scope=sort.scope)
-        tags = _tags_by_ticket(uow.session, caller.workspace_id, [row.id for row in page.items])
-    next_cursor = paging.encode(*_position(sort, page.items[-1]), scope=sort.scope) if page.next_cursor else None
-    return paging.Page([Shown(row, tags.get(row.id, [])) for row in page.items], next_cursor)
+        base = visibility.restrict(base, uow.session, caller, Ticket.contact_id)
+        if sort.key == "priority":
+            rows = _by_priority(uow.session, base, sort, position, limit + 1)
+        else:
+            columns = _order_columns(sort)
+            query = base
+            if position is not None:
+                query = query.where(_after(columns, position, descending=sort.descending))
+            order = [column.desc() if sort.descending else column.asc() for column in columns]
+            rows = list(uow.session.scalars(query.order_by(*order).limit(limit + 1)))
+        items = rows[:limit]
+        tags = _tags_by_ticket(uow.session, caller.workspace_id, [row.id for row in items])
+    next_cursor = paging.encode(*_position(sort, items[-1]), scope=sort.scope) if len(rows) > limit else None
+    return paging.Page([Shown(row, tags.get(row.id, [])) for row in items], next_cursor)
+
+
+def _by_priority(session: Session, base: Any, sort: rules.Sort, position: list[Any] | None, wanted: int) -> list[Ticket]:
+    """The priority order as one query per priority, most urgent first (or least): each an index range on
+    (workspace, priority, created_at, id), so no sort of the whole workspace's tickets is needed."""
+    ranks = sorted(rules.PRIORITY_RANK.items(), key=lambda item: item[1], reverse=sort.descending)
+    rows: list[Ticket] = []
+    columns = [Ticket.created_at, Ticket.id]
+    order = [column.desc() if sort.descending else column.asc() for column in columns]
+    for priority, rank in ranks:
+        if position is not None:
+            if (rank > position[0]) if sort.descending else (rank < position[0]):
+                continue  # wholly before the cursor
+        query = base.where(Ticket.priority == priority)
+        if position is not None and rank == position[0]:
+            query = query.where(_after(columns, position[1:], descending=sort.descending))
+        rows.extend(session.scalars(query.order_by(*order).limit(wanted - len(rows))))
+        if len(rows) >= wanted:
+            break
+    return rows
 
 
 def _tags_by_ticket(session: Session, workspace_id: str, ticket_ids: list[str]) -> dict[str, list[str]]:
