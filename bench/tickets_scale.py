@@ -256,7 +256,9 @@ def contacts_peer(tmp: Path) -> tuple[Any, list[str]]:
         workspaces.create(rt.database.unit_of_work(), name=f"Tickets scale {n}", default_region="ES").id
         for n in range(WORKSPACES)
     ]
-    server = GrpcServer([(b, rt.metrics) for b in CONTACTS.grpc_bindings(rt)], address="127.0.0.1:0", settings=rt.settings)
+    server = GrpcServer(
+        [(b, rt.metrics) for b in CONTACTS.grpc_bindings(rt)], address="127.0.0.1:0", settings=rt.settings
+    )
     server.start()
     return (server, f"127.0.0.1:{server.port}"), ids
 
@@ -327,7 +329,12 @@ def main() -> int:
     parser.add_argument("--tickets", type=int, default=1_000_000, help="tickets in all (contacts: a tenth)")
     parser.add_argument("--samples", type=int, default=SAMPLES)
     args = parser.parse_args()
-    sys.path[:0] = [str(ROOT), str(ROOT / "libs/platform"), str(ROOT / "services/tickets"), str(ROOT / "services/contacts")]
+    sys.path[:0] = [
+        str(ROOT),
+        str(ROOT / "libs/platform"),
+        str(ROOT / "services/tickets"),
+        str(ROOT / "services/contacts"),
+    ]
     from crm_platform import migrations
     from crm_platform.auth import mint_for
     from crm_platform.settings import load as load_settings
@@ -395,7 +402,7 @@ def main() -> int:
             ("status=closed", "status=closed", "status = %s", ["closed"]),
             ("responsible=me", "responsible=me", "responsible_id = %s", [me]),
             ("responsible=unassigned", "responsible=unassigned", "responsible_id IS NULL", []),
-            (f"responsible=<member>", f"responsible={tenant.members[3]}", "responsible_id = %s", [tenant.members[3]]),
+            ("responsible=<member>", f"responsible={tenant.members[3]}", "responsible_id = %s", [tenant.members[3]]),
             ("priority=urgent", "priority=urgent", "priority = %s", ["urgent"]),
             (
                 "tag=vip",

@@ -14,7 +14,6 @@ from crm.events.v1 import contacts_pb2
 from crm_contacts.contacts import duplicates, fields
 from crm_contacts.contacts.reads import Record, type_key
 from crm_contacts.record import access, events, rules
-from crm_contacts.record.models import Contact
 from crm_contacts.record.workspace import Workspace
 from crm_events.contacts import CONTACT_BLOCKED, CONTACT_DELETED, CONTACT_UNBLOCKED
 from crm_platform.context import Caller

@@ -82,7 +82,9 @@ def deltas_of(new: Iterable[Any], dirty: Iterable[Any], deleted: Iterable[Any]) 
             deltas[after] += 1
     for ticket in deleted:
         if isinstance(ticket, Ticket):
-            deltas[(ticket.workspace_id, _before(ticket, "status"), _before(ticket, "responsible_id") or UNASSIGNED)] -= 1
+            deltas[
+                (ticket.workspace_id, _before(ticket, "status"), _before(ticket, "responsible_id") or UNASSIGNED)
+            ] -= 1
     return deltas
 
 

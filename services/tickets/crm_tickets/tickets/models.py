@@ -52,7 +52,9 @@ class Ticket(Base):
         Index("ix_tickets_workspace_id_created_at", "workspace_id", "created_at", "id"),
         Index("ix_tickets_workspace_id_updated_at", "workspace_id", "updated_at", "id"),
         Index("ix_tickets_workspace_id_status_created_at", "workspace_id", "status", "created_at", "id"),
-        Index("ix_tickets_workspace_id_responsible_id_created_at", "workspace_id", "responsible_id", "created_at", "id"),
+        Index(
+            "ix_tickets_workspace_id_responsible_id_created_at", "workspace_id", "responsible_id", "created_at", "id"
+        ),
         Index("ix_tickets_workspace_id_priority_created_at", "workspace_id", "priority", "created_at", "id"),
         # text in the subject (ILIKE '%word%'); PostgreSQL with pg_trgm only, see its migration
         Index(

@@ -133,7 +133,12 @@ def check_change(changes: Mapping[str, object]) -> None:
 
 
 def check_merge(
-    *, source_id: str, source_merged_into: str | None, target_id: str, target_status: str, target_merged_into: str | None
+    *,
+    source_id: str,
+    source_merged_into: str | None,
+    target_id: str,
+    target_status: str,
+    target_merged_into: str | None,
 ) -> None:
     """Whether a ticket may be merged into another (Zammad's rule: any two tickets of the workspace, whatever
     their contacts): not into itself, not twice, not into a merged or closed ticket (a closed one is final;

@@ -26,8 +26,8 @@ from crm_platform.clients.contacts import ContactDirectory, require_visible_cont
 from crm_platform.context import Caller
 from crm_platform.db import UnitOfWork, get_in_workspace, utcnow
 from crm_platform.errors import FieldError, InvalidInput, NotFound, phrase
-from crm_platform.versioning import check_version
 from crm_platform.ids import new_id
+from crm_platform.versioning import check_version
 from crm_tickets.models import visibility
 from crm_tickets.tickets import counts, rules
 from crm_tickets.tickets.models import Comment, StatusChange, Ticket, TicketCounter, TicketTag
@@ -427,7 +427,7 @@ def merge(uow: UnitOfWork, *, caller: Caller, ticket_id: str, into_ticket_id: st
             update_rows(Comment)
             .where(Comment.workspace_id == source.workspace_id, Comment.ticket_id == source.id)
             .values(ticket_id=target.id)
-        ).rowcount
+        ).rowcount  # type: ignore[attr-defined]
         target.version += 1
         target.updated_at = now
         uow.emit(
@@ -586,7 +586,9 @@ def list_tickets(
     return paging.Page([Shown(row, tags.get(row.id, [])) for row in items], next_cursor)
 
 
-def _by_priority(session: Session, base: Any, sort: rules.Sort, position: list[Any] | None, wanted: int) -> list[Ticket]:
+def _by_priority(
+    session: Session, base: Any, sort: rules.Sort, position: list[Any] | None, wanted: int
+) -> list[Ticket]:
     """The priority order as one query per priority, most urgent first (or least): each an index range on
     (workspace, priority, created_at, id), so no sort of the whole workspace's tickets is needed."""
     ranks = sorted(rules.PRIORITY_RANK.items(), key=lambda item: item[1], reverse=sort.descending)

@@ -204,7 +204,9 @@ def list_tickets(query: TicketQuery):  # type: ignore[no-untyped-def]
     return json_response(page.body(lambda shown: represent.ticket(shown.ticket, shown.tags)))
 
 
-@api.get("/counts", responses={200: ViewsBar}, summary="The views bar: tickets per status, mine, unassigned, open, pending")
+@api.get(
+    "/counts", responses={200: ViewsBar}, summary="The views bar: tickets per status, mine, unassigned, open, pending"
+)
 def ticket_counts():  # type: ignore[no-untyped-def]
     return json_response(service.views_bar(runtime().database.unit_of_work(), caller=caller()))
 

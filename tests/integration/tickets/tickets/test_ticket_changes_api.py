@@ -55,7 +55,12 @@ def events(api: RunningService, event_type: str) -> list[Any]:
 def test_opening_takes_the_contacts_snapshot_and_answers_an_etag(desk: Desk) -> None:
     ticket = desk.open(desk.contact(name="Ana López", email="Ana@Example.com"), tags=["VIP", "billing"])
 
-    assert ticket["contact"] == {"id": ticket["contact_id"], "name": "Ana López", "email": "ana@example.com", "deleted": False}
+    assert ticket["contact"] == {
+        "id": ticket["contact_id"],
+        "name": "Ana López",
+        "email": "ana@example.com",
+        "deleted": False,
+    }
     assert ticket["tags"] == ["billing", "vip"]
     fetched = desk.get(f"/v1/tickets/{ticket['id']}")
     assert fetched.headers["ETag"] == '"1"'
@@ -82,7 +87,11 @@ def test_patch_changes_the_fields_once_in_one_version_with_their_events(desk: De
     changed = answer.get_json()
     assert answer.headers["ETag"] == '"2"'
     assert (changed["subject"], changed["status"], changed["priority"]) == ("Printer still on fire", "open", "urgent")
-    assert (changed["responsible_id"], changed["tags"], changed["version"]) == (desk.member, ["hardware", "printers"], 2)
+    assert (changed["responsible_id"], changed["tags"], changed["version"]) == (
+        desk.member,
+        ["hardware", "printers"],
+        2,
+    )
     [moved] = events(desk.api, "tickets.ticket.status_changed")
     assert payload_of(moved, tickets_pb2.TicketStatusChanged).reason == "looked at it"
     [assigned] = events(desk.api, "tickets.ticket.assigned")
@@ -186,9 +195,15 @@ def test_another_workspace_gets_404_for_patch_history_and_merge(
     assert other.patch(ticket["id"], {"priority": "high"}).status_code == 404
     assert other.get(f"/v1/tickets/{ticket['id']}/history").status_code == 404
     merge_in = {"into_ticket_id": ticket["id"]}
-    assert tickets_api.client.post(f"/v1/tickets/{theirs['id']}/merge", json=merge_in, headers=other.headers).status_code == 404
+    assert (
+        tickets_api.client.post(f"/v1/tickets/{theirs['id']}/merge", json=merge_in, headers=other.headers).status_code
+        == 404
+    )
     merge_out = {"into_ticket_id": theirs["id"]}
-    assert tickets_api.client.post(f"/v1/tickets/{ticket['id']}/merge", json=merge_out, headers=desk.headers).status_code == 404
+    assert (
+        tickets_api.client.post(f"/v1/tickets/{ticket['id']}/merge", json=merge_out, headers=desk.headers).status_code
+        == 404
+    )
     assert desk.get(f"/v1/tickets/{ticket['id']}").get_json()["version"] == 1
     assert events(tickets_api, "tickets.ticket.merged") == []
 

@@ -62,7 +62,9 @@ def test_a_contacts_merge_repoints_the_merged_contacts_tickets_to_the_survivor(
     survivors = get(tickets_api, team, team.admin, f"/v1/tickets?contact_id={team.anas_contact}").get_json()["items"]
     assert [t["id"] for t in survivors] == [moved["id"], kept["id"]]
     assert get(tickets_api, team, team.admin, f"/v1/tickets?contact_id={duplicate}").get_json()["items"] == []
-    assert get(tickets_api, team, team.admin, f"/v1/tickets/{other['id']}").get_json()["contact_id"] == team.luis_contact
+    assert (
+        get(tickets_api, team, team.admin, f"/v1/tickets/{other['id']}").get_json()["contact_id"] == team.luis_contact
+    )
     team.deliver_events(tickets_api)  # a redelivery changes nothing
     assert get(tickets_api, team, team.admin, f"/v1/tickets/{moved['id']}").get_json()["version"] == 2
 
@@ -82,7 +84,9 @@ def test_a_deleted_contacts_tickets_stay_with_who_they_were_for(tickets_api: Run
     assert kept["contact"]["name"] == "Luis's customer"
     assert kept["contact"]["deleted"] is True
     assert (kept["status"], kept["subject"]) == (ticket["status"], ticket["subject"])
-    assert get(tickets_api, team, team.admin, f"/v1/tickets/{untouched['id']}").get_json()["contact"]["deleted"] is False
+    assert (
+        get(tickets_api, team, team.admin, f"/v1/tickets/{untouched['id']}").get_json()["contact"]["deleted"] is False
+    )
 
 
 @pytest.fixture
@@ -130,7 +134,12 @@ def test_the_side_panel_pages_a_contacts_tickets_with_statuses_numbers_and_prior
     assert [t.id for t in first.tickets] + [t.id for t in second.tickets] == newest_first
     assert second.next_cursor == ""
     [only] = pending.tickets
-    assert (only.id, only.status, only.priority, only.number) == (opened[1]["id"], "pending", "high", opened[1]["number"])
+    assert (only.id, only.status, only.priority, only.number) == (
+        opened[1]["id"],
+        "pending",
+        "high",
+        opened[1]["number"],
+    )
     assert only.updated_at.ToDatetime().year >= 2024
     assert [t.id for t in old.tickets] == newest_first[:2]  # the first release's call still answers
 
@@ -141,7 +150,9 @@ def test_the_side_panel_is_scoped_to_callers_workspaces_and_visibility(
     open_ticket(tickets_api, team, team.luis_contact)
     team.agents_see_all(False)
     team.deliver_events(tickets_api)
-    other_workspace = service_keys.credentials("conversations", AUDIENCE, workspace_id=team.peer.workspace(name="Globex"))
+    other_workspace = service_keys.credentials(
+        "conversations", AUDIENCE, workspace_id=team.peer.workspace(name="Globex")
+    )
     ana_token = mint_for(tickets_api.rt.settings, workspace_id=team.workspace, user_id=team.ana, role="agent")
     as_ana = service_keys.credentials("conversations", AUDIENCE, user_token=ana_token)
     as_mailer = service_keys.credentials("mailer", AUDIENCE, workspace_id=team.workspace)

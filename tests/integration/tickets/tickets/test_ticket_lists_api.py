@@ -177,12 +177,12 @@ def test_agents_who_see_only_their_contacts_list_and_count_only_those_tickets(
     tickets_api: RunningService, team: Team
 ) -> None:
     admin = team.headers(tickets_api, team.admin)
-    anas = [
-        tickets.open_ticket(tickets_api, admin, team.anas_contact, f"ana {n}").get_json()["id"] for n in range(3)
-    ]
+    anas = [tickets.open_ticket(tickets_api, admin, team.anas_contact, f"ana {n}").get_json()["id"] for n in range(3)]
     luis = tickets.open_ticket(tickets_api, admin, team.luis_contact, "luis").get_json()["id"]
     ana = team.headers(tickets_api, team.ana)
-    assert tickets_api.client.patch(f"/v1/tickets/{anas[0]}", json={"status": "pending"}, headers=admin).status_code == 200
+    assert (
+        tickets_api.client.patch(f"/v1/tickets/{anas[0]}", json={"status": "pending"}, headers=admin).status_code == 200
+    )
     team.agents_see_all(False)
     team.deliver_events(tickets_api)
 
