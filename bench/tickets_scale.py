@@ -14,8 +14,9 @@ times each query through the API as an admin of one workspace, next to a raw bas
 
 and, reported without a target, an agent of a workspace whose agents see only their own contacts (their list
 and counts are counted over their contacts' tickets). ``--tickets 100000`` for a quick look (contacts and
-workspaces keep their ratios). Run: ``.venv/bin/python bench/tickets_scale.py``. A missed target is reported,
-not an error; the exit status is non-zero only when something failed.
+workspaces keep their ratios); ``--reuse`` keeps the load of the previous run. Run:
+``.venv/bin/python bench/tickets_scale.py``. A missed target is reported, not an error; the exit status is
+non-zero only when something failed.
 """
 
 from __future__ import annotations
@@ -225,6 +226,35 @@ def load(workspace_ids: list[str], tickets: int, contacts: int, seed: int = 7) -
     return tenants
 
 
+def reuse_tenants() -> list[Tenant]:
+    """The tenants of a load kept from an earlier run: a workspace whose agents see all first, then the
+    restricted one, then the others."""
+    with psycopg.connect(PG_DSN) as conn:
+        settings = conn.execute(
+            "SELECT workspace_id, agents_see_all FROM visibility_workspaces ORDER BY agents_see_all DESC, workspace_id"
+        ).fetchall()
+        tenants = []
+        for workspace_id, sees_all in settings:
+            members = [
+                row[0]
+                for row in conn.execute(
+                    "SELECT DISTINCT owner_id FROM visibility_contacts WHERE workspace_id = %s "
+                    "AND owner_id IS NOT NULL ORDER BY 1",
+                    [workspace_id],
+                )
+            ]
+            contacts = [
+                row[0]
+                for row in conn.execute(
+                    "SELECT contact_id FROM visibility_contacts WHERE workspace_id = %s", [workspace_id]
+                )
+            ]
+            tenants.append(Tenant(workspace_id, members, contacts, restricted=not sees_all))
+    if len(tenants) < 2 or not tenants[-1].restricted:
+        raise BenchError("no kept load to reuse: run once without --reuse")
+    return [tenants[0], tenants[-1], *tenants[1:-1]]
+
+
 # --- the server -------------------------------------------------------------------------------------------
 SERVER = """
 import sys
@@ -238,9 +268,9 @@ serve(app, host="127.0.0.1", port=int(sys.argv[1]), threads=8, _quiet=True)
 """
 
 
-def contacts_peer(tmp: Path) -> tuple[Any, list[str]]:
+def contacts_peer(tmp: Path, reuse: list[str] | None = None) -> tuple[Any, list[str]]:
     """The contacts service on SQLite in this process, answering gRPC (tickets asks it, once per ten minutes,
-    whether a token's workspace exists), with the benchmark's workspaces."""
+    whether a token's workspace exists), with the benchmark's workspaces (``reuse``: those of the kept load)."""
     from crm_contacts.app import SERVICE as CONTACTS
     from crm_contacts.workspaces import service as workspaces
     from crm_platform import migrations
@@ -252,10 +282,19 @@ def contacts_peer(tmp: Path) -> tuple[Any, list[str]]:
     migrations.upgrade(CONTACTS, url)
     env = {**service_env(tmp, ""), "CONTACTS_DATABASE_URL": url, "CONTACTS_STORAGE_DIR": str(tmp / "files")}
     rt = bootstrap(CONTACTS, load_settings("contacts", env))
-    ids = [
-        workspaces.create(rt.database.unit_of_work(), name=f"Tickets scale {n}", default_region="ES").id
-        for n in range(WORKSPACES)
-    ]
+    if reuse is not None:
+        from crm_contacts.record.workspace import Workspace
+
+        with rt.database.unit_of_work() as uow:
+            for n, workspace_id in enumerate(reuse):
+                uow.session.add(Workspace(id=workspace_id, name=f"Tickets scale {n}", default_region="ES"))
+            uow.commit()
+        ids = reuse
+    else:
+        ids = [
+            workspaces.create(rt.database.unit_of_work(), name=f"Tickets scale {n}", default_region="ES").id
+            for n in range(WORKSPACES)
+        ]
     server = GrpcServer(
         [(b, rt.metrics) for b in CONTACTS.grpc_bindings(rt)], address="127.0.0.1:0", settings=rt.settings
     )
@@ -328,6 +367,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tickets", type=int, default=1_000_000, help="tickets in all (contacts: a tenth)")
     parser.add_argument("--samples", type=int, default=SAMPLES)
+    parser.add_argument("--reuse", action="store_true", help="keep the loaded database of a previous run")
     args = parser.parse_args()
     sys.path[:0] = [
         str(ROOT),
@@ -344,13 +384,19 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="tickets-scale-"))
     started = time.perf_counter()
     contacts = args.tickets // 10
-    log(f"fresh database {DB_NAME}: {args.tickets:,} tickets, {contacts:,} contacts, {WORKSPACES} workspaces")
-    fresh_database()
-    migrations.upgrade(SERVICE, SQLA_URL)
-    (peer, contacts_target), workspace_ids = contacts_peer(tmp)
-    load_started = time.perf_counter()
-    tenants = load(workspace_ids, args.tickets, contacts)
-    log(f"loaded in {time.perf_counter() - load_started:.0f}s")
+    if args.reuse:
+        tenants = reuse_tenants()
+        (peer, contacts_target), _ = contacts_peer(tmp, [tenant.id for tenant in tenants])
+        with psycopg.connect(PG_DSN) as conn:
+            args.tickets = conn.execute("SELECT count(*) FROM tickets").fetchone()[0]  # type: ignore[index]
+    else:
+        log(f"fresh database {DB_NAME}: {args.tickets:,} tickets, {contacts:,} contacts, {WORKSPACES} workspaces")
+        fresh_database()
+        migrations.upgrade(SERVICE, SQLA_URL)
+        (peer, contacts_target), workspace_ids = contacts_peer(tmp)
+        load_started = time.perf_counter()
+        tenants = load(workspace_ids, args.tickets, contacts)
+        log(f"loaded in {time.perf_counter() - load_started:.0f}s")
     settings = load_settings("tickets", service_env(tmp, contacts_target))
     server, base = start_server(tmp, contacts_target)
     try:
@@ -436,7 +482,12 @@ def main() -> int:
             ("created_after=<7 days ago>", f"created_after={quote(week_ago)}", "created_at >= %s", [week_ago]),
             ("created_before=<a year ago>", f"created_before={quote(year_ago)}", "created_at < %s", [year_ago]),
             ("updated_after=<7 days ago>", f"updated_after={quote(week_ago)}", "updated_at >= %s", [week_ago]),
-            ("updated_before=<a year ago>", f"updated_before={quote(year_ago)}", "updated_at < %s", [year_ago]),
+            (
+                "updated_before=<a year ago>",
+                f"updated_before={quote(year_ago)}",
+                "updated_at < %s AND created_at < %s",
+                [year_ago, year_ago],
+            ),
         ):
             urls, sqls = same(f"/v1/tickets?{query}", page_sql(where), [ws, *params])
             compare(f"list {label}", urls, sqls, 30)

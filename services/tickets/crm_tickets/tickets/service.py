@@ -553,7 +553,9 @@ def _filtered(query: Any, caller: Caller, filters: TicketFilter) -> Any:
     if filters.updated_after:
         query = query.where(Ticket.updated_at >= filters.updated_after)
     if filters.updated_before:
-        query = query.where(Ticket.updated_at < filters.updated_before)
+        # A ticket is updated at or after it was created: the same bound on created_at changes no answer and lets
+        # the default order's index start there instead of reading every newer ticket first (98 -> 4 ms, bench).
+        query = query.where(Ticket.updated_at < filters.updated_before, Ticket.created_at < filters.updated_before)
     return query
 
 
