@@ -17,6 +17,7 @@ from crm_tickets.models import Base, visibility
 from crm_tickets.sla import handlers as sla_handlers
 from crm_tickets.sla.loops import breach_loop
 from crm_tickets.sla.views import api as sla_api
+from crm_tickets.tickets import handlers as ticket_handlers
 from crm_tickets.tickets.grpc import TicketsServicer
 from crm_tickets.tickets.views import api as tickets_api
 
@@ -34,15 +35,20 @@ def grpc_bindings(rt: Runtime) -> list[GrpcBinding]:
             "crm.tickets.v1.TicketsService",
             tickets_pb2_grpc.add_TicketsServiceServicer_to_server,
             TicketsServicer(rt),
-            callers={"ListContactTickets": ("contacts", "conversations", "reports")},
+            callers={
+                "ListContactTickets": ("contacts", "conversations", "reports"),
+                "ListTicketsForContact": ("contacts", "conversations", "reports"),
+            },
         )
     ]
 
 
-# The contacts events that keep its copy of who may see which contact; the mailer's, which bring replies
-# and delivery news; its own ticket events, which compute a ticket's SLA deadlines again.
+# The events this service consumes: its copy of who may see which contact, what contacts' merges and
+# deletions do to tickets (after the copy's own handling of the same events), the mailer's replies and delivery
+# news, and its own ticket events, which compute a ticket's SLA deadlines again.
 subscriptions = Subscriptions()
 visibility.subscribe(subscriptions)
+ticket_handlers.subscribe(subscriptions)
 comment_handlers.subscribe(subscriptions)
 sla_handlers.subscribe(subscriptions)
 

@@ -14,12 +14,12 @@ from crm.events.v1 import contacts_pb2
 from crm_contacts.contacts import duplicates, fields
 from crm_contacts.contacts.reads import Record, type_key
 from crm_contacts.record import access, events, rules
-from crm_contacts.record.models import Contact
 from crm_contacts.record.workspace import Workspace
 from crm_events.contacts import CONTACT_BLOCKED, CONTACT_DELETED, CONTACT_UNBLOCKED
 from crm_platform.context import Caller
 from crm_platform.db import UnitOfWork, utcnow
-from crm_platform.errors import Conflict, Forbidden, PreconditionFailed, Unauthenticated
+from crm_platform.errors import Conflict, Forbidden, Unauthenticated
+from crm_platform.versioning import check_version
 
 
 def _workspace(session: Session, workspace_id: str) -> Workspace:
@@ -27,17 +27,6 @@ def _workspace(session: Session, workspace_id: str) -> Workspace:
     if workspace is None:
         raise Unauthenticated("the token's workspace does not exist")
     return workspace
-
-
-def _check_version(contact: Contact, if_match: str | None) -> None:
-    if if_match is None:
-        return
-    wanted = {tag.strip().removeprefix("W/").strip('"') for tag in if_match.split(",")}
-    if "*" not in wanted and str(contact.version) not in wanted:
-        raise PreconditionFailed(
-            f"the contact is at version {contact.version}, not {if_match}; read it again and retry",
-            extra={"current_version": contact.version},
-        )
 
 
 def update(
@@ -48,7 +37,7 @@ def update(
         session = uow.session
         workspace = _workspace(session, caller.workspace_id)
         contact = access.visible_contact(session, caller, contact_id)
-        _check_version(contact, if_match)
+        check_version(contact.version, if_match, what="contact")
         applied = fields.apply(session, workspace, contact, values, creating=False)
         if not applied.changed:
             return Record(contact, applied.type_key)

@@ -6,8 +6,12 @@ from typing import Any
 
 from crm.tickets.v1 import tickets_pb2, tickets_pb2_grpc
 from crm_platform import context, paging
+from crm_platform.errors import FieldError, InvalidInput
 from crm_platform.service import Runtime
-from crm_tickets.tickets import represent, service
+from crm_tickets.tickets import represent, rules, service
+
+# The side panel's order: newest first, the cursor refusing any other list's.
+_SIDE_PANEL = rules.parse_sort("-created")
 
 
 class TicketsServicer(tickets_pb2_grpc.TicketsServiceServicer):
@@ -27,3 +31,30 @@ class TicketsServicer(tickets_pb2_grpc.TicketsServiceServicer):
             contact_id=request.contact_id,
         )[:limit]
         return tickets_pb2.ListContactTicketsResponse(tickets=[represent.ticket_message(t) for t in tickets])
+
+    def ListTicketsForContact(  # noqa: N802
+        self, request: tickets_pb2.ListTicketsForContactRequest, _context: Any
+    ) -> tickets_pb2.ListTicketsForContactResponse:
+        caller = context.require_caller()
+        if not request.contact_id:
+            raise InvalidInput(
+                "the request has invalid fields", errors=[FieldError("contact_id", "must not be empty", "required")]
+            )
+        unknown = [status for status in request.statuses if status not in rules.STATUSES]
+        if unknown:
+            raise InvalidInput(
+                "the request has invalid fields",
+                errors=[FieldError("statuses", f"must be among {', '.join(rules.STATUSES)}", "invalid_choice")],
+            )
+        page = service.list_tickets(
+            self.rt.database.unit_of_work(),
+            caller=caller,
+            filters=service.TicketFilter(contact_id=request.contact_id, statuses=tuple(request.statuses)),
+            sort=_SIDE_PANEL,
+            limit=paging.bounded_limit(request.limit),
+            cursor=request.cursor or None,
+        )
+        return tickets_pb2.ListTicketsForContactResponse(
+            tickets=[represent.ticket_message(shown.ticket) for shown in page.items],
+            next_cursor=page.next_cursor or "",
+        )

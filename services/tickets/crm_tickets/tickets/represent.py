@@ -7,20 +7,30 @@ from typing import Any
 
 from crm.tickets.v1 import tickets_pb2
 from crm_tickets.sla.represent import ticket_sla
-from crm_tickets.tickets.models import Ticket
+from crm_tickets.tickets.models import StatusChange, Ticket
 
 
-def ticket(row: Ticket) -> dict[str, Any]:
+def ticket(row: Ticket, tags: list[str] | None = None) -> dict[str, Any]:
     return {
         "id": row.id,
         "number": row.number,
         "contact_id": row.contact_id,
+        # who the ticket is for as contacts said when it was opened; stays when the contact is deleted
+        "contact": {
+            "id": row.contact_id,
+            "name": row.contact_name,
+            "email": row.contact_email,
+            "deleted": row.contact_deleted_at is not None,
+        },
         "subject": row.subject,
         "status": row.status,
         "priority": row.priority,
         "responsible_id": row.responsible_id,
         "opened_by": row.opened_by,
         "channel": row.channel,
+        "tags": tags or [],
+        "merged_into_id": row.merged_into_id,
+        "followup_of_id": row.followup_of_id,
         "version": row.version,
         "created_at": row.created_at.isoformat(),
         "updated_at": (row.updated_at or row.created_at).isoformat(),
@@ -35,5 +45,26 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+def status_change(row: StatusChange) -> dict[str, Any]:
+    return {
+        "from": row.from_status,
+        "to": row.to_status,
+        "actor": row.actor_id,
+        "reason": row.reason,
+        "at": row.changed_at.isoformat(),
+    }
+
+
 def ticket_message(row: Ticket) -> tickets_pb2.Ticket:
-    return tickets_pb2.Ticket(id=row.id, contact_id=row.contact_id, subject=row.subject, status=row.status)
+    message = tickets_pb2.Ticket(
+        id=row.id,
+        contact_id=row.contact_id,
+        subject=row.subject,
+        status=row.status,
+        number=row.number or 0,
+        priority=row.priority,
+        responsible_id=row.responsible_id or "",
+    )
+    message.updated_at.FromDatetime(row.updated_at or row.created_at)
+    message.created_at.FromDatetime(row.created_at)
+    return message
