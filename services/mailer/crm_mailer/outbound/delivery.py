@@ -18,7 +18,7 @@ from crm_events.mailer import DELIVERY_BOUNCED, MESSAGE_SENT
 from crm_mailer.domains import dkim
 from crm_mailer.domains import service as domains
 from crm_mailer.domains.dkim import DomainKey, KeyCipher, cipher_for
-from crm_mailer.outbound import rules, tokens
+from crm_mailer.outbound import rules, tokens, wire
 from crm_mailer.outbound.models import (
     ATTEMPT_BOUNCED,
     ATTEMPT_DEFERRED,
@@ -99,16 +99,17 @@ class Composer:
             )
             mailto = f"mailto:{tokens.UNSUBSCRIBE}+{token}@{a.inbound_domain}"
             unsubscribe = (f"{a.public_url}/v1/mailer/unsubscribe/{token}", mailto) if a.public_url else (mailto,)
-        mail = rules.build(
-            sender=rules.mailbox(message.author_name or self.default_name, f"{a.local_part}@{domain}"),
-            recipient=message.recipient or "",
-            subject=message.subject,
-            body=message.body,
-            html_body=message.html_body,
-            rfc822_message_id=message.rfc822_message_id,
-            ticket_id=message.ticket_id,
-            when=message.created_at,
-            headers=rules.Headers(
+        sender_name = message.author_name or self.default_name
+        sender_address = f"{a.local_part}@{domain}"
+        content = {
+            "recipient": message.recipient or "",
+            "subject": message.subject,
+            "body": message.body,
+            "html_body": message.html_body,
+            "rfc822_message_id": message.rfc822_message_id,
+            "ticket_id": message.ticket_id,
+            "when": message.created_at,
+            "headers": rules.Headers(
                 reply_to=reply_to,
                 in_reply_to=message.in_reply_to,
                 references=tuple((message.references or "").split()),
@@ -116,8 +117,13 @@ class Composer:
                 list_unsubscribe=unsubscribe,
                 one_click=bool(a.public_url and a.public_url.startswith("https://")),
             ),
-        )
-        data = rules.wire_bytes(mail)
+        }
+        try:  # straight to bytes; what that writer leaves (a non-ASCII address...) the email package builds
+            data = wire.write(sender_name=sender_name, sender_address=sender_address, **content)  # type: ignore[arg-type]
+        except wire.Unwritable:
+            data = rules.wire_bytes(
+                rules.build(sender=rules.mailbox(sender_name, sender_address), **content)  # type: ignore[arg-type]
+            )
         return (dkim.sign(data, key) if key else data), bounce
 
 
