@@ -1,19 +1,23 @@
 """Delivering queued mail: compose each message from its row (From at the workspace's verified domain, Reply-To
 and Return-Path tokens, threading and unsubscribe headers), DKIM-sign it when its domain is verified, send it,
-and record the attempt. A few messages are claimed and committed together (``BATCH``)."""
+and record the attempt. A batch of messages is claimed, sent over one connection and committed together (``BATCH``)."""
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import parseaddr
+from typing import Any
 
-from sqlalchemy import select
+from google.protobuf.message import Message
+from sqlalchemy import bindparam, select, update
 
 from crm.events.v1 import mailer_pb2
+from crm_events import EventType
 from crm_events.mailer import DELIVERY_BOUNCED, MESSAGE_SENT
 from crm_mailer.domains import dkim
 from crm_mailer.domains import service as domains
@@ -52,6 +56,7 @@ class Composer:
     lookup_key: Callable[[str, str], DomainKey | None]  # workspace, From -> key
     clock: Callable[[], float] = time.monotonic
     _cache: dict[str, tuple[float, str, DomainKey | None]] = field(default_factory=dict)
+    _ahead: ThreadPoolExecutor | None = field(default=None, repr=False)
 
     @classmethod
     def of(cls, rt: Runtime) -> Composer:
@@ -80,6 +85,19 @@ class Composer:
         found = (domain, key) if domain and key else (self.addressing.platform_domain, None)
         self._cache[workspace_id] = (now, *found)
         return found
+
+    def ahead(self, messages: Sequence[OutboundMessage]) -> list[Future[tuple[bytes, str]]]:
+        """Compose and sign ``messages`` in order on a thread of the composer's own, so that the next one is
+        ready while the one before is being sent (OpenSSL signs without the GIL, the sending thread waits on
+        the socket). Each future holds what ``compose`` returns, or raises what it raised."""
+        if self._ahead is None:
+            self._ahead = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mailer-compose")
+        return [self._ahead.submit(self.compose, message) for message in messages]
+
+    def close(self) -> None:
+        if self._ahead is not None:
+            self._ahead.shutdown(wait=True, cancel_futures=True)
+            self._ahead = None
 
     def compose(self, message: OutboundMessage) -> tuple[bytes, str]:
         """The message's bytes (signed when its domain is verified) and its envelope sender (VERP)."""
@@ -127,16 +145,19 @@ class Composer:
         return (dkim.sign(data, key) if key else data), bounce
 
 
-BATCH = 10  # messages claimed and committed together
+BATCH = 50  # messages claimed, sent over the one connection and committed together
 
 
 def deliver_due(
-    database: Database, transport: Transport, composer: Composer, *, limit: int = 20, batch: int = BATCH
+    database: Database, transport: Transport, composer: Composer, *, limit: int = 100, batch: int = BATCH
 ) -> dict[str, int]:
     """Send up to ``limit`` queued mails that are due, claimed ``batch`` at a time (FOR UPDATE SKIP LOCKED, so
-    workers side by side never take the same), each batch one transaction: its attempts, events and row changes
-    commit together after the last send. A crash before that commit sends the batch again with the same
-    Message-IDs (receivers deduplicate), as one message would be resent. Returns counts by outcome."""
+    workers side by side never take the same), each batch one transaction: the batch is composed and signed
+    ahead of the sends (``Composer.ahead``), sent in order over the transport's one connection, and its
+    attempts, events and row changes are written together (one INSERT of the attempts, the outbox rows in one
+    pipeline, the rows' UPDATEs) and committed after the last send. A crash before that commit sends the batch
+    again with the same Message-IDs (receivers deduplicate), as one message would be resent. Returns counts by
+    outcome."""
     outcomes = {"sent": 0, "deferred": 0, "failed": 0}
     left = limit
     while left > 0:
@@ -152,11 +173,20 @@ def deliver_due(
             )
             if not messages:
                 break
-            for message in messages:
-                tried = attempt(message, transport, composer, now=utcnow())
-                record(uow, message, tried)
-                outcomes[tried.outcome] += 1
+            uow.session.expunge_all()  # locked until commit; written back by ``record_all``, not by the ORM
+            composed = composer.ahead(messages) if len(messages) > 1 else [None]
+            done: list[tuple[OutboundMessage, Attempted]] = []
+            try:
+                for message, ready in zip(messages, composed, strict=True):
+                    done.append((message, attempt(message, transport, composer, now=utcnow(), composed=ready)))
+            finally:
+                for left_over in composed[len(done) :]:
+                    if left_over is not None:
+                        left_over.cancel()
+            record_all(uow, done)
             uow.commit()
+        for _message, tried in done:
+            outcomes[tried.outcome] += 1
         left -= len(messages)
     return outcomes
 
@@ -171,10 +201,18 @@ class Attempted:
     bounced: bool = False
 
 
-def attempt(message: OutboundMessage, transport: Transport, composer: Composer, *, now: datetime) -> Attempted:
+def attempt(
+    message: OutboundMessage,
+    transport: Transport,
+    composer: Composer,
+    *,
+    now: datetime,
+    composed: Future[tuple[bytes, str]] | None = None,
+) -> Attempted:
     """Try to send one queued mail and record how it went on its row: ``sent``, ``deferred`` (retried later, as
     ``rules.next_attempt`` says) or ``failed`` (refused for good, or given up, or older than the retry window).
-    No database: the caller stores the attempt and the events (``record``)."""
+    ``composed``: the mail already being composed (``Composer.ahead``); else it is composed here. No database:
+    the caller stores the attempt and the events (``record_all``)."""
 
     def tried(outcome: str, kind: str, detail: str | None, *, bounced: bool = False) -> Attempted:
         row = OutboundAttempt(
@@ -188,7 +226,7 @@ def attempt(message: OutboundMessage, transport: Transport, composer: Composer, 
         return tried("failed", ATTEMPT_FAILED, reason)
     message.attempts += 1
     try:
-        data, envelope_from = composer.compose(message)
+        data, envelope_from = composer.compose(message) if composed is None else composed.result()
         transport.send(data, mail_from=envelope_from, rcpt_to=message.recipient or "")
     except PermanentFailure as exc:
         message.status, message.last_error = FAILED, str(exc)[:2000]
@@ -209,12 +247,58 @@ def attempt(message: OutboundMessage, transport: Transport, composer: Composer, 
     return tried("sent", ATTEMPT_SENT, None)
 
 
+_WRITE_BACK = (
+    update(OutboundMessage.__table__)
+    .where(OutboundMessage.__table__.c.id == bindparam("b_id"))
+    .values(
+        status=bindparam("b_status"),
+        attempts=bindparam("b_attempts"),
+        last_error=bindparam("b_last_error"),
+        next_attempt_at=bindparam("b_next_attempt_at"),
+        sent_at=bindparam("b_sent_at"),
+    )
+)
+
+
+def record_all(uow: UnitOfWork, done: Sequence[tuple[OutboundMessage, Attempted]]) -> None:
+    """Write back a batch: the rows' new states (one UPDATE, executed for all of them), their attempts (one
+    INSERT) and the events they came to (one INSERT into the outbox, ``events_of``). The rows must be out of the
+    session (``deliver_due`` claims them and lets go), so the ORM writes nothing of its own."""
+    if not done:
+        return
+    uow.session.execute(
+        _WRITE_BACK,
+        [
+            {
+                "b_id": message.id,
+                "b_status": message.status,
+                "b_attempts": message.attempts,
+                "b_last_error": message.last_error,
+                "b_next_attempt_at": message.next_attempt_at,
+                "b_sent_at": message.sent_at,
+            }
+            for message, _tried in done
+        ],
+    )
+    uow.insert(OutboundAttempt, [tried.attempt for _message, tried in done])
+    emitted = [event for message, tried in done if (event := event_of(message, tried)) is not None]
+    if emitted:
+        uow.emit_many(emitted)
+
+
 def record(uow: UnitOfWork, message: OutboundMessage, tried: Attempted) -> None:
-    """Store an attempt and publish what it came to: ``mailer.message.sent``, or ``mailer.delivery.bounced``
-    (which makes contacts turn the address off) when the recipient was refused for good."""
+    """Store one attempt (the row's changes are the session's) and publish what it came to (``event_of``)."""
     uow.session.add(tried.attempt)
+    event = event_of(message, tried)
+    if event is not None:
+        uow.emit(event[0], event[1], workspace_id=event[2])
+
+
+def event_of(message: OutboundMessage, tried: Attempted) -> tuple[EventType[Any], Message, str] | None:
+    """What an attempt is announced as: ``mailer.message.sent``, or ``mailer.delivery.bounced`` (which makes
+    contacts turn the address off) when the recipient was refused for good; nothing else."""
     if tried.outcome == "sent":
-        uow.emit(
+        return (
             MESSAGE_SENT,
             mailer_pb2.MessageSent(
                 message_id=message.id,
@@ -225,10 +309,10 @@ def record(uow: UnitOfWork, message: OutboundMessage, tried: Attempted) -> None:
                 ticket_id=message.ticket_id or "",
                 contact_id=message.contact_id or "",
             ),
-            workspace_id=message.workspace_id,
+            message.workspace_id,
         )
-    elif tried.bounced:
-        uow.emit(
+    if tried.bounced:
+        return (
             DELIVERY_BOUNCED,
             mailer_pb2.DeliveryBounced(
                 recipient=message.recipient or "",
@@ -237,5 +321,6 @@ def record(uow: UnitOfWork, message: OutboundMessage, tried: Attempted) -> None:
                 rfc822_message_id=message.rfc822_message_id,
                 contact_id=message.contact_id or "",
             ),
-            workspace_id=message.workspace_id,
+            message.workspace_id,
         )
+    return None
