@@ -3,18 +3,20 @@
 Recipients are checked at RCPT time (an address that is not ours is refused with 550, so the platform never
 accepts mail it would have to bounce later: no backscatter); a message over ``MAILER_INBOUND_MAX_BYTES`` is
 refused with 552 (announced in EHLO's SIZE, checked against MAIL FROM's SIZE= and while DATA arrives);
-STARTTLS is offered when a certificate is configured. DATA is answered 250 only once the original is stored;
-it is then processed on a thread of its own, so a slow contacts call never holds the session."""
+STARTTLS is offered when a certificate is configured. DATA is answered 250 only once the original is stored
+(committed, with the other DATA commands that arrived meanwhile: ``GroupCommit``); the batch is then processed on a
+thread of its own, so a slow contacts call never holds the session."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import queue
 import signal
 import ssl
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from aiosmtpd.controller import Controller
@@ -25,6 +27,7 @@ from crm_mailer.inbound.contacts import GrpcSenderDirectory
 from crm_mailer.inbound.lookups import reply_tokens_of
 from crm_mailer.inbound.message import Envelope
 from crm_mailer.inbound.metrics import InboundMetrics
+from crm_mailer.inbound.models import InboundMessageRow
 from crm_mailer.inbound.service import Pipeline
 from crm_mailer.outbound.tokens import key_for
 from crm_mailer.settings import MailerSettings
@@ -47,12 +50,74 @@ def pipeline_of(rt: Runtime) -> Pipeline:
     )
 
 
+class GroupCommit:
+    """DATA's group commit: the originals of the DATA commands that arrive while one batch is being stored wait,
+    and are stored together next (one INSERT, one COMMIT: ``Pipeline.receive_many``), up to ``max_batch``. Each
+    DATA is answered once its original is committed; each stored batch is then processed together on the
+    executor (``Pipeline.process_many``). A batch that cannot be stored is stored again message by message, so
+    one bad message refuses only itself (451)."""
+
+    def __init__(self, pipeline: Pipeline, executor: ThreadPoolExecutor, *, max_batch: int = 50) -> None:
+        self.pipeline, self.executor, self.max_batch = pipeline, executor, max_batch
+        self._queue: queue.SimpleQueue[tuple[bytes, Envelope, Future[InboundMessageRow]] | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="mailer-inbound-store", daemon=True)
+        self._thread.start()
+
+    def store(self, raw: bytes, envelope: Envelope) -> Future[InboundMessageRow]:
+        """The stored row, once committed (or the error that kept it from being stored)."""
+        done: Future[InboundMessageRow] = Future()
+        self._queue.put((raw, envelope, done))
+        return done
+
+    def stop(self) -> None:
+        """Store what was handed in, then stop."""
+        self._queue.put(None)
+        self._thread.join()
+
+    def _run(self) -> None:
+        stopping = False
+        while not stopping:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            while len(batch) < self.max_batch:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stopping = True
+                    break
+                batch.append(more)
+            self._store(batch)
+
+    def _store(self, batch: list[tuple[bytes, Envelope, Future[InboundMessageRow]]]) -> None:
+        try:
+            rows = self.pipeline.receive_many([(raw, envelope) for raw, envelope, _ in batch], channel="smtp")
+        except Exception as exc:  # answered 451 (the sender tries again), or tried one by one
+            if len(batch) > 1:
+                for one in batch:
+                    self._store([one])
+                return
+            log.exception("could not store an inbound message")
+            batch[0][2].set_exception(exc)
+            return
+        for (_raw, _envelope, done), row in zip(batch, rows, strict=True):
+            done.set_result(row)
+        try:
+            self.executor.submit(self.pipeline.process_many, [row.id for row in rows])
+        except RuntimeError:  # the executor is shut down: the stored rows wait for ``process_stored``
+            log.warning("inbound messages stored while stopping are processed later")
+
+
 class InboundHandler:
     """aiosmtpd's hooks: blocking work (the database, contacts) runs on the executor, not the event loop."""
 
-    def __init__(self, pipeline: Pipeline, executor: ThreadPoolExecutor) -> None:
+    def __init__(self, pipeline: Pipeline, executor: ThreadPoolExecutor, store: GroupCommit | None = None) -> None:
         self.pipeline = pipeline
         self.executor = executor
+        self.store = store or GroupCommit(pipeline, executor)
 
     async def handle_RCPT(  # noqa: N802 - aiosmtpd's name
         self, _server: SMTP, _session: Session, envelope: SmtpEnvelope, address: str, _options: list[str]
@@ -67,20 +132,11 @@ class InboundHandler:
 
     async def handle_DATA(self, _server: SMTP, _session: Session, envelope: SmtpEnvelope) -> str:  # noqa: N802
         raw = envelope.original_content or b""
-        loop = asyncio.get_running_loop()
-        try:
-            row = await loop.run_in_executor(
-                self.executor,
-                lambda: self.pipeline.receive(
-                    raw,
-                    envelope=Envelope(mail_from=envelope.mail_from or "", rcpt_to=tuple(envelope.rcpt_tos)),
-                    channel="smtp",
-                ),
-            )
-        except Exception:
-            log.exception("could not store an inbound message")
+        arrived = Envelope(mail_from=envelope.mail_from or "", rcpt_to=tuple(envelope.rcpt_tos))
+        try:  # answered only once the original is committed (with the others that arrived meanwhile)
+            row = await asyncio.wrap_future(self.store.store(raw, arrived))
+        except Exception:  # noqa: BLE001 - logged where it was raised (GroupCommit)
             return "451 4.3.0 cannot store the message now, try again later"
-        loop.run_in_executor(self.executor, self.pipeline.process, row.id)
         return f"250 2.0.0 OK queued as {row.id}"
 
 
@@ -100,8 +156,9 @@ class Listener:
         self.pipeline = pipeline
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mailer-inbound")
         self.stop_event = threading.Event()
+        self.store = GroupCommit(pipeline, self.executor)
         self.controller = Controller(
-            InboundHandler(pipeline, self.executor),
+            InboundHandler(pipeline, self.executor, self.store),
             hostname=host,
             port=port,
             data_size_limit=settings.max_bytes,
@@ -128,6 +185,7 @@ class Listener:
     def stop(self) -> None:
         self.stop_event.set()
         self.controller.stop()
+        self.store.stop()
         self.executor.shutdown(wait=True, cancel_futures=False)
 
 
