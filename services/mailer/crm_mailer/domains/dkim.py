@@ -160,7 +160,6 @@ def _dkimpy_sign(message: bytes, key: DomainKey) -> bytes:
 
 _WSP = re.compile(rb"[ \t]+")
 _TRAILING_WSP = re.compile(rb"[ \t]+\r\n")
-_TRAILING_LINES = re.compile(rb"(?:\r\n)+\Z")
 _FIELD_NAME = re.compile(rb"[\x21-\x39\x3b-\x7e]+")
 
 
@@ -189,12 +188,11 @@ def _relaxed_header(name: bytes, value: bytes) -> bytes:
 
 
 def _relaxed_body(body: bytes) -> bytes:
-    """RFC 6376 3.4.4: WSP runs one space, none at a line's end, no empty lines at the end; CRLF-terminated."""
-    if not body:
-        return b""
-    body = _TRAILING_WSP.sub(b"\r\n", _WSP.sub(b" ", body if body.endswith(b"\r\n") else body + b"\r\n"))
-    body = _TRAILING_LINES.sub(b"", body)
-    return body + b"\r\n" if body else b""
+    """RFC 6376 3.4.4 in dkimpy's order (what verifiers compute): no WSP before a line end, WSP runs one space, no
+    empty lines at the end, a CRLF added to a last line without one; an empty body is empty."""
+    body = _WSP.sub(b" ", _TRAILING_WSP.sub(b"\r\n", body))
+    body = body.rstrip(b"\r\n") + b"\r\n" if body.endswith(b"\r\n") else body + b"\r\n"
+    return b"" if body == b"\r\n" else body
 
 
 def _sign_crlf(message: bytes, fields: list[tuple[bytes, bytes]], body: bytes, key: DomainKey, when: int) -> bytes:

@@ -191,7 +191,7 @@ def write(
     while marker in plain or marker in html:  # never, in practice: 96 random bits
         boundary = "===============" + secrets.token_hex(12) + "=="
         marker = b"--" + boundary.encode("ascii")
-    head.append(b'MIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary="' + marker[2:] + b'"\r\n')
+    head.append(b'MIME-Version: 1.0\r\nContent-Type: multipart/alternative;\r\n boundary="' + marker[2:] + b'"\r\n')
     # The CRLF before each delimiter belongs to it: each part's text keeps its own last line end.
     return b"".join(
         (*head, b"\r\n", marker, b"\r\n", plain, b"\r\n", marker, b"\r\n", html, b"\r\n", marker, b"--\r\n")
