@@ -437,7 +437,7 @@ class UnitOfWork:
         """``emit`` for many events at once, ``(event_type, payload, workspace_id)`` each: the outbox rows in one
         INSERT. Returns their event ids, in order."""
         now = utcnow()
-        rows = []
+        rows: list[dict[str, Any]] = []
         for event_type, payload, workspace_id in emitted:
             outgoing = events.pack(event_type, payload, workspace_id=workspace_id, producer=self.database.service)
             rows.append(
@@ -450,7 +450,7 @@ class UnitOfWork:
                 }
             )
         self.insert(self.database.outbox, rows)
-        return [row["event_id"] for row in rows]
+        return [str(row["event_id"]) for row in rows]
 
     def mark_processed(self, *, consumer: str, event_id: str, event_type: str, workspace_id: str) -> None:
         """Record a handled event in this transaction; recording it twice raises AlreadyProcessed."""

@@ -15,6 +15,7 @@ import queue
 import signal
 import ssl
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -37,6 +38,8 @@ log = logging.getLogger(__name__)
 
 MAX_RECIPIENTS = 100  # of one message; a relay splits larger fan-outs
 RETRY_STORED_SECONDS = 30.0
+ACCEPTED_SECONDS = 10.0  # how long a recipient taken is taken again without asking
+ACCEPTED = "250 2.1.5 OK"  # RcptAnswer(250, ...).smtp
 
 
 def pipeline_of(rt: Runtime) -> Pipeline:
@@ -118,6 +121,10 @@ class InboundHandler:
         self.pipeline = pipeline
         self.executor = executor
         self.store = store or GroupCommit(pipeline, executor)
+        # Recipients taken lately (address -> until when): the next RCPT to one is answered on the event loop,
+        # not behind the batches being processed on the executor. Only 250s are kept, for ACCEPTED_SECONDS (the
+        # workspace check itself is cached for minutes); refusals are asked, and counted, each time.
+        self._accepted: dict[str, float] = {}
 
     async def handle_RCPT(  # noqa: N802 - aiosmtpd's name
         self, _server: SMTP, _session: Session, envelope: SmtpEnvelope, address: str, _options: list[str]
@@ -125,9 +132,16 @@ class InboundHandler:
         if len(envelope.rcpt_tos) >= MAX_RECIPIENTS:
             self.pipeline.metrics.refused.labels("too_many_recipients").inc()
             return "452 4.5.3 too many recipients"
+        now = time.monotonic()
+        if self._accepted.get(address, 0.0) > now:
+            envelope.rcpt_tos.append(address)
+            return ACCEPTED
         answer = await asyncio.get_running_loop().run_in_executor(self.executor, self.pipeline.check_recipient, address)
         if answer.code == 250:
             envelope.rcpt_tos.append(address)
+            if len(self._accepted) >= 10_000:
+                self._accepted.clear()
+            self._accepted[address] = now + ACCEPTED_SECONDS
         return answer.smtp
 
     async def handle_DATA(self, _server: SMTP, _session: Session, envelope: SmtpEnvelope) -> str:  # noqa: N802

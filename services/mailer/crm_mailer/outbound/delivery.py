@@ -153,9 +153,9 @@ def deliver_due(
 ) -> dict[str, int]:
     """Send up to ``limit`` queued mails that are due, claimed ``batch`` at a time (FOR UPDATE SKIP LOCKED, so
     workers side by side never take the same), each batch one transaction: the batch is composed and signed
-    ahead of the sends (``Composer.ahead``), sent in order over the transport's one connection, and its
-    attempts, events and row changes are written together (one INSERT of the attempts, the outbox rows in one
-    pipeline, the rows' UPDATEs) and committed after the last send. A crash before that commit sends the batch
+    ahead of the sends (``Composer.ahead``), sent in order over the transport's one connection, and its row
+    changes, attempts and events are written together (``record_all``: one UPDATE executed for the batch, one
+    INSERT of the attempts, one of the outbox rows) and committed after the last send. A crash before that commit sends the batch
     again with the same Message-IDs (receivers deduplicate), as one message would be resent. Returns counts by
     outcome."""
     outcomes = {"sent": 0, "deferred": 0, "failed": 0}
