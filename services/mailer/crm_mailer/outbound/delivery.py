@@ -1,6 +1,7 @@
 """Delivering queued mail: compose each message from its row (From at the workspace's verified domain, Reply-To
 and Return-Path tokens, threading and unsubscribe headers), DKIM-sign it when its domain is verified, send it,
-and record the attempt. A batch of messages is claimed, sent over one connection and committed together (``BATCH``)."""
+and record the attempt. A batch of messages is claimed, sent over one connection and committed together
+(``BATCH``)."""
 
 from __future__ import annotations
 
@@ -155,9 +156,9 @@ def deliver_due(
     workers side by side never take the same), each batch one transaction: the batch is composed and signed
     ahead of the sends (``Composer.ahead``), sent in order over the transport's one connection, and its row
     changes, attempts and events are written together (``record_all``: one UPDATE executed for the batch, one
-    INSERT of the attempts, one of the outbox rows) and committed after the last send. A crash before that commit sends the batch
-    again with the same Message-IDs (receivers deduplicate), as one message would be resent. Returns counts by
-    outcome."""
+    INSERT of the attempts, one of the outbox rows) and committed after the last send. A crash before that
+    commit sends the batch again with the same Message-IDs (receivers deduplicate), as one message would be
+    resent. Returns counts by outcome."""
     outcomes = {"sent": 0, "deferred": 0, "failed": 0}
     left = limit
     while left > 0:
