@@ -210,8 +210,7 @@ class Pipeline:
                     .limit(limit)
                 )
             )
-        for inbound_id in ids:
-            self.process(inbound_id)
+        self.process_many(ids)
         return len(ids)
 
     def _process(self, uow: UnitOfWork, row: InboundMessageRow) -> None:

@@ -4,8 +4,8 @@ Recipients are checked at RCPT time (an address that is not ours is refused with
 accepts mail it would have to bounce later: no backscatter); a message over ``MAILER_INBOUND_MAX_BYTES`` is
 refused with 552 (announced in EHLO's SIZE, checked against MAIL FROM's SIZE= and while DATA arrives);
 STARTTLS is offered when a certificate is configured. DATA is answered 250 only once the original is stored
-(committed, with the other DATA commands that arrived meanwhile: ``GroupCommit``); the batch is then processed on a
-thread of its own, so a slow contacts call never holds the session."""
+(committed, with the other DATA commands that arrived meanwhile: ``GroupCommit``); each message is then processed on
+the executor, so a slow contacts call never holds the session."""
 
 from __future__ import annotations
 
@@ -56,8 +56,8 @@ def pipeline_of(rt: Runtime) -> Pipeline:
 class GroupCommit:
     """DATA's group commit: the originals of the DATA commands that arrive while one batch is being stored wait,
     and are stored together next (one INSERT, one COMMIT: ``Pipeline.receive_many``), up to ``max_batch``. Each
-    DATA is answered once its original is committed; each stored batch is then processed together on the
-    executor (``Pipeline.process_many``). A batch that cannot be stored is stored again message by message, so
+    DATA is answered once its original is committed; each stored message is then processed on the executor
+    (``Pipeline.process``). A batch that cannot be stored is stored again message by message, so
     one bad message refuses only itself (451)."""
 
     def __init__(self, pipeline: Pipeline, executor: ThreadPoolExecutor, *, max_batch: int = 50) -> None:
@@ -108,8 +108,10 @@ class GroupCommit:
             return
         for (_raw, _envelope, done), row in zip(batch, rows, strict=True):
             done.set_result(row)
-        try:
-            self.executor.submit(self.pipeline.process_many, [row.id for row in rows])
+        try:  # each in a transaction of its own, side by side: a batch's transaction would hold the rows it
+            # changes (a soft bounce's counter) for the whole batch and make the others wait
+            for row in rows:
+                self.executor.submit(self.pipeline.process, row.id)
         except RuntimeError:  # the executor is shut down: the stored rows wait for ``process_stored``
             log.warning("inbound messages stored while stopping are processed later")
 
