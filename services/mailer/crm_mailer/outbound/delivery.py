@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import parseaddr
@@ -57,7 +56,6 @@ class Composer:
     lookup_key: Callable[[str, str], DomainKey | None]  # workspace, From -> key
     clock: Callable[[], float] = time.monotonic
     _cache: dict[str, tuple[float, str, DomainKey | None]] = field(default_factory=dict)
-    _ahead: ThreadPoolExecutor | None = field(default=None, repr=False)
 
     @classmethod
     def of(cls, rt: Runtime) -> Composer:
@@ -86,19 +84,6 @@ class Composer:
         found = (domain, key) if domain and key else (self.addressing.platform_domain, None)
         self._cache[workspace_id] = (now, *found)
         return found
-
-    def ahead(self, messages: Sequence[OutboundMessage]) -> list[Future[tuple[bytes, str]]]:
-        """Compose and sign ``messages`` in order on a thread of the composer's own, so that the next one is
-        ready while the one before is being sent (OpenSSL signs without the GIL, the sending thread waits on
-        the socket). Each future holds what ``compose`` returns, or raises what it raised."""
-        if self._ahead is None:
-            self._ahead = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mailer-compose")
-        return [self._ahead.submit(self.compose, message) for message in messages]
-
-    def close(self) -> None:
-        if self._ahead is not None:
-            self._ahead.shutdown(wait=True, cancel_futures=True)
-            self._ahead = None
 
     def compose(self, message: OutboundMessage) -> tuple[bytes, str]:
         """The message's bytes (signed when its domain is verified) and its envelope sender (VERP)."""
@@ -153,8 +138,8 @@ def deliver_due(
     database: Database, transport: Transport, composer: Composer, *, limit: int = 100, batch: int = BATCH
 ) -> dict[str, int]:
     """Send up to ``limit`` queued mails that are due, claimed ``batch`` at a time (FOR UPDATE SKIP LOCKED, so
-    workers side by side never take the same), each batch one transaction: the batch is composed and signed
-    ahead of the sends (``Composer.ahead``), sent in order over the transport's one connection, and its row
+    workers side by side never take the same), each batch one transaction: each mail is composed, signed and
+    sent in order over the transport's one connection, and the batch's row
     changes, attempts and events are written together (``record_all``: one UPDATE executed for the batch, one
     INSERT of the attempts, one of the outbox rows) and committed after the last send. A crash before that
     commit sends the batch again with the same Message-IDs (receivers deduplicate), as one message would be
@@ -175,15 +160,7 @@ def deliver_due(
             if not messages:
                 break
             uow.session.expunge_all()  # locked until commit; written back by ``record_all``, not by the ORM
-            composed = composer.ahead(messages) if len(messages) > 1 else [None]
-            done: list[tuple[OutboundMessage, Attempted]] = []
-            try:
-                for message, ready in zip(messages, composed, strict=True):
-                    done.append((message, attempt(message, transport, composer, now=utcnow(), composed=ready)))
-            finally:
-                for left_over in composed[len(done) :]:
-                    if left_over is not None:
-                        left_over.cancel()
+            done = [(message, attempt(message, transport, composer, now=utcnow())) for message in messages]
             record_all(uow, done)
             uow.commit()
         for _message, tried in done:
@@ -202,18 +179,10 @@ class Attempted:
     bounced: bool = False
 
 
-def attempt(
-    message: OutboundMessage,
-    transport: Transport,
-    composer: Composer,
-    *,
-    now: datetime,
-    composed: Future[tuple[bytes, str]] | None = None,
-) -> Attempted:
+def attempt(message: OutboundMessage, transport: Transport, composer: Composer, *, now: datetime) -> Attempted:
     """Try to send one queued mail and record how it went on its row: ``sent``, ``deferred`` (retried later, as
     ``rules.next_attempt`` says) or ``failed`` (refused for good, or given up, or older than the retry window).
-    ``composed``: the mail already being composed (``Composer.ahead``); else it is composed here. No database:
-    the caller stores the attempt and the events (``record_all``)."""
+    No database: the caller stores the attempt and the events (``record_all``)."""
 
     def tried(outcome: str, kind: str, detail: str | None, *, bounced: bool = False) -> Attempted:
         row = OutboundAttempt(
@@ -227,7 +196,7 @@ def attempt(
         return tried("failed", ATTEMPT_FAILED, reason)
     message.attempts += 1
     try:
-        data, envelope_from = composer.compose(message) if composed is None else composed.result()
+        data, envelope_from = composer.compose(message)
         transport.send(data, mail_from=envelope_from, rcpt_to=message.recipient or "")
     except PermanentFailure as exc:
         message.status, message.last_error = FAILED, str(exc)[:2000]

@@ -31,7 +31,6 @@ def deliver_forever(rt: Runtime, stop: threading.Event) -> None:
             if not any(outcomes.values()):
                 stop.wait(0.2)
     finally:
-        composer.close()
         close = getattr(mail_transport, "close", None)
         if close is not None:
             close()
