@@ -1,6 +1,7 @@
-"""Figure 6: outbound mail with DKIM to a local SMTP sink (aiosmtpd on loopback), the mailer's delivery loop as the
-worker runs it (one transaction per message on PostgreSQL: claim, compose, sign, send over the one reused
-connection, attempt row, outbox event, commit) against raw smtplib sending the same prebuilt, signed messages over
+"""Figure 7: outbound mail with DKIM to a local SMTP sink (aiosmtpd on loopback), the mailer's delivery loop as the
+worker runs it (one transaction per batch of 50 on PostgreSQL: claim, compose, sign and send each over the one
+reused connection, the rows, attempts and outbox events written back together, commit)
+against raw smtplib sending the same prebuilt, signed messages over
 one reused connection to the same sink."""
 
 from __future__ import annotations

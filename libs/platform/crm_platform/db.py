@@ -541,6 +541,25 @@ class UnitOfWork:
         )
         return outgoing.event_id
 
+    def emit_many(self, emitted: Sequence[tuple[EventType[Any], Message, str]]) -> list[str]:
+        """``emit`` for many events at once, ``(event_type, payload, workspace_id)`` each: the outbox rows in one
+        INSERT. Returns their event ids, in order."""
+        now = utcnow()
+        rows: list[dict[str, Any]] = []
+        for event_type, payload, workspace_id in emitted:
+            outgoing = events.pack(event_type, payload, workspace_id=workspace_id, producer=self.database.service)
+            rows.append(
+                {
+                    "event_id": outgoing.event_id,
+                    "event_type": outgoing.event_type,
+                    "workspace_id": workspace_id,
+                    "body": outgoing.body,
+                    "created_at": now,
+                }
+            )
+        self.insert(self.database.outbox, rows)
+        return [str(row["event_id"]) for row in rows]
+
     def mark_processed(self, *, consumer: str, event_id: str, event_type: str, workspace_id: str) -> None:
         """Record a handled event in this transaction; recording it twice raises AlreadyProcessed."""
         try:

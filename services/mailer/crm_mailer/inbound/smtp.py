@@ -3,18 +3,21 @@
 Recipients are checked at RCPT time (an address that is not ours is refused with 550, so the platform never
 accepts mail it would have to bounce later: no backscatter); a message over ``MAILER_INBOUND_MAX_BYTES`` is
 refused with 552 (announced in EHLO's SIZE, checked against MAIL FROM's SIZE= and while DATA arrives);
-STARTTLS is offered when a certificate is configured. DATA is answered 250 only once the original is stored;
-it is then processed on a thread of its own, so a slow contacts call never holds the session."""
+STARTTLS is offered when a certificate is configured. DATA is answered 250 only once the original is stored
+(committed, with the other DATA commands that arrived meanwhile: ``GroupCommit``); each message is then processed on
+the executor, so a slow contacts call never holds the session."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import queue
 import signal
 import ssl
 import threading
+import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from aiosmtpd.controller import Controller
@@ -27,6 +30,7 @@ from crm_mailer.inbound.contacts import GrpcSenderDirectory
 from crm_mailer.inbound.lookups import reply_tokens_of
 from crm_mailer.inbound.message import Envelope
 from crm_mailer.inbound.metrics import InboundMetrics
+from crm_mailer.inbound.models import InboundMessageRow
 from crm_mailer.inbound.service import Pipeline
 from crm_mailer.outbound.tokens import key_for
 from crm_mailer.settings import MailerSettings
@@ -36,6 +40,8 @@ log = logging.getLogger(__name__)
 
 MAX_RECIPIENTS = 100  # of one message; a relay splits larger fan-outs
 RETRY_STORED_SECONDS = 30.0
+ACCEPTED_SECONDS = 10.0  # how long a recipient taken is taken again without asking
+ACCEPTED = "250 2.1.5 OK"  # RcptAnswer(250, ...).smtp
 
 
 def pipeline_of(rt: Runtime) -> Pipeline:
@@ -65,12 +71,80 @@ def authenticator_of(settings: MailerSettings) -> Authenticator | None:
     )
 
 
+class GroupCommit:
+    """DATA's group commit: the originals of the DATA commands that arrive while one batch is being stored wait,
+    and are stored together next (one INSERT, one COMMIT: ``Pipeline.receive_many``), up to ``max_batch``. Each
+    DATA is answered once its original is committed; each stored message is then processed on the executor
+    (``Pipeline.process``). A batch that cannot be stored is stored again message by message, so
+    one bad message refuses only itself (451)."""
+
+    def __init__(self, pipeline: Pipeline, executor: ThreadPoolExecutor, *, max_batch: int = 50) -> None:
+        self.pipeline, self.executor, self.max_batch = pipeline, executor, max_batch
+        self._queue: queue.SimpleQueue[tuple[bytes, Envelope, Future[InboundMessageRow]] | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="mailer-inbound-store", daemon=True)
+        self._thread.start()
+
+    def store(self, raw: bytes, envelope: Envelope) -> Future[InboundMessageRow]:
+        """The stored row, once committed (or the error that kept it from being stored)."""
+        done: Future[InboundMessageRow] = Future()
+        self._queue.put((raw, envelope, done))
+        return done
+
+    def stop(self) -> None:
+        """Store what was handed in, then stop."""
+        self._queue.put(None)
+        self._thread.join()
+
+    def _run(self) -> None:
+        stopping = False
+        while not stopping:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            while len(batch) < self.max_batch:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stopping = True
+                    break
+                batch.append(more)
+            self._store(batch)
+
+    def _store(self, batch: list[tuple[bytes, Envelope, Future[InboundMessageRow]]]) -> None:
+        try:
+            rows = self.pipeline.receive_many([(raw, envelope) for raw, envelope, _ in batch], channel="smtp")
+        except Exception as exc:  # answered 451 (the sender tries again), or tried one by one
+            if len(batch) > 1:
+                for one in batch:
+                    self._store([one])
+                return
+            log.exception("could not store an inbound message")
+            batch[0][2].set_exception(exc)
+            return
+        for (_raw, _envelope, done), row in zip(batch, rows, strict=True):
+            done.set_result(row)
+        try:  # each in a transaction of its own, side by side: a batch's transaction would hold the rows it
+            # changes (a soft bounce's counter) for the whole batch and make the others wait
+            for row in rows:
+                self.executor.submit(self.pipeline.process, row.id)
+        except RuntimeError:  # the executor is shut down: the stored rows wait for ``process_stored``
+            log.warning("inbound messages stored while stopping are processed later")
+
+
 class InboundHandler:
     """aiosmtpd's hooks: blocking work (the database, contacts) runs on the executor, not the event loop."""
 
-    def __init__(self, pipeline: Pipeline, executor: ThreadPoolExecutor) -> None:
+    def __init__(self, pipeline: Pipeline, executor: ThreadPoolExecutor, store: GroupCommit | None = None) -> None:
         self.pipeline = pipeline
         self.executor = executor
+        self.store = store or GroupCommit(pipeline, executor)
+        # Recipients taken lately (address -> until when): the next RCPT to one is answered on the event loop,
+        # not behind the batches being processed on the executor. Only 250s are kept, for ACCEPTED_SECONDS (the
+        # workspace check itself is cached for minutes); refusals are asked, and counted, each time.
+        self._accepted: dict[str, float] = {}
 
     async def handle_RCPT(  # noqa: N802 - aiosmtpd's name
         self, _server: SMTP, _session: Session, envelope: SmtpEnvelope, address: str, _options: list[str]
@@ -78,29 +152,31 @@ class InboundHandler:
         if len(envelope.rcpt_tos) >= MAX_RECIPIENTS:
             self.pipeline.metrics.refused.labels("too_many_recipients").inc()
             return "452 4.5.3 too many recipients"
+        now = time.monotonic()
+        if self._accepted.get(address, 0.0) > now:
+            envelope.rcpt_tos.append(address)
+            return ACCEPTED
         answer = await asyncio.get_running_loop().run_in_executor(self.executor, self.pipeline.check_recipient, address)
         if answer.code == 250:
             envelope.rcpt_tos.append(address)
+            if len(self._accepted) >= 10_000:
+                self._accepted.clear()
+            self._accepted[address] = now + ACCEPTED_SECONDS
         return answer.smtp
 
     async def handle_DATA(self, _server: SMTP, session: Session, envelope: SmtpEnvelope) -> str:  # noqa: N802
         raw = envelope.original_content or b""
-        loop = asyncio.get_running_loop()
         peer = session.peer[0] if isinstance(session.peer, tuple) and session.peer else None
-        seen = Envelope(
+        arrived = Envelope(
             mail_from=envelope.mail_from or "",
             rcpt_to=tuple(envelope.rcpt_tos),
             client_ip=str(peer) if peer else None,
             helo=session.host_name or None,
         )
-        try:
-            row = await loop.run_in_executor(
-                self.executor, lambda: self.pipeline.receive(raw, envelope=seen, channel="smtp")
-            )
-        except Exception:
-            log.exception("could not store an inbound message")
+        try:  # answered only once the original is committed (with the others that arrived meanwhile)
+            row = await asyncio.wrap_future(self.store.store(raw, arrived))
+        except Exception:  # noqa: BLE001 - logged where it was raised (GroupCommit)
             return "451 4.3.0 cannot store the message now, try again later"
-        loop.run_in_executor(self.executor, self.pipeline.process, row.id)
         return f"250 2.0.0 OK queued as {row.id}"
 
 
@@ -120,8 +196,9 @@ class Listener:
         self.pipeline = pipeline
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mailer-inbound")
         self.stop_event = threading.Event()
+        self.store = GroupCommit(pipeline, self.executor)
         self.controller = Controller(
-            InboundHandler(pipeline, self.executor),
+            InboundHandler(pipeline, self.executor, self.store),
             hostname=host,
             port=port,
             data_size_limit=settings.max_bytes,
@@ -148,6 +225,7 @@ class Listener:
     def stop(self) -> None:
         self.stop_event.set()
         self.controller.stop()
+        self.store.stop()
         self.executor.shutdown(wait=True, cancel_futures=False)
 
 

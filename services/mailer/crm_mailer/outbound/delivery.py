@@ -1,25 +1,29 @@
 """Delivering queued mail: compose each message from its row (From at the workspace's verified domain, Reply-To
 and Return-Path tokens, threading and unsubscribe headers), DKIM-sign it when its domain is verified, send it,
-and record the attempt. A few messages are claimed and committed together (``BATCH``)."""
+and record the attempt. A batch of messages is claimed, sent over one connection and committed together
+(``BATCH``)."""
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import parseaddr
+from typing import Any
 
-from sqlalchemy import select
+from google.protobuf.message import Message
+from sqlalchemy import bindparam, select, update
 
 from crm.events.v1 import mailer_pb2
+from crm_events import EventType
 from crm_events.mailer import DELIVERY_BOUNCED, MESSAGE_SENT
 from crm_mailer.attachments import limits_of
 from crm_mailer.domains import dkim
 from crm_mailer.domains import service as domains
 from crm_mailer.domains.dkim import DomainKey, KeyCipher, cipher_for
-from crm_mailer.outbound import rules, tokens
+from crm_mailer.outbound import rules, tokens, wire
 from crm_mailer.outbound.attachments import Attacher, attach
 from crm_mailer.outbound.models import (
     ATTEMPT_BOUNCED,
@@ -104,16 +108,17 @@ class Composer:
             )
             mailto = f"mailto:{tokens.UNSUBSCRIBE}+{token}@{a.inbound_domain}"
             unsubscribe = (f"{a.public_url}/v1/mailer/unsubscribe/{token}", mailto) if a.public_url else (mailto,)
-        mail = rules.build(
-            sender=rules.mailbox(message.author_name or self.default_name, f"{a.local_part}@{domain}"),
-            recipient=message.recipient or "",
-            subject=message.subject,
-            body=message.body,
-            html_body=message.html_body,
-            rfc822_message_id=message.rfc822_message_id,
-            ticket_id=message.ticket_id,
-            when=message.created_at,
-            headers=rules.Headers(
+        sender_name = message.author_name or self.default_name
+        sender_address = f"{a.local_part}@{domain}"
+        content = {
+            "recipient": message.recipient or "",
+            "subject": message.subject,
+            "body": message.body,
+            "html_body": message.html_body,
+            "rfc822_message_id": message.rfc822_message_id,
+            "ticket_id": message.ticket_id,
+            "when": message.created_at,
+            "headers": rules.Headers(
                 reply_to=reply_to,
                 in_reply_to=message.in_reply_to,
                 references=tuple((message.references or "").split()),
@@ -121,14 +126,22 @@ class Composer:
                 list_unsubscribe=unsubscribe,
                 one_click=bool(a.public_url and a.public_url.startswith("https://")),
             ),
-        )
-        if message.attachments and self.attacher is not None:
+        }
+        if message.attachments and self.attacher is not None:  # files: the email package builds the parts
+            mail = rules.build(sender=rules.mailbox(sender_name, sender_address), **content)  # type: ignore[arg-type]
             attach(self.attacher, mail, message)
-        data = rules.wire_bytes(mail)
+            data = rules.wire_bytes(mail)
+        else:
+            try:  # straight to bytes; what that writer leaves (a non-ASCII address...) the email package builds
+                data = wire.write(sender_name=sender_name, sender_address=sender_address, **content)  # type: ignore[arg-type]
+            except wire.Unwritable:
+                data = rules.wire_bytes(
+                    rules.build(sender=rules.mailbox(sender_name, sender_address), **content)  # type: ignore[arg-type]
+                )
         return (dkim.sign(data, key) if key else data), bounce
 
 
-BATCH = 10  # messages claimed and committed together
+BATCH = 50  # messages claimed, sent over the one connection and committed together
 
 
 Recheck = Callable[[UnitOfWork, list[OutboundMessage]], list[OutboundMessage]]  # service.still_sendable
@@ -139,14 +152,17 @@ def deliver_due(
     transport: Transport,
     composer: Composer,
     *,
-    limit: int = 20,
+    limit: int = 100,
     batch: int = BATCH,
     recheck: Recheck | None = None,
 ) -> dict[str, int]:
     """Send up to ``limit`` queued mails that are due, claimed ``batch`` at a time (FOR UPDATE SKIP LOCKED, so
-    workers side by side never take the same), each batch one transaction: its attempts, events and row changes
-    commit together after the last send. A crash before that commit sends the batch again with the same
-    Message-IDs (receivers deduplicate), as one message would be resent. Returns counts by outcome."""
+    workers side by side never take the same), each batch one transaction: each mail is composed, signed and
+    sent in order over the transport's one connection, and the batch's row
+    changes, attempts and events are written together (``record_all``: one UPDATE executed for the batch, one
+    INSERT of the attempts, one of the outbox rows) and committed after the last send. A crash before that
+    commit sends the batch again with the same Message-IDs (receivers deduplicate), as one message would be
+    resent. Returns counts by outcome."""
     outcomes = {"sent": 0, "deferred": 0, "failed": 0}
     left = limit
     while left > 0:
@@ -165,11 +181,13 @@ def deliver_due(
             claimed = len(messages)
             if recheck is not None:  # an address turned off since it was queued is not mailed
                 messages = recheck(uow, messages)
-            for message in messages:
-                tried = attempt(message, transport, composer, now=utcnow())
-                record(uow, message, tried)
-                outcomes[tried.outcome] += 1
+                uow.session.flush()  # the suppressed ones are written now: the rest leave the session
+            uow.session.expunge_all()  # locked until commit; written back by ``record_all``, not by the ORM
+            done = [(message, attempt(message, transport, composer, now=utcnow())) for message in messages]
+            record_all(uow, done)
             uow.commit()
+        for _message, tried in done:
+            outcomes[tried.outcome] += 1
         left -= claimed
     return outcomes
 
@@ -187,7 +205,7 @@ class Attempted:
 def attempt(message: OutboundMessage, transport: Transport, composer: Composer, *, now: datetime) -> Attempted:
     """Try to send one queued mail and record how it went on its row: ``sent``, ``deferred`` (retried later, as
     ``rules.next_attempt`` says) or ``failed`` (refused for good, or given up, or older than the retry window).
-    No database: the caller stores the attempt and the events (``record``)."""
+    No database: the caller stores the attempt and the events (``record_all``)."""
 
     def tried(outcome: str, kind: str, detail: str | None, *, bounced: bool = False) -> Attempted:
         row = OutboundAttempt(
@@ -222,12 +240,58 @@ def attempt(message: OutboundMessage, transport: Transport, composer: Composer, 
     return tried("sent", ATTEMPT_SENT, None)
 
 
+_WRITE_BACK = (
+    update(OutboundMessage.__table__)
+    .where(OutboundMessage.__table__.c.id == bindparam("b_id"))
+    .values(
+        status=bindparam("b_status"),
+        attempts=bindparam("b_attempts"),
+        last_error=bindparam("b_last_error"),
+        next_attempt_at=bindparam("b_next_attempt_at"),
+        sent_at=bindparam("b_sent_at"),
+    )
+)
+
+
+def record_all(uow: UnitOfWork, done: Sequence[tuple[OutboundMessage, Attempted]]) -> None:
+    """Write back a batch: the rows' new states (one UPDATE, executed for all of them), their attempts (one
+    INSERT) and the events they came to (one INSERT into the outbox, ``events_of``). The rows must be out of the
+    session (``deliver_due`` claims them and lets go), so the ORM writes nothing of its own."""
+    if not done:
+        return
+    uow.session.execute(
+        _WRITE_BACK,
+        [
+            {
+                "b_id": message.id,
+                "b_status": message.status,
+                "b_attempts": message.attempts,
+                "b_last_error": message.last_error,
+                "b_next_attempt_at": message.next_attempt_at,
+                "b_sent_at": message.sent_at,
+            }
+            for message, _tried in done
+        ],
+    )
+    uow.insert(OutboundAttempt, [tried.attempt for _message, tried in done])
+    emitted = [event for message, tried in done if (event := event_of(message, tried)) is not None]
+    if emitted:
+        uow.emit_many(emitted)
+
+
 def record(uow: UnitOfWork, message: OutboundMessage, tried: Attempted) -> None:
-    """Store an attempt and publish what it came to: ``mailer.message.sent``, or ``mailer.delivery.bounced``
-    (which makes contacts turn the address off) when the recipient was refused for good."""
+    """Store one attempt (the row's changes are the session's) and publish what it came to (``event_of``)."""
     uow.session.add(tried.attempt)
+    event = event_of(message, tried)
+    if event is not None:
+        uow.emit(event[0], event[1], workspace_id=event[2])
+
+
+def event_of(message: OutboundMessage, tried: Attempted) -> tuple[EventType[Any], Message, str] | None:
+    """What an attempt is announced as: ``mailer.message.sent``, or ``mailer.delivery.bounced`` (which makes
+    contacts turn the address off) when the recipient was refused for good; nothing else."""
     if tried.outcome == "sent":
-        uow.emit(
+        return (
             MESSAGE_SENT,
             mailer_pb2.MessageSent(
                 message_id=message.id,
@@ -238,10 +302,10 @@ def record(uow: UnitOfWork, message: OutboundMessage, tried: Attempted) -> None:
                 ticket_id=message.ticket_id or "",
                 contact_id=message.contact_id or "",
             ),
-            workspace_id=message.workspace_id,
+            message.workspace_id,
         )
-    elif tried.bounced:
-        uow.emit(
+    if tried.bounced:
+        return (
             DELIVERY_BOUNCED,
             mailer_pb2.DeliveryBounced(
                 recipient=message.recipient or "",
@@ -250,5 +314,6 @@ def record(uow: UnitOfWork, message: OutboundMessage, tried: Attempted) -> None:
                 rfc822_message_id=message.rfc822_message_id,
                 contact_id=message.contact_id or "",
             ),
-            workspace_id=message.workspace_id,
+            message.workspace_id,
         )
+    return None

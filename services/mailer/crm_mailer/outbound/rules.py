@@ -47,7 +47,7 @@ def header_text(value: str, *, limit: int = 400) -> str:
     return " ".join(_CONTROL.sub(" ", value).split())[:limit]
 
 
-def _header_value(value: str, *, limit: int = 400) -> str:
+def header_value(value: str, *, limit: int = 400) -> str:
     """Header text in which nothing reads as an encoded word."""
     return _ENCODED_WORD.sub(lambda found: "= " + found.group(0)[1:], header_text(value, limit=limit))
 
@@ -55,7 +55,7 @@ def _header_value(value: str, *, limit: int = 400) -> str:
 def mailbox(display_name: str | None, address: str) -> Address:
     """One address with an optional display name, quoted and encoded by the email package, never spliced."""
     local, _, domain = address.rpartition("@")
-    name = _header_value(display_name or "", limit=120)
+    name = header_value(display_name or "", limit=120)
     return Address(display_name=name, username=local, domain=domain)
 
 
@@ -120,7 +120,7 @@ def build(
     mail = EmailMessage(policy=WIRE)
     mail["From"] = sender
     mail["To"] = recipient
-    mail["Subject"] = _header_value(subject)
+    mail["Subject"] = header_value(subject)
     mail["Message-ID"] = rfc822_message_id
     mail["Date"] = format_datetime(when)
     if extra.reply_to:
@@ -138,7 +138,7 @@ def build(
     if ticket_id:
         mail["X-CRM-Ticket-ID"] = header_text(ticket_id, limit=64)
     for name, value in extra.extra.items():
-        mail[name] = _header_value(value)
+        mail[name] = header_value(value)
     mail.set_content(body)
     mail.add_alternative(sanitize_html(html_body) if html_body else html_of_text(body), subtype="html")
     return mail
