@@ -102,6 +102,45 @@ def move_status(
     return True
 
 
+def _record_opening(uow: UnitOfWork, ticket: Ticket, *, tags: Sequence[str], reason: str) -> None:
+    """What opening a ticket writes, whoever opens it: the row, its tags, the first history row (from nothing to
+    its status) and tickets.ticket.opened."""
+    uow.session.add(ticket)
+    uow.session.flush()
+    if tags:
+        uow.session.execute(
+            insert(TicketTag),
+            [{"workspace_id": ticket.workspace_id, "ticket_id": ticket.id, "tag": tag} for tag in tags],
+        )
+    uow.session.add(
+        StatusChange(
+            id=new_id(),
+            workspace_id=ticket.workspace_id,
+            ticket_id=ticket.id,
+            from_status=None,
+            to_status=ticket.status,
+            actor_id=ticket.opened_by,
+            reason=reason,
+            changed_at=ticket.created_at,
+        )
+    )
+    uow.emit(
+        TICKET_OPENED,
+        tickets_pb2.TicketOpened(
+            ticket_id=ticket.id,
+            contact_id=ticket.contact_id,
+            subject=ticket.subject,
+            opened_by=ticket.opened_by,
+            number=ticket.number,
+            status=ticket.status,
+            priority=ticket.priority,
+            responsible_id=ticket.responsible_id or "",
+            channel=ticket.channel,
+        ),
+        workspace_id=ticket.workspace_id,
+    )
+
+
 def open_ticket(
     uow: UnitOfWork,
     contacts: ContactDirectory,
@@ -143,43 +182,12 @@ def open_ticket(
             priority=priority,
             responsible_id=responsible_id,
             opened_by=caller.user_id,
+            channel="api",
             version=1,
             created_at=asked_at,
             updated_at=asked_at,
         )
-        uow.session.add(ticket)
-        uow.session.flush()
-        if tags:
-            uow.session.execute(
-                insert(TicketTag), [{"workspace_id": workspace_id, "ticket_id": ticket.id, "tag": tag} for tag in tags]
-            )
-        uow.session.add(
-            StatusChange(
-                id=new_id(),
-                workspace_id=workspace_id,
-                ticket_id=ticket.id,
-                from_status=None,
-                to_status=rules.NEW,
-                actor_id=caller.user_id,
-                reason="opened",
-                changed_at=asked_at,
-            )
-        )
-        uow.emit(
-            TICKET_OPENED,
-            tickets_pb2.TicketOpened(
-                ticket_id=ticket.id,
-                contact_id=contact_id,
-                subject=subject,
-                opened_by=caller.user_id,
-                number=ticket.number,
-                status=ticket.status,
-                priority=priority,
-                responsible_id=responsible_id or "",
-                channel=ticket.channel,
-            ),
-            workspace_id=workspace_id,
-        )
+        _record_opening(uow, ticket, tags=tags, reason="opened")
         uow.commit()
     return ticket
 
@@ -269,35 +277,7 @@ def open_followup(uow: UnitOfWork, closed: Ticket, *, now: datetime | None = Non
         created_at=now,
         updated_at=now,
     )
-    uow.session.add(ticket)
-    uow.session.flush()
-    uow.session.add(
-        StatusChange(
-            id=new_id(),
-            workspace_id=ticket.workspace_id,
-            ticket_id=ticket.id,
-            from_status=None,
-            to_status=rules.NEW,
-            actor_id=rules.SYSTEM,
-            reason=f"follow-up of #{closed.number}",
-            changed_at=now,
-        )
-    )
-    uow.emit(
-        TICKET_OPENED,
-        tickets_pb2.TicketOpened(
-            ticket_id=ticket.id,
-            contact_id=ticket.contact_id,
-            subject=ticket.subject,
-            opened_by=rules.SYSTEM,
-            number=ticket.number,
-            status=ticket.status,
-            priority=ticket.priority,
-            responsible_id=ticket.responsible_id or "",
-            channel=ticket.channel,
-        ),
-        workspace_id=ticket.workspace_id,
-    )
+    _record_opening(uow, ticket, tags=(), reason=f"follow-up of #{closed.number}")
     return ticket
 
 
