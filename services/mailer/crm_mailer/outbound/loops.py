@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import logging
 import threading
 
 from crm_mailer.outbound import delivery, service, transport
 from crm_mailer.outbound.models import OutboundMessage
 from crm_platform.clients.contacts import GrpcContactDirectory
 from crm_platform.db import UnitOfWork, utcnow
+from crm_platform.loops import repeat
 from crm_platform.service import Runtime
-
-log = logging.getLogger(__name__)
 
 
 def recheck_of(rt: Runtime) -> delivery.Recheck:
@@ -31,19 +29,16 @@ def deliver_forever(rt: Runtime, stop: threading.Event) -> None:
     sent = rt.metrics.counter("mail_sent_total", "Mail accepted by the receiving server.")
     deferred = rt.metrics.counter("mail_deferred_total", "Mail that failed temporarily and will be retried.")
     failed = rt.metrics.counter("mail_failed_total", "Mail given up on.")
+
+    def step() -> bool:
+        outcomes = delivery.deliver_due(rt.database, mail_transport, composer, recheck=recheck)
+        sent.inc(outcomes["sent"])
+        deferred.inc(outcomes["deferred"])
+        failed.inc(outcomes["failed"])
+        return any(outcomes.values())
+
     try:
-        while not stop.is_set():
-            try:
-                outcomes = delivery.deliver_due(rt.database, mail_transport, composer, recheck=recheck)
-            except Exception:
-                log.exception("mail delivery failed; retrying")
-                stop.wait(2.0)
-                continue
-            sent.inc(outcomes["sent"])
-            deferred.inc(outcomes["deferred"])
-            failed.inc(outcomes["failed"])
-            if not any(outcomes.values()):
-                stop.wait(0.2)
+        repeat(step, stop, idle_seconds=0.2, failure_seconds=2.0, what="mail delivery")
     finally:
         close = getattr(mail_transport, "close", None)
         if close is not None:

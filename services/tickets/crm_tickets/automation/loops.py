@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Callable
 from datetime import datetime
 
 from crm_platform.db import utcnow
+from crm_platform.loops import repeat
 from crm_platform.service import Runtime
 from crm_tickets.automation import service
-
-log = logging.getLogger(__name__)
 
 IDLE_SECONDS = 30.0  # between looks when the last one found less than a batch
 
@@ -23,15 +21,12 @@ def auto_close_loop(
 
     def auto_close_forever(rt: Runtime, stop: threading.Event) -> None:
         closed = rt.metrics.counter("tickets_auto_closed_total", "Solved tickets closed after days without a reply.")
-        while not stop.is_set():
-            try:
-                count = service.close_quiet_solved(rt.database, now=clock())
-            except Exception:
-                log.exception("closing solved tickets failed; retrying")
-                stop.wait(idle_seconds)
-                continue
+
+        def step() -> bool:
+            count = service.close_quiet_solved(rt.database, now=clock())
             closed.inc(count)
-            if count < service.AUTO_CLOSE_BATCH:
-                stop.wait(idle_seconds)
+            return count >= service.AUTO_CLOSE_BATCH
+
+        repeat(step, stop, idle_seconds=idle_seconds, what="closing solved tickets")
 
     return auto_close_forever
