@@ -181,10 +181,11 @@ def test_two_services_whose_dev_ports_overlap_are_refused(billing: Path, monkeyp
 
 # --- the library names no service ---------------------------------------------------------------------
 SERVICE_NAMES = ("contacts", "tickets", "conversations", "mailer", "reports")
-# What the platform may know of the contacts service: its gRPC API, through the client generated from its
-# proto (workspaces live there), and the copy of contact visibility kept from its events. Both are about
-# the contract, not a list of services; anything else naming a service belongs to the service.
-ABOUT_CONTACTS = {"clients/contacts.py", "visibility.py"}
+# The modules that are clients of one service's API, and the one service each may name: the platform's
+# contacts client (generated from its proto; workspaces live there) and the copy of contact visibility kept
+# from its events; devtools' `crm mail reply`, which shows the reply on its ticket through the tickets API.
+# They are about a contract, not a list of services; anything else naming a service belongs to the service.
+CLIENT_OF = {"clients/contacts.py": "contacts", "visibility.py": "contacts", "mailreply.py": "tickets"}
 NAMED = re.compile(rf"\b({'|'.join(SERVICE_NAMES)})\b|\b({'|'.join(n.upper() for n in SERVICE_NAMES)})_", re.I)
 
 
@@ -210,10 +211,11 @@ def names_of_services(package: Path) -> list[str]:
     found = []
     for path in sorted(package.rglob("*.py")):
         relative = path.relative_to(package).as_posix()
-        if relative in ABOUT_CONTACTS or relative.startswith("alembic/"):
+        if relative.startswith("alembic/"):
             continue
         for line, text in _code_strings(path.read_text()):
-            if NAMED.search(text):
+            named = {match.group(0).lower().rstrip("_") for match in NAMED.finditer(text)}
+            if named - {CLIENT_OF.get(relative)}:
                 found.append(f"{relative}:{line}: {text!r}")
     return found
 
