@@ -385,6 +385,7 @@ def main() -> int:
     started = time.perf_counter()
     contacts = args.tickets // 10
     if args.reuse:
+        migrations.upgrade(SERVICE, SQLA_URL)  # the kept load, on the schema of this checkout
         tenants = reuse_tenants()
         (peer, contacts_target), _ = contacts_peer(tmp, [tenant.id for tenant in tenants])
         with psycopg.connect(PG_DSN) as conn:
