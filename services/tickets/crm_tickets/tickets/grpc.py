@@ -8,7 +8,7 @@ from crm.tickets.v1 import tickets_pb2, tickets_pb2_grpc
 from crm_platform import context, paging
 from crm_platform.errors import FieldError, InvalidInput
 from crm_platform.service import Runtime
-from crm_tickets.tickets import represent, rules, service
+from crm_tickets.tickets import lists, represent, rules
 
 # The side panel's order: newest first, the cursor refusing any other list's.
 _SIDE_PANEL = rules.parse_sort("-created")
@@ -22,15 +22,17 @@ class TicketsServicer(tickets_pb2_grpc.TicketsServiceServicer):
         self, request: tickets_pb2.ListContactTicketsRequest, _context: Any
     ) -> tickets_pb2.ListContactTicketsResponse:
         caller = context.require_caller()
-        limit = paging.bounded_limit(request.limit)
-        tickets = service.list_page(
+        page = lists.list_tickets(
             self.rt.database.unit_of_work(),
             caller=caller,
-            limit=limit,
-            after_id=None,
-            contact_id=request.contact_id,
-        )[:limit]
-        return tickets_pb2.ListContactTicketsResponse(tickets=[represent.ticket_message(t) for t in tickets])
+            filters=lists.TicketFilter(contact_id=request.contact_id),
+            sort=_SIDE_PANEL,
+            limit=paging.bounded_limit(request.limit),
+            cursor=None,
+        )
+        return tickets_pb2.ListContactTicketsResponse(
+            tickets=[represent.ticket_message(shown.ticket) for shown in page.items]
+        )
 
     def ListTicketsForContact(  # noqa: N802
         self, request: tickets_pb2.ListTicketsForContactRequest, _context: Any
@@ -46,10 +48,10 @@ class TicketsServicer(tickets_pb2_grpc.TicketsServiceServicer):
                 "the request has invalid fields",
                 errors=[FieldError("statuses", f"must be among {', '.join(rules.STATUSES)}", "invalid_choice")],
             )
-        page = service.list_tickets(
+        page = lists.list_tickets(
             self.rt.database.unit_of_work(),
             caller=caller,
-            filters=service.TicketFilter(contact_id=request.contact_id, statuses=tuple(request.statuses)),
+            filters=lists.TicketFilter(contact_id=request.contact_id, statuses=tuple(request.statuses)),
             sort=_SIDE_PANEL,
             limit=paging.bounded_limit(request.limit),
             cursor=request.cursor or None,

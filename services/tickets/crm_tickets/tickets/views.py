@@ -14,7 +14,7 @@ from crm_platform.paging import PageQuery
 from crm_platform.versioning import etag
 from crm_platform.web import SECURITY, caller, idempotent, json_response, runtime
 from crm_tickets.sla.views import TicketSlaOut
-from crm_tickets.tickets import represent, rules, service
+from crm_tickets.tickets import lists, represent, rules, service
 from crm_tickets.tickets.rules import NORMAL, PRIORITIES, STATUSES
 
 api = APIBlueprint("tickets", __name__, url_prefix="/v1/tickets", abp_tags=[Tag(name="tickets")], abp_security=SECURITY)
@@ -161,7 +161,7 @@ def _utc(moment: datetime | None) -> datetime | None:
 
 @api.get("", responses={200: TicketPage}, summary="List tickets: filters, sort (newest first), cursor")
 def list_tickets(query: TicketQuery):  # type: ignore[no-untyped-def]
-    filters = service.TicketFilter(
+    filters = lists.TicketFilter(
         contact_id=query.contact_id,
         statuses=tuple(query.status or ()),
         responsible=query.responsible,
@@ -174,7 +174,7 @@ def list_tickets(query: TicketQuery):  # type: ignore[no-untyped-def]
         updated_after=_utc(query.updated_after),
         updated_before=_utc(query.updated_before),
     )
-    page = service.list_tickets(
+    page = lists.list_tickets(
         runtime().database.unit_of_work(),
         caller=caller(),
         filters=filters,
@@ -189,7 +189,7 @@ def list_tickets(query: TicketQuery):  # type: ignore[no-untyped-def]
     "/counts", responses={200: ViewsBar}, summary="The views bar: tickets per status, mine, unassigned, open, pending"
 )
 def ticket_counts():  # type: ignore[no-untyped-def]
-    return json_response(service.views_bar(runtime().database.unit_of_work(), caller=caller()))
+    return json_response(lists.views_bar(runtime().database.unit_of_work(), caller=caller()))
 
 
 @api.get("/<ticket_id>", responses={200: TicketOut}, summary="Get a ticket")
