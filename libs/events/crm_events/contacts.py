@@ -28,6 +28,10 @@ TASK_REOPENED = EventType("contacts.task.reopened", contacts_pb2.TaskChanged)
 TASK_DELETED = EventType("contacts.task.deleted", contacts_pb2.TaskChanged)
 MEMBER_MENTIONED = EventType("contacts.member.mentioned", contacts_pb2.MemberMentioned)
 WORKSPACE_SETTINGS_CHANGED = EventType("contacts.workspace.settings_changed", contacts_pb2.WorkspaceSettingsChanged)
+# The workspace's contact types and stages, whole (names and funnel order), after any change to them.
+FUNNEL_CHANGED = EventType("contacts.funnel.changed", contacts_pb2.FunnelChanged)
+MEMBER_ADDED = EventType("contacts.member.added", contacts_pb2.MemberChanged)
+MEMBER_UPDATED = EventType("contacts.member.updated", contacts_pb2.MemberChanged)
 
 # A note's or a task's event by the change its payload names (NoteChanged.change, TaskChanged.change).
 NOTE_CHANGES = {

@@ -1,4 +1,7 @@
-"""The reports service as the platform sees it (no gRPC API of its own: the server only answers health)."""
+"""The reports service as the platform sees it (no gRPC API of its own: the server only answers health).
+
+Every report feature brings a projection (how its events become figures, ``crm_reports.projection``) and a
+build function (``crm_reports.report``); ``PROJECTIONS`` is what ``crm reports rebuild`` derives again."""
 
 from __future__ import annotations
 
@@ -6,16 +9,25 @@ from pathlib import Path
 
 from flask_openapi3 import OpenAPI
 
+from crm_platform.consumer import Subscriptions
 from crm_platform.service import Runtime, ServiceSpec
+from crm_reports import cli, endpoints
 from crm_reports.models import Base
+from crm_reports.projection import Projection
+from crm_reports.summary import handlers as summary_handlers
 from crm_reports.summary import models as _summary_models  # noqa: F401 - registers the tables
-from crm_reports.summary.handlers import subscriptions
 from crm_reports.summary.views import api as summary_api
 
 
 def register_http(app: OpenAPI, _rt: Runtime) -> None:
     app.register_api(summary_api)
+    app.register_api(endpoints.api)  # /v1/reports/<report>: after the fixed paths
 
+
+PROJECTIONS: tuple[Projection, ...] = ()
+
+subscriptions = Subscriptions()
+summary_handlers.subscribe(subscriptions)
 
 SERVICE = ServiceSpec(
     name="reports",
@@ -23,5 +35,6 @@ SERVICE = ServiceSpec(
     migrations_dir=Path(__file__).resolve().parent / "migrations",
     register_http=register_http,
     subscriptions=subscriptions,
+    cli=cli.register,
     dev_port_offset=40,
 )

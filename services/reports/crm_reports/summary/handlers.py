@@ -11,8 +11,6 @@ from crm_platform.events import Event
 from crm_reports.summary import service
 from crm_reports.summary.rules import KIND_OF_EVENT
 
-subscriptions = Subscriptions()
-
 
 def count_event(_rt: Any, uow: UnitOfWork, event: Event[Any]) -> None:
     service.record(
@@ -39,5 +37,6 @@ def count_events(_rt: Any, uow: UnitOfWork, batch: Sequence[Event[Any]]) -> None
     )
 
 
-for _event_type in KIND_OF_EVENT:
-    subscriptions.on(_event_type, batch=count_events)(count_event)
+def subscribe(subscriptions: Subscriptions) -> None:
+    for event_type in KIND_OF_EVENT:
+        subscriptions.on(event_type, batch=count_events)(count_event)

@@ -1,0 +1,148 @@
+"""Durations derived from facts (a first response, a close per cycle, a ticket's solution, time in a stage), one
+row each: the medians and p90s are read from them over a range; averages come from the rollups."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Float, Index, Integer, String, delete, func, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from crm_platform.db import UnitOfWork, UtcDateTime
+from crm_reports.models import Base
+
+
+class Duration(Base):
+    __tablename__ = "durations"
+
+    workspace_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    projection: Mapped[str] = mapped_column(String(32), primary_key=True)
+    subject_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    metric: Mapped[str] = mapped_column(String(48), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)  # the cycle, or the n-th stay in a stage
+    at: Mapped[datetime] = mapped_column(UtcDateTime())  # when it ended: what a range selects on
+    member_id: Mapped[str] = mapped_column(String(36), default="")
+    dimension: Mapped[str] = mapped_column(String(80), default="")
+    seconds: Mapped[float] = mapped_column(Float)
+    business_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)  # None: no business hours set
+
+    __table_args__ = (Index("ix_durations_workspace_id_metric_at", "workspace_id", "metric", "at"),)
+
+
+@dataclass(frozen=True)
+class DurationRow:
+    """One duration as a projection derives it."""
+
+    metric: str
+    seq: int
+    at: datetime
+    seconds: float
+    member_id: str = ""
+    dimension: str = ""
+    business_seconds: float | None = None
+
+
+def replace(
+    uow: UnitOfWork, *, workspace_id: str, projection: str, rows_by_subject: dict[str, Sequence[DurationRow]]
+) -> None:
+    """Make these subjects' durations exactly these (in the open transaction)."""
+    subjects = sorted(rows_by_subject)
+    for start in range(0, len(subjects), 1000):
+        uow.session.execute(
+            delete(Duration).where(
+                Duration.workspace_id == workspace_id,
+                Duration.projection == projection,
+                Duration.subject_id.in_(subjects[start : start + 1000]),
+            )
+        )
+    insert_many(uow, workspace_id=workspace_id, projection=projection, rows_by_subject=rows_by_subject)
+
+
+def insert_many(
+    uow: UnitOfWork, *, workspace_id: str, projection: str, rows_by_subject: dict[str, Sequence[DurationRow]]
+) -> None:
+    rows = [
+        {
+            "workspace_id": workspace_id,
+            "projection": projection,
+            "subject_id": subject,
+            "metric": row.metric,
+            "seq": row.seq,
+            "at": row.at,
+            "member_id": row.member_id,
+            "dimension": row.dimension,
+            "seconds": row.seconds,
+            "business_seconds": row.business_seconds,
+        }
+        for subject, found in rows_by_subject.items()
+        for row in found
+    ]
+    if rows:
+        uow.insert(Duration, rows)
+
+
+def values(
+    uow: UnitOfWork,
+    *,
+    workspace_id: str,
+    metric: str,
+    start: datetime,
+    end: datetime,
+    member_id: str | None = None,
+    business: bool = False,
+) -> list[float]:
+    """The seconds (or business seconds) of one metric's durations that ended in ``[start, end)``."""
+    column = Duration.business_seconds if business else Duration.seconds
+    query = select(column).where(
+        Duration.workspace_id == workspace_id, Duration.metric == metric, Duration.at >= start, Duration.at < end
+    )
+    if member_id is not None:
+        query = query.where(Duration.member_id == member_id)
+    return [value for (value,) in uow.session.execute(query) if value is not None]
+
+
+def percentiles(
+    uow: UnitOfWork,
+    *,
+    workspace_id: str,
+    metric: str,
+    start: datetime,
+    end: datetime,
+    member_id: str | None = None,
+    business: bool = False,
+    fractions: Iterable[float] = (0.5, 0.9),
+) -> tuple[int, float | None, list[float | None]]:
+    """(count, average, the percentiles asked for) of one metric's durations that ended in ``[start, end)``:
+    computed by PostgreSQL (``percentile_cont``) where it runs, by ``figures.stats`` elsewhere."""
+    from crm_reports import figures
+
+    wanted = list(fractions)
+    if uow.session.get_bind().dialect.name != "postgresql":
+        found = figures.stats(
+            values(
+                uow,
+                workspace_id=workspace_id,
+                metric=metric,
+                start=start,
+                end=end,
+                member_id=member_id,
+                business=business,
+            ),
+            wanted,
+        )
+        return found.count, found.average, list(found.percentiles)
+    column = Duration.business_seconds if business else Duration.seconds
+    query = select(
+        func.count(column),
+        func.avg(column),
+        *(func.percentile_cont(fraction).within_group(column) for fraction in wanted),
+    ).where(Duration.workspace_id == workspace_id, Duration.metric == metric, Duration.at >= start, Duration.at < end)
+    if member_id is not None:
+        query = query.where(Duration.member_id == member_id)
+    row = uow.session.execute(query).one()
+    count = int(row[0] or 0)
+    if count == 0:
+        return 0, None, [None for _ in wanted]
+    return count, float(row[1]), [float(value) for value in row[2:]]

@@ -1,0 +1,113 @@
+"""The facts the reports keep: one row per event they consume, the truth every figure is derived from.
+
+A fact names the *subject* it is about (a conversation, a ticket, a contact, a mail message) and when the
+thing happened (the event's occurred-at, never when the event arrived), so late and redelivered events give
+the same figures. ``attrs`` keeps the few payload fields a projection needs, as JSON.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Index, String, Table, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from crm_platform.db import UnitOfWork, UtcDateTime
+from crm_reports.models import Base
+
+
+class Fact(Base):
+    __tablename__ = "facts"
+
+    event_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    subject_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(String(36))
+    kind: Mapped[str] = mapped_column(String(64))  # the event type's name
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    member_id: Mapped[str] = mapped_column(String(36), default="")  # the member it is about, "" for none
+    attrs: Mapped[dict[str, Any]] = mapped_column(JSON().with_variant(JSONB(), "postgresql"), default=dict)
+
+    __table_args__ = (
+        Index("ix_facts_workspace_id_subject_id_occurred_at", "workspace_id", "subject_id", "occurred_at"),
+    )
+
+
+@dataclass(frozen=True)
+class FactRow:
+    """One fact as projections see it (no database types)."""
+
+    event_id: str
+    workspace_id: str
+    kind: str
+    subject_id: str
+    occurred_at: datetime
+    member_id: str = ""
+    attrs: dict[str, Any] = field(default_factory=dict)
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "event_id": self.event_id,
+            "workspace_id": self.workspace_id,
+            "kind": self.kind,
+            "subject_id": self.subject_id,
+            "occurred_at": self.occurred_at,
+            "member_id": self.member_id,
+            "attrs": self.attrs,
+        }
+
+
+@functools.cache
+def _insert_new(table: Table, dialect: str) -> Any:
+    insert_of = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert_of(table).on_conflict_do_nothing().returning(table.c.event_id, table.c.subject_id)
+
+
+def record(uow: UnitOfWork, facts: Sequence[FactRow]) -> list[FactRow]:
+    """Keep these facts; returns those not kept before (a redelivered event's facts are left out: counted once)."""
+    if not facts:
+        return []
+    unique = list({(fact.event_id, fact.subject_id): fact for fact in facts}.values())
+    statement = _insert_new(Fact.__table__, uow.session.get_bind().dialect.name)  # type: ignore[arg-type]
+    kept = {tuple(row) for row in uow.session.execute(statement, [fact.row() for fact in unique])}
+    return [fact for fact in unique if (fact.event_id, fact.subject_id) in kept]
+
+
+def of_subjects(uow: UnitOfWork, workspace_id: str, subject_ids: Iterable[str]) -> dict[str, list[FactRow]]:
+    """Every kept fact of these subjects, by subject, each list in the order things happened."""
+    ids = sorted(set(subject_ids))
+    found: dict[str, list[FactRow]] = {subject: [] for subject in ids}
+    if not ids:
+        return found
+    columns = (
+        Fact.event_id,
+        Fact.workspace_id,
+        Fact.kind,
+        Fact.subject_id,
+        Fact.occurred_at,
+        Fact.member_id,
+        Fact.attrs,
+    )
+    for chunk_start in range(0, len(ids), 1000):
+        chunk = ids[chunk_start : chunk_start + 1000]
+        rows = uow.session.execute(
+            select(*columns)
+            .where(Fact.workspace_id == workspace_id, Fact.subject_id.in_(chunk))
+            .order_by(Fact.subject_id, Fact.occurred_at, Fact.event_id)
+        )
+        for row in rows:
+            found[row.subject_id].append(FactRow(*row))
+    return found
+
+
+def in_order(facts: Iterable[FactRow]) -> list[FactRow]:
+    """Facts in the order things happened (ties broken by event id, so every replica agrees)."""
+    return sorted(facts, key=lambda fact: (fact.occurred_at, fact.event_id))
+
+
+__all__ = ["Fact", "FactRow", "in_order", "of_subjects", "record"]

@@ -1,0 +1,181 @@
+"""The one way figures are kept: facts in, each touched subject derived again, the difference applied.
+
+A *projection* (one per report feature) owns some fact kinds and derives, from all the facts of one subject in
+the order things happened, what that subject contributes to the rollups and which durations it has. It is a pure
+function, unit-tested without a database. The engine:
+
+- ``ingest`` (``subscribe`` wires an event type to it): keeps new facts (redelivered ones are left out),
+  derives each touched subject twice, without and with its new facts, adds the difference to the rollups and
+  replaces the subject's durations. Derivation reads all of a subject's facts, so a late event (one that
+  happened before facts already kept) lands in its place.
+- ``rebuild``: forgets a workspace's rollups and durations and derives every subject again from the facts, which
+  gives exactly what the incremental updates gave (a test checks it).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+from google.protobuf.message import Message
+from sqlalchemy import delete, select
+
+from crm_events import EventType
+from crm_platform.consumer import Subscriptions
+from crm_platform.db import Database, UnitOfWork
+from crm_platform.events import Event
+from crm_reports import durations, facts, rollups, workspaces
+from crm_reports.durations import DurationRow
+from crm_reports.facts import Fact, FactRow
+from crm_reports.rollups import Contribution
+from crm_reports.workspaces import Context
+
+
+@dataclass(frozen=True)
+class Derived:
+    """What one subject's facts amount to."""
+
+    contributions: Sequence[Contribution] = ()
+    durations: Sequence[DurationRow] = ()
+
+
+NOTHING = Derived()
+P = TypeVar("P", bound=Message)
+ToFacts = Callable[[Event[P]], list[FactRow]]
+
+
+class Projection(Protocol):
+    name: str  # short, stored with the durations: "conversations", "tickets", "funnel", "mail"
+    kinds: frozenset[str]  # the fact kinds (event type names) it derives from
+
+    def derive(self, subject_facts: Sequence[FactRow], context: Context) -> Derived:
+        """What the subject's facts (in the order things happened, only this projection's kinds) amount to."""
+        ...
+
+
+def _derive(projection: Projection, subject_facts: Sequence[FactRow], context: Context) -> Derived:
+    own = [fact for fact in subject_facts if fact.kind in projection.kinds]
+    return projection.derive(facts.in_order(own), context) if own else NOTHING
+
+
+def ingest(uow: UnitOfWork, projection: Projection, new_facts: Sequence[FactRow]) -> int:
+    """Keep these facts (of ``projection``'s kinds) and bring every figure they touch up to date, in the open
+    transaction; returns how many facts were new."""
+    if stray := {fact.kind for fact in new_facts} - projection.kinds:
+        raise ValueError(f"{projection.name} does not derive from {sorted(stray)}")
+    kept = facts.record(uow, new_facts)
+    touched: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for fact in kept:
+        touched[fact.workspace_id][fact.subject_id].add(fact.event_id)
+    for workspace_id in sorted(touched):
+        _update(uow, projection, workspaces.lock(uow, workspace_id), touched[workspace_id])
+    return len(kept)
+
+
+def subscribe(
+    subscriptions: Subscriptions, event_type: EventType[P], projection: Projection, to_facts: ToFacts[P]
+) -> None:
+    """Make ``event_type``'s events facts of ``projection`` (``to_facts`` says which; none for an event that
+    tells the report nothing), one batch at a time where the consumer hands a batch."""
+
+    def one(_rt: Any, uow: UnitOfWork, event: Event[P]) -> None:
+        ingest(uow, projection, to_facts(event))
+
+    def many(_rt: Any, uow: UnitOfWork, batch: Sequence[Event[P]]) -> None:
+        ingest(uow, projection, [fact for event in batch for fact in to_facts(event)])
+
+    subscriptions.on(event_type, batch=many)(one)
+
+
+def _update(uow: UnitOfWork, projection: Projection, context: Context, subjects: dict[str, set[str]]) -> None:
+    before: list[Contribution] = []
+    after: list[Contribution] = []
+    now_durations: dict[str, Sequence[DurationRow]] = {}
+    for subject, subject_facts in facts.of_subjects(uow, context.workspace_id, subjects).items():
+        new_ids = subjects[subject]
+        old = [fact for fact in subject_facts if fact.event_id not in new_ids]
+        was, now = _derive(projection, old, context), _derive(projection, subject_facts, context)
+        before.extend(was.contributions)
+        after.extend(now.contributions)
+        now_durations[subject] = now.durations
+    zone = context.zone
+    rollups.add(
+        uow, context.workspace_id, rollups.difference(rollups.totals(before, zone), rollups.totals(after, zone))
+    )
+    durations.replace(uow, workspace_id=context.workspace_id, projection=projection.name, rows_by_subject=now_durations)
+
+
+def _subject_batches(uow: UnitOfWork, workspace_id: str, size: int) -> Iterator[dict[str, list[FactRow]]]:
+    """The workspace's facts, a batch of whole subjects at a time (keyset on the subject id)."""
+    after = ""
+    while True:
+        ids = list(
+            uow.session.execute(
+                select(Fact.subject_id)
+                .where(Fact.workspace_id == workspace_id, Fact.subject_id > after)
+                .group_by(Fact.subject_id)
+                .order_by(Fact.subject_id)
+                .limit(size)
+            ).scalars()
+        )
+        if not ids:
+            return
+        yield facts.of_subjects(uow, workspace_id, ids)
+        after = ids[-1]
+
+
+def rebuild(
+    database: Database,
+    projections: Sequence[Projection],
+    workspace_id: str,
+    *,
+    batch: int = 2000,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Recompute every rollup and duration of the workspace from its kept facts, in one transaction (readers see
+    the old figures until it commits; ingest of the workspace waits for it). Returns the facts read."""
+    uow = database.unit_of_work()
+    read = 0
+    with uow:
+        context = workspaces.lock(uow, workspace_id)
+        zone = context.zone
+        uow.session.execute(delete(rollups.Rollup).where(rollups.Rollup.workspace_id == workspace_id))
+        uow.session.execute(delete(durations.Duration).where(durations.Duration.workspace_id == workspace_id))
+        contributed: list[Contribution] = []
+        totals: dict[rollups.Key, tuple[int, float]] = {}
+        for subjects in _subject_batches(uow, workspace_id, batch):
+            per_projection: dict[str, dict[str, Sequence[DurationRow]]] = defaultdict(dict)
+            for subject, subject_facts in subjects.items():
+                read += len(subject_facts)
+                for projection in projections:
+                    derived = _derive(projection, subject_facts, context)
+                    if derived is NOTHING:
+                        continue
+                    contributed.extend(derived.contributions)
+                    if derived.durations:
+                        per_projection[projection.name][subject] = derived.durations
+            for name, rows in per_projection.items():
+                durations.insert_many(uow, workspace_id=workspace_id, projection=name, rows_by_subject=rows)
+            totals = _merge(totals, rollups.totals(contributed, zone))
+            contributed = []
+            if progress is not None:
+                progress(read)
+        rollups.add(uow, workspace_id, totals)
+        uow.commit()
+    return read
+
+
+def _merge(
+    into: dict[rollups.Key, tuple[int, float]], more: dict[rollups.Key, tuple[int, float]]
+) -> dict[rollups.Key, tuple[int, float]]:
+    for key, (count, seconds) in more.items():
+        had = into.get(key, (0, 0.0))
+        into[key] = (had[0] + count, had[1] + seconds)
+    return into
+
+
+def workspaces_with_facts(database: Database) -> list[str]:
+    with database.unit_of_work() as uow:
+        return list(uow.session.execute(select(Fact.workspace_id).distinct().order_by(Fact.workspace_id)).scalars())

@@ -1,0 +1,92 @@
+"""What the reports know of a workspace: its time zone and business hours (from contacts' settings event and the
+reports' own settings), and the names others' events gave its members, stages and sources (chart labels)."""
+
+from __future__ import annotations
+
+import functools
+import zoneinfo
+from dataclasses import dataclass
+from datetime import tzinfo
+from typing import Any
+
+from sqlalchemy import JSON, Integer, String, Table, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Mapped, mapped_column
+
+from crm_platform.db import UnitOfWork
+from crm_reports.models import Base
+
+
+class ReportWorkspace(Base):
+    __tablename__ = "report_workspaces"
+
+    workspace_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # The week's opening hours and holidays response and close times may be counted in (None: all hours).
+    business_hours: Mapped[dict[str, Any] | None] = mapped_column(JSON(), nullable=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class Label(Base):
+    """A name to show for an id another service owns: a member, a stage, a contact type, a source."""
+
+    __tablename__ = "labels"
+
+    workspace_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # member, stage, type, source
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    position: Mapped[int] = mapped_column(Integer, default=0)  # stages: funnel order within their type
+    parent: Mapped[str] = mapped_column(String(64), default="")  # stages: their contact type's key
+
+
+@dataclass(frozen=True)
+class Context:
+    """What deriving a workspace's figures needs to know of it."""
+
+    workspace_id: str
+    time_zone: str = "UTC"
+    business_hours: dict[str, Any] | None = None
+
+    @property
+    def zone(self) -> tzinfo:
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+
+@functools.cache
+def _ensure(table: Table, dialect: str) -> Any:
+    insert_of = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert_of(table).on_conflict_do_nothing()
+
+
+def lock(uow: UnitOfWork, workspace_id: str) -> Context:
+    """The workspace's context, its row locked until the transaction ends: ingest and rebuild of one workspace
+    take turns, so a rebuild never misses facts that arrive while it runs (created at UTC the first time)."""
+    uow.session.execute(
+        _ensure(ReportWorkspace.__table__, uow.session.get_bind().dialect.name),  # type: ignore[arg-type]
+        {"workspace_id": workspace_id, "time_zone": "UTC", "version": 1},
+    )
+    row = uow.session.execute(
+        select(ReportWorkspace.time_zone, ReportWorkspace.business_hours)
+        .where(ReportWorkspace.workspace_id == workspace_id)
+        .with_for_update()
+    ).one()
+    return Context(workspace_id, row.time_zone, row.business_hours)
+
+
+def context(uow: UnitOfWork, workspace_id: str) -> Context:
+    """The workspace's context for reading (UTC and all hours for a workspace the reports have not heard of)."""
+    row = uow.session.execute(
+        select(ReportWorkspace.time_zone, ReportWorkspace.business_hours).where(
+            ReportWorkspace.workspace_id == workspace_id
+        )
+    ).one_or_none()
+    return Context(workspace_id) if row is None else Context(workspace_id, row.time_zone, row.business_hours)
+
+
+def labels(uow: UnitOfWork, workspace_id: str, kind: str) -> dict[str, str]:
+    """Names by id of one kind of thing in the workspace."""
+    rows = uow.session.execute(
+        select(Label.key, Label.name).where(Label.workspace_id == workspace_id, Label.kind == kind)
+    )
+    return {key: name for key, name in rows}
