@@ -30,6 +30,7 @@ MEMBER_MENTIONED = EventType("contacts.member.mentioned", contacts_pb2.MemberMen
 WORKSPACE_SETTINGS_CHANGED = EventType("contacts.workspace.settings_changed", contacts_pb2.WorkspaceSettingsChanged)
 # The workspace's contact types and stages, whole (names and funnel order), after any change to them.
 FUNNEL_CHANGED = EventType("contacts.funnel.changed", contacts_pb2.FunnelChanged)
+SOURCES_CHANGED = EventType("contacts.sources.changed", contacts_pb2.SourcesChanged)
 MEMBER_ADDED = EventType("contacts.member.added", contacts_pb2.MemberChanged)
 MEMBER_UPDATED = EventType("contacts.member.updated", contacts_pb2.MemberChanged)
 

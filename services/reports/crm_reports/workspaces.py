@@ -6,14 +6,14 @@ from __future__ import annotations
 import functools
 import zoneinfo
 from dataclasses import dataclass
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 from typing import Any
 
 from sqlalchemy import JSON, Integer, String, Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
-from crm_platform.db import UnitOfWork
+from crm_platform.db import UnitOfWork, UtcDateTime, utcnow
 from crm_reports.models import Base
 
 
@@ -25,6 +25,8 @@ class ReportWorkspace(Base):
     # The week's opening hours and holidays response and close times may be counted in (None: all hours).
     business_hours: Mapped[dict[str, Any] | None] = mapped_column(JSON(), nullable=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # Set when what derivation depends on changed (the time zone, the business hours): a loop rebuilds it.
+    rebuild_requested_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
 class Label(Base):
@@ -35,7 +37,8 @@ class Label(Base):
     workspace_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # member, stage, type, source
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    name: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(200))  # English, or the only name it has
+    name_es: Mapped[str] = mapped_column(String(200), default="")  # Spanish where the owner keeps one (sources)
     position: Mapped[int] = mapped_column(Integer, default=0)  # stages: funnel order within their type
     parent: Mapped[str] = mapped_column(String(64), default="")  # stages: their contact type's key
 
@@ -84,9 +87,17 @@ def context(uow: UnitOfWork, workspace_id: str) -> Context:
     return Context(workspace_id) if row is None else Context(workspace_id, row.time_zone, row.business_hours)
 
 
-def labels(uow: UnitOfWork, workspace_id: str, kind: str) -> dict[str, str]:
-    """Names by id of one kind of thing in the workspace."""
+def labels(uow: UnitOfWork, workspace_id: str, kind: str, *, language: str = "en") -> dict[str, str]:
+    """Names by id of one kind of thing in the workspace (in Spanish where asked and known)."""
     rows = uow.session.execute(
-        select(Label.key, Label.name).where(Label.workspace_id == workspace_id, Label.kind == kind)
+        select(Label.key, Label.name, Label.name_es).where(Label.workspace_id == workspace_id, Label.kind == kind)
     )
-    return {key: name for key, name in rows}
+    return {key: (name_es if language == "es" and name_es else name) for key, name, name_es in rows}
+
+
+def request_rebuild(uow: UnitOfWork, workspace_id: str) -> None:
+    """Ask for the workspace's figures to be derived again (its context changed), in the open transaction."""
+    lock(uow, workspace_id)
+    row = uow.session.get(ReportWorkspace, workspace_id)
+    assert row is not None
+    row.rebuild_requested_at = utcnow()

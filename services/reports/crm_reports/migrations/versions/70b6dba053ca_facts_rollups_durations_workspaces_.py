@@ -1,8 +1,8 @@
-"""facts, rollups, durations, workspaces
+"""facts, rollups, durations, workspaces, labels
 
-Revision ID: 5f592b9f18a3
+Revision ID: 70b6dba053ca
 Revises: df1198963a12
-Create Date: 2026-12-01 18:50:31.446180
+Create Date: 2026-12-01 18:52:12.948067
 """
 
 from typing import Sequence, Union
@@ -13,7 +13,7 @@ import crm_platform.db  # noqa: F401 - custom column types
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = '5f592b9f18a3'
+revision: str = '70b6dba053ca'
 down_revision: Union[str, Sequence[str], None] = 'df1198963a12'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
@@ -55,6 +55,7 @@ def upgrade() -> None:
     sa.Column('kind', sa.String(length=16), nullable=False),
     sa.Column('key', sa.String(length=64), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('name_es', sa.String(length=200), nullable=False),
     sa.Column('position', sa.Integer(), nullable=False),
     sa.Column('parent', sa.String(length=64), nullable=False),
     sa.PrimaryKeyConstraint('workspace_id', 'kind', 'key', name=op.f('pk_labels'))
@@ -64,6 +65,7 @@ def upgrade() -> None:
     sa.Column('time_zone', sa.String(length=64), nullable=False),
     sa.Column('business_hours', sa.JSON(), nullable=True),
     sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('rebuild_requested_at', crm_platform.db.UtcDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('workspace_id', name=op.f('pk_report_workspaces'))
     )
     op.create_table('rollups',
