@@ -12,10 +12,10 @@ from flask_openapi3 import OpenAPI
 from crm_platform.consumer import Subscriptions
 from crm_platform.service import Runtime, ServiceSpec
 from crm_reports import cli, endpoints
-from crm_reports.models import Base
 from crm_reports.mail import handlers as mail_handlers
 from crm_reports.mail import service as _mail_report  # noqa: F401 - registers the report
 from crm_reports.mail.rules import PROJECTION as MAIL
+from crm_reports.models import Base
 from crm_reports.projection import Projection
 from crm_reports.summary import handlers as summary_handlers
 from crm_reports.summary import models as _summary_models  # noqa: F401 - registers the tables

@@ -14,8 +14,11 @@ from crm_reports.mail.rules import PROJECTION, message_subject
 
 
 def _fact(event: Event, subject: str, **attrs: object) -> list[FactRow]:  # type: ignore[type-arg]
-    return [FactRow(event.event_id, event.workspace_id, event.type.name, subject or event.event_id, event.occurred_at,
-                    "", attrs)]
+    return [
+        FactRow(
+            event.event_id, event.workspace_id, event.type.name, subject or event.event_id, event.occurred_at, "", attrs
+        )
+    ]
 
 
 def sent(event: Event[mailer_pb2.MessageSent]) -> list[FactRow]:
@@ -33,9 +36,9 @@ def suppressed(event: Event[mailer_pb2.MessageSuppressed]) -> list[FactRow]:
     return _fact(event, p.message_id, reason=p.reason)
 
 
-def recipient_event(event: Event[mailer_pb2.RecipientComplained] | Event[mailer_pb2.RecipientUnsubscribed]) -> list[
-    FactRow
-]:
+def recipient_event(
+    event: Event[mailer_pb2.RecipientComplained] | Event[mailer_pb2.RecipientUnsubscribed],
+) -> list[FactRow]:
     return _fact(event, event.event_id)
 
 

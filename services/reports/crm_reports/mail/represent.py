@@ -61,8 +61,9 @@ def build(
         Figure("bounced_soft", msgid("Soft bounces"), sum(bounces.get(kind, 0) for kind in SOFT_KINDS)),
     ]
     found_figures.append(
-        Figure("delivery_rate", msgid("Delivered (share of sent)"), figures.ratio(totals[DELIVERED], totals[SENT]),
-               "ratio")
+        Figure(
+            "delivery_rate", msgid("Delivered (share of sent)"), figures.ratio(totals[DELIVERED], totals[SENT]), "ratio"
+        )
     )
     over_time = _over_time(per_day, start=start, end=end, bucket=bucket)
     tables = [over_time, _kind_table(in_range), _bounce_table(bounces), _suppressed_table(in_range)]

@@ -44,5 +44,7 @@ def build(uow: UnitOfWork, caller: Caller, query: ReportQuery) -> Report:
 
 
 SPEC = report.register(
-    Spec("mail", TITLE, build, tables=("over_time", "by_kind", "bounces", "suppressed"), charts=("over_time", "bounces"))
+    Spec(
+        "mail", TITLE, build, tables=("over_time", "by_kind", "bounces", "suppressed"), charts=("over_time", "bounces")
+    )
 )

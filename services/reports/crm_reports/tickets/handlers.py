@@ -15,12 +15,16 @@ from crm_reports.tickets.rules import PROJECTION
 def _fact(event: Event, ticket_id: str, member_id: str, **attrs: object) -> list[FactRow]:  # type: ignore[type-arg]
     if not ticket_id:
         return []
-    return [FactRow(event.event_id, event.workspace_id, event.type.name, ticket_id, event.occurred_at, member_id, attrs)]
+    return [
+        FactRow(event.event_id, event.workspace_id, event.type.name, ticket_id, event.occurred_at, member_id, attrs)
+    ]
 
 
 def opened(event: Event[tickets_pb2.TicketOpened]) -> list[FactRow]:
     p = event.payload
-    return _fact(event, p.ticket_id, p.responsible_id, status=p.status, priority=p.priority, responsible=p.responsible_id)
+    return _fact(
+        event, p.ticket_id, p.responsible_id, status=p.status, priority=p.priority, responsible=p.responsible_id
+    )
 
 
 def status_changed(event: Event[tickets_pb2.TicketStatusChanged]) -> list[FactRow]:

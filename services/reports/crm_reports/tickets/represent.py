@@ -158,8 +158,10 @@ def build(inputs: Inputs, *, start: date, end: date, bucket: str) -> tuple[list[
             msgid("Tickets over time"),
             "series",
             [row["bucket"] for row in over_time.rows],
-            [(COUNT_LABELS[metric], [row[metric.removeprefix("ticket_")] for row in over_time.rows]) for metric in
-             (OPENED, SOLVED, CLOSED, REOPENED)],
+            [
+                (COUNT_LABELS[metric], [row[metric.removeprefix("ticket_")] for row in over_time.rows])
+                for metric in (OPENED, SOLVED, CLOSED, REOPENED)
+            ],
         ),
         Chart(
             "by_status",
@@ -199,7 +201,9 @@ def _over_time(per_day: DaySums, *, start: date, end: date, bucket: str) -> Tabl
 def _status_table(by_status: Mapping[str, int]) -> Table:
     columns = [Column("status", msgid("Status"), "text"), Column("label", msgid("Name"), "text")]
     rows = [{"status": s, "label": STATUS_LABELS[s], "tickets": by_status[s]} for s in STATUSES]
-    return Table("by_status", msgid("Tickets by status at the end"), [*columns, Column("tickets", msgid("Tickets"))], rows)
+    return Table(
+        "by_status", msgid("Tickets by status at the end"), [*columns, Column("tickets", msgid("Tickets"))], rows
+    )
 
 
 def _priority_table(inputs: Inputs) -> Table:

@@ -199,4 +199,3 @@ class _Walk:
 def _is_outcome(raw: str) -> bool:
     target, _, outcome = raw.partition(":")
     return bool(target) and outcome in ("met", "breached")
-

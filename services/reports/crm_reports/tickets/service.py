@@ -33,7 +33,12 @@ def build(uow: UnitOfWork, caller: Caller, query: ReportQuery) -> Report:
         uow, workspace_id=workspace_id, metrics=COUNTED, start=span.start, end=span.end, member_id=member, by=("day",)
     )
     at_end = rollups.sums(
-        uow, workspace_id=workspace_id, metrics=[STATE], start=None, end=span.end, member_id=member,
+        uow,
+        workspace_id=workspace_id,
+        metrics=[STATE],
+        start=None,
+        end=span.end,
+        member_id=member,
         by=("member_id", "dimension"),
     )
     start, end = span.instants()
@@ -75,6 +80,11 @@ def build(uow: UnitOfWork, caller: Caller, query: ReportQuery) -> Report:
 
 
 SPEC = report.register(
-    Spec("tickets", TITLE, build, tables=("over_time", "by_status", "by_priority", "by_member", "sla"),
-         charts=("over_time", "by_status", "sla"))
+    Spec(
+        "tickets",
+        TITLE,
+        build,
+        tables=("over_time", "by_status", "by_priority", "by_member", "sla"),
+        charts=("over_time", "by_status", "sla"),
+    )
 )
