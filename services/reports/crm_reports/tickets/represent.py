@@ -78,12 +78,12 @@ class Inputs:
     member_names: Mapping[str, str]
 
 
-def counts(rows: Sums, metric: str, *, by: int | None = None) -> dict[str, int]:
-    """Counts of one metric, in total (``""``) or per member (``by=1``) or per dimension (``by=2``)."""
+def counts(rows: Sums, metric: str, *, by: str | None = None) -> dict[str, int]:
+    """Counts of one metric, in total (key ``""``), per ``member`` or per ``dimension``."""
     found: dict[str, int] = defaultdict(int)
-    for row in rows:
-        if row[0] == metric:
-            found["" if by is None else row[by]] += row[3]
+    for name, member, dimension, count, _seconds in rows:
+        if name == metric:
+            found[{None: "", "member": member, "dimension": dimension}[by]] += count
     return dict(found)
 
 
@@ -207,8 +207,8 @@ def _status_table(by_status: Mapping[str, int]) -> Table:
 
 
 def _priority_table(inputs: Inputs) -> Table:
-    opened = counts(inputs.in_range, OPENED, by=2)
-    solved = counts(inputs.in_range, SOLVED, by=2)
+    opened = counts(inputs.in_range, OPENED, by="dimension")
+    solved = counts(inputs.in_range, SOLVED, by="dimension")
     active = active_by(inputs.at_end, by="priority")
     rows = [
         {
@@ -231,7 +231,7 @@ def _priority_table(inputs: Inputs) -> Table:
 
 
 def _member_table(inputs: Inputs) -> Table:
-    per_metric = {metric: counts(inputs.in_range, metric, by=1) for metric in COUNTED}
+    per_metric = {metric: counts(inputs.in_range, metric, by="member") for metric in COUNTED}
     active = active_by(inputs.at_end, by="member")
     members = set(active).union(*per_metric.values()).union(*(inputs.times.get(m, {}) for m in TIME_LABELS))
     members.discard(EVERYONE)

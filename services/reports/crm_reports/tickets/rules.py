@@ -26,7 +26,7 @@ one, else what the ticket's assignments said); a first response of an unassigned
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 
 from crm_reports.durations import DurationRow
@@ -90,8 +90,8 @@ PROJECTION = TicketProjection()
 def derive(subject_facts: Sequence[FactRow]) -> Derived:
     """One ticket's contributions and durations from its facts, in the order things happened.
 
-    Facts may be missing (not arrived yet): before the opening is known, the ticket's status is what its first
-    change moved it from, and no time is measured (there is nothing to measure from)."""
+    Facts may be missing (not arrived yet): before the opening is known, the ticket is where its status changes
+    put it, and no time is measured (there is nothing to measure from); once it arrives, all is derived again."""
     walk = _Walk()
     for fact in subject_facts:
         walk.step(fact)
@@ -178,15 +178,17 @@ class _Walk:
 
     def _move(self, at: datetime, status: str | None) -> None:
         """The ticket is now in ``status`` (None: the one it had) with the current priority and responsible."""
-        if status is None and self.state is None:
+        was = self.state
+        current = status or (was.status if was is not None else None)
+        if current is None:
             return
-        now = State(status or self.state.status, self.priority, self.responsible)  # type: ignore[union-attr]
-        if now == self.state:
+        now = State(current, self.priority, self.responsible)
+        if now == was:
             return
-        if self.state is not None:
-            self.contributions.append(Contribution(STATE, at, self.state.responsible, self.state.dimension, -1))
+        if was is not None:
+            self.contributions.append(Contribution(STATE, at, was.responsible, was.dimension, -1))
         self.contributions.append(Contribution(STATE, at, now.responsible, now.dimension))
-        self.state = replace(now)
+        self.state = now
 
     def result(self) -> Derived:
         found = list(self.contributions)

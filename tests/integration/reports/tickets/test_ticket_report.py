@@ -156,6 +156,12 @@ def test_the_state_at_the_range_end_is_what_the_tickets_were_then(reports_api: R
         "solved": 1,
     }
     assert values(body)["reopened"] == 0
+    later = read(reports_api, acme, "from=2026-05-06&to=2026-05-31")  # after everything happened: still there
+    assert {row["status"]: row["tickets"] for row in table(later, "by_status") if row["tickets"]} == {
+        "open": 2,
+        "closed": 1,
+    }
+    assert (values(later)["opened"], values(later)["active_at_end"]) == (0, 2)
 
 
 def test_an_agent_sees_their_own_figures_only_and_another_members_answers_404(reports_api: RunningService) -> None:
