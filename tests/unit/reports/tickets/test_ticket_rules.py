@@ -183,3 +183,13 @@ def test_a_ticket_whose_opening_is_late_is_derived_whole_once_it_arrives() -> No
     assert state_at_end(list(before.contributions)) == {("", "solved|normal"): 1}
     assert state_at_end(list(after.contributions)) == {("ana", "solved|normal"): 1}
     assert [d.seconds for d in after.durations] == [3600.0]
+
+
+def test_any_move_out_of_solved_or_closed_to_an_active_status_is_a_reopen() -> None:
+    derived = rules.derive(
+        [opened(), moved(10, "new", "solved"), moved(20, "solved", "pending"), moved(30, "pending", "closed")]
+    )
+    contributions = list(derived.contributions)
+
+    assert counted(contributions, REOPENED) == [(at(20), "ana", "normal")]
+    assert state_at_end(contributions) == {("ana", "closed|normal"): 1}
