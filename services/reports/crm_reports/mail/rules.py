@@ -23,16 +23,17 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
+from crm_events import mailer
 from crm_reports.facts import FactRow
 from crm_reports.projection import Derived
 from crm_reports.rollups import Contribution
 from crm_reports.workspaces import Context
 
-SENT_KIND = "mailer.message.sent"
-BOUNCED_KIND = "mailer.delivery.bounced"
-COMPLAINED_KIND = "mailer.recipient.complained"
-UNSUBSCRIBED_KIND = "mailer.recipient.unsubscribed"
-SUPPRESSED_KIND = "mailer.message.suppressed"
+SENT_KIND = mailer.MESSAGE_SENT.name
+BOUNCED_KIND = mailer.DELIVERY_BOUNCED.name
+COMPLAINED_KIND = mailer.RECIPIENT_COMPLAINED.name
+UNSUBSCRIBED_KIND = mailer.RECIPIENT_UNSUBSCRIBED.name
+SUPPRESSED_KIND = mailer.MESSAGE_SUPPRESSED.name
 
 SENT, DELIVERED, BOUNCED = "mail_sent", "mail_delivered", "mail_bounced"
 COMPLAINED, UNSUBSCRIBED, SUPPRESSED = "mail_complained", "mail_unsubscribed", "mail_suppressed"

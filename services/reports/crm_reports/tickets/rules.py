@@ -29,18 +29,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from crm_events import tickets
 from crm_reports.durations import DurationRow
 from crm_reports.facts import FactRow
 from crm_reports.projection import Derived
 from crm_reports.rollups import Contribution
 from crm_reports.workspaces import Context
 
-OPENED_KIND = "tickets.ticket.opened"
-STATUS_CHANGED_KIND = "tickets.ticket.status_changed"
-ASSIGNED_KIND = "tickets.ticket.assigned"
-PRIORITY_CHANGED_KIND = "tickets.ticket.priority_changed"
-COMMENT_KIND = "tickets.comment.public_added"
-SLA_BREACHED_KIND = "tickets.sla.breached"
+OPENED_KIND = tickets.TICKET_OPENED.name
+STATUS_CHANGED_KIND = tickets.TICKET_STATUS_CHANGED.name
+ASSIGNED_KIND = tickets.TICKET_ASSIGNED.name
+PRIORITY_CHANGED_KIND = tickets.TICKET_PRIORITY_CHANGED.name
+COMMENT_KIND = tickets.COMMENT_PUBLIC_ADDED.name  # private notes are never a response
+SLA_BREACHED_KIND = tickets.SLA_BREACHED.name
 
 STATUSES = ("new", "open", "pending", "stopped", "solved", "closed")
 DONE = ("solved", "closed")
