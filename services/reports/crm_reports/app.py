@@ -12,10 +12,10 @@ from flask_openapi3 import OpenAPI
 from crm_platform.consumer import Subscriptions
 from crm_platform.service import Runtime, ServiceSpec
 from crm_reports import cli, endpoints
-from crm_reports.models import Base
 from crm_reports.funnel import handlers as funnel_handlers
 from crm_reports.funnel import service as _funnel_report  # noqa: F401 - registers the report
 from crm_reports.labels import handlers as label_handlers
+from crm_reports.models import Base
 from crm_reports.projection import Projection
 from crm_reports.sources import service as _sources_report  # noqa: F401 - registers the report
 from crm_reports.summary import handlers as summary_handlers

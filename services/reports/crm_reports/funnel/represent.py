@@ -6,12 +6,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from crm_platform.errors import msgid
 from crm_reports import figures
 from crm_reports.figures import Stats
 from crm_reports.funnel import rules
-from crm_reports.labels.service import Stage
+from crm_reports.labels.rules import Stage
 from crm_reports.ranges import DateRange
 from crm_reports.report import Chart, Column, Figure, Report, Table
 
@@ -57,7 +58,7 @@ def forward_exits(order: Sequence[Stage], exits: Mapping[str, int]) -> dict[str,
     return forward
 
 
-def stage_rows(order: Sequence[Stage], numbers: Numbers) -> list[dict[str, object]]:
+def stage_rows(order: Sequence[Stage], numbers: Numbers) -> list[dict[str, Any]]:
     entered = numbers.flows.get(rules.ENTERED, {})
     won_after = numbers.flows.get(rules.WON_AFTER, {})
     now = numbers.now.get(rules.OPEN_STAGE, {})
@@ -82,7 +83,7 @@ def stage_rows(order: Sequence[Stage], numbers: Numbers) -> list[dict[str, objec
     return rows
 
 
-def type_rows(order: Sequence[Stage], type_names: Mapping[str, str], numbers: Numbers) -> list[dict[str, object]]:
+def type_rows(order: Sequence[Stage], type_names: Mapping[str, str], numbers: Numbers) -> list[dict[str, Any]]:
     now = numbers.now.get(rules.OPEN_TYPE, {})
     created, won, lost = (numbers.flows.get(metric, {}) for metric in (rules.CREATED, rules.WON, rules.LOST))
     keys = list(dict.fromkeys([stage.type_key for stage in order if stage.type_key] + sorted(type_names)))
@@ -101,7 +102,7 @@ def type_rows(order: Sequence[Stage], type_names: Mapping[str, str], numbers: Nu
     ]
 
 
-def owner_rows(member_names: Mapping[str, str], numbers: Numbers) -> list[dict[str, object]]:
+def owner_rows(member_names: Mapping[str, str], numbers: Numbers) -> list[dict[str, Any]]:
     by = numbers.flows_by_owner
     created, won, lost = (by.get(metric, {}) for metric in (rules.CREATED, rules.WON, rules.LOST))
     owners = sorted(
@@ -140,9 +141,14 @@ def report(
     won, lost = _total(numbers.flows.get(rules.WON, {})), _total(numbers.flows.get(rules.LOST, {}))
     stages = stage_rows(order, numbers)
     several_types = len({row["type"] for row in stages}) > 1
-    funnel_labels = [f"{row['type']}: {row['stage']}" if several_types and row["type"] else str(row["stage"]) for row in stages]
+    funnel_labels = [
+        f"{row['type']}: {row['stage']}" if several_types and row["type"] else str(row["stage"]) for row in stages
+    ]
     times = numbers.all_stage_times
-    days = {metric: figures.series(numbers.daily.get(metric, {}), span.start, span.end, bucket) for metric in (rules.WON, rules.LOST)}
+    days = {
+        metric: figures.series(numbers.daily.get(metric, {}), span.start, span.end, bucket)
+        for metric in (rules.WON, rules.LOST)
+    }
     return Report(
         key="funnel",
         title=title,
@@ -150,12 +156,18 @@ def report(
         bucket=bucket,
         member_id=member_id,
         figures=[
-            Figure("contacts", msgid("Contacts in the funnel on the last day"), _total(numbers.now.get(rules.OPEN_TYPE, {}))),
+            Figure(
+                "contacts",
+                msgid("Contacts in the funnel on the last day"),
+                _total(numbers.now.get(rules.OPEN_TYPE, {})),
+            ),
             Figure("created", msgid("New contacts"), _total(numbers.flows.get(rules.CREATED, {}))),
             Figure("won", msgid("Won"), won),
             Figure("lost", msgid("Lost"), lost),
             Figure("win_rate", msgid("Won of those won or lost"), figures.ratio(won, won + lost), "ratio"),
-            Figure("stage_time", msgid("Time in a stage"), times.average, "seconds", times.median, times.percentiles[1]),
+            Figure(
+                "stage_time", msgid("Time in a stage"), times.average, "seconds", times.median, times.percentiles[1]
+            ),
         ],
         tables=[
             Table(
@@ -201,17 +213,28 @@ def report(
             ),
         ],
         charts=[
-            Chart("funnel", msgid("Contacts per stage"), "funnel", funnel_labels, [(msgid("Contacts"), [float(row["contacts"]) for row in stages])]),  # type: ignore[arg-type]
+            Chart(
+                "funnel",
+                msgid("Contacts per stage"),
+                "funnel",
+                funnel_labels,
+                [(msgid("Contacts"), [float(row["contacts"]) for row in stages])],
+            ),
             Chart(
                 "won_lost",
                 msgid("Won and lost"),
                 "series",
                 [day.isoformat() for day, _ in days[rules.WON]],
-                [(msgid("Won"), [value for _, value in days[rules.WON]]), (msgid("Lost"), [value for _, value in days[rules.LOST]])],
+                [
+                    (msgid("Won"), [value for _, value in days[rules.WON]]),
+                    (msgid("Lost"), [value for _, value in days[rules.LOST]]),
+                ],
             ),
         ],
         notes=[
-            msgid("Contacts per stage are those active in it on the range's last day; won and lost are statuses, not stages."),
-            msgid("Conversion counts the contacts that entered each stage in the range; time in a stage counts the stays that ended in it."),
+            msgid("Contacts per stage: those active in it on the last day (won and lost are statuses, not stages)."),
+            msgid(
+                "Conversion: of the contacts that entered a stage in the range; time: of the stays that ended in it."
+            ),
         ],
     )

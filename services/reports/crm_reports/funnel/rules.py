@@ -125,7 +125,9 @@ def stock_changes(metric: str, before: tuple[str, str], after: tuple[str, str], 
 
 
 def became(step: Step, status: str) -> bool:
-    return step.after.exists and step.after.status == status and not (step.before.exists and step.before.status == status)
+    return (
+        step.after.exists and step.after.status == status and not (step.before.exists and step.before.status == status)
+    )
 
 
 @dataclass(frozen=True)
@@ -149,7 +151,9 @@ def stays(steps: Sequence[Step]) -> list[Stay]:
             continue
         if current is not None:
             after = step.after
-            exit = after.open_stage or (after.status if after.exists and after.status in (WON_STATUS, LOST_STATUS) else "")
+            exit = after.open_stage or (
+                after.status if after.exists and after.status in (WON_STATUS, LOST_STATUS) else ""
+            )
             found.append(replace(current, exit=exit, exited_at=step.at, owner_at_exit=after.owner))
             current = None
         if step.after.open_stage:
@@ -185,7 +189,14 @@ def stage_times(steps: Sequence[Step]) -> list[DurationRow]:
     """How long each stay the contact has left for another stage, won or lost lasted, for the owner it had when
     it left (a deleted or merged contact's last stay measures nothing about the funnel)."""
     return [
-        DurationRow(STAGE_TIME, seq, stay.exited_at, (stay.exited_at - stay.entered_at).total_seconds(), stay.owner_at_exit, stay.stage)
+        DurationRow(
+            STAGE_TIME,
+            seq,
+            stay.exited_at,
+            (stay.exited_at - stay.entered_at).total_seconds(),
+            stay.owner_at_exit,
+            stay.stage,
+        )
         for seq, stay in enumerate(stays(steps))
         if stay.exited_at is not None and stay.exit
     ]

@@ -55,7 +55,13 @@ def build(uow: UnitOfWork, caller: Caller, query: ReportQuery) -> Report:
 
     def times(stage: str | None) -> figures.Stats:
         count, average, percentiles = durations.percentiles(
-            uow, workspace_id=workspace, metric=rules.STAGE_TIME, start=first, end=after, member_id=member, dimension=stage
+            uow,
+            workspace_id=workspace,
+            metric=rules.STAGE_TIME,
+            start=first,
+            end=after,
+            member_id=member,
+            dimension=stage,
         )
         return figures.Stats(count, average, tuple(percentiles))
 
@@ -81,4 +87,6 @@ def build(uow: UnitOfWork, caller: Caller, query: ReportQuery) -> Report:
     )
 
 
-SPEC = report.register(Spec("funnel", TITLE, build, tables=("stages", "types", "owners"), charts=("funnel", "won_lost")))
+SPEC = report.register(
+    Spec("funnel", TITLE, build, tables=("stages", "types", "owners"), charts=("funnel", "won_lost"))
+)

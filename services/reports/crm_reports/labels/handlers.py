@@ -16,9 +16,7 @@ log = logging.getLogger(__name__)
 
 
 def member_changed(_rt: Any, uow: UnitOfWork, event: Event[contacts_pb2.MemberChanged]) -> None:
-    service.upsert(
-        uow, workspace_id=event.workspace_id, row=rules.of_member(event.payload), as_of=event.occurred_at
-    )
+    service.upsert(uow, workspace_id=event.workspace_id, row=rules.of_member(event.payload), as_of=event.occurred_at)
 
 
 def funnel_changed(_rt: Any, uow: UnitOfWork, event: Event[contacts_pb2.FunnelChanged]) -> None:

@@ -22,6 +22,18 @@ class LabelRow:
     parent: str = ""
 
 
+@dataclass(frozen=True)
+class Stage:
+    """A stage as the funnel shows it: in its type's order, types in theirs."""
+
+    key: str
+    name: str
+    position: int
+    type_key: str
+    type_name: str
+    type_position: int
+
+
 def of_member(payload: contacts_pb2.MemberChanged) -> LabelRow:
     return LabelRow(MEMBER, payload.member_id, payload.name or payload.email or payload.member_id)
 
@@ -32,7 +44,9 @@ def of_funnel(payload: contacts_pb2.FunnelChanged) -> list[LabelRow]:
     for funnel_type in payload.types:
         rows.append(LabelRow(TYPE, funnel_type.key, funnel_type.name or funnel_type.key, position=funnel_type.position))
         for stage in funnel_type.stages:
-            rows.append(LabelRow(STAGE, stage.id, stage.name or stage.id, position=stage.position, parent=funnel_type.key))
+            rows.append(
+                LabelRow(STAGE, stage.id, stage.name or stage.id, position=stage.position, parent=funnel_type.key)
+            )
     return rows
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -13,7 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from crm_platform.db import UnitOfWork
 from crm_reports import workspaces
-from crm_reports.labels.rules import STAGE, TYPE, LabelRow
+from crm_reports.labels.rules import STAGE, TYPE, LabelRow, Stage
 from crm_reports.workspaces import Label, ReportWorkspace
 
 
@@ -80,18 +79,6 @@ def set_time_zone(uow: UnitOfWork, *, workspace_id: str, time_zone: str, as_of: 
     row.time_zone = time_zone
     workspaces.request_rebuild(uow, workspace_id)
     return True
-
-
-@dataclass(frozen=True)
-class Stage:
-    """A stage as the funnel shows it: in its type's order, types in theirs."""
-
-    key: str
-    name: str
-    position: int
-    type_key: str
-    type_name: str
-    type_position: int
 
 
 def funnel_order(uow: UnitOfWork, workspace_id: str) -> list[Stage]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from crm_platform.errors import msgid
 from crm_reports import figures
@@ -20,7 +21,7 @@ class Numbers:
     won: Mapping[str, int]  # source -> contacts won in the range
 
 
-def source_rows(names: Mapping[str, tuple[str, str]], numbers: Numbers) -> list[dict[str, object]]:
+def source_rows(names: Mapping[str, tuple[str, str]], numbers: Numbers) -> list[dict[str, Any]]:
     """One row per source that has a figure, most new contacts first; ``name_es`` beside the English name."""
     keys = {key for found in (numbers.now, numbers.created, numbers.won) for key, count in found.items() if count}
     total_created = sum(numbers.created.values())
@@ -38,11 +39,25 @@ def source_rows(names: Mapping[str, tuple[str, str]], numbers: Numbers) -> list[
                 "won": numbers.won.get(key, 0),
             }
         )
-    return sorted(rows, key=lambda row: (-int(row["created"]), -int(row["contacts"]), row["source_id"] == "", str(row["source"]).lower()))  # type: ignore[call-overload]
+    return sorted(
+        rows,
+        key=lambda row: (
+            -int(row["created"]),
+            -int(row["contacts"]),
+            row["source_id"] == "",
+            str(row["source"]).lower(),
+        ),
+    )
 
 
 def report(
-    *, title: str, span: DateRange, bucket: str, member_id: str | None, names: Mapping[str, tuple[str, str]], numbers: Numbers
+    *,
+    title: str,
+    span: DateRange,
+    bucket: str,
+    member_id: str | None,
+    names: Mapping[str, tuple[str, str]],
+    numbers: Numbers,
 ) -> Report:
     rows = source_rows(names, numbers)
     return Report(
@@ -77,11 +92,10 @@ def report(
                 "bars",
                 [str(row["source"]) for row in rows],
                 [
-                    (msgid("New contacts"), [float(row["created"]) for row in rows]),  # type: ignore[arg-type]
-                    (msgid("Won"), [float(row["won"]) for row in rows]),  # type: ignore[arg-type]
+                    (msgid("New contacts"), [float(row["created"]) for row in rows]),
+                    (msgid("Won"), [float(row["won"]) for row in rows]),
                 ],
             )
         ],
         notes=[msgid("A contact counts for the source it had when it was created, won, or on the range's last day.")],
     )
-

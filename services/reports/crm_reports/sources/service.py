@@ -20,7 +20,13 @@ def build(uow: UnitOfWork, caller: Caller, query: ReportQuery) -> Report:
     workspace = caller.workspace_id
     now = by_metric(
         rollups.sums(
-            uow, workspace_id=workspace, metrics=(rules.CONTACTS,), start=None, end=span.end, member_id=member, by=("dimension",)
+            uow,
+            workspace_id=workspace,
+            metrics=(rules.CONTACTS,),
+            start=None,
+            end=span.end,
+            member_id=member,
+            by=("dimension",),
         )
     )
     flows = by_metric(

@@ -54,15 +54,25 @@ def created(workspace: str, when: datetime, contact: str, *, stage: str, owner: 
 
 def moved(workspace: str, when: datetime, contact: str, *, from_: str, to: str, owner: str, source: str) -> bytes:
     payload = contacts_pb2.ContactStageChanged(
-        contact_id=contact, from_stage_id=from_, to_stage_id=to, contact_type="contact", owner_id=owner,
-        source_id=source, status="active",
+        contact_id=contact,
+        from_stage_id=from_,
+        to_stage_id=to,
+        contact_type="contact",
+        owner_id=owner,
+        source_id=source,
+        status="active",
     )
     return body("contacts.contact.stage_changed", payload, workspace, when)
 
 
 def status(workspace: str, when: datetime, contact: str, to: str, *, stage: str, owner: str, source: str) -> bytes:
     payload = contacts_pb2.ContactStatusChanged(
-        contact_id=contact, from_status="active", to_status=to, owner_id=owner, source_id=source, stage_id=stage,
+        contact_id=contact,
+        from_status="active",
+        to_status=to,
+        owner_id=owner,
+        source_id=source,
+        stage_id=stage,
         contact_type="contact",
     )
     return body("contacts.contact.status_changed", payload, workspace, when)

@@ -19,7 +19,9 @@ MAY = "?from=2026-05-01&to=2026-05-05"
 
 
 def stages(found: dict) -> list[tuple]:
-    return [(row["stage"], row["contacts"], row["entered"], row["to_next"], row["to_won"]) for row in table(found, "stages")]
+    return [
+        (row["stage"], row["contacts"], row["entered"], row["to_next"], row["to_won"]) for row in table(found, "stages")
+    ]
 
 
 def test_the_funnel_shows_contacts_per_stage_won_lost_and_conversion(reports_api: RunningService) -> None:
@@ -34,7 +36,12 @@ def test_the_funnel_shows_contacts_per_stage_won_lost_and_conversion(reports_api
         ("Proposal", 0, 0, None, None),
     ]
     assert figures(found) | {"stage_time": None} == {
-        "contacts": 1, "created": 4, "won": 1, "lost": 1, "win_rate": 0.5, "stage_time": None,
+        "contacts": 1,
+        "created": 4,
+        "won": 1,
+        "lost": 1,
+        "win_rate": 0.5,
+        "stage_time": None,
     }
     assert chart(found, "funnel")["categories"] == ["New", "Qualified", "Proposal"]
     assert chart(found, "funnel")["series"][0]["values"] == [0, 1, 0]
@@ -82,7 +89,12 @@ def test_won_and_lost_per_owner_and_an_admin_may_look_at_one_member(reports_api:
     ]
     assert bea["member_id"] == "bea"
     assert figures(bea) | {"stage_time": None} == {
-        "contacts": 0, "created": 2, "won": 0, "lost": 1, "win_rate": 0.0, "stage_time": None,
+        "contacts": 0,
+        "created": 2,
+        "won": 0,
+        "lost": 1,
+        "win_rate": 0.0,
+        "stage_time": None,
     }
 
 
@@ -143,9 +155,10 @@ def state(reports: RunningService, workspace: str) -> tuple[list, list]:
             .order_by(Rollup.metric, Rollup.day, Rollup.member_id, Rollup.dimension)
         ).all()
         duration_rows = uow.session.execute(
-            select(Duration.subject_id, Duration.metric, Duration.seq, Duration.dimension, Duration.seconds, Duration.at)
+            select(
+                Duration.subject_id, Duration.metric, Duration.seq, Duration.dimension, Duration.seconds, Duration.at
+            )
             .where(Duration.workspace_id == workspace)
             .order_by(Duration.subject_id, Duration.metric, Duration.seq)
         ).all()
     return [tuple(row) for row in rollup_rows], [tuple(row) for row in duration_rows]
-

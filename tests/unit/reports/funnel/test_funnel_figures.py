@@ -6,7 +6,7 @@ from datetime import UTC, date
 
 from crm_reports.figures import Stats
 from crm_reports.funnel import represent, rules
-from crm_reports.labels.service import Stage
+from crm_reports.labels.rules import Stage
 from crm_reports.ranges import DateRange
 
 ORDER = [
@@ -73,8 +73,14 @@ def test_owners_have_their_won_lost_and_win_rate_unassigned_last() -> None:
 
 def test_the_report_has_headline_figures_a_funnel_chart_in_order_and_won_lost_per_day() -> None:
     built = represent.report(
-        title="Funnel", span=SPAN, bucket="day", member_id=None, order=ORDER, type_names={"contact": "Contact"},
-        member_names={}, numbers=numbers(),
+        title="Funnel",
+        span=SPAN,
+        bucket="day",
+        member_id=None,
+        order=ORDER,
+        type_names={"contact": "Contact"},
+        member_names={},
+        numbers=numbers(),
     )
     headline = {figure.key: figure.value for figure in built.figures}
     assert headline["contacts"] == 4 and headline["won"] == 2 and headline["lost"] == 3

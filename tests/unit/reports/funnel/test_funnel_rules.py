@@ -20,13 +20,23 @@ def fact(kind: Any, hours: float, n: int, **attrs: str) -> FactRow:
     return FactRow(f"e{n:03}", "ws", kind.name, "c1", T0 + timedelta(hours=hours), attrs.get("owner_id", ""), attrs)
 
 
-def created(hours: float = 0, *, stage: str = "new", owner: str = "ana", source: str = "web", status: str = "active") -> FactRow:
+def created(
+    hours: float = 0, *, stage: str = "new", owner: str = "ana", source: str = "web", status: str = "active"
+) -> FactRow:
     snapshot = {"type": "contact", "stage_id": stage, "status": status, "owner_id": owner, "source_id": source}
     return fact(contacts.CONTACT_CREATED, hours, int(hours * 10), **snapshot)
 
 
 def moved(hours: float, to: str, *, owner: str = "ana") -> FactRow:
-    return fact(contacts.CONTACT_STAGE_CHANGED, hours, int(hours * 10), to_stage_id=to, contact_type="contact", owner_id=owner, status="active")
+    return fact(
+        contacts.CONTACT_STAGE_CHANGED,
+        hours,
+        int(hours * 10),
+        to_stage_id=to,
+        contact_type="contact",
+        owner_id=owner,
+        status="active",
+    )
 
 
 def status(hours: float, to: str, *, owner: str = "ana", stage: str = "") -> FactRow:

@@ -29,13 +29,24 @@ def totals(found: list[FactRow]) -> dict[str, Counter[str]]:
 def test_a_contact_counts_for_its_source_when_created_and_when_won() -> None:
     found = [
         snapshot_fact(contacts.CONTACT_CREATED.name, 0, "web"),
-        FactRow("e005", "ws", contacts.CONTACT_STATUS_CHANGED.name, "c1", T0 + timedelta(hours=5), "ana", {"to_status": "won"}),
+        FactRow(
+            "e005",
+            "ws",
+            contacts.CONTACT_STATUS_CHANGED.name,
+            "c1",
+            T0 + timedelta(hours=5),
+            "ana",
+            {"to_status": "won"},
+        ),
     ]
     assert totals(found) == {rules.CONTACTS: {"web": 1}, rules.CREATED: {"web": 1}, rules.WON: {"web": 1}}
 
 
 def test_a_changed_source_moves_the_contact_but_not_where_it_was_created() -> None:
-    found = [snapshot_fact(contacts.CONTACT_CREATED.name, 0, "web"), snapshot_fact(contacts.CONTACT_UPDATED.name, 2, "fair")]
+    found = [
+        snapshot_fact(contacts.CONTACT_CREATED.name, 0, "web"),
+        snapshot_fact(contacts.CONTACT_UPDATED.name, 2, "fair"),
+    ]
     assert totals(found)[rules.CONTACTS] == {"fair": 1}
     assert totals(found)[rules.CREATED] == {"web": 1}
 
@@ -52,7 +63,9 @@ def test_a_deleted_contact_leaves_its_source() -> None:
 def test_rows_name_sources_in_both_languages_most_new_contacts_first() -> None:
     numbers = represent.Numbers(now={"web": 2, "": 1, "fair": 5}, created={"web": 3, "fair": 1}, won={"web": 1})
     rows = represent.source_rows({"web": ("Website", "Sitio web"), "fair": ("Fair", "")}, numbers)
-    assert [(row["source"], row["name_es"], row["contacts"], row["created"], row["won"], row["share"]) for row in rows] == [
+    assert [
+        (row["source"], row["name_es"], row["contacts"], row["created"], row["won"], row["share"]) for row in rows
+    ] == [
         ("Website", "Sitio web", 2, 3, 1, 0.75),
         ("Fair", "", 5, 1, 0, 0.25),
         ("No source", "", 1, 0, 0, 0.0),
@@ -62,8 +75,12 @@ def test_rows_name_sources_in_both_languages_most_new_contacts_first() -> None:
 def test_the_bars_chart_has_one_bar_per_source_new_and_won() -> None:
     numbers = represent.Numbers(now={"web": 2}, created={"web": 3}, won={"web": 1})
     built = represent.report(
-        title="Sources", span=DateRange(date(2026, 5, 1), date(2026, 5, 3), UTC), bucket="day", member_id=None,
-        names={"web": ("Website", "Sitio web")}, numbers=numbers,
+        title="Sources",
+        span=DateRange(date(2026, 5, 1), date(2026, 5, 3), UTC),
+        bucket="day",
+        member_id=None,
+        names={"web": ("Website", "Sitio web")},
+        numbers=numbers,
     )
     chart = built.chart("sources")
     assert chart.kind == "bars" and list(chart.categories) == ["Website"]
