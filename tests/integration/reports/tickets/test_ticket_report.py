@@ -9,7 +9,7 @@ from typing import Any
 from google.protobuf.message import Message
 from sqlalchemy import select
 
-from crm.events.v1 import tickets_pb2
+from crm.events.v1 import contacts_pb2, tickets_pb2
 from crm_platform.ids import new_id
 from crm_reports import projection
 from crm_reports.app import PROJECTIONS
@@ -142,6 +142,17 @@ def test_an_admin_sees_the_workspaces_tickets_counted_timed_and_by_status(report
         ("ana", 2, 2),
         ("bea", 1, 0),
     ]
+
+
+def test_the_member_table_names_each_member_as_contacts_last_told(reports_api: RunningService) -> None:
+    acme = new_id()
+    feed(reports_api, story(acme))
+    member = contacts_pb2.MemberChanged(member_id="bea", name="Bea Ruiz", role="agent", active=True)
+    reports_api.consume(envelope("contacts.member.added", member, workspace_id=acme, producer="contacts"))
+
+    rows = table(read(reports_api, acme), "by_member")
+
+    assert [(row["member_id"], row["name"]) for row in rows] == [("ana", "ana"), ("bea", "Bea Ruiz")]
 
 
 def test_the_state_at_the_range_end_is_what_the_tickets_were_then(reports_api: RunningService) -> None:
