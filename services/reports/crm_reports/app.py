@@ -12,6 +12,10 @@ from flask_openapi3 import OpenAPI
 from crm_platform.consumer import Subscriptions
 from crm_platform.service import Runtime, ServiceSpec
 from crm_reports import cli, endpoints
+from crm_reports.conversations import handlers as conversations_handlers
+from crm_reports.conversations import service as _conversations_report  # noqa: F401 - registers the report
+from crm_reports.conversations.rules import PROJECTION as CONVERSATIONS
+from crm_reports.hours.views import api as hours_api
 from crm_reports.models import Base
 from crm_reports.projection import Projection
 from crm_reports.summary import handlers as summary_handlers
@@ -21,13 +25,15 @@ from crm_reports.summary.views import api as summary_api
 
 def register_http(app: OpenAPI, _rt: Runtime) -> None:
     app.register_api(summary_api)
+    app.register_api(hours_api)
     app.register_api(endpoints.api)  # /v1/reports/<report>: after the fixed paths
 
 
-PROJECTIONS: tuple[Projection, ...] = ()
+PROJECTIONS: tuple[Projection, ...] = (CONVERSATIONS,)
 
 subscriptions = Subscriptions()
 summary_handlers.subscribe(subscriptions)
+conversations_handlers.subscribe(subscriptions)
 
 SERVICE = ServiceSpec(
     name="reports",
