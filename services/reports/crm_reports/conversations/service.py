@@ -139,6 +139,7 @@ MEMBER_COLUMNS: Sequence[Column] = (
     Column("new", msgid("New conversations")),
     Column("closed", msgid("Closed conversations")),
     Column("messages_sent", msgid("Messages sent")),
+    Column("messages_received", msgid("Messages received")),
     Column("first_response", msgid("First response time"), "seconds"),
     Column("first_response_median", msgid("First response time (median)"), "seconds"),
     Column("close_time", msgid("Average time to close"), "seconds"),
@@ -161,10 +162,10 @@ def _member_table(uow: UnitOfWork, ws: str, period: DateRange, member: str | Non
     for _metric, found_member, _count, _seconds in sums:
         counts.setdefault(found_member, dict.fromkeys(COUNTS, 0))
     names = workspaces.labels(uow, ws, "member")
-    rows = []
+    rows: list[dict[str, Any]] = []
     for found_member, of_member in counts.items():
         if not found_member and not any(of_member[metric] for metric in (NEW, CLOSED, HANDLED)):
-            continue  # the contacts' messages (received) have no member: not a row of their own
+            continue  # messages received while unassigned alone make no row
         first = _duration_figure(uow, ws, FIRST_RESPONSE, period, found_member, business)
         close = _duration_figure(uow, ws, CLOSE_TIME, period, found_member, business)
         rows.append(
@@ -175,6 +176,7 @@ def _member_table(uow: UnitOfWork, ws: str, period: DateRange, member: str | Non
                 "new": of_member[NEW],
                 "closed": of_member[CLOSED],
                 "messages_sent": of_member[SENT],
+                "messages_received": of_member[RECEIVED],
                 "first_response": first[1],
                 "first_response_median": first[2],
                 "close_time": close[1],

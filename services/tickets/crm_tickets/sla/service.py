@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from crm.events.v1 import tickets_pb2
 from crm_events.tickets import SLA_BREACHED
-from crm_platform import business_hours
+from crm_platform.business_hours import Calendar, calendar_hours_out
 from crm_platform.context import Caller, require_admin
 from crm_platform.db import Database, UnitOfWork, UtcDateTime, utcnow
 from crm_platform.errors import Word
@@ -22,13 +22,13 @@ from crm_tickets.sla.models import SlaPolicy, SlaSettings, TicketSla
 from crm_tickets.tickets.models import StatusChange, Ticket
 from crm_tickets.tickets.rules import CLOSED, PRIORITIES
 
-DEFAULT_CALENDAR = business_hours.Calendar()  # Monday to Friday, 09:00-17:00 UTC, no holidays
+DEFAULT_CALENDAR = Calendar()  # Monday to Friday, 09:00-17:00 UTC, no holidays
 
 
 # --- settings ------------------------------------------------------------------------------------------
 
 
-def _calendar_of(row: SlaSettings | None) -> business_hours.Calendar:
+def _calendar_of(row: SlaSettings | None) -> Calendar:
     if row is None:
         return DEFAULT_CALENDAR
     return rules.check_calendar(
@@ -49,7 +49,7 @@ def settings_body(session: Session, workspace_id: str) -> dict[str, Any]:
     policies = {p.priority: p for p in session.scalars(select(SlaPolicy).where(SlaPolicy.workspace_id == workspace_id))}
     return {
         "time_zone": calendar.time_zone,
-        "business_hours": business_hours.calendar_hours_out(calendar),
+        "business_hours": calendar_hours_out(calendar),
         "holidays": sorted(day.isoformat() for day in calendar.holidays),
         "policies": {
             priority: (
@@ -103,7 +103,7 @@ def put_settings(
         row.time_zone = calendar.time_zone
         row.business_hours = {
             day: [[span["from"], span["to"]] for span in spans]
-            for day, spans in business_hours.calendar_hours_out(calendar).items()
+            for day, spans in calendar_hours_out(calendar).items()
         }
         row.holidays = sorted(day.isoformat() for day in calendar.holidays)
         row.version += 1
