@@ -43,9 +43,7 @@ class SettingsIn(BaseModel):
     business_hours: WeekHours | None = Field(
         description="intervals per weekday in the workspace's time zone; null: every hour counts"
     )
-    holidays: list[date] = Field(
-        default_factory=list, max_length=MAX_HOLIDAYS, description="local dates"
-    )
+    holidays: list[date] = Field(default_factory=list, max_length=MAX_HOLIDAYS, description="local dates")
 
 
 class IntervalOut(BaseModel):
@@ -78,10 +76,7 @@ def get_settings():  # type: ignore[no-untyped-def]
 def put_settings(body: SettingsIn):  # type: ignore[no-untyped-def]
     hours = None
     if body.business_hours is not None:
-        hours = {
-            day: [(span.from_, span.to) for span in getattr(body.business_hours, day)]
-            for day in WEEKDAYS
-        }
+        hours = {day: [(span.from_, span.to) for span in getattr(body.business_hours, day)] for day in WEEKDAYS}
     answer = service.put(
         runtime().database.unit_of_work(),
         caller=caller(),

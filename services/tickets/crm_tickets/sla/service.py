@@ -102,8 +102,7 @@ def put_settings(
             session.add(row)
         row.time_zone = calendar.time_zone
         row.business_hours = {
-            day: [[span["from"], span["to"]] for span in spans]
-            for day, spans in calendar_hours_out(calendar).items()
+            day: [[span["from"], span["to"]] for span in spans] for day, spans in calendar_hours_out(calendar).items()
         }
         row.holidays = sorted(day.isoformat() for day in calendar.holidays)
         row.version += 1

@@ -57,9 +57,7 @@ class SlaIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     time_zone: str = Field(max_length=64, description="IANA time zone the business hours are in, e.g. Europe/Madrid")
     business_hours: BusinessHours
-    holidays: list[date] = Field(
-        default_factory=list, max_length=MAX_HOLIDAYS, description="local dates"
-    )
+    holidays: list[date] = Field(default_factory=list, max_length=MAX_HOLIDAYS, description="local dates")
     policies: Policies = Field(description="per priority; null or absent: no SLA for that priority")
 
 
@@ -108,10 +106,7 @@ def put_sla(body: SlaIn):  # type: ignore[no-untyped-def]
         runtime().database.unit_of_work(),
         caller=caller(),
         time_zone=body.time_zone,
-        business_hours={
-            day: [(span.from_, span.to) for span in getattr(body.business_hours, day)]
-            for day in WEEKDAYS
-        },
+        business_hours={day: [(span.from_, span.to) for span in getattr(body.business_hours, day)] for day in WEEKDAYS},
         holidays=body.holidays,
         policies=policies,
         if_match=request.headers.get("If-Match"),

@@ -57,8 +57,12 @@ def test_agents_may_not_change_the_settings_and_bad_hours_are_refused(reports_ap
     )
     assert overlapping.status_code == 422
     assert problem_fields(overlapping.get_json()) == {"business_hours.mon": "overlapping_intervals"}
-    bad_time = put(reports_api, acme, {"business_hours": {"tue": [{"from": "9am", "to": "17:00"}]}})
+    bad_time = put(
+        reports_api, acme, {"business_hours": {"tue": [{"from": "9am", "to": "17:00"}]}}, **{"Accept-Language": "es"}
+    )
     assert problem_fields(bad_time.get_json()) == {"business_hours.tue.0.from": "invalid_time"}
+    assert bad_time.get_json()["detail"] == "el horario laboral tiene campos no válidos"
+    assert bad_time.get_json()["errors"][0]["message"] == "debe ser una hora como HH:MM"
     holidays_alone = put(reports_api, acme, {"business_hours": None, "holidays": ["2026-12-25"]})
     assert problem_fields(holidays_alone.get_json()) == {"holidays": "requires_business_hours"}
     assert reports_api.client.get(URL, headers=reports_api.auth(acme)).get_json()["version"] == 0

@@ -126,6 +126,7 @@ def test_a_conversation_a_member_started_measures_first_response_from_the_contac
         [
             started(T0, started_by="ana"),
             reply(T0, "ana"),  # the opening message is no response
+            note(T0 + timedelta(minutes=30), "ana"),  # nor is a note the contact's message
             from_contact(T0 + timedelta(hours=1)),
             reply(T0 + timedelta(hours=1, minutes=5), "ana"),
         ]
