@@ -40,7 +40,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from crm_platform import business_hours
@@ -102,7 +102,7 @@ class _Cycle:
     started_at: datetime | None = None
     waiting_since: datetime | None = None  # the contact's first message not yet answered in this cycle
     responded: bool = False
-    handled_by: set[str] | None = None
+    handled_by: set[str] = field(default_factory=set)  # who counted it among their conversations
 
 
 class _Derivation:
@@ -112,7 +112,7 @@ class _Derivation:
         self.durations: list[DurationRow] = []
         self.assignee = ""
         self.open = True  # a conversation the report heard of only by its messages is open
-        self.cycle = _Cycle(handled_by=set())
+        self.cycle = _Cycle()
         self.cycles_closed = 0
         self.responses = 0
 
@@ -126,14 +126,13 @@ class _Derivation:
 
     def handled(self, member: str, at: datetime) -> None:
         handled_by = self.cycle.handled_by
-        assert handled_by is not None
         if member and member not in handled_by:
             handled_by.add(member)
             self.contributions.append(Contribution(HANDLED, at, member))
 
     def start_cycle(self, at: datetime, *, keep_waiting: bool) -> None:
         waiting = self.cycle.waiting_since if keep_waiting else None
-        self.cycle = _Cycle(started_at=at, waiting_since=waiting, handled_by=set())
+        self.cycle = _Cycle(started_at=at, waiting_since=waiting)
         self.open = True
         self.handled(self.assignee, at)
 
@@ -166,7 +165,7 @@ class _Derivation:
             self.duration(CLOSE_TIME, self.cycles_closed, self.cycle.started_at, at, member)
         self.cycles_closed += 1
         self.open = False
-        self.cycle = _Cycle(handled_by=set())  # what comes while archived belongs to the next cycle
+        self.cycle = _Cycle()  # what comes while archived belongs to the next cycle
 
     def message(self, fact: FactRow) -> None:
         at = fact.occurred_at
