@@ -43,6 +43,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from crm_events import conversations
 from crm_platform import business_hours
 from crm_platform.business_hours import Calendar
 from crm_reports.durations import DurationRow
@@ -51,12 +52,12 @@ from crm_reports.projection import NOTHING, Derived
 from crm_reports.rollups import Contribution
 from crm_reports.workspaces import Context
 
-STARTED = "conversations.conversation.started"
-ASSIGNED = "conversations.conversation.assigned"
-ARCHIVED = "conversations.conversation.archived"
-REOPENED = "conversations.conversation.reopened"
-DELETED = "conversations.conversation.deleted"
-MESSAGE_ADDED = "conversations.message.added"
+STARTED = conversations.CONVERSATION_STARTED.name
+ASSIGNED = conversations.CONVERSATION_ASSIGNED.name
+ARCHIVED = conversations.CONVERSATION_ARCHIVED.name
+REOPENED = conversations.CONVERSATION_REOPENED.name
+DELETED = conversations.CONVERSATION_DELETED.name
+MESSAGE_ADDED = conversations.MESSAGE_ADDED.name
 KINDS = frozenset({STARTED, ASSIGNED, ARCHIVED, REOPENED, DELETED, MESSAGE_ADDED})
 
 # Metrics (rollups) and durations
