@@ -16,11 +16,38 @@ from crm_reports.report import Chart
 DAYS = [(date(2026, 1, 1) + timedelta(days=n)).isoformat() for n in range(90)]
 MEMBERS = [f"Member {n}" for n in range(12)]
 CHARTS = [
-    Chart("channels", "Channels", "pie", ["Email", "Chat", "Phone", "Form", "API", "Other"], [("", [9, 7, 5, 3, 2, 1])]),
-    Chart("per_day", "Per day", "series", DAYS, [(n, [float((d * k) % 17) for d in range(90)]) for k, n in ((3, "Email"), (5, "Chat"), (7, "Phone"))]),
-    Chart("members", "Per member", "bars", MEMBERS, [("Closed", [float(n) for n in range(12)]), ("Open", [12.0 - n for n in range(12)])]),
-    Chart("funnel", "Funnel", "funnel", ["Lead", "Contacted", "Qualified", "Proposal", "Negotiation", "Won"], [("", [500, 320, 180, 90, 40, 22])]),
-    Chart("times", "First response", "series", DAYS, [("Median", [600.0 + 30 * (d % 9) for d in range(90)])], unit="seconds"),
+    Chart(
+        "channels", "Channels", "pie", ["Email", "Chat", "Phone", "Form", "API", "Other"], [("", [9, 7, 5, 3, 2, 1])]
+    ),
+    Chart(
+        "per_day",
+        "Per day",
+        "series",
+        DAYS,
+        [(n, [float((d * k) % 17) for d in range(90)]) for k, n in ((3, "Email"), (5, "Chat"), (7, "Phone"))],
+    ),
+    Chart(
+        "members",
+        "Per member",
+        "bars",
+        MEMBERS,
+        [("Closed", [float(n) for n in range(12)]), ("Open", [12.0 - n for n in range(12)])],
+    ),
+    Chart(
+        "funnel",
+        "Funnel",
+        "funnel",
+        ["Lead", "Contacted", "Qualified", "Proposal", "Negotiation", "Won"],
+        [("", [500, 320, 180, 90, 40, 22])],
+    ),
+    Chart(
+        "times",
+        "First response",
+        "series",
+        DAYS,
+        [("Median", [600.0 + 30 * (d % 9) for d in range(90)])],
+        unit="seconds",
+    ),
 ]
 
 

@@ -32,6 +32,7 @@ _lock = threading.Lock()  # matplotlib's font and text caches are process-wide: 
 def setup() -> None:
     """matplotlib set up once per process (the first chart pays ~0.3 s of imports and font loading)."""
     import matplotlib
+    from cycler import cycler
 
     matplotlib.use("Agg")  # no display, whatever the environment says
     matplotlib.rcParams.update(
@@ -45,7 +46,7 @@ def setup() -> None:
             "axes.titlesize": 11,
             "axes.titleweight": "bold",
             "axes.titlelocation": "left",
-            "axes.prop_cycle": matplotlib.cycler(color=list(PALETTE)),
+            "axes.prop_cycle": cycler(color=list(PALETTE)),
             "axes.spines.top": False,
             "axes.spines.right": False,
             "xtick.color": INK,
@@ -152,7 +153,9 @@ def _bars(axes: Any, chart: Chart, locale: str, ticks: Any) -> None:
         if count * len(chart.series) <= 16:  # the numbers on the bars while they fit
             axes.bar_label(bars, labels=[_value(v, chart.unit, locale) for v in values[:count]], fontsize=8)
     crowded = count > 6 or any(len(c) > 12 for c in chart.categories)
-    axes.set_xticks(range(count), list(chart.categories), rotation=30 if crowded else 0, ha="right" if crowded else "center")
+    axes.set_xticks(
+        range(count), list(chart.categories), rotation=30 if crowded else 0, ha="right" if crowded else "center"
+    )
     axes.yaxis.set_major_formatter(ticks)
     axes.grid(axis="y", color=GRID, linewidth=0.8)
     axes.set_axisbelow(True)
@@ -170,7 +173,10 @@ def _funnel(axes: Any, chart: Chart, locale: str, _ticks: Any) -> None:
     axes.barh(range(len(values)), values, left=lefts, height=0.78, color=[PALETTE[0]] * len(values))
     for n, v in enumerate(values):
         text = f"{_value(v, chart.unit, locale)} ({formats.share(v / first, locale)})"
-        axes.text(widest / 2, n, text, ha="center", va="center", color="white" if v > widest * 0.3 else INK)
+        if v > widest * 0.35:  # inside the bar while it fits, else just right of it
+            axes.text(widest / 2, n, text, ha="center", va="center", color="white")
+        else:
+            axes.text(lefts[n] + v + widest * 0.02, n, text, ha="left", va="center", color=INK)
     axes.set_yticks(range(len(values)), list(chart.categories))
     axes.invert_yaxis()
     axes.set_xticks([])

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from datetime import date
 
+from babel.core import Locale
 from babel.dates import format_date
 from babel.numbers import format_decimal, format_percent
 
@@ -33,14 +35,20 @@ def number(value: float | int, locale: str, *, digits: int = 2) -> str:
 
 
 def share(value: float, locale: str) -> str:
-    """``0.256`` -> ``25.6%`` (``25,6 %`` in Spanish)."""
-    return format_percent(value, format="#,##0.#%", locale=locale)
+    """``0.256`` -> ``25.6%`` (``25,6 %`` in Spanish): the language's own pattern, with one decimal when needed."""
+    return format_percent(value, format=_percent_pattern(locale), locale=locale)
+
+
+@functools.cache
+def _percent_pattern(locale: str) -> str:
+    pattern = Locale.parse(locale).percent_formats[None].pattern
+    return pattern.replace("#,##0", "#,##0.#", 1)
 
 
 def value(raw: object, unit: Unit, locale: str) -> str:
     """A figure or a table cell as a reader sees it on the page."""
     if raw is None or (isinstance(raw, float) and not math.isfinite(raw)):
-        return "–"
+        return "\N{EN DASH}"
     if isinstance(raw, bool) or not isinstance(raw, int | float):
         return day(raw, locale) if unit == "date" else str(raw)
     if unit == "seconds":

@@ -46,7 +46,7 @@ def test_each_output_has_its_own_route_and_none_shadows_another(reports_api: Run
 def test_an_unknown_report_table_or_chart_is_a_404_problem(reports_api: RunningService) -> None:
     for url in (
         f"/v1/reports/nosuch?{MARCH}",
-        f"/v1/reports/nosuch.csv?table=by_member",
+        "/v1/reports/nosuch.csv?table=by_member",
         "/v1/reports/nosuch.html",
         "/v1/reports/nosuch/charts/by_day.svg",
         f"{BASE}.csv?table=nosuch",
@@ -94,7 +94,7 @@ def test_a_csv_is_one_table_with_translated_headers_and_no_formula(reports_api: 
     )
     header, *rows = csv_rows(response.data)  # type: ignore[attr-defined]
     assert header == ["Miembro", "Recuento", "Mediana (segundos)", "Mediana (legible)", "Note"]
-    assert rows[0] == ["Ana", "10", "3725.5", "1h 02m 06s", "'=HYPERLINK(\"http://evil.test\",\"click\")"]
+    assert rows[0] == ["Ana", "10", "3725.5", "1h 02m 06s", '\'=HYPERLINK("http://evil.test","click")']
     assert rows[1][4] == "'+1" and rows[2][4] == "'-2"
     assert rows[3] == ["'@SUM(A1:A9)", "-2", "", "", "'@SUM(A1:A9)"]  # a real -2 stays a number
     assert rows[4][0] == "'\tcmd"
@@ -133,7 +133,7 @@ def test_the_page_holds_every_figure_chart_and_table_and_fetches_nothing(reports
     assert "1 mar 2026 a 31 mar 2026" in page
     for text in ("Cifras", "Gráficos", "Recuento", "Mediana", "1h 02m 05s", "mediana 30m 00s · p90 2h 01m 00s"):
         assert text in page, text
-    assert "25 %" in page  # the share, written the Spanish way
+    assert "25\xa0%" in page  # the share, written the Spanish way (a no-break space before the sign)
     images = re.findall(r'<img src="data:image/svg\+xml;base64,([^"]+)" alt="([^"]*)"', page)
     assert [alt for _src, alt in images] == ["Proporción", "Día", "Miembro", "Funnel", "Promedio"]
     assert all(ET.fromstring(b64decode(src)).tag == f"{SVG}svg" for src, _alt in images)
@@ -146,5 +146,13 @@ def test_the_page_holds_every_figure_chart_and_table_and_fetches_nothing(reports
 
 def test_the_page_in_english_reads_in_english(reports_api: RunningService) -> None:
     page = get(reports_api, f"{BASE}.html?{MARCH}&bucket=week").get_data(as_text=True)  # type: ignore[attr-defined]
-    for text in ("Figures", "Charts", "Mar 1, 2026 to Mar 31, 2026", "By week", "Count", "25%", "Invented for the tests"):
+    for text in (
+        "Figures",
+        "Charts",
+        "Mar 1, 2026 to Mar 31, 2026",
+        "By week",
+        "Count",
+        "25%",
+        "Invented for the tests",
+    ):
         assert text in page, text

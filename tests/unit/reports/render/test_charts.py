@@ -71,7 +71,9 @@ def test_a_chart_without_data_draws_the_sentence_and_no_colour() -> None:
 
 
 def test_the_same_chart_gives_the_same_bytes() -> None:
-    assert charts.svg(KINDS["series"], locale="en", no_data="-") == charts.svg(KINDS["series"], locale="en", no_data="-")
+    assert charts.svg(KINDS["series"], locale="en", no_data="-") == charts.svg(
+        KINDS["series"], locale="en", no_data="-"
+    )
 
 
 @pytest.mark.parametrize(
