@@ -8,10 +8,12 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
-from crm_reports.render import charts
-from crm_reports.report import Chart
+from crm_reports.ranges import DateRange
+from crm_reports.render import charts, page
+from crm_reports.report import Chart, Report
 
 DAYS = [(date(2026, 1, 1) + timedelta(days=n)).isoformat() for n in range(90)]
 MEMBERS = [f"Member {n}" for n in range(12)]
@@ -70,6 +72,13 @@ def main() -> None:
             f"{chart.kind:7} {chart.key:9} median {statistics.median(took):6.1f} ms  p90 {p90:6.1f} ms"
             f"  (CPU {statistics.median(cpu):6.1f} ms)  {len(drawn) // 1024} KiB"
         )
+    report = Report("bench", "Bench", DateRange(date(2026, 1, 1), date(2026, 3, 31), ZoneInfo("UTC")), "day", None)
+    report = Report(**{**report.__dict__, "charts": CHARTS})
+    started = time.perf_counter()
+    drawn = {chart.key: charts.svg(chart, locale="es", no_data="-") for chart in CHARTS}
+    body = page.html(report, locale="es", translate=lambda text, params=None: text, charts=drawn, now=datetime.now(UTC))
+    took = (time.perf_counter() - started) * 1000
+    print(f"HTML page with the {len(CHARTS)} charts: {took:.0f} ms, {len(body) // 1024} KiB")
 
 
 if __name__ == "__main__":

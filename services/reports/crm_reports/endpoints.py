@@ -31,6 +31,19 @@ NO_DATA = msgid("No data in this period")
 # Nothing on the page is fetched or run: the page and the charts say so to the browser too.
 PAGE_POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; form-action 'none'; base-uri 'none'"
 KEY = r"^[a-z][a-z0-9_]*$"
+JSON = {
+    "description": "title, range, figures, tables (columns, rows) and charts (kind, categories, series)",
+    "content": {"application/json": {"schema": {"type": "object"}}},
+}
+CSV = {
+    "description": "one table: a header row of its columns' labels, then its rows (UTF-8 with BOM)",
+    "content": {"text/csv": {"schema": {"type": "string"}}},
+}
+SVG = {"description": "the chart, drawn", "content": {"image/svg+xml": {"schema": {"type": "string"}}}}
+HTML = {
+    "description": "a self-contained page: inline CSS, the charts inlined, no script",
+    "content": {"text/html": {"schema": {"type": "string"}}},
+}
 
 
 class ReportPath(BaseModel):
@@ -77,13 +90,17 @@ def _in_language(response: Response, locale: str) -> Response:
     return response
 
 
-@api.get("/<report>", summary="A report's figures, tables and charts over a range, as JSON")
+@api.get("/<report>", responses={200: JSON}, summary="A report's figures, tables and charts over a range, as JSON")
 def report_json(path: ReportPath, query: ReportQuery):  # type: ignore[no-untyped-def]
     report, translate = localized(path.report, query)
     return _in_language(json_response(report.as_json()), translate.locale)
 
 
-@api.get("/<report>.csv", summary="One table of a report as CSV (UTF-8 with BOM; durations in seconds and as h:m:s)")
+@api.get(
+    "/<report>.csv",
+    responses={200: CSV},
+    summary="One table of a report as CSV (UTF-8 with BOM; durations in seconds and as h:m:s)",
+)
 def report_csv(path: ReportPath, query: TableQuery):  # type: ignore[no-untyped-def]
     report, translate = localized(path.report, query)
     table = report.table(query.table)
@@ -93,7 +110,9 @@ def report_csv(path: ReportPath, query: TableQuery):  # type: ignore[no-untyped-
     return _in_language(response, translate.locale)
 
 
-@api.get("/<report>/charts/<chart>.svg", summary="One chart of a report as SVG, drawn on the server")
+@api.get(
+    "/<report>/charts/<chart>.svg", responses={200: SVG}, summary="One chart of a report as SVG, drawn on the server"
+)
 def report_chart(path: ChartPath, query: ReportQuery):  # type: ignore[no-untyped-def]
     report, translate = localized(path.report, query)
     drawn = charts.svg(report.chart(path.chart), locale=translate.locale, no_data=translate(NO_DATA))
@@ -102,7 +121,7 @@ def report_chart(path: ChartPath, query: ReportQuery):  # type: ignore[no-untype
     return _in_language(response, translate.locale)
 
 
-@api.get("/<report>.html", summary="A report as one self-contained, printable HTML page")
+@api.get("/<report>.html", responses={200: HTML}, summary="A report as one self-contained, printable HTML page")
 def report_html(path: ReportPath, query: ReportQuery):  # type: ignore[no-untyped-def]
     report, translate = localized(path.report, query)
     no_data = translate(NO_DATA)

@@ -13,6 +13,7 @@ import io
 import math
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import date
 from html import escape
 from typing import Any
@@ -70,7 +71,16 @@ def has_data(chart: Chart) -> bool:
 
 
 def svg(chart: Chart, *, locale: str, no_data: str) -> bytes:
-    """``chart`` as an SVG document; ``no_data`` is the sentence shown when there is nothing to draw."""
+    """``chart`` as an SVG document; ``no_data`` is the sentence shown when there is nothing to draw.
+
+    The last charts drawn are kept (a few MB at most): a page reloaded, or its charts fetched one by one after
+    it, costs nothing while the figures have not changed."""
+    frozen = replace(chart, categories=tuple(chart.categories), series=tuple((n, tuple(v)) for n, v in chart.series))
+    return _drawn(frozen, locale, no_data)
+
+
+@functools.lru_cache(maxsize=128)
+def _drawn(chart: Chart, locale: str, no_data: str) -> bytes:
     setup()
     from matplotlib.figure import Figure
     from matplotlib.ticker import FuncFormatter

@@ -70,10 +70,20 @@ def test_a_chart_without_data_draws_the_sentence_and_no_colour() -> None:
     assert not colours(drawn) & set(charts.PALETTE)
 
 
-def test_the_same_chart_gives_the_same_bytes() -> None:
-    assert charts.svg(KINDS["series"], locale="en", no_data="-") == charts.svg(
-        KINDS["series"], locale="en", no_data="-"
-    )
+def test_the_same_chart_gives_the_same_bytes_drawn_again_or_kept() -> None:
+    first = charts.svg(KINDS["series"], locale="en", no_data="-")
+    charts._drawn.cache_clear()
+    assert charts.svg(KINDS["series"], locale="en", no_data="-") == first
+    assert charts._drawn.cache_info().hits == 0
+    assert charts.svg(KINDS["series"], locale="en", no_data="-") == first
+    assert charts._drawn.cache_info().hits == 1
+
+
+def test_a_chart_whose_values_changed_is_drawn_again() -> None:
+    before = charts.svg(KINDS["bars"], locale="en", no_data="-")
+    changed = Chart("b", "Members", "bars", ["Ana", "Luis"], [("Closed", [4, 9]), ("Open", [1, 3])])
+    assert charts.svg(changed, locale="en", no_data="-") != before
+    assert charts.svg(KINDS["bars"], locale="es", no_data="-") != before  # the numbers are written in Spanish
 
 
 @pytest.mark.parametrize(
