@@ -40,6 +40,7 @@ def setup() -> None:
         {
             "svg.fonttype": "path",
             "svg.hashsalt": "crm-reports",  # the same chart gives the same bytes
+            "text.parse_math": False,  # a label is text: "$5 to $10" is not TeX
             "font.family": "DejaVu Sans",  # shipped with matplotlib: no system font needed
             "font.size": 9,
             "axes.edgecolor": GRID,
@@ -75,8 +76,15 @@ def svg(chart: Chart, *, locale: str, no_data: str) -> bytes:
 
     The last charts drawn are kept (a few MB at most): a page reloaded, or its charts fetched one by one after
     it, costs nothing while the figures have not changed."""
-    frozen = replace(chart, categories=tuple(chart.categories), series=tuple((n, tuple(v)) for n, v in chart.series))
-    return _drawn(frozen, locale, no_data)
+    count = len(chart.categories)
+    fitted = tuple((name, _fit(values, count)) for name, values in chart.series)
+    return _drawn(replace(chart, categories=tuple(chart.categories), series=fitted), locale, no_data)
+
+
+def _fit(values: Sequence[float], count: int) -> tuple[float, ...]:
+    """One value per category: a missing one (a short series) is not a number, one too many is dropped."""
+    found = tuple(float(v) if isinstance(v, int | float) else math.nan for v in list(values)[:count])
+    return found + (math.nan,) * (count - len(found))
 
 
 @functools.lru_cache(maxsize=128)

@@ -64,6 +64,15 @@ def test_each_kind_draws_an_svg_in_the_palette_with_its_title(kind: str) -> None
     assert root.find(f".//{SVG}text") is None  # text drawn as paths: the same in every browser
 
 
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_a_short_series_and_a_label_with_dollars_still_draw(kind: str) -> None:
+    chart = KINDS[kind]
+    odd = Chart(chart.key, "Up $\\frac{ and $ down", kind, chart.categories, [("$x$", [3, 1])])
+
+    root = ET.fromstring(charts.svg(odd, locale="en", no_data="-"))
+    assert root.findtext(f"{SVG}title") == "Up $\\frac{ and $ down"
+
+
 def test_a_chart_without_data_draws_the_sentence_and_no_colour() -> None:
     drawn = charts.svg(Chart("b", "Members", "bars", ["Ana"], [("x", [0])]), locale="es", no_data="Sin datos")
     assert ET.fromstring(drawn).findtext(f"{SVG}desc") == "Sin datos"
