@@ -32,6 +32,15 @@ def require_chromium() -> str:
 
 def screenshot(url: str, png: Path, *, profile: Path, size: tuple[int, int] = (1200, 1600)) -> Path:
     """``url`` drawn by headless Chromium into ``png``; no network but loopback, no first-run work, no GPU."""
+    return _chromium(url, png, profile, f"--screenshot={png}", f"--window-size={size[0]},{size[1]}")
+
+
+def printed(url: str, pdf: Path, *, profile: Path) -> Path:
+    """``url`` printed by headless Chromium to ``pdf``, as a reader's "Print" would (A4/Letter, print CSS)."""
+    return _chromium(url, pdf, profile, f"--print-to-pdf={pdf}", "--no-pdf-header-footer")
+
+
+def _chromium(url: str, out: Path, profile: Path, *what: str) -> Path:
     chromium = require_chromium()
     command = [
         chromium,
@@ -45,19 +54,18 @@ def screenshot(url: str, png: Path, *, profile: Path, size: tuple[int, int] = (1
         "--disable-sync",
         "--hide-scrollbars",
         f"--user-data-dir={profile}",
-        f"--screenshot={png}",
-        f"--window-size={size[0]},{size[1]}",
+        *what,
         url,
     ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
-    assert done.returncode == 0 and png.is_file(), f"chromium failed ({done.returncode}): {done.stderr[-2000:]}"
-    return png
+    assert done.returncode == 0 and out.is_file(), f"chromium failed ({done.returncode}): {done.stderr[-2000:]}"
+    return out
 
 
-def keep(png: Path) -> Path:
-    """A copy of ``png`` where a developer or a CI job finds it after the run."""
+def keep(found: Path) -> Path:
+    """A copy of ``found`` (a screenshot, a PDF) where a developer or a CI job finds it after the run."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    return Path(shutil.copy2(png, ARTIFACTS / png.name))
+    return Path(shutil.copy2(found, ARTIFACTS / found.name))
 
 
 @contextmanager

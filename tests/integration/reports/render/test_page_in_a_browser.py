@@ -1,9 +1,11 @@
 """The HTML page as a real browser draws it: served over loopback HTTP, shot by headless Chromium, looked at.
 
-The screenshot is kept as ``var/test-artifacts/report-page-<db>.png`` for a person to look at too."""
+The screenshot and the printed PDF are kept as ``var/test-artifacts/report-page-<db>.png`` and ``.pdf``, for a
+person to look at too."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -30,7 +32,11 @@ def test_the_page_as_served_draws_its_charts_in_colour(
     with browser.served(reports_api.client.application, headers=headers) as base:
         url = f"{base}/v1/reports/render_demo.html?from=2026-03-01&to=2026-03-31"
         png = browser.screenshot(url, tmp_path / f"report-page-{request.node.callspec.id}.png", profile=tmp_path / "p")
+        pdf = browser.printed(url, tmp_path / f"report-page-{request.node.callspec.id}.pdf", profile=tmp_path / "p")
     kept = browser.keep(png)
+    browser.keep(pdf)
+    printed = pdf.read_bytes()
+    assert printed.startswith(b"%PDF") and len(re.findall(rb"/Type\s*/Page\b", printed)) >= 2  # it prints, on pages
 
     image = Image.open(png).convert("RGB")
     assert image.size == (1200, 1600)
