@@ -81,7 +81,7 @@ def test_the_json_labels_are_in_the_callers_language(reports_api: RunningService
     assert [f["label"] for f in english["figures"]] == ["Count", "Median", "Share"]
     assert [f["label"] for f in body["figures"]] == ["Recuento", "Mediana", "Proporción"]
     assert [c["label"] for c in body["tables"][0]["columns"]] == ["Miembro", "Recuento", "Mediana", "Note"]
-    assert body["charts"][0]["categories"] == ["Email", "Otros"]
+    assert body["charts"][0]["categories"] == ["Email", "Otro"]
     assert body["charts"][1]["categories"][0] == "2026-03-01"  # buckets stay ISO dates
     assert body["tables"][0]["rows"] == english["tables"][0]["rows"]  # data is never translated
 
