@@ -107,7 +107,7 @@ def test_each_kind_of_chart_is_an_svg_drawn_in_colour(reports_api: RunningServic
 
     root = ET.fromstring(response.data)  # type: ignore[attr-defined]
     assert root.tag == f"{SVG}svg"
-    assert root.findtext(f"{SVG}title") in {"Proporción", "Día", "Miembro", "Funnel"}
+    assert root.findtext(f"{SVG}title") in {"Proporción", "Día", "Miembro", "Embudo"}
     fills = set(re.findall(r"(?:fill|stroke):\s*(#[0-9a-f]{6})", response.get_data(as_text=True)))  # type: ignore[attr-defined]
     assert PALETTE[0].lower() in fills
     if chart in ("channels", "by_day"):  # two slices, two lines
@@ -135,7 +135,7 @@ def test_the_page_holds_every_figure_chart_and_table_and_fetches_nothing(reports
         assert text in page, text
     assert "25\xa0%" in page  # the share, written the Spanish way (a no-break space before the sign)
     images = re.findall(r'<img src="data:image/svg\+xml;base64,([^"]+)" alt="([^"]*)"', page)
-    assert [alt for _src, alt in images] == ["Proporción", "Día", "Miembro", "Funnel", "Promedio"]
+    assert [alt for _src, alt in images] == ["Proporción", "Día", "Miembro", "Embudo", "Promedio"]
     assert all(ET.fromstring(b64decode(src)).tag == f"{SVG}svg" for src, _alt in images)
     assert "Sin filas en este periodo." in page  # the empty table
     assert "&lt;b&gt;bold&lt;/b&gt;" in page and "<b>bold</b>" not in page  # a cell is text, never markup
