@@ -166,6 +166,11 @@ class Page:
         self.click(element)
         self.send("Input.insertText", text=text)
 
+    def choose_files(self, element: str, paths: list[Path]) -> None:
+        """Pick files in a file input (what the file chooser would do); the page sees a change event."""
+        found = self.send("Runtime.evaluate", expression=element)
+        self.send("DOM.setFileInputFiles", files=[str(p) for p in paths], objectId=found["result"]["objectId"])
+
     def press_enter(self) -> None:
         for kind in ("keyDown", "keyUp"):
             self.send(
@@ -203,7 +208,7 @@ class Browser:
 
     @contextmanager
     def page(self) -> Iterator[Page]:
-        """A fresh tab with its own storage (a new browser context), closed afterwards."""
+        """A fresh tab, closed afterwards (tabs share the module's profile, hence its local storage)."""
         target = self.http("/json/new?about:blank", method="PUT")
         page = Page(self, target)
         try:

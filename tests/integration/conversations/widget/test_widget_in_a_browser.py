@@ -64,21 +64,18 @@ class Stack:
             return json.loads(answer.read() or b"null")
 
     def auth(self, workspace_id: str, *, user_id: str = "admin-1", role: str = "admin") -> dict[str, str]:
-        return {
-            "Authorization": f"Bearer {mint_for(self.rt.settings, workspace_id=workspace_id, user_id=user_id, role=role)}"
-        }
+        token = mint_for(self.rt.settings, workspace_id=workspace_id, user_id=user_id, role=role)
+        return {"Authorization": f"Bearer {token}"}
 
-    def page_with(self, path: str, inbox_id: str, *, identity: dict[str, str] | None = None) -> str:
+    def page_with(self, path: str, workspace_id: str, inbox_id: str, *, identity: dict[str, str] | None = None) -> str:
         """A page of the site embedding the inbox's snippet (as the admin API gives it), and the identity."""
-        snippet = self.call("GET", f"/v1/conversations/inboxes/{inbox_id}/snippet", self._admin)["html"]
+        snippet = self.call("GET", f"/v1/conversations/inboxes/{inbox_id}/snippet", self.auth(workspace_id))["html"]
         vouched = f"<script>window.CrmChat = {json.dumps(identity)};</script>" if identity else ""
         self.site.pages[path] = (
             "<!doctype html><html><head><meta charset='utf-8'><title>Shop</title></head>"
             f"<body><h1>Our shop</h1><p>Welcome.</p>{vouched}{snippet}</body></html>"
         )
         return self.site.origin + path
-
-    _admin: dict[str, str] = field(default_factory=dict)
 
 
 def _serve_site(site: Site) -> ThreadingHTTPServer:
@@ -125,14 +122,13 @@ def stack(tmp_path: Path, contacts_peer_service: ContactsPeer) -> Iterator[Stack
 
 
 def _inbox(stack: Stack, workspace_id: str, **fields: Any) -> dict[str, Any]:
-    stack._admin = stack.auth(workspace_id)
     body = {
         "name": "Shop support",
         "allowed_origins": [stack.site.origin],
         "welcome_text": "Hi! Ask us anything.",
         **fields,
     }
-    return stack.call("POST", "/v1/conversations/inboxes", stack._admin, body)
+    return stack.call("POST", "/v1/conversations/inboxes", stack.auth(workspace_id), body)
 
 
 def _open(page: Page, url: str) -> None:
@@ -160,6 +156,10 @@ def _conversations(stack: Stack, workspace_id: str) -> list[dict[str, Any]]:
     return stack.call("GET", "/v1/conversations?view=all", stack.auth(workspace_id))["items"]
 
 
+def _messages(stack: Stack, workspace_id: str, conversation_id: str) -> list[dict[str, Any]]:
+    return stack.call("GET", f"/v1/conversations/{conversation_id}/messages", stack.auth(workspace_id))["items"]
+
+
 def _wait_for_conversation(stack: Stack, page: Page, workspace_id: str) -> dict[str, Any]:
     page.wait_for(f"{PANEL}.querySelectorAll('[data-crm=message]').length > 0", what="the visitor's message")
     [conversation] = _conversations(stack, workspace_id)
@@ -167,12 +167,12 @@ def _wait_for_conversation(stack: Stack, page: Page, workspace_id: str) -> dict[
 
 
 def test_a_visitor_writes_an_agent_answers_and_the_page_shows_it_live_and_after_a_reload(
-    browser: Browser, stack: Stack, contacts_peer_service: ContactsPeer
+    browser: Browser, stack: Stack, contacts_peer_service: ContactsPeer, tmp_path: Path
 ) -> None:
     acme = contacts_peer_service.workspace()
     luis = conversations.member(contacts_peer_service, acme, "Luis Gil")
     inbox = _inbox(stack, acme, primary_colour="#0a7d3b")
-    url = stack.page_with("/", inbox["id"])
+    url = stack.page_with("/", acme, inbox["id"])
 
     with browser.page() as page:
         _open(page, url)
@@ -184,20 +184,27 @@ def test_a_visitor_writes_an_agent_answers_and_the_page_shows_it_live_and_after_
             f"{PANEL}.querySelectorAll('[data-crm=message][data-direction=outbound]').length === 1",
             what="the agent's answer on the visitor's page",
         )
+        receipt = tmp_path / "receipt.png"
+        receipt.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
+        page.choose_files(f"{PANEL}.querySelector('input[type=file]')", [receipt])
+        page.wait_for(f"{PANEL}.querySelectorAll('[data-crm=attachment]').length === 1", what="the file sent")
         page.screenshot(ARTIFACTS / "widget-conversation.png")
         seen_live = _bubbles(page)
 
         page.goto(url)  # a reload: the token kept in the browser brings the chat back
         page.click(f"{PANEL}.querySelector('[data-crm=launcher]')")
-        page.wait_for(f"{PANEL}.querySelectorAll('[data-crm=message]').length === 2", what="the chat after a reload")
+        page.wait_for(f"{PANEL}.querySelectorAll('[data-crm=message]').length === 3", what="the chat after a reload")
         after_reload = _bubbles(page)
 
     assert seen_live == [
         {"direction": "inbound", "author": None, "text": "Where is my order 1042?"},
         {"direction": "outbound", "author": "Luis Gil", "text": "It ships today!"},
+        {"direction": "inbound", "author": None, "text": "\N{PAPERCLIP} receipt.png"},
     ]
     assert after_reload == seen_live
     assert (conversation["channel"], conversation["message_count"]) == ("web_chat", 1)
+    [received] = [m for m in _messages(stack, acme, conversation["id"]) if m["text"].endswith("receipt.png")]
+    assert (received["direction"], received["channel"]) == ("inbound", "web_chat")
     assert len(_conversations(stack, acme)) == 1  # the reload did not start another chat
     assert (ARTIFACTS / "widget-conversation.png").stat().st_size > 1000
 
@@ -210,12 +217,12 @@ def test_a_vouched_for_user_chats_as_its_contact_and_a_forged_hash_or_an_anonymo
     inbox = _inbox(stack, acme, strict=True, offline_message="Please sign in to chat with us.")
     identity = {"user_id": "u-7", "email": "ana@example.com", "name": "Ana López"}
     vouched = stack.page_with(
-        "/account", inbox["id"], identity={**identity, "user_hash": widget.signed(inbox["secret"], "u-7")}
+        "/account", acme, inbox["id"], identity={**identity, "user_hash": widget.signed(inbox["secret"], "u-7")}
     )
     forged = stack.page_with(
-        "/forged", inbox["id"], identity={**identity, "user_hash": widget.signed("guessed", "u-7")}
+        "/forged", acme, inbox["id"], identity={**identity, "user_hash": widget.signed("guessed", "u-7")}
     )
-    anonymous = stack.page_with("/anonymous", inbox["id"])
+    anonymous = stack.page_with("/anonymous", acme, inbox["id"])
 
     with browser.page() as page:
         _open(page, vouched)
