@@ -181,7 +181,8 @@ def realtime_url(rt: Runtime) -> str | None:
     configured = rt.settings.extra.get("CONVERSATIONS_REALTIME_URL")
     if configured:
         return configured
-    port = rt.settings.extra.get("CONVERSATIONS_REALTIME_PORT")
+    # The realtime process declares its port among the service's settings; before it, only the variable says.
+    port = getattr(rt.service_settings, "realtime_port", None) or rt.settings.extra.get("CONVERSATIONS_REALTIME_PORT")
     if not port:
         return None
     scheme = "wss" if request.scheme == "https" else "ws"

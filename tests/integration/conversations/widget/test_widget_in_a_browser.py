@@ -142,7 +142,8 @@ def _bubbles(page: Page) -> list[dict[str, str]]:
         f"Array.from({PANEL}.querySelectorAll('[data-crm=message]')).map(m => ({{"
         " direction: m.dataset.direction,"
         " author: (m.querySelector('[data-crm=author]') || {}).textContent || null,"
-        " text: m.querySelector('[data-crm=text]').textContent }))"
+        " text: (m.querySelector('[data-crm=text]') || {}).textContent || null,"
+        " files: Array.from(m.querySelectorAll('[data-crm=attachment]')).map(a => a.textContent) }))"
     )
 
 
@@ -197,9 +198,9 @@ def test_a_visitor_writes_an_agent_answers_and_the_page_shows_it_live_and_after_
         after_reload = _bubbles(page)
 
     assert seen_live == [
-        {"direction": "inbound", "author": None, "text": "Where is my order 1042?"},
-        {"direction": "outbound", "author": "Luis Gil", "text": "It ships today!"},
-        {"direction": "inbound", "author": None, "text": "\N{PAPERCLIP} receipt.png"},
+        {"direction": "inbound", "author": None, "text": "Where is my order 1042?", "files": []},
+        {"direction": "outbound", "author": "Luis Gil", "text": "It ships today!", "files": []},
+        {"direction": "inbound", "author": None, "text": None, "files": ["receipt.png"]},
     ]
     assert after_reload == seen_live
     assert (conversation["channel"], conversation["message_count"]) == ("web_chat", 1)

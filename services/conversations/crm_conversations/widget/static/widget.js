@@ -179,9 +179,10 @@
     if (message.direction === "outbound" && message.author_name) {
       bubble.appendChild(el("span", { "class": "who", "data-crm": "author" }, message.author_name));
     }
-    bubble.appendChild(el("span", { "data-crm": "text" }, message.text));
-    (message.attachments || []).forEach(function (file) {
-      var link = el("a", { href: "#", "data-crm": "attachment" }, " " + file.filename);
+    var files = message.attachments || [];
+    if (!files.length) { bubble.appendChild(el("span", { "data-crm": "text" }, message.text)); }
+    files.forEach(function (file) {
+      var link = el("a", { href: "#", "data-crm": "attachment" }, file.filename);
       link.addEventListener("click", function (event) { event.preventDefault(); download(file); });
       bubble.appendChild(link);
     });
