@@ -78,6 +78,66 @@ class MessageIn(BaseModel):
     body: str = Field(min_length=1, max_length=5000, description="plain text")
 
 
+class ConfigOut(BaseModel):
+    inbox_id: str
+    name: str
+    primary_colour: str
+    text_colour: str
+    welcome_text: str
+    offline_message: str
+    prechat_form: bool
+    strict: bool
+    realtime_url: str | None = Field(description="the WebSocket of live messages (realtime/PROTOCOL.md); None: poll")
+
+
+class FileOut(BaseModel):
+    id: str
+    filename: str
+    content_type: str
+    size: int
+
+
+class VisitorMessageOut(BaseModel):
+    id: str
+    body: str
+    text: str
+    direction: str = Field(description="inbound: the visitor's; outbound: a member's answer")
+    author_type: str
+    author_name: str | None = Field(description="the member who answered")
+    attachments: list[FileOut]
+    created_at: str
+
+
+class VisitorMessages(BaseModel):
+    items: list[VisitorMessageOut]
+
+
+SCRIPT_BODY = {"description": "the widget", "content": {"text/javascript": {"schema": {"type": "string"}}}}
+DOWNLOAD = {
+    "description": "the file's bytes, as an attachment with its name",
+    "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
+}
+UPLOAD_BODY = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["file"],
+                "properties": {
+                    "file": {
+                        "type": "string",
+                        "format": "binary",
+                        "description": "the file; executables (by content) are refused with 422, files over "
+                        "CONVERSATIONS_WIDGET_ATTACHMENT_MAX_BYTES with 413",
+                    }
+                },
+            }
+        }
+    },
+}
+
+
 class MessagesQuery(BaseModel):
     after: str | None = Field(default=None, max_length=64, description="a message id: only the messages after it")
     limit: int = Field(default=100, ge=1, le=200)
@@ -190,7 +250,7 @@ def realtime_url(rt: Runtime) -> str | None:
 
 
 # the views ------------------------------------------------------------------------------------------
-@script.get(SCRIPT_RULE, responses={200: None}, summary="The chat widget's script (plain JavaScript)")
+@script.get(SCRIPT_RULE, responses={200: SCRIPT_BODY}, summary="The chat widget's script (plain JavaScript)")
 def widget_script():  # type: ignore[no-untyped-def]
     response = Response(_SCRIPT.read_bytes(), mimetype="text/javascript")
     response.headers["Cache-Control"] = "public, max-age=300"
@@ -199,7 +259,7 @@ def widget_script():  # type: ignore[no-untyped-def]
     return response
 
 
-@api.get("/<inbox_id>/config", responses={200: None}, summary="What the widget shows for an inbox")
+@api.get("/<inbox_id>/config", responses={200: ConfigOut}, summary="What the widget shows for an inbox")
 def get_config(path: InboxPath):  # type: ignore[no-untyped-def]
     return json_response(represent.config(_inbox(), realtime_url=realtime_url(runtime())))
 
@@ -244,7 +304,9 @@ def renew_session(path: InboxPath):  # type: ignore[no-untyped-def]
     )
 
 
-@api.get("/<inbox_id>/messages", responses={200: None}, summary="The chat's messages (after one, for polling)")
+@api.get(
+    "/<inbox_id>/messages", responses={200: VisitorMessages}, summary="The chat's messages (after one, for polling)"
+)
 def list_messages(path: InboxPath, query: MessagesQuery):  # type: ignore[no-untyped-def]
     rt = runtime()
     shown: list[Shown] = service.history(
@@ -259,7 +321,7 @@ def list_messages(path: InboxPath, query: MessagesQuery):  # type: ignore[no-unt
     return json_response({"items": [represent.visitor_message(item) for item in shown]})
 
 
-@api.post("/<inbox_id>/messages", responses={201: None}, summary="The visitor writes")
+@api.post("/<inbox_id>/messages", responses={201: VisitorMessageOut}, summary="The visitor writes")
 def send_message(path: InboxPath, body: MessageIn):  # type: ignore[no-untyped-def]
     rt = runtime()
     message = service.send(
@@ -268,7 +330,12 @@ def send_message(path: InboxPath, body: MessageIn):  # type: ignore[no-untyped-d
     return json_response(represent.visitor_message(Shown(message, None, [])), 201)
 
 
-@api.post("/<inbox_id>/attachments", responses={201: None}, summary="The visitor sends a file (multipart 'file')")
+@api.post(
+    "/<inbox_id>/attachments",
+    responses={201: VisitorMessageOut},
+    summary="The visitor sends a file (multipart 'file')",
+    openapi_extensions={"requestBody": UPLOAD_BODY},
+)
 @body_limit(service.ATTACHMENT_SETTING, service.ATTACHMENT_DEFAULT_BYTES)
 def send_file(path: InboxPath):  # type: ignore[no-untyped-def]
     rt = runtime()
@@ -299,7 +366,7 @@ def send_file(path: InboxPath):  # type: ignore[no-untyped-def]
     return json_response(represent.visitor_message(Shown(message, None, [stored])), 201)
 
 
-@api.get("/<inbox_id>/attachments/<attachment_id>", responses={200: None}, summary="A file of the visitor's chat")
+@api.get("/<inbox_id>/attachments/<attachment_id>", responses={200: DOWNLOAD}, summary="A file of the visitor's chat")
 def get_file(path: FilePath):  # type: ignore[no-untyped-def]
     rt = runtime()
     files = service.store_of(rt)

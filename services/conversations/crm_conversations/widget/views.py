@@ -80,6 +80,12 @@ class Snippet(BaseModel):
     identity: str
 
 
+DOWNLOAD = {
+    "description": "the file's bytes, as an attachment with its name",
+    "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
+}
+
+
 class InboxPath(BaseModel):
     inbox_id: str = Field(max_length=64)
 
@@ -168,7 +174,7 @@ def get_snippet(path: InboxPath):  # type: ignore[no-untyped-def]
 
 @api.get(
     "/<conversation_id>/attachments/<attachment_id>",
-    responses={200: None},
+    responses={200: DOWNLOAD},
     summary="Download a file a visitor sent in a chat",
 )
 def download_file(path: FilePath):  # type: ignore[no-untyped-def]
