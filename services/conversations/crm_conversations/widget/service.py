@@ -201,6 +201,9 @@ def start_chat(
             card=card,
             now=now,
         )
+        if card is None and admission.name:  # the name the visitor gave, for the lists' search
+            conversation.contact_name = admission.name
+            conversation.contact_name_key = conversation_rules.fold(admission.name)
         chat = Chat(
             conversation_id=conversation.id,
             workspace_id=inbox.workspace_id,

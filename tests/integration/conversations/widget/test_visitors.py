@@ -75,6 +75,7 @@ def test_an_anonymous_visitors_message_reaches_the_agents_and_the_answer_comes_b
     assert next((e.direction, e.channel, e.author_type) for e in added) == ("inbound", "web_chat", "visitor")
     conversation = widget_api.client.get(f"/v1/conversations/{conversation_id}", headers=agent).get_json()
     assert (conversation["channel"], conversation["subject"]) == ("web_chat", "Shop: Eva")
+    assert conversation["contact"]["name"] == "Eva"  # found by the lists' search
 
 
 def test_a_verified_identity_ties_the_chat_to_its_contact_and_a_wrong_hash_is_refused(
