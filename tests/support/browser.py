@@ -144,7 +144,10 @@ class Page:
     def wait_for(self, expression: str, *, timeout: float = 15.0, what: str = "") -> Any:
         deadline = time.monotonic() + timeout
         while True:
-            value = self.evaluate(expression)
+            try:
+                value = self.evaluate(expression)
+            except RuntimeError:  # what it names is not on the page yet
+                value = None
             if value:
                 return value
             if time.monotonic() > deadline:

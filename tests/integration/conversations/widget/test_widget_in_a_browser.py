@@ -192,7 +192,7 @@ def test_a_visitor_writes_an_agent_answers_and_the_page_shows_it_live_and_after_
         page.screenshot(ARTIFACTS / "widget-conversation.png")
         seen_live = _bubbles(page)
 
-        page.goto(url)  # a reload: the token kept in the browser brings the chat back
+        _open(page, url)  # a reload: the token kept in the browser brings the chat back
         page.click(f"{PANEL}.querySelector('[data-crm=launcher]')")
         page.wait_for(f"{PANEL}.querySelectorAll('[data-crm=message]').length === 3", what="the chat after a reload")
         after_reload = _bubbles(page)
