@@ -2,13 +2,11 @@
 conversations service answers on another (a werkzeug thread), the contacts service over gRPC. A visitor opens
 the chat and writes, an agent answers through the HTTP API, and the page shows the answer live with the member's
 name, again after a reload; a site that vouches for its user ties the chat to the contact, a forged hash and an
-anonymous visitor of a strict inbox get no chat. Screenshots are kept in ``$CRM_TEST_ARTIFACTS``
-(default ``var/test-artifacts``)."""
+anonymous visitor of a strict inbox get no chat. Screenshots are kept in ``var/test-artifacts/``."""
 
 from __future__ import annotations
 
 import json
-import os
 import threading
 import urllib.request
 from collections.abc import Iterator
@@ -26,10 +24,9 @@ from crm_platform.service import Runtime, bootstrap
 from crm_platform.settings import load
 from crm_platform.web import create_app
 from tests.factories import conversations, widget
-from tests.support.browser import Browser, Page, chromium
+from tests.support.devtools import ARTIFACTS, Browser, Page, chromium
 from tests.support.stack import ContactsPeer, service_env
 
-ARTIFACTS = Path(os.environ.get("CRM_TEST_ARTIFACTS", "var/test-artifacts"))
 PANEL = "document.querySelector('#crm-chat').shadowRoot"
 
 

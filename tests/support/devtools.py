@@ -1,4 +1,5 @@
-"""A real headless Chromium (Debian's ``chromium``) driven over the Chrome DevTools Protocol, for browser tests.
+"""A real headless Chromium (Debian's ``chromium``) driven over the Chrome DevTools Protocol, for browser tests
+that click and type (a page that is only looked at needs less: a screenshot from the command line).
 
 Nothing is downloaded: the browser is the system's, and the protocol's WebSocket is spoken here (RFC 6455, the
 client's side, text frames only). Without the browser a test is skipped on a laptop but FAILS under CI=true."""
@@ -23,14 +24,14 @@ from urllib.parse import urlsplit
 
 import pytest
 
-CANDIDATES = ("chromium", "chromium-browser")
+CHROMIUM = os.environ.get("TEST_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "var" / "test-artifacts"  # screenshots kept after the run
 
 
 def chromium_path() -> str:
     """The system's Chromium; skipped without it, a failure under CI=true."""
-    for name in CANDIDATES:
-        if found := shutil.which(name):
-            return found
+    if os.access(CHROMIUM, os.X_OK):
+        return CHROMIUM
     message = "chromium is not installed (apt-get install -y chromium)"
     if os.environ.get("CI") == "true":
         pytest.fail(message + " (CI=true: a missing browser fails the run)")
