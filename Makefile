@@ -56,8 +56,11 @@ messages: setup
 			--ignore-obsolete || exit 1; \
 	done
 
+# Two workers for every tier but e2e (each test has its own databases, vhosts and ports); the e2e tier starts
+# whole stacks of processes and runs alone after them.
 test: setup
-	$(PYTHON) -m pytest tests -q -p no:cacheprovider --timeout=600
+	$(PYTHON) -m pytest tests -q -p no:cacheprovider --timeout=600 -n 2 --ignore=tests/e2e
+	$(PYTHON) -m pytest tests/e2e -q -p no:cacheprovider --timeout=600
 
 test-unit: setup
 	$(PYTHON) -m pytest tests/unit -q
