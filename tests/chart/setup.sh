@@ -12,6 +12,11 @@ if command -v helm >/dev/null 2>&1; then
     exit 0
 fi
 
+# Test workers run this at the same time (make test runs two): one builds, the others wait for it.
+mkdir -p "$here/.bin"
+exec 9>"$here/.bin/setup.lock"
+flock 9
+
 if [[ -x "$bin" && "$bin" -nt "$src" ]]; then
     exit 0
 fi
