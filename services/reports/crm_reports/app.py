@@ -11,7 +11,7 @@ from flask_openapi3 import OpenAPI
 
 from crm_platform.consumer import Subscriptions
 from crm_platform.service import Runtime, ServiceSpec
-from crm_reports import cli, endpoints
+from crm_reports import cli, endpoints, rebuilds
 from crm_reports.models import Base
 from crm_reports.projection import Projection
 from crm_reports.summary import handlers as summary_handlers
@@ -36,5 +36,6 @@ SERVICE = ServiceSpec(
     register_http=register_http,
     subscriptions=subscriptions,
     cli=cli.register,
+    loops=(rebuilds.rebuild_loop(),),
     dev_port_offset=40,
 )
