@@ -43,7 +43,7 @@ def composer(*, verified: dict[str, str] | None = None, keys: dict[str, DomainKe
 
 
 def outbound_message(**fields: Any) -> OutboundMessage:
-    """A queued mail of a public comment, as ``queue_ticket_comment`` writes it; ``fields`` override."""
+    """A queued mail of a public comment, as ``queue`` writes it for ``ticket_comment_request``; ``fields`` override."""
     outbound_id, ticket_id = new_id(), fields.pop("ticket_id", new_id())
     values: dict[str, Any] = {
         "id": outbound_id,

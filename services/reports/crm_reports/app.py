@@ -12,8 +12,12 @@ from flask_openapi3 import OpenAPI
 from crm_platform.consumer import Subscriptions
 from crm_platform.service import Runtime, ServiceSpec
 from crm_reports import cli, endpoints, rebuilds
+from crm_reports.funnel import handlers as funnel_handlers
+from crm_reports.funnel import service as _funnel_report  # noqa: F401 - registers the report
+from crm_reports.labels import handlers as label_handlers
 from crm_reports.models import Base
 from crm_reports.projection import Projection
+from crm_reports.sources import service as _sources_report  # noqa: F401 - registers the report
 from crm_reports.summary import handlers as summary_handlers
 from crm_reports.summary import models as _summary_models  # noqa: F401 - registers the tables
 from crm_reports.summary.views import api as summary_api
@@ -24,10 +28,12 @@ def register_http(app: OpenAPI, _rt: Runtime) -> None:
     app.register_api(endpoints.api)  # /v1/reports/<report>: after the fixed paths
 
 
-PROJECTIONS: tuple[Projection, ...] = ()
+PROJECTIONS: tuple[Projection, ...] = (funnel_handlers.FUNNEL,)
 
 subscriptions = Subscriptions()
 summary_handlers.subscribe(subscriptions)
+label_handlers.subscribe(subscriptions)
+funnel_handlers.subscribe(subscriptions)
 
 SERVICE = ServiceSpec(
     name="reports",

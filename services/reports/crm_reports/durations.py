@@ -92,14 +92,18 @@ def values(
     end: datetime,
     member_id: str | None = None,
     business: bool = False,
+    dimension: str | None = None,
 ) -> list[float]:
-    """The seconds (or business seconds) of one metric's durations that ended in ``[start, end)``."""
+    """The seconds (or business seconds) of one metric's durations that ended in ``[start, end)`` (of one
+    dimension, e.g. a stage, or all)."""
     column = Duration.business_seconds if business else Duration.seconds
     query = select(column).where(
         Duration.workspace_id == workspace_id, Duration.metric == metric, Duration.at >= start, Duration.at < end
     )
     if member_id is not None:
         query = query.where(Duration.member_id == member_id)
+    if dimension is not None:
+        query = query.where(Duration.dimension == dimension)
     return [value for (value,) in uow.session.execute(query) if value is not None]
 
 
@@ -113,6 +117,7 @@ def percentiles(
     member_id: str | None = None,
     business: bool = False,
     fractions: Iterable[float] = (0.5, 0.9),
+    dimension: str | None = None,
 ) -> tuple[int, float | None, list[float | None]]:
     """(count, average, the percentiles asked for) of one metric's durations that ended in ``[start, end)``:
     computed by PostgreSQL (``percentile_cont``) where it runs, by ``figures.stats`` elsewhere."""
@@ -129,6 +134,7 @@ def percentiles(
                 end=end,
                 member_id=member_id,
                 business=business,
+                dimension=dimension,
             ),
             wanted,
         )
@@ -141,6 +147,8 @@ def percentiles(
     ).where(Duration.workspace_id == workspace_id, Duration.metric == metric, Duration.at >= start, Duration.at < end)
     if member_id is not None:
         query = query.where(Duration.member_id == member_id)
+    if dimension is not None:
+        query = query.where(Duration.dimension == dimension)
     row = uow.session.execute(query).one()
     count = int(row[0] or 0)
     if count == 0:

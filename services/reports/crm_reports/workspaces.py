@@ -27,6 +27,8 @@ class ReportWorkspace(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     # Set when what derivation depends on changed (the time zone, the business hours): a loop rebuilds it.
     rebuild_requested_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # When the settings its time zone came from were changed: an older settings event changes nothing.
+    settings_as_of: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
 class Label(Base):
@@ -41,6 +43,8 @@ class Label(Base):
     name_es: Mapped[str] = mapped_column(String(200), default="")  # Spanish where the owner keeps one (sources)
     position: Mapped[int] = mapped_column(Integer, default=0)  # stages: funnel order within their type
     parent: Mapped[str] = mapped_column(String(64), default="")  # stages: their contact type's key
+    # When the event it came from happened: an older event (late, redelivered) never overwrites a newer name.
+    as_of: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
 @dataclass(frozen=True)

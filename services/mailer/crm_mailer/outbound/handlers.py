@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from crm.events.v1 import tickets_pb2
 from crm_events import tickets
 from crm_mailer.attachments import limits_of
@@ -19,16 +21,12 @@ subscriptions = Subscriptions()
 visibility.subscribe(subscriptions)  # the copy of who may see which contact's mail
 
 
-@subscriptions.on(tickets.COMMENT_PUBLIC_ADDED)
-def mail_public_comment(rt: Runtime, uow: UnitOfWork, event: Event[tickets_pb2.CommentAdded]) -> None:
+def _comment_request(rt: Runtime, event: Event[tickets_pb2.CommentAdded]) -> service.MailRequest:
     comment = event.payload
     errors = attachments.field_errors(comment.attachments, limits_of(rt.service_settings))
     if errors:  # never mailable: dead-lettered with the reason
         raise InvalidInput(phrase("the comment's attachments cannot be mailed"), errors=errors)
-    service.queue_ticket_comment(
-        uow,
-        GrpcContactDirectory(rt.grpc),
-        sender_of(rt.service_settings),
+    return service.ticket_comment_request(
         workspace_id=event.workspace_id,
         source_event_id=event.event_id,
         ticket_id=comment.ticket_id,
@@ -41,3 +39,15 @@ def mail_public_comment(rt: Runtime, uow: UnitOfWork, event: Event[tickets_pb2.C
         html_body=comment.body_html or None,
         with_signature=comment.with_signature,
     )
+
+
+def mail_public_comments(rt: Runtime, uow: UnitOfWork, batch: Sequence[Event[tickets_pb2.CommentAdded]]) -> None:
+    """A batch of one workspace's comments: one BatchGetContacts for all of them (a comment whose attachments
+    cannot be mailed fails the batch, which the consumer then hands one at a time, so only it is dead-lettered)."""
+    requests = [_comment_request(rt, event) for event in batch]
+    service.queue_many(uow, GrpcContactDirectory(rt.grpc), sender_of(rt.service_settings), requests)
+
+
+@subscriptions.on(tickets.COMMENT_PUBLIC_ADDED, batch=mail_public_comments)
+def mail_public_comment(rt: Runtime, uow: UnitOfWork, event: Event[tickets_pb2.CommentAdded]) -> None:
+    service.queue(uow, GrpcContactDirectory(rt.grpc), sender_of(rt.service_settings), _comment_request(rt, event))

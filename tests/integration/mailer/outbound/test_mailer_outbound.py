@@ -344,3 +344,54 @@ def test_the_public_unsubscribe_route_is_still_rate_limited_per_client_address(
 
     assert answers[:3] == [404, 404, 404]
     assert 429 in answers[3:]
+
+
+def grpc_calls(peer: ContactsPeer) -> dict[str, float]:
+    """How many gRPC requests the contacts peer has answered, by method (its own request counter)."""
+    found: dict[str, float] = {}
+    for metric in peer.rt.metrics.grpc_requests.collect():
+        for sample in metric.samples:
+            if sample.name.endswith("_total"):
+                method = sample.labels["method"].rsplit("/", 1)[-1]
+                found[method] = found.get(method, 0) + sample.value
+    return found
+
+
+def test_a_batch_of_comments_asks_contacts_once_and_queues_what_one_at_a_time_would(
+    mailer_api: RunningService, contacts_peer_service: ContactsPeer, sink: tuple[SmtpTransport, Sink]
+) -> None:
+    transport, server = sink
+    acme = contacts_peer_service.workspace()
+    luis = contact_factories.member(contacts_peer_service.rt.database, acme, "Luis Gil")
+    ana, bea = contacts_peer_service.contact(acme), contacts_peer_service.contact(acme, email="bea@example.com")
+    blocked = contacts_peer_service.contact(acme, email="carl@example.com")
+    contacts_service.set_blocked(
+        contacts_peer_service.rt.database.unit_of_work(), caller=admin(acme), contact_id=blocked, blocked=True
+    )
+    ticket = new_id()
+    bodies = [
+        tickets.public_comment_added(acme, ana, ticket_id=ticket, body="First.", author_id=luis),
+        tickets.public_comment_added(acme, ana, ticket_id=ticket, body="Second.", author_id=luis),
+        tickets.public_comment_added(acme, bea, body="Hello Bea."),
+        tickets.public_comment_added(acme, blocked, body="Never sent."),
+        tickets.public_comment_added(acme, new_id(), body="Nobody."),  # not a contact of the workspace
+    ]
+    before = grpc_calls(contacts_peer_service)
+    consumer = IdempotentConsumer("mailer", mailer_api.rt.database, mailer_api.rt.spec.subscriptions, mailer_api.rt)
+
+    consumer.handle_batch([Delivery(body=b, event_type="tickets.comment.public_added", attempt=1) for b in bodies])
+
+    asked = {m: n - before.get(m, 0) for m, n in grpc_calls(contacts_peer_service).items() if n != before.get(m, 0)}
+    assert asked == {"BatchGetContacts": 1, "GetMember": 2}  # Luis once, "agent-1" (no member) once
+    statuses = sorted((m["recipient"] or "", m["status"]) for m in mails(mailer_api, acme))
+    assert statuses == [
+        ("", "skipped"),
+        ("ana@example.com", "queued"),
+        ("ana@example.com", "queued"),
+        ("bea@example.com", "queued"),
+        ("carl@example.com", "suppressed"),
+    ]
+    assert deliver(mailer_api, transport)["sent"] == 3
+    first, second = (mail for _f, rcpt, mail, _raw in server.received if rcpt == ["ana@example.com"])
+    assert second["In-Reply-To"] == first["Message-ID"]  # threaded inside one batch too
+    assert "Luis Gil" in str(first["From"])

@@ -1,0 +1,1 @@
+"""The sources report: contacts per source and won per source."""
