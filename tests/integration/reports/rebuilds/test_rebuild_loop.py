@@ -2,7 +2,9 @@
 business hours changed): it rebuilds each, clears the request only if nobody asked again meanwhile, and one
 workspace that fails holds up no other.
 
-A toy projection (each "opened" fact counts on its day) stands in for the report features, so these pin the loop."""
+A toy projection (each "opened" fact counts on its day) stands in for the report features, so most of these pin the
+loop alone; the last drives it as a user would: contacts' settings event changes the time zone, the funnel report
+moves its days once the worker's loop has run."""
 
 from __future__ import annotations
 
@@ -13,9 +15,11 @@ from typing import Any
 
 import pytest
 
+from crm.events.v1 import contacts_pb2
 from crm_platform.ids import new_id
 from crm_reports import projection, rebuilds
 from crm_reports.workspaces import ReportWorkspace
+from tests.integration.reports.funnel import feed
 from tests.integration.reports.rebuilds.toy import LATE_EVENING, TOY, FailsFor, days, move_to, opened_in
 from tests.support.stack import RunningService
 
@@ -100,3 +104,37 @@ def test_the_longest_waiting_workspaces_are_rebuilt_first_a_batch_at_a_time(repo
     assert rebuilds.rebuild_requested(reports_api.rt.database, [TOY], limit=2) == (2, 2)
 
     assert [still_requested(reports_api, workspace_id) for workspace_id in waiting] == [False, False, True]
+
+
+def test_a_time_zone_change_from_contacts_moves_the_funnels_days_once_the_loop_has_run(
+    reports_api: RunningService,
+) -> None:
+    acme = new_id()
+    admin = reports_api.auth(acme)
+    late = feed.at(10, 22)  # 22:00 UTC on 10 May: already the 11th in Tokyo
+    reports_api.consume(feed.funnel(acme, feed.at(1)))
+    reports_api.consume(feed.created(acme, late, new_id(), stage="s1", owner="m1", source="web"))
+
+    def new_contacts(day: str) -> int:
+        answer = reports_api.client.get(f"/v1/reports/funnel?from={day}&to={day}", headers=admin)
+        assert answer.status_code == 200, answer.get_json()
+        (created,) = [f["value"] for f in answer.get_json()["figures"] if f["key"] == "created"]
+        return int(created)
+
+    assert (new_contacts("2026-05-10"), new_contacts("2026-05-11")) == (1, 0)
+    settings = contacts_pb2.WorkspaceSettingsChanged(changed_fields=["time_zone"], time_zone="Asia/Tokyo")
+    reports_api.consume(feed.body("contacts.workspace.settings_changed", settings, acme, feed.at(12)))
+    assert still_requested(reports_api, acme)
+
+    stop = threading.Event()
+    worker = threading.Thread(target=rebuilds.rebuild_loop(idle_seconds=0.05), args=(reports_api.rt, stop), daemon=True)
+    worker.start()  # the service's own projections, as the worker runs it
+    try:
+        deadline = time.monotonic() + 20
+        while still_requested(reports_api, acme) and time.monotonic() < deadline:
+            stop.wait(0.05)
+    finally:
+        stop.set()
+        worker.join(timeout=10)
+
+    assert (new_contacts("2026-05-10"), new_contacts("2026-05-11")) == (0, 1)
