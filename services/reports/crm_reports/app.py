@@ -15,12 +15,18 @@ from crm_reports import cli, endpoints, rebuilds
 from crm_reports.funnel import handlers as funnel_handlers
 from crm_reports.funnel import service as _funnel_report  # noqa: F401 - registers the report
 from crm_reports.labels import handlers as label_handlers
+from crm_reports.mail import handlers as mail_handlers
+from crm_reports.mail import service as _mail_report  # noqa: F401 - registers the report
+from crm_reports.mail.rules import PROJECTION as MAIL
 from crm_reports.models import Base
 from crm_reports.projection import Projection
 from crm_reports.sources import service as _sources_report  # noqa: F401 - registers the report
 from crm_reports.summary import handlers as summary_handlers
 from crm_reports.summary import models as _summary_models  # noqa: F401 - registers the tables
 from crm_reports.summary.views import api as summary_api
+from crm_reports.tickets import handlers as ticket_handlers
+from crm_reports.tickets import service as _ticket_report  # noqa: F401 - registers the report
+from crm_reports.tickets.rules import PROJECTION as TICKETS
 
 
 def register_http(app: OpenAPI, _rt: Runtime) -> None:
@@ -28,12 +34,14 @@ def register_http(app: OpenAPI, _rt: Runtime) -> None:
     app.register_api(endpoints.api)  # /v1/reports/<report>: after the fixed paths
 
 
-PROJECTIONS: tuple[Projection, ...] = (funnel_handlers.FUNNEL,)
+PROJECTIONS: tuple[Projection, ...] = (funnel_handlers.FUNNEL, TICKETS, MAIL)
 
 subscriptions = Subscriptions()
 summary_handlers.subscribe(subscriptions)
 label_handlers.subscribe(subscriptions)
 funnel_handlers.subscribe(subscriptions)
+ticket_handlers.subscribe(subscriptions)
+mail_handlers.subscribe(subscriptions)
 
 SERVICE = ServiceSpec(
     name="reports",
