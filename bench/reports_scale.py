@@ -715,6 +715,8 @@ def measure_ingest(database: Any, bodies: list[bytes]) -> tuple[float, float, fl
     each): the first half in the order they happened (types and workspaces interleaved, as they arrive), the second
     grouped by workspace and type (the batch form's best case: bursts of one kind); and the consumer with handlers
     that do nothing (its dedup INSERT and commit alone) over the first half."""
+    from sqlalchemy import text
+
     from crm_platform.bus import Delivery
     from crm_platform.bus.rabbitmq import BATCH
     from crm_platform.consumer import IdempotentConsumer, Subscriptions
@@ -733,10 +735,17 @@ def measure_ingest(database: Any, bodies: list[bytes]) -> tuple[float, float, fl
             consumer.handle_batch(batch[first : first + BATCH])
         return len(batch) / (time.perf_counter() - started)
 
+    def facts() -> int:
+        with database.unit_of_work() as uow:
+            return int(uow.session.execute(text("SELECT count(*) FROM facts")).scalar_one())
+
     half = len(deliveries) // 2
     # The baseline records its ids under another consumer name, so both see every event as new.
     baseline = rate(IdempotentConsumer("reports-bench-baseline", database, nothing), deliveries[:half])
+    before = facts()
     arrival = rate(IdempotentConsumer("reports", database, subscriptions), deliveries[:half])
+    if facts() - before < half // 2:
+        raise BenchError(f"{half} events gave {facts() - before} new facts: were they handled before?")
     grouped = sorted(range(half, len(deliveries)), key=lambda n: (envelopes[n].workspace_id, envelopes[n].type, n))
     runs = rate(IdempotentConsumer("reports", database, subscriptions), [deliveries[n] for n in grouped])
     return arrival, runs, baseline
@@ -857,7 +866,7 @@ def main() -> int:
                 log(f"  {done.label}: p95 {done.value:.1f} ms, {done.extra}, raw p95 {done.baseline:.1f}")
             raw.close()
 
-            bodies = ingest_events(tenants, args.ingest, now, seed=13)
+            bodies = ingest_events(tenants, args.ingest, now, seed=time.time_ns())  # new ids every run
             arrival, runs, baseline_rate = measure_ingest(rt.database, bodies)
             half = len(bodies) // 2
             results.append(
