@@ -18,13 +18,16 @@ from crm_conversations.panel.views import api as panel_api
 from crm_conversations.settings import ConversationsSettings
 from crm_conversations.templates.views import api as templates_api
 from crm_conversations.unread.views import api as unread_api
+from crm_conversations.widget import public as widget_public
+from crm_conversations.widget.views import api as inboxes_api
 from crm_platform.consumer import Subscriptions
 from crm_platform.service import GrpcBinding, Runtime, ServiceSpec
 
 
-def register_http(app: OpenAPI, _rt: Runtime) -> None:
-    # Templates first: /templates is a fixed path beside /<conversation_id>.
-    for blueprint in (templates_api, conversations_api, messages_api, unread_api, panel_api):
+def register_http(app: OpenAPI, rt: Runtime) -> None:
+    # The widget's public routes and the inboxes first: fixed paths beside /<conversation_id>, like /templates.
+    widget_public.install(app, rt)
+    for blueprint in (inboxes_api, templates_api, conversations_api, messages_api, unread_api, panel_api):
         app.register_api(blueprint)
 
 
@@ -55,5 +58,6 @@ SERVICE = ServiceSpec(
     subscriptions=subscriptions,
     loops=(retry_pending_forever,),
     settings=ConversationsSettings,
+    public_http=widget_public.PUBLIC_RULES,
     dev_port_offset=20,
 )

@@ -2,6 +2,7 @@
 
 from sqlalchemy.orm import DeclarativeBase
 
+from crm_platform.attachments.store import AttachmentTables
 from crm_platform.db import new_metadata
 from crm_platform.visibility import ContactVisibility
 
@@ -12,3 +13,6 @@ class Base(DeclarativeBase):
 
 # Who owns each contact and what the workspace lets agents see, kept from contacts' events.
 visibility = ContactVisibility(Base.metadata)
+
+# The files visitors send through the chat widget (the shared attachments branch).
+attachment_tables = AttachmentTables(Base.metadata)

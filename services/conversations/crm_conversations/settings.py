@@ -19,9 +19,30 @@ class ConversationsSettings:
         1.0,
         doc="how long the side panel waits for the tickets service before answering without tickets",
     )
+    # The web chat widget (crm_conversations/widget).
+    widget_token_key: str | None = setting(
+        "CONVERSATIONS_WIDGET_TOKEN_KEY",
+        None,
+        doc="secret (32+ characters) signing the chat widget's visitor tokens; required in production",
+    )
+    widget_token_ttl_seconds: int = setting(
+        "CONVERSATIONS_WIDGET_TOKEN_TTL_SECONDS",
+        7200,
+        doc="how long a visitor token is valid; the widget renews it while the visitor chats",
+    )
+    widget_visitor_rate_per_minute: int = setting(
+        "CONVERSATIONS_WIDGET_VISITOR_RATE_PER_MINUTE", 60, doc="requests a minute one visitor may make (0: off)"
+    )
+    widget_inbox_rate_per_minute: int = setting(
+        "CONVERSATIONS_WIDGET_INBOX_RATE_PER_MINUTE", 3000, doc="requests a minute all visitors of one inbox may make"
+    )
 
     def __post_init__(self) -> None:
         if self.mail_retry_seconds <= 0:
             raise SettingsError("CONVERSATIONS_MAIL_RETRY_SECONDS must be positive")
         if not 0 < self.panel_tickets_timeout_seconds <= 30:
             raise SettingsError("CONVERSATIONS_PANEL_TICKETS_TIMEOUT_SECONDS must be between 0 and 30")
+        if not 60 <= self.widget_token_ttl_seconds <= 86400:
+            raise SettingsError("CONVERSATIONS_WIDGET_TOKEN_TTL_SECONDS must be between 60 and 86400")
+        if self.widget_visitor_rate_per_minute < 0 or self.widget_inbox_rate_per_minute < 0:
+            raise SettingsError("the CONVERSATIONS_WIDGET_*_RATE_PER_MINUTE limits must not be negative")

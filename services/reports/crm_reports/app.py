@@ -12,8 +12,12 @@ from flask_openapi3 import OpenAPI
 from crm_platform.consumer import Subscriptions
 from crm_platform.service import Runtime, ServiceSpec
 from crm_reports import cli, endpoints, rebuilds
+from crm_reports.conversations import handlers as conversations_handlers
+from crm_reports.conversations import service as _conversations_report  # noqa: F401 - registers the report
+from crm_reports.conversations.rules import PROJECTION as CONVERSATIONS
 from crm_reports.funnel import handlers as funnel_handlers
 from crm_reports.funnel import service as _funnel_report  # noqa: F401 - registers the report
+from crm_reports.hours.views import api as hours_api
 from crm_reports.labels import handlers as label_handlers
 from crm_reports.mail import handlers as mail_handlers
 from crm_reports.mail import service as _mail_report  # noqa: F401 - registers the report
@@ -31,10 +35,11 @@ from crm_reports.tickets.rules import PROJECTION as TICKETS
 
 def register_http(app: OpenAPI, _rt: Runtime) -> None:
     app.register_api(summary_api)
+    app.register_api(hours_api)
     app.register_api(endpoints.api)  # /v1/reports/<report>: after the fixed paths
 
 
-PROJECTIONS: tuple[Projection, ...] = (funnel_handlers.FUNNEL, TICKETS, MAIL)
+PROJECTIONS: tuple[Projection, ...] = (CONVERSATIONS, funnel_handlers.FUNNEL, TICKETS, MAIL)
 
 subscriptions = Subscriptions()
 summary_handlers.subscribe(subscriptions)
@@ -42,6 +47,7 @@ label_handlers.subscribe(subscriptions)
 funnel_handlers.subscribe(subscriptions)
 ticket_handlers.subscribe(subscriptions)
 mail_handlers.subscribe(subscriptions)
+conversations_handlers.subscribe(subscriptions)
 
 SERVICE = ServiceSpec(
     name="reports",

@@ -143,7 +143,7 @@ def read(
         query = query.where(Rollup.day >= start)
     if member_id is not None:
         query = query.where(Rollup.member_id == member_id)
-    return [RollupRow(*row) for row in uow.session.execute(query) if row.count or row.seconds]
+    return [RollupRow(*row) for row in uow.session.execute(query) if row[4] or row[5]]  # count, seconds
 
 
 def sums(

@@ -62,6 +62,35 @@ _MARKUP = (
 )
 
 
+# Signatures of programs an operating system runs directly. Only formats whose first bytes are unambiguous are
+# listed; anything else (documents, images, archives) is accepted whatever its name says.
+EXECUTABLE_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"\x7fELF", "an ELF executable (Linux, BSD)"),
+    (b"MZ", "a Windows or DOS executable (MZ/PE)"),
+    (b"\xfe\xed\xfa\xce", "a Mach-O executable (macOS, 32-bit)"),
+    (b"\xce\xfa\xed\xfe", "a Mach-O executable (macOS, 32-bit)"),
+    (b"\xfe\xed\xfa\xcf", "a Mach-O executable (macOS, 64-bit)"),
+    (b"\xcf\xfa\xed\xfe", "a Mach-O executable (macOS, 64-bit)"),
+    (b"\xca\xfe\xba\xbe", "a Mach-O universal binary or a Java class"),
+    (b"\xca\xfe\xba\xbf", "a Mach-O universal binary (64-bit)"),
+    (b"#!", "a script with an interpreter line (#!)"),
+    (
+        b"\x4c\x00\x00\x00\x01\x14\x02\x00\x00\x00\x00\x00\xc0\x00\x00\x00\x00\x00\x00\x46",
+        "a Windows shortcut (.lnk)",
+    ),
+)
+# How many leading bytes ``executable_kind`` needs to decide (the longest signature).
+HEAD_BYTES = max(len(signature) for signature, _ in EXECUTABLE_SIGNATURES)
+
+
+def executable_kind(head: bytes) -> str | None:
+    """What kind of executable a file starting with ``head`` is, or None when it is not one."""
+    for signature, kind in EXECUTABLE_SIGNATURES:
+        if head.startswith(signature):
+            return kind
+    return None
+
+
 class AttachmentTooLarge(DomainError):
     """A file over its limit: refused before its bytes are read when its length is known, else when counted."""
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from crm.events.v1 import tickets_pb2
 from crm_events.tickets import SLA_BREACHED
+from crm_platform.business_hours import Calendar, calendar_hours_out
 from crm_platform.context import Caller, require_admin
 from crm_platform.db import Database, UnitOfWork, UtcDateTime, utcnow
 from crm_platform.errors import Word
@@ -21,13 +22,13 @@ from crm_tickets.sla.models import SlaPolicy, SlaSettings, TicketSla
 from crm_tickets.tickets.models import StatusChange, Ticket
 from crm_tickets.tickets.rules import CLOSED, PRIORITIES
 
-DEFAULT_CALENDAR = rules.Calendar()  # Monday to Friday, 09:00-17:00 UTC, no holidays
+DEFAULT_CALENDAR = Calendar()  # Monday to Friday, 09:00-17:00 UTC, no holidays
 
 
 # --- settings ------------------------------------------------------------------------------------------
 
 
-def _calendar_of(row: SlaSettings | None) -> rules.Calendar:
+def _calendar_of(row: SlaSettings | None) -> Calendar:
     if row is None:
         return DEFAULT_CALENDAR
     return rules.check_calendar(
@@ -48,7 +49,7 @@ def settings_body(session: Session, workspace_id: str) -> dict[str, Any]:
     policies = {p.priority: p for p in session.scalars(select(SlaPolicy).where(SlaPolicy.workspace_id == workspace_id))}
     return {
         "time_zone": calendar.time_zone,
-        "business_hours": rules.calendar_hours_out(calendar),
+        "business_hours": calendar_hours_out(calendar),
         "holidays": sorted(day.isoformat() for day in calendar.holidays),
         "policies": {
             priority: (
@@ -101,8 +102,7 @@ def put_settings(
             session.add(row)
         row.time_zone = calendar.time_zone
         row.business_hours = {
-            day: [[span["from"], span["to"]] for span in spans]
-            for day, spans in rules.calendar_hours_out(calendar).items()
+            day: [[span["from"], span["to"]] for span in spans] for day, spans in calendar_hours_out(calendar).items()
         }
         row.holidays = sorted(day.isoformat() for day in calendar.holidays)
         row.version += 1

@@ -8,6 +8,7 @@ from flask import request
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, ConfigDict, Field
 
+from crm_platform.business_hours import MAX_HOLIDAYS, MAX_INTERVALS_PER_DAY, WEEKDAYS
 from crm_platform.web import SECURITY, caller, json_response, runtime
 from crm_tickets.sla import rules, service
 from crm_tickets.tickets.rules import PRIORITIES
@@ -28,13 +29,13 @@ DayHours = list[Interval]
 
 class BusinessHours(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    mon: DayHours = Field(default_factory=list, max_length=rules.MAX_INTERVALS_PER_DAY)
-    tue: DayHours = Field(default_factory=list, max_length=rules.MAX_INTERVALS_PER_DAY)
-    wed: DayHours = Field(default_factory=list, max_length=rules.MAX_INTERVALS_PER_DAY)
-    thu: DayHours = Field(default_factory=list, max_length=rules.MAX_INTERVALS_PER_DAY)
-    fri: DayHours = Field(default_factory=list, max_length=rules.MAX_INTERVALS_PER_DAY)
-    sat: DayHours = Field(default_factory=list, max_length=rules.MAX_INTERVALS_PER_DAY)
-    sun: DayHours = Field(default_factory=list, max_length=rules.MAX_INTERVALS_PER_DAY)
+    mon: DayHours = Field(default_factory=list, max_length=MAX_INTERVALS_PER_DAY)
+    tue: DayHours = Field(default_factory=list, max_length=MAX_INTERVALS_PER_DAY)
+    wed: DayHours = Field(default_factory=list, max_length=MAX_INTERVALS_PER_DAY)
+    thu: DayHours = Field(default_factory=list, max_length=MAX_INTERVALS_PER_DAY)
+    fri: DayHours = Field(default_factory=list, max_length=MAX_INTERVALS_PER_DAY)
+    sat: DayHours = Field(default_factory=list, max_length=MAX_INTERVALS_PER_DAY)
+    sun: DayHours = Field(default_factory=list, max_length=MAX_INTERVALS_PER_DAY)
 
 
 class PolicyIn(BaseModel):
@@ -56,7 +57,7 @@ class SlaIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     time_zone: str = Field(max_length=64, description="IANA time zone the business hours are in, e.g. Europe/Madrid")
     business_hours: BusinessHours
-    holidays: list[date] = Field(default_factory=list, max_length=rules.MAX_HOLIDAYS, description="local dates")
+    holidays: list[date] = Field(default_factory=list, max_length=MAX_HOLIDAYS, description="local dates")
     policies: Policies = Field(description="per priority; null or absent: no SLA for that priority")
 
 
@@ -105,9 +106,7 @@ def put_sla(body: SlaIn):  # type: ignore[no-untyped-def]
         runtime().database.unit_of_work(),
         caller=caller(),
         time_zone=body.time_zone,
-        business_hours={
-            day: [(span.from_, span.to) for span in getattr(body.business_hours, day)] for day in rules.WEEKDAYS
-        },
+        business_hours={day: [(span.from_, span.to) for span in getattr(body.business_hours, day)] for day in WEEKDAYS},
         holidays=body.holidays,
         policies=policies,
         if_match=request.headers.get("If-Match"),

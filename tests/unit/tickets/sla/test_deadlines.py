@@ -7,14 +7,13 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from crm_platform.business_hours import ALWAYS, Calendar, calendar_hours_out
 from crm_platform.errors import InvalidInput
 from crm_tickets.sla import rules
 from crm_tickets.sla.rules import (
-    ALWAYS,
     FIRST_RESPONSE,
     SOLUTION,
     UPDATE,
-    Calendar,
     Deadline,
     Targets,
     TicketClock,
@@ -161,7 +160,7 @@ def test_an_admins_calendar_is_checked_field_by_field() -> None:
     week = {"mon": [("09:00", "13:00"), ("14:00", "18:00")], "sat": [("10:00", "24:00")]}
     calendar = rules.check_calendar("Europe/Madrid", week, [date(2026, 12, 25)])
     assert calendar.hours == {0: ((540, 780), (840, 1080)), 5: ((600, 1440),)}
-    assert rules.calendar_hours_out(calendar)["sat"] == [{"from": "10:00", "to": "24:00"}]
+    assert calendar_hours_out(calendar)["sat"] == [{"from": "10:00", "to": "24:00"}]
 
     def code_of(time_zone: str, hours: dict[str, list[tuple[str, str]]]) -> dict[str, str]:
         with pytest.raises(InvalidInput) as refused:

@@ -1,5 +1,5 @@
-"""Business time: adding minutes and counting them across nights, weekends, holidays, time zones and the
-days the clocks change, on plain calendars (no database)."""
+"""Business hours (crm_platform.business_hours): adding minutes and counting them across nights, weekends,
+holidays, time zones and the days the clocks change, on plain calendars (no database)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from crm_tickets.sla.rules import (
+from crm_platform.business_hours import (
     ALWAYS,
     Calendar,
     add_business_minutes,
