@@ -11,7 +11,7 @@ PYPROJECTS := $(wildcard libs/*/pyproject.toml services/*/pyproject.toml)
 
 LOCALE_PACKAGES := libs/platform/crm_platform $(patsubst %/__init__.py,%,$(wildcard services/*/crm_*/__init__.py))
 
-.PHONY: setup run up messages test bench-contacts bench-conversations bench-tickets test-unit test-integration test-contract test-e2e lint bench protos check-protos clean
+.PHONY: setup run up messages test bench-contacts bench-conversations bench-tickets bench-reports test-unit test-integration test-contract test-e2e lint bench protos check-protos clean
 
 setup: $(VENV_STAMP) $(PROTO_STAMP)
 
@@ -92,6 +92,9 @@ bench-conversations: setup
 
 bench-tickets: setup
 	$(PYTHON) bench/tickets_scale.py
+
+bench-reports: setup
+	$(PYTHON) bench/reports_scale.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) var libs/protos/src/crm $(PROTO_STAMP)

@@ -866,6 +866,53 @@ def test_grafana_dashboard_is_a_labelled_config_map_with_valid_json(
     assert "crm_${service}_outbox_lag_seconds" in exprs
 
 
+# What a dashboard may group or filter by: label sets fixed by the code (an event catalogue, a status list),
+# never one that grows with the tenants (a workspace, a contact, an address): one series per value.
+BOUNDED_LABELS = {"status", "le", "code", "type", "kind", "deployment", "namespace", "method", "route"}
+_GROUPED = re.compile(r"\b(?:by|without)\s*\(([^)]*)\)")
+_MATCHED = re.compile(r"([a-zA-Z_][a-zA-Z0-9_]*)\s*(?:=~|!~|!=|=)\s*\"")
+
+
+def dashboard_of(scenario: str) -> dict[str, Any]:
+    (config_map,) = [
+        m
+        for m in of_kind(manifests_of(scenario), "ConfigMap")
+        if m["metadata"]["labels"].get("grafana_dashboard") == "1"
+    ]
+    (dashboard_json,) = config_map["data"].values()
+    return json.loads(dashboard_json)  # type: ignore[no-any-return]
+
+
+def test_the_dashboard_shows_the_platforms_business_throughput() -> None:
+    panels = {
+        panel["title"]: [t["expr"] for t in panel["targets"]] for panel in dashboard_of("ha-values.yaml")["panels"]
+    }
+
+    (published,) = panels["Events published by type (platform)"]
+    assert published.startswith("sum by (type) (")
+    assert all(f"crm_{service}_events_published_total" in published for service in SERVICES)
+    assert panels["Events consumed by type (${service})"][0].startswith(
+        "sum by (type) (rate(crm_${service}_events_consumed_total"
+    )
+    outcomes = " ".join(panels["Mail outcomes (mailer)"])
+    for counted in ("crm_mailer_mail_sent_total", "crm_mailer_mail_deferred_total", "crm_mailer_mail_failed_total"):
+        assert counted in outcomes
+    assert 'type="mailer.delivery.bounced"' in outcomes and 'type="mailer.message.suppressed"' in outcomes
+    assert panels["Bounces read by kind (mailer)"] == [
+        'sum by (kind) (rate(crm_mailer_inbound_bounces_total{namespace="$namespace"}[5m]))'
+    ]
+
+
+def test_the_dashboard_groups_and_filters_only_by_bounded_labels() -> None:
+    exprs = [t["expr"] for panel in dashboard_of("ha-values.yaml")["panels"] for t in panel["targets"]]
+    grouped = {label.strip() for expr in exprs for found in _GROUPED.findall(expr) for label in found.split(",")}
+    matched = {label for expr in exprs for label in _MATCHED.findall(expr)}
+
+    assert grouped and grouped <= BOUNDED_LABELS
+    assert matched and matched <= BOUNDED_LABELS
+    assert not {"workspace_id", "workspace", "contact_id", "recipient"} & (grouped | matched)
+
+
 # ---------------------------------------------------------------------------------------------
 # Persistent file storage
 

@@ -11,7 +11,7 @@ from flask_openapi3 import OpenAPI
 
 from crm_platform.consumer import Subscriptions
 from crm_platform.service import Runtime, ServiceSpec
-from crm_reports import cli, endpoints
+from crm_reports import cli, endpoints, rebuilds
 from crm_reports.conversations import handlers as conversations_handlers
 from crm_reports.conversations import service as _conversations_report  # noqa: F401 - registers the report
 from crm_reports.conversations.rules import PROJECTION as CONVERSATIONS
@@ -56,5 +56,6 @@ SERVICE = ServiceSpec(
     register_http=register_http,
     subscriptions=subscriptions,
     cli=cli.register,
+    loops=(rebuilds.rebuild_loop(),),
     dev_port_offset=40,
 )
