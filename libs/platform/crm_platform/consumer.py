@@ -37,6 +37,17 @@ EventHandler = Callable[[Any, UnitOfWork, Event[P]], None]
 BatchEventHandler = Callable[[Any, UnitOfWork, Sequence[Event[P]]], None]
 
 
+@dataclass(frozen=True, eq=False)
+class BatchGroup:
+    """Event types one feature applies together: the consumer hands ``batch`` every run of consecutive events
+    whose types are in the group, whatever their type and workspace (a feature that reads the workspace of each
+    event itself, e.g. the reports' projections). No caller is bound for such a run: its handlers act for no one.
+    Each type still has its own handler, for an event alone."""
+
+    name: str
+    batch: BatchEventHandler[Any]
+
+
 @dataclass(frozen=True)
 class Subscription:
     """One event type and the handler of its events."""
@@ -44,6 +55,7 @@ class Subscription:
     event_type: EventType[Any]
     handler: EventHandler[Any]
     batch: BatchEventHandler[Any] | None = None
+    group: BatchGroup | None = None
 
 
 def _both(first: Subscription, second: Subscription) -> Subscription:
@@ -62,6 +74,7 @@ def _both(first: Subscription, second: Subscription) -> Subscription:
                 for event in batch_events:
                     subscription.handler(rt, uow, event)
 
+    # A group's batch applies only its own feature's handler: composed, the type leaves its group.
     return Subscription(first.event_type, handler, batch if first.batch or second.batch else None)
 
 
@@ -71,17 +84,26 @@ class Subscriptions:
     Several features may subscribe to one type: their handlers run one after the other, in one transaction."""
 
     handlers: dict[str, Subscription] = field(default_factory=dict)
+    # What a feature keeps beside its subscriptions, by a name of its own (e.g. the reports' routes of a group).
+    extras: dict[str, Any] = field(default_factory=dict)
 
     def on(
-        self, event_type: EventType[P], *, batch: BatchEventHandler[P] | None = None
+        self,
+        event_type: EventType[P],
+        *,
+        batch: BatchEventHandler[P] | None = None,
+        group: BatchGroup | None = None,
     ) -> Callable[[EventHandler[P]], EventHandler[P]]:
         """Register the decorated handler of ``event_type``; ``batch``, its optional form for several events
-        of the type in a row (the consumer calls it for runs of consecutive events of one workspace)."""
+        of the type in a row (the consumer calls it for runs of consecutive events of one workspace); or
+        ``group``, the batch form it shares with other types (runs of any of them, of any workspace)."""
+        if batch is not None and group is not None:
+            raise ValueError("a subscription has a batch form or a group, not both")
         if not isinstance(event_type, EventType):
             raise TypeError(f"subscribe to an event type of the catalogue (crm_events), not {event_type!r}")
 
         def register(handler: EventHandler[P]) -> EventHandler[P]:
-            added = Subscription(event_type, handler, batch)
+            added = Subscription(event_type, handler, batch, group)
             earlier = self.handlers.get(event_type.name)
             self.handlers[event_type.name] = added if earlier is None else _both(earlier, added)
             return handler
@@ -175,6 +197,15 @@ class IdempotentConsumer:
             while start < len(todo):
                 envelope, subscription, _event = todo[start]
                 end = start + 1
+                group = subscription.group
+                if group is not None:  # a run of the group's types, of any workspace
+                    while end < len(todo) and todo[end][1].group is group:
+                        end += 1
+                    if end - start > 1:
+                        with context.bound(request_id=envelope.correlation_id or envelope.event_id):
+                            group.batch(self.runtime, uow, [event for _env, _sub, event in todo[start:end]])
+                        start = end
+                        continue
                 if subscription.batch is not None:  # a run of this type, workspace and producer
                     while end < len(todo) and _same_run(todo[end][0], envelope) and todo[end][1] is subscription:
                         end += 1

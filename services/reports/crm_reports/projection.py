@@ -16,14 +16,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 from google.protobuf.message import Message
 from sqlalchemy import delete, select
 
 from crm_events import EventType
-from crm_platform.consumer import Subscriptions
+from crm_platform.consumer import BatchEventHandler, BatchGroup, EventHandler, Subscriptions
 from crm_platform.db import Database, UnitOfWork
 from crm_platform.events import Event
 from crm_reports import durations, facts, rollups, workspaces
@@ -69,27 +69,82 @@ def ingest(uow: UnitOfWork, projection: Projection, new_facts: Sequence[FactRow]
     touched: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     for fact in kept:
         touched[fact.workspace_id][fact.subject_id].add(fact.event_id)
+    contexts = workspaces.lock_many(uow, list(touched))
+    deltas: dict[str, dict[rollups.Key, tuple[int, float]]] = {}
     for workspace_id in sorted(touched):
-        _update(uow, projection, workspaces.lock(uow, workspace_id), touched[workspace_id])
+        deltas[workspace_id] = _update(uow, projection, contexts[workspace_id], touched[workspace_id])
+    rollups.add_all(uow, deltas)
     return len(kept)
+
+
+@dataclass
+class Intake:
+    """Every event type the service's projections derive from, with its projection and ``to_facts``, and the
+    handlers other features apply alongside (the summary's counts): the consumer hands a run of any of these
+    types, of any workspace, to one ``ingest`` per projection (events arrive interleaved, so runs of one type
+    and one workspace would be runs of one)."""
+
+    routes: dict[str, tuple[Projection, ToFacts[Any]]] = field(default_factory=dict)
+    alongside: dict[str, list[tuple[EventHandler[Any], BatchEventHandler[Any]]]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.group = BatchGroup("reports.projections", self.batch)
+
+    def register(self, subscriptions: Subscriptions, event_type: EventType[Any]) -> None:
+        if event_type.name not in subscriptions.handlers:  # once per type: the handler reads the routes
+            subscriptions.on(event_type, group=self.group)(self.one)
+
+    def one(self, rt: Any, uow: UnitOfWork, event: Event[Any]) -> None:
+        self.batch(rt, uow, [event])
+
+    def batch(self, rt: Any, uow: UnitOfWork, batch: Sequence[Event[Any]]) -> None:
+        by_projection: dict[str, tuple[Projection, list[FactRow]]] = {}
+        for event in batch:
+            route = self.routes.get(event.type.name)
+            if route is not None:
+                by_projection.setdefault(route[0].name, (route[0], []))[1].extend(route[1](event))
+        for name in sorted(by_projection):
+            projection, found = by_projection[name]
+            ingest(uow, projection, found)
+        for type_name, handlers in self.alongside.items():
+            of_type = [event for event in batch if event.type.name == type_name]
+            for handler, many in handlers:
+                if len(of_type) > 1:
+                    many(rt, uow, of_type)
+                elif of_type:
+                    handler(rt, uow, of_type[0])
+
+
+def _intake(subscriptions: Subscriptions) -> Intake:
+    intake: Intake = subscriptions.extras.setdefault("reports.intake", Intake())
+    return intake
 
 
 def subscribe(
     subscriptions: Subscriptions, event_type: EventType[P], projection: Projection, to_facts: ToFacts[P]
 ) -> None:
     """Make ``event_type``'s events facts of ``projection`` (``to_facts`` says which; none for an event that
-    tells the report nothing), one batch at a time where the consumer hands a batch."""
-
-    def one(_rt: Any, uow: UnitOfWork, event: Event[P]) -> None:
-        ingest(uow, projection, to_facts(event))
-
-    def many(_rt: Any, uow: UnitOfWork, batch: Sequence[Event[P]]) -> None:
-        ingest(uow, projection, [fact for event in batch for fact in to_facts(event)])
-
-    subscriptions.on(event_type, batch=many)(one)
+    tells the report nothing), a consumer's batch at a time (``Intake``)."""
+    intake = _intake(subscriptions)
+    if event_type.name in intake.routes:
+        raise ValueError(f"{event_type.name} is already a fact of {intake.routes[event_type.name][0].name}")
+    intake.routes[event_type.name] = (projection, to_facts)
+    intake.register(subscriptions, event_type)
 
 
-def _update(uow: UnitOfWork, projection: Projection, context: Context, subjects: dict[str, set[str]]) -> None:
+def alongside(
+    subscriptions: Subscriptions, event_type: EventType[P], handler: EventHandler[P], batch: BatchEventHandler[P]
+) -> None:
+    """Apply ``handler`` (or its batch form) to ``event_type``'s events too, in the projections' runs."""
+    intake = _intake(subscriptions)
+    intake.alongside.setdefault(event_type.name, []).append((handler, batch))
+    intake.register(subscriptions, event_type)
+
+
+def _update(
+    uow: UnitOfWork, projection: Projection, context: Context, subjects: dict[str, set[str]]
+) -> dict[rollups.Key, tuple[int, float]]:
+    """Replace the subjects' durations; returns what their new facts add to the workspace's rollups."""
     before: list[Contribution] = []
     after: list[Contribution] = []
     now_durations: dict[str, Sequence[DurationRow]] = {}
@@ -100,11 +155,9 @@ def _update(uow: UnitOfWork, projection: Projection, context: Context, subjects:
         before.extend(was.contributions)
         after.extend(now.contributions)
         now_durations[subject] = now.durations
-    zone = context.zone
-    rollups.add(
-        uow, context.workspace_id, rollups.difference(rollups.totals(before, zone), rollups.totals(after, zone))
-    )
     durations.replace(uow, workspace_id=context.workspace_id, projection=projection.name, rows_by_subject=now_durations)
+    zone = context.zone
+    return rollups.difference(rollups.totals(before, zone), rollups.totals(after, zone))
 
 
 def _subject_batches(uow: UnitOfWork, workspace_id: str, size: int) -> Iterator[dict[str, list[FactRow]]]:
@@ -162,7 +215,7 @@ def rebuild(
             contributed = []
             if progress is not None:
                 progress(read)
-        rollups.add(uow, workspace_id, totals)
+        rollups.insert_new(uow, workspace_id, totals)
         uow.commit()
     return read
 

@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select, update
 
@@ -33,18 +34,19 @@ def requested(database: Database, *, limit: int = BATCH) -> list[tuple[str, date
             .order_by(ReportWorkspace.rebuild_requested_at, ReportWorkspace.workspace_id)
             .limit(limit)
         )
-        return [(workspace_id, asked_at) for workspace_id, asked_at in rows]
+        return [(workspace_id, asked_at) for workspace_id, asked_at in rows if asked_at is not None]
 
 
 def forget_request(database: Database, workspace_id: str, asked_at: datetime) -> bool:
     """Clear the workspace's request if it is still the one rebuilt (asked at ``asked_at``): a request made while
     the rebuild ran is newer, stays, and is rebuilt at the next look. True when cleared."""
     with database.unit_of_work() as uow:
-        cleared = uow.session.execute(
+        result: Any = uow.session.execute(
             update(ReportWorkspace)
             .where(ReportWorkspace.workspace_id == workspace_id, ReportWorkspace.rebuild_requested_at == asked_at)
             .values(rebuild_requested_at=None)
-        ).rowcount
+        )
+        cleared = result.rowcount
         uow.commit()
     return bool(cleared)
 

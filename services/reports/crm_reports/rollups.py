@@ -95,11 +95,14 @@ def _add(table: Table, dialect: str) -> Any:
 
 
 def add(uow: UnitOfWork, workspace_id: str, deltas: Mapping[Key, tuple[int, float]]) -> None:
-    """Add these amounts to the workspace's rollups (rows created as needed), in the open transaction.
+    """Add these amounts to the workspace's rollups (rows created as needed), in the open transaction."""
+    add_all(uow, {workspace_id: deltas})
+
+
+def add_all(uow: UnitOfWork, deltas: Mapping[str, Mapping[Key, tuple[int, float]]]) -> None:
+    """Add amounts to several workspaces' rollups with one statement (``deltas`` by workspace).
 
     Sorted, so two workers adding to the same rows take their locks in one order (no deadlock)."""
-    if not deltas:
-        return
     rows = [
         {
             "workspace_id": workspace_id,
@@ -110,9 +113,30 @@ def add(uow: UnitOfWork, workspace_id: str, deltas: Mapping[Key, tuple[int, floa
             "count": count,
             "seconds": seconds,
         }
-        for (metric, day, member, dimension), (count, seconds) in sorted(deltas.items())
+        for workspace_id in sorted(deltas)
+        for (metric, day, member, dimension), (count, seconds) in sorted(deltas[workspace_id].items())
     ]
-    uow.session.execute(_add(Rollup.__table__, uow.session.get_bind().dialect.name), rows)  # type: ignore[arg-type]
+    if rows:
+        uow.session.execute(_add(Rollup.__table__, uow.session.get_bind().dialect.name), rows)  # type: ignore[arg-type]
+
+
+def insert_new(uow: UnitOfWork, workspace_id: str, totals_: Mapping[Key, tuple[int, float]]) -> None:
+    """Write a workspace's rollups that have no rows yet (a rebuild, after deleting them): plain multi-row
+    INSERTs, no upsert."""
+    rows = [
+        {
+            "workspace_id": workspace_id,
+            "metric": metric,
+            "day": day,
+            "member_id": member,
+            "dimension": dimension,
+            "count": count,
+            "seconds": seconds,
+        }
+        for (metric, day, member, dimension), (count, seconds) in sorted(totals_.items())
+    ]
+    for start in range(0, len(rows), 5000):
+        uow.insert(Rollup, rows[start : start + 5000])
 
 
 @dataclass(frozen=True)

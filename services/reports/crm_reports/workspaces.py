@@ -69,16 +69,25 @@ def _ensure(table: Table, dialect: str) -> Any:
 def lock(uow: UnitOfWork, workspace_id: str) -> Context:
     """The workspace's context, its row locked until the transaction ends: ingest and rebuild of one workspace
     take turns, so a rebuild never misses facts that arrive while it runs (created at UTC the first time)."""
+    return lock_many(uow, [workspace_id])[workspace_id]
+
+
+def lock_many(uow: UnitOfWork, workspace_ids: list[str]) -> dict[str, Context]:
+    """``lock`` for several workspaces at once (two statements, in id order so workers never deadlock)."""
+    if not workspace_ids:
+        return {}
+    ids = sorted(set(workspace_ids))
     uow.session.execute(
         _ensure(ReportWorkspace.__table__, uow.session.get_bind().dialect.name),  # type: ignore[arg-type]
-        {"workspace_id": workspace_id, "time_zone": "UTC", "version": 1},
+        [{"workspace_id": workspace_id, "time_zone": "UTC", "version": 1} for workspace_id in ids],
     )
-    row = uow.session.execute(
-        select(ReportWorkspace.time_zone, ReportWorkspace.business_hours)
-        .where(ReportWorkspace.workspace_id == workspace_id)
+    rows = uow.session.execute(
+        select(ReportWorkspace.workspace_id, ReportWorkspace.time_zone, ReportWorkspace.business_hours)
+        .where(ReportWorkspace.workspace_id.in_(ids))
+        .order_by(ReportWorkspace.workspace_id)
         .with_for_update()
-    ).one()
-    return Context(workspace_id, row.time_zone, row.business_hours)
+    )
+    return {row.workspace_id: Context(row.workspace_id, row.time_zone, row.business_hours) for row in rows}
 
 
 def context(uow: UnitOfWork, workspace_id: str) -> Context:

@@ -8,6 +8,7 @@ from typing import Any
 from crm_platform.consumer import Subscriptions
 from crm_platform.db import UnitOfWork
 from crm_platform.events import Event
+from crm_reports import projection
 from crm_reports.summary import service
 from crm_reports.summary.rules import KIND_OF_EVENT
 
@@ -38,5 +39,5 @@ def count_events(_rt: Any, uow: UnitOfWork, batch: Sequence[Event[Any]]) -> None
 
 
 def subscribe(subscriptions: Subscriptions) -> None:
-    for event_type in KIND_OF_EVENT:
-        subscriptions.on(event_type, batch=count_events)(count_event)
+    for event_type in KIND_OF_EVENT:  # every one is a projection's fact too: counted in the projections' runs
+        projection.alongside(subscriptions, event_type, count_event, count_events)

@@ -9,8 +9,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
+from crm_platform.bus import Delivery
+from crm_platform.consumer import IdempotentConsumer
+from crm_platform.events import unpack
 from crm_platform.ids import new_id
 from crm_reports import projection
 from crm_reports.app import PROJECTIONS
@@ -237,3 +240,35 @@ def test_a_bad_query_is_a_clear_problem(reports_api: RunningService) -> None:
     assert answer.status_code == 422
     assert answer.get_json()["errors"][0]["field"] == "from"
     assert reports_api.client.get("/v1/reports/conversations").status_code == 401
+
+
+def test_one_consumer_batch_of_interleaved_workspaces_gives_what_one_event_at_a_time_gives(
+    reports_api: RunningService,
+) -> None:
+    one_by_one, batched, other = new_id(), new_id(), new_id()
+    feed(reports_api, [body for conversation in history(one_by_one) for body in conversation.deliveries])
+    mixed = [body for workspace in (batched, other) for c in history(workspace) for body in c.deliveries]
+    random.Random(3).shuffle(mixed)  # two workspaces' events interleaved, as a queue holds them
+    consumer = IdempotentConsumer("reports", reports_api.rt.database, reports_api.rt.spec.subscriptions, reports_api.rt)
+    statements: list[str] = []
+    listen = lambda *args: statements.append(args[2])  # noqa: E731 - (conn, cursor, statement, ...)
+    event.listen(reports_api.rt.database.engine, "before_cursor_execute", listen)
+    try:
+        consumer.handle_batch([Delivery(body=body, event_type=unpack(body).type, attempt=1) for body in mixed])
+    finally:
+        event.remove(reports_api.rt.database.engine, "before_cursor_execute", listen)
+
+    (rollups_batched, durations_batched), (rollups_one, durations_one) = (
+        state(reports_api, workspace) for workspace in (batched, one_by_one)
+    )
+    assert rollups_batched == rollups_one
+    assert sorted(row[1:] for row in durations_batched) == sorted(row[1:] for row in durations_one)  # ids differ
+    assert report(reports_api, batched, NOVEMBER) == report(reports_api, one_by_one, NOVEMBER)
+    assert summary_of(reports_api, batched) == summary_of(reports_api, one_by_one)  # counted alongside
+    assert len(statements) < len(mixed) / 2  # one batch of statements, not a few per event
+
+
+def summary_of(reports: RunningService, workspace_id: str) -> Any:
+    answer = reports.client.get(f"/v1/reports/summary{NOVEMBER}", headers=reports.auth(workspace_id))
+    assert answer.status_code == 200
+    return answer.get_json()["conversation_messages"]
