@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Float, Index, Integer, String, delete, func, select
+from sqlalchemy import Float, Index, Integer, String, delete, func, select, tuple_
 from sqlalchemy.orm import Mapped, mapped_column
 
 from crm_platform.db import UnitOfWork, UtcDateTime
@@ -154,3 +154,66 @@ def percentiles(
     if count == 0:
         return 0, None, [None for _ in wanted]
     return count, float(row[1]), [float(value) for value in row[2:]]
+
+
+Grouped = dict[tuple[str, str | None], tuple[int, float | None, list[float | None]]]
+
+
+def percentiles_by(
+    uow: UnitOfWork,
+    *,
+    workspace_id: str,
+    metrics: Sequence[str],
+    start: datetime,
+    end: datetime,
+    by: str,
+    member_id: str | None = None,
+    business: bool = False,
+    fractions: Sequence[float] = (0.5, 0.9),
+) -> Grouped:
+    """``percentiles`` of several metrics at once, overall and per ``by`` (``member_id`` or ``dimension``), in
+    one query: ``{(metric, None): overall, (metric, key): of that key}`` (a report's table of members or stages
+    asked one query per row before: 44 queries for one conversation report)."""
+    from crm_reports import figures
+
+    column = Duration.business_seconds if business else Duration.seconds
+    key = getattr(Duration, by)
+    where = [
+        Duration.workspace_id == workspace_id,
+        Duration.metric.in_(list(metrics)),
+        Duration.at >= start,
+        Duration.at < end,
+        column.is_not(None),
+    ]
+    if member_id is not None:
+        where.append(Duration.member_id == member_id)
+    found: Grouped = {}
+    if uow.session.get_bind().dialect.name != "postgresql":
+        values_of: dict[tuple[str, str | None], list[float]] = {}
+        for metric, group, value in uow.session.execute(select(Duration.metric, key, column).where(*where)):
+            values_of.setdefault((metric, None), []).append(value)
+            values_of.setdefault((metric, group), []).append(value)
+        for group_key, found_values in values_of.items():
+            stats = figures.stats(found_values, fractions)
+            found[group_key] = (stats.count, stats.average, list(stats.percentiles))
+        return found
+    query = (
+        select(
+            Duration.metric,
+            key,
+            func.grouping(key),
+            func.count(column),
+            func.avg(column),
+            *(func.percentile_cont(fraction).within_group(column) for fraction in fractions),
+        )
+        .where(*where)
+        .group_by(func.grouping_sets(tuple_(Duration.metric), tuple_(Duration.metric, key)))
+    )
+    for metric, group, overall, count, average, *cut in uow.session.execute(query):
+        found[(metric, None if overall else group)] = (int(count), float(average), [float(value) for value in cut])
+    return found
+
+
+def of_group(found: Grouped, metric: str, key: str | None = None) -> tuple[int, float | None, list[float | None]]:
+    """One entry of ``percentiles_by``'s answer (none: no durations)."""
+    return found.get((metric, key), (0, None, [None, None]))

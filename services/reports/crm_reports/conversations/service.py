@@ -16,6 +16,7 @@ from crm_reports.conversations.rules import (
     CLOSE_TIME,
     CLOSED,
     COUNTS,
+    DURATIONS,
     FIRST_RESPONSE,
     HANDLED,
     NEW,
@@ -66,16 +67,6 @@ def member_name(member: str, names: Mapping[str, str]) -> str:
     return names.get(member, member) if member else UNASSIGNED
 
 
-def _duration_figure(
-    uow: UnitOfWork, ws: str, metric: str, period: DateRange, member: str | None, business: bool
-) -> tuple[int, float | None, float | None, float | None]:
-    start, end = period.instants()
-    count, average, (median, p90) = durations.percentiles(
-        uow, workspace_id=ws, metric=metric, start=start, end=end, member_id=member, business=business
-    )
-    return count, average, median, p90
-
-
 def build(uow: UnitOfWork, caller: Caller, query: ReportQuery) -> Report:
     """The conversation report the caller may see: the workspace's or one member's (agents: their own)."""
     ws = caller.workspace_id
@@ -94,8 +85,19 @@ def build(uow: UnitOfWork, caller: Caller, query: ReportQuery) -> Report:
     for metric, _day, count, _seconds in daily:
         totals[metric] += count
     shown: list[Figure] = [Figure(key, label, totals[metric]) for metric, key, label in COUNT_FIGURES]
+    start, end = period.instants()
+    times = durations.percentiles_by(
+        uow,
+        workspace_id=ws,
+        metrics=DURATIONS,
+        start=start,
+        end=end,
+        by="member_id",
+        member_id=member,
+        business=business,
+    )
     for metric, key, label in DURATION_FIGURES:
-        _count, average, median, p90 = _duration_figure(uow, ws, metric, period, member, business)
+        _count, average, (median, p90) = durations.of_group(times, metric)
         shown.append(Figure(key, label, average, "seconds", median, p90))
 
     charts = [
@@ -109,7 +111,7 @@ def build(uow: UnitOfWork, caller: Caller, query: ReportQuery) -> Report:
         for metric, key, label in COUNT_FIGURES
         for points in [count_series(daily, metric, period, query.bucket)]
     ]
-    table = _member_table(uow, ws, period, member, business)
+    table = _member_table(uow, ws, period, member, times)
     charts.append(
         Chart(
             "conversations_per_member",
@@ -147,7 +149,7 @@ MEMBER_COLUMNS: Sequence[Column] = (
 )
 
 
-def _member_table(uow: UnitOfWork, ws: str, period: DateRange, member: str | None, business: bool) -> Table:
+def _member_table(uow: UnitOfWork, ws: str, period: DateRange, member: str | None, times: durations.Grouped) -> Table:
     """A row per member with something in the range (the unassigned too), most conversations first."""
     sums = rollups.sums(
         uow,
@@ -166,8 +168,8 @@ def _member_table(uow: UnitOfWork, ws: str, period: DateRange, member: str | Non
     for found_member, of_member in counts.items():
         if not found_member and not any(of_member[metric] for metric in (NEW, CLOSED, HANDLED)):
             continue  # messages received while unassigned alone make no row
-        first = _duration_figure(uow, ws, FIRST_RESPONSE, period, found_member, business)
-        close = _duration_figure(uow, ws, CLOSE_TIME, period, found_member, business)
+        _n, first_average, (first_median, _p90) = durations.of_group(times, FIRST_RESPONSE, found_member)
+        _n, close_average, (close_median, _p90) = durations.of_group(times, CLOSE_TIME, found_member)
         rows.append(
             {
                 "member_id": found_member,
@@ -177,10 +179,10 @@ def _member_table(uow: UnitOfWork, ws: str, period: DateRange, member: str | Non
                 "closed": of_member[CLOSED],
                 "messages_sent": of_member[SENT],
                 "messages_received": of_member[RECEIVED],
-                "first_response": first[1],
-                "first_response_median": first[2],
-                "close_time": close[1],
-                "close_time_median": close[2],
+                "first_response": first_average,
+                "first_response_median": first_median,
+                "close_time": close_average,
+                "close_time_median": close_median,
             }
         )
     rows.sort(key=lambda row: (-row["conversations"], -row["closed"], row["member"], row["member_id"]))

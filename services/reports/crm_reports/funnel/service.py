@@ -53,16 +53,18 @@ def build(uow: UnitOfWork, caller: Caller, query: ReportQuery) -> Report:
     order = labels.funnel_order(uow, workspace)
     first, after = span.instants()
 
+    grouped = durations.percentiles_by(
+        uow,
+        workspace_id=workspace,
+        metrics=(rules.STAGE_TIME,),
+        start=first,
+        end=after,
+        by="dimension",
+        member_id=member,
+    )
+
     def times(stage: str | None) -> figures.Stats:
-        count, average, percentiles = durations.percentiles(
-            uow,
-            workspace_id=workspace,
-            metric=rules.STAGE_TIME,
-            start=first,
-            end=after,
-            member_id=member,
-            dimension=stage,
-        )
+        count, average, percentiles = durations.of_group(grouped, rules.STAGE_TIME, stage)
         return figures.Stats(count, average, tuple(percentiles))
 
     stages = represent.in_order(order, now.get(rules.OPEN_STAGE, {}), flows.get(rules.ENTERED, {}))

@@ -44,16 +44,20 @@ def build(uow: UnitOfWork, caller: Caller, query: ReportQuery) -> Report:
     start, end = span.instants()
     times: dict[str, dict[str, figures.Stats]] = {}
     members = sorted({row[1] for row in [*in_range, *at_end]} | ({member} if member is not None else set()))
+    grouped = durations.percentiles_by(
+        uow,
+        workspace_id=workspace_id,
+        metrics=(FIRST_RESPONSE, SOLUTION),
+        start=start,
+        end=end,
+        by="member_id",
+        member_id=member,
+    )
     for metric in (FIRST_RESPONSE, SOLUTION):
         times[metric] = {}
         for who in (represent.EVERYONE, *members):
-            count, average, (median, p90) = durations.percentiles(
-                uow,
-                workspace_id=workspace_id,
-                metric=metric,
-                start=start,
-                end=end,
-                member_id=member if who == represent.EVERYONE else who,
+            count, average, (median, p90) = durations.of_group(
+                grouped, metric, None if who == represent.EVERYONE else who
             )
             if count or who == represent.EVERYONE:
                 times[metric][who] = figures.Stats(count, average, (median, p90))
