@@ -25,7 +25,6 @@ reported, not an error; the exit status is non-zero only when something failed.
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
 import logging
 import random
@@ -33,7 +32,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -65,23 +64,12 @@ def percentile(values: list[float], fraction: float) -> float:
 
 # --- facts, by the features' own to_facts ------------------------------------------------------------------
 def wired_to_facts(subscriptions: Any) -> dict[str, list[Callable[[Any], list[Any]]]]:
-    """Per event type, the ``to_facts`` functions ``projection.subscribe`` wired for it (read from its handlers'
-    closures, through the consumer's pairing of several features' handlers): the features' code, not a copy."""
-    found: dict[str, list[Callable[[Any], list[Any]]]] = {}
-
-    def leaves(handler: Any) -> Iterator[Callable[[Any], list[Any]]]:
-        names = inspect.getclosurevars(handler).nonlocals
-        if "first" in names and "second" in names:  # crm_platform.consumer._both
-            yield from leaves(names["first"].handler)
-            yield from leaves(names["second"].handler)
-        elif handler.__module__ == "crm_reports.projection" and "to_facts" in names:
-            yield names["to_facts"]
-
-    for name, subscription in subscriptions.handlers.items():
-        makers = list(leaves(subscription.handler))
-        if makers:
-            found[name] = makers
-    return found
+    """Per event type, the ``to_facts`` function ``projection.subscribe`` wired for it (the reports' Intake keeps
+    them with their projections): the features' code, not a copy."""
+    intake = subscriptions.extras.get("reports.intake")
+    if intake is None:
+        raise SystemExit("the reports' projections are no longer wired through projection.Intake: update the bench")
+    return {name: [to_facts] for name, (_projection, to_facts) in intake.routes.items()}
 
 
 def fresh_database() -> None:
