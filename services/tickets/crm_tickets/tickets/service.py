@@ -27,6 +27,7 @@ from crm_platform.ids import new_id
 from crm_platform.versioning import check_version
 from crm_tickets.comments.models import Comment
 from crm_tickets.models import visibility
+from crm_tickets.sla import service as sla
 from crm_tickets.tickets import rules
 from crm_tickets.tickets.models import StatusChange, Ticket, TicketCounter, TicketTag
 
@@ -102,6 +103,9 @@ def move_status(
             to_status=move.to_status,
             actor_id=actor_id,
             reason=reason or "",
+            responsible_id=ticket.responsible_id or "",
+            priority=ticket.priority,
+            sla_outcomes=sla.outcomes(uow.session, ticket) if move.to_status in (rules.SOLVED, rules.CLOSED) else [],
         ),
         workspace_id=ticket.workspace_id,
     )
