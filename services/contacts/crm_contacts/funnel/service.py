@@ -112,7 +112,9 @@ def resolve(
 
 def _types_with_stages(session: Session, workspace_id: str) -> list[TypeWithStages]:
     types = session.scalars(
-        select(ContactType).where(ContactType.workspace_id == workspace_id).order_by(ContactType.position, ContactType.id)
+        select(ContactType)
+        .where(ContactType.workspace_id == workspace_id)
+        .order_by(ContactType.position, ContactType.id)
     ).all()
     stages = session.scalars(
         select(Stage).where(Stage.workspace_id == workspace_id).order_by(Stage.position, Stage.id)
@@ -283,9 +285,7 @@ def add_stage(
         return stage
 
 
-def rename_stage(
-    uow: UnitOfWork, *, workspace_id: str, stage_id: str, name: str, actor_id: str | None = None
-) -> Stage:
+def rename_stage(uow: UnitOfWork, *, workspace_id: str, stage_id: str, name: str, actor_id: str | None = None) -> Stage:
     """Rename a stage; contacts in it stay in it."""
     clean_name, error = rules.clean_name(name)
     if error:

@@ -103,7 +103,8 @@ def rename_type(path: TypePath, body: NameIn):  # type: ignore[no-untyped-def]
     who = caller()
     require_admin(who, "rename contact types")
     contact_type, stages = service.rename_type(
-        runtime().database.unit_of_work(), workspace_id=who.workspace_id,
+        runtime().database.unit_of_work(),
+        workspace_id=who.workspace_id,
         type_id=path.type_id,
         name=body.name,
         actor_id=who.user_id,
@@ -142,7 +143,8 @@ def reorder_stages(path: TypePath, body: StageOrderIn):  # type: ignore[no-untyp
     who = caller()
     require_admin(who, "reorder stages")
     contact_type, stages = service.reorder_stages(
-        runtime().database.unit_of_work(), workspace_id=who.workspace_id,
+        runtime().database.unit_of_work(),
+        workspace_id=who.workspace_id,
         type_id=path.type_id,
         stage_ids=body.stage_ids,
         actor_id=who.user_id,
@@ -155,7 +157,8 @@ def rename_stage(path: StagePath, body: NameIn):  # type: ignore[no-untyped-def]
     who = caller()
     require_admin(who, "rename stages")
     stage = service.rename_stage(
-        runtime().database.unit_of_work(), workspace_id=who.workspace_id,
+        runtime().database.unit_of_work(),
+        workspace_id=who.workspace_id,
         stage_id=path.stage_id,
         name=body.name,
         actor_id=who.user_id,

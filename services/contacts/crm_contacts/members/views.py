@@ -118,7 +118,8 @@ def deactivate_member(path: MemberPath):  # type: ignore[no-untyped-def]
     who = caller()
     require_admin(who, "deactivate members")
     member = service.deactivate(
-        runtime().database.unit_of_work(), workspace_id=who.workspace_id,
+        runtime().database.unit_of_work(),
+        workspace_id=who.workspace_id,
         member_id=path.member_id,
         actor_id=who.user_id,
     )

@@ -311,16 +311,6 @@ def update(
         now = utcnow()
         version_before = ticket.version
         changed = False
-        if "status" in changes and changes["status"] is not None:
-            changed |= move_status(
-                uow,
-                ticket,
-                changes["status"],
-                actor_id=caller.user_id,
-                reason=changes.get("reason"),
-                reopen=bool(changes.get("reopen")),
-                now=now,
-            )
         if subject is not None and subject != ticket.subject:
             ticket.subject, changed = subject, True
         if priority is not None and priority != ticket.priority:
@@ -352,6 +342,17 @@ def update(
                     actor_id=caller.user_id,
                 ),
                 workspace_id=ticket.workspace_id,
+            )
+        # the status last: its event tells the responsible and priority this same change gave the ticket
+        if "status" in changes and changes["status"] is not None:
+            changed |= move_status(
+                uow,
+                ticket,
+                changes["status"],
+                actor_id=caller.user_id,
+                reason=changes.get("reason"),
+                reopen=bool(changes.get("reopen")),
+                now=now,
             )
         current_tags = _tags_of(session, ticket)
         if tags is not None and sorted(tags) != current_tags:

@@ -167,8 +167,20 @@ def test_a_new_workspace_announces_its_first_admin_and_each_member_added(team: T
     announced = team.announced(MEMBER_ADDED)
 
     assert [member_of(m) for m in announced[:2]] == [
-        (team.admin_id, "Laura Admin", team.get(f"/v1/contacts/members/{team.admin_id}").get_json()["email"], "admin", True),
-        (team.agent_id, "Luis Agent", team.get(f"/v1/contacts/members/{team.agent_id}").get_json()["email"], "agent", True),
+        (
+            team.admin_id,
+            "Laura Admin",
+            team.get(f"/v1/contacts/members/{team.admin_id}").get_json()["email"],
+            "admin",
+            True,
+        ),
+        (
+            team.agent_id,
+            "Luis Agent",
+            team.get(f"/v1/contacts/members/{team.agent_id}").get_json()["email"],
+            "agent",
+            True,
+        ),
     ]
     assert member_of(announced[2]) == (added["id"], "Marta Ruiz", "marta@example.com", "agent", True)
     assert announced[2].actor_id == team.admin_id

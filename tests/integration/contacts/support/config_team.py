@@ -6,9 +6,8 @@ import io
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from PIL import Image
-
 from google.protobuf.message import Message
+from PIL import Image
 
 from crm_contacts.members import service as members
 from crm_contacts.workspaces import service as workspaces
@@ -17,7 +16,6 @@ from crm_platform.events import payload_of
 from crm_platform.ids import new_id
 from tests.factories import contacts
 from tests.support.stack import RunningService
-
 
 P = TypeVar("P", bound=Message)
 
