@@ -106,7 +106,7 @@ def announce_updated(
 def stage_changed(
     contact: Contact, change: tuple[str | None, str | None], *, type_key: str | None, actor_id: str | None
 ) -> contacts_pb2.ContactStageChanged:
-    """contacts.contact.stage_changed's payload, whoever moves the contact: the move, and the contact's owner,
+    """The payload of contacts.contact.stage_changed, whoever moves the contact: the move, and the contact's owner,
     source and status at it (so reports count the move per owner and source without a lookup)."""
     from_stage, to_stage = change
     return contacts_pb2.ContactStageChanged(
@@ -145,7 +145,7 @@ def record_stage_change(
 def owner_changed(
     contact: Contact, change: tuple[str | None, str | None], *, actor_id: str | None
 ) -> contacts_pb2.ContactOwnerChanged:
-    """contacts.contact.owner_changed's payload, whoever gives the contact another owner."""
+    """The payload of contacts.contact.owner_changed, whoever gives the contact another owner."""
     from_owner, to_owner = change
     return contacts_pb2.ContactOwnerChanged(
         contact_id=contact.id, from_owner_id=from_owner or "", to_owner_id=to_owner or "", actor_id=actor_id or ""
@@ -171,7 +171,7 @@ def record_owner_change(
 def status_changed(
     contact: Contact, change: tuple[str, str], *, type_key: str | None, actor_id: str | None
 ) -> contacts_pb2.ContactStatusChanged:
-    """contacts.contact.status_changed's payload, whoever wins, loses or reopens the contact: the change, and
+    """The payload of contacts.contact.status_changed, whoever wins, loses or reopens the contact: the change, and
     the contact's owner, source, stage and type at it (reports: won per owner and source, conversion per stage)."""
     from_status, to_status = change
     return contacts_pb2.ContactStatusChanged(
