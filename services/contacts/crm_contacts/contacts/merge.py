@@ -168,7 +168,9 @@ def merge(
         if before["owner_id"] != after["owner_id"]:
             events.record_owner_change(uow, survivor, (before["owner_id"], after["owner_id"]), actor_id=caller.user_id)
         if before["status"] != after["status"]:
-            events.record_status_change(uow, survivor, (before["status"], after["status"]), actor_id=caller.user_id)
+            events.record_status_change(
+                uow, survivor, (before["status"], after["status"]), type_key=type_key, actor_id=caller.user_id
+            )
         uow.commit()
     return Record(survivor, type_key)
 

@@ -71,8 +71,10 @@ def set_status(uow: UnitOfWork, *, caller: Caller, contact_id: str, status: str,
         previous = contact.status
         contact.status = status
         contact.version += 1
-        events.record_status_change(uow, contact, (previous, status), actor_id=caller.user_id, reason=reason)
         record = Record(contact, type_key(session, contact.type_id))
+        events.record_status_change(
+            uow, contact, (previous, status), type_key=record.type_key, actor_id=caller.user_id, reason=reason
+        )
         uow.commit()
     return record
 

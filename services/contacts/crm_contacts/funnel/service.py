@@ -10,11 +10,13 @@ from sqlalchemy import ColumnElement, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
+from crm.events.v1 import contacts_pb2
 from crm_contacts.funnel import rules
 from crm_contacts.funnel.defaults import DEFAULT_TYPE
 from crm_contacts.funnel.models import ContactType, Stage
 from crm_contacts.record import history
 from crm_contacts.record.models import Contact
+from crm_events.contacts import FUNNEL_CHANGED
 from crm_platform.db import UnitOfWork, get_in_workspace
 from crm_platform.errors import Conflict, FieldError, InvalidInput
 from crm_platform.ids import is_uuid, new_id
@@ -108,21 +110,44 @@ def resolve(
 # --- use cases of the funnel's configuration --------------------------------------------------------------
 
 
+def _types_with_stages(session: Session, workspace_id: str) -> list[TypeWithStages]:
+    types = session.scalars(
+        select(ContactType)
+        .where(ContactType.workspace_id == workspace_id)
+        .order_by(ContactType.position, ContactType.id)
+    ).all()
+    stages = session.scalars(
+        select(Stage).where(Stage.workspace_id == workspace_id).order_by(Stage.position, Stage.id)
+    ).all()
+    by_type: dict[str, list[Stage]] = {contact_type.id: [] for contact_type in types}
+    for stage in stages:
+        by_type.setdefault(stage.type_id, []).append(stage)
+    return [(contact_type, by_type[contact_type.id]) for contact_type in types]
+
+
+def announce_funnel(uow: UnitOfWork, workspace_id: str, *, actor_id: str | None) -> None:
+    """Emit contacts.funnel.changed with the workspace's funnel as it now is in ``uow``'s transaction: every
+    type with its stages, names and positions, whole (a consumer replaces what it knew). Each write path of
+    types and stages calls it, and so does workspace creation (the default funnel)."""
+    uow.session.flush()
+    funnel = contacts_pb2.FunnelChanged(actor_id=actor_id or "")
+    for contact_type, stages in _types_with_stages(uow.session, workspace_id):
+        funnel.types.append(
+            contacts_pb2.FunnelType(
+                id=contact_type.id,
+                key=contact_type.key,
+                name=contact_type.name,
+                position=contact_type.position,
+                stages=[contacts_pb2.FunnelStage(id=s.id, name=s.name, position=s.position) for s in stages],
+            )
+        )
+    uow.emit(FUNNEL_CHANGED, funnel, workspace_id=workspace_id)
+
+
 def list_types(uow: UnitOfWork, *, workspace_id: str) -> list[TypeWithStages]:
     """Every contact type of the workspace with its stages, both in order."""
     with uow:
-        types = uow.session.scalars(
-            select(ContactType)
-            .where(ContactType.workspace_id == workspace_id)
-            .order_by(ContactType.position, ContactType.id)
-        ).all()
-        stages = uow.session.scalars(
-            select(Stage).where(Stage.workspace_id == workspace_id).order_by(Stage.position, Stage.id)
-        ).all()
-        by_type: dict[str, list[Stage]] = {contact_type.id: [] for contact_type in types}
-        for stage in stages:
-            by_type.setdefault(stage.type_id, []).append(stage)
-        return [(contact_type, by_type[contact_type.id]) for contact_type in types]
+        return _types_with_stages(uow.session, workspace_id)
 
 
 def get_type(uow: UnitOfWork, *, workspace_id: str, type_id: str) -> TypeWithStages:
@@ -133,7 +158,13 @@ def get_type(uow: UnitOfWork, *, workspace_id: str, type_id: str) -> TypeWithSta
 
 
 def create_type(
-    uow: UnitOfWork, *, workspace_id: str, name: str, key: str | None = None, stages: Sequence[str] | None = None
+    uow: UnitOfWork,
+    *,
+    workspace_id: str,
+    name: str,
+    key: str | None = None,
+    stages: Sequence[str] | None = None,
+    actor_id: str | None = None,
 ) -> TypeWithStages:
     """Add a contact type; its key is the slug of its name unless given, and it starts with at least one stage."""
     clean_name, name_error = rules.clean_name(name)
@@ -185,11 +216,13 @@ def create_type(
             for position, stage_name in enumerate(cleaned_stages)
         ]
         uow.session.add_all(created)
-        _commit(uow, what="contact type")
+        _commit(uow, workspace_id, actor_id=actor_id, what="contact type")
         return contact_type, created
 
 
-def rename_type(uow: UnitOfWork, *, workspace_id: str, type_id: str, name: str) -> TypeWithStages:
+def rename_type(
+    uow: UnitOfWork, *, workspace_id: str, type_id: str, name: str, actor_id: str | None = None
+) -> TypeWithStages:
     """Rename a contact type; its key (what contacts and integrations refer to) stays."""
     clean_name, error = rules.clean_name(name)
     if error:
@@ -197,6 +230,7 @@ def rename_type(uow: UnitOfWork, *, workspace_id: str, type_id: str, name: str) 
     with uow:
         contact_type = _type(uow.session, workspace_id, type_id)
         contact_type.name = clean_name
+        announce_funnel(uow, workspace_id, actor_id=actor_id)
         uow.commit()
         return contact_type, stages_of(uow.session, contact_type.id)
 
@@ -222,10 +256,18 @@ def delete_type(uow: UnitOfWork, *, workspace_id: str, type_id: str, actor_id: s
             uow.session.delete(stage)
         uow.session.flush()
         uow.session.delete(contact_type)
-        _commit(uow, what="contact type")
+        _commit(uow, workspace_id, actor_id=actor_id, what="contact type")
 
 
-def add_stage(uow: UnitOfWork, *, workspace_id: str, type_id: str, name: str, position: int | None = None) -> Stage:
+def add_stage(
+    uow: UnitOfWork,
+    *,
+    workspace_id: str,
+    type_id: str,
+    name: str,
+    position: int | None = None,
+    actor_id: str | None = None,
+) -> Stage:
     """Add a stage to a type's funnel at ``position`` (0 is first), or at its end."""
     clean_name, error = rules.clean_name(name)
     if error:
@@ -238,11 +280,12 @@ def add_stage(uow: UnitOfWork, *, workspace_id: str, type_id: str, name: str, po
         stages.insert(rules.insert_position(len(stages), position), stage)
         uow.session.add(stage)
         _renumber(stages)
+        announce_funnel(uow, workspace_id, actor_id=actor_id)
         uow.commit()
         return stage
 
 
-def rename_stage(uow: UnitOfWork, *, workspace_id: str, stage_id: str, name: str) -> Stage:
+def rename_stage(uow: UnitOfWork, *, workspace_id: str, stage_id: str, name: str, actor_id: str | None = None) -> Stage:
     """Rename a stage; contacts in it stay in it."""
     clean_name, error = rules.clean_name(name)
     if error:
@@ -251,11 +294,14 @@ def rename_stage(uow: UnitOfWork, *, workspace_id: str, stage_id: str, name: str
         stage = get_in_workspace(uow.session, Stage, stage_id, workspace_id=workspace_id, what="stage")
         _refuse_repeated_name([s for s in stages_of(uow.session, stage.type_id) if s.id != stage.id], clean_name)
         stage.name = clean_name
+        announce_funnel(uow, workspace_id, actor_id=actor_id)
         uow.commit()
         return stage
 
 
-def reorder_stages(uow: UnitOfWork, *, workspace_id: str, type_id: str, stage_ids: Sequence[str]) -> TypeWithStages:
+def reorder_stages(
+    uow: UnitOfWork, *, workspace_id: str, type_id: str, stage_ids: Sequence[str], actor_id: str | None = None
+) -> TypeWithStages:
     """Put a type's stages in the given order, which must list each of them exactly once."""
     with uow:
         contact_type = _type(uow.session, workspace_id, type_id)
@@ -266,6 +312,7 @@ def reorder_stages(uow: UnitOfWork, *, workspace_id: str, type_id: str, stage_id
         by_id = {stage.id: stage for stage in stages}
         ordered = [by_id[stage_id] for stage_id in stage_ids]
         _renumber(ordered)
+        announce_funnel(uow, workspace_id, actor_id=actor_id)
         uow.commit()
         return contact_type, ordered
 
@@ -289,7 +336,7 @@ def delete_stage(uow: UnitOfWork, *, workspace_id: str, stage_id: str, actor_id:
         uow.session.flush()
         uow.session.delete(stage)
         _renumber(remaining)
-        _commit(uow, what="stage")
+        _commit(uow, workspace_id, actor_id=actor_id, what="stage")
 
 
 def _type(session: Session, workspace_id: str, type_id: str) -> ContactType:
@@ -351,8 +398,10 @@ def _move(
     )
 
 
-def _commit(uow: UnitOfWork, *, what: str) -> None:
+def _commit(uow: UnitOfWork, workspace_id: str, *, actor_id: str | None, what: str) -> None:
+    """Announce the funnel as it now is and commit (the announcement's flush is where a concurrent write shows)."""
     try:
+        announce_funnel(uow, workspace_id, actor_id=actor_id)
         uow.commit()
     except IntegrityError as exc:  # a concurrent write took the key or put a contact in what we delete
         raise Conflict(f"the {what} changed meanwhile; try again") from exc

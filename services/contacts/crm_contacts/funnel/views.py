@@ -91,6 +91,7 @@ def create_type(body: TypeIn):  # type: ignore[no-untyped-def]
         name=body.name,
         key=body.key,
         stages=body.stages,
+        actor_id=who.user_id,
     )
     return json_response(
         represent.contact_type(contact_type, stages), 201, {"Location": f"/v1/contacts/types/{contact_type.id}"}
@@ -102,7 +103,11 @@ def rename_type(path: TypePath, body: NameIn):  # type: ignore[no-untyped-def]
     who = caller()
     require_admin(who, "rename contact types")
     contact_type, stages = service.rename_type(
-        runtime().database.unit_of_work(), workspace_id=who.workspace_id, type_id=path.type_id, name=body.name
+        runtime().database.unit_of_work(),
+        workspace_id=who.workspace_id,
+        type_id=path.type_id,
+        name=body.name,
+        actor_id=who.user_id,
     )
     return json_response(represent.contact_type(contact_type, stages))
 
@@ -128,6 +133,7 @@ def add_stage(path: TypePath, body: StageIn):  # type: ignore[no-untyped-def]
         type_id=path.type_id,
         name=body.name,
         position=body.position,
+        actor_id=who.user_id,
     )
     return json_response(represent.stage(stage), 201)
 
@@ -137,7 +143,11 @@ def reorder_stages(path: TypePath, body: StageOrderIn):  # type: ignore[no-untyp
     who = caller()
     require_admin(who, "reorder stages")
     contact_type, stages = service.reorder_stages(
-        runtime().database.unit_of_work(), workspace_id=who.workspace_id, type_id=path.type_id, stage_ids=body.stage_ids
+        runtime().database.unit_of_work(),
+        workspace_id=who.workspace_id,
+        type_id=path.type_id,
+        stage_ids=body.stage_ids,
+        actor_id=who.user_id,
     )
     return json_response(represent.contact_type(contact_type, stages))
 
@@ -147,7 +157,11 @@ def rename_stage(path: StagePath, body: NameIn):  # type: ignore[no-untyped-def]
     who = caller()
     require_admin(who, "rename stages")
     stage = service.rename_stage(
-        runtime().database.unit_of_work(), workspace_id=who.workspace_id, stage_id=path.stage_id, name=body.name
+        runtime().database.unit_of_work(),
+        workspace_id=who.workspace_id,
+        stage_id=path.stage_id,
+        name=body.name,
+        actor_id=who.user_id,
     )
     return json_response(represent.stage(stage))
 

@@ -8,9 +8,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from crm.events.v1 import contacts_pb2
 from crm_contacts.members import rules
 from crm_contacts.members.models import Member
 from crm_contacts.record.rules import normalize_email
+from crm_events import EventType
+from crm_events.contacts import MEMBER_ADDED, MEMBER_UPDATED
 from crm_platform.context import Caller
 from crm_platform.db import UnitOfWork, get_in_workspace
 from crm_platform.errors import Conflict, FieldError, InvalidInput
@@ -59,13 +62,42 @@ def _active_admin_ids(session: Session, workspace_id: str) -> list[str]:
     return list(session.scalars(query))
 
 
-def add(session: Session, *, workspace_id: str, name: str, email: str, role: str, signature: str = "") -> Member:
-    """Add a member inside the caller's transaction (workspace creation uses it for the first admin)."""
+def announce(
+    uow: UnitOfWork, member: Member, event_type: EventType[contacts_pb2.MemberChanged], *, actor_id: str | None
+) -> None:
+    """Emit contacts.member.added or contacts.member.updated with the member as others may show them."""
+    uow.emit(
+        event_type,
+        contacts_pb2.MemberChanged(
+            member_id=member.id,
+            name=member.name,
+            email=member.email,
+            role=member.role,
+            active=member.active,
+            actor_id=actor_id or "",
+        ),
+        workspace_id=member.workspace_id,
+    )
+
+
+def add(
+    uow: UnitOfWork,
+    *,
+    workspace_id: str,
+    name: str,
+    email: str,
+    role: str,
+    signature: str = "",
+    actor_id: str | None = None,
+) -> Member:
+    """Add a member inside the caller's open transaction (workspace creation uses it for the first admin);
+    emits contacts.member.added."""
     cleaned = _clean({"name": name, "email": email, "role": role, "signature": signature})
-    _email_taken(session, workspace_id, cleaned["email"])
+    _email_taken(uow.session, workspace_id, cleaned["email"])
     member = Member(id=new_id(), workspace_id=workspace_id, active=True, **cleaned)
-    session.add(member)
-    session.flush()
+    uow.session.add(member)
+    uow.session.flush()
+    announce(uow, member, MEMBER_ADDED, actor_id=actor_id)
     return member
 
 
@@ -79,10 +111,27 @@ def _commit(uow: UnitOfWork) -> None:
         ) from exc
 
 
-def create(uow: UnitOfWork, *, workspace_id: str, name: str, email: str, role: str, signature: str = "") -> Member:
+def create(
+    uow: UnitOfWork,
+    *,
+    workspace_id: str,
+    name: str,
+    email: str,
+    role: str,
+    signature: str = "",
+    actor_id: str | None = None,
+) -> Member:
     """Add a member to the workspace; the email (lower-cased) is unique within it."""
     with uow:
-        member = add(uow.session, workspace_id=workspace_id, name=name, email=email, role=role, signature=signature)
+        member = add(
+            uow,
+            workspace_id=workspace_id,
+            name=name,
+            email=email,
+            role=role,
+            signature=signature,
+            actor_id=actor_id,
+        )
         _commit(uow)
         return member
 
@@ -134,19 +183,23 @@ def update(uow: UnitOfWork, *, caller: Caller, member_id: str, changes: dict[str
         still_admin = cleaned.get("role", member.role) == "admin" and cleaned.get("active", member.active)
         if member.active and member.role == "admin" and not still_admin:
             _refuse_losing_last_admin(uow.session, member)
-        for key, value in cleaned.items():
-            setattr(member, key, value)
+        if any(getattr(member, key) != value for key, value in cleaned.items()):
+            for key, value in cleaned.items():
+                setattr(member, key, value)
+            announce(uow, member, MEMBER_UPDATED, actor_id=caller.user_id)
         _commit(uow)
         return member
 
 
-def deactivate(uow: UnitOfWork, *, workspace_id: str, member_id: str) -> Member:
+def deactivate(uow: UnitOfWork, *, workspace_id: str, member_id: str, actor_id: str | None = None) -> Member:
     """Deactivate a member (the row stays, for the contacts and tasks it is named on); never the last admin."""
     with uow:
         member = get_in_workspace(uow.session, Member, member_id, workspace_id=workspace_id, what="member")
         if member.active and member.role == "admin":
             _refuse_losing_last_admin(uow.session, member)
-        member.active = False
+        if member.active:
+            member.active = False
+            announce(uow, member, MEMBER_UPDATED, actor_id=actor_id)
         uow.commit()
         return member
 

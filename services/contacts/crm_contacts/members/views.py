@@ -97,6 +97,7 @@ def create_member(body: MemberIn):  # type: ignore[no-untyped-def]
         email=body.email,
         role=body.role,
         signature=body.signature,
+        actor_id=who.user_id,
     )
     return json_response(represent.member(member), 201, {"Location": f"/v1/contacts/members/{member.id}"})
 
@@ -117,6 +118,9 @@ def deactivate_member(path: MemberPath):  # type: ignore[no-untyped-def]
     who = caller()
     require_admin(who, "deactivate members")
     member = service.deactivate(
-        runtime().database.unit_of_work(), workspace_id=who.workspace_id, member_id=path.member_id
+        runtime().database.unit_of_work(),
+        workspace_id=who.workspace_id,
+        member_id=path.member_id,
+        actor_id=who.user_id,
     )
     return json_response(represent.member(member))

@@ -103,6 +103,24 @@ def announce_updated(
     )
 
 
+def stage_changed(
+    contact: Contact, change: tuple[str | None, str | None], *, type_key: str | None, actor_id: str | None
+) -> contacts_pb2.ContactStageChanged:
+    """The payload of contacts.contact.stage_changed, whoever moves the contact: the move, and the contact's owner,
+    source and status at it (so reports count the move per owner and source without a lookup)."""
+    from_stage, to_stage = change
+    return contacts_pb2.ContactStageChanged(
+        contact_id=contact.id,
+        from_stage_id=from_stage or "",
+        to_stage_id=to_stage or "",
+        contact_type=type_key or "",
+        actor_id=actor_id or "",
+        owner_id=contact.owner_id or "",
+        source_id=contact.source_id or "",
+        status=contact.status,
+    )
+
+
 def record_stage_change(
     uow: UnitOfWork,
     contact: Contact,
@@ -117,16 +135,20 @@ def record_stage_change(
         uow,
         contact,
         CONTACT_STAGE_CHANGED,
-        contacts_pb2.ContactStageChanged(
-            contact_id=contact.id,
-            from_stage_id=from_stage or "",
-            to_stage_id=to_stage or "",
-            contact_type=type_key or "",
-            actor_id=actor_id or "",
-        ),
+        stage_changed(contact, change, type_key=type_key, actor_id=actor_id),
         kind="stage_changed",
         actor_id=actor_id,
         data={"from": from_stage, "to": to_stage, "type": type_key},
+    )
+
+
+def owner_changed(
+    contact: Contact, change: tuple[str | None, str | None], *, actor_id: str | None
+) -> contacts_pb2.ContactOwnerChanged:
+    """The payload of contacts.contact.owner_changed, whoever gives the contact another owner."""
+    from_owner, to_owner = change
+    return contacts_pb2.ContactOwnerChanged(
+        contact_id=contact.id, from_owner_id=from_owner or "", to_owner_id=to_owner or "", actor_id=actor_id or ""
     )
 
 
@@ -139,17 +161,40 @@ def record_owner_change(
         uow,
         contact,
         CONTACT_OWNER_CHANGED,
-        contacts_pb2.ContactOwnerChanged(
-            contact_id=contact.id, from_owner_id=from_owner or "", to_owner_id=to_owner or "", actor_id=actor_id or ""
-        ),
+        owner_changed(contact, change, actor_id=actor_id),
         kind="owner_changed",
         actor_id=actor_id,
         data={"from": from_owner, "to": to_owner},
     )
 
 
+def status_changed(
+    contact: Contact, change: tuple[str, str], *, type_key: str | None, actor_id: str | None
+) -> contacts_pb2.ContactStatusChanged:
+    """The payload of contacts.contact.status_changed, whoever wins, loses or reopens the contact: the change, and
+    the contact's owner, source, stage and type at it (reports: won per owner and source, conversion per stage)."""
+    from_status, to_status = change
+    return contacts_pb2.ContactStatusChanged(
+        contact_id=contact.id,
+        from_status=from_status,
+        to_status=to_status,
+        campaign_eligible=represent.campaign_eligible(contact),
+        actor_id=actor_id or "",
+        owner_id=contact.owner_id or "",
+        source_id=contact.source_id or "",
+        stage_id=contact.stage_id or "",
+        contact_type=type_key or "",
+    )
+
+
 def record_status_change(
-    uow: UnitOfWork, contact: Contact, change: tuple[str, str], *, actor_id: str | None, reason: str | None = None
+    uow: UnitOfWork,
+    contact: Contact,
+    change: tuple[str, str],
+    *,
+    type_key: str | None,
+    actor_id: str | None,
+    reason: str | None = None,
 ) -> None:
     """Emit contacts.contact.status_changed and write ``status_changed`` {from, to, reason} in the history."""
     from_status, to_status = change
@@ -157,13 +202,7 @@ def record_status_change(
         uow,
         contact,
         CONTACT_STATUS_CHANGED,
-        contacts_pb2.ContactStatusChanged(
-            contact_id=contact.id,
-            from_status=from_status,
-            to_status=to_status,
-            campaign_eligible=represent.campaign_eligible(contact),
-            actor_id=actor_id or "",
-        ),
+        status_changed(contact, change, type_key=type_key, actor_id=actor_id),
         kind="status_changed",
         actor_id=actor_id,
         data={"from": from_status, "to": to_status, "reason": reason},

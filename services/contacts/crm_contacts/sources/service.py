@@ -8,10 +8,12 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from crm.events.v1 import contacts_pb2
 from crm_contacts.record.models import Contact
 from crm_contacts.sources import rules
 from crm_contacts.sources.defaults import MANUAL_SOURCE
 from crm_contacts.sources.models import Source
+from crm_events.contacts import SOURCES_CHANGED
 from crm_platform.db import UnitOfWork, get_in_workspace
 from crm_platform.errors import Conflict, FieldError, InvalidInput
 from crm_platform.ids import is_uuid, new_id
@@ -51,11 +53,39 @@ def _clean(fields: dict[str, Any]) -> dict[str, Any]:
     return cleaned
 
 
+def _in_order(session: Session, workspace_id: str) -> list[Source]:
+    query = select(Source).where(Source.workspace_id == workspace_id).order_by(Source.builtin.desc(), Source.id)
+    return list(session.scalars(query))
+
+
+def announce_sources(uow: UnitOfWork, workspace_id: str, *, actor_id: str | None) -> None:
+    """Emit contacts.sources.changed with every source of the workspace as it now is in ``uow``'s transaction,
+    both names each (a consumer replaces what it knew). Adding, renaming and deleting a source call it, and so
+    does workspace creation (the built-in ones); an icon is not in it, so a new icon alone announces nothing."""
+    uow.session.flush()
+    uow.emit(
+        SOURCES_CHANGED,
+        contacts_pb2.SourcesChanged(
+            sources=[
+                contacts_pb2.SourceName(
+                    id=source.id,
+                    key=source.key or "",
+                    name_es=source.name_es,
+                    name_en=source.name_en,
+                    builtin=source.builtin,
+                )
+                for source in _in_order(uow.session, workspace_id)
+            ],
+            actor_id=actor_id or "",
+        ),
+        workspace_id=workspace_id,
+    )
+
+
 def list_all(uow: UnitOfWork, *, workspace_id: str) -> list[Source]:
     """The workspace's sources: built-in ones first, then its own in the order they were added."""
-    query = select(Source).where(Source.workspace_id == workspace_id).order_by(Source.builtin.desc(), Source.id)
     with uow:
-        return list(uow.session.scalars(query))
+        return _in_order(uow.session, workspace_id)
 
 
 def get(uow: UnitOfWork, *, workspace_id: str, source_id: str) -> Source:
@@ -64,25 +94,39 @@ def get(uow: UnitOfWork, *, workspace_id: str, source_id: str) -> Source:
         return get_in_workspace(uow.session, Source, source_id, workspace_id=workspace_id, what="source")
 
 
-def create(uow: UnitOfWork, *, workspace_id: str, name_es: str, name_en: str, icon_url: str | None = None) -> Source:
+def create(
+    uow: UnitOfWork,
+    *,
+    workspace_id: str,
+    name_es: str,
+    name_en: str,
+    icon_url: str | None = None,
+    actor_id: str | None = None,
+) -> Source:
     """Add a custom source, named in Spanish and English, with an optional icon URL."""
     cleaned = _clean({"name_es": name_es, "name_en": name_en, "icon_url": icon_url})
     with uow:
         source = Source(id=new_id(), workspace_id=workspace_id, key=None, builtin=False, **cleaned)
         uow.session.add(source)
+        announce_sources(uow, workspace_id, actor_id=actor_id)
         uow.commit()
         return source
 
 
-def update(uow: UnitOfWork, *, workspace_id: str, source_id: str, changes: dict[str, Any]) -> Source:
+def update(
+    uow: UnitOfWork, *, workspace_id: str, source_id: str, changes: dict[str, Any], actor_id: str | None = None
+) -> Source:
     """Rename a custom source or change its icon URL (which replaces an uploaded icon); built-ins are fixed."""
     cleaned = _clean(changes)
     with uow:
         source = _custom(uow.session, workspace_id, source_id, "renamed")
+        renamed = any(getattr(source, key) != cleaned[key] for key in ("name_es", "name_en") if key in cleaned)
         for key, value in cleaned.items():
             setattr(source, key, value)
         if cleaned.get("icon_url"):
             source.icon, source.icon_content_type = None, None
+        if renamed:
+            announce_sources(uow, workspace_id, actor_id=actor_id)
         uow.commit()
         return source
 
@@ -99,7 +143,7 @@ def set_icon(uow: UnitOfWork, *, workspace_id: str, source_id: str, data: bytes)
         return source
 
 
-def delete(uow: UnitOfWork, *, workspace_id: str, source_id: str) -> None:
+def delete(uow: UnitOfWork, *, workspace_id: str, source_id: str, actor_id: str | None = None) -> None:
     """Delete a custom source no contact comes from (deleted contacts included: they may be restored)."""
     with uow:
         source = _custom(uow.session, workspace_id, source_id, "deleted")
@@ -115,6 +159,7 @@ def delete(uow: UnitOfWork, *, workspace_id: str, source_id: str) -> None:
             )
         uow.session.delete(source)
         try:
+            announce_sources(uow, workspace_id, actor_id=actor_id)
             uow.commit()
         except IntegrityError as exc:  # a contact got this source meanwhile
             raise Conflict("contacts came from this source meanwhile; try again") from exc

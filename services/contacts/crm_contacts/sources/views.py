@@ -82,6 +82,7 @@ def create_source(body: SourceIn):  # type: ignore[no-untyped-def]
         name_es=body.name_es,
         name_en=body.name_en,
         icon_url=body.icon_url,
+        actor_id=who.user_id,
     )
     return json_response(represent.source(source), 201, {"Location": f"/v1/contacts/sources/{source.id}"})
 
@@ -95,6 +96,7 @@ def update_source(path: SourcePath, body: SourcePatch):  # type: ignore[no-untyp
         workspace_id=who.workspace_id,
         source_id=path.source_id,
         changes=body.model_dump(exclude_unset=True),
+        actor_id=who.user_id,
     )
     return json_response(represent.source(source))
 
@@ -103,7 +105,12 @@ def update_source(path: SourcePath, body: SourcePatch):  # type: ignore[no-untyp
 def delete_source(path: SourcePath):  # type: ignore[no-untyped-def]
     who = caller()
     require_admin(who, "delete sources")
-    service.delete(runtime().database.unit_of_work(), workspace_id=who.workspace_id, source_id=path.source_id)
+    service.delete(
+        runtime().database.unit_of_work(),
+        workspace_id=who.workspace_id,
+        source_id=path.source_id,
+        actor_id=who.user_id,
+    )
     return Response(status=204)
 
 

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
 
 from crm.events.v1 import contacts_pb2
 from crm_contacts.funnel import defaults as funnel_defaults
+from crm_contacts.funnel.service import announce_funnel
 from crm_contacts.members import service as members
 from crm_contacts.members.models import Member
 from crm_contacts.record.workspace import Workspace
 from crm_contacts.sources import defaults as source_defaults
+from crm_contacts.sources.service import announce_sources
 from crm_contacts.workspaces import rules
 from crm_events.contacts import WORKSPACE_SETTINGS_CHANGED
 from crm_platform.db import UnitOfWork
@@ -46,11 +49,15 @@ def _create(
         workspace = Workspace(id=new_id(), name=clean_name, default_region=region)
         uow.session.add(workspace)
         uow.session.flush()
+        # what consumers learn of a new workspace: its settings (its time zone), default funnel and sources
+        announce_settings(uow, workspace, changed=rules.SETTINGS, actor_id=None)
         funnel_defaults.seed(uow.session, workspace.id)
+        announce_funnel(uow, workspace.id, actor_id=None)
         source_defaults.seed(uow.session, workspace.id)
+        announce_sources(uow, workspace.id, actor_id=None)
         member = None
         if admin is not None:
-            member = members.add(uow.session, workspace_id=workspace.id, name=admin[0], email=admin[1], role="admin")
+            member = members.add(uow, workspace_id=workspace.id, name=admin[0], email=admin[1], role="admin")
         uow.commit()
     return workspace, member
 
@@ -86,15 +93,26 @@ def update_settings(
         for key, value in cleaned.items():
             setattr(workspace, key, value)
         if changed:
-            uow.emit(
-                WORKSPACE_SETTINGS_CHANGED,
-                contacts_pb2.WorkspaceSettingsChanged(
-                    changed_fields=changed, agents_see_all=workspace.agents_see_all, actor_id=actor_id or ""
-                ),
-                workspace_id=workspace.id,
-            )
+            announce_settings(uow, workspace, changed=changed, actor_id=actor_id)
         uow.commit()
         return workspace
+
+
+def announce_settings(uow: UnitOfWork, workspace: Workspace, *, changed: Sequence[str], actor_id: str | None) -> None:
+    """Emit contacts.workspace.settings_changed: the settings that changed, and the current values others
+    keep (visibility, time zone, name, languages) whatever changed; at creation every setting is "changed"."""
+    uow.emit(
+        WORKSPACE_SETTINGS_CHANGED,
+        contacts_pb2.WorkspaceSettingsChanged(
+            changed_fields=sorted(changed),
+            agents_see_all=workspace.agents_see_all,
+            actor_id=actor_id or "",
+            time_zone=workspace.time_zone,
+            name=workspace.name,
+            languages=list(workspace.languages or []),
+        ),
+        workspace_id=workspace.id,
+    )
 
 
 def exists(uow: UnitOfWork, *, workspace_id: str) -> bool:

@@ -275,6 +275,7 @@ def move_status(uow: UnitOfWork, conversation: Conversation, move: rules.Move, *
             to_status=move.to_status,
             actor_id=actor_id,
             reason=reason,
+            assignee_id=conversation.assignee_id or "",
         ),
         workspace_id=conversation.workspace_id,
     )

@@ -14,6 +14,13 @@ DIRECTIONS = (INBOUND, OUTBOUND, NOTE)
 MEMBER, CONTACT, VISITOR = "member", "contact", "visitor"
 AUTHOR_TYPES = (MEMBER, CONTACT, VISITOR)
 
+
+def is_automatic(author_type: str) -> bool:
+    """Whether the system wrote the message on its own (a greeting, an auto-reply), not a person. Nothing
+    writes such messages yet: members, contacts and visitors are people, so this is False for all of them."""
+    return author_type not in AUTHOR_TYPES
+
+
 # Delivery of an email message a member sent, as the mailer reports it.
 PENDING, QUEUED, SENT, SUPPRESSED, SKIPPED, BOUNCED, FAILED = (
     "pending",

@@ -64,6 +64,7 @@ def record(uow: UnitOfWork, conversation: Conversation, message: Message) -> int
             channel=message.channel,
             author_type=message.author_type,
             assignee_id=assignee_id or "",
+            automatic=rules.is_automatic(message.author_type),
         ),
         workspace_id=message.workspace_id,
     )

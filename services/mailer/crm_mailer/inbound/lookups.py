@@ -47,6 +47,32 @@ def no_reply_tokens(_token: str) -> ReplyClaims | None:
     return None
 
 
+@dataclass(frozen=True)
+class BounceClaims:
+    """What a verified bounce token (the VERP envelope sender of what we sent) says: the workspace and our
+    message a bounce to that address is about."""
+
+    workspace_id: str
+    message_id: str
+
+
+BounceTokenVerifier = Callable[[str], BounceClaims | None]
+
+
+def bounce_tokens_of(key: TokenKey) -> BounceTokenVerifier:
+    """Believe the bounce tokens outbound mail signed with ``key``: the workspace and the message they name."""
+
+    def verify(token: str) -> BounceClaims | None:
+        claims = tokens.verify(key, tokens.BOUNCE, token)
+        return None if claims is None else BounceClaims(workspace_id=claims.workspace_id, message_id=claims.subject_id)
+
+    return verify
+
+
+def no_bounce_tokens(_token: str) -> BounceClaims | None:
+    return None
+
+
 def thread_key(target: str | None, thread_id: str | None) -> str | None:
     return f"{target}:{thread_id}" if target in ("ticket", "conversation") and thread_id else None
 

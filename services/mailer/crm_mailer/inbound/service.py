@@ -24,7 +24,14 @@ from crm_mailer import attachments
 from crm_mailer.inbound import reply, rules, subjects, threads, trust
 from crm_mailer.inbound.authcheck import Authenticator
 from crm_mailer.inbound.contacts import SenderDirectory, TryLater
-from crm_mailer.inbound.lookups import DatabaseThreadLookups, ReplyTokenVerifier, no_reply_tokens, split_thread
+from crm_mailer.inbound.lookups import (
+    BounceTokenVerifier,
+    DatabaseThreadLookups,
+    ReplyTokenVerifier,
+    no_bounce_tokens,
+    no_reply_tokens,
+    split_thread,
+)
 from crm_mailer.inbound.message import Envelope, InboundMessage
 from crm_mailer.inbound.metrics import InboundMetrics
 from crm_mailer.inbound.models import (
@@ -75,6 +82,7 @@ class Pipeline:
     settings: InboundSettings
     metrics: InboundMetrics
     verify_reply_token: ReplyTokenVerifier = no_reply_tokens
+    verify_bounce_token: BounceTokenVerifier = no_bounce_tokens  # our VERP envelope senders
     raw_url: str = "/v1/mailer/inbound/{id}/raw"
     authenticator: Authenticator | None = None  # our own SPF/DKIM/DMARC checks (MAILER_INBOUND_AUTH_CHECKS)
     attachments: AttachmentStore | None = None  # None: a message's files are not kept (nor announced)
@@ -147,6 +155,8 @@ class Pipeline:
                 return recipient.value
             if recipient.kind == "reply" and (claims := self.verify_reply_token(recipient.value)) is not None:
                 return claims.workspace_id
+            if recipient.kind == "bounce" and (bounce := self.verify_bounce_token(recipient.value)) is not None:
+                return bounce.workspace_id
         return None
 
     # --- after the door -------------------------------------------------------------------------------
@@ -294,8 +304,27 @@ class Pipeline:
             select(OutboundMessage.workspace_id).where(OutboundMessage.rfc822_message_id == original_message_id)
         ).first()
 
+    def _bounced_message_id(self, uow: UnitOfWork, workspace_id: str, found: rules.Classification) -> str:
+        """Our message a bounce is about, if we can tell: the one the VERP address we sent it from names (a
+        signed token), else the one whose Message-ID the bounce quotes; empty when neither is the workspace's."""
+        claims = self.verify_bounce_token(found.token) if found.token else None
+        if claims is not None and claims.workspace_id == workspace_id:
+            named = uow.session.get(OutboundMessage, claims.message_id)
+            if named is not None and named.workspace_id == workspace_id:
+                return named.id
+        if not found.original_message_id:
+            return ""
+        quoted = uow.session.scalars(
+            select(OutboundMessage.id).where(
+                OutboundMessage.workspace_id == workspace_id,
+                OutboundMessage.rfc822_message_id == found.original_message_id,
+            )
+        ).first()
+        return quoted or ""
+
     def _bounces(self, uow: UnitOfWork, row: InboundMessageRow, found: rules.Classification) -> None:
         workspace_id = row.workspace_id or ""
+        message_id = self._bounced_message_id(uow, workspace_id, found)
         for bounce in found.bounces:
             if bounce.event_kind is None:
                 continue
@@ -322,6 +351,7 @@ class Pipeline:
                     kind=outcome.event_kind,
                     diagnostic=bounce.diagnostic[:1000],
                     rfc822_message_id=found.original_message_id or "",
+                    message_id=message_id,
                 ),
                 workspace_id=workspace_id,
             )

@@ -27,7 +27,7 @@ from aiosmtpd.smtp import Envelope as SmtpEnvelope
 from crm_mailer.attachments import store_of
 from crm_mailer.inbound.authcheck import Authenticator
 from crm_mailer.inbound.contacts import GrpcSenderDirectory
-from crm_mailer.inbound.lookups import reply_tokens_of
+from crm_mailer.inbound.lookups import bounce_tokens_of, reply_tokens_of
 from crm_mailer.inbound.message import Envelope
 from crm_mailer.inbound.metrics import InboundMetrics
 from crm_mailer.inbound.models import InboundMessageRow
@@ -46,12 +46,14 @@ ACCEPTED = "250 2.1.5 OK"  # RcptAnswer(250, ...).smtp
 
 def pipeline_of(rt: Runtime) -> Pipeline:
     settings: MailerSettings = rt.service_settings
+    key = key_for(settings.token_key, rt.settings)
     return Pipeline(
         database=rt.database,
         senders=GrpcSenderDirectory(rt.grpc),
         settings=settings,
         metrics=InboundMetrics(rt.metrics),
-        verify_reply_token=reply_tokens_of(key_for(settings.token_key, rt.settings)),
+        verify_reply_token=reply_tokens_of(key),
+        verify_bounce_token=bounce_tokens_of(key),
         authenticator=authenticator_of(settings),
         attachments=store_of(rt),
     )

@@ -301,6 +301,7 @@ def event_of(message: OutboundMessage, tried: Attempted) -> tuple[EventType[Any]
                 source_event_id=message.source_event_id,
                 ticket_id=message.ticket_id or "",
                 contact_id=message.contact_id or "",
+                kind=message.kind,
             ),
             message.workspace_id,
         )
@@ -313,6 +314,7 @@ def event_of(message: OutboundMessage, tried: Attempted) -> tuple[EventType[Any]
                 diagnostic=(message.last_error or "")[:1000],
                 rfc822_message_id=message.rfc822_message_id,
                 contact_id=message.contact_id or "",
+                message_id=message.id,
             ),
             message.workspace_id,
         )

@@ -8,6 +8,7 @@ from typing import Any
 from crm.mailer.v1 import mailer_pb2, mailer_pb2_grpc
 from crm_mailer.attachments import limits_of
 from crm_mailer.outbound import attachments, represent, service
+from crm_mailer.outbound.models import CONVERSATION_MESSAGE, DIRECT
 from crm_mailer.outbound.settings import sender_of
 from crm_platform import context
 from crm_platform.attachments.rules import Limits
@@ -36,6 +37,7 @@ class MailerServicer(mailer_pb2_grpc.MailerServiceServicer):
         """Queue one mail in the mailer's database, in the transaction that records the request id."""
         caller = context.require_caller()
         _check(request, limits_of(self.rt.service_settings))
+        thread_kind = request.thread_kind or THREAD_KINDS[0]
         mail = service.MailRequest(
             workspace_id=caller.workspace_id,
             source_event_id=str(uuid.UUID(request.request_id)),
@@ -44,7 +46,9 @@ class MailerServicer(mailer_pb2_grpc.MailerServiceServicer):
             text_body=request.text_body,
             html_body=request.html_body or None,
             ticket_id=str(uuid.UUID(request.thread_id)) if request.thread_id else None,
-            thread_kind=request.thread_kind or THREAD_KINDS[0],
+            thread_kind=thread_kind,
+            # a conversation's messages come this way (conversations/messages/mailer.py); anything else is direct
+            kind=CONVERSATION_MESSAGE if thread_kind == "conversation" and request.thread_id else DIRECT,
             author_id=request.author_id or None,
             append_signature=request.append_signature,
             automatic=request.automatic,

@@ -15,6 +15,10 @@ QUEUED, SENT, FAILED, SKIPPED, SUPPRESSED = "queued", "sent", "failed", "skipped
 STATUSES = (QUEUED, SENT, FAILED, SKIPPED, SUPPRESSED)
 # What one attempt came to: accepted, tried again later (4xx, unreachable), refused for good (5xx) or given up.
 ATTEMPT_SENT, ATTEMPT_DEFERRED, ATTEMPT_BOUNCED, ATTEMPT_FAILED = "sent", "deferred", "bounced", "failed"
+# What a mail is, as mailer.message.sent tells it: a ticket's public comment (tickets.comment.public_added), a
+# conversation's message (SendEmail naming a conversation thread), or any other SendEmail.
+TICKET_COMMENT, CONVERSATION_MESSAGE, DIRECT = "ticket_comment", "conversation_message", "direct"
+KINDS = (TICKET_COMMENT, CONVERSATION_MESSAGE, DIRECT)
 
 
 class OutboundMessage(Base):
@@ -25,6 +29,7 @@ class OutboundMessage(Base):
     source_event_id: Mapped[str] = mapped_column(String(36), unique=True)  # one mail per triggering event
     ticket_id: Mapped[str | None] = mapped_column(String(36))  # the thread's id: a ticket's or a conversation's
     thread_kind: Mapped[str] = mapped_column(String(20), default="ticket", server_default="ticket")  # which
+    kind: Mapped[str] = mapped_column(String(30), default=DIRECT, server_default=DIRECT)  # one of KINDS
     contact_id: Mapped[str | None] = mapped_column(String(36))
     recipient: Mapped[str | None] = mapped_column(String(320))
     subject: Mapped[str] = mapped_column(String(400))

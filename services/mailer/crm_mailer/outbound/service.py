@@ -24,7 +24,15 @@ from crm.events.v1 import mailer_pb2
 from crm_events.mailer import MESSAGE_SUPPRESSED
 from crm_mailer.models import visibility
 from crm_mailer.outbound import rules
-from crm_mailer.outbound.models import QUEUED, SKIPPED, SUPPRESSED, OutboundAttempt, OutboundMessage
+from crm_mailer.outbound.models import (
+    DIRECT,
+    QUEUED,
+    SKIPPED,
+    SUPPRESSED,
+    TICKET_COMMENT,
+    OutboundAttempt,
+    OutboundMessage,
+)
 from crm_platform import context
 from crm_platform.clients.contacts import ContactCard, ContactDirectory
 from crm_platform.context import Caller
@@ -53,6 +61,7 @@ class MailRequest:
     html_body: str | None = None
     ticket_id: str | None = None  # the thread (Reply-To token, In-Reply-To/References)
     thread_kind: str = "ticket"  # what ticket_id names: a ticket or a conversation (lookups route replies to it)
+    kind: str = DIRECT  # what the mail is (models.KINDS), for mailer.message.sent
     ticket_number: int | None = None  # the ticket's [#number], for replies that keep only the subject
     author_id: str | None = None
     append_signature: bool = False
@@ -97,6 +106,7 @@ def ticket_comment_request(
         author_id=author_id,
         attachments=attachments,
         append_signature=with_signature,
+        kind=TICKET_COMMENT,
     )
 
 
@@ -179,6 +189,7 @@ def _new_message(
         source_event_id=request.source_event_id,
         ticket_id=request.ticket_id,
         thread_kind=request.thread_kind,
+        kind=request.kind,
         contact_id=request.contact_id,
         recipient=recipient,
         subject=rules.header_text(request.subject),

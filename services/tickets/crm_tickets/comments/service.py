@@ -98,6 +98,11 @@ def add_comment(
                 ticket_number=ticket.number,
                 body_html=clean_html or "",
                 with_signature=comment.with_signature,
+                # Only members write comments through here; a customer's mailed reply is a customer comment
+                # with tickets.ticket.customer_replied, and automation writes none (it only moves statuses).
+                author_type=rules.MEMBER,
+                automatic=False,
+                responsible_id=ticket.responsible_id or "",
             ),
             workspace_id=workspace_id,
         )

@@ -193,6 +193,28 @@ def deadlines(clock: TicketClock, targets: Targets | None, calendar: Calendar) -
     return Deadlines(first_response, update, solution)
 
 
+def outcomes(found: Deadlines, already_breached: Iterable[str] = ()) -> list[str]:
+    """What a finished (solved or closed) ticket's SLA came to: ``"target:met"`` or ``"target:breached"`` per
+    target its policy had, in ``TARGETS`` order; empty without a policy.
+
+    ``found`` are the deadlines computed as the ticket finished (``deadlines`` with its solved or closed time),
+    so a target nobody reached by then counts as the module's rules say: ``first_response`` stopped by the
+    solution (met when it came by the due time), ``solution`` met when solved by its due time, ``update`` met
+    when the ticket was solved before the latest reply's due time. A target with no deadline is left out: the
+    policy has none, ``update`` when nobody ever replied, or a calendar with no business time to count it on.
+    A target the breach check already reported (``already_breached``, e.g. an ``update`` missed between
+    earlier replies) stays breached, whatever the last cycle did: consumers saw ``tickets.sla.breached`` for it."""
+    reported = set(already_breached)
+    found_outcomes = []
+    for target in TARGETS:
+        deadline = found.of(target)
+        if deadline is None or deadline.due_at is None:
+            continue
+        met = deadline.met is True and target not in reported
+        found_outcomes.append(f"{target}:{'met' if met else 'breached'}")
+    return found_outcomes
+
+
 # --- checking an admin's calendar and policies ---------------------------------------------------------
 
 

@@ -213,6 +213,21 @@ def recompute(session: Session, ticket: Ticket, *, now: datetime | None = None) 
     return row
 
 
+def outcomes(session: Session, ticket: Ticket) -> list[str]:
+    """``rules.outcomes`` of a ticket just solved or closed (its status, timestamps and history row are in
+    ``session``): its deadlines computed as of now under its priority's policy, and the breaches the
+    breach check reported before. The stored row is left to the handler of the status event."""
+    policy = session.scalars(
+        select(SlaPolicy).where(SlaPolicy.workspace_id == ticket.workspace_id, SlaPolicy.priority == ticket.priority)
+    ).one_or_none()
+    if policy is None:
+        return []
+    calendar = _calendar_of(session.get(SlaSettings, ticket.workspace_id))
+    found = rules.deadlines(_clock(session, ticket), _targets_of(policy), calendar)
+    row = session.get(TicketSla, ticket.id)
+    return rules.outcomes(found, _breached(row) if row is not None else ())
+
+
 def recompute_ticket(uow: UnitOfWork, *, workspace_id: str, ticket_id: str) -> None:
     """The handlers' entry: the ticket's deadlines computed again, in the handler's transaction (a ticket
     of another workspace, or gone, is left alone)."""

@@ -27,6 +27,7 @@ from crm_platform.ids import new_id
 from crm_platform.versioning import check_version
 from crm_tickets.comments.models import Comment
 from crm_tickets.models import visibility
+from crm_tickets.sla import service as sla
 from crm_tickets.tickets import rules
 from crm_tickets.tickets.models import StatusChange, Ticket, TicketCounter, TicketTag
 
@@ -102,6 +103,9 @@ def move_status(
             to_status=move.to_status,
             actor_id=actor_id,
             reason=reason or "",
+            responsible_id=ticket.responsible_id or "",
+            priority=ticket.priority,
+            sla_outcomes=sla.outcomes(uow.session, ticket) if move.to_status in (rules.SOLVED, rules.CLOSED) else [],
         ),
         workspace_id=ticket.workspace_id,
     )
@@ -307,16 +311,6 @@ def update(
         now = utcnow()
         version_before = ticket.version
         changed = False
-        if "status" in changes and changes["status"] is not None:
-            changed |= move_status(
-                uow,
-                ticket,
-                changes["status"],
-                actor_id=caller.user_id,
-                reason=changes.get("reason"),
-                reopen=bool(changes.get("reopen")),
-                now=now,
-            )
         if subject is not None and subject != ticket.subject:
             ticket.subject, changed = subject, True
         if priority is not None and priority != ticket.priority:
@@ -348,6 +342,17 @@ def update(
                     actor_id=caller.user_id,
                 ),
                 workspace_id=ticket.workspace_id,
+            )
+        # the status last: its event tells the responsible and priority this same change gave the ticket
+        if "status" in changes and changes["status"] is not None:
+            changed |= move_status(
+                uow,
+                ticket,
+                changes["status"],
+                actor_id=caller.user_id,
+                reason=changes.get("reason"),
+                reopen=bool(changes.get("reopen")),
+                now=now,
             )
         current_tags = _tags_of(session, ticket)
         if tags is not None and sorted(tags) != current_tags:

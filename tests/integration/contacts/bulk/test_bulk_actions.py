@@ -57,7 +57,15 @@ def test_a_bulk_stage_change_over_ids_reports_each_contact_it_could_not_change(a
     )
     assert acme.names(acme.get(f"/v1/contacts?stage={negotiation}")) == ["Ana Ruiz"]
     [event] = acme.api.outbox("contacts.contact.stage_changed")
-    assert payload_of(event, contacts_pb2.ContactStageChanged).contact_type == "contact"
+    moved = payload_of(event, contacts_pb2.ContactStageChanged)
+    ana = acme.get(f"/v1/contacts/{acme.contacts['Ana Ruiz']}").get_json()
+    assert (moved.contact_type, moved.owner_id, moved.source_id, moved.status) == (
+        "contact",
+        ana["owner_id"],
+        ana["source_id"],
+        ana["status"],
+    )
+    assert ana["owner_id"] and ana["source_id"]
 
 
 def test_bulk_tags_and_status_follow_the_single_contact_rules(acme: Tenant) -> None:
@@ -72,6 +80,15 @@ def test_bulk_tags_and_status_follow_the_single_contact_rules(acme: Tenant) -> N
     assert (lost["succeeded"], lost["failed"]) == (3, 1)  # Álvaro is won: reopen first
     assert lost["errors"][0]["contact_id"] == acme.contacts["Álvaro Núñez"]
     assert len(acme.api.outbox("contacts.contact.status_changed")) == 1 + 3  # the fixture's win, then three
+    for event in acme.api.outbox("contacts.contact.status_changed")[1:]:
+        changed = payload_of(event, contacts_pb2.ContactStatusChanged)
+        record = acme.get(f"/v1/contacts/{changed.contact_id}").get_json()
+        assert (changed.owner_id, changed.source_id, changed.stage_id, changed.contact_type) == (
+            record["owner_id"] or "",
+            record["source_id"],
+            record["stage_id"],
+            record["type"],
+        )
 
 
 def test_bulk_values_are_checked_before_a_job_is_queued(acme: Tenant) -> None:

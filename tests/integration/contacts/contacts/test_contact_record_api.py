@@ -94,7 +94,7 @@ def test_invalid_fields_are_each_named_in_one_problem(contacts: Contacts) -> Non
         "emails.1": "invalid_email",
         "custom_fields.unknown": "unknown_field",
     }
-    assert contacts.outbox() == []
+    assert [e for e in contacts.outbox() if e.type.startswith("contacts.contact.")] == []
 
 
 def test_custom_fields_are_validated_against_the_workspace_definitions(contacts: Contacts) -> None:
@@ -184,6 +184,12 @@ def test_stage_and_owner_changes_are_events_and_history_entries(contacts: Contac
     [stage_event] = contacts.outbox("contacts.contact.stage_changed")
     stage_changed = payload_of(stage_event, contacts_pb2.ContactStageChanged)
     assert (stage_changed.from_stage_id, stage_changed.to_stage_id) == (first.id, prospect.id)
+    assert (stage_changed.owner_id, stage_changed.source_id, stage_changed.status, stage_changed.contact_type) == (
+        luis,  # the contact's owner at the move: the same change gave it to Luis
+        contact["source_id"],
+        "active",
+        "contact",
+    )
     [owner_event] = contacts.outbox("contacts.contact.owner_changed")
     assert payload_of(owner_event, contacts_pb2.ContactOwnerChanged).to_owner_id == luis
     entries = dict(contacts.history(contact["id"])[1:])
@@ -209,7 +215,8 @@ def test_changing_type_moves_the_contact_to_the_first_stage_of_the_new_type(cont
 
 def test_won_contact_can_be_reopened_and_each_change_is_in_the_history(contacts: Contacts) -> None:
     acme = contacts.workspace()
-    contact = contacts.create(acme).get_json()
+    luis = contacts.member(acme, "Luis")
+    contact = contacts.create(acme, owner_id=luis).get_json()
     url = f"/v1/contacts/{contact['id']}/status"
 
     won = contacts.api.client.post(url, json={"status": "won"}, headers=contacts.headers(acme))
@@ -227,6 +234,10 @@ def test_won_contact_can_be_reopened_and_each_change_is_in_the_history(contacts:
         payload_of(e, contacts_pb2.ContactStatusChanged) for e in contacts.outbox("contacts.contact.status_changed")
     ]
     assert [(e.from_status, e.to_status) for e in events] == [("active", "won"), ("won", "active")]
+    assert {(e.owner_id, e.source_id, e.stage_id, e.contact_type) for e in events} == {
+        (luis, contact["source_id"], contact["stage_id"], "contact")  # where the contact was when won, reopened
+    }
+    assert contact["source_id"] and contact["stage_id"]
     assert [kind for kind, _ in contacts.history(contact["id"])] == ["created", "status_changed", "status_changed"]
 
 

@@ -18,6 +18,11 @@ def new_workspace(api: RunningService, *, name: str = "Acme", region: str = "ES"
     return workspaces.create(api.rt.database.unit_of_work(), name=name, default_region=region).id
 
 
+def contact_events(api: RunningService) -> list[Any]:
+    """The contact record's events in the outbox (a new workspace announces its settings, funnel and sources)."""
+    return [e for e in api.outbox() if e.type.startswith("contacts.contact.")]
+
+
 def create_contact(api: RunningService, workspace_id: str, **fields: Any) -> Any:
     body = {"name": "Ana López", **fields}
     return api.client.post("/v1/contacts", json=body, headers=api.auth(workspace_id))
@@ -121,7 +126,7 @@ def test_invalid_contact_is_a_problem_naming_each_bad_field(
     assert problem["status"] == 422
     assert problem_fields(problem) == expected
     assert contacts_api.client.get("/v1/contacts", headers=contacts_api.auth(acme)).get_json()["items"] == []
-    assert contacts_api.outbox() == []
+    assert contact_events(contacts_api) == []
 
 
 def test_empty_name_and_unknown_fields_are_refused_by_the_schema(contacts_api: RunningService) -> None:
@@ -172,7 +177,7 @@ def test_creating_a_contact_writes_contact_created_to_the_outbox(contacts_api: R
 
     contact = create_contact(contacts_api, acme, email="Ana@Example.com", phone="612345678").get_json()
 
-    [event] = contacts_api.outbox()
+    [event] = contact_events(contacts_api)
     assert (event.type, event.workspace_id, event.producer) == ("contacts.contact.created", acme, "contacts")
     payload = payload_of(event, contacts_pb2.ContactCreated)
     assert (payload.contact_id, payload.name, payload.email, payload.phone) == (
@@ -198,5 +203,5 @@ def test_contact_and_its_event_are_rolled_back_together_when_the_commit_fails(
 
     assert answer.status_code == 500
     assert answer.mimetype == "application/problem+json"
-    assert contacts_api.outbox() == []
+    assert contact_events(contacts_api) == []
     assert contacts_api.client.get("/v1/contacts", headers=contacts_api.auth(acme)).get_json()["items"] == []

@@ -6,8 +6,10 @@ from typing import Any
 
 from sqlalchemy import select
 
+from crm.events.v1 import contacts_pb2
 from crm_contacts.record.history import HistoryEntry
 from crm_contacts.record.models import Contact
+from crm_events.contacts import FUNNEL_CHANGED
 from crm_platform.db import utcnow
 from tests.integration.contacts.support.config_team import Team, assert_problem
 
@@ -178,3 +180,85 @@ def test_another_workspaces_types_and_stages_are_not_found(team: Team, other_tea
     order = [s["id"] for s in foreign["stages"]]
     assert_problem(team.send("PUT", f"/v1/contacts/types/{foreign['id']}/stages/order", {"stage_ids": order}), 404)
     assert types_by_key(other_team)["contact"] == foreign
+
+
+def funnel_of(announced: contacts_pb2.FunnelChanged) -> list[dict[str, Any]]:
+    """An announced funnel in the API's terms, to compare with GET /v1/contacts/types."""
+    return [
+        {
+            "id": t.id,
+            "key": t.key,
+            "name": t.name,
+            "position": t.position,
+            "stages": [{"id": s.id, "name": s.name, "position": s.position} for s in t.stages],
+        }
+        for t in announced.types
+    ]
+
+
+def funnel_in_the_api(team: Team) -> list[dict[str, Any]]:
+    items = team.get("/v1/contacts/types").get_json()["items"]
+    return [
+        {
+            "id": t["id"],
+            "key": t["key"],
+            "name": t["name"],
+            "position": t["position"],
+            "stages": [{"id": s["id"], "name": s["name"], "position": s["position"]} for s in t["stages"]],
+        }
+        for t in items
+    ]
+
+
+def test_a_new_workspace_announces_its_default_funnel_whole(team: Team) -> None:
+    [announced] = team.announced(FUNNEL_CHANGED)
+
+    assert funnel_of(announced) == funnel_in_the_api(team)
+    assert [(t.key, [s.name for s in t.stages]) for t in announced.types] == [
+        ("contact", ["Contact", "Prospect", "Visiting", "Negotiation"]),
+        ("collaborator", ["Contact", "Active"]),
+        ("other", ["Contact"]),
+    ]
+
+
+def test_every_change_of_types_or_stages_announces_the_whole_funnel_as_it_now_is(team: Team) -> None:
+    created = team.send("POST", "/v1/contacts/types", {"name": "Inversores", "stages": ["Primer contacto"]}).get_json()
+    type_path = f"/v1/contacts/types/{created['id']}"
+    changes: list[tuple[str, str, Any]] = [
+        ("PATCH", type_path, {"name": "Inversores VIP"}),
+        ("POST", f"{type_path}/stages", {"name": "Oferta", "position": 0}),
+    ]
+    seen = [team.announced(FUNNEL_CHANGED)[-1]]
+    for method, path, body in changes:
+        team.send(method, path, body)
+        seen.append(team.announced(FUNNEL_CHANGED)[-1])
+        assert funnel_of(seen[-1]) == funnel_in_the_api(team), (method, path)
+    stages = [s["id"] for s in team.get(type_path).get_json()["stages"]]
+    for method, path, body in [
+        ("PUT", f"{type_path}/stages/order", {"stage_ids": list(reversed(stages))}),
+        ("PATCH", f"/v1/contacts/stages/{stages[0]}", {"name": "Oferta firme"}),
+        ("DELETE", f"/v1/contacts/stages/{stages[0]}", None),
+        ("DELETE", type_path, None),
+    ]:
+        assert team.send(method, path, body).status_code in (200, 204)
+        seen.append(team.announced(FUNNEL_CHANGED)[-1])
+        assert funnel_of(seen[-1]) == funnel_in_the_api(team), (method, path)
+
+    assert len(team.announced(FUNNEL_CHANGED)) == 1 + len(seen)  # the workspace's own, then one per change
+    assert {s.actor_id for s in seen} == {team.admin_id}
+    inversores = [t for t in seen[3].types if t.id == created["id"]]
+    assert [(t.name, [(s.name, s.position) for s in t.stages]) for t in inversores] == [
+        ("Inversores VIP", [("Primer contacto", 0), ("Oferta", 1)])
+    ]
+    assert created["id"] not in {t.id for t in seen[-1].types}
+
+
+def test_a_refused_funnel_change_announces_nothing(team: Team) -> None:
+    contact = types_by_key(team)["contact"]
+    team.contact(type_id=contact["id"], stage_id=contact["stages"][0]["id"])
+    before = len(team.announced(FUNNEL_CHANGED))
+
+    assert_problem(team.send("DELETE", f"/v1/contacts/stages/{contact['stages'][0]['id']}"), 409)
+    assert_problem(team.send("POST", "/v1/contacts/types", {"name": "Other"}), 409)
+
+    assert len(team.announced(FUNNEL_CHANGED)) == before

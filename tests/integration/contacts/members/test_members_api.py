@@ -6,7 +6,9 @@ import grpc
 import pytest
 
 from crm.contacts.v1 import contacts_pb2, contacts_pb2_grpc
+from crm.events.v1 import contacts_pb2 as contact_events
 from crm_contacts.app import SERVICE
+from crm_events.contacts import MEMBER_ADDED, MEMBER_UPDATED
 from crm_platform.grpc_server import GrpcServer
 from tests.integration.contacts.support.config_team import Team, assert_problem
 from tests.support import service_keys
@@ -153,3 +155,51 @@ def test_grpc_members_answer_for_the_callers_workspace_only(api: RunningService,
         "admin",
     )
     assert stranger.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def member_of(announced: contact_events.MemberChanged) -> tuple[str, str, str, str, bool]:
+    return (announced.member_id, announced.name, announced.email, announced.role, announced.active)
+
+
+def test_a_new_workspace_announces_its_first_admin_and_each_member_added(team: Team) -> None:
+    added = add_member(team, name="Marta Ruiz", email="Marta@Example.com")
+
+    announced = team.announced(MEMBER_ADDED)
+
+    assert [member_of(m) for m in announced[:2]] == [
+        (
+            team.admin_id,
+            "Laura Admin",
+            team.get(f"/v1/contacts/members/{team.admin_id}").get_json()["email"],
+            "admin",
+            True,
+        ),
+        (
+            team.agent_id,
+            "Luis Agent",
+            team.get(f"/v1/contacts/members/{team.agent_id}").get_json()["email"],
+            "agent",
+            True,
+        ),
+    ]
+    assert member_of(announced[2]) == (added["id"], "Marta Ruiz", "marta@example.com", "agent", True)
+    assert announced[2].actor_id == team.admin_id
+    assert team.announced(MEMBER_UPDATED) == []
+
+
+def test_a_changed_or_deactivated_member_is_announced_as_it_now_is(team: Team) -> None:
+    marta = add_member(team)
+    team.send("PATCH", f"/v1/contacts/members/{marta['id']}", {"name": "Marta Ruiz Gil", "role": "admin"})
+    team.send("PATCH", f"/v1/contacts/members/{marta['id']}", {"name": "Marta Ruiz Gil"})  # no change: no event
+    team.send("PATCH", f"/v1/contacts/members/{team.agent_id}", {"signature": "Luis"}, as_agent=True)
+    team.send("DELETE", f"/v1/contacts/members/{marta['id']}")
+    team.send("DELETE", f"/v1/contacts/members/{marta['id']}")  # already inactive: no event
+
+    updated = team.announced(MEMBER_UPDATED)
+
+    assert [member_of(m) for m in updated] == [
+        (marta["id"], "Marta Ruiz Gil", "marta@example.com", "admin", True),
+        (team.agent_id, "Luis Agent", updated[1].email, "agent", True),
+        (marta["id"], "Marta Ruiz Gil", "marta@example.com", "admin", False),
+    ]
+    assert [m.actor_id for m in updated] == [team.admin_id, team.agent_id, team.admin_id]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 from typing import Any
 
+from crm.events.v1 import contacts_pb2
+from crm_events.contacts import SOURCES_CHANGED
 from tests.integration.contacts.support.config_team import Team, assert_problem, image
 
 
@@ -175,3 +177,38 @@ def test_another_workspaces_source_is_not_found(team: Team, other_team: Team) ->
     assert_problem(team.send("DELETE", path), 404)
     assert_problem(upload(team, foreign["id"], image((22, 22))), 404)
     assert other_team.get(path).get_json()["name_en"] == "Fair"
+
+
+def sources_in_the_api(team: Team) -> list[tuple[str, str | None, str, str, bool]]:
+    items = team.get("/v1/contacts/sources").get_json()["items"]
+    return [(s["id"], s["key"], s["name_es"], s["name_en"], s["builtin"]) for s in items]
+
+
+def sources_of(announced: contacts_pb2.SourcesChanged) -> list[tuple[str, str | None, str, str, bool]]:
+    return [(s.id, s.key or None, s.name_es, s.name_en, s.builtin) for s in announced.sources]
+
+
+def test_a_new_workspace_announces_its_built_in_sources_in_both_languages(team: Team) -> None:
+    [announced] = team.announced(SOURCES_CHANGED)
+
+    assert sources_of(announced) == sources_in_the_api(team)
+    assert ("manual", "Comercial", "Sales rep") in {(s.key, s.name_es, s.name_en) for s in announced.sources}
+
+
+def test_adding_renaming_and_deleting_a_source_announce_every_source_as_it_now_is(team: Team) -> None:
+    created = add_source(team)
+    after_add = team.announced(SOURCES_CHANGED)[-1]
+    team.send("PATCH", f"/v1/contacts/sources/{created['id']}", {"name_en": "Trade fair"})
+    after_rename = team.announced(SOURCES_CHANGED)[-1]
+    team.send("PATCH", f"/v1/contacts/sources/{created['id']}", {"icon_url": "https://cdn.example.com/f.png"})
+    assert upload(team, created["id"], image((22, 22))).status_code == 200
+    icons_only = len(team.announced(SOURCES_CHANGED))
+    assert team.send("DELETE", f"/v1/contacts/sources/{created['id']}").status_code == 204
+    after_delete = team.announced(SOURCES_CHANGED)[-1]
+
+    assert (created["id"], None, "Feria", "Fair", False) in sources_of(after_add)
+    assert (created["id"], None, "Feria", "Trade fair", False) in sources_of(after_rename)
+    assert icons_only == 3  # the workspace's, the addition, the rename: an icon is not part of the names
+    assert sources_of(after_delete) == sources_in_the_api(team)
+    assert created["id"] not in {s.id for s in after_delete.sources}
+    assert {a.actor_id for a in (after_add, after_rename, after_delete)} == {team.admin_id}

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
+from google.protobuf.message import Message
 from PIL import Image
 
 from crm_contacts.members import service as members
 from crm_contacts.workspaces import service as workspaces
+from crm_events import EventType
+from crm_platform.events import payload_of
 from crm_platform.ids import new_id
 from tests.factories import contacts
 from tests.support.stack import RunningService
+
+P = TypeVar("P", bound=Message)
 
 
 @dataclass
@@ -38,6 +43,14 @@ class Team:
     def send(self, method: str, path: str, body: Any = None, *, as_agent: bool = False) -> Any:
         headers = self.agent if as_agent else self.admin
         return self.api.client.open(path, method=method, json=body, headers=headers)
+
+    def announced(self, event_type: EventType[P]) -> list[P]:
+        """This workspace's events of ``event_type`` in the outbox, oldest first, as a consumer reads them."""
+        return [
+            payload_of(envelope, event_type.payload)
+            for envelope in self.api.outbox(event_type.name)
+            if envelope.workspace_id == self.workspace_id
+        ]
 
     def contact(self, *, type_id: str | None = None, stage_id: str | None = None, **fields: Any) -> str:
         """A contact row placed directly (the contact API is another feature's), e.g. in a stage or deleted."""

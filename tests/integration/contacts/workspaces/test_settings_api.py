@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from crm.events.v1 import contacts_pb2
+from crm_events.contacts import WORKSPACE_SETTINGS_CHANGED
 from tests.integration.contacts.support.config_team import Team, assert_problem
 
 
@@ -98,5 +100,32 @@ def test_a_settings_change_is_announced_with_the_visibility_other_services_apply
     events = team.api.outbox("contacts.workspace.settings_changed")[announced_before:]
     assert [e.workspace_id for e in events] == [team.workspace_id]
     assert payload_of(events[0], contacts_pb2.WorkspaceSettingsChanged) == contacts_pb2.WorkspaceSettingsChanged(
-        changed_fields=["agents_see_all", "time_zone"], agents_see_all=flipped, actor_id=team.admin_id
+        changed_fields=["agents_see_all", "time_zone"],
+        agents_see_all=flipped,
+        actor_id=team.admin_id,
+        time_zone="Asia/Tokyo",
+        name="Acme",
+        languages=["es", "en"],
+    )
+
+
+def test_every_settings_change_carries_the_current_time_zone_name_and_languages(team: Team) -> None:
+    team.send("PATCH", "/v1/contacts/settings", {"time_zone": "Europe/Madrid", "languages": ["en", "es"]})
+    team.send("PATCH", "/v1/contacts/settings", {"name": "Acme Inmobiliaria"})
+
+    last = team.announced(WORKSPACE_SETTINGS_CHANGED)[-1]
+
+    assert list(last.changed_fields) == ["name"]
+    assert (last.time_zone, last.name, list(last.languages)) == ("Europe/Madrid", "Acme Inmobiliaria", ["en", "es"])
+
+
+def test_a_new_workspace_announces_every_setting_once(team: Team) -> None:
+    [created] = team.announced(WORKSPACE_SETTINGS_CHANGED)
+
+    assert created == contacts_pb2.WorkspaceSettingsChanged(
+        changed_fields=["agents_see_all", "allow_duplicates", "default_region", "languages", "name", "time_zone"],
+        agents_see_all=True,
+        time_zone="UTC",
+        name="Acme",
+        languages=["es", "en"],
     )

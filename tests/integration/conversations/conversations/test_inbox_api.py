@@ -103,7 +103,8 @@ def test_archiving_and_reopening_move_the_status_stamp_the_close_and_emit_events
     conversations_api: RunningService, contacts_peer_service: ContactsPeer
 ) -> None:
     acme = contacts_peer_service.workspace()
-    conversation = start(conversations_api, acme, contacts_peer_service.contact(acme)).get_json()
+    luis = conversations.member(contacts_peer_service, acme, "Luis Gil")
+    conversation = start(conversations_api, acme, contacts_peer_service.contact(acme), assignee_id=luis).get_json()
     url = f"/v1/conversations/{conversation['id']}"
     headers = conversations_api.auth(acme)
 
@@ -118,9 +119,10 @@ def test_archiving_and_reopening_move_the_status_stamp_the_close_and_emit_events
     assert open_list == []
     assert [c["id"] for c in archived_list["items"]] == [conversation["id"]]
     assert (reopened["status"], reopened["archived_at"]) == ("open", None)
-    assert len(conversations_api.outbox("conversations.conversation.archived")) == 1
+    [archiving] = conversations_api.outbox("conversations.conversation.archived")
     [event] = conversations_api.outbox("conversations.conversation.reopened")
-    assert payload_of(event, conversations_pb2.ConversationStatusChanged).to_status == "open"
+    changes = [payload_of(e, conversations_pb2.ConversationStatusChanged) for e in (archiving, event)]
+    assert [(c.to_status, c.assignee_id) for c in changes] == [("archived", luis), ("open", luis)]
 
 
 def test_a_deleted_conversation_is_audited_leaves_the_lists_and_answers_404(

@@ -46,9 +46,9 @@ def test_rich_text_is_sanitized_kept_with_its_text_and_a_note_is_marked_and_neve
         payload_of(e, conversations_pb2.ConversationMessageAdded)
         for e in conversations_api.outbox("conversations.message.added")
     ]
-    assert [(e.direction, e.channel, e.author_type) for e in added] == [
-        ("note", "email", "member"),
-        ("outbound", "email", "member"),
+    assert [(e.direction, e.channel, e.author_type, e.automatic) for e in added] == [
+        ("note", "email", "member", False),
+        ("outbound", "email", "member", False),
     ]
 
 
@@ -84,6 +84,12 @@ def test_the_contacts_reply_lands_on_its_conversation_reopens_it_once_whatever_t
     assert (fetched["status"], fetched["message_count"], fetched["unread_count"]) == ("open", 1, 1)
     [reopened] = conversations_api.outbox("conversations.conversation.reopened")
     assert payload_of(reopened, conversations_pb2.ConversationStatusChanged).reason == "contact_replied"
+    [added] = conversations_api.outbox("conversations.message.added")
+    assert (payload_of(added, conversations_pb2.ConversationMessageAdded).author_type, added.workspace_id) == (
+        "contact",
+        acme,
+    )
+    assert payload_of(added, conversations_pb2.ConversationMessageAdded).automatic is False
 
 
 def test_a_reply_routed_as_the_mailers_ticket_thread_naming_a_conversation_lands_on_it(

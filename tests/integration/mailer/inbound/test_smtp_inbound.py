@@ -14,6 +14,8 @@ from crm_contacts.contacts import service as contact_service
 from crm_events.mailer import DELIVERY_BOUNCED, INBOUND_RECEIVED
 from crm_mailer.inbound import smtp
 from crm_mailer.inbound.models import DROPPED, QUARANTINED, RECORDED, ROUTED
+from crm_mailer.outbound import tokens
+from crm_mailer.outbound.tokens import key_for
 from crm_platform.bus import Delivery
 from crm_platform.consumer import IdempotentConsumer
 from crm_platform.context import Caller
@@ -124,6 +126,37 @@ def test_a_hard_dsn_from_the_corpus_makes_contacts_mark_the_address_inactive(inb
         contacts_rt.database.unit_of_work(), workspace_id=acme, address="nadie@example.com", campaign=False
     )
     assert (answer.sendable, answer.reason) == (False, "inactive:hard_bounce")
+
+
+def test_a_bounce_to_our_verp_address_names_the_message_it_is_about(inbound: Inbound) -> None:
+    acme = inbound.contacts.workspace()
+    sent = mailer_factories.sent_mail(inbound.mailer, acme, new_id(), recipient_address="nadie@example.com")
+    outbound_id = sent.strip("<>").split("@")[0]
+    rt = inbound.mailer.rt
+    key = key_for(rt.service_settings.token_key, rt.settings)
+    verp = tokens.address(key, tokens.BOUNCE, INBOUND_DOMAIN, workspace_id=acme, subject_id=outbound_id)
+
+    row = inbound.processed(inbound.send(fixture("postfix_dsn_hard.eml"), to=verp, mail_from=""))
+
+    [bounced] = inbound.mailer.outbox(DELIVERY_BOUNCED.name)
+    payload = payload_of(bounced, mailer_pb2.DeliveryBounced)
+    assert (row.status, row.workspace_id, bounced.workspace_id) == (RECORDED, acme, acme)
+    assert (payload.message_id, payload.recipient, payload.kind) == (outbound_id, "nadie@example.com", "hard")
+
+
+def test_a_bounce_quoting_our_message_id_names_that_message_and_a_stranger_names_none(inbound: Inbound) -> None:
+    acme = inbound.contacts.workspace()
+    sent = mailer_factories.sent_mail(inbound.mailer, acme, new_id(), recipient_address="nadie@example.com")
+    quoting_ours = fixture("postfix_dsn_hard.eml").replace(
+        b"<0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b@mail.acme.test>", sent.encode()
+    )
+
+    inbound.processed(inbound.send(quoting_ours, to=inbound.address(acme), mail_from=""))
+    inbound.processed(inbound.send(fixture("postfix_dsn_hard.eml"), to=inbound.address(acme), mail_from=""))
+
+    ours, stranger = (payload_of(e, mailer_pb2.DeliveryBounced) for e in inbound.mailer.outbox(DELIVERY_BOUNCED.name))
+    assert (ours.message_id, ours.rfc822_message_id) == (sent.strip("<>").split("@")[0], sent)
+    assert stranger.message_id == ""  # a Message-ID that is none of ours, and no VERP address
 
 
 def test_soft_bounces_turn_the_address_off_only_at_the_limit_in_a_row(inbound: Inbound) -> None:

@@ -98,6 +98,7 @@ def test_sent_mail_writes_message_sent_to_the_outbox(
         source_event_id=record["source_event_id"],
         ticket_id=ticket_id,
         contact_id=ana,
+        kind="ticket_comment",  # it carried tickets.comment.public_added
     )
 
 
@@ -245,6 +246,7 @@ def test_permanent_smtp_refusal_marks_the_mail_failed_as_a_bounce(
     [bounced] = mailer_api.outbox()  # 5xx to RCPT TO: contacts turns the address off
     assert bounced.type == "mailer.delivery.bounced"
     assert payload_of(bounced, mailer_pb2.DeliveryBounced).recipient == REFUSED
+    assert payload_of(bounced, mailer_pb2.DeliveryBounced).message_id == record["id"]
     assert deliver(mailer_api, transport) == {"sent": 0, "deferred": 0, "failed": 0}  # never retried
 
 

@@ -274,6 +274,33 @@ def test_send_email_queues_once_per_request_id_and_automatic_mail_can_be_unsubsc
     assert "<b>tickets</b>" in html and "script" not in html
 
 
+def test_sent_mail_says_whether_it_was_a_conversations_message_or_a_direct_mail(
+    mailer_api: RunningService, contacts_peer_service: ContactsPeer, sink: tuple[SmtpTransport, Sink]
+) -> None:
+    transport, _server = sink
+    acme = contacts_peer_service.workspace()
+    ana = contacts_peer_service.contact(acme)
+    conversation_id = new_id()
+    message = send_email(
+        mailer_api,
+        acme,
+        request_id=new_id(),
+        contact_id=ana,
+        subject="Re: your visit",
+        text_body="See you on Monday.",
+        thread_id=conversation_id,
+        thread_kind="conversation",
+    )
+    direct = send_email(mailer_api, acme, request_id=new_id(), contact_id=ana, subject="Summary", text_body="Hi.")
+    deliver(mailer_api, transport)
+
+    sent = {
+        payload.message_id: payload.kind
+        for payload in (payload_of(e, mailer_pb2.MessageSent) for e in mailer_api.outbox("mailer.message.sent"))
+    }
+    assert (sent[message.id], sent[direct.id]) == ("conversation_message", "direct")
+
+
 def consume_in_contacts(peer: ContactsPeer, body: bytes) -> None:
     envelope = unpack(body)
     IdempotentConsumer("contacts", peer.rt.database, peer.rt.spec.subscriptions, peer.rt)(

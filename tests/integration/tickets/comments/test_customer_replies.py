@@ -106,6 +106,13 @@ def test_a_reply_lands_once_as_a_customer_comment_and_reopens_the_conversation(
         status_before="pending",
         status_after="open",
     )
+    # the customer's reply is told by customer_replied alone: the comment events are the members' words
+    added = [
+        payload_of(e, tickets_pb2.CommentAdded)
+        for e in tickets_api.outbox("tickets.comment.public_added")
+        if e.workspace_id == acme
+    ]
+    assert [(c.comment_id, c.author_type, c.automatic) for c in added] == [(comments[0]["id"], "member", False)]
 
 
 def test_a_reply_to_a_closed_ticket_reopens_it_by_default(tickets_api: RunningService, world: dict[str, Any]) -> None:

@@ -28,8 +28,10 @@ def workspace_with_sla(api: RunningService, peer: ContactsPeer, **policies: Any)
     return workspace_id
 
 
-def open_ticket(api: RunningService, peer: ContactsPeer, workspace_id: str) -> tuple[str, datetime]:
-    ticket = tickets.open_ticket(api, api.auth(workspace_id), peer.contact(workspace_id)).get_json()
+def open_ticket(
+    api: RunningService, peer: ContactsPeer, workspace_id: str, email: str = "ana@example.com"
+) -> tuple[str, datetime]:
+    ticket = tickets.open_ticket(api, api.auth(workspace_id), peer.contact(workspace_id, email=email)).get_json()
     consume_own_events(api)
     return ticket["id"], datetime.fromisoformat(ticket["created_at"])
 
@@ -42,6 +44,38 @@ def sla_of(api: RunningService, workspace_id: str, ticket_id: str) -> Any:
 
 def breaches(api: RunningService) -> list[tickets_pb2.SlaBreached]:
     return [payload_of(e, tickets_pb2.SlaBreached) for e in api.outbox("tickets.sla.breached")]
+
+
+def outcomes_announced(api: RunningService, ticket_id: str) -> list[str]:
+    """The SLA outcomes of the ticket's latest status change, as a consumer reads them."""
+    changes = [payload_of(e, tickets_pb2.TicketStatusChanged) for e in api.outbox("tickets.ticket.status_changed")]
+    return list([change for change in changes if change.ticket_id == ticket_id][-1].sla_outcomes)
+
+
+def test_a_ticket_solved_before_anyone_answered_counts_its_first_response_at_the_solution(
+    tickets_api: RunningService, contacts_peer_service: ContactsPeer
+) -> None:
+    acme = workspace_with_sla(tickets_api, contacts_peer_service)
+    quick, created = open_ticket(tickets_api, contacts_peer_service, acme)
+    late, late_created = open_ticket(tickets_api, contacts_peer_service, acme, email="bea@example.com")
+
+    move(tickets_api, quick, "solved", at=created + timedelta(minutes=30))
+    move(tickets_api, late, "closed", at=late_created + timedelta(minutes=300))  # the breach check never ran
+
+    # nobody replied: no update target ran, so it is left out
+    assert outcomes_announced(tickets_api, quick) == ["first_response:met", "solution:met"]
+    assert outcomes_announced(tickets_api, late) == ["first_response:breached", "solution:breached"]
+
+
+def test_a_ticket_without_a_policy_finishes_with_no_outcomes(
+    tickets_api: RunningService, contacts_peer_service: ContactsPeer
+) -> None:
+    acme = workspace_with_sla(tickets_api, contacts_peer_service, urgent=POLICY)  # none for "normal"
+    ticket_id, created = open_ticket(tickets_api, contacts_peer_service, acme)
+
+    move(tickets_api, ticket_id, "solved", at=created + timedelta(minutes=500))
+
+    assert outcomes_announced(tickets_api, ticket_id) == []
 
 
 def test_the_ticket_shows_its_deadlines(tickets_api: RunningService, contacts_peer_service: ContactsPeer) -> None:
@@ -91,6 +125,7 @@ def test_pending_pauses_the_deadlines_and_replies_meet_them(
     consume_own_events(tickets_api)
     solved = sla_of(tickets_api, acme, ticket_id)
     assert (solved["solution_met"], solved["update_met"], solved["breached"]) == (True, True, [])
+    assert outcomes_announced(tickets_api, ticket_id) == ["first_response:met", "update:met", "solution:met"]
     assert service.report_breaches(tickets_api.rt.database, now=created + timedelta(days=30)) == 0
 
 
@@ -135,6 +170,13 @@ def test_a_breach_is_reported_once_per_ticket_and_target(
         (ticket_id, "solution"),
     ]
     assert sla_of(tickets_api, acme, ticket_id)["breached"] == ["first_response", "update", "solution"]
+
+    move(tickets_api, ticket_id, "solved", at=later + timedelta(days=2))
+    assert outcomes_announced(tickets_api, ticket_id) == [
+        "first_response:breached",
+        "update:breached",
+        "solution:breached",
+    ]
 
 
 def test_a_policy_per_priority_and_none_for_the_others(

@@ -93,7 +93,14 @@ def test_patch_changes_the_fields_once_in_one_version_with_their_events(desk: De
         2,
     )
     [moved] = events(desk.api, "tickets.ticket.status_changed")
-    assert payload_of(moved, tickets_pb2.TicketStatusChanged).reason == "looked at it"
+    status_changed = payload_of(moved, tickets_pb2.TicketStatusChanged)
+    assert status_changed.reason == "looked at it"
+    # the ticket as it is after the change (the same PATCH gave it its member and priority); not finished: no SLA
+    assert (status_changed.responsible_id, status_changed.priority, list(status_changed.sla_outcomes)) == (
+        desk.member,
+        "urgent",
+        [],
+    )
     [assigned] = events(desk.api, "tickets.ticket.assigned")
     assert payload_of(assigned, tickets_pb2.TicketAssigned) == tickets_pb2.TicketAssigned(
         ticket_id=ticket["id"],

@@ -10,6 +10,7 @@ import pytest
 from crm.events.v1 import tickets_pb2
 from crm_platform.events import payload_of
 from crm_platform.ids import new_id
+from tests.factories import contacts as contact_factories
 from tests.factories import tickets
 from tests.support.infra import free_port
 from tests.support.stack import ContactsPeer, RunningService, problem_fields, running
@@ -90,7 +91,12 @@ def test_comment_visibility_decides_the_event(
 ) -> None:
     acme = contacts_peer_service.workspace()
     ana = contacts_peer_service.contact(acme)
+    luis = contact_factories.member(contacts_peer_service.rt.database, acme, "Luis")
     ticket = open_ticket(tickets_api, acme, ana).get_json()
+    assigned = tickets_api.client.patch(
+        f"/v1/tickets/{ticket['id']}", json={"responsible_id": luis}, headers=tickets_api.auth(acme)
+    )
+    assert assigned.status_code == 200
 
     added = comment(tickets_api, acme, ticket["id"], "We are on it.", public=public)
 
@@ -108,6 +114,9 @@ def test_comment_visibility_decides_the_event(
         author_id="agent-1",
         public=public,
         ticket_number=ticket["number"],
+        author_type="member",
+        automatic=False,
+        responsible_id=luis,  # the ticket's member when the comment came
     )
 
 

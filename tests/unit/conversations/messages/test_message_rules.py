@@ -60,3 +60,8 @@ def test_delivery_only_moves_forward_and_notes_have_none() -> None:
     assert not rules.delivery_moves(rules.SENT, rules.QUEUED)
     assert not rules.delivery_moves(rules.BOUNCED, rules.SENT)
     assert not rules.delivery_moves(None, rules.SENT)
+
+
+def test_no_persons_message_is_automatic() -> None:
+    assert [rules.is_automatic(author) for author in ("member", "contact", "visitor")] == [False, False, False]
+    assert rules.is_automatic("system") is True
