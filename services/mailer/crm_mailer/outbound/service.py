@@ -142,9 +142,7 @@ def queue_many(
     new = list({r.source_event_id: r for r in requests if r.source_event_id not in known}.values())
     asked_at = utcnow()
     cards = contacts.get_many([request.contact_id for request in new]) if new else {}
-    members = {
-        author: _member(contacts, author) for author in dict.fromkeys(r.author_id for r in new if r.author_id)
-    }
+    members = {author: _member(contacts, author) for author in dict.fromkeys(r.author_id for r in new if r.author_id)}
     for contact_id, card in cards.items():
         # The copy of who owns the contact learns it here too, in case this mail is read before the
         # contacts event is consumed.
