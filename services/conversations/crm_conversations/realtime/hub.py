@@ -75,6 +75,9 @@ class Hub:
         self.agents: dict[str, set[Client]] = defaultdict(set)  # by workspace
         self.visitors: dict[str, set[Client]] = defaultdict(set)  # by conversation
         self._woken = asyncio.Event()
+        self._cycles = 0  # reads of the log completed
+        self._reading = False
+        self._cycled = asyncio.Condition()
         self._gap_since: float | None = None
         self._last_prune = 0.0
         self.on_delivered: Callable[[Logged], None] | None = None  # the benchmark's hook
@@ -110,6 +113,17 @@ class Hub:
         """Called on the event loop (feed threads use ``loop.call_soon_threadsafe``)."""
         self._woken.set()
 
+    async def current(self, timeout: float = 2.0) -> None:
+        """Until a read of the log that began after this call has ended: what was committed before is handed out
+        (a connecting client's catch-up then covers it), but for rows behind a gap."""
+        async with self._cycled:
+            target = self._cycles + (2 if self._reading else 1)  # a read under way may have begun before the call
+            self.wake()
+            try:
+                await asyncio.wait_for(self._cycled.wait_for(lambda: self._cycles >= target), timeout)
+            except TimeoutError:
+                pass
+
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
         _, self.watermark = await loop.run_in_executor(self.executor, service.bounds, self.database)
@@ -123,14 +137,20 @@ class Hub:
             except TimeoutError:
                 pass
             self._woken.clear()
+            self._reading = True
             try:
                 while await self._pump_once(loop):
                     pass
+                async with self._cycled:
+                    self._cycles += 1
+                    self._reading = False
+                    self._cycled.notify_all()
                 if time.monotonic() - self._last_prune > PRUNE_EVERY:
                     self._last_prune = time.monotonic()
                     await loop.run_in_executor(self.executor, service.prune, self.database)
             except Exception:  # noqa: BLE001 - the database comes back; clients wait meanwhile
                 log.exception("realtime hub could not read the log")
+                self._reading = False
                 await asyncio.sleep(1.0)
 
     async def _pump_once(self, loop: asyncio.AbstractEventLoop) -> bool:

@@ -126,6 +126,8 @@ class Realtime:
             await _refuse(ws, refused)
             return
         client = Client(ws, audience, pending=[] if given else None)
+        if given:
+            await self.hub.current()
         watermark = self.hub.add(client)
         try:
             if given:

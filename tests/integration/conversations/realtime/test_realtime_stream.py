@@ -99,17 +99,31 @@ def test_a_visitor_gets_only_their_conversation_and_never_a_note(
     assert nothing_within(visitor, 0.5)
 
 
+@pytest.mark.parametrize("stream", ["local"], indirect=True)  # scoping is the same whatever wakes the server
 def test_a_visitor_of_a_deleted_or_foreign_conversation_is_refused(
     stream: Stream, contacts_peer_service: ContactsPeer
 ) -> None:
     acme, globex = contacts_peer_service.workspace(name="Acme"), contacts_peer_service.workspace(name="Globex")
     conversation = started(stream, acme, contacts_peer_service.contact(acme))
+    token = stream.mint_visitor(Session(acme, "inbox-1", conversation, "visitor-1"))
+    visitor = stream.connect(token)
+    frames_until_ready(visitor)
 
     foreign = stream.connect(stream.mint_visitor(Session(globex, "inbox-1", conversation, "visitor-1")))
-    assert next_event(foreign, timeout=5)["code"] == "unauthenticated"
+    assert refused_with(foreign) == ("unauthenticated", 4001)
+    deleted = stream.api.client.delete(f"/v1/conversations/{conversation}", headers=stream.api.auth(acme))
+    assert deleted.status_code == 204
+    assert refused_with(visitor) == ("unauthenticated", 4001)
+    assert refused_with(stream.connect(token)) == ("unauthenticated", 4001)
+
+
+def refused_with(client: Any) -> tuple[str, int]:
+    """The error code a client was sent, and the code its connection was closed with."""
+    error = next_event(client, timeout=5)
     with pytest.raises(ConnectionClosed) as closed:
-        foreign.recv(timeout=5)
-    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4001
+        client.recv(timeout=5)
+    assert closed.value.rcvd is not None
+    return error["code"], closed.value.rcvd.code
 
 
 def test_agents_limited_to_their_own_contacts_get_only_those_contacts_events(
@@ -160,6 +174,7 @@ def test_a_reconnect_with_the_last_event_id_gets_exactly_what_it_missed(
     assert live["data"]["body"] == "four"
 
 
+@pytest.mark.parametrize("stream", ["local"], indirect=True)  # scoping is the same whatever wakes the server
 def test_a_cursor_the_log_cannot_serve_asks_the_client_to_reload(
     stream: Stream, contacts_peer_service: ContactsPeer
 ) -> None:
@@ -171,6 +186,7 @@ def test_a_cursor_the_log_cannot_serve_asks_the_client_to_reload(
     assert caught_up == [{"type": "reset"}]
 
 
+@pytest.mark.parametrize("stream", ["local"], indirect=True)
 @pytest.mark.parametrize(
     ("first_frame", "code", "close_code"),
     [
@@ -190,6 +206,7 @@ def test_a_bad_token_or_first_frame_is_refused(stream: Stream, first_frame: str,
     assert closed.value.rcvd is not None and closed.value.rcvd.code == close_code
 
 
+@pytest.mark.parametrize("stream", ["local"], indirect=True)  # scoping is the same whatever wakes the server
 def test_a_client_that_never_authenticates_is_closed(stream: Stream, monkeypatch: pytest.MonkeyPatch) -> None:
     from websockets.sync.client import connect
 
