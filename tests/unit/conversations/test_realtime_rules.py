@@ -76,5 +76,5 @@ def test_agents_limited_to_their_own_contacts_see_only_those_and_admins_all() ->
 def test_a_cursor_is_a_non_negative_decimal_and_anything_else_is_none() -> None:
     assert rules.parse_cursor("42") == 42
     assert rules.parse_cursor(7) == 7
-    for bad in ("-1", "4x", "", None, True, "１２", "9" * 20, -3, 1.5):
+    for bad in ("-1", "4x", "", None, True, "\uff11\uff12", "9" * 20, -3, 1.5):
         assert rules.parse_cursor(bad) is None

@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 class RabbitFeed:
     """A thread consuming this replica's queue; ``wake()`` is called for each delivery and after each connect."""
 
-    def __init__(self, url: str, wake: Callable[[], None]) -> None:
+    def __init__(self, url: str, wake: Callable[[], object]) -> None:
         self.parameters = pika.URLParameters(url)
         self.parameters.heartbeat = 30
         self.parameters.connection_attempts = 1

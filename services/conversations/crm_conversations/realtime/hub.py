@@ -75,6 +75,7 @@ class Hub:
         self.agents: dict[str, set[Client]] = defaultdict(set)  # by workspace
         self.visitors: dict[str, set[Client]] = defaultdict(set)  # by conversation
         self._woken = asyncio.Event()
+        self._closing: set[asyncio.Future[None]] = set()
         self._cycles = 0  # reads of the log completed
         self._reading = False
         self._cycled = asyncio.Condition()
@@ -148,7 +149,7 @@ class Hub:
                 if time.monotonic() - self._last_prune > PRUNE_EVERY:
                     self._last_prune = time.monotonic()
                     await loop.run_in_executor(self.executor, service.prune, self.database)
-            except Exception:  # noqa: BLE001 - the database comes back; clients wait meanwhile
+            except Exception:
                 log.exception("realtime hub could not read the log")
                 self._reading = False
                 await asyncio.sleep(1.0)
@@ -234,4 +235,6 @@ class Hub:
             transport.abort()  # nothing more fits: the close frame would queue behind what it never read
             return
         broadcast([client.ws], error_frame(error, message))
-        asyncio.ensure_future(client.ws.close(code, error))
+        closing = asyncio.ensure_future(client.ws.close(code, error))
+        self._closing.add(closing)  # held until done: the loop keeps only weak references to tasks
+        closing.add_done_callback(self._closing.discard)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import signal
@@ -101,6 +102,8 @@ class Realtime:
             await self.server.wait_closed()
         if self._pump is not None:
             self._pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pump
         if self.feed is not None:
             await asyncio.get_running_loop().run_in_executor(None, self.feed.close)
         self.executor.shutdown(wait=False)

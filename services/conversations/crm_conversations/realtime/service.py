@@ -41,9 +41,8 @@ def record(uow: UnitOfWork, emitted: Sequence[Emitted]) -> None:
                 "occurred_at": now,
             }
         )
-    if rows:
-        # Through the session's connection, not ``uow.insert``: the id must come from the table's sequence.
-        uow.session.connection().execute(RealtimeEvent.__table__.insert(), rows)
+    if rows:  # one INSERT, sent with the others inside ``uow.pipeline``; the ids come from the table's sequence
+        uow.insert(RealtimeEvent, rows)
 
 
 @dataclass(frozen=True)

@@ -166,7 +166,9 @@ def test_a_reconnect_with_the_last_event_id_gets_exactly_what_it_missed(
     say(stream, acme, conversation, "four")
     live = next_event(again)
 
-    assert [f["type"] for f in caught_up] == ["conversations.message.added"] * 2 + ["conversations.conversation.archived"]
+    assert [f["type"] for f in caught_up] == ["conversations.message.added"] * 2 + [
+        "conversations.conversation.archived"
+    ]
     assert [f["data"]["message_id"] for f in caught_up[:2]] == missed
     ids = [int(f["id"]) for f in (seen, *caught_up, live)]
     assert ids == sorted(set(ids)), "each event once, in cursor order"
