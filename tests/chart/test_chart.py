@@ -202,7 +202,7 @@ def grpc_target(scenario: str, service: str) -> str:
 def only_container(pod_spec: dict[str, Any]) -> dict[str, Any]:
     """The process' own container: the only one, or the first when sidecars (which come after it) are set."""
     container = pod_spec["containers"][0]
-    assert container["name"] in (*PROCESSES, "smtp", "migrate"), container["name"]
+    assert container["name"] in (*PROCESSES, "smtp", "realtime", "migrate"), container["name"]
     return container
 
 
