@@ -167,9 +167,14 @@ def enabled_services(scenario: str) -> list[str]:
 
 
 def processes_of(scenario: str, service: str) -> tuple[str, ...]:
-    """http, grpc and worker; the mailer's smtp too when mailer.inbound is enabled."""
-    inbound = values_of(scenario)["mailer"]["inbound"]["enabled"]
-    return (*PROCESSES, "smtp") if service == "mailer" and inbound else PROCESSES
+    """http, grpc and worker; the mailer's smtp too when mailer.inbound is enabled, conversations' realtime when
+    realtime is."""
+    values = values_of(scenario)
+    if service == "mailer" and values["mailer"]["inbound"]["enabled"]:
+        return (*PROCESSES, "smtp")
+    if service == "conversations" and values["realtime"]["enabled"]:
+        return (*PROCESSES, "realtime")
+    return PROCESSES
 
 
 def process_values(values: dict[str, Any], service: str, process: str) -> dict[str, Any]:
@@ -178,6 +183,8 @@ def process_values(values: dict[str, Any], service: str, process: str) -> dict[s
         return values["migrations"]  # type: ignore[no-any-return]
     if process == "smtp":
         return values["mailer"]["inbound"]["listener"]  # type: ignore[no-any-return]
+    if process == "realtime":
+        return values["realtime"]["server"]  # type: ignore[no-any-return]
     return values["services"][service][process]  # type: ignore[no-any-return]
 
 

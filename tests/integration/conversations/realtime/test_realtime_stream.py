@@ -218,3 +218,41 @@ def test_a_client_that_never_authenticates_is_closed(stream: Stream, monkeypatch
         with pytest.raises(ConnectionClosed) as closed:
             client.recv(timeout=5)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4002
+
+
+@pytest.mark.parametrize("stream", ["local"], indirect=True)
+def test_a_client_that_does_not_read_is_dropped_instead_of_growing_the_servers_memory(
+    stream: Stream, contacts_peer_service: ContactsPeer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+    from datetime import UTC, datetime
+
+    from websockets.sync.client import connect
+
+    from crm_conversations.realtime import hub as realtime_hub
+    from crm_conversations.realtime.service import Logged, Visibility
+
+    monkeypatch.setattr(realtime_hub, "MAX_BUFFERED", 256 * 1024)
+    acme = contacts_peer_service.workspace()
+    hub = stream.server.server.hub
+    token = stream.api.auth(acme)["Authorization"].removeprefix("Bearer ")
+    with connect(stream.server.url, open_timeout=5, max_queue=1) as slow:  # reads nothing past one frame
+        slow.send(f'{{"type":"auth","token":"{token}"}}')
+        frames_until_ready(slow)
+        big = "x" * 100_000
+
+        async def flood() -> None:  # 20 MB of frames, far beyond what loopback's socket buffers hold
+            for n in range(200):
+                row = Logged(
+                    hub.watermark + 1_000_000 + n, acme, "conversations.message.added", "c", None,
+                    {"body": big}, None, False, datetime.now(UTC),
+                )  # fmt: skip
+                hub.dispatch(row, Visibility({}, {}))
+                await asyncio.sleep(0)
+
+        asyncio.run_coroutine_threadsafe(flood(), stream.server.loop).result(30)
+
+        assert hub.count() == 0, "the slow client was let go"
+        with pytest.raises(ConnectionClosed):
+            while True:
+                slow.recv(timeout=5)
