@@ -158,6 +158,12 @@ def of_kind(manifests: tuple[dict[str, Any], ...], kind: str) -> list[dict[str, 
     return [m for m in manifests if m["kind"] == kind]
 
 
+def gateway_ingress(manifests: tuple[dict[str, Any], ...]) -> dict[str, Any]:
+    """The gateway's Ingress (the APIs by prefix), not the realtime stream's own (its WebSocket timeouts)."""
+    (ingress,) = [m for m in of_kind(manifests, "Ingress") if not m["metadata"]["name"].endswith("-realtime")]
+    return ingress
+
+
 def by_name(manifests: tuple[dict[str, Any], ...], kind: str) -> dict[str, dict[str, Any]]:
     return {m["metadata"]["name"]: m for m in of_kind(manifests, kind)}
 
@@ -642,7 +648,7 @@ def test_http_and_grpc_services_expose_the_contract_ports(scenario: str) -> None
 @all_scenarios
 def test_ingress_routes_each_prefix_to_the_owning_service(scenario: str) -> None:
     manifests = manifests_of(scenario)
-    (ingress,) = of_kind(manifests, "Ingress")
+    ingress = gateway_ingress(manifests)
     services = by_name(manifests, "Service")
     (rule,) = ingress["spec"]["rules"]
     routes = {
@@ -665,7 +671,7 @@ def test_ingress_routes_each_prefix_to_the_owning_service(scenario: str) -> None
 
 
 def test_ingress_serves_tls_with_the_configured_class_and_annotations() -> None:
-    (ingress,) = of_kind(manifests_of("ha-values.yaml"), "Ingress")
+    ingress = gateway_ingress(manifests_of("ha-values.yaml"))
     assert ingress["spec"]["ingressClassName"] == "nginx"
     assert ingress["spec"]["tls"] == [{"hosts": ["api.crm.example.org"], "secretName": "crm-tls"}]
     assert ingress["metadata"]["annotations"]["cert-manager.io/cluster-issuer"] == "letsencrypt"

@@ -25,6 +25,7 @@ from crm_conversations.realtime import rules, service
 from crm_conversations.realtime.rules import Audience
 from crm_conversations.realtime.service import Logged, Visibility
 from crm_platform.db import Database
+from crm_platform.metrics import ServiceMetrics
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +68,15 @@ def error_frame(code: str, message: str) -> str:
 
 
 class Hub:
-    def __init__(self, database: Database, executor: Executor, *, poll: float) -> None:
+    def __init__(self, database: Database, executor: Executor, metrics: ServiceMetrics, *, poll: float) -> None:
         self.database = database
+        # Connections open = opened - closed; frames written; clients dropped, by why.
+        self.opened = metrics.counter("realtime_connections_opened_total", "Realtime connections authenticated.")
+        self.closed = metrics.counter("realtime_connections_closed_total", "Realtime connections ended.")
+        self.frames = metrics.counter("realtime_frames_sent_total", "Realtime event frames written to clients.")
+        self.dropped = metrics.counter("realtime_clients_dropped_total", "Realtime clients dropped.", ("reason",))
+        for reason in ("too_slow", "unauthenticated"):
+            self.dropped.labels(reason)
         self.executor = executor
         self.poll = poll  # seconds between reads of the log when nothing woke the hub
         self.watermark = 0  # every row up to it has been handed out (or given up on)
@@ -91,6 +99,7 @@ class Hub:
             self.visitors[audience.conversation_id].add(client)
         else:
             self.agents[audience.workspace_id].add(client)
+        self.opened.inc()
         return self.watermark
 
     def remove(self, client: Client) -> None:
@@ -101,7 +110,8 @@ class Hub:
             else (self.agents, audience.workspace_id)
         )
         members = index.get(key or "")
-        if members is not None:
+        if members is not None and client in members:
+            self.closed.inc()
             members.discard(client)
             if not members:
                 del index[key or ""]
@@ -225,10 +235,12 @@ class Hub:
             live.append(client.ws)
         if live:
             broadcast(live, text)
+            self.frames.inc(len(live))
 
     def drop(self, client: Client, code: int, error: str, message: str) -> None:
         """Close a client without waiting for it: a slow one must not hold the fan-out up."""
         client.dropped = True
+        self.dropped.labels(error).inc()
         self.remove(client)
         transport = client.ws.transport
         if transport is not None and transport.get_write_buffer_size() > MAX_BUFFERED:

@@ -71,7 +71,7 @@ class Realtime:
         self.executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="realtime-db")
         amqp = self.rt.settings.amqp_url
         # Without a broker (all-in-one's local bus) the hub reads the log often instead of when woken.
-        self.hub = Hub(self.rt.database, self.executor, poll=1.0 if amqp else 0.05)
+        self.hub = Hub(self.rt.database, self.executor, self.rt.metrics, poll=1.0 if amqp else 0.05)
         self.feed: RabbitFeed | None = None
         self.server: Server | None = None
         self._pump: asyncio.Task[None] | None = None
