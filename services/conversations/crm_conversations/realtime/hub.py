@@ -23,7 +23,7 @@ from websockets.asyncio.server import ServerConnection
 
 from crm_conversations.realtime import rules, service
 from crm_conversations.realtime.rules import Audience
-from crm_conversations.realtime.service import Logged, Visibility
+from crm_conversations.realtime.service import Logged
 from crm_platform.db import Database
 from crm_platform.metrics import ServiceMetrics
 
@@ -119,6 +119,19 @@ class Hub:
     def count(self) -> int:
         return sum(len(c) for c in self.agents.values()) + sum(len(c) for c in self.visitors.values())
 
+    async def expire_forever(self, every: float = 15.0) -> None:
+        """Close the streams of agents whose bearer token expired: a token is checked once, at connect."""
+        while True:
+            await asyncio.sleep(every)
+            self.expire(time.time())
+
+    def expire(self, now: float) -> None:
+        for clients in list(self.agents.values()):
+            for client in list(clients):
+                expires = client.audience.expires_at
+                if expires is not None and expires < now:
+                    self.drop(client, UNAUTHENTICATED, "unauthenticated", "the token expired")
+
     # the pump ---------------------------------------------------------------------------------------
     def wake(self) -> None:
         """Called on the event loop (feed threads use ``loop.call_soon_threadsafe``)."""
@@ -185,25 +198,25 @@ class Hub:
             expected = row.id + 1
         if not ready:
             return False
-        seen = await loop.run_in_executor(self.executor, service.visibility_of, self.database, ready)
         for row in ready:  # no await in between: a client added meanwhile gets these live or in its catch-up
             self.watermark = row.id
-            self.dispatch(row, seen)
+            self.dispatch(row)
         return len(rows) == limit and len(ready) == len(rows)
 
     # fan-out ----------------------------------------------------------------------------------------
-    def dispatch(self, row: Logged, seen: Visibility) -> None:
+    def dispatch(self, row: Logged) -> None:
         agents = self.agents.get(row.workspace_id)
         if agents:
             text = frame(row, row.data)
-            if seen.agents_see_all(row.workspace_id):
+            if row.agents_see_all:
                 self.send_many(agents, row.id, text)
             else:
-                owner, deleted = seen.owners.get((row.workspace_id, row.contact_id or ""), (None, False))
                 allowed = [
                     c
                     for c in agents
-                    if rules.agent_may_see(c.audience, agents_see_all=False, owner_id=owner, deleted=deleted)
+                    if rules.agent_may_see(
+                        c.audience, agents_see_all=False, owner_id=row.owner_id, deleted=row.contact_deleted
+                    )
                 ]
                 self.send_many(allowed, row.id, text)
         visitors = self.visitors.get(row.conversation_id)

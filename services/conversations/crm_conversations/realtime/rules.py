@@ -70,6 +70,7 @@ class Audience:
     user_id: str
     is_admin: bool = False
     conversation_id: str | None = None  # set: a visitor of this conversation only
+    expires_at: float | None = None  # when its bearer token expires (time.time()): the stream ends then
 
     @property
     def is_visitor(self) -> bool:

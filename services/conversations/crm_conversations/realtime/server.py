@@ -75,6 +75,7 @@ class Realtime:
         self.feed: RabbitFeed | None = None
         self.server: Server | None = None
         self._pump: asyncio.Task[None] | None = None
+        self._sweep: asyncio.Task[None] | None = None
 
     async def start(self, host: str, port: int) -> int:
         loop = asyncio.get_running_loop()
@@ -83,6 +84,7 @@ class Realtime:
             self.feed = RabbitFeed(self.rt.settings.amqp_url, lambda: loop.call_soon_threadsafe(self.hub.wake))
             self.feed.start()
         self._pump = asyncio.create_task(self.hub.run())
+        self._sweep = asyncio.create_task(self.hub.expire_forever())
         self.server = await serve(
             self.handle,
             host,
@@ -100,10 +102,11 @@ class Realtime:
         if self.server is not None:
             self.server.close()  # 1001 to every client
             await self.server.wait_closed()
-        if self._pump is not None:
-            self._pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._pump
+        for task in (self._pump, self._sweep):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         if self.feed is not None:
             await asyncio.get_running_loop().run_in_executor(None, self.feed.close)
         self.executor.shutdown(wait=False)
@@ -169,7 +172,12 @@ class Realtime:
         except Unauthenticated:
             pass
         else:
-            return Audience(workspace_id=caller.workspace_id, user_id=caller.user_id, is_admin=caller.is_admin)
+            return Audience(
+                workspace_id=caller.workspace_id,
+                user_id=caller.user_id,
+                is_admin=caller.is_admin,
+                expires_at=_expiry(token),
+            )
         verify = self.verify_visitor or widget_verifier()
         if verify is None:
             raise Refused(UNAUTHENTICATED, "unauthenticated", "invalid token")
@@ -205,9 +213,8 @@ class Realtime:
                 )
                 if not rows:
                     break
-                seen = await loop.run_in_executor(self.executor, service.visibility_of, database, rows)
                 for row in rows:
-                    data = _data_for(client.audience, row, seen)
+                    data = _data_for(client.audience, row)
                     if data is not None:
                         await client.ws.send(frame(row, data))
                         client.last_sent = row.id
@@ -221,17 +228,25 @@ class Realtime:
             raise ConnectionClosed(None, None)
 
 
-def _data_for(audience: Audience, row: service.Logged, seen: service.Visibility) -> dict[str, Any] | None:
+def _expiry(token: str) -> float | None:
+    """The ``exp`` of a bearer token already verified (its claims are read again, not trusted otherwise)."""
+    import jwt
+
+    expires = jwt.decode(token, options={"verify_signature": False}).get("exp")
+    return float(expires) if isinstance(expires, int | float) else None
+
+
+def _data_for(audience: Audience, row: service.Logged) -> dict[str, Any] | None:
     from crm_conversations.realtime.rules import agent_may_see
 
     if row.workspace_id != audience.workspace_id:
         return None
     if audience.conversation_id is not None:
         return row.visitor_data if row.conversation_id == audience.conversation_id else None
-    if seen.agents_see_all(row.workspace_id):
+    if row.agents_see_all:
         return row.data
-    owner, deleted = seen.owners.get((row.workspace_id, row.contact_id or ""), (None, False))
-    return row.data if agent_may_see(audience, agents_see_all=False, owner_id=owner, deleted=deleted) else None
+    allowed = agent_may_see(audience, agents_see_all=False, owner_id=row.owner_id, deleted=row.contact_deleted)
+    return row.data if allowed else None
 
 
 async def _refuse(ws: ServerConnection, refused: Refused) -> None:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import and_, delete, func, select
 
 from crm_conversations.conversations.models import Conversation
 from crm_conversations.models import visibility
@@ -47,7 +47,7 @@ def record(uow: UnitOfWork, emitted: Sequence[Emitted]) -> None:
 
 @dataclass(frozen=True)
 class Logged:
-    """A log row as the server fans it out."""
+    """A log row as the server fans it out, with what agents' filters need of its contact (read with it)."""
 
     id: int
     workspace_id: str
@@ -58,8 +58,12 @@ class Logged:
     visitor_data: dict[str, Any] | None
     ends_visitor_stream: bool
     occurred_at: datetime
+    agents_see_all: bool = DEFAULT_AGENTS_SEE_ALL  # the workspace's setting (crm_platform.visibility's copy)
+    owner_id: str | None = None  # the contact's owner, when agents see only their own
+    contact_deleted: bool = False
 
 
+_setting, _known = visibility.workspaces.c, visibility.contacts.c
 _COLUMNS = (
     RealtimeEvent.id,
     RealtimeEvent.workspace_id,
@@ -70,16 +74,46 @@ _COLUMNS = (
     RealtimeEvent.visitor_data,
     RealtimeEvent.ends_visitor_stream,
     RealtimeEvent.occurred_at,
+    _setting.agents_see_all,
+    _known.owner_id,
+    _known.deleted,
+)
+# One query per read of the log: the rows and the visibility copy's say on each, joined.
+_AFTER = (
+    select(*_COLUMNS)
+    .outerjoin(visibility.workspaces, _setting.workspace_id == RealtimeEvent.workspace_id)
+    .outerjoin(
+        visibility.contacts,
+        and_(_known.workspace_id == RealtimeEvent.workspace_id, _known.contact_id == RealtimeEvent.contact_id),
+    )
+    .order_by(RealtimeEvent.id)
 )
 
 
 def after(database: Database, cursor: int, *, until: int | None = None, limit: int = 1000) -> list[Logged]:
     """The committed rows after ``cursor`` (up to ``until``), in id order."""
-    query = select(*_COLUMNS).where(RealtimeEvent.id > cursor).order_by(RealtimeEvent.id).limit(limit)
+    query = _AFTER.where(RealtimeEvent.id > cursor).limit(limit)
     if until is not None:
         query = query.where(RealtimeEvent.id <= until)
     with database.engine.connect() as connection:
-        return [Logged(*row) for row in connection.execute(query)]
+        rows = connection.execute(query).all()
+    return [
+        Logged(
+            id=row[0],
+            workspace_id=row[1],
+            event_type=row[2],
+            conversation_id=row[3],
+            contact_id=row[4],
+            data=row[5],
+            visitor_data=row[6],
+            ends_visitor_stream=row[7],
+            occurred_at=row[8],
+            agents_see_all=DEFAULT_AGENTS_SEE_ALL if row[9] is None else bool(row[9]),
+            owner_id=row[10],
+            contact_deleted=bool(row[11]),
+        )
+        for row in rows
+    ]
 
 
 def bounds(database: Database) -> tuple[int, int]:
@@ -97,45 +131,6 @@ def prune(database: Database, *, now: datetime | None = None) -> None:
         connection.execute(
             delete(RealtimeEvent).where(RealtimeEvent.occurred_at < cutoff, RealtimeEvent.id <= newest - KEPT_AT_LEAST)
         )
-
-
-@dataclass(frozen=True)
-class Visibility:
-    """What agents' filters need for a batch of rows: each workspace's setting, and the owners of its contacts."""
-
-    sees_all: dict[str, bool]
-    owners: dict[tuple[str, str], tuple[str | None, bool]]  # (workspace, contact) -> (owner, deleted)
-
-    def agents_see_all(self, workspace_id: str) -> bool:
-        return self.sees_all.get(workspace_id, DEFAULT_AGENTS_SEE_ALL)
-
-
-def visibility_of(database: Database, rows: Iterable[Logged]) -> Visibility:
-    """The copy of contacts' visibility (crm_platform.visibility) for the rows' workspaces and contacts."""
-    rows = list(rows)
-    workspaces = {row.workspace_id for row in rows}
-    if not workspaces:
-        return Visibility({}, {})
-    table = visibility.workspaces
-    with database.engine.connect() as connection:
-        sees_all = {
-            ws: bool(value)
-            for ws, value in connection.execute(
-                select(table.c.workspace_id, table.c.agents_see_all).where(table.c.workspace_id.in_(workspaces))
-            )
-        }
-        limited = {ws for ws in workspaces if not sees_all.get(ws, DEFAULT_AGENTS_SEE_ALL)}
-        owners: dict[tuple[str, str], tuple[str | None, bool]] = {}
-        contacts = {row.contact_id for row in rows if row.workspace_id in limited and row.contact_id}
-        if contacts:
-            known = visibility.contacts.c
-            for ws, contact_id, owner_id, deleted in connection.execute(
-                select(known.workspace_id, known.contact_id, known.owner_id, known.deleted).where(
-                    known.workspace_id.in_(limited), known.contact_id.in_(contacts)
-                )
-            ):
-                owners[(ws, contact_id)] = (owner_id, bool(deleted))
-    return Visibility(sees_all, owners)
 
 
 def conversation_is_live(database: Database, *, workspace_id: str, conversation_id: str) -> bool:

@@ -230,7 +230,7 @@ def test_a_client_that_does_not_read_is_dropped_instead_of_growing_the_servers_m
     from websockets.sync.client import connect
 
     from crm_conversations.realtime import hub as realtime_hub
-    from crm_conversations.realtime.service import Logged, Visibility
+    from crm_conversations.realtime.service import Logged
 
     monkeypatch.setattr(realtime_hub, "MAX_BUFFERED", 256 * 1024)
     acme = contacts_peer_service.workspace()
@@ -247,7 +247,7 @@ def test_a_client_that_does_not_read_is_dropped_instead_of_growing_the_servers_m
                     hub.watermark + 1_000_000 + n, acme, "conversations.message.added", "c", None,
                     {"body": big}, None, False, datetime.now(UTC),
                 )  # fmt: skip
-                hub.dispatch(row, Visibility({}, {}))
+                hub.dispatch(row)
                 await asyncio.sleep(0)
 
         asyncio.run_coroutine_threadsafe(flood(), stream.server.loop).result(30)
@@ -256,3 +256,26 @@ def test_a_client_that_does_not_read_is_dropped_instead_of_growing_the_servers_m
         with pytest.raises(ConnectionClosed):
             while True:
                 slow.recv(timeout=5)
+
+
+@pytest.mark.parametrize("stream", ["local"], indirect=True)
+def test_an_agents_stream_ends_when_their_token_expires(stream: Stream, contacts_peer_service: ContactsPeer) -> None:
+    from crm_platform import auth
+
+    acme = contacts_peer_service.workspace()
+    settings = stream.api.rt.settings
+    token = auth.mint(
+        secret=settings.jwt_secret, production=False, workspace_id=acme, user_id="a1", role="agent", ttl_seconds=2
+    )
+    short, lasting = stream.connect(token), stream.agent(acme)
+    frames_until_ready(short)
+    frames_until_ready(lasting)
+    hub = stream.server.server.hub
+
+    stream.server.loop.call_soon_threadsafe(hub.expire, time.time())
+    assert nothing_within(short, 0.3), "not expired yet"
+    time.sleep(2.1)
+    stream.server.loop.call_soon_threadsafe(hub.expire, time.time())
+
+    assert refused_with(short) == ("unauthenticated", 4001)
+    assert hub.count() == 1
