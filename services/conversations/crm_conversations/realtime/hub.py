@@ -120,13 +120,14 @@ class Hub:
         return sum(len(c) for c in self.agents.values()) + sum(len(c) for c in self.visitors.values())
 
     async def expire_forever(self, every: float = 15.0) -> None:
-        """Close the streams of agents whose bearer token expired: a token is checked once, at connect."""
+        """Close the streams whose token (an agent's bearer token, a visitor's) expired: it is checked once, at
+        connect."""
         while True:
             await asyncio.sleep(every)
             self.expire(time.time())
 
     def expire(self, now: float) -> None:
-        for clients in list(self.agents.values()):
+        for clients in [*self.agents.values(), *self.visitors.values()]:
             for client in list(clients):
                 expires = client.audience.expires_at
                 if expires is not None and expires < now:

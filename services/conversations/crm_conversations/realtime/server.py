@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from http import HTTPStatus
 from typing import Any, Protocol
 
@@ -193,8 +194,12 @@ class Realtime:
         )
         if not live:
             raise Refused(UNAUTHENTICATED, "unauthenticated", "the conversation is gone")
+        expires = getattr(session, "expires_at", None)  # the widget's sessions end (a datetime)
         return Audience(
-            workspace_id=session.workspace_id, user_id=session.visitor_id, conversation_id=session.conversation_id
+            workspace_id=session.workspace_id,
+            user_id=session.visitor_id,
+            conversation_id=session.conversation_id,
+            expires_at=expires.timestamp() if isinstance(expires, datetime) else None,
         )
 
     async def _catch_up(self, client: Client, cursor: int | None, watermark: int) -> None:
