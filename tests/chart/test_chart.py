@@ -158,6 +158,12 @@ def of_kind(manifests: tuple[dict[str, Any], ...], kind: str) -> list[dict[str, 
     return [m for m in manifests if m["kind"] == kind]
 
 
+def gateway_ingress(manifests: tuple[dict[str, Any], ...]) -> dict[str, Any]:
+    """The gateway's Ingress (the APIs by prefix), not the realtime stream's own (its WebSocket timeouts)."""
+    (ingress,) = [m for m in of_kind(manifests, "Ingress") if not m["metadata"]["name"].endswith("-realtime")]
+    return ingress
+
+
 def by_name(manifests: tuple[dict[str, Any], ...], kind: str) -> dict[str, dict[str, Any]]:
     return {m["metadata"]["name"]: m for m in of_kind(manifests, kind)}
 
@@ -167,9 +173,14 @@ def enabled_services(scenario: str) -> list[str]:
 
 
 def processes_of(scenario: str, service: str) -> tuple[str, ...]:
-    """http, grpc and worker; the mailer's smtp too when mailer.inbound is enabled."""
-    inbound = values_of(scenario)["mailer"]["inbound"]["enabled"]
-    return (*PROCESSES, "smtp") if service == "mailer" and inbound else PROCESSES
+    """http, grpc and worker; the mailer's smtp too when mailer.inbound is enabled, conversations' realtime when
+    realtime is."""
+    values = values_of(scenario)
+    if service == "mailer" and values["mailer"]["inbound"]["enabled"]:
+        return (*PROCESSES, "smtp")
+    if service == "conversations" and values["realtime"]["enabled"]:
+        return (*PROCESSES, "realtime")
+    return PROCESSES
 
 
 def process_values(values: dict[str, Any], service: str, process: str) -> dict[str, Any]:
@@ -178,6 +189,8 @@ def process_values(values: dict[str, Any], service: str, process: str) -> dict[s
         return values["migrations"]  # type: ignore[no-any-return]
     if process == "smtp":
         return values["mailer"]["inbound"]["listener"]  # type: ignore[no-any-return]
+    if process == "realtime":
+        return values["realtime"]["server"]  # type: ignore[no-any-return]
     return values["services"][service][process]  # type: ignore[no-any-return]
 
 
@@ -202,7 +215,7 @@ def grpc_target(scenario: str, service: str) -> str:
 def only_container(pod_spec: dict[str, Any]) -> dict[str, Any]:
     """The process' own container: the only one, or the first when sidecars (which come after it) are set."""
     container = pod_spec["containers"][0]
-    assert container["name"] in (*PROCESSES, "smtp", "migrate"), container["name"]
+    assert container["name"] in (*PROCESSES, "smtp", "realtime", "migrate"), container["name"]
     return container
 
 
@@ -635,7 +648,7 @@ def test_http_and_grpc_services_expose_the_contract_ports(scenario: str) -> None
 @all_scenarios
 def test_ingress_routes_each_prefix_to_the_owning_service(scenario: str) -> None:
     manifests = manifests_of(scenario)
-    (ingress,) = of_kind(manifests, "Ingress")
+    ingress = gateway_ingress(manifests)
     services = by_name(manifests, "Service")
     (rule,) = ingress["spec"]["rules"]
     routes = {
@@ -658,7 +671,7 @@ def test_ingress_routes_each_prefix_to_the_owning_service(scenario: str) -> None
 
 
 def test_ingress_serves_tls_with_the_configured_class_and_annotations() -> None:
-    (ingress,) = of_kind(manifests_of("ha-values.yaml"), "Ingress")
+    ingress = gateway_ingress(manifests_of("ha-values.yaml"))
     assert ingress["spec"]["ingressClassName"] == "nginx"
     assert ingress["spec"]["tls"] == [{"hosts": ["api.crm.example.org"], "secretName": "crm-tls"}]
     assert ingress["metadata"]["annotations"]["cert-manager.io/cluster-issuer"] == "letsencrypt"

@@ -82,6 +82,8 @@ def test_each_port_is_reachable_only_from_who_needs_it(scenario: str) -> None:
                 assert set(own_pods) == {"podSelector"}  # no namespaceSelector: this namespace only
                 assert all(selects(own_pods["podSelector"]["matchLabels"], labels) for labels in pods.values())
                 assert own_pods["podSelector"]["matchLabels"]["app.kubernetes.io/instance"] == RELEASE
+            elif process == "realtime":  # the WebSocket comes through the Ingress controller, as the APIs do
+                assert rules == {"realtime": [ingress], "metrics": [monitoring]}, name
             elif process == "smtp":  # mail comes from anywhere unless mailer.inbound.networkPolicy.allowFrom says
                 assert rules == {"smtp": [ANYWHERE], "metrics": [monitoring]}, name
             else:

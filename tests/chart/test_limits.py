@@ -9,8 +9,8 @@ from typing import Any
 from tests.chart.test_chart import (
     SERVICES,
     env_of,
+    gateway_ingress,
     manifests_of,
-    of_kind,
     only_container,
     pod_specs,
     render_manifests,
@@ -23,8 +23,7 @@ NGINX = "nginx.ingress.kubernetes.io/"
 
 
 def ingress_annotations(manifests: tuple[dict[str, Any], ...]) -> dict[str, str]:
-    (ingress,) = of_kind(manifests, "Ingress")
-    return ingress["metadata"].get("annotations", {})  # type: ignore[no-any-return]
+    return gateway_ingress(manifests)["metadata"].get("annotations", {})  # type: ignore[no-any-return]
 
 
 def test_every_process_gets_the_body_cap_and_rate_limits_and_contacts_its_upload_caps() -> None:

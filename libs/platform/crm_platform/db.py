@@ -304,6 +304,9 @@ class Database:
     service: str
     engine: Engine
     metadata: MetaData
+    # Called in the transaction of every ``emit`` with what was emitted (the service's ``ServiceSpec.on_emit``):
+    # a service keeps a record of its own events beside the change (conversations' realtime log).
+    on_emit: Callable[[UnitOfWork, Sequence[Emitted]], None] | None = None
 
     def __post_init__(self) -> None:
         self.session_factory = sessionmaker(self.engine, expire_on_commit=False)
@@ -397,6 +400,16 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+@dataclass(frozen=True)
+class Emitted:
+    """An event written to the outbox in this transaction, as ``Database.on_emit`` is told of it."""
+
+    event_id: str
+    event_type: str
+    payload: Message
+    workspace_id: str
 
 
 class AlreadyProcessed(Exception):
@@ -539,6 +552,8 @@ class UnitOfWork:
                 "created_at": utcnow(),
             },
         )
+        if self.database.on_emit is not None:
+            self.database.on_emit(self, [Emitted(outgoing.event_id, event_type.name, payload, workspace_id)])
         return outgoing.event_id
 
     def emit_many(self, emitted: Sequence[tuple[EventType[Any], Message, str]]) -> list[str]:
@@ -558,6 +573,14 @@ class UnitOfWork:
                 }
             )
         self.insert(self.database.outbox, rows)
+        if self.database.on_emit is not None:
+            self.database.on_emit(
+                self,
+                [
+                    Emitted(str(row["event_id"]), event_type.name, payload, workspace_id)
+                    for row, (event_type, payload, workspace_id) in zip(rows, emitted, strict=True)
+                ],
+            )
         return [str(row["event_id"]) for row in rows]
 
     def mark_processed(self, *, consumer: str, event_id: str, event_type: str, workspace_id: str) -> None:

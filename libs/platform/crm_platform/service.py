@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import threading
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,7 +18,7 @@ from sqlalchemy import MetaData
 from crm_platform import bus as bus_module
 from crm_platform import metrics
 from crm_platform.consumer import Subscriptions
-from crm_platform.db import Database, create_db_engine
+from crm_platform.db import Database, Emitted, UnitOfWork, create_db_engine
 from crm_platform.metrics import ServiceMetrics, for_service
 from crm_platform.settings import Settings, read_declared
 
@@ -90,6 +90,8 @@ class ServiceSpec:
     # must authenticate what it serves itself (a signed token in the path). Still size-limited, and rate-limited
     # per client address with the per-token limit.
     public_http: tuple[str, ...] = ()
+    # Called in the transaction of every event the service emits (``Database.on_emit``), e.g. to keep a log.
+    on_emit: Callable[[UnitOfWork, Sequence[Emitted]], None] | None = None
 
     @property
     def locale_dir(self) -> Path:
@@ -136,7 +138,7 @@ def bootstrap(spec: ServiceSpec, settings: Settings) -> Runtime:
     from crm_platform.grpc_client import GrpcClients
 
     service_settings = read_declared(spec.settings, settings) if spec.settings is not None else None
-    database = Database(spec.name, create_db_engine(settings.database_url), spec.metadata)
+    database = Database(spec.name, create_db_engine(settings.database_url), spec.metadata, on_emit=spec.on_emit)
     metrics.OUTBOX.watch(spec.name, database)
     return Runtime(
         spec=spec,

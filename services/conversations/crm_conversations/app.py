@@ -15,13 +15,16 @@ from crm_conversations.messages.loops import retry_pending_forever
 from crm_conversations.messages.views import api as messages_api
 from crm_conversations.models import Base, visibility
 from crm_conversations.panel.views import api as panel_api
+from crm_conversations.realtime import models as realtime_models  # noqa: F401 - its table in the metadata
+from crm_conversations.realtime import server as realtime_server
+from crm_conversations.realtime import service as realtime_log
 from crm_conversations.settings import ConversationsSettings
 from crm_conversations.templates.views import api as templates_api
 from crm_conversations.unread.views import api as unread_api
 from crm_conversations.widget import public as widget_public
 from crm_conversations.widget.views import api as inboxes_api
 from crm_platform.consumer import Subscriptions
-from crm_platform.service import GrpcBinding, Runtime, ServiceSpec
+from crm_platform.service import GrpcBinding, ProcessType, Runtime, ServiceSpec
 
 
 def register_http(app: OpenAPI, rt: Runtime) -> None:
@@ -57,6 +60,16 @@ SERVICE = ServiceSpec(
     grpc_bindings=grpc_bindings,
     subscriptions=subscriptions,
     loops=(retry_pending_forever,),
+    # The realtime stream: `crm serve conversations realtime`, and inside `crm run` on 127.0.0.1; every event
+    # it streams is logged in the transaction that emits it, for reconnects' catch-up.
+    process_types={
+        "realtime": ProcessType(
+            run=realtime_server.run_realtime,
+            embed=realtime_server.embed,
+            port_variable="CONVERSATIONS_REALTIME_PORT",
+        )
+    },
+    on_emit=realtime_log.record,
     settings=ConversationsSettings,
     public_http=widget_public.PUBLIC_RULES,
     dev_port_offset=20,

@@ -36,8 +36,15 @@ class ConversationsSettings:
     widget_inbox_rate_per_minute: int = setting(
         "CONVERSATIONS_WIDGET_INBOX_RATE_PER_MINUTE", 3000, doc="requests a minute all visitors of one inbox may make"
     )
+    realtime_port: int = setting(
+        "CONVERSATIONS_REALTIME_PORT",
+        8090,
+        doc="the port of the realtime WebSocket server (crm serve conversations realtime, and inside crm run)",
+    )
 
     def __post_init__(self) -> None:
+        if not 0 < self.realtime_port < 65536:
+            raise SettingsError(f"CONVERSATIONS_REALTIME_PORT must be a TCP port, got {self.realtime_port}")
         if self.mail_retry_seconds <= 0:
             raise SettingsError("CONVERSATIONS_MAIL_RETRY_SECONDS must be positive")
         if not 0 < self.panel_tickets_timeout_seconds <= 30:

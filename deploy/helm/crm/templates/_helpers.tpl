@@ -279,13 +279,16 @@ names the claim it mounts: persistence.existingClaim, else the chart's `<fullnam
 
 {{/* What a probe checks, by process: HTTP on 8000, native gRPC on 50051, HTTP on the worker's 9100. (dict "process" "http" "path" "/healthz") */}}
 {{/*
-The processes of a service, space-separated: http, grpc and worker, and the mailer's smtp (the inbound
-listener) when mailer.inbound.enabled. And one process's block of values: services.<name>.<process>, the
-smtp one from mailer.inbound.listener (it is the mailer's alone, so the services' blocks stay identical).
+The processes of a service, space-separated: http, grpc and worker, the mailer's smtp (the inbound
+listener) when mailer.inbound.enabled, and conversations' realtime (the WebSocket stream) when realtime.enabled.
+And one process's block of values: services.<name>.<process>, the smtp one from mailer.inbound.listener and the
+realtime one from realtime.server (each is one service's alone, so the services' blocks stay identical).
 */}}
 {{- define "crm.processes" -}}
 {{- if and (eq .name "mailer") .ctx.Values.mailer.inbound.enabled -}}
 http grpc worker smtp
+{{- else if and (eq .name "conversations") .ctx.Values.realtime.enabled -}}
+http grpc worker realtime
 {{- else -}}
 http grpc worker
 {{- end -}}
@@ -294,6 +297,8 @@ http grpc worker
 {{- define "crm.process" -}}
 {{- if eq .process "smtp" -}}
 {{- toYaml .ctx.Values.mailer.inbound.listener -}}
+{{- else if eq .process "realtime" -}}
+{{- toYaml .ctx.Values.realtime.server -}}
 {{- else -}}
 {{- toYaml (get .service .process) -}}
 {{- end -}}

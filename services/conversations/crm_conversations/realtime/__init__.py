@@ -1,0 +1,1 @@
+"""The realtime stream: conversations' events pushed over WebSocket to agents and widget visitors."""
