@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Float, Index, Integer, String, delete, func, select, tuple_
 from sqlalchemy.orm import Mapped, mapped_column
@@ -44,41 +45,47 @@ class DurationRow:
     business_seconds: float | None = None
 
 
-def replace(
-    uow: UnitOfWork, *, workspace_id: str, projection: str, rows_by_subject: dict[str, Sequence[DurationRow]]
-) -> None:
-    """Make these subjects' durations exactly these (in the open transaction)."""
-    subjects = sorted(rows_by_subject)
+def replace_many(uow: UnitOfWork, *, projection: str, rows: dict[tuple[str, str], Sequence[DurationRow]]) -> None:
+    """``replace`` for subjects of several workspaces, ``rows`` by (workspace, subject): one DELETE per thousand
+    subjects and one INSERT (a subject's id is its own: the workspaces and subjects are matched as two lists)."""
+    subjects = sorted({subject for _workspace, subject in rows})
+    spaces = sorted({workspace for workspace, _subject in rows})
     for start in range(0, len(subjects), 1000):
         uow.session.execute(
             delete(Duration).where(
-                Duration.workspace_id == workspace_id,
+                Duration.workspace_id.in_(spaces),
                 Duration.projection == projection,
                 Duration.subject_id.in_(subjects[start : start + 1000]),
             )
         )
-    insert_many(uow, workspace_id=workspace_id, projection=projection, rows_by_subject=rows_by_subject)
+    found = [
+        _row(workspace_id, projection, subject, row)
+        for (workspace_id, subject), of_subject in rows.items()
+        for row in of_subject
+    ]
+    if found:
+        uow.insert(Duration, found)
+
+
+def _row(workspace_id: str, projection: str, subject: str, row: DurationRow) -> dict[str, Any]:
+    return {
+        "workspace_id": workspace_id,
+        "projection": projection,
+        "subject_id": subject,
+        "metric": row.metric,
+        "seq": row.seq,
+        "at": row.at,
+        "member_id": row.member_id,
+        "dimension": row.dimension,
+        "seconds": row.seconds,
+        "business_seconds": row.business_seconds,
+    }
 
 
 def insert_many(
     uow: UnitOfWork, *, workspace_id: str, projection: str, rows_by_subject: dict[str, Sequence[DurationRow]]
 ) -> None:
-    rows = [
-        {
-            "workspace_id": workspace_id,
-            "projection": projection,
-            "subject_id": subject,
-            "metric": row.metric,
-            "seq": row.seq,
-            "at": row.at,
-            "member_id": row.member_id,
-            "dimension": row.dimension,
-            "seconds": row.seconds,
-            "business_seconds": row.business_seconds,
-        }
-        for subject, found in rows_by_subject.items()
-        for row in found
-    ]
+    rows = [_row(workspace_id, projection, subject, row) for subject, found in rows_by_subject.items() for row in found]
     if rows:
         uow.insert(Duration, rows)
 

@@ -105,6 +105,28 @@ def of_subjects(uow: UnitOfWork, workspace_id: str, subject_ids: Iterable[str]) 
     return found
 
 
+def of_pairs(uow: UnitOfWork, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[FactRow]]:
+    """Every kept fact of these (workspace, subject) pairs, by pair, in the order they were kept (one query per
+    thousand subjects, whatever the workspaces: a subject's id is its own, so the workspaces and subjects are
+    matched as two lists and the pairs picked out here)."""
+    wanted = set(pairs)
+    found: dict[tuple[str, str], list[FactRow]] = {pair: [] for pair in wanted}
+    subjects = sorted({subject for _workspace, subject in wanted})
+    spaces = sorted({workspace for workspace, _subject in wanted})
+    columns = (Fact.event_id, Fact.workspace_id, Fact.kind, Fact.subject_id, Fact.occurred_at, Fact.member_id)
+    for chunk_start in range(0, len(subjects), 1000):
+        rows = uow.session.execute(
+            select(*columns, Fact.attrs).where(
+                Fact.workspace_id.in_(spaces), Fact.subject_id.in_(subjects[chunk_start : chunk_start + 1000])
+            )
+        )
+        for row in rows:
+            pair = (row.workspace_id, row.subject_id)
+            if pair in found:
+                found[pair].append(FactRow(*row))
+    return found
+
+
 def in_order(facts: Iterable[FactRow]) -> list[FactRow]:
     """Facts in the order things happened (ties broken by event id, so every replica agrees)."""
     return sorted(facts, key=lambda fact: (fact.occurred_at, fact.event_id))

@@ -63,17 +63,52 @@ def _derive(projection: Projection, subject_facts: Sequence[FactRow], context: C
 def ingest(uow: UnitOfWork, projection: Projection, new_facts: Sequence[FactRow]) -> int:
     """Keep these facts (of ``projection``'s kinds) and bring every figure they touch up to date, in the open
     transaction; returns how many facts were new."""
-    if stray := {fact.kind for fact in new_facts} - projection.kinds:
-        raise ValueError(f"{projection.name} does not derive from {sorted(stray)}")
-    kept = facts.record(uow, new_facts)
-    touched: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
-    for fact in kept:
-        touched[fact.workspace_id][fact.subject_id].add(fact.event_id)
-    contexts = workspaces.lock_many(uow, list(touched))
-    deltas: dict[str, dict[rollups.Key, tuple[int, float]]] = {}
-    for workspace_id in sorted(touched):
-        deltas[workspace_id] = _update(uow, projection, contexts[workspace_id], touched[workspace_id])
-    rollups.add_all(uow, deltas)
+    return ingest_many(uow, [(projection, new_facts)])
+
+
+def ingest_many(uow: UnitOfWork, work: Sequence[tuple[Projection, Sequence[FactRow]]]) -> int:
+    """``ingest`` for several projections' facts at once, with a fixed number of statements whatever the
+    workspaces and subjects: one INSERT of the facts, one lock of the workspaces, one read of the touched
+    subjects' facts, one DELETE and INSERT of durations per projection, one upsert of the rollups."""
+    for projection, found in work:
+        if stray := {fact.kind for fact in found} - projection.kinds:
+            raise ValueError(f"{projection.name} does not derive from {sorted(stray)}")
+    kept = {(fact.event_id, fact.subject_id) for fact in facts.record(uow, [f for _, found in work for f in found])}
+    # projection -> (workspace, subject) -> its new event ids
+    touched: dict[str, dict[tuple[str, str], set[str]]] = defaultdict(lambda: defaultdict(set))
+    by_name: dict[str, Projection] = {}
+    for projection, found in work:
+        by_name[projection.name] = projection
+        for fact in found:
+            if (fact.event_id, fact.subject_id) in kept:
+                touched[projection.name][(fact.workspace_id, fact.subject_id)].add(fact.event_id)
+    if not touched:
+        return 0
+    pairs = {pair for subjects in touched.values() for pair in subjects}
+    contexts = workspaces.lock_many(uow, [workspace for workspace, _subject in pairs])
+    everything = facts.of_pairs(uow, pairs)
+    before: dict[str, list[Contribution]] = defaultdict(list)
+    after: dict[str, list[Contribution]] = defaultdict(list)
+    for name in sorted(touched):
+        projection, now_durations = by_name[name], {}
+        for (workspace_id, subject), new_ids in touched[name].items():
+            subject_facts, context = everything.get((workspace_id, subject), []), contexts[workspace_id]
+            old = [fact for fact in subject_facts if fact.event_id not in new_ids]
+            was, now = _derive(projection, old, context), _derive(projection, subject_facts, context)
+            before[workspace_id].extend(was.contributions)
+            after[workspace_id].extend(now.contributions)
+            now_durations[(workspace_id, subject)] = now.durations
+        durations.replace_many(uow, projection=name, rows=now_durations)
+    rollups.add_all(
+        uow,
+        {
+            workspace_id: rollups.difference(
+                rollups.totals(before[workspace_id], contexts[workspace_id].zone),
+                rollups.totals(after[workspace_id], contexts[workspace_id].zone),
+            )
+            for workspace_id in sorted(after.keys() | before.keys())
+        },
+    )
     return len(kept)
 
 
@@ -103,9 +138,7 @@ class Intake:
             route = self.routes.get(event.type.name)
             if route is not None:
                 by_projection.setdefault(route[0].name, (route[0], []))[1].extend(route[1](event))
-        for name in sorted(by_projection):
-            projection, found = by_projection[name]
-            ingest(uow, projection, found)
+        ingest_many(uow, [by_projection[name] for name in sorted(by_projection)])
         for type_name, handlers in self.alongside.items():
             of_type = [event for event in batch if event.type.name == type_name]
             for handler, many in handlers:
@@ -139,25 +172,6 @@ def alongside(
     intake = _intake(subscriptions)
     intake.alongside.setdefault(event_type.name, []).append((handler, batch))
     intake.register(subscriptions, event_type)
-
-
-def _update(
-    uow: UnitOfWork, projection: Projection, context: Context, subjects: dict[str, set[str]]
-) -> dict[rollups.Key, tuple[int, float]]:
-    """Replace the subjects' durations; returns what their new facts add to the workspace's rollups."""
-    before: list[Contribution] = []
-    after: list[Contribution] = []
-    now_durations: dict[str, Sequence[DurationRow]] = {}
-    for subject, subject_facts in facts.of_subjects(uow, context.workspace_id, subjects).items():
-        new_ids = subjects[subject]
-        old = [fact for fact in subject_facts if fact.event_id not in new_ids]
-        was, now = _derive(projection, old, context), _derive(projection, subject_facts, context)
-        before.extend(was.contributions)
-        after.extend(now.contributions)
-        now_durations[subject] = now.durations
-    durations.replace(uow, workspace_id=context.workspace_id, projection=projection.name, rows_by_subject=now_durations)
-    zone = context.zone
-    return rollups.difference(rollups.totals(before, zone), rollups.totals(after, zone))
 
 
 def _subject_batches(uow: UnitOfWork, workspace_id: str, size: int) -> Iterator[dict[str, list[FactRow]]]:
