@@ -8,12 +8,13 @@ the same figures. ``attrs`` keeps the few payload fields a projection needs, as 
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Index, String, Table, select
+from sqlalchemy import JSON, Index, String, Table, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
@@ -68,13 +69,39 @@ def _insert_new(table: Table, dialect: str) -> Any:
     return insert_of(table).on_conflict_do_nothing().returning(table.c.event_id, table.c.subject_id)
 
 
+_UNNEST = text(
+    "INSERT INTO facts (event_id, subject_id, workspace_id, kind, occurred_at, member_id, attrs) "
+    "SELECT * FROM unnest(CAST(:events AS varchar[]), CAST(:subjects AS varchar[]), CAST(:workspaces AS varchar[]), "
+    "CAST(:kinds AS varchar[]), CAST(:times AS timestamptz[]), CAST(:members AS varchar[]), CAST(:attrs AS jsonb[])) "
+    "ON CONFLICT DO NOTHING RETURNING event_id, subject_id"
+)
+
+
 def record(uow: UnitOfWork, facts: Sequence[FactRow]) -> list[FactRow]:
     """Keep these facts; returns those not kept before (a redelivered event's facts are left out: counted once)."""
     if not facts:
         return []
     unique = list({(fact.event_id, fact.subject_id): fact for fact in facts}.values())
-    statement = _insert_new(Fact.__table__, uow.session.get_bind().dialect.name)  # type: ignore[arg-type]
-    kept = {tuple(row) for row in uow.session.execute(statement, [fact.row() for fact in unique])}
+    dialect = uow.session.get_bind().dialect.name
+    if dialect == "postgresql":  # one statement of arrays: no per-row parameter processing
+        kept = {
+            (event_id, subject_id)
+            for event_id, subject_id in uow.session.execute(
+                _UNNEST,
+                {
+                    "events": [fact.event_id for fact in unique],
+                    "subjects": [fact.subject_id for fact in unique],
+                    "workspaces": [fact.workspace_id for fact in unique],
+                    "kinds": [fact.kind for fact in unique],
+                    "times": [fact.occurred_at for fact in unique],
+                    "members": [fact.member_id for fact in unique],
+                    "attrs": [json.dumps(fact.attrs, separators=(",", ":")) for fact in unique],
+                },
+            )
+        }
+    else:
+        statement = _insert_new(Fact.__table__, dialect)  # type: ignore[arg-type]
+        kept = {tuple(row) for row in uow.session.execute(statement, [fact.row() for fact in unique])}
     return [fact for fact in unique if (fact.event_id, fact.subject_id) in kept]
 
 

@@ -97,8 +97,10 @@ def ingest_many(uow: UnitOfWork, work: Sequence[tuple[Projection, Sequence[FactR
             was, now = _derive(projection, old, context), _derive(projection, subject_facts, context)
             before[workspace_id].extend(was.contributions)
             after[workspace_id].extend(now.contributions)
-            now_durations[(workspace_id, subject)] = now.durations
-        durations.replace_many(uow, projection=name, rows=now_durations)
+            if list(now.durations) != list(was.durations):  # what is stored is what the old facts gave
+                now_durations[(workspace_id, subject)] = now.durations
+        if now_durations:
+            durations.replace_many(uow, projection=name, rows=now_durations)
     rollups.add_all(
         uow,
         {
