@@ -518,6 +518,21 @@ class UnitOfWork:
             self.database.insert_statement(table), values if isinstance(rows, list | tuple) else values[0]
         )
 
+    def copy(self, target: Table | type[Any], rows: Sequence[Mapping[str, Any]]) -> None:
+        """Write many new rows (dicts of the same columns) with ``COPY ... FROM STDIN`` on PostgreSQL, several times
+        cheaper than INSERTs for thousands of rows (a rebuild of read models); ``insert`` elsewhere."""
+        table: Table = target if isinstance(target, Table) else target.__table__
+        if not rows:
+            return
+        if not self.database.on_driver:
+            self.insert(table, list(rows))
+            return
+        columns = list(rows[0])
+        names = ", ".join(f'"{name}"' for name in columns)
+        with self.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+            for row in rows:
+                copy.write_row([row[name] for name in columns])
+
     def cursor(self) -> Any:
         """A psycopg cursor on this transaction's connection (PostgreSQL), for statements compiled once and sent
         without SQLAlchemy's execution machinery (inside ``pipeline`` they are sent with the others); close it

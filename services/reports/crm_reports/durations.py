@@ -85,9 +85,11 @@ def _row(workspace_id: str, projection: str, subject: str, row: DurationRow) -> 
 def insert_many(
     uow: UnitOfWork, *, workspace_id: str, projection: str, rows_by_subject: dict[str, Sequence[DurationRow]]
 ) -> None:
-    rows = [_row(workspace_id, projection, subject, row) for subject, found in rows_by_subject.items() for row in found]
-    if rows:
-        uow.insert(Duration, rows)
+    """New durations of subjects that have none stored (a rebuild, after deleting them), with COPY."""
+    uow.copy(
+        Duration,
+        [_row(workspace_id, projection, subject, row) for subject, found in rows_by_subject.items() for row in found],
+    )
 
 
 def values(

@@ -121,8 +121,7 @@ def add_all(uow: UnitOfWork, deltas: Mapping[str, Mapping[Key, tuple[int, float]
 
 
 def insert_new(uow: UnitOfWork, workspace_id: str, totals_: Mapping[Key, tuple[int, float]]) -> None:
-    """Write a workspace's rollups that have no rows yet (a rebuild, after deleting them): plain multi-row
-    INSERTs, no upsert."""
+    """Write a workspace's rollups that have no rows yet (a rebuild, after deleting them): COPY, no upsert."""
     rows = [
         {
             "workspace_id": workspace_id,
@@ -135,8 +134,7 @@ def insert_new(uow: UnitOfWork, workspace_id: str, totals_: Mapping[Key, tuple[i
         }
         for (metric, day, member, dimension), (count, seconds) in sorted(totals_.items())
     ]
-    for start in range(0, len(rows), 5000):
-        uow.insert(Rollup, rows[start : start + 5000])
+    uow.copy(Rollup, rows)
 
 
 @dataclass(frozen=True)
