@@ -28,6 +28,10 @@ from crm_platform.errors import Unauthenticated
 from crm_platform.service import Runtime
 
 log = logging.getLogger(__name__)
+# The library's own per-connection lines ("connection open", "connection closed") at INFO would be thousands a
+# minute; its warnings and errors still come through.
+CONNECTIONS_LOG = logging.getLogger(f"{__name__}.connections")
+CONNECTIONS_LOG.setLevel(logging.WARNING)
 
 PATH = "/v1/conversations/realtime"
 AUTH_TIMEOUT = 10.0
@@ -96,6 +100,7 @@ class Realtime:
             ping_timeout=20,
             open_timeout=10,
             process_request=self._http,
+            logger=CONNECTIONS_LOG,
         )
         return int(self.server.sockets[0].getsockname()[1])
 
