@@ -103,26 +103,18 @@ def add_all(uow: UnitOfWork, deltas: Mapping[str, Mapping[Key, tuple[int, float]
     """Add amounts to several workspaces' rollups with one statement (``deltas`` by workspace).
 
     Sorted, so two workers adding to the same rows take their locks in one order (no deadlock)."""
-    rows = [
-        {
-            "workspace_id": workspace_id,
-            "metric": metric,
-            "day": day,
-            "member_id": member,
-            "dimension": dimension,
-            "count": count,
-            "seconds": seconds,
-        }
-        for workspace_id in sorted(deltas)
-        for (metric, day, member, dimension), (count, seconds) in sorted(deltas[workspace_id].items())
-    ]
+    rows = [row for workspace_id in sorted(deltas) for row in _rows(workspace_id, deltas[workspace_id])]
     if rows:
         uow.session.execute(_add(Rollup.__table__, uow.session.get_bind().dialect.name), rows)  # type: ignore[arg-type]
 
 
 def insert_new(uow: UnitOfWork, workspace_id: str, totals_: Mapping[Key, tuple[int, float]]) -> None:
     """Write a workspace's rollups that have no rows yet (a rebuild, after deleting them): COPY, no upsert."""
-    rows = [
+    uow.copy(Rollup, _rows(workspace_id, totals_))
+
+
+def _rows(workspace_id: str, amounts: Mapping[Key, tuple[int, float]]) -> list[dict[str, Any]]:
+    return [
         {
             "workspace_id": workspace_id,
             "metric": metric,
@@ -132,9 +124,8 @@ def insert_new(uow: UnitOfWork, workspace_id: str, totals_: Mapping[Key, tuple[i
             "count": count,
             "seconds": seconds,
         }
-        for (metric, day, member, dimension), (count, seconds) in sorted(totals_.items())
+        for (metric, day, member, dimension), (count, seconds) in sorted(amounts.items())
     ]
-    uow.copy(Rollup, rows)
 
 
 @dataclass(frozen=True)
