@@ -8,24 +8,27 @@ from typing import Any
 from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import Message
 
+from crm_events import conversations as events
+
 # The event types the stream carries (the catalogue's crm_events.conversations), and the payload fields a
 # visitor gets of each one it gets at all.
 VISITOR_FIELDS: dict[str, tuple[str, ...]] = {
-    "conversations.message.added": ("message_id", "body", "direction", "author_type", "automatic"),
-    "conversations.conversation.archived": ("to_status",),
-    "conversations.conversation.reopened": ("to_status",),
+    events.MESSAGE_ADDED.name: ("message_id", "body", "direction", "author_type", "automatic"),
+    events.CONVERSATION_ARCHIVED.name: ("to_status",),
+    events.CONVERSATION_REOPENED.name: ("to_status",),
 }
 STREAMED = frozenset(
-    {
-        "conversations.conversation.started",
-        "conversations.message.added",
-        "conversations.conversation.assigned",
-        "conversations.conversation.archived",
-        "conversations.conversation.reopened",
-        "conversations.conversation.updated",
-        "conversations.conversation.deleted",
-        "conversations.conversation.read",
-    }
+    event.name
+    for event in (
+        events.CONVERSATION_STARTED,
+        events.MESSAGE_ADDED,
+        events.CONVERSATION_ASSIGNED,
+        events.CONVERSATION_ARCHIVED,
+        events.CONVERSATION_REOPENED,
+        events.CONVERSATION_UPDATED,
+        events.CONVERSATION_DELETED,
+        events.CONVERSATION_READ,
+    )
 )
 NOTE = "note"
 
@@ -58,7 +61,7 @@ def entry_of(event_type: str, payload: Message) -> Entry | None:
         contact_id=str(data.get("contact_id") or "") or None,
         data=data,
         visitor_data=visitor_data,
-        ends_visitor_stream=event_type == "conversations.conversation.deleted",
+        ends_visitor_stream=event_type == events.CONVERSATION_DELETED.name,
     )
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from crm_tickets.sla.rules import ALWAYS, Deadline, Deadlines, Targets, TicketClock, deadlines, outcomes
+from crm_platform.business_hours import ALWAYS
+from crm_tickets.sla.rules import Deadline, Deadlines, Targets, TicketClock, deadlines, outcomes
 
 OPENED = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 POLICY = Targets(first_response_minutes=60, update_minutes=90, solution_minutes=240)
