@@ -118,8 +118,8 @@ def ingest_many(uow: UnitOfWork, work: Sequence[tuple[Projection, Sequence[FactR
 class Intake:
     """Every event type the service's projections derive from, with its projection and ``to_facts``, and the
     handlers other features apply alongside (the summary's counts): the consumer hands a run of any of these
-    types, of any workspace, to one ``ingest`` per projection (events arrive interleaved, so runs of one type
-    and one workspace would be runs of one)."""
+    types, of any workspace, to one ``ingest_many`` (events arrive interleaved, so runs of one type and one
+    workspace would be runs of one)."""
 
     routes: dict[str, tuple[Projection, ToFacts[Any]]] = field(default_factory=dict)
     alongside: dict[str, list[tuple[EventHandler[Any], BatchEventHandler[Any]]]] = field(default_factory=dict)
