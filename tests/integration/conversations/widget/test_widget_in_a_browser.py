@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from typing import Any
 import pytest
 from werkzeug.serving import make_server
 
+from crm_conversations.realtime.server import Embedded
 from crm_platform import migrations
 from crm_platform.auth import mint_for
 from crm_platform.service import Runtime, bootstrap
@@ -25,6 +27,7 @@ from crm_platform.settings import load
 from crm_platform.web import create_app
 from tests.factories import conversations, widget
 from tests.support.devtools import ARTIFACTS, Browser, Page, chromium
+from tests.support.infra import free_port
 from tests.support.stack import ContactsPeer, service_env
 
 PANEL = "document.querySelector('#crm-chat').shadowRoot"
@@ -49,6 +52,10 @@ class Stack:
     rt: Runtime
     api: str  # the conversations service's base URL
     site: Site
+    realtime: Embedded  # the realtime stream the widget's socket connects to (CONVERSATIONS_REALTIME_PORT)
+
+    def visitors_connected(self, conversation_id: str) -> int:
+        return len(self.realtime.server.hub.visitors.get(conversation_id, ()))
 
     def call(self, method: str, path: str, headers: dict[str, str], body: Any = None) -> Any:
         request = urllib.request.Request(
@@ -99,22 +106,31 @@ def stack(tmp_path: Path, contacts_peer_service: ContactsPeer) -> Iterator[Stack
 
     url = f"sqlite:///{tmp_path}/conversations.db"
     migrations.upgrade(SERVICE, url)
+    port = free_port()
     rt = bootstrap(
         SERVICE,
         load(
             "conversations",
-            service_env("conversations", url, tmp_path, CRM_CONTACTS_GRPC_TARGET=contacts_peer_service.target),
+            service_env(
+                "conversations",
+                url,
+                tmp_path,
+                CRM_CONTACTS_GRPC_TARGET=contacts_peer_service.target,
+                CONVERSATIONS_REALTIME_PORT=str(port),
+            ),
         ),
     )
+    realtime = Embedded(rt, port=port)
     server = make_server("127.0.0.1", 0, create_app(rt), threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     site = Site()
     pages = _serve_site(site)
     try:
-        yield Stack(rt=rt, api=f"http://127.0.0.1:{server.server_port}", site=site)
+        yield Stack(rt=rt, api=f"http://127.0.0.1:{server.server_port}", site=site, realtime=realtime)
     finally:
         pages.shutdown()
         server.shutdown()
+        realtime.stop()
         rt.close()
 
 
@@ -176,6 +192,10 @@ def test_a_visitor_writes_an_agent_answers_and_the_page_shows_it_live_and_after_
         _open(page, url)
         _write(page, "Where is my order 1042?")
         conversation = _wait_for_conversation(stack, page, acme)
+        deadline = time.monotonic() + 10
+        while not stack.visitors_connected(conversation["id"]):  # the widget's socket, on the realtime stream
+            assert time.monotonic() < deadline, "the widget never connected to the realtime stream"
+            time.sleep(0.05)
         agent = stack.auth(acme, user_id=luis, role="agent")
         stack.call("POST", f"/v1/conversations/{conversation['id']}/messages", agent, {"body": "It ships today!"})
         page.wait_for(
