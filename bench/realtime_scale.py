@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
-import hmac
 import json
 import os
 import random
@@ -34,8 +32,7 @@ import threading
 import time
 import uuid
 from contextlib import ExitStack
-from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +40,6 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 JWT_SECRET = "realtime-scale-bench-secret-0123456789abcdef"
-VISITOR_KEY = b"realtime-scale-bench-visitor-key"
 WORKSPACES, AGENTS, PER_WORKSPACE = 10, 50, 500
 TARGET_RSS_MB, TARGET_P99_MS = 500, 250
 POSTERS = 4
@@ -73,27 +69,21 @@ def env_of(database_url: str, amqp_url: str) -> dict[str, str]:
     }
 
 
-# --- visitor tokens (the widget's own are not on this branch; same interface as PROTOCOL.md) ---------------
-@dataclass(frozen=True)
-class VisitorSession:
-    workspace_id: str
-    inbox_id: str
-    conversation_id: str
-    visitor_id: str
+# --- visitor tokens: the widget's own (crm_conversations.widget.tokens), which the server verifies ---------------
+def mint_visitor(rt: Any, workspace_id: str, conversation_id: str) -> str:
+    from crm_conversations.widget import tokens
+    from crm_platform.db import utcnow
 
-
-def mint_visitor(session: VisitorSession) -> str:
-    body = json.dumps(session.__dict__, sort_keys=True)
-    return f"{body}|{hmac.new(VISITOR_KEY, body.encode(), hashlib.sha256).hexdigest()}"
-
-
-def verify_visitor(_rt: Any, token: str) -> VisitorSession:
-    from crm_platform.errors import Unauthenticated
-
-    body, _, signature = token.rpartition("|")
-    if not hmac.compare_digest(signature, hmac.new(VISITOR_KEY, body.encode(), hashlib.sha256).hexdigest()):
-        raise Unauthenticated("invalid visitor token")
-    return VisitorSession(**json.loads(body))
+    return tokens.mint_visitor_token(
+        tokens.key_of(rt),
+        workspace_id=workspace_id,
+        inbox_id="inbox",
+        conversation_id=conversation_id,
+        visitor_id=f"visitor-{conversation_id[:8]}",
+        contact_id=None,
+        ttl=timedelta(hours=2),
+        now=utcnow(),
+    )
 
 
 # --- the servers, each in a process of its own -------------------------------------------------------------
@@ -106,7 +96,7 @@ def serve_realtime(port: int) -> None:
     rt = bootstrap(SERVICE, load("conversations", dict(os.environ)))
 
     async def main() -> None:
-        server = Realtime(rt, verify_visitor=verify_visitor)
+        server = Realtime(rt)  # the widget's verify_visitor_token
         await server.start("127.0.0.1", port)
         print("LISTENING", flush=True)
         await asyncio.Event().wait()
@@ -395,7 +385,7 @@ def main() -> None:
                 tokens_realtime.append(auth.mint_for(rt.settings, workspace_id=ws, user_id=f"agent-{n}", role="agent"))
                 tokens_baseline.append(f"{ws}:")
             for cid in conversations[ws]:
-                tokens_realtime.append(mint_visitor(VisitorSession(ws, "inbox", cid, f"visitor-{cid[:8]}")))
+                tokens_realtime.append(mint_visitor(rt, ws, cid))
                 tokens_baseline.append(f"{ws}:{cid}")
         stop = threading.Event()
         relay = threading.Thread(target=OutboxRelay(rt.database, rt.connect_bus, rt.metrics).run, args=(stop,))
