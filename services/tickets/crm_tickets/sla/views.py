@@ -8,7 +8,9 @@ from flask import request
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, ConfigDict, Field
 
-from crm_platform.business_hours import MAX_HOLIDAYS, MAX_INTERVALS_PER_DAY, WEEKDAYS
+from crm_platform.business_hours import MAX_HOLIDAYS
+from crm_platform.business_hours_schema import IntervalOut, WeekHours, spans
+from crm_platform.versioning import etag
 from crm_platform.web import SECURITY, caller, json_response, runtime
 from crm_tickets.sla import rules, service
 from crm_tickets.tickets.rules import PRIORITIES
@@ -16,26 +18,6 @@ from crm_tickets.tickets.rules import PRIORITIES
 api = APIBlueprint(
     "tickets_sla", __name__, url_prefix="/v1/tickets/settings", abp_tags=[Tag(name="settings")], abp_security=SECURITY
 )
-
-
-class Interval(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-    from_: str = Field(alias="from", max_length=5, description="HH:MM, local time")
-    to: str = Field(max_length=5, description="HH:MM, local time; 24:00 ends the day")
-
-
-DayHours = list[Interval]
-
-
-class BusinessHours(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    mon: DayHours = Field(default_factory=list, max_length=MAX_INTERVALS_PER_DAY)
-    tue: DayHours = Field(default_factory=list, max_length=MAX_INTERVALS_PER_DAY)
-    wed: DayHours = Field(default_factory=list, max_length=MAX_INTERVALS_PER_DAY)
-    thu: DayHours = Field(default_factory=list, max_length=MAX_INTERVALS_PER_DAY)
-    fri: DayHours = Field(default_factory=list, max_length=MAX_INTERVALS_PER_DAY)
-    sat: DayHours = Field(default_factory=list, max_length=MAX_INTERVALS_PER_DAY)
-    sun: DayHours = Field(default_factory=list, max_length=MAX_INTERVALS_PER_DAY)
 
 
 class PolicyIn(BaseModel):
@@ -56,7 +38,7 @@ class Policies(BaseModel):
 class SlaIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     time_zone: str = Field(max_length=64, description="IANA time zone the business hours are in, e.g. Europe/Madrid")
-    business_hours: BusinessHours
+    business_hours: WeekHours
     holidays: list[date] = Field(default_factory=list, max_length=MAX_HOLIDAYS, description="local dates")
     policies: Policies = Field(description="per priority; null or absent: no SLA for that priority")
 
@@ -68,12 +50,6 @@ class PolicyOut(BaseModel):
     solution_minutes: int | None
 
 
-class IntervalOut(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
-    from_: str = Field(alias="from")
-    to: str
-
-
 class SlaOut(BaseModel):
     time_zone: str
     business_hours: dict[str, list[IntervalOut]]
@@ -83,7 +59,7 @@ class SlaOut(BaseModel):
 
 
 def _answer(body: dict):  # type: ignore[no-untyped-def,type-arg]
-    return json_response(body, 200, {"ETag": f'"{body["version"]}"'})
+    return json_response(body, 200, {"ETag": etag(body["version"])})
 
 
 @api.get("/sla", responses={200: SlaOut}, summary="The workspace's SLA calendar and policies")
@@ -106,7 +82,7 @@ def put_sla(body: SlaIn):  # type: ignore[no-untyped-def]
         runtime().database.unit_of_work(),
         caller=caller(),
         time_zone=body.time_zone,
-        business_hours={day: [(span.from_, span.to) for span in getattr(body.business_hours, day)] for day in WEEKDAYS},
+        business_hours=spans(body.business_hours),
         holidays=body.holidays,
         policies=policies,
         if_match=request.headers.get("If-Match"),
