@@ -10,7 +10,6 @@ query it continues is scoped to the caller's workspace and visibility like the f
 
 from __future__ import annotations
 
-import base64
 import binascii
 import hashlib
 import json
@@ -22,6 +21,7 @@ from pydantic import ConfigDict, Field
 
 from crm_platform.errors import FieldError, InvalidInput, phrase
 from crm_platform.openapi import QueryModel
+from crm_platform.signing import b64, unb64
 
 T = TypeVar("T")
 
@@ -65,14 +65,14 @@ def cut(rows: Sequence[T], limit: int, key: Callable[[T], Any], *, scope: str = 
 def encode(*values: Any, scope: str = ID_ORDER) -> str:
     """An opaque cursor for a position (``values``) in the order ``scope`` names."""
     payload = json.dumps([scope, *values], default=str, separators=(",", ":"), ensure_ascii=False).encode()
-    return f"{_b64(payload)}.{_b64(_digest(payload))}"
+    return f"{b64(payload)}.{b64(_digest(payload))}"
 
 
 def decode(cursor: str, *, scope: str = ID_ORDER) -> list[Any]:
     """The position values of a cursor ``encode`` made for ``scope``; anything else is a 422 on ``cursor``."""
     payload_part, dot, digest_part = cursor.partition(".")
     try:
-        payload, digest = _unb64(payload_part), _unb64(digest_part)
+        payload, digest = unb64(payload_part), unb64(digest_part)
     except (ValueError, binascii.Error):
         raise invalid_cursor() from None
     if not dot or digest != _digest(payload):
@@ -122,11 +122,3 @@ def invalid_cursor() -> InvalidInput:
 
 def _digest(payload: bytes) -> bytes:
     return hashlib.blake2b(payload, digest_size=_DIGEST_BYTES, person=b"crm-cursor").digest()
-
-
-def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode((text + "=" * (-len(text) % 4)).encode("ascii"))

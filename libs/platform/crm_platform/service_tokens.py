@@ -3,7 +3,6 @@ server which service calls it (and, for work a worker does on its own, the works
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import threading
 import time
@@ -18,6 +17,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from crm_platform import discovery
 from crm_platform.context import Caller
 from crm_platform.errors import Unauthenticated
+from crm_platform.signing import b64, unb64
 
 SERVICE_TOKEN_METADATA = "x-crm-service-token"  # the gRPC metadata key a service token travels in
 SERVICE_TOKEN_SECONDS = 120
@@ -29,18 +29,10 @@ MAX_SERVICE_TOKEN_SECONDS = 300
 TOKENS_KEPT = 4096  # per process; a worker acting for many workspaces holds one token per workspace
 
 
-def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
 def decode_key(text: str) -> bytes:
     """The 32 raw bytes of an Ed25519 key written as base64url; ValueError when it is not one."""
     try:
-        raw = _unb64(text.strip())
+        raw = unb64(text.strip())
     except (ValueError, TypeError):
         raise ValueError("not base64url") from None
     if len(raw) != 32:
@@ -53,17 +45,17 @@ def new_private_key() -> str:
     from cryptography.hazmat.primitives.serialization import NoEncryption, PrivateFormat
 
     key = Ed25519PrivateKey.generate()
-    return _b64(key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption()))
+    return b64(key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption()))
 
 
 def public_key_of(private_key: str) -> str:
     key = Ed25519PrivateKey.from_private_bytes(decode_key(private_key))
-    return _b64(key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw))
+    return b64(key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw))
 
 
 def key_id(public_key: str) -> str:
     """A short name of a public key, sent in the token's header so the server picks the key at once."""
-    return _b64(hashlib.sha256(decode_key(public_key)).digest()[:12])
+    return b64(hashlib.sha256(decode_key(public_key)).digest()[:12])
 
 
 def format_trusted(trusted: Mapping[str, Sequence[str]]) -> str:

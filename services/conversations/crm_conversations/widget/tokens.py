@@ -10,36 +10,26 @@ expired token is refused the same way.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import functools
-import hashlib
 import hmac
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
 from crm_platform.errors import Unauthenticated
 from crm_platform.service import Runtime
-from crm_platform.settings import SettingsError
+from crm_platform.signing import SigningKey, b64, signing_key, unb64
 
 KEY_VARIABLE = "CONVERSATIONS_WIDGET_TOKEN_KEY"
-MIN_KEY_BYTES = 32
 MAC_BYTES = 16
 MAX_TOKEN_CHARS = 1024
 _PREFIX = "v1"
 _CONTEXT = b"crm widget visitor\0"
 
 
-@dataclass(frozen=True)
-class TokenKey:
-    secret: bytes
-
-    def __repr__(self) -> str:  # never in a log
-        return "TokenKey(...)"
+class TokenKey(SigningKey):
+    """The key that signs visitor tokens."""
 
 
 @dataclass(frozen=True)
@@ -63,34 +53,19 @@ class InvalidVisitorToken(Unauthenticated):
 def key_for(configured: str | None, *, jwt_secret: str | None, production: bool) -> TokenKey:
     """The key of ``CONVERSATIONS_WIDGET_TOKEN_KEY``, required in production; elsewhere, without it, one
     derived from the development JWT secret, so tokens survive restarts and every process agrees on it."""
-    if configured:
-        if len(configured.encode()) < MIN_KEY_BYTES:
-            raise SettingsError(f"{KEY_VARIABLE} must be at least {MIN_KEY_BYTES} characters of random data")
-        return TokenKey(configured.encode())
-    if production or not jwt_secret:
-        raise SettingsError(
-            f"{KEY_VARIABLE} is required: the secret that signs the chat widget's visitor tokens "
-            "(e.g. `openssl rand -base64 48`)"
-        )
-    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"crm conversations widget tokens").derive(
-        jwt_secret.encode()
+    key = signing_key(
+        configured,
+        variable=KEY_VARIABLE,
+        signs="the chat widget's visitor tokens",
+        purpose=b"crm conversations widget tokens",
+        jwt_secret=jwt_secret,
+        production=production,
     )
-    return TokenKey(derived)
-
-
-def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    if _b64(raw) != text:
-        raise ValueError("non-canonical base64")  # one token has one spelling
-    return raw
+    return TokenKey(key.secret)
 
 
 def _mac(key: TokenKey, payload: bytes) -> bytes:
-    return hmac.new(key.secret, _CONTEXT + payload, hashlib.sha256).digest()[:MAC_BYTES]
+    return key.mac(_CONTEXT + payload, MAC_BYTES)
 
 
 def mint_visitor_token(
@@ -116,7 +91,7 @@ def mint_visitor_token(
         },
         separators=(",", ":"),
     ).encode()
-    return f"{_PREFIX}.{_b64(payload)}.{_b64(_mac(key, payload))}"
+    return f"{_PREFIX}.{b64(payload)}.{b64(_mac(key, payload))}"
 
 
 def verify_visitor_token(rt: Runtime, token: str) -> VisitorSession:
@@ -143,7 +118,7 @@ def verify(key: TokenKey, token: str, *, now: datetime | None = None) -> Visitor
     prefix, _, rest = token.partition(".")
     encoded, _, encoded_mac = rest.partition(".")
     try:
-        payload, mac = _unb64(encoded), _unb64(encoded_mac)
+        payload, mac = unb64(encoded, canonical=True), unb64(encoded_mac, canonical=True)
     except (binascii.Error, ValueError):
         raise InvalidVisitorToken("the visitor token is not valid") from None
     if prefix != _PREFIX or not hmac.compare_digest(mac, _mac(key, payload)):

@@ -10,32 +10,23 @@ another kind, verifies as None. The inbound side calls ``verify`` on what ``crm_
 
 from __future__ import annotations
 
-import base64
 import binascii
-import hashlib
 import hmac
 import uuid
 from dataclasses import dataclass
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
-from crm_platform.settings import Settings, SettingsError
+from crm_platform.settings import Settings
+from crm_platform.signing import SigningKey, b64, signing_key, unb64
 
 REPLY, BOUNCE, UNSUBSCRIBE = "reply", "bounce", "unsubscribe"
 KINDS = (REPLY, BOUNCE, UNSUBSCRIBE)
 KEY_VARIABLE = "MAILER_TOKEN_KEY"
 MAC_BYTES = 7
 TOKEN_LENGTH = 52  # base64url of 16 + 16 + 7 bytes
-MIN_KEY_BYTES = 32
 
 
-@dataclass(frozen=True)
-class TokenKey:
-    secret: bytes
-
-    def __repr__(self) -> str:  # never in a log
-        return "TokenKey(...)"
+class TokenKey(SigningKey):
+    """The key that signs the mailer's address tokens."""
 
 
 @dataclass(frozen=True)
@@ -48,23 +39,19 @@ class Claims:
 def key_for(configured: str | None, platform: Settings) -> TokenKey:
     """The key of ``MAILER_TOKEN_KEY``, required in production; elsewhere, without it, one derived from the
     development JWT secret (as the DKIM key cipher derives its own), so tokens survive restarts."""
-    if configured:
-        if len(configured.encode()) < MIN_KEY_BYTES:
-            raise SettingsError(f"{KEY_VARIABLE} must be at least {MIN_KEY_BYTES} characters of random data")
-        return TokenKey(configured.encode())
-    if platform.is_production or not platform.jwt_secret:
-        raise SettingsError(
-            f"{KEY_VARIABLE} is required: the secret that signs reply, bounce and unsubscribe tokens "
-            "(e.g. `openssl rand -base64 48`)"
-        )
-    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"crm mailer address tokens").derive(
-        platform.jwt_secret.encode()
+    key = signing_key(
+        configured,
+        variable=KEY_VARIABLE,
+        signs="reply, bounce and unsubscribe tokens",
+        purpose=b"crm mailer address tokens",
+        jwt_secret=platform.jwt_secret,
+        production=platform.is_production,
     )
-    return TokenKey(derived)
+    return TokenKey(key.secret)
 
 
 def _mac(key: TokenKey, kind: str, payload: bytes) -> bytes:
-    return hmac.new(key.secret, kind.encode() + b"\0" + payload, hashlib.sha256).digest()[:MAC_BYTES]
+    return key.mac(kind.encode() + b"\0" + payload, MAC_BYTES)
 
 
 def sign(key: TokenKey, kind: str, *, workspace_id: str, subject_id: str) -> str:
@@ -72,7 +59,7 @@ def sign(key: TokenKey, kind: str, *, workspace_id: str, subject_id: str) -> str
     if kind not in KINDS:
         raise ValueError(f"unknown token kind {kind!r}")
     payload = uuid.UUID(workspace_id).bytes + uuid.UUID(subject_id).bytes
-    return base64.urlsafe_b64encode(payload + _mac(key, kind, payload)).rstrip(b"=").decode()
+    return b64(payload + _mac(key, kind, payload))
 
 
 def verify(key: TokenKey, kind: str, token: str) -> Claims | None:
@@ -80,11 +67,11 @@ def verify(key: TokenKey, kind: str, token: str) -> Claims | None:
     if kind not in KINDS or len(token) != TOKEN_LENGTH:
         return None
     try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        raw = unb64(token, canonical=True)  # one token has one spelling
     except (binascii.Error, ValueError):
         return None
-    if len(raw) != 32 + MAC_BYTES or base64.urlsafe_b64encode(raw).rstrip(b"=").decode() != token:
-        return None  # non-canonical encodings are refused, so one token has one spelling
+    if len(raw) != 32 + MAC_BYTES:
+        return None
     payload, mac = raw[:32], raw[32:]
     if not hmac.compare_digest(mac, _mac(key, kind, payload)):
         return None
