@@ -89,6 +89,12 @@ def problem_language() -> str:
     return chosen or DEFAULT_LOCALE
 
 
+def translator() -> Translator:
+    """The caller's language (as ``problem_language`` chooses it) with this service's catalogs and the platform's:
+    for the words a response shows besides its problems (a report's labels, the chat widget's buttons)."""
+    return Translator(problem_language(), _locale_dirs())
+
+
 def _locale_dirs() -> tuple[Path, ...]:
     rt: Runtime | None = current_app.extensions.get("crm.runtime") if current_app else None
     return (rt.spec.locale_dir, PLATFORM_LOCALE_DIR) if rt is not None else (PLATFORM_LOCALE_DIR,)

@@ -18,8 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from crm_platform.db import utcnow
 from crm_platform.errors import NotFound, msgid
-from crm_platform.i18n import PLATFORM_LOCALE_DIR, Translator
-from crm_platform.web import SECURITY, caller, json_response, problem_language, runtime
+from crm_platform.i18n import Translator
+from crm_platform.web import SECURITY, caller, json_response, runtime, translator
 from crm_reports.render import charts, page, spreadsheet
 from crm_reports.render.localize import localize
 from crm_reports.report import REPORTS, Report, ReportQuery, Spec
@@ -73,10 +73,6 @@ def build(key: str, query: ReportQuery) -> Report:
     spec = spec_of(key)
     with runtime().database.unit_of_work() as uow:
         return spec.build(uow, caller(), query)
-
-
-def translator() -> Translator:
-    return Translator(problem_language(), (runtime().spec.locale_dir, PLATFORM_LOCALE_DIR))
 
 
 def localized(key: str, query: ReportQuery) -> tuple[Report, Translator]:

@@ -22,7 +22,7 @@ from crm_platform.clients.contacts import GrpcContactDirectory
 from crm_platform.errors import FieldError, Forbidden, InvalidInput, NotFound, phrase
 from crm_platform.limits import MULTIPART_ENVELOPE, body_limit
 from crm_platform.service import Runtime
-from crm_platform.web import json_response, problem, problem_from_error, runtime
+from crm_platform.web import json_response, problem, problem_from_error, runtime, translator
 
 PREFIX = "/v1/conversations/widget"
 SCRIPT_RULE = "/v1/conversations/widget.js"
@@ -88,6 +88,8 @@ class ConfigOut(BaseModel):
     prechat_form: bool
     strict: bool
     realtime_url: str | None = Field(description="the WebSocket of live messages (realtime/PROTOCOL.md); None: poll")
+    language: str = Field(description="the language of `texts`: the visitor's (Accept-Language), else English")
+    texts: dict[str, str] = Field(description="the widget's own words (buttons, placeholders) in `language`")
 
 
 class FileOut(BaseModel):
@@ -261,7 +263,14 @@ def widget_script():  # type: ignore[no-untyped-def]
 
 @api.get("/<inbox_id>/config", responses={200: ConfigOut}, summary="What the widget shows for an inbox")
 def get_config(path: InboxPath):  # type: ignore[no-untyped-def]
-    return json_response(represent.config(_inbox(), realtime_url=realtime_url(runtime())))
+    translate = translator()
+    shown = represent.config(
+        _inbox(), realtime_url=realtime_url(runtime()), translate=translate, language=translate.locale
+    )
+    response = json_response(shown)
+    response.headers["Content-Language"] = translate.locale
+    response.vary.add("Accept-Language")
+    return response
 
 
 @api.post("/<inbox_id>/sessions", responses={201: SessionOut}, summary="Start a visitor's chat: its token")

@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from crm_conversations.widget.models import Inbox
 from crm_conversations.widget.service import Shown
 from crm_platform.attachments.store import StoredAttachment
+from crm_platform.errors import msgid
+
+# The widget's own words (widget.js shows them; an inbox's name, welcome text and offline message are the
+# workspace's own words and are shown as written), in the visitor's language: its browser's Accept-Language.
+TEXTS = {
+    "launcher": msgid("Chat"),
+    "offline": msgid("We are offline. Leave a message and we will answer as soon as we can."),
+    "name": msgid("Your name"),
+    "email": msgid("Your email"),
+    "start": msgid("Start chat"),
+    "message": msgid("Write a message"),
+    "message_label": msgid("Message"),
+    "file": msgid("Send a file"),
+    "send": msgid("Send"),
+}
 
 
 def inbox(row: Inbox, *, secret: bool = False) -> dict[str, Any]:
@@ -30,8 +46,8 @@ def inbox(row: Inbox, *, secret: bool = False) -> dict[str, Any]:
     return shown
 
 
-def config(row: Inbox, *, realtime_url: str | None) -> dict[str, Any]:
-    """What the widget needs to draw itself: nothing secret."""
+def config(row: Inbox, *, realtime_url: str | None, translate: Callable[[str], str], language: str) -> dict[str, Any]:
+    """What the widget needs to draw itself, its own words in ``language``: nothing secret."""
     return {
         "inbox_id": row.id,
         "name": row.name,
@@ -42,6 +58,8 @@ def config(row: Inbox, *, realtime_url: str | None) -> dict[str, Any]:
         "prechat_form": row.prechat_form,
         "strict": row.strict,
         "realtime_url": realtime_url,
+        "language": language,
+        "texts": {key: translate(text) for key, text in TEXTS.items()},
     }
 
 

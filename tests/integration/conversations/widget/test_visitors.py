@@ -37,6 +37,28 @@ def test_only_the_inboxs_origins_get_cors_answers(
     assert no_origin.status_code == 403
 
 
+def test_the_widgets_own_words_come_in_the_visitors_language_and_the_inboxs_words_as_written(
+    widget_api: RunningService, contacts_peer_service: ContactsPeer
+) -> None:
+    acme = contacts_peer_service.workspace()
+    inbox = widget.inbox(widget_api, acme)
+    config = f"/v1/conversations/widget/{inbox['id']}/config"
+
+    spanish = widget_api.client.get(config, headers={"Origin": widget.SITE, "Accept-Language": "es-ES,es;q=0.9"})
+    english = widget_api.client.get(config, headers={"Origin": widget.SITE, "Accept-Language": "en-GB"})
+    unknown = widget_api.client.get(config, headers={"Origin": widget.SITE, "Accept-Language": "fi"})
+
+    assert spanish.status_code == 200 and spanish.headers["Content-Language"] == "es"
+    assert "Accept-Language" in spanish.headers["Vary"]
+    assert spanish.get_json()["language"] == "es"
+    assert spanish.get_json()["texts"]["send"] == "Enviar"
+    assert spanish.get_json()["texts"]["name"] == "Tu nombre"
+    assert spanish.get_json()["welcome_text"] == "Hi! Ask us anything."  # the workspace's own words, as written
+    assert english.get_json()["texts"]["send"] == "Send" and english.headers["Content-Language"] == "en"
+    assert unknown.get_json()["language"] == "en" and unknown.get_json()["texts"]["start"] == "Start chat"
+    assert set(spanish.get_json()["texts"]) == set(english.get_json()["texts"])
+
+
 def test_an_anonymous_visitors_message_reaches_the_agents_and_the_answer_comes_back_with_the_members_name(
     widget_api: RunningService, contacts_peer_service: ContactsPeer
 ) -> None:

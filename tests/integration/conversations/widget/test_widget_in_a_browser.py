@@ -227,6 +227,28 @@ def test_a_visitor_writes_an_agent_answers_and_the_page_shows_it_live_and_after_
     assert (ARTIFACTS / "widget-conversation.png").stat().st_size > 1000
 
 
+def test_a_spanish_speaking_visitor_sees_the_widget_in_spanish(
+    browser: Browser, stack: Stack, contacts_peer_service: ContactsPeer
+) -> None:
+    acme = contacts_peer_service.workspace()
+    inbox = _inbox(stack, acme)
+    url = stack.page_with("/", acme, inbox["id"])
+
+    with browser.page() as page:
+        agent = page.send("Browser.getVersion")["userAgent"]
+        page.send("Network.setUserAgentOverride", userAgent=agent, acceptLanguage="es-ES,es")  # the browser's language
+        _open(page, url)
+        page.click(f"{PANEL}.querySelector('[data-crm=launcher]')")
+        page.screenshot(ARTIFACTS / "widget-spanish.png")
+        shown = page.evaluate(
+            f"({{send: {PANEL}.querySelector('[data-crm=send]').textContent,"
+            f" placeholder: {PANEL}.querySelector('textarea').placeholder,"
+            f" lang: document.querySelector('#crm-chat').lang}})"
+        )
+
+    assert shown == {"send": "Enviar", "placeholder": "Escribe un mensaje", "lang": "es"}
+
+
 def test_a_vouched_for_user_chats_as_its_contact_and_a_forged_hash_or_an_anonymous_visitor_does_not(
     browser: Browser, stack: Stack, contacts_peer_service: ContactsPeer
 ) -> None:

@@ -54,6 +54,8 @@
   }
 
   // drawing ------------------------------------------------------------------------------------------
+  // The widget's own words, in the visitor's language (the config answers them for its Accept-Language).
+  function say(key, english) { return (config.texts && config.texts[key]) || english; }
   function el(tag, attrs, text) {
     var node = document.createElement(tag);
     Object.keys(attrs || {}).forEach(function (key) { node.setAttribute(key, attrs[key]); });
@@ -62,7 +64,7 @@
   }
 
   function draw() {
-    var host = el("div", { id: "crm-chat" });
+    var host = el("div", { id: "crm-chat", lang: config.language || "en" });
     document.body.appendChild(host);
     var shadow = host.attachShadow({ mode: "open" });
     var colour = config.primary_colour, ink = config.text_colour;
@@ -93,11 +95,11 @@
       ".offline.on{display:block}"
     ].join("");
     shadow.appendChild(style);
-    ui.launcher = el("button", { "class": "launcher", "data-crm": "launcher", type: "button" }, config.name || "Chat");
+    ui.launcher = el("button", { "class": "launcher", "data-crm": "launcher", type: "button" }, config.name || say("launcher", "Chat"));
     ui.panel = el("div", { "class": "panel", "data-crm": "panel", role: "dialog", "aria-label": config.name });
     ui.panel.appendChild(el("div", { "class": "head" }, config.name));
     if (config.welcome_text) { ui.panel.appendChild(el("div", { "class": "notice", "data-crm": "welcome" }, config.welcome_text)); }
-    ui.offline = el("div", { "class": "offline", "data-crm": "offline" }, config.offline_message || "We are offline.");
+    ui.offline = el("div", { "class": "offline", "data-crm": "offline" }, config.offline_message || say("offline", "We are offline."));
     ui.panel.appendChild(ui.offline);
     ui.log = el("div", { "class": "log", "data-crm": "log", "aria-live": "polite" });
     ui.panel.appendChild(ui.log);
@@ -130,10 +132,10 @@
 
   function prechatForm() {
     var form = el("form", { "data-crm": "prechat" });
-    var name = el("input", { name: "name", placeholder: "Your name", required: "", maxlength: "300" });
-    var email = el("input", { name: "email", type: "email", placeholder: "Your email", required: "", maxlength: "320" });
+    var name = el("input", { name: "name", placeholder: say("name", "Your name"), required: "", maxlength: "300" });
+    var email = el("input", { name: "email", type: "email", placeholder: say("email", "Your email"), required: "", maxlength: "320" });
     form.appendChild(name); form.appendChild(email);
-    form.appendChild(el("button", { "class": "send", type: "submit" }, "Start chat"));
+    form.appendChild(el("button", { "class": "send", type: "submit" }, say("start", "Start chat")));
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       start({ name: name.value, email: email.value }).then(showForms).then(focusInput).catch(fail);
@@ -143,12 +145,13 @@
 
   function composer() {
     var form = el("form", { "data-crm": "composer" });
-    var text = el("textarea", { name: "body", placeholder: "Write a message", maxlength: "5000", "aria-label": "Message" });
+    var text = el("textarea", { name: "body", placeholder: say("message", "Write a message"), maxlength: "5000",
+                             "aria-label": say("message_label", "Message") });
     var file = el("input", { type: "file", name: "file" });
-    var attach = el("label", { "class": "file", title: "Send a file" }, "+");
+    var attach = el("label", { "class": "file", title: say("file", "Send a file") }, "+");
     attach.appendChild(file);
     form.appendChild(text); form.appendChild(attach);
-    form.appendChild(el("button", { "class": "send", type: "submit", "data-crm": "send" }, "Send"));
+    form.appendChild(el("button", { "class": "send", type: "submit", "data-crm": "send" }, say("send", "Send")));
     text.addEventListener("keydown", function (event) {
       if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); form.requestSubmit(); }
     });
