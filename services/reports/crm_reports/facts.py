@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Index, String, Table, Text, cast, select, text
+from sqlalchemy import JSON, Index, String, Table, Text, any_, bindparam, cast, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
@@ -141,15 +141,17 @@ def of_pairs(uow: UnitOfWork, pairs: Iterable[tuple[str, str]]) -> dict[tuple[st
     found: dict[tuple[str, str], list[FactRow]] = {pair: [] for pair in wanted}
     subjects = sorted({subject for _workspace, subject in wanted})
     spaces = sorted({workspace for workspace, _subject in wanted})
-    columns = (Fact.event_id, Fact.workspace_id, Fact.kind, Fact.subject_id, Fact.occurred_at, Fact.member_id)
+    postgres = uow.session.get_bind().dialect.name == "postgresql"
     for chunk_start in range(0, len(subjects), 1000):
-        rows = uow.session.execute(
-            select(*columns, Fact.attrs).where(
-                Fact.workspace_id.in_(spaces), Fact.subject_id.in_(subjects[chunk_start : chunk_start + 1000])
+        chunk = subjects[chunk_start : chunk_start + 1000]
+        if postgres:  # arrays: one statement text whatever the counts, compiled and parsed once
+            rows = uow.session.connection().execute(_OF_PAIRS, {"spaces": spaces, "subjects": chunk})
+        else:
+            rows = uow.session.execute(
+                select(*_COLUMNS, Fact.attrs).where(Fact.workspace_id.in_(spaces), Fact.subject_id.in_(chunk))
             )
-        )
         for row in rows:
-            pair = (row.workspace_id, row.subject_id)
+            pair = (row[1], row[3])  # workspace, subject
             if pair in found:
                 found[pair].append(FactRow(*row))
     return found
@@ -186,6 +188,12 @@ def by_subject(uow: UnitOfWork, workspace_id: str, *, size: int = 5000) -> Itera
         yield in_order(found)
 
 
+_OF_PAIRS = select(
+    Fact.event_id, Fact.workspace_id, Fact.kind, Fact.subject_id, Fact.occurred_at, Fact.member_id, Fact.attrs
+).where(
+    Fact.workspace_id == any_(bindparam("spaces", type_=postgresql.ARRAY(String))),
+    Fact.subject_id == any_(bindparam("subjects", type_=postgresql.ARRAY(String))),
+)
 _DECODED = 50_000  # distinct attrs kept parsed in one read
 _COLUMNS = (Fact.event_id, Fact.workspace_id, Fact.kind, Fact.subject_id, Fact.occurred_at, Fact.member_id)
 _IN_ORDER = operator.attrgetter("occurred_at", "event_id")

@@ -141,13 +141,17 @@ class Intake:
             if route is not None:
                 by_projection.setdefault(route[0].name, (route[0], []))[1].extend(route[1](event))
         ingest_many(uow, [by_projection[name] for name in sorted(by_projection)])
-        for type_name, handlers in self.alongside.items():
-            of_type = [event for event in batch if event.type.name == type_name]
-            for handler, many in handlers:
-                if len(of_type) > 1:
-                    many(rt, uow, of_type)
-                elif of_type:
-                    handler(rt, uow, of_type[0])
+        # A batch form registered for several types (the summary's count of every event) gets their events
+        # together, in the batch's order: one statement, not one a type.
+        runs: dict[int, tuple[EventHandler[Any], BatchEventHandler[Any], list[Event[Any]]]] = {}
+        for event in batch:
+            for handler, many in self.alongside.get(event.type.name, ()):
+                runs.setdefault(id(many), (handler, many, []))[2].append(event)
+        for handler, many, of_types in runs.values():
+            if len(of_types) > 1:
+                many(rt, uow, of_types)
+            else:
+                handler(rt, uow, of_types[0])
 
 
 def _intake(subscriptions: Subscriptions) -> Intake:
