@@ -53,6 +53,14 @@ INGEST_EVENTS = 20_000
 RANGE_DAYS = 90
 
 
+def use_database(name: str) -> None:
+    """Run on the database ``name`` (each engineer on the shared machine their own)."""
+    global DB_NAME, SQLA_URL, PG_DSN
+    DB_NAME = name
+    SQLA_URL = f"postgresql+psycopg://postgres@127.0.0.1:5432/{DB_NAME}"
+    PG_DSN = f"host=127.0.0.1 port=5432 user=postgres dbname={DB_NAME}"
+
+
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
@@ -268,7 +276,9 @@ def main() -> int:
     parser.add_argument(
         "--rebuilds", type=int, default=WORKSPACES, help="workspaces rebuilt and timed (all the first time)"
     )
+    parser.add_argument("--database", default=DB_NAME, help="the PostgreSQL database to load (dropped and created)")
     args = parser.parse_args()
+    use_database(args.database)
     sys.path[:0] = [str(ROOT), str(ROOT / "libs/platform"), str(ROOT / "services/reports")]
     logging.disable(logging.WARNING)
 

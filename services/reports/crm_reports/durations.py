@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, Index, Integer, String, delete, func, select, tuple_
+from sqlalchemy import Float, Index, Integer, String, any_, bindparam, delete, func, select, tuple_
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Mapped, mapped_column
 
 from crm_platform.db import UnitOfWork, UtcDateTime
@@ -50,7 +51,12 @@ def replace_many(uow: UnitOfWork, *, projection: str, rows: dict[tuple[str, str]
     subjects and one INSERT (a subject's id is its own: the workspaces and subjects are matched as two lists)."""
     subjects = sorted({subject for _workspace, subject in rows})
     spaces = sorted({workspace for workspace, _subject in rows})
+    postgres = uow.session.get_bind().dialect.name == "postgresql"
     for start in range(0, len(subjects), 1000):
+        if postgres:  # arrays: one statement text whatever the counts, compiled and parsed once
+            parameters = {"spaces": spaces, "projection": projection, "subjects": subjects[start : start + 1000]}
+            uow.session.connection().execute(_DELETE_OF_SUBJECTS, parameters)
+            continue
         uow.session.execute(
             delete(Duration).where(
                 Duration.workspace_id.in_(spaces),
@@ -65,6 +71,13 @@ def replace_many(uow: UnitOfWork, *, projection: str, rows: dict[tuple[str, str]
     ]
     if found:
         uow.insert(Duration, found)
+
+
+_DELETE_OF_SUBJECTS = delete(Duration).where(
+    Duration.workspace_id == any_(bindparam("spaces", type_=postgresql.ARRAY(String))),
+    Duration.projection == bindparam("projection"),
+    Duration.subject_id == any_(bindparam("subjects", type_=postgresql.ARRAY(String))),
+)
 
 
 def _row(workspace_id: str, projection: str, subject: str, row: DurationRow) -> dict[str, Any]:

@@ -14,13 +14,12 @@ from the facts (``rebuild``).
 from __future__ import annotations
 
 import functools
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from typing import Any
 
-from sqlalchemy import BigInteger, Date, Float, String, Table, func, select
+from sqlalchemy import BigInteger, Date, Float, String, Table, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -56,15 +55,28 @@ class Contribution:
 Key = tuple[str, date, str, str]  # metric, day, member, dimension
 
 
+def accumulate(into: dict[Key, list[Any]], contributions: Iterable[Contribution], zone: tzinfo) -> None:
+    """Add contributions to ``into`` (``[count, seconds]`` per rollup row), each on its day in ``zone``."""
+    last_at: datetime | None = None
+    day = date.min
+    for item in contributions:
+        if item.at is not last_at:  # a fact's contributions share its moment: converted once
+            last_at = item.at
+            day = last_at.astimezone(zone).date()
+        key = (item.metric, day, item.member_id, item.dimension)
+        found = into.get(key)
+        if found is None:
+            into[key] = [item.count, item.seconds]
+        else:
+            found[0] += item.count
+            found[1] += item.seconds
+
+
 def totals(contributions: Iterable[Contribution], zone: tzinfo) -> dict[Key, tuple[int, float]]:
     """Contributions summed per rollup row, each on its day in ``zone``."""
-    counts: Counter[Key] = Counter()
-    seconds: dict[Key, float] = {}
-    for item in contributions:
-        key = (item.metric, item.at.astimezone(zone).date(), item.member_id, item.dimension)
-        counts[key] += item.count
-        seconds[key] = seconds.get(key, 0.0) + item.seconds
-    return {key: (counts[key], seconds[key]) for key in counts}
+    summed: dict[Key, list[Any]] = {}
+    accumulate(summed, contributions, zone)
+    return {key: (count, seconds) for key, (count, seconds) in summed.items()}
 
 
 def difference(
@@ -94,6 +106,17 @@ def _add(table: Table, dialect: str) -> Any:
     )
 
 
+_ADD_COLUMNS = ("workspace_id", "metric", "day", "member_id", "dimension", "count", "seconds")
+_ADD_ARRAYS = text(
+    "INSERT INTO rollups (workspace_id, metric, day, member_id, dimension, count, seconds) "
+    "SELECT * FROM unnest(CAST(:workspace_id AS varchar[]), CAST(:metric AS varchar[]), CAST(:day AS date[]), "
+    "CAST(:member_id AS varchar[]), CAST(:dimension AS varchar[]), CAST(:count AS bigint[]), "
+    "CAST(:seconds AS float8[])) "
+    "ON CONFLICT (workspace_id, metric, day, member_id, dimension) DO UPDATE SET "
+    "count = rollups.count + excluded.count, seconds = rollups.seconds + excluded.seconds"
+)
+
+
 def add(uow: UnitOfWork, workspace_id: str, deltas: Mapping[Key, tuple[int, float]]) -> None:
     """Add these amounts to the workspace's rollups (rows created as needed), in the open transaction."""
     add_all(uow, {workspace_id: deltas})
@@ -104,16 +127,21 @@ def add_all(uow: UnitOfWork, deltas: Mapping[str, Mapping[Key, tuple[int, float]
 
     Sorted, so two workers adding to the same rows take their locks in one order (no deadlock)."""
     rows = [row for workspace_id in sorted(deltas) for row in _rows(workspace_id, deltas[workspace_id])]
-    if rows:
+    if rows and uow.session.get_bind().dialect.name == "postgresql":  # one statement of arrays, not one a row
+        uow.session.connection().execute(
+            _ADD_ARRAYS, {column: [row[column] for row in rows] for column in _ADD_COLUMNS}
+        )
+    elif rows:
         uow.session.execute(_add(Rollup.__table__, uow.session.get_bind().dialect.name), rows)  # type: ignore[arg-type]
 
 
 def insert_new(uow: UnitOfWork, workspace_id: str, totals_: Mapping[Key, tuple[int, float]]) -> None:
     """Write a workspace's rollups that have no rows yet (a rebuild, after deleting them): COPY, no upsert."""
-    uow.copy(Rollup, _rows(workspace_id, totals_))
+    uow.copy(Rollup, _rows(workspace_id, totals_, ordered=False))
 
 
-def _rows(workspace_id: str, amounts: Mapping[Key, tuple[int, float]]) -> list[dict[str, Any]]:
+def _rows(workspace_id: str, amounts: Mapping[Key, tuple[int, float]], *, ordered: bool = True) -> list[dict[str, Any]]:
+    items = sorted(amounts.items()) if ordered else amounts.items()
     return [
         {
             "workspace_id": workspace_id,
@@ -124,7 +152,7 @@ def _rows(workspace_id: str, amounts: Mapping[Key, tuple[int, float]]) -> list[d
             "count": count,
             "seconds": seconds,
         }
-        for (metric, day, member, dimension), (count, seconds) in sorted(amounts.items())
+        for (metric, day, member, dimension), (count, seconds) in items
     ]
 
 

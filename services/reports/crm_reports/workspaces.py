@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
 
-from sqlalchemy import JSON, Integer, String, Table, select
+from sqlalchemy import JSON, Integer, String, Table, any_, bindparam, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -77,17 +77,33 @@ def lock_many(uow: UnitOfWork, workspace_ids: list[str]) -> dict[str, Context]:
     if not workspace_ids:
         return {}
     ids = sorted(set(workspace_ids))
-    uow.session.execute(
-        _ensure(ReportWorkspace.__table__, uow.session.get_bind().dialect.name),  # type: ignore[arg-type]
-        [{"workspace_id": workspace_id, "time_zone": "UTC", "version": 1} for workspace_id in ids],
-    )
-    rows = uow.session.execute(
-        select(ReportWorkspace.workspace_id, ReportWorkspace.time_zone, ReportWorkspace.business_hours)
-        .where(ReportWorkspace.workspace_id.in_(ids))
-        .order_by(ReportWorkspace.workspace_id)
-        .with_for_update()
-    )
+    if uow.session.get_bind().dialect.name == "postgresql":  # arrays: two statements whatever the count
+        uow.session.connection().execute(_ENSURE_ARRAY, {"ids": ids})
+        rows = uow.session.connection().execute(_LOCK, {"ids": ids})
+    else:
+        uow.session.execute(
+            _ensure(ReportWorkspace.__table__, uow.session.get_bind().dialect.name),  # type: ignore[arg-type]
+            [{"workspace_id": workspace_id, "time_zone": "UTC", "version": 1} for workspace_id in ids],
+        )
+        rows = uow.session.execute(
+            select(ReportWorkspace.workspace_id, ReportWorkspace.time_zone, ReportWorkspace.business_hours)
+            .where(ReportWorkspace.workspace_id.in_(ids))
+            .order_by(ReportWorkspace.workspace_id)
+            .with_for_update()
+        )
     return {row.workspace_id: Context(row.workspace_id, row.time_zone, row.business_hours) for row in rows}
+
+
+_ENSURE_ARRAY = text(
+    "INSERT INTO report_workspaces (workspace_id, time_zone, version) "
+    "SELECT id, 'UTC', 1 FROM unnest(CAST(:ids AS varchar[])) AS id ON CONFLICT DO NOTHING"
+)
+_LOCK = (
+    select(ReportWorkspace.workspace_id, ReportWorkspace.time_zone, ReportWorkspace.business_hours)
+    .where(ReportWorkspace.workspace_id == any_(bindparam("ids", type_=postgresql.ARRAY(String))))
+    .order_by(ReportWorkspace.workspace_id)
+    .with_for_update()
+)
 
 
 def context(uow: UnitOfWork, workspace_id: str) -> Context:
