@@ -35,6 +35,14 @@ from support.infra import PG_ADMIN, BenchError
 DB_NAME = "crm_conversations_scale_bench"
 SQLA_URL = f"postgresql+psycopg://postgres@127.0.0.1:5432/{DB_NAME}"
 PG_DSN = f"host=127.0.0.1 port=5432 user=postgres dbname={DB_NAME}"
+
+
+def use_database(name: str) -> None:
+    """Every later step works on the database ``name`` (``--database``)."""
+    global DB_NAME, SQLA_URL, PG_DSN
+    DB_NAME = name
+    SQLA_URL = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    PG_DSN = f"host=127.0.0.1 port=5432 user=postgres dbname={name}"
 JWT_SECRET = "conversations-scale-bench-secret-0123456789"
 SAMPLES = 200
 WORKSPACES, MEMBERS = 10, 50
@@ -141,7 +149,9 @@ def main() -> int:
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of the issue's 1,000,000 conversations")
     parser.add_argument("--samples", type=int, default=SAMPLES)
     parser.add_argument("--reuse", action="store_true", help="keep the loaded database of an earlier run")
+    parser.add_argument("--database", default=DB_NAME, help=f"the database's name (default {DB_NAME})")
     args = parser.parse_args()
+    use_database(args.database)
     conversations = int(1_000_000 * args.scale)
 
     from crm_conversations.app import SERVICE
@@ -157,6 +167,7 @@ def main() -> int:
         log(f"loading {conversations:,} conversations and {conversations * 10:,} messages")
         workspaces, members = load(conversations, 10)
     else:
+        migrations.upgrade(SERVICE, SQLA_URL)  # a newer revision (an index) applies to the kept data
         with psycopg.connect(PG_DSN) as conn:
             rows = conn.execute("SELECT DISTINCT workspace_id, assignee_id FROM conversations").fetchall()
         workspaces = sorted({ws for ws, _ in rows})
