@@ -13,7 +13,8 @@ def _at(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def conversation(row: Conversation, unread_count: int = 0) -> dict[str, Any]:
+def conversation(row: Conversation | Any, unread_count: int = 0) -> dict[str, Any]:
+    """A conversation, or a list's row of its columns (``service.LISTED_COLUMNS``)."""
     return {
         "id": row.id,
         "contact_id": row.contact_id,
