@@ -8,7 +8,7 @@ admin and prints each figure next to a raw baseline measured in the same run (th
 directly with psycopg) and its target:
 
   a view's page of 50 (all, mine, unassigned, a member's, archived, page 2 by cursor)   p95 < 30 ms
-  name-prefix search, counts per view                                                  p95 < 30 ms
+  search (a common and a rare name prefix, an email, a phone), counts per view        p95 < 30 ms
   a conversation's latest 50 messages                                                  p95 < 20 ms
 
 ``--scale 0.1`` divides every count by ten. Run: ``.venv/bin/python bench/conversations_scale.py``.
@@ -300,6 +300,27 @@ def main() -> int:
                     "AND (c.contact_name_key LIKE %(p)s OR c.contact_name_key LIKE %(w)s)",
                     lambda ws, me: {"p": "inigo ga%", "w": "% inigo ga%"},
                 ),
+                30,
+            ),
+            (
+                "rare name prefix search",
+                http(lambda ws, me: "/v1/conversations?q=lucia%20martin%2012345&limit=50"),
+                sql(
+                    "AND (c.contact_name_key LIKE %(p)s OR c.contact_name_key LIKE %(w)s)",
+                    lambda ws, me: {"p": "lucia martin 12345%", "w": "% lucia martin 12345%"},
+                ),
+                30,
+            ),
+            (
+                "email search",
+                http(lambda ws, me: "/v1/conversations?q=c12345@example.com&limit=50"),
+                sql("AND c.contact_email = %(e)s", lambda ws, me: {"e": "c12345@example.com"}),
+                30,
+            ),
+            (
+                "phone search",
+                http(lambda ws, me: "/v1/conversations?q=600012345&limit=50"),
+                sql("AND c.contact_phone LIKE %(p)s", lambda ws, me: {"p": "%600012345"}),
                 30,
             ),
             (
