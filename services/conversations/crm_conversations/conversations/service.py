@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy import Select, and_, case, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from crm.events.v1 import conversations_pb2
@@ -427,12 +427,8 @@ def list_page(
         query = _base(uow.session, caller, wanted, *LISTED_COLUMNS, _unread_column(caller).label("unread"))
         if position is not None:
             at, after_id = position
-            query = query.where(
-                or_(
-                    Conversation.last_activity_at < at,
-                    and_(Conversation.last_activity_at == at, Conversation.id < after_id),
-                )
-            )
+            # A row comparison: the index's range starts at the cursor, so a deep page reads no earlier rows.
+            query = query.where(tuple_(Conversation.last_activity_at, Conversation.id) < (at, after_id))
         rows = uow.session.execute(
             query.order_by(Conversation.last_activity_at.desc(), Conversation.id.desc()).limit(limit + 1)
         ).all()

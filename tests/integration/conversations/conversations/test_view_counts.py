@@ -69,3 +69,35 @@ def test_counters_agree_with_counting_the_conversations_after_every_kind_of_chan
     reopened = agree()
     assert reopened["mine"] == {"count": 1, "unread": 1}
     assert reopened["unassigned"] == {"count": 2, "unread": 2}
+
+
+def test_cursor_pages_walk_conversations_of_the_same_latest_activity_once_each_in_id_order(
+    conversations_api: RunningService, contacts_peer_service: ContactsPeer
+) -> None:
+    from datetime import UTC, datetime
+
+    from sqlalchemy import update
+
+    from crm_conversations.conversations.models import Conversation
+    from tests.support.team import every_page
+
+    acme = contacts_peer_service.workspace()
+    ana = contacts_peer_service.contact(acme)
+    headers = conversations_api.auth(acme)
+    started = [
+        conversations_api.client.post(
+            "/v1/conversations", json={"contact_id": ana, "subject": f"s{n}"}, headers=headers
+        ).get_json()["id"]
+        for n in range(7)
+    ]
+    tied, later = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 2, tzinfo=UTC)
+    with conversations_api.rt.database.unit_of_work() as uow:  # five of them at the same instant, two after
+        uow.session.execute(update(Conversation).where(Conversation.id.in_(started[:5])).values(last_activity_at=tied))
+        uow.session.execute(update(Conversation).where(Conversation.id.in_(started[5:])).values(last_activity_at=later))
+        uow.commit()
+
+    pages = every_page(conversations_api, "/v1/conversations", headers, limit=2)
+
+    walked = [c["id"] for page in pages for c in page]
+    assert walked == sorted(started[5:], reverse=True) + sorted(started[:5], reverse=True)
+    assert [len(page) for page in pages] == [2, 2, 2, 1]
