@@ -35,7 +35,7 @@ def conversation(row: Conversation | Any, unread_count: int = 0) -> dict[str, An
     }
 
 
-def summary(row: Conversation) -> dict[str, Any]:
+def summary(row: Conversation | Any) -> dict[str, Any]:
     """A conversation as another one's side panel lists it."""
     return {
         "id": row.id,
@@ -58,7 +58,7 @@ def assignment(row: Assignment) -> dict[str, Any]:
     }
 
 
-def conversation_message(row: Conversation) -> conversations_pb2.Conversation:
+def conversation_message(row: Conversation | Any) -> conversations_pb2.Conversation:
     return conversations_pb2.Conversation(
         id=row.id,
         contact_id=row.contact_id,

@@ -511,12 +511,12 @@ def _group(found: tuple[int, int] | None) -> dict[str, int]:
     return {"count": found[0], "unread": found[1]} if found else {"count": 0, "unread": 0}
 
 
-def recent_for_contact(uow: UnitOfWork, *, caller: Caller, contact_id: str, limit: int) -> list[Conversation]:
-    """The contact's conversations the caller may see, latest activity first."""
+def recent_for_contact(uow: UnitOfWork, *, caller: Caller, contact_id: str, limit: int) -> list[Any]:
+    """The contact's conversations the caller may see (rows of ``LISTED_COLUMNS``), latest activity first."""
     with uow:
-        query = _base(uow.session, caller, ListQuery(status=None, contact_id=contact_id), Conversation)
+        query = _base(uow.session, caller, ListQuery(status=None, contact_id=contact_id), *LISTED_COLUMNS)
         return list(
-            uow.session.scalars(
+            uow.session.execute(
                 query.order_by(Conversation.last_activity_at.desc(), Conversation.id.desc()).limit(limit)
             )
         )
