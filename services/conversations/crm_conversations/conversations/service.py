@@ -429,9 +429,12 @@ def list_page(
             at, after_id = position
             # A row comparison: the index's range starts at the cursor, so a deep page reads no earlier rows.
             query = query.where(tuple_(Conversation.last_activity_at, Conversation.id) < (at, after_id))
-        rows = uow.session.execute(
-            query.order_by(Conversation.last_activity_at.desc(), Conversation.id.desc()).limit(limit + 1)
-        ).all()
+        # On the session's connection: plain Core rows, without the ORM's execution and loading steps.
+        rows = (
+            uow.session.connection()
+            .execute(query.order_by(Conversation.last_activity_at.desc(), Conversation.id.desc()).limit(limit + 1))
+            .all()
+        )
         listed = [Listed(row, max(int(row.unread), 0)) for row in rows]
     return paging.cut(
         listed,

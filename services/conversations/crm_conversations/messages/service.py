@@ -228,7 +228,8 @@ def list_page(
         if after_id:
             query = query.where(Message.id < after_id if latest else Message.id > after_id)
         order = Message.id.desc() if latest else Message.id
-        return list(uow.session.execute(query.order_by(order).limit(limit + 1)))
+        # On the session's connection: plain Core rows, without the ORM's execution and loading steps.
+        return list(uow.session.connection().execute(query.order_by(order).limit(limit + 1)))
 
 
 def already_received(session: Session, workspace_id: str, inbound_id: str) -> bool:
