@@ -88,7 +88,7 @@ bench-contacts: setup
 	$(PYTHON) bench/contacts_scale.py
 
 bench-conversations: setup
-	cd bench && ../$(PYTHON) conversations_scale.py
+	cd bench && ../$(PYTHON) conversations_scale.py $(ARGS)
 
 bench-realtime: setup
 	cd bench && ../$(PYTHON) realtime_scale.py

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, Integer, String
+from sqlalchemy import BigInteger, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from crm_conversations.conversations.rules import EMAIL, OPEN
@@ -26,8 +26,10 @@ class Conversation(Base):
     contact_phone: Mapped[str | None] = mapped_column(String(40), default=None)
     subject: Mapped[str] = mapped_column(String(300))
     channel: Mapped[str] = mapped_column(String(20), default=EMAIL)
-    status: Mapped[str] = mapped_column(String(20), default=OPEN)
-    assignee_id: Mapped[str | None] = mapped_column(String(100), default=None)  # None: unassigned
+    # active_history: the views' counters (conversations.counts) need the value a change replaces, even on an
+    # expired object (messages' Core UPDATE expires it).
+    status: Mapped[str] = mapped_column(String(20), default=OPEN, active_history=True)
+    assignee_id: Mapped[str | None] = mapped_column(String(100), default=None, active_history=True)  # None: nobody
     started_by: Mapped[str | None] = mapped_column(String(100), default=None)  # a member, or "contact"
     message_count: Mapped[int] = mapped_column(Integer, default=0)  # every message and note; unread compares it
     version: Mapped[int] = mapped_column(Integer, default=1)  # the ETag; every change of its own fields bumps it
@@ -38,7 +40,8 @@ class Conversation(Base):
     last_message_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
     first_response_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
     archived_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
-    deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)  # soft: gone from lists, 404
+    # soft: gone from lists (and counts), 404
+    deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None, active_history=True)
     deleted_by: Mapped[str | None] = mapped_column(String(100), default=None)
 
     __table_args__ = (
@@ -56,6 +59,20 @@ class Conversation(Base):
         Index("ix_conversations_workspace_id_contact_name_key", "workspace_id", "contact_name_key"),
         Index("ix_conversations_workspace_id_contact_email", "workspace_id", "contact_email"),
         Index("ix_conversations_workspace_id_contact_phone", "workspace_id", "contact_phone"),
+        # the search's patterns no b-tree serves (a word's prefix anywhere in the name, the phone's last
+        # digits); PostgreSQL with pg_trgm only, see its migration
+        Index(
+            "ix_conversations_contact_name_key_trgm",
+            "contact_name_key",
+            postgresql_using="gin",
+            postgresql_ops={"contact_name_key": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
+        Index(
+            "ix_conversations_contact_phone_trgm",
+            "contact_phone",
+            postgresql_using="gin",
+            postgresql_ops={"contact_phone": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
     )
 
 
@@ -75,3 +92,17 @@ class Assignment(Base):
     __table_args__ = (
         Index("ix_conversation_assignments_workspace_id_conversation_id", "workspace_id", "conversation_id"),
     )
+
+
+class ViewCount(Base):
+    """The views' counts: how many live conversations a workspace has per status and assignee, and how many of
+    them have no message yet (never unread); kept by ``conversations.counts`` in the transactions that change
+    them."""
+
+    __tablename__ = "conversation_view_counts"
+
+    workspace_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    status: Mapped[str] = mapped_column(String(20), primary_key=True)
+    assignee_id: Mapped[str] = mapped_column(String(100), primary_key=True)  # "": unassigned
+    conversations: Mapped[int] = mapped_column(BigInteger, default=0)
+    empty: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -13,7 +13,8 @@ def _at(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def conversation(row: Conversation, unread_count: int = 0) -> dict[str, Any]:
+def conversation(row: Conversation | Any, unread_count: int = 0) -> dict[str, Any]:
+    """A conversation, or a list's row of its columns (``service.LISTED_COLUMNS``)."""
     return {
         "id": row.id,
         "contact_id": row.contact_id,
@@ -34,7 +35,7 @@ def conversation(row: Conversation, unread_count: int = 0) -> dict[str, Any]:
     }
 
 
-def summary(row: Conversation) -> dict[str, Any]:
+def summary(row: Conversation | Any) -> dict[str, Any]:
     """A conversation as another one's side panel lists it."""
     return {
         "id": row.id,
@@ -57,7 +58,7 @@ def assignment(row: Assignment) -> dict[str, Any]:
     }
 
 
-def conversation_message(row: Conversation) -> conversations_pb2.Conversation:
+def conversation_message(row: Conversation | Any) -> conversations_pb2.Conversation:
     return conversations_pb2.Conversation(
         id=row.id,
         contact_id=row.contact_id,

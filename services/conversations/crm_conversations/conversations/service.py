@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy import Select, and_, case, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from crm.events.v1 import conversations_pb2
+from crm_conversations.conversations import counts as view_counts
 from crm_conversations.conversations import rules
 from crm_conversations.conversations.models import Assignment, Conversation
 from crm_conversations.models import visibility
@@ -160,6 +161,21 @@ def find(session: Session, caller: Caller, conversation_id: str) -> Conversation
         raise NotFound(not_found)
     visibility.require(session, caller, conversation.contact_id, not_found=not_found)
     return conversation
+
+
+def require_visible(session: Session, caller: Caller, conversation_id: str) -> None:
+    """``find``'s check for a read that needs no more of the conversation: one indexed row, no ORM object."""
+    contact_id = session.execute(
+        select(Conversation.contact_id).where(
+            Conversation.id == conversation_id,
+            Conversation.workspace_id == caller.workspace_id,
+            Conversation.deleted_at.is_(None),
+        )
+    ).scalar()
+    not_found = f"conversation {conversation_id} not found"
+    if contact_id is None:
+        raise NotFound(not_found)
+    visibility.require(session, caller, contact_id, not_found=not_found)
 
 
 def get(uow: UnitOfWork, *, caller: Caller, conversation_id: str) -> tuple[Conversation, int]:
@@ -321,8 +337,30 @@ def _touch(conversation: Conversation, now: datetime | None = None) -> None:
 
 @dataclass(frozen=True)
 class Listed:
-    conversation: Conversation
+    conversation: Any  # a row of LISTED_COLUMNS (attributes named as Conversation's), not an ORM object
     unread_count: int
+
+
+# What a list shows of each conversation: Core rows of these, no ORM objects to build, track and expire.
+LISTED_COLUMNS = (
+    Conversation.id,
+    Conversation.contact_id,
+    Conversation.contact_name,
+    Conversation.contact_email,
+    Conversation.contact_phone,
+    Conversation.subject,
+    Conversation.channel,
+    Conversation.status,
+    Conversation.assignee_id,
+    Conversation.message_count,
+    Conversation.version,
+    Conversation.created_at,
+    Conversation.updated_at,
+    Conversation.last_activity_at,
+    Conversation.last_message_at,
+    Conversation.first_response_at,
+    Conversation.archived_at,
+)
 
 
 @dataclass(frozen=True)
@@ -386,19 +424,18 @@ def list_page(
     rules.check_view(wanted.view, wanted.member_id)
     position = _position(cursor)
     with uow:
-        query = _base(uow.session, caller, wanted, Conversation, _unread_column(caller).label("unread"))
+        query = _base(uow.session, caller, wanted, *LISTED_COLUMNS, _unread_column(caller).label("unread"))
         if position is not None:
             at, after_id = position
-            query = query.where(
-                or_(
-                    Conversation.last_activity_at < at,
-                    and_(Conversation.last_activity_at == at, Conversation.id < after_id),
-                )
-            )
-        rows = uow.session.execute(
-            query.order_by(Conversation.last_activity_at.desc(), Conversation.id.desc()).limit(limit + 1)
-        ).all()
-        listed = [Listed(row[0], max(int(row[1]), 0)) for row in rows]
+            # A row comparison: the index's range starts at the cursor, so a deep page reads no earlier rows.
+            query = query.where(tuple_(Conversation.last_activity_at, Conversation.id) < (at, after_id))
+        # On the session's connection: plain Core rows, without the ORM's execution and loading steps.
+        rows = (
+            uow.session.connection()
+            .execute(query.order_by(Conversation.last_activity_at.desc(), Conversation.id.desc()).limit(limit + 1))
+            .all()
+        )
+        listed = [Listed(row, max(int(row.unread), 0)) for row in rows]
     return paging.cut(
         listed,
         limit,
@@ -419,18 +456,24 @@ def _position(cursor: str | None) -> tuple[datetime, str] | None:
 
 
 def counts(uow: UnitOfWork, *, caller: Caller, status: str | None, search: str | None = None) -> dict[str, Any]:
-    """How many conversations each view holds, and how many of them the caller has unread: one query."""
-    unread = _unread_column(caller)
+    """How many conversations each view holds, and how many of them the caller has unread. From the counters
+    and the caller's own read markers when it sees every contact of the workspace and searches nothing;
+    otherwise one GROUP BY over the conversations it may see (an agent restricted to its own contacts, a
+    search)."""
     with uow:
-        query = _base(
-            uow.session,
-            caller,
-            ListQuery(view=rules.ALL, status=status, search=search),
-            Conversation.assignee_id,
-            func.count(),
-            func.sum(case((unread > 0, 1), else_=0)),
-        ).group_by(Conversation.assignee_id)
-        groups = {row[0]: (int(row[1]), int(row[2] or 0)) for row in uow.session.execute(query)}
+        if search is None and visibility.sees_all(uow.session, caller):
+            groups = _counted_groups(uow.session, caller, status)
+        else:
+            unread = _unread_column(caller)
+            query = _base(
+                uow.session,
+                caller,
+                ListQuery(view=rules.ALL, status=status, search=search),
+                Conversation.assignee_id,
+                func.count(),
+                func.sum(case((unread > 0, 1), else_=0)),
+            ).group_by(Conversation.assignee_id)
+            groups = {row[0]: (int(row[1]), int(row[2] or 0)) for row in uow.session.execute(query)}
     total = sum(n for n, _ in groups.values())
     return {
         "status": status,
@@ -441,16 +484,42 @@ def counts(uow: UnitOfWork, *, caller: Caller, status: str | None, search: str |
     }
 
 
+def _counted_groups(session: Session, caller: Caller, status: str | None) -> dict[str | None, tuple[int, int]]:
+    """Per assignee, (conversations, unread) from the counters: unread is the count less the conversations
+    without a message and less those the caller has read to the end (its markers joined, nothing else)."""
+    statuses = [status] if status else list(rules.STATUSES)
+    counted = view_counts.read(session, caller.workspace_id, statuses)
+    read_to_end = (
+        select(Conversation.assignee_id, func.count())
+        .select_from(ReadMarker)
+        .join(
+            Conversation,
+            and_(Conversation.workspace_id == ReadMarker.workspace_id, Conversation.id == ReadMarker.conversation_id),
+        )
+        .where(
+            ReadMarker.workspace_id == caller.workspace_id,
+            ReadMarker.member_id == caller.user_id,
+            Conversation.deleted_at.is_(None),
+            Conversation.status.in_(statuses),
+            Conversation.message_count > 0,
+            ReadMarker.read_count >= Conversation.message_count,
+        )
+        .group_by(Conversation.assignee_id)
+    )
+    read = {who: int(n) for who, n in session.execute(read_to_end)}
+    return {who: (n, max(n - empty - read.get(who, 0), 0)) for who, (n, empty) in counted.items()}
+
+
 def _group(found: tuple[int, int] | None) -> dict[str, int]:
     return {"count": found[0], "unread": found[1]} if found else {"count": 0, "unread": 0}
 
 
-def recent_for_contact(uow: UnitOfWork, *, caller: Caller, contact_id: str, limit: int) -> list[Conversation]:
-    """The contact's conversations the caller may see, latest activity first."""
+def recent_for_contact(uow: UnitOfWork, *, caller: Caller, contact_id: str, limit: int) -> list[Any]:
+    """The contact's conversations the caller may see (rows of ``LISTED_COLUMNS``), latest activity first."""
     with uow:
-        query = _base(uow.session, caller, ListQuery(status=None, contact_id=contact_id), Conversation)
+        query = _base(uow.session, caller, ListQuery(status=None, contact_id=contact_id), *LISTED_COLUMNS)
         return list(
-            uow.session.scalars(
+            uow.session.execute(
                 query.order_by(Conversation.last_activity_at.desc(), Conversation.id.desc()).limit(limit)
             )
         )

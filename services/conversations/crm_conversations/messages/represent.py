@@ -7,7 +7,8 @@ from typing import Any
 from crm_conversations.messages.models import Message
 
 
-def message(row: Message) -> dict[str, Any]:
+def message(row: Message | Any) -> dict[str, Any]:
+    """A message, or a page's row of its columns (``service.LISTED_COLUMNS``)."""
     return {
         "id": row.id,
         "conversation_id": row.conversation_id,

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from crm.events.v1 import conversations_pb2
+from crm_conversations.conversations import counts as view_counts
 from crm_conversations.conversations import rules as conversation_rules
 from crm_conversations.conversations import service as conversations
 from crm_conversations.conversations.models import Conversation
@@ -44,13 +46,15 @@ def record(uow: UnitOfWork, conversation: Conversation, message: Message) -> int
     answered = conversation_rules.first_response(conversation.first_response_at, direction=message.direction, now=now)
     if answered != conversation.first_response_at:
         values["first_response_at"] = answered
-    count = uow.session.execute(
+    count, status, assignee, deleted_at = uow.session.execute(
         update(Conversation)
         .where(Conversation.id == conversation.id)
         .values(**values)
-        .returning(Conversation.message_count)
+        .returning(Conversation.message_count, Conversation.status, Conversation.assignee_id, Conversation.deleted_at)
         .execution_options(synchronize_session=False)
-    ).scalar_one()
+    ).one()
+    if count == 1 and deleted_at is None:  # a Core UPDATE: the views' counters are told here
+        view_counts.first_message(uow.session, conversation.workspace_id, status, assignee)
     uow.session.expire(conversation)
     uow.emit(
         MESSAGE_ADDED,
@@ -194,20 +198,38 @@ def set_delivery(
     return message
 
 
+# What a page shows of each message (``represent.message``): Core rows of these, no ORM objects.
+LISTED_COLUMNS = (
+    Message.id,
+    Message.conversation_id,
+    Message.body,
+    Message.text,
+    Message.signature,
+    Message.direction,
+    Message.author_type,
+    Message.author_id,
+    Message.channel,
+    Message.delivery_status,
+    Message.delivery_detail,
+    Message.created_at,
+)
+
+
 def list_page(
     uow: UnitOfWork, *, caller: Caller, conversation_id: str, limit: int, after_id: str | None, latest: bool = False
-) -> list[Message]:
-    """A page of a conversation's messages, oldest first (``latest``: newest first); one row more than ``limit``
-    says a next page exists."""
+) -> list[Any]:
+    """A page of a conversation's messages (rows of ``LISTED_COLUMNS``), oldest first (``latest``: newest
+    first); one row more than ``limit`` says a next page exists."""
     with uow:
-        conversation = conversations.find(uow.session, caller, conversation_id)
-        query = select(Message).where(
-            Message.workspace_id == caller.workspace_id, Message.conversation_id == conversation.id
+        conversations.require_visible(uow.session, caller, conversation_id)
+        query = select(*LISTED_COLUMNS).where(
+            Message.workspace_id == caller.workspace_id, Message.conversation_id == conversation_id
         )
         if after_id:
             query = query.where(Message.id < after_id if latest else Message.id > after_id)
         order = Message.id.desc() if latest else Message.id
-        return list(uow.session.scalars(query.order_by(order).limit(limit + 1)))
+        # On the session's connection: plain Core rows, without the ORM's execution and loading steps.
+        return list(uow.session.connection().execute(query.order_by(order).limit(limit + 1)))
 
 
 def already_received(session: Session, workspace_id: str, inbound_id: str) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Integer, String
+from sqlalchemy import Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from crm_conversations.models import Base
@@ -20,3 +20,13 @@ class ReadMarker(Base):
     # The conversation's message_count when the member last read it: unread = message_count - read_count.
     read_count: Mapped[int] = mapped_column(Integer, default=0)
     read_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+    # A member's own markers, for the views' unread counts (conversations.counts).
+    __table_args__ = (
+        Index(
+            "ix_conversation_reads_workspace_id_member_id_conversation_id",
+            "workspace_id",
+            "member_id",
+            "conversation_id",
+        ),
+    )
