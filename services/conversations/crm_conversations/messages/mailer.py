@@ -32,6 +32,13 @@ class Mailer(Protocol):
         ...
 
 
+class NotificationMailer(Protocol):
+    def notify(self, *, request_id: str, member_id: str, subject: str, text: str) -> Queued:
+        """Queue an automatic mail to a member of the workspace; raises Unavailable when the mailer cannot be
+        asked."""
+        ...
+
+
 class GrpcMailer:
     def __init__(self, clients: GrpcClients) -> None:
         # SendEmail is idempotent on request_id, so it is retried like a read.
@@ -57,13 +64,33 @@ class GrpcMailer:
         )
         return Queued(status=delivery.status, rfc822_message_id=delivery.rfc822_message_id or None)
 
+    def notify(self, *, request_id: str, member_id: str, subject: str, text: str) -> Queued:
+        """A notification to a member (their address is contacts', the mailer asks GetMember): automatic mail,
+        Auto-Submitted, no thread (a reply to it must not land on the conversation as the contact's)."""
+        delivery = self._client.call(
+            "SendEmail",
+            mailer_pb2.SendEmailRequest(
+                request_id=request_id,
+                recipient_member_id=member_id,
+                subject=subject,
+                text_body=text,
+                automatic=True,
+            ),
+        )
+        return Queued(status=delivery.status, rfc822_message_id=delivery.rfc822_message_id or None)
+
 
 @dataclass
 class FakeMailer:
     """Mailer in memory for use cases' unit tests: keeps what it was asked to send."""
 
     sent: list[OutgoingMail] = field(default_factory=list)
+    notified: list[tuple[str, str, str, str]] = field(default_factory=list)  # request id, member, subject, text
     answer: str = "queued"
+
+    def notify(self, *, request_id: str, member_id: str, subject: str, text: str) -> Queued:
+        self.notified.append((request_id, member_id, subject, text))
+        return Queued(status=self.answer, rfc822_message_id=f"<{request_id}@test>")
 
     def send(self, mail: OutgoingMail) -> Queued:
         self.sent.append(mail)

@@ -15,6 +15,7 @@ from crm_conversations.conversations.models import Conversation
 from crm_conversations.messages import rules
 from crm_conversations.messages.mailer import Mailer, OutgoingMail
 from crm_conversations.messages.models import Message
+from crm_conversations.notifications import service as notifications
 from crm_conversations.templates import service as templates
 from crm_conversations.unread import service as unread
 from crm_events.conversations import MESSAGE_ADDED, MESSAGE_DELIVERY_CHANGED
@@ -255,7 +256,10 @@ def receive(
         actor_id=conversation_rules.CONTACT_ACTOR,
         reason="contact_replied",
     )
-    record(uow, conversation, message)
+    assignee_id = conversation.assignee_id
+    position = record(uow, conversation, message)
+    # The assignee, if not connected when it comes due and not having read it, is emailed (notifications/).
+    notifications.schedule(uow, conversation, message, assignee_id=assignee_id, position=position)
     return message
 
 
