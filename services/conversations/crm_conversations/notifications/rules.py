@@ -14,7 +14,7 @@ EXCERPT_CHARACTERS = 300
 
 class Decision(Enum):
     WAIT = "wait"  # not due yet
-    SEND = "send"
+    SEND = "sent"
     READ = "read"  # the member read the conversation up to the message (or further): nothing to say
     CONNECTED = "connected"  # the member is on the realtime stream: they see it there
 
