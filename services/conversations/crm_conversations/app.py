@@ -7,6 +7,8 @@ from pathlib import Path
 from flask_openapi3 import OpenAPI
 
 from crm.conversations.v1 import conversations_pb2_grpc
+from crm_conversations.attachments import grpc as attachments_grpc
+from crm_conversations.attachments.views import api as attachments_api
 from crm_conversations.conversations import handlers as conversation_handlers
 from crm_conversations.conversations.grpc import ConversationsServicer
 from crm_conversations.conversations.views import api as conversations_api
@@ -39,6 +41,7 @@ def register_http(app: OpenAPI, rt: Runtime) -> None:
         notification_settings_api,
         conversations_api,
         messages_api,
+        attachments_api,
         unread_api,
         panel_api,
     ):
@@ -53,7 +56,8 @@ def grpc_bindings(rt: Runtime) -> list[GrpcBinding]:
             conversations_pb2_grpc.add_ConversationsServiceServicer_to_server,
             ConversationsServicer(rt),
             callers={"ListContactConversations": readers, "ListRecentConversationsForContact": readers},
-        )
+        ),
+        attachments_grpc.binding(rt),  # crm.platform.v1.Attachments: members' files, read by the mailer
     ]
 
 

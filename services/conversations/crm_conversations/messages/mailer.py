@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from crm.mailer.v1 import mailer_pb2, mailer_pb2_grpc
+from crm.platform.v1 import attachments_pb2
 from crm_platform.grpc_client import GrpcClients
 
 
@@ -18,6 +19,9 @@ class OutgoingMail:
     html_body: str
     author_id: str
     thread_id: str  # the conversation: Reply-To token and Message-ID threading bring the reply back to it
+    # The message's files by reference: the mailer reads them from conversations (Attachments.Read) when it
+    # builds the mail.
+    attachments: tuple[attachments_pb2.AttachmentRef, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,7 @@ class GrpcMailer:
                 automatic=False,
                 thread_id=mail.thread_id,
                 thread_kind="conversation",  # the mailer routes the contact's reply back here
+                attachments=list(mail.attachments),
             ),
         )
         return Queued(status=delivery.status, rfc822_message_id=delivery.rfc822_message_id or None)
