@@ -6,6 +6,7 @@ import threading
 
 from crm_conversations.messages.mailer import GrpcMailer
 from crm_conversations.notifications import service
+from crm_conversations.presence import service as presence
 from crm_platform.db import utcnow
 from crm_platform.loops import repeat
 from crm_platform.service import Runtime
@@ -17,12 +18,16 @@ def notify_unread_forever(rt: Runtime, stop: threading.Event) -> None:
     settings = rt.service_settings
     mailer = GrpcMailer(rt.grpc)
 
+    heartbeat = float(settings.presence_heartbeat_seconds)
+
     def step() -> bool:
+        now = utcnow()
+        presence.forget_stale(rt.database, now=now, heartbeat_seconds=heartbeat)
         outcome = service.send_due(
             rt.database,
             mailer,
-            now=utcnow(),
-            heartbeat_seconds=float(settings.presence_heartbeat_seconds),
+            now=now,
+            heartbeat_seconds=heartbeat,
             link=settings.conversation_link,
             default_delay_seconds=int(settings.unread_notification_delay_seconds),
         )

@@ -68,6 +68,15 @@ def forget_replica(database: Database, *, replica_id: str) -> None:
         uow.commit()
 
 
+def forget_stale(database: Database, *, now: datetime, heartbeat_seconds: float) -> int:
+    """Rows of replicas that died without a word (their heartbeat long stale) go; how many."""
+    cutoff = now - rules.freshness(heartbeat_seconds) * 10
+    with database.unit_of_work() as uow:
+        gone = uow.session.execute(delete(MemberPresence).where(MemberPresence.last_seen_at < cutoff)).rowcount
+        uow.commit()
+    return int(gone or 0)
+
+
 def connected(
     session: Session, *, workspace_id: str, member_ids: Iterable[str], now: datetime, heartbeat_seconds: float
 ) -> set[str]:

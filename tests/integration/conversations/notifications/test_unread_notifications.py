@@ -204,7 +204,8 @@ def test_a_member_counts_as_connected_only_while_a_replicas_heartbeat_is_fresh(i
     presence.heartbeat(database, replica_id="replica-a")
     with database.unit_of_work() as uow:
         assert presence.connected(uow.session, now=utcnow() + timedelta(seconds=60), **ask) == {"luis"}
-    presence.left(database, replica_id="replica-a", workspace_id="ws-1", member_id="luis")
+    assert presence.forget_stale(database, now=utcnow(), heartbeat_seconds=HEARTBEAT) == 0
+    assert presence.forget_stale(database, now=utcnow() + timedelta(hours=1), heartbeat_seconds=HEARTBEAT) == 1
     assert _presence_rows(inbox) == []
 
 
