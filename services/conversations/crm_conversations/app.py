@@ -7,6 +7,8 @@ from pathlib import Path
 from flask_openapi3 import OpenAPI
 
 from crm.conversations.v1 import conversations_pb2_grpc
+from crm_conversations.attachments import grpc as attachments_grpc
+from crm_conversations.attachments.views import api as attachments_api
 from crm_conversations.conversations import handlers as conversation_handlers
 from crm_conversations.conversations.grpc import ConversationsServicer
 from crm_conversations.conversations.views import api as conversations_api
@@ -14,7 +16,10 @@ from crm_conversations.messages import handlers as message_handlers
 from crm_conversations.messages.loops import retry_pending_forever
 from crm_conversations.messages.views import api as messages_api
 from crm_conversations.models import Base, visibility
+from crm_conversations.notifications.loops import notify_unread_forever
+from crm_conversations.notifications.views import api as notification_settings_api
 from crm_conversations.panel.views import api as panel_api
+from crm_conversations.presence import models as presence_models  # noqa: F401 - its table in the metadata
 from crm_conversations.realtime import models as realtime_models  # noqa: F401 - its table in the metadata
 from crm_conversations.realtime import server as realtime_server
 from crm_conversations.realtime import service as realtime_log
@@ -30,7 +35,16 @@ from crm_platform.service import GrpcBinding, ProcessType, Runtime, ServiceSpec
 def register_http(app: OpenAPI, rt: Runtime) -> None:
     # The widget's public routes and the inboxes first: fixed paths beside /<conversation_id>, like /templates.
     widget_public.install(app, rt)
-    for blueprint in (inboxes_api, templates_api, conversations_api, messages_api, unread_api, panel_api):
+    for blueprint in (
+        inboxes_api,
+        templates_api,
+        notification_settings_api,
+        conversations_api,
+        messages_api,
+        attachments_api,
+        unread_api,
+        panel_api,
+    ):
         app.register_api(blueprint)
 
 
@@ -42,7 +56,8 @@ def grpc_bindings(rt: Runtime) -> list[GrpcBinding]:
             conversations_pb2_grpc.add_ConversationsServiceServicer_to_server,
             ConversationsServicer(rt),
             callers={"ListContactConversations": readers, "ListRecentConversationsForContact": readers},
-        )
+        ),
+        attachments_grpc.binding(rt),  # crm.platform.v1.Attachments: members' files, read by the mailer
     ]
 
 
@@ -59,7 +74,7 @@ SERVICE = ServiceSpec(
     register_http=register_http,
     grpc_bindings=grpc_bindings,
     subscriptions=subscriptions,
-    loops=(retry_pending_forever,),
+    loops=(retry_pending_forever, notify_unread_forever),
     # The realtime stream: `crm serve conversations realtime`, and inside `crm run` on 127.0.0.1; every event
     # it streams is logged in the transaction that emits it, for reconnects' catch-up.
     process_types={

@@ -3,6 +3,8 @@ download streamed with headers under which no browser renders or runs it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Response, request
 from sqlalchemy.orm import Session
 
@@ -13,7 +15,13 @@ from crm_platform.limits import MULTIPART_ENVELOPE
 
 
 def upload(
-    store: AttachmentStore, session: Session, *, workspace_id: str, field: str = "file", owner_id: str | None = None
+    store: AttachmentStore,
+    session: Session,
+    *,
+    workspace_id: str,
+    field: str = "file",
+    owner_id: str | None = None,
+    check_head: Callable[[bytes], None] | None = None,
 ) -> StoredAttachment:
     """The file of a ``multipart/form-data`` request's ``field``, stored in the caller's transaction. A body
     whose Content-Length is over the store's limit (and the multipart envelope) is refused (413) before it is
@@ -36,6 +44,7 @@ def upload(
         content_type=sent.mimetype,
         declared_size=sent.content_length or None,
         owner_id=owner_id,
+        check_head=check_head,
     )
 
 

@@ -7,7 +7,7 @@ import unicodedata
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from crm_platform.errors import DomainError
+from crm_platform.errors import DomainError, FieldError, InvalidInput, phrase
 
 CHUNK_BYTES = 64 * 1024  # the pieces files are stored, streamed and read in
 MAX_FILENAME_CHARS = 200
@@ -89,6 +89,19 @@ def executable_kind(head: bytes) -> str | None:
         if head.startswith(signature):
             return kind
     return None
+
+
+def refuse_executable(head: bytes) -> None:
+    """Raise InvalidInput (field ``file``, code ``executable``) when ``head`` starts an executable, whatever the
+    file's name or declared type say."""
+    kind = executable_kind(head)
+    if kind is not None:
+        raise InvalidInput(
+            phrase("executable files are not accepted"),
+            errors=[
+                FieldError("file", phrase("the content is {kind}; executables are refused", kind=kind), "executable")
+            ],
+        )
 
 
 class AttachmentTooLarge(DomainError):

@@ -13,7 +13,7 @@ import hashlib
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -118,10 +118,12 @@ class AttachmentStore:
         content_type: str | None,
         declared_size: int | None = None,
         owner_id: str | None = None,
+        check_head: Callable[[bytes], None] | None = None,
     ) -> StoredAttachment:
         """Store one file in the caller's transaction (its row commits with the caller's change). Raises
         ``AttachmentTooLarge`` before reading when ``declared_size`` is over the limit, or once the bytes
-        counted pass it (nothing is kept then)."""
+        counted pass it (nothing is kept then). ``check_head`` (e.g. ``rules.refuse_executable``) is given the
+        file's first bytes as soon as they are read, and may raise to refuse it before the rest is."""
         _check_id(workspace_id)
         self.limits.check_declared(declared_size)
         attachment_id = new_id()
@@ -134,8 +136,13 @@ class AttachmentStore:
                     raise rules.too_large("the file", self.limits.max_bytes)
                 if len(head) < 512:
                     head += chunk[: 512 - len(head)]
+                if check_head is not None and len(head) >= rules.HEAD_BYTES:
+                    check_head(head)
+                    check_head = None
                 digest.update(chunk)
                 spool.write(chunk)
+            if check_head is not None:  # a file shorter than the longest signature
+                check_head(head)
             spool.seek(0)
             location = IN_DATABASE if self.directory is None else ON_DISK
             if location == IN_DATABASE:

@@ -36,6 +36,7 @@ class MemberCard:
     id: str
     name: str
     signature: str | None
+    email: str | None = None  # where mail to the member goes (notifications)
 
 
 @dataclass(frozen=True)
@@ -131,8 +132,10 @@ class FakeContactDirectory:
         self._other_emails[card.id] = tuple(address.lower() for address in other_emails)
         return card
 
-    def add_member(self, workspace_id: str, *, name: str = "Luis Gil", signature: str | None = None) -> MemberCard:
-        card = MemberCard(id=new_id(), name=name, signature=signature)
+    def add_member(
+        self, workspace_id: str, *, name: str = "Luis Gil", signature: str | None = None, email: str | None = None
+    ) -> MemberCard:
+        card = MemberCard(id=new_id(), name=name, signature=signature, email=email)
         self._members[card.id] = (workspace_id, card)
         return card
 
@@ -237,7 +240,9 @@ class GrpcContactDirectory:
             found = self._client.call("GetMember", contacts_pb2.GetMemberRequest(member_id=member_id))
         except NotFound:
             return None
-        return MemberCard(id=found.id, name=found.name, signature=found.signature or None)
+        return MemberCard(
+            id=found.id, name=found.name, signature=found.signature or None, email=found.email.lower() or None
+        )
 
     def access(self, contact_id: str) -> ContactAccess:
         found = self._client.call("GetContactAccess", contacts_pb2.GetContactAccessRequest(contact_id=contact_id))

@@ -5,6 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from crm_conversations.messages.models import Message
+from crm_platform.attachments.store import StoredAttachment
+
+
+def file(stored: StoredAttachment) -> dict[str, Any]:
+    """A file of a message; its bytes: GET /v1/conversations/{id}/attachments/{attachment_id}."""
+    return {"id": stored.id, "filename": stored.filename, "content_type": stored.content_type, "size": stored.size}
 
 
 def message(row: Message | Any) -> dict[str, Any]:

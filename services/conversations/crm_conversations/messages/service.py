@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from crm.events.v1 import conversations_pb2
+from crm_conversations.attachments import service as attachments
 from crm_conversations.conversations import counts as view_counts
 from crm_conversations.conversations import rules as conversation_rules
 from crm_conversations.conversations import service as conversations
@@ -17,10 +18,12 @@ from crm_conversations.conversations.models import Conversation
 from crm_conversations.messages import rules
 from crm_conversations.messages.mailer import Mailer, OutgoingMail
 from crm_conversations.messages.models import Message
+from crm_conversations.notifications import service as notifications
 from crm_conversations.templates import service as templates
 from crm_conversations.unread import service as unread
 from crm_events.conversations import MESSAGE_ADDED, MESSAGE_DELIVERY_CHANGED
 from crm_platform import context
+from crm_platform.attachments.store import StoredAttachment
 from crm_platform.clients.contacts import ContactDirectory
 from crm_platform.context import Caller
 from crm_platform.db import Database, UnitOfWork, utcnow
@@ -85,14 +88,18 @@ def add(
     body: str | None,
     note: bool = False,
     template_id: str | None = None,
+    attachment_ids: list[str] | None = None,
 ) -> Message:
     """A member writes in a conversation: a private note stays inside; a message to the contact carries the
     member's signature and, on an email conversation, goes out through the mailer (after the commit: the
-    message is kept ``pending`` when the mailer cannot be asked, and the worker sends it later)."""
+    message is kept ``pending`` when the mailer cannot be asked, and the worker sends it later). Files the member
+    uploaded to the conversation (``attachment_ids``) become the message's, and go to the mailer by reference."""
     if template_id and not body:
         body = templates.fill_for(
             uow, contacts, caller=caller, template_id=template_id, conversation_id=conversation_id
         )
+    if not body and attachment_ids:
+        body = "\N{PAPERCLIP}"  # files alone: the body says so
     if not body:
         raise InvalidInput(
             "the message has invalid fields", errors=[FieldError("body", "must not be empty", "required")]
@@ -118,14 +125,23 @@ def add(
         )
         count = record(uow, conversation, message)
         unread.advance(uow.session, caller.workspace_id, conversation.id, caller.user_id, count)  # one's own words
-        mail = _mail_of(conversation, message) if email else None
+        uow.session.flush()
+        files = attachments.claim(
+            uow.session,
+            uow.database,
+            caller=caller,
+            conversation_id=conversation.id,
+            message_id=message.id,
+            ids=attachment_ids or [],
+        )
+        mail = _mail_of(conversation, message, files) if email else None
         uow.commit()
     if mail is not None and mailer is not None:
         _hand_over(uow.database, mailer, message, mail)
     return message
 
 
-def _mail_of(conversation: Conversation, message: Message) -> OutgoingMail:
+def _mail_of(conversation: Conversation, message: Message, files: list[StoredAttachment]) -> OutgoingMail:
     return OutgoingMail(
         request_id=message.id,
         contact_id=conversation.contact_id,
@@ -134,6 +150,7 @@ def _mail_of(conversation: Conversation, message: Message) -> OutgoingMail:
         html_body=rules.with_signature_html(message.body, message.signature),
         author_id=message.author_id,
         thread_id=conversation.id,
+        attachments=attachments.refs(files),
     )
 
 
@@ -277,7 +294,10 @@ def receive(
         actor_id=conversation_rules.CONTACT_ACTOR,
         reason="contact_replied",
     )
-    record(uow, conversation, message)
+    assignee_id = conversation.assignee_id
+    position = record(uow, conversation, message)
+    # The assignee, if not connected when it comes due and not having read it, is emailed (notifications/).
+    notifications.schedule(uow, conversation, message, assignee_id=assignee_id, position=position)
     return message
 
 
@@ -301,6 +321,10 @@ def retry_pending(database: Database, mailer: Mailer, *, older_than: timedelta) 
     for message, conversation in found:
         # The worker acts for the message's workspace; the author's display name still comes from author_id.
         caller = Caller(workspace_id=message.workspace_id, user_id=SYSTEM, role="system")
+        with database.unit_of_work() as uow:
+            files = attachments.files_of(
+                uow.session, database, workspace_id=message.workspace_id, message_id=message.id
+            )
         with context.bound(request_id=message.id, caller=caller):
-            _hand_over(database, mailer, message, _mail_of(conversation, message))
+            _hand_over(database, mailer, message, _mail_of(conversation, message, files))
     return len(found)

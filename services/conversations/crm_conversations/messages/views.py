@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, ConfigDict, Field
 
+from crm_conversations.attachments import service as attachments
 from crm_conversations.messages import represent, service
 from crm_conversations.messages.mailer import GrpcMailer
 from crm_platform import paging
@@ -36,6 +37,18 @@ class MessageIn(BaseModel):
     template_id: str | None = Field(
         default=None, max_length=64, description="a message template, filled for this conversation, as the body"
     )
+    attachment_ids: list[Annotated[str, Field(max_length=64)]] = Field(
+        default_factory=list,
+        max_length=10,
+        description="files you uploaded to this conversation (POST .../attachments): the message carries them",
+    )
+
+
+class FileOut(BaseModel):
+    id: str
+    filename: str
+    content_type: str
+    size: int
 
 
 class Delivery(BaseModel):
@@ -56,6 +69,7 @@ class MessageOut(BaseModel):
     channel: str
     delivery: Delivery | None
     created_at: str
+    attachments: list[FileOut] | None = Field(default=None, description="in the answer to POST: the files it carries")
 
 
 class MessagePage(BaseModel):
@@ -85,8 +99,11 @@ def add_message(path: ConversationPath, body: MessageIn):  # type: ignore[no-unt
         body=body.body,
         note=body.note,
         template_id=body.template_id,
+        attachment_ids=body.attachment_ids,
     )
-    return json_response(represent.message(message), 201)
+    with rt.database.unit_of_work() as uow:
+        files = attachments.files_of(uow.session, rt.database, workspace_id=message.workspace_id, message_id=message.id)
+    return json_response({**represent.message(message), "attachments": [represent.file(f) for f in files]}, 201)
 
 
 @api.get(

@@ -19,6 +19,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
+from crm_conversations.presence.replica import ReplicaPresence
 from crm_conversations.realtime import service
 from crm_conversations.realtime.feed import RabbitFeed
 from crm_conversations.realtime.hub import TOO_SLOW, UNAUTHENTICATED, Client, Hub, error_frame, frame
@@ -77,6 +78,13 @@ class Realtime:
         amqp = self.rt.settings.amqp_url
         # Without a broker (all-in-one's local bus) the hub reads the log often instead of when woken.
         self.hub = Hub(self.rt.database, self.executor, self.rt.metrics, poll=1.0 if amqp else 0.05)
+        # Which members are connected, for the unread notifications (crm_conversations/notifications).
+        self.presence = ReplicaPresence(
+            self.rt.database,
+            self.executor,
+            heartbeat_seconds=float(self.rt.service_settings.presence_heartbeat_seconds),
+        )
+        self._beat: asyncio.Task[None] | None = None
         self.feed: RabbitFeed | None = None
         self.server: Server | None = None
         self._pump: asyncio.Task[None] | None = None
@@ -90,6 +98,7 @@ class Realtime:
             self.feed.start()
         self._pump = asyncio.create_task(self.hub.run())
         self._sweep = asyncio.create_task(self.hub.expire_forever())
+        self._beat = asyncio.create_task(self.presence.beat_forever())
         self.server = await serve(
             self.handle,
             host,
@@ -108,11 +117,12 @@ class Realtime:
         if self.server is not None:
             self.server.close()  # 1001 to every client
             await self.server.wait_closed()
-        for task in (self._pump, self._sweep):
+        for task in (self._pump, self._sweep, self._beat):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+        await self.presence.stop()
         if self.feed is not None:
             await asyncio.get_running_loop().run_in_executor(None, self.feed.close)
         self.executor.shutdown(wait=False)
@@ -141,7 +151,10 @@ class Realtime:
         if given:
             await self.hub.current()
         watermark = self.hub.add(client)
+        member = audience.conversation_id is None  # a member's socket (not a visitor's): they are connected
         try:
+            if member:
+                await self.presence.joined(audience.workspace_id, audience.user_id)
             if given:
                 await self._catch_up(client, cursor, watermark)
             await ws.send(json.dumps({"type": "ready", "last_event_id": str(max(watermark, client.last_sent))}))
@@ -157,6 +170,8 @@ class Realtime:
             pass
         finally:
             self.hub.remove(client)
+            if member:
+                await self.presence.left(audience.workspace_id, audience.user_id)
 
     async def _authenticate(self, ws: ServerConnection) -> tuple[Audience, int | None, bool]:
         try:

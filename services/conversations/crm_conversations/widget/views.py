@@ -175,7 +175,7 @@ def get_snippet(path: InboxPath):  # type: ignore[no-untyped-def]
 @api.get(
     "/<conversation_id>/attachments/<attachment_id>",
     responses={200: DOWNLOAD},
-    summary="Download a file a visitor sent in a chat",
+    summary="Download a file of the conversation's messages (a visitor's or a member's)",
 )
 def download_file(path: FilePath):  # type: ignore[no-untyped-def]
     files = service.store_of(runtime())

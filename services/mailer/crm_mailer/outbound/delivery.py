@@ -102,7 +102,7 @@ class Composer:
             a.token_key, tokens.BOUNCE, a.inbound_domain, workspace_id=message.workspace_id, subject_id=message.id
         )
         unsubscribe: tuple[str, ...] = ()
-        if message.automatic:
+        if message.automatic and message.contact_id:  # a member's notification has no contact to unsubscribe
             token = tokens.sign(
                 a.token_key, tokens.UNSUBSCRIBE, workspace_id=message.workspace_id, subject_id=message.id
             )

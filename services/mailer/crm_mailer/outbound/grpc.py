@@ -53,6 +53,7 @@ class MailerServicer(mailer_pb2_grpc.MailerServiceServicer):
             append_signature=request.append_signature,
             automatic=request.automatic,
             attachments=tuple(attachments.as_row(ref) for ref in request.attachments),
+            recipient_member_id=request.recipient_member_id or None,
         )
         contacts = GrpcContactDirectory(self.rt.grpc)
         with self.rt.database.unit_of_work() as uow:
@@ -64,10 +65,14 @@ class MailerServicer(mailer_pb2_grpc.MailerServiceServicer):
 
 def _check(request: mailer_pb2.SendEmailRequest, limits: Limits) -> None:
     errors = []
-    for name in ("request_id", "contact_id", "thread_id"):
+    # One recipient: a contact, or a member of the workspace (a notification).
+    recipient = "recipient_member_id" if request.recipient_member_id else "contact_id"
+    for name in ("request_id", recipient, "thread_id"):
         value = getattr(request, name)
         if (value or name != "thread_id") and not _is_uuid(value):
             errors.append(FieldError(name, phrase("must be a UUID"), "invalid"))
+    if request.recipient_member_id and request.contact_id:
+        errors.append(FieldError("contact_id", phrase("must be empty when recipient_member_id is given"), "invalid"))
     if not request.subject.strip() or len(request.subject) > MAX_SUBJECT:
         errors.append(FieldError("subject", phrase("must be 1 to {n} characters", n=MAX_SUBJECT), "invalid"))
     if not request.text_body.strip() or len(request.text_body) + len(request.html_body) > MAX_BODY:

@@ -67,6 +67,7 @@ class MailRequest:
     append_signature: bool = False
     automatic: bool = False
     attachments: tuple[dict[str, Any], ...] = ()  # references (outbound/attachments.as_row), fetched when sent
+    recipient_member_id: str | None = None  # instead of contact_id: a member of the workspace (a notification)
 
 
 def suppression_reason(card: ContactCard) -> str | None:
@@ -141,8 +142,13 @@ def queue_many(
             raise Conflict(phrase("request {id} was already used", id=message.source_event_id))
     new = list({r.source_event_id: r for r in requests if r.source_event_id not in known}.values())
     asked_at = utcnow()
-    cards = contacts.get_many([request.contact_id for request in new]) if new else {}
-    members = {author: _member(contacts, author) for author in dict.fromkeys(r.author_id for r in new if r.author_id)}
+    to_contacts = [request.contact_id for request in new if not request.recipient_member_id]
+    cards = contacts.get_many(to_contacts) if to_contacts else {}
+    wanted = (
+        *(r.author_id for r in new if r.author_id),
+        *(r.recipient_member_id for r in new if r.recipient_member_id),
+    )
+    members = {member_id: _member(contacts, member_id) for member_id in dict.fromkeys(wanted) if member_id}
     for contact_id, card in cards.items():
         # The copy of who owns the contact learns it here too, in case this mail is read before the
         # contacts event is consumed.
@@ -151,6 +157,12 @@ def queue_many(
         )
     for request in new:
         member = members.get(request.author_id) if request.author_id else None
+        if request.recipient_member_id:
+            recipient = members.get(request.recipient_member_id)
+            known[request.source_event_id] = _new_message(
+                uow, sender, request, None, member, asked_at, member_address=recipient.email if recipient else None
+            )
+            continue
         known[request.source_event_id] = _new_message(
             uow, sender, request, cards.get(request.contact_id), member, asked_at
         )
@@ -164,8 +176,11 @@ def _new_message(
     card: ContactCard | None,
     member: Any,
     asked_at: datetime,
+    *,
+    member_address: str | None = None,
 ) -> OutboundMessage:
-    recipient = card.email if card else None
+    # A member's address (a notification to the team) is not a contact's: no consent or suppression applies.
+    recipient = member_address if request.recipient_member_id else (card.email if card else None)
     suppressed = suppression_reason(card) if card and recipient else None
     author_name, body, html_body = None, request.text_body, request.html_body or None
     if member is not None:
@@ -178,7 +193,8 @@ def _new_message(
     outbound_id = new_id()
     status, reason = QUEUED, None
     if not recipient:
-        status, reason = SKIPPED, "the contact has no email address"
+        whose = "the member" if request.recipient_member_id else "the contact"
+        status, reason = SKIPPED, f"{whose} has no email address"
     elif suppressed:
         status, reason = SUPPRESSED, suppressed
     message = OutboundMessage(
@@ -188,7 +204,7 @@ def _new_message(
         ticket_id=request.ticket_id,
         thread_kind=request.thread_kind,
         kind=request.kind,
-        contact_id=request.contact_id,
+        contact_id=None if request.recipient_member_id else request.contact_id,
         recipient=recipient,
         subject=rules.header_text(request.subject),
         body=body,
