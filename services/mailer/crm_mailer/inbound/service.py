@@ -16,14 +16,15 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from crm.events.v1 import mailer_pb2
 from crm_events.mailer import DELIVERY_BOUNCED, INBOUND_RECEIVED, RECIPIENT_COMPLAINED, RECIPIENT_UNSUBSCRIBED
 from crm_mailer import attachments
 from crm_mailer.inbound import reply, rules, subjects, threads, trust
 from crm_mailer.inbound.authcheck import Authenticator
-from crm_mailer.inbound.contacts import SenderDirectory, TryLater
+from crm_mailer.inbound.contacts import Sender, SenderDirectory, TryLater
 from crm_mailer.inbound.lookups import (
     BounceTokenVerifier,
     DatabaseThreadLookups,
@@ -183,14 +184,14 @@ class Pipeline:
         return status
 
     def process_many(self, inbound_ids: Sequence[str]) -> list[str]:
-        """Classify and route several stored messages in one transaction (one SELECT ... FOR UPDATE, one COMMIT);
-        returns their statuses. Its counters are added up only once it committed. Should any of them fail, the
-        transaction is rolled back and each is processed on its own (``process``), so a bad message costs only
-        itself. Never raises."""
+        """Classify and route several stored messages in one transaction (one SELECT ... FOR UPDATE, one COMMIT,
+        contacts asked once per sender of the batch); returns their statuses. Its counters are added up only once
+        it committed. Should any of them fail, the transaction is rolled back and each is processed on its own
+        (``process``), so a bad message costs only itself. Never raises."""
         if len(inbound_ids) == 1:
             return [self.process(inbound_ids[0])]
         tally = _Tally(self.metrics)
-        counted = replace(self, metrics=tally)  # type: ignore[arg-type]
+        counted = replace(self, metrics=tally, senders=_SendersOfBatch(self.senders))  # type: ignore[arg-type]
         try:
             with self.database.unit_of_work() as uow:
                 rows = {
@@ -329,20 +330,16 @@ class Pipeline:
             if bounce.event_kind is None:
                 continue
             address = bounce.recipient.strip().lower()[:320]
-            counter = uow.session.get(SoftBounceRow, (workspace_id, address))
-            in_a_row = counter.in_a_row if counter is not None else 0
+            # A soft bounce is counted by one upsert, which returns the count with this one: two messages
+            # processed side by side about one address each add theirs (no read-modify-write to lose one).
+            in_a_row = count_soft_bounce(uow, workspace_id, address) - 1 if bounce.event_kind == "soft" else 0
             outcome = rules.bounce_outcome(bounce, soft_in_a_row=in_a_row, soft_limit=self.settings.soft_bounce_limit)
             if outcome is None:
                 continue
             if outcome.inactive_reason is None:  # a soft bounce under the limit: counted, nothing else
-                if counter is None:
-                    uow.session.add(SoftBounceRow(workspace_id=workspace_id, address=address, in_a_row=1))
-                else:
-                    counter.in_a_row, counter.last_at = in_a_row + 1, utcnow()
                 self.metrics.bounces.labels("soft").inc()
                 continue
-            if counter is not None:
-                uow.session.delete(counter)
+            reset_soft_bounces(uow, workspace_id, address)
             self.metrics.bounces.labels(outcome.event_kind).inc()
             uow.emit(
                 DELIVERY_BOUNCED,
@@ -430,6 +427,49 @@ class Pipeline:
     def _drop(self, row: InboundMessageRow, reason: str, why: str) -> None:
         row.status, row.dropped_why = DROPPED, why
         self.metrics.dropped.labels(reason).inc()
+
+
+def count_soft_bounce(uow: UnitOfWork, workspace_id: str, address: str) -> int:
+    """Add a soft bounce to the address's counter (``INSERT ... ON CONFLICT DO UPDATE SET in_a_row = in_a_row +
+    1``) and return its count, this one included."""
+    connection = uow.session.connection()
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    table = SoftBounceRow.__table__
+    statement = dialect.insert(table).values(workspace_id=workspace_id, address=address, in_a_row=1, last_at=utcnow())
+    statement = statement.on_conflict_do_update(
+        index_elements=[table.c.workspace_id, table.c.address],
+        set_={"in_a_row": table.c.in_a_row + 1, "last_at": statement.excluded.last_at},
+    ).returning(table.c.in_a_row)
+    return int(connection.execute(statement).scalar_one())
+
+
+def reset_soft_bounces(uow: UnitOfWork, workspace_id: str, address: str) -> None:
+    """A hard outcome resets the address's count of soft bounces in a row."""
+    table = SoftBounceRow.__table__
+    uow.session.connection().execute(
+        delete(table).where(table.c.workspace_id == workspace_id, table.c.address == address)
+    )
+
+
+class _SendersOfBatch:
+    """A batch's contacts: each sender (workspace, address) is found or created once for the whole batch, its
+    other messages get the same contact (not created by them). Failures are not kept: the batch is rolled back
+    and done again message by message."""
+
+    def __init__(self, senders: SenderDirectory) -> None:
+        self._senders = senders
+        self._found: dict[tuple[str, str], Sender] = {}
+
+    def find_or_create(self, *, workspace_id: str, address: str, name: str) -> Sender:
+        key = (workspace_id, address)
+        known = self._found.get(key)
+        if known is not None:
+            return replace(known, created=False)
+        found = self._found[key] = self._senders.find_or_create(workspace_id=workspace_id, address=address, name=name)
+        return found
+
+    def workspace_exists(self, workspace_id: str) -> bool:
+        return self._senders.workspace_exists(workspace_id)
 
 
 class _Tally:
