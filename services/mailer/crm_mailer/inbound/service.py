@@ -301,13 +301,19 @@ class Pipeline:
     def _workspace_of_original(self, uow: UnitOfWork, original_message_id: str | None) -> str | None:
         if not original_message_id:
             return None
-        return uow.session.scalars(
-            select(OutboundMessage.workspace_id).where(OutboundMessage.rfc822_message_id == original_message_id)
-        ).first()
+        with uow.session.no_autoflush:  # sent mail, which receiving never changes: the batch's rows need no flush
+            return uow.session.scalars(
+                select(OutboundMessage.workspace_id).where(OutboundMessage.rfc822_message_id == original_message_id)
+            ).first()
 
     def _bounced_message_id(self, uow: UnitOfWork, workspace_id: str, found: rules.Classification) -> str:
         """Our message a bounce is about, if we can tell: the one the VERP address we sent it from names (a
-        signed token), else the one whose Message-ID the bounce quotes; empty when neither is the workspace's."""
+        signed token), else the one whose Message-ID the bounce quotes; empty when neither is the workspace's.
+        Sent mail only, which receiving never changes: the batch's rows are not flushed for it."""
+        with uow.session.no_autoflush:
+            return self._sent_message_id(uow, workspace_id, found)
+
+    def _sent_message_id(self, uow: UnitOfWork, workspace_id: str, found: rules.Classification) -> str:
         claims = self.verify_bounce_token(found.token) if found.token else None
         if claims is not None and claims.workspace_id == workspace_id:
             named = uow.session.get(OutboundMessage, claims.message_id)
