@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,9 +37,20 @@ def free_mail_domains() -> frozenset[str]:
     return frozenset(line.strip().lower() for line in lines if line.strip() and not line.startswith("#"))
 
 
-@functools.cache
+_SUFFIXES_LOCK = threading.Lock()
+
+
 def _public_suffixes() -> PublicSuffixList:
-    return PublicSuffixList()  # the list the publicsuffixlist package ships, kept current by its releases
+    """The list the publicsuffixlist package ships (kept current by its releases), parsed once per process: the
+    threads that ask at the same time wait for the one parsing it (a second or more of CPU) instead of each parsing
+    their own."""
+    with _SUFFIXES_LOCK:
+        return _parsed_public_suffixes()
+
+
+@functools.cache
+def _parsed_public_suffixes() -> PublicSuffixList:
+    return PublicSuffixList()
 
 
 def normalise(raw: str) -> str:

@@ -99,26 +99,32 @@ class DatabaseThreadLookups:
             # The token's subject is the thread of the mail we sent: a ticket or a conversation we mailed about in
             # this workspace (a mail sent outside a thread signs its own id, which names none: threading falls
             # through).
-            kind = self.session.scalar(
-                select(OutboundMessage.thread_kind)
-                .where(OutboundMessage.workspace_id == self.workspace_id, OutboundMessage.ticket_id == claims.ticket_id)
-                .limit(1)
-            )
+            with self.session.no_autoflush:  # sent mail: nothing this transaction changes (as below)
+                kind = self.session.scalar(
+                    select(OutboundMessage.thread_kind)
+                    .where(
+                        OutboundMessage.workspace_id == self.workspace_id, OutboundMessage.ticket_id == claims.ticket_id
+                    )
+                    .limit(1)
+                )
             return thread_key(kind, claims.ticket_id) if kind else None
         return thread_key("conversation", claims.conversation_id)
 
     def by_message_ids(self, message_ids: Sequence[str]) -> str | None:
         wanted = list(message_ids)  # as written, <...> included, as outbound_messages keeps them
-        sent = {
-            row.rfc822_message_id: thread_key(row.thread_kind, row.ticket_id)
-            for row in self.session.execute(
-                select(OutboundMessage.rfc822_message_id, OutboundMessage.ticket_id, OutboundMessage.thread_kind).where(
-                    OutboundMessage.workspace_id == self.workspace_id,
-                    OutboundMessage.rfc822_message_id.in_(wanted),
-                    OutboundMessage.ticket_id.is_not(None),
+        with self.session.no_autoflush:  # sent mail, which receiving never changes: no flush of the received
+            sent = {
+                row.rfc822_message_id: thread_key(row.thread_kind, row.ticket_id)
+                for row in self.session.execute(
+                    select(
+                        OutboundMessage.rfc822_message_id, OutboundMessage.ticket_id, OutboundMessage.thread_kind
+                    ).where(
+                        OutboundMessage.workspace_id == self.workspace_id,
+                        OutboundMessage.rfc822_message_id.in_(wanted),
+                        OutboundMessage.ticket_id.is_not(None),
+                    )
                 )
-            )
-        }
+            }
         received = {
             row.rfc822_message_id: thread_key(row.route_target, row.route_thread_id)
             for row in self.session.execute(
@@ -142,7 +148,11 @@ class DatabaseThreadLookups:
 
     def by_ticket_ref(self, ref: str) -> str | None:
         # A ticket's reference is its number in the workspace (outbound.rules.ticket_subject), or the end of its
-        # id in mail sent before numbers (the id ends the LIKE).
+        # id in mail sent before numbers (the id ends the LIKE). Sent mail only: no flush of the received first.
+        with self.session.no_autoflush:
+            return self._by_ticket_ref(ref)
+
+    def _by_ticket_ref(self, ref: str) -> str | None:
         if ref.isdigit() and len(ref) <= 18:
             numbered = self.session.scalars(
                 select(OutboundMessage.ticket_id)

@@ -11,19 +11,24 @@ from __future__ import annotations
 
 import collections
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+import threading
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import select
+from google.protobuf.message import Message
+from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from crm.events.v1 import mailer_pb2
+from crm_events import EventType
 from crm_events.mailer import DELIVERY_BOUNCED, INBOUND_RECEIVED, RECIPIENT_COMPLAINED, RECIPIENT_UNSUBSCRIBED
 from crm_mailer import attachments
 from crm_mailer.inbound import reply, rules, subjects, threads, trust
 from crm_mailer.inbound.authcheck import Authenticator
-from crm_mailer.inbound.contacts import SenderDirectory, TryLater
+from crm_mailer.inbound.contacts import Sender, SenderDirectory, TryLater
 from crm_mailer.inbound.lookups import (
     BounceTokenVerifier,
     DatabaseThreadLookups,
@@ -58,6 +63,7 @@ from crm_platform.ids import new_id
 log = logging.getLogger(__name__)
 
 DMARC_REJECT = "dmarc_reject"  # a quarantine reason of our own, beside parse.QUARANTINE_REASONS
+M = TypeVar("M", bound=Message)
 RETRY_AFTER = timedelta(seconds=60)  # a stored message older than this, unprocessed, is tried again
 
 
@@ -86,6 +92,8 @@ class Pipeline:
     raw_url: str = "/v1/mailer/inbound/{id}/raw"
     authenticator: Authenticator | None = None  # our own SPF/DKIM/DMARC checks (MAILER_INBOUND_AUTH_CHECKS)
     attachments: AttachmentStore | None = None  # None: a message's files are not kept (nor announced)
+    # A batch's events, written together before its commit (``process_many``); None: each written when emitted.
+    batch_events: list[tuple[EventType[Any], Message, str]] | None = field(default=None, repr=False)
 
     # --- at the door ----------------------------------------------------------------------------------
     def check_recipient(self, address: str) -> RcptAnswer:
@@ -183,14 +191,15 @@ class Pipeline:
         return status
 
     def process_many(self, inbound_ids: Sequence[str]) -> list[str]:
-        """Classify and route several stored messages in one transaction (one SELECT ... FOR UPDATE, one COMMIT);
-        returns their statuses. Its counters are added up only once it committed. Should any of them fail, the
-        transaction is rolled back and each is processed on its own (``process``), so a bad message costs only
-        itself. Never raises."""
+        """Classify and route several stored messages in one transaction (one SELECT ... FOR UPDATE, one COMMIT,
+        contacts asked once per sender of the batch); returns their statuses. Its counters are added up only once
+        it committed. Should any of them fail, the transaction is rolled back and each is processed on its own
+        (``process``), so a bad message costs only itself. Never raises."""
         if len(inbound_ids) == 1:
             return [self.process(inbound_ids[0])]
         tally = _Tally(self.metrics)
-        counted = replace(self, metrics=tally)  # type: ignore[arg-type]
+        events: list[tuple[EventType[Any], Message, str]] = []
+        counted = replace(self, metrics=tally, senders=_SendersOfBatch(self.senders), batch_events=events)  # type: ignore[arg-type]
         try:
             with self.database.unit_of_work() as uow:
                 rows = {
@@ -203,13 +212,19 @@ class Pipeline:
                     )
                 }
                 statuses: dict[str, str] = {}
+                reads = {row.id: counted._read(row) for row in rows.values() if row.status == STORED}
+                counted.senders.prefetch(  # type: ignore[attr-defined]
+                    [(row.workspace_id, read) for row in rows.values() if (read := reads.get(row.id)) is not None]
+                )
                 for row in rows.values():
                     if row.status != STORED:  # another worker took it
                         statuses[row.id] = row.status
                         continue
-                    counted._process(uow, row)
+                    counted._process(uow, row, reads[row.id])
                     statuses[row.id] = row.status
                     tally.processed.labels(row.status).inc()
+                if events:  # the outbox rows of the whole batch in one INSERT
+                    uow.emit_many(events)
                 uow.commit()
         except Exception:  # noqa: BLE001 - whatever it was, each message is tried on its own and recorded
             log.warning("a batch of %d inbound messages failed; processing them one by one", len(inbound_ids))
@@ -231,9 +246,15 @@ class Pipeline:
         self.process_many(ids)
         return len(ids)
 
-    def _process(self, uow: UnitOfWork, row: InboundMessageRow) -> None:
+    def _read(self, row: InboundMessageRow) -> _Read:
+        """What a stored message is: parsed, its authentication checked, classified (None when quarantined)."""
         envelope = Envelope(mail_from=row.mail_from, rcpt_to=tuple(row.rcpt_to), client_ip=row.client_ip, helo=row.helo)
         message = parse(row.raw, envelope, self.settings.limits)
+        verdict = self._authentication(message)
+        return _Read(message, verdict, rules.classify(message) if message.quarantine is None else None)
+
+    def _process(self, uow: UnitOfWork, row: InboundMessageRow, read: _Read | None = None) -> None:
+        message, verdict, classified = read or self._read(row)
         row.sender = message.from_.key[:320] if message.from_ is not None else None
         row.subject = message.subject[:1000]
         row.subject_key = subjects.normalise_subject(message.subject)[:1000] or None
@@ -241,13 +262,12 @@ class Pipeline:
         row.defects = list(message.defects)
         for defect in message.defects:
             self.metrics.defects.labels(defect).inc()
-        verdict = self._authentication(message)
         row.auth = verdict.as_dict()
         row.spf, row.dkim, row.dmarc = (verdict.results.get(method) for method in trust.METHODS)
         row.dmarc_policy = verdict.dmarc_policy
-        if message.quarantine is not None:
-            return self._quarantine(row, message.quarantine, "the message could not be read safely")
-        found = rules.classify(message)
+        if message.quarantine is not None or classified is None:
+            return self._quarantine(row, message.quarantine or "", "the message could not be read safely")
+        found = classified
         row.kind, row.kind_why = found.kind, found.why
         self.metrics.kinds.labels(found.kind).inc()
         if row.workspace_id is None:
@@ -258,7 +278,8 @@ class Pipeline:
             self._bounces(uow, row, found)
         elif found.kind == "complaint" and found.complaint is not None:
             for outcome in rules.complaint_outcomes(found.complaint):
-                uow.emit(
+                self._emit(
+                    uow,
                     RECIPIENT_COMPLAINED,
                     mailer_pb2.RecipientComplained(recipient=outcome.recipient),
                     workspace_id=row.workspace_id,
@@ -268,7 +289,8 @@ class Pipeline:
             unsubscribe = rules.unsubscribe_outcome(message)
             if verdict.rejects or unsubscribe is None:
                 return self._quarantine(row, DMARC_REJECT, "an unsubscribe whose sender failed DMARC")
-            uow.emit(
+            self._emit(
+                uow,
                 RECIPIENT_UNSUBSCRIBED,
                 mailer_pb2.RecipientUnsubscribed(recipient=unsubscribe.recipient),
                 workspace_id=row.workspace_id,
@@ -278,6 +300,12 @@ class Pipeline:
             self._person(uow, row, message, verdict)
         else:  # automatic replies and delivery notices: kept, never a reply, never answered
             row.status = RECORDED
+
+    def _emit(self, uow: UnitOfWork, event_type: EventType[M], payload: M, *, workspace_id: str) -> None:
+        if self.batch_events is None:
+            uow.emit(event_type, payload, workspace_id=workspace_id)
+        else:
+            self.batch_events.append((event_type, payload, workspace_id))
 
     def _authentication(self, message: InboundMessage) -> trust.AuthVerdict:
         """The trusted relay's word, with our own checks where they run (never on mail too broken to route)."""
@@ -300,13 +328,19 @@ class Pipeline:
     def _workspace_of_original(self, uow: UnitOfWork, original_message_id: str | None) -> str | None:
         if not original_message_id:
             return None
-        return uow.session.scalars(
-            select(OutboundMessage.workspace_id).where(OutboundMessage.rfc822_message_id == original_message_id)
-        ).first()
+        with uow.session.no_autoflush:  # sent mail, which receiving never changes: the batch's rows need no flush
+            return uow.session.scalars(
+                select(OutboundMessage.workspace_id).where(OutboundMessage.rfc822_message_id == original_message_id)
+            ).first()
 
     def _bounced_message_id(self, uow: UnitOfWork, workspace_id: str, found: rules.Classification) -> str:
         """Our message a bounce is about, if we can tell: the one the VERP address we sent it from names (a
-        signed token), else the one whose Message-ID the bounce quotes; empty when neither is the workspace's."""
+        signed token), else the one whose Message-ID the bounce quotes; empty when neither is the workspace's.
+        Sent mail only, which receiving never changes: the batch's rows are not flushed for it."""
+        with uow.session.no_autoflush:
+            return self._sent_message_id(uow, workspace_id, found)
+
+    def _sent_message_id(self, uow: UnitOfWork, workspace_id: str, found: rules.Classification) -> str:
         claims = self.verify_bounce_token(found.token) if found.token else None
         if claims is not None and claims.workspace_id == workspace_id:
             named = uow.session.get(OutboundMessage, claims.message_id)
@@ -329,22 +363,19 @@ class Pipeline:
             if bounce.event_kind is None:
                 continue
             address = bounce.recipient.strip().lower()[:320]
-            counter = uow.session.get(SoftBounceRow, (workspace_id, address))
-            in_a_row = counter.in_a_row if counter is not None else 0
+            # A soft bounce is counted by one upsert, which returns the count with this one: two messages
+            # processed side by side about one address each add theirs (no read-modify-write to lose one).
+            in_a_row = count_soft_bounce(uow, workspace_id, address) - 1 if bounce.event_kind == "soft" else 0
             outcome = rules.bounce_outcome(bounce, soft_in_a_row=in_a_row, soft_limit=self.settings.soft_bounce_limit)
             if outcome is None:
                 continue
             if outcome.inactive_reason is None:  # a soft bounce under the limit: counted, nothing else
-                if counter is None:
-                    uow.session.add(SoftBounceRow(workspace_id=workspace_id, address=address, in_a_row=1))
-                else:
-                    counter.in_a_row, counter.last_at = in_a_row + 1, utcnow()
                 self.metrics.bounces.labels("soft").inc()
                 continue
-            if counter is not None:
-                uow.session.delete(counter)
+            reset_soft_bounces(uow, workspace_id, address)
             self.metrics.bounces.labels(outcome.event_kind).inc()
-            uow.emit(
+            self._emit(
+                uow,
                 DELIVERY_BOUNCED,
                 mailer_pb2.DeliveryBounced(
                     recipient=address,
@@ -397,7 +428,8 @@ class Pipeline:
                 self.attachments, uow.session, workspace_id=workspace_id, inbound_id=row.id, files=message.attachments
             )
             row.defects = [*row.defects, *defects]
-        uow.emit(
+        self._emit(
+            uow,
             INBOUND_RECEIVED,
             mailer_pb2.InboundReceived(
                 inbound_id=row.id,
@@ -430,6 +462,103 @@ class Pipeline:
     def _drop(self, row: InboundMessageRow, reason: str, why: str) -> None:
         row.status, row.dropped_why = DROPPED, why
         self.metrics.dropped.labels(reason).inc()
+
+
+def count_soft_bounce(uow: UnitOfWork, workspace_id: str, address: str) -> int:
+    """Add a soft bounce to the address's counter (``INSERT ... ON CONFLICT DO UPDATE SET in_a_row = in_a_row +
+    1``) and return its count, this one included."""
+    connection = uow.session.connection()
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    table = SoftBounceRow.__table__
+    statement = dialect.insert(table).values(workspace_id=workspace_id, address=address, in_a_row=1, last_at=utcnow())
+    statement = statement.on_conflict_do_update(
+        index_elements=[table.c.workspace_id, table.c.address],
+        set_={"in_a_row": table.c.in_a_row + 1, "last_at": statement.excluded.last_at},
+    ).returning(table.c.in_a_row)
+    return int(connection.execute(statement).scalar_one())
+
+
+def reset_soft_bounces(uow: UnitOfWork, workspace_id: str, address: str) -> None:
+    """A hard outcome resets the address's count of soft bounces in a row."""
+    table = SoftBounceRow.__table__
+    uow.session.connection().execute(
+        delete(table).where(table.c.workspace_id == workspace_id, table.c.address == address)
+    )
+
+
+@dataclass(frozen=True)
+class _Read:
+    message: InboundMessage
+    verdict: trust.AuthVerdict
+    found: rules.Classification | None  # None: quarantined before classification
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter((self.message, self.verdict, self.found))
+
+    def sender_to_find(self) -> tuple[str, str] | None:
+        """The sender ``_person`` will find or create (a person's mail, not rejected by DMARC, with a From)."""
+        if self.found is None or self.found.kind != "person" or self.verdict.rejects or self.message.from_ is None:
+            return None
+        return self.message.from_.key, self.message.from_.name
+
+
+PREFETCH_THREADS = 4  # contacts calls of a batch side by side
+
+
+class _SendersOfBatch:
+    """A batch's contacts: each sender (workspace, address) is found or created once for the whole batch, its
+    other messages get the same contact (not created by them). ``prefetch`` asks for the batch's senders side by
+    side before its messages are processed, one call each, only those the processing will ask for. Failures are
+    not kept: the processing asks again, and a failure there rolls the batch back (done again message by
+    message)."""
+
+    _pool: ThreadPoolExecutor | None = None
+    _pool_lock = threading.Lock()
+
+    def __init__(self, senders: SenderDirectory) -> None:
+        self._senders = senders
+        self._found: dict[tuple[str, str], Sender] = {}
+        self._given: set[tuple[str, str]] = set()
+
+    @classmethod
+    def _executor(cls) -> ThreadPoolExecutor:
+        with cls._pool_lock:
+            if cls._pool is None:
+                cls._pool = ThreadPoolExecutor(PREFETCH_THREADS, thread_name_prefix="mailer-inbound-contacts")
+            return cls._pool
+
+    def prefetch(self, reads: Sequence[tuple[str | None, _Read]]) -> None:
+        wanted: dict[tuple[str, str], str] = {}
+        for workspace_id, read in reads:
+            sender = read.sender_to_find()
+            if workspace_id and sender is not None:
+                wanted.setdefault((workspace_id, sender[0]), sender[1])
+        if len(wanted) < 2:  # one is asked when it is needed
+            return
+
+        def ask(key: tuple[str, str], name: str) -> None:
+            try:
+                self._found[key] = self._senders.find_or_create(workspace_id=key[0], address=key[1], name=name)
+            except Exception:
+                log.debug("prefetching contact %s failed", key[1], exc_info=True)
+
+        for done in [self._executor().submit(ask, key, name) for key, name in wanted.items()]:
+            done.result()
+
+    def find_or_create(self, *, workspace_id: str, address: str, name: str) -> Sender:
+        key = (workspace_id, address)
+        known = self._found.get(key)
+        if known is None:
+            known = self._found[key] = self._senders.find_or_create(
+                workspace_id=workspace_id, address=address, name=name
+            )
+        if key in self._given:  # the batch's first message from this sender is the one that created the contact
+            return replace(known, created=False)
+        self._given.add(key)
+        return known
+
+    def workspace_exists(self, workspace_id: str) -> bool:
+        return self._senders.workspace_exists(workspace_id)
 
 
 class _Tally:

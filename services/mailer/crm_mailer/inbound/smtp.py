@@ -4,8 +4,9 @@ Recipients are checked at RCPT time (an address that is not ours is refused with
 accepts mail it would have to bounce later: no backscatter); a message over ``MAILER_INBOUND_MAX_BYTES`` is
 refused with 552 (announced in EHLO's SIZE, checked against MAIL FROM's SIZE= and while DATA arrives);
 STARTTLS is offered when a certificate is configured. DATA is answered 250 only once the original is stored
-(committed, with the other DATA commands that arrived meanwhile: ``GroupCommit``); each message is then processed on
-the executor, so a slow contacts call never holds the session."""
+(committed, with the other DATA commands that arrived meanwhile: ``GroupCommit``); the stored messages are then
+processed in batches on a thread of their own (``BatchProcessor``), so a slow contacts call never holds the
+session."""
 
 from __future__ import annotations
 
@@ -76,12 +77,12 @@ def authenticator_of(settings: MailerSettings) -> Authenticator | None:
 class GroupCommit:
     """DATA's group commit: the originals of the DATA commands that arrive while one batch is being stored wait,
     and are stored together next (one INSERT, one COMMIT: ``Pipeline.receive_many``), up to ``max_batch``. Each
-    DATA is answered once its original is committed; each stored message is then processed on the executor
-    (``Pipeline.process``). A batch that cannot be stored is stored again message by message, so
+    DATA is answered once its original is committed; the stored messages are then handed to the ``BatchProcessor``.
+    A batch that cannot be stored is stored again message by message, so
     one bad message refuses only itself (451)."""
 
-    def __init__(self, pipeline: Pipeline, executor: ThreadPoolExecutor, *, max_batch: int = 50) -> None:
-        self.pipeline, self.executor, self.max_batch = pipeline, executor, max_batch
+    def __init__(self, pipeline: Pipeline, processor: BatchProcessor, *, max_batch: int = 50) -> None:
+        self.pipeline, self.processor, self.max_batch = pipeline, processor, max_batch
         self._queue: queue.SimpleQueue[tuple[bytes, Envelope, Future[InboundMessageRow]] | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="mailer-inbound-store", daemon=True)
         self._thread.start()
@@ -128,21 +129,61 @@ class GroupCommit:
             return
         for (_raw, _envelope, done), row in zip(batch, rows, strict=True):
             done.set_result(row)
-        try:  # each in a transaction of its own, side by side: a batch's transaction would hold the rows it
-            # changes (a soft bounce's counter) for the whole batch and make the others wait
-            for row in rows:
-                self.executor.submit(self.pipeline.process, row.id)
-        except RuntimeError:  # the executor is shut down: the stored rows wait for ``process_stored``
-            log.warning("inbound messages stored while stopping are processed later")
+        self.processor.submit([row.id for row in rows])
+
+
+class BatchProcessor:
+    """Processing of the stored messages in batches, on one thread: the ids stored while a batch is being
+    processed wait, and are processed together next (``Pipeline.process_many``: one transaction, one COMMIT, the
+    contacts asked once per sender of the batch), up to ``max_batch``. One thread, so no two batches wait on each
+    other's rows (a soft bounce's counter); a batch in which one message fails is done again message by message
+    (``process_many``), so a poison message holds back only itself. What is still queued at ``stop`` is processed
+    before it returns; a message stored and never processed (the process died) is found by ``process_stored``."""
+
+    def __init__(self, pipeline: Pipeline, *, max_batch: int = 50) -> None:
+        self.pipeline, self.max_batch = pipeline, max_batch
+        self._queue: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="mailer-inbound-process", daemon=True)
+        self._thread.start()
+
+    def submit(self, inbound_ids: list[str]) -> None:
+        for inbound_id in inbound_ids:
+            self._queue.put(inbound_id)
+
+    def stop(self) -> None:
+        """Process what was handed in, then stop."""
+        self._queue.put(None)
+        self._thread.join()
+
+    def _run(self) -> None:
+        stopping = False
+        while not stopping:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            while len(batch) < self.max_batch:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stopping = True
+                    break
+                batch.append(more)
+            try:
+                self.pipeline.process_many(batch)
+            except Exception:  # never raises; should it, the messages stay stored for ``process_stored``
+                log.exception("processing a batch of %d inbound messages failed", len(batch))
 
 
 class InboundHandler:
     """aiosmtpd's hooks: blocking work (the database, contacts) runs on the executor, not the event loop."""
 
-    def __init__(self, pipeline: Pipeline, executor: ThreadPoolExecutor, store: GroupCommit | None = None) -> None:
+    def __init__(self, pipeline: Pipeline, executor: ThreadPoolExecutor, store: GroupCommit) -> None:
         self.pipeline = pipeline
         self.executor = executor
-        self.store = store or GroupCommit(pipeline, executor)
+        self.store = store
         # Recipients taken lately (address -> until when): the next RCPT to one is answered on the event loop,
         # not behind the batches being processed on the executor. Only 250s are kept, for ACCEPTED_SECONDS (the
         # workspace check itself is cached for minutes); refusals are asked, and counted, each time.
@@ -198,7 +239,8 @@ class Listener:
         self.pipeline = pipeline
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mailer-inbound")
         self.stop_event = threading.Event()
-        self.store = GroupCommit(pipeline, self.executor)
+        self.processor = BatchProcessor(pipeline)
+        self.store = GroupCommit(pipeline, self.processor)
         self.controller = Controller(
             InboundHandler(pipeline, self.executor, self.store),
             hostname=host,
@@ -228,6 +270,7 @@ class Listener:
         self.stop_event.set()
         self.controller.stop()
         self.store.stop()
+        self.processor.stop()
         self.executor.shutdown(wait=True, cancel_futures=False)
 
 

@@ -17,7 +17,7 @@ from tests.support.infra import free_port
 from tests.support.stack import running
 
 from .conftest import INBOUND_DOMAIN, Inbound, crlf, fixture
-from .test_smtp_inbound import _metric, person_mail
+from .test_smtp_inbound import _metric, person_mail, received_events
 
 
 def test_mail_sent_at_once_over_several_connections_is_all_stored_and_processed(inbound: Inbound) -> None:
@@ -93,3 +93,34 @@ def test_a_batch_in_which_one_message_fails_is_done_one_by_one_and_counted_once(
     assert _metric('crm_mailer_inbound_kinds_total{kind="bounce"}') == kinds + 1
     assert _metric('crm_mailer_inbound_bounces_total{kind="hard"}') == hard + 1
     assert _metric('crm_mailer_inbound_processed_total{status="recorded"}') == recorded + 1
+
+
+def test_a_batch_asks_contacts_once_per_sender_and_only_the_first_message_created_the_contact(
+    inbound: Inbound,
+) -> None:
+    acme = inbound.contacts.workspace()
+    pipeline = smtp.pipeline_of(inbound.mailer.rt)
+    to = (inbound.address(acme),)
+    rows = pipeline.receive_many(
+        [
+            (person_mail(subject="Hola"), Envelope(mail_from="ana@example.com", rcpt_to=to)),
+            (crlf(fixture("postfix_dsn_hard.eml")), Envelope(mail_from="", rcpt_to=to)),
+            (person_mail(subject="Otra cosa"), Envelope(mail_from="ana@example.com", rcpt_to=to)),
+            (  # a second sender: the batch's senders are asked for side by side before processing
+                person_mail(subject="Hola").replace(b"Ana Ruiz <ana@", b"Luis Gil <luis@"),
+                Envelope(mail_from="luis@example.com", rcpt_to=to),
+            ),
+        ],
+        channel="smtp",
+    )
+
+    statuses = pipeline.process_many([row.id for row in rows])
+
+    events = {e.inbound_id: e for e in received_events(inbound)}
+    first, second = events[rows[0].id], events[rows[2].id]
+    luis = events[rows[3].id]
+    assert statuses == ["routed", RECORDED, "routed", "routed"]
+    assert first.contact_id == second.contact_id != ""
+    assert (first.contact_created, second.contact_created) == (True, False)
+    assert (luis.sender, luis.contact_created) == ("luis@example.com", True)
+    assert luis.contact_id not in ("", first.contact_id)
