@@ -42,9 +42,12 @@ AUTH_TIMED_OUT, BAD_FRAME = 4002, 4003
 
 
 class VisitorSession(Protocol):
-    workspace_id: str
-    conversation_id: str
-    visitor_id: str
+    @property
+    def workspace_id(self) -> str: ...
+    @property
+    def conversation_id(self) -> str: ...
+    @property
+    def visitor_id(self) -> str: ...
 
 
 VisitorVerifier = Callable[[Runtime, str], VisitorSession]
@@ -56,7 +59,7 @@ def widget_verifier() -> VisitorVerifier | None:
         from crm_conversations.widget.tokens import verify_visitor_token  # type: ignore[import-not-found]
     except ImportError:
         return None
-    return verify_visitor_token  # type: ignore[no-any-return]
+    return verify_visitor_token
 
 
 class Refused(Exception):

@@ -16,10 +16,10 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from google.protobuf.message import Message
-from sqlalchemy import delete, select
+from sqlalchemy import Table, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from crm.events.v1 import mailer_pb2
@@ -480,7 +480,7 @@ def count_soft_bounce(uow: UnitOfWork, workspace_id: str, address: str) -> int:
 
 def reset_soft_bounces(uow: UnitOfWork, workspace_id: str, address: str) -> None:
     """A hard outcome resets the address's count of soft bounces in a row."""
-    table = SoftBounceRow.__table__
+    table = cast(Table, SoftBounceRow.__table__)
     uow.session.connection().execute(
         delete(table).where(table.c.workspace_id == workspace_id, table.c.address == address)
     )

@@ -11,10 +11,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import parseaddr
-from typing import Any
+from typing import Any, cast
 
 from google.protobuf.message import Message
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Table, bindparam, select, update
 
 from crm.events.v1 import mailer_pb2
 from crm_events import EventType
@@ -240,9 +240,10 @@ def attempt(message: OutboundMessage, transport: Transport, composer: Composer, 
     return tried("sent", ATTEMPT_SENT, None)
 
 
+_OUTBOUND = cast(Table, OutboundMessage.__table__)
 _WRITE_BACK = (
-    update(OutboundMessage.__table__)
-    .where(OutboundMessage.__table__.c.id == bindparam("b_id"))
+    update(_OUTBOUND)
+    .where(_OUTBOUND.c.id == bindparam("b_id"))
     .values(
         status=bindparam("b_status"),
         attempts=bindparam("b_attempts"),
