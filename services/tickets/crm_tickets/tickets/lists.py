@@ -66,13 +66,11 @@ class Listed:
     sla: SlaRow | None
 
 
-def _order_columns(sort: rules.Sort, *, by_tag: bool = False) -> list[Any]:
+def _order_columns(sort: rules.Sort) -> list[Any]:
     if sort.key == "number":
         return [Ticket.number]
     if sort.key == "updated":
         return [Ticket.updated_at, Ticket.id]
-    if by_tag:  # the same values, read from the tag index (workspace_id, tag, created_at, ticket_id)
-        return [TicketTag.created_at, TicketTag.ticket_id]
     return [Ticket.created_at, Ticket.id]
 
 
@@ -124,10 +122,11 @@ def _after(columns: list[Any], values: list[Any], *, descending: bool) -> Any:
     return and_(first_bound, condition) if len(columns) > 1 else condition
 
 
-def _by_tag_index(sort: rules.Sort, filters: TicketFilter) -> bool:
-    """Whether the page reads the tag's rows in creation order (its index) and joins their tickets: a tag in the
-    creation order. Any other order probes the tag of each ticket its own index reads."""
-    return bool(filters.tag) and sort.key == "created"
+def _by_tag_index(sort: rules.Sort, filters: TicketFilter, *, own_contacts: bool) -> bool:
+    """Whether the page is the tag's rows in creation order (a range of its index, stopped after limit + 1) and
+    then their tickets: a tag alone in the creation order, for a caller who sees every contact. With any other
+    order or filter, each ticket its own index reads is probed for the tag."""
+    return sort.key == "created" and not own_contacts and _filter_shape(filters) == _TAG_ALONE
 
 
 def _clean_tag(tag: str) -> str:
@@ -165,6 +164,9 @@ def _filter_shape(filters: TicketFilter) -> tuple[Any, ...]:
     )
 
 
+_TAG_ALONE = (False, 0, False, False, True, False, False, False, False, False, False)
+
+
 def _parameters(caller: Caller, filters: TicketFilter) -> dict[str, Any]:
     """The values of the filters' parameters (``_statement`` names them)."""
     values: dict[str, Any] = {"workspace_id": caller.workspace_id, "viewer": caller.user_id}
@@ -197,7 +199,7 @@ def _filtered(query: Any, shape: _Shape) -> Any:
         query = query.where(Ticket.responsible_id == bindparam("responsible"))
     if priority:
         query = query.where(Ticket.priority == bindparam("priority"))
-    if tag and not shape.by_tag:  # by_tag: the query's FROM is the tag's rows already
+    if tag:
         query = query.where(
             exists().where(
                 TicketTag.workspace_id == bindparam("workspace_id"),
@@ -228,28 +230,38 @@ def _filtered(query: Any, shape: _Shape) -> Any:
 def _statement(shape: _Shape, dialect: str) -> tuple[Any, Any]:
     """The page's statement for a shape (its tickets, their SLA rows and tags, in the order), with the type of
     its rows; built once per shape, so that a request only binds values (``Database.read``)."""
-    query = select(*_TICKET_COLUMNS)
-    if shape.by_tag:
-        query = query.select_from(TicketTag).join(
-            Ticket, and_(Ticket.id == TicketTag.ticket_id, Ticket.workspace_id == TicketTag.workspace_id)
-        )
-        query = query.where(TicketTag.workspace_id == bindparam("workspace_id"), TicketTag.tag == bindparam("tag"))
-    query = _filtered(query.where(Ticket.workspace_id == bindparam("workspace_id")), shape)
-    if shape.own_contacts:
-        query = visibility.owned_by(
-            query, Ticket.contact_id, workspace_id=bindparam("workspace_id"), owner_id=bindparam("viewer")
-        )
     sort = shape.sort
-    if shape.priority:
-        query = query.where(Ticket.priority == bindparam("rank_priority"))
+    order_of = (lambda column: column.desc()) if sort.descending else (lambda column: column.asc())
+    if shape.by_tag:
+        # The tag's rows first, in their own query: the planner then knows it reads limit + 1 of them (joined to
+        # tickets with the workspace's condition on both, it expected a tenth of them to match and chose a
+        # parallel plan whose workers cost 30 ms to start; bench/tickets_scale.md).
+        columns = [TicketTag.created_at, TicketTag.ticket_id]
+        tagged = select(TicketTag.ticket_id).where(
+            TicketTag.workspace_id == bindparam("workspace_id"), TicketTag.tag == bindparam("tag")
+        )
+        if shape.after:
+            positions = [bindparam(f"after_{n}") for n in range(len(columns))]
+            tagged = tagged.where(_after(columns, positions, descending=sort.descending))
+        rows = tagged.order_by(*map(order_of, columns)).limit(bindparam("limit")).subquery("tagged")
+        page = select(*_TICKET_COLUMNS).join_from(rows, Ticket, Ticket.id == rows.c.ticket_id)
+        page = page.where(Ticket.workspace_id == bindparam("workspace_id"))
         columns = [Ticket.created_at, Ticket.id]
     else:
-        columns = _order_columns(sort, by_tag=shape.by_tag)
-    if shape.after:
-        positions = [bindparam(f"after_{n}") for n in range(len(columns))]
-        query = query.where(_after(columns, positions, descending=sort.descending))
-    order = [column.desc() if sort.descending else column.asc() for column in columns]
-    page = query.order_by(*order).limit(bindparam("limit"))
+        query = _filtered(select(*_TICKET_COLUMNS).where(Ticket.workspace_id == bindparam("workspace_id")), shape)
+        if shape.own_contacts:
+            query = visibility.owned_by(
+                query, Ticket.contact_id, workspace_id=bindparam("workspace_id"), owner_id=bindparam("viewer")
+            )
+        if shape.priority:
+            query = query.where(Ticket.priority == bindparam("rank_priority"))
+            columns = [Ticket.created_at, Ticket.id]
+        else:
+            columns = _order_columns(sort)
+        if shape.after:
+            positions = [bindparam(f"after_{n}") for n in range(len(columns))]
+            query = query.where(_after(columns, positions, descending=sort.descending))
+        page = query.order_by(*map(order_of, columns)).limit(bindparam("limit"))
     statement = _with_details(page, columns, descending=sort.descending, dialect=dialect)
     row = namedtuple("ListedRow", [column.key for column in statement.selected_columns])  # type: ignore[misc]
     return statement, row
@@ -268,16 +280,12 @@ def _with_details(page: Any, columns: list[Any], *, descending: bool, dialect: s
         .scalar_subquery()
         .label("tag_list")
     )
-    order = [rows.c[_SAME_VALUE.get(column.key, column.key)] for column in columns]
+    order = [rows.c[column.key] for column in columns]
     return (
         select(rows, *(sla.c[name].label(f"sla_{name}") for name in _SLA_COLUMNS), tag_list)
         .select_from(rows.outerjoin(sla, sla.c.ticket_id == rows.c.id))
         .order_by(*(column.desc() if descending else column.asc() for column in order))
     )
-
-
-# The tag index's column that holds a ticket's own value under another name.
-_SAME_VALUE = {"ticket_id": "id"}
 
 
 def _listed(row: Any) -> Listed:
@@ -312,7 +320,8 @@ def list_tickets(
             own_contacts = not visibility.sees_all(uow.session, caller)
     parameters = _parameters(caller, filters)
     parameters["limit"] = limit + 1
-    shape = _Shape(_filter_shape(filters), sort, _by_tag_index(sort, filters), position is not None, own_contacts)
+    by_tag = _by_tag_index(sort, filters, own_contacts=own_contacts)
+    shape = _Shape(_filter_shape(filters), sort, by_tag, position is not None, own_contacts)
     database = uow.database
     if sort.key == "priority":
         rows = _by_priority(database, shape, parameters, position, limit + 1)
@@ -356,11 +365,13 @@ def _by_priority(
 def views_bar(uow: UnitOfWork, *, caller: Caller) -> dict[str, Any]:
     """The views bar's counts for the caller: from the counters when it sees every contact of the workspace,
     counted over its own contacts' tickets when it sees only those (an agent of a restricting workspace)."""
+    if caller.is_admin:
+        return rules.views_bar(counts.read(uow.database, caller.workspace_id), me=caller.user_id)
     with uow:
         session = uow.session
         read_only(session)
         if visibility.sees_all(session, caller):
-            rows = counts.read(session, caller.workspace_id)
+            rows = counts.read(uow.database, caller.workspace_id)
         else:
             query = visibility.restrict(
                 select(Ticket.status, Ticket.responsible_id, func.count())
