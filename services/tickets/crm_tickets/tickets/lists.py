@@ -317,6 +317,7 @@ def list_tickets(
         own_contacts = False
     else:
         with uow:
+            read_only(uow.session)
             own_contacts = not visibility.sees_all(uow.session, caller)
     parameters = _parameters(caller, filters)
     parameters["limit"] = limit + 1
