@@ -94,7 +94,7 @@ bench-realtime: setup
 	cd bench && ../$(PYTHON) realtime_scale.py
 
 bench-tickets: setup
-	$(PYTHON) bench/tickets_scale.py
+	$(PYTHON) bench/tickets_scale.py $(ARGS)
 
 bench-reports: setup
 	$(PYTHON) bench/reports_scale.py $(ARGS)

@@ -97,12 +97,19 @@ class ContactVisibility:
         """``query`` left with the rows whose contact the caller may see; in SQL, so a page is still full."""
         if self.sees_all(session, caller):
             return query
+        return self.owned_by(query, contact_id, workspace_id=caller.workspace_id, owner_id=caller.user_id)
+
+    def owned_by(
+        self, query: Q, contact_id: ColumnElement[Any] | QueryableAttribute[Any], *, workspace_id: Any, owner_id: Any
+    ) -> Q:
+        """``query`` left with the rows whose contact is a live one of ``owner_id`` (``restrict`` for a caller who
+        sees only its own contacts); the ids are values or bind parameters (a statement built once)."""
         known = self.contacts.c
         return query.where(
             exists().where(
-                known.workspace_id == caller.workspace_id,
+                known.workspace_id == workspace_id,
                 known.contact_id == contact_id,
-                known.owner_id == caller.user_id,
+                known.owner_id == owner_id,
                 known.deleted.is_(False),
             )
         )

@@ -300,8 +300,9 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def ticket_part(row: TicketSla | None) -> dict[str, Any] | None:
-    """A ticket's ``sla``: None when no policy applies (or its deadlines are not computed yet)."""
+def ticket_part(row: Any) -> dict[str, Any] | None:
+    """A ticket's ``sla``: None when no policy applies (or its deadlines are not computed yet). ``row``: its
+    TicketSla, or anything with the same attributes (a list's Core row of them)."""
     if row is None or row.policy_id is None:
         return None
     return {
@@ -312,5 +313,5 @@ def ticket_part(row: TicketSla | None) -> dict[str, Any] | None:
         "update_met": row.update_met,
         "solution_due_at": _iso(row.solution_due_at),
         "solution_met": row.solution_met,
-        "breached": _breached(row),
+        "breached": [target for target in rules.TARGETS if getattr(row, f"{target}_breached_at") is not None],
     }

@@ -10,14 +10,16 @@ serialize its concurrent writers as the ticket number's counter already does.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import event, inspect, select
+from sqlalchemy import bindparam, event, inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from crm_platform.db import Database
 from crm_tickets.tickets.models import Ticket, TicketViewCount
 from crm_tickets.tickets.rules import NEW
 
@@ -46,13 +48,17 @@ def add(session: Session, deltas: Counter[Key]) -> None:
     connection.execute(statement, rows)
 
 
-def read(session: Session, workspace_id: str) -> list[tuple[str, str | None, int]]:
-    """The workspace's (status, responsible or None, tickets) rows."""
-    found = session.execute(
-        select(TicketViewCount.status, TicketViewCount.responsible_id, TicketViewCount.tickets).where(
-            TicketViewCount.workspace_id == workspace_id, TicketViewCount.tickets != 0
-        )
+@functools.cache
+def _counters() -> Any:
+    """The views bar's read of a workspace's counters, built once (``Database.read``)."""
+    return select(TicketViewCount.status, TicketViewCount.responsible_id, TicketViewCount.tickets).where(
+        TicketViewCount.workspace_id == bindparam("workspace_id"), TicketViewCount.tickets != 0
     )
+
+
+def read(database: Database, workspace_id: str) -> list[tuple[str, str | None, int]]:
+    """The workspace's (status, responsible or None, tickets) rows; one read outside a transaction."""
+    found = database.read(_counters(), {"workspace_id": workspace_id})
     return [(status, who or None, int(n)) for status, who, n in found]
 
 

@@ -79,8 +79,15 @@ class TicketTag(Base):
     workspace_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     ticket_id: Mapped[str] = mapped_column(String(36), ForeignKey("tickets.id"), primary_key=True)
     tag: Mapped[str] = mapped_column(String(50), primary_key=True)
+    # The ticket's created_at, copied (it never changes), so that a tag's page in the default order is a range of
+    # the tag's index stopped after limit + 1 rows instead of a read of every ticket with the tag. Written with
+    # the tag by every writer. Nullable in the database for one release only (the previous release inserts tags
+    # without it during a rolling upgrade); this code always sets it.
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=True)
 
-    __table_args__ = (Index("ix_ticket_tags_workspace_id_tag", "workspace_id", "tag", "ticket_id"),)
+    __table_args__ = (
+        Index("ix_ticket_tags_workspace_id_tag_created_at", "workspace_id", "tag", "created_at", "ticket_id"),
+    )
 
 
 class TicketViewCount(Base):

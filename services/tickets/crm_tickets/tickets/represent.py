@@ -7,10 +7,22 @@ from typing import Any
 
 from crm.tickets.v1 import tickets_pb2
 from crm_tickets.sla.represent import ticket_sla
+from crm_tickets.sla.service import ticket_part
+from crm_tickets.tickets.lists import Listed
 from crm_tickets.tickets.models import StatusChange, Ticket
 
 
 def ticket(row: Ticket, tags: list[str] | None = None) -> dict[str, Any]:
+    """A ticket read with the ORM (one ticket: its SLA row loaded with it)."""
+    return _ticket(row, tags, ticket_sla(row))
+
+
+def listed(item: Listed) -> dict[str, Any]:
+    """A ticket of a list: its Core row (the ticket's columns), its tags, its SLA row."""
+    return _ticket(item.ticket, item.tags, ticket_part(item.sla))
+
+
+def _ticket(row: Any, tags: list[str] | None, sla: dict[str, Any] | None) -> dict[str, Any]:
     return {
         "id": row.id,
         "number": row.number,
@@ -37,7 +49,7 @@ def ticket(row: Ticket, tags: list[str] | None = None) -> dict[str, Any]:
         "first_response_at": _iso(row.first_response_at),
         "solved_at": _iso(row.solved_at),
         "closed_at": _iso(row.closed_at),
-        "sla": ticket_sla(row),  # the SLA feature's part: its deadlines, loaded with the ticket
+        "sla": sla,  # the SLA feature's part: its deadlines, loaded with the ticket
     }
 
 
@@ -55,7 +67,8 @@ def status_change(row: StatusChange) -> dict[str, Any]:
     }
 
 
-def ticket_message(row: Ticket) -> tickets_pb2.Ticket:
+def ticket_message(row: Any) -> tickets_pb2.Ticket:
+    """A ticket (its ORM object or a list's Core row) as the gRPC API shows it."""
     message = tickets_pb2.Ticket(
         id=row.id,
         contact_id=row.contact_id,

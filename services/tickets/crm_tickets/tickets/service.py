@@ -112,6 +112,11 @@ def move_status(
     return True
 
 
+def tag_row(ticket: Ticket, tag: str) -> dict[str, Any]:
+    """A tag of a ticket as its table holds it: with the ticket's creation time (the tag index's order)."""
+    return {"workspace_id": ticket.workspace_id, "ticket_id": ticket.id, "tag": tag, "created_at": ticket.created_at}
+
+
 def _record_opening(uow: UnitOfWork, ticket: Ticket, *, tags: Sequence[str], reason: str) -> None:
     """What opening a ticket writes, whoever opens it: the row, its tags, the first history row (from nothing to
     its status) and tickets.ticket.opened."""
@@ -120,7 +125,7 @@ def _record_opening(uow: UnitOfWork, ticket: Ticket, *, tags: Sequence[str], rea
     if tags:
         uow.session.execute(
             insert(TicketTag),
-            [{"workspace_id": ticket.workspace_id, "ticket_id": ticket.id, "tag": tag} for tag in tags],
+            [tag_row(ticket, tag) for tag in tags],
         )
     _record_change(uow, ticket, None, actor_id=ticket.opened_by, reason=reason, at=ticket.created_at)
     uow.emit(
@@ -362,7 +367,7 @@ def update(
             if tags:
                 session.execute(
                     insert(TicketTag),
-                    [{"workspace_id": ticket.workspace_id, "ticket_id": ticket.id, "tag": tag} for tag in tags],
+                    [tag_row(ticket, tag) for tag in tags],
                 )
             current_tags, changed = sorted(tags), True
         if not changed:

@@ -182,7 +182,7 @@ def list_tickets(query: TicketQuery):  # type: ignore[no-untyped-def]
         limit=query.limit,
         cursor=query.cursor,
     )
-    return json_response(page.body(lambda shown: represent.ticket(shown.ticket, shown.tags)))
+    return json_response(page.body(represent.listed))
 
 
 @api.get(

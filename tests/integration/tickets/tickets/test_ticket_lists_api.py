@@ -99,6 +99,22 @@ def test_sorts_walk_every_page_by_cursor(desk: Desk, five: dict[str, Any], sort:
     assert [x["id"] for p in pages for x in p] == [five["t"][i] for i in order]
 
 
+def test_a_tag_walks_every_page_by_cursor_and_follows_changed_tags(desk: Desk, five: dict[str, Any]) -> None:
+    t = five["t"]
+    assert desk.patch(t[4], {"tags": ["Hardware", "zeta"]}).status_code == 200  # tagged after it was opened
+    assert desk.patch(t[0], {"tags": ["billing"]}).status_code == 200  # no longer hardware
+
+    newest = every_page(desk.api, "/v1/tickets?tag=hardware", desk.headers, limit=1)
+    oldest = every_page(desk.api, "/v1/tickets?tag=hardware&sort=created", desk.headers, limit=1)
+
+    assert [[x["id"] for x in page] for page in newest] == [[t[4]], [t[2]]]
+    assert [x["tags"] for page in newest for x in page] == [["hardware", "zeta"], ["hardware", "vip"]]
+    assert [x["id"] for page in oldest for x in page] == [t[2], t[4]]
+    assert ids(desk, "tag=hardware&status=solved") == [t[4]]
+    assert ids(desk, "tag=billing&sort=-number") == [t[1], t[0]]
+    assert ids(desk, "tag=vip&contact_id=" + five["ana"]) == []
+
+
 def test_a_cursor_of_another_sort_or_made_up_is_422_on_cursor(desk: Desk, five: dict[str, Any]) -> None:
     cursor = desk.get("/v1/tickets?sort=number&limit=2").get_json()["next_cursor"]
 
@@ -210,3 +226,4 @@ def test_another_workspace_counts_and_lists_none_of_them(
     )
     assert other.get(f"/v1/tickets?contact_id={five['ana']}").get_json()["items"] == []
     assert other.get("/v1/tickets?number=1").get_json()["items"] == []
+    assert other.get("/v1/tickets?tag=hardware").get_json()["items"] == []
