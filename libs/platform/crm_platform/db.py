@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import functools
+import json
 import time
 import weakref
-from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,7 +18,6 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
-    Dialect,
     Engine,
     Index,
     Insert,
@@ -28,7 +28,6 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    bindparam,
     create_engine,
     event,
     func,
@@ -37,14 +36,13 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Compiled
 from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.types import TypeDecorator
 
 from crm_events import EventType
 from crm_platform import events
+from crm_platform.driver import _MISSING, _column_values, _DriverInsert, _DriverRead
 from crm_platform.errors import NotFound, Word
 from crm_platform.ids import is_uuid
 
@@ -136,9 +134,21 @@ def get_in_workspace(session: Session, model: type[Row], row_id: str, *, workspa
     return row
 
 
+def json_loads(document: str | bytes) -> Any:
+    """``json.loads`` for the values of JSON columns, with the empty object and list (most of them: a contact's
+    location, messengers, custom fields) answered without the parser. Each call gives a new object, as
+    ``json.loads`` does; bytes are UTF-8, as PostgreSQL sends them."""
+    if document == b"{}" or document == "{}":
+        return {}
+    if document == b"[]" or document == "[]":
+        return []
+    return json.loads(document.decode() if isinstance(document, bytes) else document)
+
+
 def create_db_engine(url: str, **kwargs: Any) -> Engine:
     """An engine tuned for the backend: WAL and a busy timeout on SQLite, a pool that pings idle connections on
-    PostgreSQL."""
+    PostgreSQL; JSON values read with ``json_loads``."""
+    kwargs.setdefault("json_deserializer", json_loads)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
 
@@ -188,113 +198,6 @@ def _ping_idle_connections(engine: Engine) -> None:
             engine.dialect.do_ping(dbapi_connection)
         except Exception as exc:  # whatever the driver raises, the connection is not usable
             raise DisconnectionError(f"pinging an idle connection failed: {exc}") from exc  # the pool reconnects
-
-
-@dataclass(frozen=True)
-class _DriverRead:
-    """A Core SELECT of columns compiled once for psycopg and run on its cursor, with SQLAlchemy's type
-    processing.
-
-    For the hottest reads (another service's ``GetContact``): SQLAlchemy's execution and result machinery
-    (the connection wrapper, the isolation level switched and reset, the result's metadata built from the
-    cursor's description on every call) cost more CPU than psycopg's whole round trip. The parameters and
-    the values in the rows go through the same bind and result processors as with ``Connection.execute``.
-    """
-
-    compiled: Compiled
-    bind_processors: tuple[tuple[str, Callable[[Any], Any]], ...]
-    result_processors: tuple[tuple[int, Callable[[Any], Any]], ...]
-
-    @classmethod
-    def compile(cls, query: Select[Any], dialect: Dialect) -> _DriverRead:
-        compiled = query.compile(dialect=dialect)
-        if getattr(compiled, "post_compile_params", None):  # IN lists are rendered per execution by SQLAlchemy
-            raise ValueError("Database.read on the driver takes no expanding (IN) parameters")
-        escaped = getattr(compiled, "escaped_bind_names", None) or {}
-        binds = (
-            (escaped.get(name, name), bind.type.dialect_impl(dialect).bind_processor(dialect))
-            for name, bind in compiled.binds.items()
-        )
-        results = (
-            (index, column.type.dialect_impl(dialect).result_processor(dialect, None))
-            for index, column in enumerate(query.selected_columns)
-        )
-        return cls(
-            compiled=compiled,
-            bind_processors=tuple((name, process) for name, process in binds if process is not None),
-            result_processors=tuple((index, process) for index, process in results if process is not None),
-        )
-
-    @property
-    def sql(self) -> str:
-        return self.compiled.string
-
-    def bind(self, parameters: Mapping[str, Any]) -> MutableMapping[str, Any]:
-        bound = self.compiled.construct_params(parameters)
-        assert bound is not None  # None only without parameters
-        for name, process in self.bind_processors:
-            bound[name] = process(bound[name])
-        return bound
-
-    def rows(self, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-        if not self.result_processors:
-            return rows
-        processed = []
-        for row in rows:
-            values = list(row)
-            for index, process in self.result_processors:
-                values[index] = process(values[index])
-            processed.append(tuple(values))
-        return processed
-
-
-@dataclass(frozen=True)
-class _DriverInsert:
-    """A table's INSERT of one set of columns, compiled once for psycopg and sent on its cursor with plain
-    dicts (``UnitOfWork.insert`` on PostgreSQL).
-
-    SQLAlchemy's execution of a Core INSERT (the execution context, the parameters' defaults and processing,
-    the result object) cost about as much CPU as the database's work for a create's five small INSERTs. This
-    sends what SQLAlchemy would send: the given columns plus every column with a Python default (its value
-    computed as SQLAlchemy does), each value through the column type's bind processor; columns given none
-    and without a Python default are left out, for their server default or sequence.
-    """
-
-    sql: str
-    columns: tuple[tuple[str, Any, Callable[[Any], Any] | None], ...]  # key, Python default, bind processor
-
-    @classmethod
-    def compile(cls, table: Table, keys: frozenset[str], dialect: Dialect) -> _DriverInsert | None:
-        """None when a column's default is not a Python value or callable (SQLAlchemy's own path then)."""
-        chosen = []
-        for column in table.columns:
-            default = column.default
-            if column.key not in keys and default is None:
-                continue
-            if default is not None and not (default.is_scalar or default.is_callable):
-                return None
-            chosen.append(column)
-        values = {column.key: bindparam(column.key, type_=column.type) for column in chosen}
-        statement = insert(table).inline().values(values)  # no RETURNING: sent in a pipeline too
-        compiled = statement.compile(dialect=dialect)
-        escaped = getattr(compiled, "escaped_bind_names", None) or {}
-        if escaped or getattr(compiled, "positiontup", None):
-            return None  # named %(key)s parameters only
-        columns = []
-        for column in chosen:
-            default = column.default
-            value = _MISSING if default is None else default
-            columns.append((column.key, value, column.type.dialect_impl(dialect).bind_processor(dialect)))
-        return cls(sql=compiled.string, columns=tuple(columns))
-
-    def parameters(self, row: Mapping[str, Any]) -> dict[str, Any]:
-        bound = {}
-        for key, default, process in self.columns:
-            value = row.get(key, _MISSING)
-            if value is _MISSING:
-                value = default.arg(None) if default.is_callable else default.arg
-            bound[key] = process(value) if process is not None else value
-        return bound
 
 
 @dataclass
@@ -634,25 +537,6 @@ class UnitOfWork:
 def _insert_new_ids(table: Table, dialect: str) -> Insert:
     insert_of = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return insert_of(table).on_conflict_do_nothing().returning(table.c.event_id)
-
-
-_MISSING = object()
-
-
-def _column_values(row: Any) -> dict[str, Any]:
-    """The INSERT parameters of a new ORM object, as the ORM's flush sends them: a value that was not set
-    (or None, where None means no value) becomes the column's Python default, else NULL; the values are also
-    set on the object, as a flush does. (For tables without server-only defaults, attribute = column key.)"""
-    state = row.__dict__
-    values = {}
-    for column in row.__table__.columns:
-        value = state.get(column.key, _MISSING)
-        if value is _MISSING or (value is None and not column.type.should_evaluate_none):
-            default = column.default
-            value = None if default is None else default.arg(None) if default.is_callable else default.arg
-            set_committed_value(row, column.key, value)
-        values[column.key] = value
-    return values
 
 
 def _is_processed_events_conflict(exc: IntegrityError) -> bool:

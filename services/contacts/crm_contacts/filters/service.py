@@ -53,7 +53,7 @@ def list_page(uow: UnitOfWork, *, caller: Caller, params: Mapping[str, str]) -> 
         params = with_saved_filter(session, caller, params)
         context = sql.context_for(session, caller, params)
         request = rules.parse_list_request(params, context, allowed_fields=contact_fields())
-        chosen = sql.contacts(session, caller, request.filter, *Contact.__table__.columns)
+        chosen = sql.contacts(session, caller, request.filter, *Contact.__table__.columns, _type_key())
         created_range = request.filter.created_from is not None or request.filter.created_before is not None
         page = sql.ordered_page(chosen, request.sort, request.after, request.limit, created_range=created_range)
         rows = session.execute(page).all()
@@ -61,11 +61,16 @@ def list_page(uow: UnitOfWork, *, caller: Caller, params: Mapping[str, str]) -> 
         if len(rows) > request.limit:
             rows = rows[: request.limit]
             next_cursor = rules.encode_cursor(request.sort, sql.cursor_values(rows[-1], request.sort))
-        type_keys = type_keys_of(session, caller.workspace_id)
-        items = [represent.as_dict(c, type_keys.get(c.type_id or "")) for c in _plain_contacts(session, rows)]
+        items = [represent.as_dict(c, c.type_key) for c in _plain_contacts(session, rows)]
     if request.fields is not None:
         items = [{key: item[key] for key in request.fields} for item in items]
     return {"items": items, "next_cursor": next_cursor}
+
+
+@cache
+def _type_key() -> Any:
+    """The key of each contact's type, read with the page (one query less than the workspace's types apart)."""
+    return select(ContactType.key).where(ContactType.id == Contact.type_id).scalar_subquery().label("type_key")
 
 
 # A page's emails, phones, tags and interests in one query (PostgreSQL): the ids as one array parameter,

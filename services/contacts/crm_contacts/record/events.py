@@ -44,7 +44,7 @@ def announce(
     """
     uow.emit(event_type, payload, workspace_id=contact.workspace_id)
     if kind is not None:
-        history.record(
+        history.write(
             uow,
             workspace_id=contact.workspace_id,
             contact_id=contact.id,

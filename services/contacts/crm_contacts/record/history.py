@@ -52,3 +52,28 @@ def record(
     )
     uow.insert(HistoryEntry, entry)
     return entry
+
+
+def write(
+    uow: UnitOfWork,
+    *,
+    workspace_id: str,
+    contact_id: str,
+    kind: str,
+    actor_id: str | None,
+    data: dict[str, Any] | None = None,
+) -> None:
+    """``record`` for a writer that needs no entry back (every event's entry): the same row, sent as a plain dict,
+    without building the ORM object."""
+    uow.insert(
+        HistoryEntry,
+        {
+            "id": new_id(),
+            "workspace_id": workspace_id,
+            "contact_id": contact_id,
+            "kind": kind,
+            "actor_id": actor_id,
+            "data": data or {},
+            "created_at": utcnow(),
+        },
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any, NamedTuple
 from urllib.parse import quote
@@ -75,12 +76,18 @@ def campaign_eligible(contact: Contact | Summary) -> bool:
     return contact.status != LOST and not contact.blocked and contact.deleted_at is None
 
 
+# What ``quote(value, safe="@")`` leaves as it is (its always-safe characters and "@"): most addresses.
+_QUOTED_AS_IS = re.compile(r"[A-Za-z0-9_.~@-]*\Z")
+
+
 def links(contact: Contact) -> dict[str, str | None]:
     """Ways to reach the contact: WhatsApp click-to-chat from the primary phone, and a mailto link."""
     phone, email = primary_phone(contact), primary_email(contact)
     return {
         "whatsapp": f"https://wa.me/{phone.lstrip('+')}" if phone else None,
-        "mailto": f"mailto:{quote(email, safe='@')}" if email else None,
+        "mailto": (f"mailto:{email}" if _QUOTED_AS_IS.match(email) else f"mailto:{quote(email, safe='@')}")
+        if email
+        else None,
     }
 
 
