@@ -13,7 +13,7 @@ import hashlib
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -233,6 +233,26 @@ class AttachmentStore:
             .order_by(files.created_at, files.id)
         ).mappings()
         return [StoredAttachment(service=self.service, **{k: row[k] for k in _FIELDS}) for row in rows]
+
+    def of_owners(
+        self, session: Session, *, workspace_id: str, owner_ids: Sequence[str]
+    ) -> dict[str, list[StoredAttachment]]:
+        """The files of each of several owners (a page of messages), oldest first, in one query; an owner with
+        none is left out."""
+        found: dict[str, list[StoredAttachment]] = {}
+        if not owner_ids:
+            return found
+        files = self.tables.files.c
+        rows = session.execute(
+            select(self.tables.files)
+            .where(files.workspace_id == workspace_id, files.owner_id.in_(list(owner_ids)))
+            .order_by(files.created_at, files.id)
+        ).mappings()
+        for row in rows:
+            found.setdefault(row["owner_id"], []).append(
+                StoredAttachment(service=self.service, **{k: row[k] for k in _FIELDS})
+            )
+        return found
 
     def chunks(self, stored: StoredAttachment) -> Iterator[bytes]:
         """The bytes of a file, in order, at most 64 KiB at a time; no transaction stays open between pieces."""

@@ -81,6 +81,13 @@ def files_of(session: Session, database: Database, *, workspace_id: str, message
     return _reader(database).of_owner(session, workspace_id=workspace_id, owner_id=message_id)
 
 
+def files_by_message(
+    session: Session, database: Database, *, workspace_id: str, message_ids: list[str]
+) -> dict[str, list[StoredAttachment]]:
+    """The files of a page of messages, by message id, in one query."""
+    return _reader(database).of_owners(session, workspace_id=workspace_id, owner_ids=message_ids)
+
+
 def refs(files: list[StoredAttachment]) -> tuple[attachments_pb2.AttachmentRef, ...]:
     """What the mailer is handed instead of the bytes."""
     return tuple(stored.ref() for stored in files)

@@ -13,8 +13,8 @@ def file(stored: StoredAttachment) -> dict[str, Any]:
     return {"id": stored.id, "filename": stored.filename, "content_type": stored.content_type, "size": stored.size}
 
 
-def message(row: Message | Any) -> dict[str, Any]:
-    """A message, or a page's row of its columns (``service.LISTED_COLUMNS``)."""
+def message(row: Message | Any, files: list[StoredAttachment]) -> dict[str, Any]:
+    """A message, or a page's row of its columns (``service.LISTED_COLUMNS``), with its files."""
     return {
         "id": row.id,
         "conversation_id": row.conversation_id,
@@ -29,5 +29,6 @@ def message(row: Message | Any) -> dict[str, Any]:
         "delivery": (
             {"status": row.delivery_status, "detail": row.delivery_detail} if row.delivery_status is not None else None
         ),
+        "attachments": [file(stored) for stored in files],
         "created_at": row.created_at.isoformat(),
     }

@@ -234,9 +234,9 @@ LISTED_COLUMNS = (
 
 def list_page(
     uow: UnitOfWork, *, caller: Caller, conversation_id: str, limit: int, after_id: str | None, latest: bool = False
-) -> list[Any]:
+) -> tuple[list[Any], dict[str, list[StoredAttachment]]]:
     """A page of a conversation's messages (rows of ``LISTED_COLUMNS``), oldest first (``latest``: newest
-    first); one row more than ``limit`` says a next page exists."""
+    first), one row more than ``limit`` saying a next page exists; and the files of the page's messages."""
     with uow:
         conversations.require_visible(uow.session, caller, conversation_id)
         query = select(*LISTED_COLUMNS).where(
@@ -246,7 +246,11 @@ def list_page(
             query = query.where(Message.id < after_id if latest else Message.id > after_id)
         order = Message.id.desc() if latest else Message.id
         # On the session's connection: plain Core rows, without the ORM's execution and loading steps.
-        return list(uow.session.connection().execute(query.order_by(order).limit(limit + 1)))
+        rows = list(uow.session.connection().execute(query.order_by(order).limit(limit + 1)))
+        files = attachments.files_by_message(
+            uow.session, uow.database, workspace_id=caller.workspace_id, message_ids=[row.id for row in rows[:limit]]
+        )
+        return rows, files
 
 
 def already_received(session: Session, workspace_id: str, inbound_id: str) -> bool:

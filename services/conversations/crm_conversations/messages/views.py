@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, ConfigDict, Field
@@ -69,7 +69,7 @@ class MessageOut(BaseModel):
     channel: str
     delivery: Delivery | None
     created_at: str
-    attachments: list[FileOut] | None = Field(default=None, description="in the answer to POST: the files it carries")
+    attachments: list[FileOut] = Field(description="the files it carries (GET .../attachments/{attachment_id})")
 
 
 class MessagePage(BaseModel):
@@ -103,7 +103,7 @@ def add_message(path: ConversationPath, body: MessageIn):  # type: ignore[no-unt
     )
     with rt.database.unit_of_work() as uow:
         files = attachments.files_of(uow.session, rt.database, workspace_id=message.workspace_id, message_id=message.id)
-    return json_response({**represent.message(message), "attachments": [represent.file(f) for f in files]}, 201)
+    return json_response(represent.message(message, files), 201)
 
 
 @api.get(
@@ -113,7 +113,7 @@ def add_message(path: ConversationPath, body: MessageIn):  # type: ignore[no-unt
 )
 def list_messages(path: ConversationPath, query: MessageQuery):  # type: ignore[no-untyped-def]
     latest = query.order == "latest"
-    rows: list[Any] = service.list_page(
+    rows, files = service.list_page(
         runtime().database.unit_of_work(),
         caller=caller(),
         conversation_id=path.conversation_id,
@@ -121,4 +121,5 @@ def list_messages(path: ConversationPath, query: MessageQuery):  # type: ignore[
         after_id=paging.after_id(query.cursor),
         latest=latest,
     )
-    return json_response(paging.cut(rows, query.limit, key=lambda row: row.id).body(represent.message))
+    page = paging.cut(rows, query.limit, key=lambda row: row.id)
+    return json_response(page.body(lambda row: represent.message(row, files.get(row.id, []))))

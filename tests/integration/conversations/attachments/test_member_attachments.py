@@ -95,12 +95,18 @@ def test_a_members_file_goes_out_with_the_email_and_downloads_with_safe_headers(
     assert [(f["id"], f["filename"], f["size"]) for f in sent.get_json()["attachments"]] == [
         (file_id, "invoice 42.pdf", len(PDF))
     ]
+    plain = inbox.client.post(
+        f"/v1/conversations/{conversation_id}/messages", json={"body": "Thanks!"}, headers=headers
+    )
+    listed = inbox.client.get(f"/v1/conversations/{conversation_id}/messages", headers=headers).get_json()["items"]
+    assert [[f["filename"] for f in m["attachments"]] for m in listed] == [["invoice 42.pdf"], []]  # as the agent sees
+    assert [m["id"] for m in listed] == [sent.get_json()["id"], plain.get_json()["id"]]
     with mailer_peer.rt.database.unit_of_work() as uow:
-        [queued] = uow.session.scalars(select(OutboundMessage)).all()
+        [queued, _thanks] = uow.session.scalars(select(OutboundMessage).order_by(OutboundMessage.created_at)).all()
         assert [(a["service"], a["attachment_id"]) for a in queued.attachments or []] == [("conversations", file_id)]
 
-    assert deliver(mailer_peer, transport) == 1
-    [mail] = sink.received
+    assert deliver(mailer_peer, transport) == 2
+    mail = next(m for m in sink.received if m.is_multipart() and list(m.iter_attachments()))
     [part] = list(mail.iter_attachments())
     assert part.get_filename() == "invoice 42.pdf"
     assert part.get_content() == PDF
