@@ -11,7 +11,7 @@ PYPROJECTS := $(wildcard libs/*/pyproject.toml services/*/pyproject.toml)
 
 LOCALE_PACKAGES := libs/platform/crm_platform $(patsubst %/__init__.py,%,$(wildcard services/*/crm_*/__init__.py))
 
-.PHONY: setup run up messages test bench-contacts bench-conversations bench-realtime bench-tickets bench-reports test-unit test-integration test-contract test-e2e lint bench protos check-protos clean
+.PHONY: setup run up messages test bench-contacts bench-conversations bench-panel bench-realtime bench-tickets bench-reports test-unit test-integration test-contract test-e2e lint bench protos check-protos clean
 
 setup: $(VENV_STAMP) $(PROTO_STAMP)
 
@@ -89,6 +89,9 @@ bench-contacts: setup
 
 bench-conversations: setup
 	cd bench && ../$(PYTHON) conversations_scale.py $(ARGS)
+
+bench-panel: setup
+	cd bench && ../$(PYTHON) panel_scale.py $(ARGS)
 
 bench-realtime: setup
 	cd bench && ../$(PYTHON) realtime_scale.py
