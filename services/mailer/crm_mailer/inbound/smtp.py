@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Session
@@ -38,6 +38,7 @@ from crm_mailer.settings import MailerSettings
 from crm_platform.service import Runtime
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MAX_RECIPIENTS = 100  # of one message; a relay splits larger fan-outs
 RETRY_STORED_SECONDS = 30.0
@@ -74,27 +75,20 @@ def authenticator_of(settings: MailerSettings) -> Authenticator | None:
     )
 
 
-class GroupCommit:
-    """DATA's group commit: the originals of the DATA commands that arrive while one batch is being stored wait,
-    and are stored together next (one INSERT, one COMMIT: ``Pipeline.receive_many``), up to ``max_batch``. Each
-    DATA is answered once its original is committed; the stored messages are then handed to the ``BatchProcessor``.
-    A batch that cannot be stored is stored again message by message, so
-    one bad message refuses only itself (451)."""
+class Batches(Generic[T]):
+    """One thread handling what is put in batches: what arrives while a batch is being handled waits, and goes
+    together in the next one, up to ``max_batch``. ``stop`` handles what was put before it, then ends the thread."""
 
-    def __init__(self, pipeline: Pipeline, processor: BatchProcessor, *, max_batch: int = 50) -> None:
-        self.pipeline, self.processor, self.max_batch = pipeline, processor, max_batch
-        self._queue: queue.SimpleQueue[tuple[bytes, Envelope, Future[InboundMessageRow]] | None] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._run, name="mailer-inbound-store", daemon=True)
+    def __init__(self, name: str, handle: Callable[[list[T]], None], *, max_batch: int) -> None:
+        self.handle, self.max_batch = handle, max_batch
+        self._queue: queue.SimpleQueue[T | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
-    def store(self, raw: bytes, envelope: Envelope) -> Future[InboundMessageRow]:
-        """The stored row, once committed (or the error that kept it from being stored)."""
-        done: Future[InboundMessageRow] = Future()
-        self._queue.put((raw, envelope, done))
-        return done
+    def put(self, item: T) -> None:
+        self._queue.put(item)
 
     def stop(self) -> None:
-        """Store what was handed in, then stop."""
         self._queue.put(None)
         self._thread.join()
 
@@ -114,7 +108,31 @@ class GroupCommit:
                     stopping = True
                     break
                 batch.append(more)
-            self._store(batch)
+            self.handle(batch)
+
+
+class GroupCommit:
+    """DATA's group commit: the originals of the DATA commands that arrive while one batch is being stored wait,
+    and are stored together next (one INSERT, one COMMIT: ``Pipeline.receive_many``), up to ``max_batch``. Each
+    DATA is answered once its original is committed; the stored messages are then handed to the ``BatchProcessor``.
+    A batch that cannot be stored is stored again message by message, so
+    one bad message refuses only itself (451)."""
+
+    def __init__(self, pipeline: Pipeline, processor: BatchProcessor, *, max_batch: int = 50) -> None:
+        self.pipeline, self.processor = pipeline, processor
+        self._batches: Batches[tuple[bytes, Envelope, Future[InboundMessageRow]]] = Batches(
+            "mailer-inbound-store", self._store, max_batch=max_batch
+        )
+
+    def store(self, raw: bytes, envelope: Envelope) -> Future[InboundMessageRow]:
+        """The stored row, once committed (or the error that kept it from being stored)."""
+        done: Future[InboundMessageRow] = Future()
+        self._batches.put((raw, envelope, done))
+        return done
+
+    def stop(self) -> None:
+        """Store what was handed in, then stop."""
+        self._batches.stop()
 
     def _store(self, batch: list[tuple[bytes, Envelope, Future[InboundMessageRow]]]) -> None:
         try:
@@ -141,40 +159,22 @@ class BatchProcessor:
     before it returns; a message stored and never processed (the process died) is found by ``process_stored``."""
 
     def __init__(self, pipeline: Pipeline, *, max_batch: int = 50) -> None:
-        self.pipeline, self.max_batch = pipeline, max_batch
-        self._queue: queue.SimpleQueue[str | None] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._run, name="mailer-inbound-process", daemon=True)
-        self._thread.start()
+        self.pipeline = pipeline
+        self._batches: Batches[str] = Batches("mailer-inbound-process", self._process, max_batch=max_batch)
 
     def submit(self, inbound_ids: list[str]) -> None:
         for inbound_id in inbound_ids:
-            self._queue.put(inbound_id)
+            self._batches.put(inbound_id)
 
     def stop(self) -> None:
         """Process what was handed in, then stop."""
-        self._queue.put(None)
-        self._thread.join()
+        self._batches.stop()
 
-    def _run(self) -> None:
-        stopping = False
-        while not stopping:
-            first = self._queue.get()
-            if first is None:
-                return
-            batch = [first]
-            while len(batch) < self.max_batch:
-                try:
-                    more = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    stopping = True
-                    break
-                batch.append(more)
-            try:
-                self.pipeline.process_many(batch)
-            except Exception:  # never raises; should it, the messages stay stored for ``process_stored``
-                log.exception("processing a batch of %d inbound messages failed", len(batch))
+    def _process(self, batch: list[str]) -> None:
+        try:
+            self.pipeline.process_many(batch)
+        except Exception:  # never raises; should it, the messages stay stored for ``process_stored``
+            log.exception("processing a batch of %d inbound messages failed", len(batch))
 
 
 class InboundHandler:
