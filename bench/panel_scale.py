@@ -35,7 +35,7 @@ import psycopg
 from conversations_scale import JWT_SECRET, log, percentile
 from support.infra import BenchError, free_port_block, fresh_database
 
-PER_WORKSPACE, TICKETS_EACH, TARGET_MS = 50, 3, 50
+PER_WORKSPACE, TICKETS_EACH, NOTES_EACH, TARGET_MS = 50, 3, 2, 50
 
 
 def _wait_for_port(port: int, timeout: float = 60.0) -> None:
@@ -95,9 +95,12 @@ def main() -> int:
 
     from crm_contacts.app import SERVICE as CONTACTS
     from crm_contacts.members.models import Member
+    from crm_contacts.notes.models import Note
     from crm_contacts.record.models import Contact
     from crm_contacts.record.rules import search_key
     from crm_contacts.record.workspace import Workspace
+    from crm_contacts.sources.defaults import seed as seed_sources
+    from crm_contacts.sources.models import Source
     from crm_conversations.app import SERVICE
     from crm_platform import migrations, service_tokens
     from crm_platform.auth import mint_for
@@ -136,6 +139,10 @@ def main() -> int:
             for w, ws in enumerate(workspaces):
                 uow.session.add(Workspace(id=ws, name=f"Bench {w}", default_region="ES"))
             uow.session.flush()
+            for ws in workspaces:
+                seed_sources(uow.session, ws)
+            uow.session.flush()
+            web = dict(uow.session.execute(select(Source.workspace_id, Source.id).where(Source.key == "web")).all())
             for ws, member in assignees:
                 uow.session.add(
                     Member(
@@ -162,8 +169,12 @@ def main() -> int:
                             phones=[],
                             tags=[],
                             interests=[],
+                            source_id=web[ws],
                         )
                     )
+                    for k in range(NOTES_EACH):
+                        note = Note(id=new_id(), workspace_id=ws, contact_id=contact_id, author_id="b", body=f"N{k}")
+                        uow.session.add(note)
             uow.commit()
         seeder.close()
         tickets_seeder = bootstrap(TICKETS, load_settings("tickets", {**common, "TICKETS_DATABASE_URL": tickets_url}))
@@ -227,6 +238,10 @@ def main() -> int:
                 raise BenchError(f"the assignee did not come from contacts: {assignee}")
             if not (tickets["available"] and len(tickets["items"]) == TICKETS_EACH):
                 raise BenchError(f"the tickets did not come from tickets: {tickets}")
+            if not (body["notes"]["available"] and len(body["notes"]["items"]) == NOTES_EACH):
+                raise BenchError(f"the notes did not come from contacts: {body['notes']}")
+            if not (contact["source"] and contact["source"]["key"] == "web"):
+                raise BenchError(f"the source did not come from contacts: {contact['source']}")
             # The loaded database gives each contact one conversation: the list of its others is asked for
             # (the same query) and is empty.
             if any(c["id"] == row[0] for c in body["recent_conversations"]):

@@ -71,6 +71,9 @@ GRPC_CALLERS = {
     "GetContactAccess": ("tickets", "conversations"),
     # Every service checks that a token's workspace exists (crm_platform.workspaces) before serving it.
     "GetWorkspace": ("tickets", "conversations", "mailer", "reports"),
+    # The conversations side panel: the contact's notes and the name of its source.
+    "ListContactNotes": ("conversations",),
+    "GetSource": READERS,
 }
 
 

@@ -7,7 +7,9 @@ from typing import Any
 from crm.contacts.v1 import contacts_pb2, contacts_pb2_grpc
 from crm_contacts.contacts import create, emailstatus, reads
 from crm_contacts.members.grpc import MembersRpc
+from crm_contacts.notes.grpc import NotesRpc
 from crm_contacts.record import access, represent
+from crm_contacts.sources.grpc import SourcesRpc
 from crm_contacts.workspaces.grpc import WorkspacesRpc
 from crm_platform import context
 from crm_platform.service import Runtime
@@ -34,6 +36,7 @@ def to_message(summary: represent.Summary) -> contacts_pb2.Contact:
         phones=[p.number for p in sorted(summary.phones, key=lambda p: not p.is_primary)],
         campaign_eligible=represent.campaign_eligible(summary),
         language=summary.language or "",
+        source_id=summary.source_id or "",
     )
     message.created_at.FromDatetime(summary.created_at)
     return message
@@ -44,7 +47,7 @@ def record_message(record: reads.Record) -> contacts_pb2.Contact:
     return to_message(represent.summary(record.contact, record.type_key))
 
 
-class ContactsServicer(MembersRpc, WorkspacesRpc, contacts_pb2_grpc.ContactsServiceServicer):
+class ContactsServicer(MembersRpc, NotesRpc, SourcesRpc, WorkspacesRpc, contacts_pb2_grpc.ContactsServiceServicer):
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
 

@@ -114,6 +114,7 @@ def _summary_query() -> Any:
             contact.c.language,
             contact.c.created_at,
             kind.c.key,
+            contact.c.source_id,
             email.c.id,
             email.c.address,
             email.c.is_primary,
@@ -154,7 +155,7 @@ def get_summary(database: Database, *, workspace_id: str, contact_id: str) -> re
             emails[email_id] = represent.EmailSummary(address, email_primary, email_status, reason)
         if phone_id is not None and phone_id not in phones:
             phones[phone_id] = represent.PhoneSummary(number, phone_primary)
-    name, stage_id, status, owner_id, blocked, language, created_at, type_key = rows[0][:8]
+    name, stage_id, status, owner_id, blocked, language, created_at, type_key, source_id = rows[0][:9]
     return represent.Summary(
         id=contact_id,
         workspace_id=workspace_id,
@@ -169,6 +170,7 @@ def get_summary(database: Database, *, workspace_id: str, contact_id: str) -> re
         deleted_at=None,
         emails=list(emails.values()),
         phones=list(phones.values()),
+        source_id=source_id,
     )
 
 

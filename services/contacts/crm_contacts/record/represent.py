@@ -42,6 +42,7 @@ class Summary(NamedTuple):
     deleted_at: datetime | None
     emails: list[EmailSummary]  # in the contact's order
     phones: list[PhoneSummary]  # in the contact's order
+    source_id: str | None = None
 
 
 def summary(contact: Contact, type_key: str | None) -> Summary:
@@ -60,6 +61,7 @@ def summary(contact: Contact, type_key: str | None) -> Summary:
         deleted_at=contact.deleted_at,
         emails=[EmailSummary(e.address, e.is_primary, e.status, e.inactive_reason) for e in contact.emails],
         phones=[PhoneSummary(p.number, p.is_primary) for p in contact.phones],
+        source_id=contact.source_id,
     )
 
 

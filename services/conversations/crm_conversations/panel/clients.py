@@ -1,4 +1,5 @@
-"""What the side panel asks other services: the contact's full card (contacts) and its tickets (tickets)."""
+"""What the side panel asks other services: the contact's full card, its notes and its source's name (contacts),
+and its tickets (tickets)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,24 @@ class ContactDetails:
     phone: str | None
     created_at: datetime | None
     language: str | None
+    source_id: str | None = None
+
+
+@dataclass(frozen=True)
+class NoteLine:
+    id: str
+    body: str
+    author_id: str
+    pinned: bool
+    created_at: datetime | None
+
+
+@dataclass(frozen=True)
+class SourceName:
+    id: str
+    key: str | None
+    name_es: str
+    name_en: str
 
 
 @dataclass(frozen=True)
@@ -32,6 +51,14 @@ class TicketLine:
 class PanelSources(Protocol):
     def contact(self, contact_id: str) -> ContactDetails:
         """Raises NotFound for a contact gone, Unavailable when contacts cannot be asked."""
+        ...
+
+    def notes(self, contact_id: str, limit: int) -> list[NoteLine]:
+        """Pinned first, then newest; raises NotFound or Unavailable like ``contact``."""
+        ...
+
+    def source(self, source_id: str) -> SourceName:
+        """Raises NotFound for a source gone, Unavailable when contacts cannot be asked."""
         ...
 
     def tickets(self, contact_id: str, limit: int) -> list[TicketLine]:
@@ -60,7 +87,27 @@ class GrpcPanelSources:
             phone=found.phone or None,
             created_at=found.created_at.ToDatetime().replace(tzinfo=None) if found.HasField("created_at") else None,
             language=found.language or None,
+            source_id=found.source_id or None,
         )
+
+    def notes(self, contact_id: str, limit: int) -> list[NoteLine]:
+        answer = self._contacts.call(
+            "ListContactNotes", contacts_pb2.ListContactNotesRequest(contact_id=contact_id, limit=limit)
+        )
+        return [
+            NoteLine(
+                id=n.id,
+                body=n.body,
+                author_id=n.author_id,
+                pinned=n.pinned,
+                created_at=n.created_at.ToDatetime().replace(tzinfo=None) if n.HasField("created_at") else None,
+            )
+            for n in answer.notes
+        ]
+
+    def source(self, source_id: str) -> SourceName:
+        found = self._contacts.call("GetSource", contacts_pb2.GetSourceRequest(source_id=source_id))
+        return SourceName(id=found.id, key=found.key or None, name_es=found.name_es, name_en=found.name_en)
 
     def tickets(self, contact_id: str, limit: int) -> list[TicketLine]:
         answer = self._tickets.call(

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from crm_conversations.panel import service
 from crm_conversations.panel.clients import GrpcPanelSources
 from crm_platform.clients.contacts import GrpcContactDirectory
-from crm_platform.web import SECURITY, caller, json_response, runtime
+from crm_platform.web import SECURITY, caller, json_response, runtime, translator
 
 api = APIBlueprint(
     "conversation_panel",
@@ -29,6 +29,7 @@ class PanelOut(BaseModel):
     conversation_id: str
     assignee: dict[str, Any] | None
     contact: dict[str, Any]
+    notes: dict[str, Any] = Field(description="the contact's latest notes, pinned first; available false on failure")
     recent_conversations: list[dict[str, Any]]
     tickets: dict[str, Any]
 
@@ -36,8 +37,8 @@ class PanelOut(BaseModel):
 @api.get(
     "/<conversation_id>/panel",
     responses={200: PanelOut},
-    summary="The side panel in one call: the assignee, the contact, its other conversations and its tickets "
-    "(tickets.available is false while the tickets service cannot answer)",
+    summary="The side panel in one call: the assignee, the contact and its source, its notes, its other "
+    "conversations and its tickets (tickets.available is false while the tickets service cannot answer)",
 )
 def get_panel(path: ConversationPath):  # type: ignore[no-untyped-def]
     rt = runtime()
@@ -47,5 +48,6 @@ def get_panel(path: ConversationPath):  # type: ignore[no-untyped-def]
         GrpcPanelSources(rt.grpc, tickets_timeout=rt.service_settings.panel_tickets_timeout_seconds),
         caller=caller(),
         conversation_id=path.conversation_id,
+        language=translator().locale,
     )
     return json_response(body)

@@ -70,8 +70,15 @@ def test_the_panel_shows_the_assignee_the_contact_its_other_conversations_and_ti
     )
     assert opened.status_code == 201, opened.get_json()
     url = f"/v1/conversations/{current['id']}/panel"
+    from crm_contacts.notes import service as notes
+    from crm_platform.context import Caller
+
+    author = Caller(workspace_id=acme, user_id=luis, role="admin")
+    for body in ("Prefers email", "Called about the invoice"):
+        notes.add(contacts_peer_service.rt.database.unit_of_work(), caller=author, contact_id=ana, body=body)
 
     panel = inbox.client.get(url, headers=headers)
+    spanish = inbox.client.get(url, headers={**headers, "Accept-Language": "es"}).get_json()
 
     assert panel.status_code == 200, panel.get_json()
     body = panel.get_json()
@@ -83,7 +90,12 @@ def test_the_panel_shows_the_assignee_the_contact_its_other_conversations_and_ti
         "ana@example.com",
         True,
     )
-    assert contact["created_at"] is not None and "language" in contact and "source" in contact
+    assert contact["created_at"] is not None and "language" in contact
+    assert (contact["source"]["key"], contact["source"]["name"]) == ("manual", "Sales rep")  # created by a member
+    assert spanish["contact"]["source"]["name"] == "Comercial"
+    assert body["notes"]["available"] is True
+    assert [n["body"] for n in body["notes"]["items"]] == ["Called about the invoice", "Prefers email"]  # newest first
+    assert all(n["author_id"] == luis and n["created_at"] for n in body["notes"]["items"])
     assert [c["subject"] for c in body["recent_conversations"]] == [older["subject"]]
     assert body["tickets"] == {
         "available": True,
