@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import grpc
+import pytest
+
+from crm.contacts.v1 import contacts_pb2 as rpc
+from crm.contacts.v1 import contacts_pb2_grpc
 from crm.events.v1 import contacts_pb2
+from crm_contacts.app import SERVICE
 from crm_platform.events import payload_of
+from crm_platform.grpc_server import GrpcServer
 from tests.integration.contacts.support.activity_world import World
+from tests.support import service_keys
 from tests.support.stack import problem_fields
 
 
@@ -121,3 +129,39 @@ def test_a_note_is_only_reachable_through_its_own_contact(world: World) -> None:
     assert world.patch(f"/v1/contacts/{bob}/notes/{note['id']}", {"body": "hijacked"}).status_code == 404
     assert world.post(f"/v1/contacts/{bob}/notes/{note['id']}/pin").status_code == 404
     assert world.delete(f"/v1/contacts/{bob}/notes/{note['id']}").status_code == 404
+
+
+def test_grpc_notes_answer_the_side_panel_with_the_forwarded_users_visibility(world: World) -> None:
+    mine, theirs = world.contact(owner=world.agent), world.contact(name="Eva's", owner=world.other_agent)
+    add_note(world, mine, "Prefers email")
+    add_note(world, mine, "Called twice")
+    add_note(world, theirs, "Not for Luis")
+    world.agents_see_only_their_own()
+    agent_token = world.headers(world.agent)["Authorization"].removeprefix("Bearer ")
+    service = "crm.contacts.v1.ContactsService"
+    as_luis = service_keys.credentials("conversations", service, user_token=agent_token)
+    server = GrpcServer(
+        [(b, world.api.rt.metrics) for b in SERVICE.grpc_bindings(world.api.rt)],
+        address="127.0.0.1:0",
+        settings=world.api.rt.settings,
+    )
+    server.start()
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+            stub = contacts_pb2_grpc.ContactsServiceStub(channel)
+            listed = stub.ListContactNotes(rpc.ListContactNotesRequest(contact_id=mine), metadata=as_luis, timeout=5)
+            one = stub.ListContactNotes(
+                rpc.ListContactNotesRequest(contact_id=mine, limit=1), metadata=as_luis, timeout=5
+            )
+            with pytest.raises(grpc.RpcError) as hidden:
+                stub.ListContactNotes(rpc.ListContactNotesRequest(contact_id=theirs), metadata=as_luis, timeout=5)
+            as_tickets = service_keys.credentials("tickets", service, user_token=agent_token)
+            with pytest.raises(grpc.RpcError) as refused:
+                stub.ListContactNotes(rpc.ListContactNotesRequest(contact_id=mine), metadata=as_tickets, timeout=5)
+    finally:
+        server.stop(grace=0)
+
+    assert [n.body for n in listed.notes] == ["Called twice", "Prefers email"]  # newest first
+    assert [n.body for n in one.notes] == ["Called twice"]
+    assert hidden.value.code() == grpc.StatusCode.NOT_FOUND  # another agent's contact, for an agent who sees own
+    assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED  # only the side panel's service may ask
