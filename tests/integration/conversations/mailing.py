@@ -4,6 +4,7 @@ SQLite database (fed by the contacts peer), and an aiosmtpd sink on loopback its
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -20,7 +21,7 @@ from crm_platform.grpc_server import GrpcServer
 from crm_platform.service import bootstrap
 from crm_platform.settings import load
 from tests.support.infra import free_port
-from tests.support.stack import ContactsPeer, service_env
+from tests.support.stack import ContactsPeer, RunningService, running, service_env
 
 
 @dataclass
@@ -77,3 +78,21 @@ def smtp() -> Iterator[tuple[SmtpTransport, Sink]]:
 def deliver(mailer: Mailer, transport: SmtpTransport) -> int:
     """One pass of the mailer's delivery loop: what is queued goes to the sink; how many were sent."""
     return int(delivery.deliver_due(mailer.rt.database, transport, delivery.Composer.of(mailer.rt))["sent"])
+
+
+@contextmanager
+def conversations_beside(
+    database_url: str, tmp_path: Path, contacts: ContactsPeer, mailer: Mailer, **settings: str
+) -> Iterator[RunningService]:
+    """The conversations service asking the contacts peer and this mailer over gRPC, with ``settings`` of its own."""
+    from crm_conversations.app import SERVICE
+
+    with running(
+        SERVICE,
+        database_url,
+        tmp_path,
+        CRM_CONTACTS_GRPC_TARGET=contacts.target,
+        CRM_MAILER_GRPC_TARGET=mailer.target,
+        **settings,
+    ) as service:
+        yield service

@@ -16,8 +16,8 @@ from crm_mailer.outbound.models import OutboundMessage
 from crm_mailer.outbound.transport import SmtpTransport
 from crm_platform.grpc_server import GrpcServer
 from tests.factories import conversations
-from tests.integration.conversations.mailing import Mailer, Sink, deliver
-from tests.support.stack import ContactsPeer, RunningService, problem_fields, running
+from tests.integration.conversations.mailing import Mailer, Sink, conversations_beside, deliver
+from tests.support.stack import ContactsPeer, RunningService, problem_fields
 
 LIMIT = 4096  # CONVERSATIONS_ATTACHMENT_MAX_BYTES in these tests
 PDF = b"%PDF-1.4\n" + bytes(range(256)) * 4 + b"\n%%EOF\n"
@@ -30,14 +30,8 @@ def inbox(
 ) -> Iterator[RunningService]:
     from crm_conversations.app import SERVICE
 
-    with running(
-        SERVICE,
-        database_url,
-        tmp_path,
-        CRM_CONTACTS_GRPC_TARGET=contacts_peer_service.target,
-        CRM_MAILER_GRPC_TARGET=mailer_peer.target,
-        CONVERSATIONS_ATTACHMENT_MAX_BYTES=str(LIMIT),
-    ) as service:
+    settings = {"CONVERSATIONS_ATTACHMENT_MAX_BYTES": str(LIMIT)}
+    with conversations_beside(database_url, tmp_path, contacts_peer_service, mailer_peer, **settings) as service:
         # Its gRPC server (Attachments among its services), where the mailer reads the files from.
         server = GrpcServer(
             [(b, service.rt.metrics) for b in SERVICE.grpc_bindings(service.rt)],

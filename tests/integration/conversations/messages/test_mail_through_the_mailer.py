@@ -15,24 +15,16 @@ from crm_mailer.outbound.models import OutboundMessage
 from crm_mailer.outbound.transport import SmtpTransport
 from crm_platform.events import payload_of
 from tests.factories import conversations
-from tests.integration.conversations.mailing import Mailer, Sink
+from tests.integration.conversations.mailing import Mailer, Sink, conversations_beside
 from tests.support.infra import free_port
-from tests.support.stack import ContactsPeer, RunningService, running
+from tests.support.stack import ContactsPeer, RunningService
 
 
 @pytest.fixture
 def inbox(
     database_url: str, tmp_path: Path, contacts_peer_service: ContactsPeer, mailer_peer: Mailer
 ) -> Iterator[RunningService]:
-    from crm_conversations.app import SERVICE
-
-    with running(
-        SERVICE,
-        database_url,
-        tmp_path,
-        CRM_CONTACTS_GRPC_TARGET=contacts_peer_service.target,
-        CRM_MAILER_GRPC_TARGET=mailer_peer.target,
-    ) as service:
+    with conversations_beside(database_url, tmp_path, contacts_peer_service, mailer_peer) as service:
         yield service
 
 

@@ -24,8 +24,8 @@ from crm_conversations.realtime.server import Embedded
 from crm_mailer.outbound.transport import SmtpTransport
 from crm_platform.db import utcnow
 from tests.factories import conversations
-from tests.integration.conversations.mailing import Mailer, Sink, deliver
-from tests.support.stack import ContactsPeer, RunningService, running
+from tests.integration.conversations.mailing import Mailer, Sink, conversations_beside, deliver
+from tests.support.stack import ContactsPeer, RunningService
 
 DELAY = 60  # the workspace's delay in these tests (PUT /v1/conversations/notification-settings)
 HEARTBEAT = 30.0  # CONVERSATIONS_PRESENCE_HEARTBEAT_SECONDS: a heartbeat counts for 90 s
@@ -35,15 +35,9 @@ HEARTBEAT = 30.0  # CONVERSATIONS_PRESENCE_HEARTBEAT_SECONDS: a heartbeat counts
 def inbox(
     database_url: str, tmp_path: Path, contacts_peer_service: ContactsPeer, mailer_peer: Mailer
 ) -> Iterator[RunningService]:
-    from crm_conversations.app import SERVICE
-
-    with running(
-        SERVICE,
-        database_url,
-        tmp_path,
-        CRM_CONTACTS_GRPC_TARGET=contacts_peer_service.target,
-        CRM_MAILER_GRPC_TARGET=mailer_peer.target,
-        CONVERSATIONS_CONVERSATION_LINK="https://crm.acme.test/conversations/{conversation_id}",
+    link = "https://crm.acme.test/conversations/{conversation_id}"
+    with conversations_beside(
+        database_url, tmp_path, contacts_peer_service, mailer_peer, CONVERSATIONS_CONVERSATION_LINK=link
     ) as service:
         yield service
 
