@@ -20,7 +20,6 @@ import dataclasses
 import logging
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,21 +32,9 @@ from typing import Any
 
 import psycopg
 from conversations_scale import JWT_SECRET, log, percentile
-from support.infra import BenchError, free_port_block, fresh_database
+from support.infra import BenchError, free_port_block, fresh_database, wait_for_port
 
 PER_WORKSPACE, TICKETS_EACH, NOTES_EACH, TARGET_MS = 50, 3, 2, 50
-
-
-def _wait_for_port(port: int, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise BenchError(f"nothing listens on {port} after {timeout:g}s") from None
-            time.sleep(0.1)
 
 
 def _serve(exits: ExitStack, service: str, env: dict[str, str]) -> int:
@@ -61,8 +48,8 @@ def _serve(exits: ExitStack, service: str, env: dict[str, str]) -> int:
     )
     exits.callback(process.wait)
     exits.callback(process.terminate)
-    _wait_for_port(port)
-    _wait_for_port(port + 1)
+    wait_for_port(port, timeout=60)
+    wait_for_port(port + 1, timeout=60)
     return port
 
 

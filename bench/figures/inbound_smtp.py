@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import os
 import smtplib
-import socket
 import subprocess
 import sys
 import tempfile
@@ -17,7 +16,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from support.infra import ROOT, BenchError, free_port_block, fresh_database
+from support.infra import ROOT, BenchError, free_port_block, fresh_database, wait_for_port
 from support.report import Measure, note
 
 CORPUS = ROOT / "tests" / "fixtures" / "mail"
@@ -56,18 +55,6 @@ def _blast(port: int, rcpt: str, messages: list[bytes], count: int) -> float:
     if errors:
         raise BenchError(f"{len(errors)} messages refused, e.g. {errors[0]}")
     return time.perf_counter() - started
-
-
-def _wait_for_port(port: int, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise BenchError(f"nothing listens on {port} after {timeout:g}s") from None
-            time.sleep(0.1)
 
 
 def inbound_smtp_bench(exits: ExitStack, run_id: str, count: int, lines: list[str]) -> tuple[Measure, Measure]:
@@ -117,7 +104,7 @@ def inbound_smtp_bench(exits: ExitStack, run_id: str, count: int, lines: list[st
     )
     exits.callback(contacts.wait)
     exits.callback(contacts.terminate)
-    _wait_for_port(grpc_port + 1)
+    wait_for_port(grpc_port + 1)
 
     mailer_url = fresh_database(exits, f"crm_bench_inbound_{run_id}")
     migrations.upgrade(MAILER, mailer_url)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import socket
 import subprocess
+import time
 from contextlib import ExitStack
 from pathlib import Path
 from urllib.parse import quote
@@ -18,6 +19,19 @@ AMQP = "amqp://guest:guest@127.0.0.1:5672"
 
 class BenchError(Exception):
     """Something failed: the benchmark's figures cannot be trusted."""
+
+
+def wait_for_port(port: int, timeout: float = 30.0) -> None:
+    """Until something listens on 127.0.0.1:``port``; BenchError after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise BenchError(f"nothing listens on {port} after {timeout:g}s") from None
+            time.sleep(0.1)
 
 
 def free_port_block(size: int = 60) -> int:
