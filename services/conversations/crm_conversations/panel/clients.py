@@ -3,12 +3,15 @@ and its tickets (tickets)."""
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 from crm.contacts.v1 import contacts_pb2, contacts_pb2_grpc
 from crm.tickets.v1 import tickets_pb2, tickets_pb2_grpc
+from crm_platform import context
 from crm_platform.clients.contacts import IDEMPOTENT_READS
 from crm_platform.grpc_client import GrpcClients
 
@@ -66,6 +69,13 @@ class PanelSources(Protocol):
         ...
 
 
+# A workspace has a handful of sources that seldom change: their names are kept a minute per process, so a panel
+# asks contacts for the card, the notes and the tickets, not also for the source each time.
+SOURCE_SECONDS, SOURCES_KEPT = 60.0, 10_000
+_sources: dict[tuple[str, str], tuple[float, SourceName]] = {}
+_sources_lock = threading.Lock()
+
+
 class GrpcPanelSources:
     def __init__(self, clients: GrpcClients, *, tickets_timeout: float = 1.0) -> None:
         self._contacts = clients.client(
@@ -106,8 +116,18 @@ class GrpcPanelSources:
         ]
 
     def source(self, source_id: str) -> SourceName:
+        caller = context.current_caller()
+        key = (caller.workspace_id if caller else "", source_id)
+        kept = _sources.get(key)
+        if kept is not None and time.monotonic() - kept[0] < SOURCE_SECONDS:
+            return kept[1]
         found = self._contacts.call("GetSource", contacts_pb2.GetSourceRequest(source_id=source_id))
-        return SourceName(id=found.id, key=found.key or None, name_es=found.name_es, name_en=found.name_en)
+        named = SourceName(id=found.id, key=found.key or None, name_es=found.name_es, name_en=found.name_en)
+        with _sources_lock:
+            if len(_sources) >= SOURCES_KEPT:
+                _sources.clear()
+            _sources[key] = (time.monotonic(), named)
+        return named
 
     def tickets(self, contact_id: str, limit: int) -> list[TicketLine]:
         answer = self._tickets.call(
