@@ -64,18 +64,38 @@ class Client:
         self._idempotent = tuple(idempotent)
 
     def call(self, method: str, request: Any, *, timeout: float | None = None) -> Any:
+        return self.start(method, request, timeout=timeout).result()
+
+    def start(self, method: str, request: Any, *, timeout: float | None = None) -> Pending:
+        """The call sent now, its answer read later (``Pending.result``): several calls to one or more services
+        wait side by side, not one after the other. The caller's credentials are taken here, on this thread."""
         stub = self._clients.stub(self._target_service, self._stub_class, self._service_name, self._idempotent)
         try:
             metadata = call_metadata(self._clients.minter, self._service_name)
         except Unauthenticated as exc:  # this service has no key: a deployment fault, not the user's
-            raise Unavailable(exc.detail) from exc
+            return Pending(self._target_service, method, error=Unavailable(exc.detail))
+        future = getattr(stub, method).future(
+            request,
+            timeout=timeout or self._clients.settings.grpc_deadline_seconds,
+            metadata=metadata,
+            wait_for_ready=method in self._idempotent,
+        )
+        return Pending(self._target_service, method, future=future)
+
+
+class Pending:
+    """A call under way; ``result`` waits for its answer (within the call's deadline) and maps a failure to the
+    domain's errors: NotFound, InvalidInput, otherwise Unavailable."""
+
+    def __init__(self, target_service: str, method: str, *, future: Any = None, error: Exception | None = None) -> None:
+        self._target_service, self._method = target_service, method
+        self._future, self._error = future, error
+
+    def result(self) -> Any:
+        if self._error is not None:
+            raise self._error
         try:
-            return getattr(stub, method)(
-                request,
-                timeout=timeout or self._clients.settings.grpc_deadline_seconds,
-                metadata=metadata,
-                wait_for_ready=method in self._idempotent,
-            )
+            return self._future.result()
         except grpc.RpcError as exc:
             code = exc.code()  # type: ignore[attr-defined]
             detail = exc.details()  # type: ignore[attr-defined]
@@ -83,7 +103,7 @@ class Client:
                 raise NotFound(detail or "not found") from exc
             if code == grpc.StatusCode.INVALID_ARGUMENT:
                 raise InvalidInput(detail or "invalid argument") from exc
-            raise Unavailable(f"{self._target_service} {method}: {code.name} {detail or ''}".strip()) from exc
+            raise Unavailable(f"{self._target_service} {self._method}: {code.name} {detail or ''}".strip()) from exc
 
 
 class GrpcClients:

@@ -314,6 +314,39 @@ def test_calls_go_on_while_the_server_recycles_old_connections(tmp_path) -> None
     assert len(servicers[0].peers) >= 3  # the client connected again and again
 
 
+class SlowContacts(contacts_pb2_grpc.ContactsServiceServicer):
+    def GetContact(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+        time.sleep(0.4)
+        if request.contact_id == "gone":
+            context.abort(grpc.StatusCode.NOT_FOUND, "no such contact")
+        return contacts_pb2.Contact(id=request.contact_id)
+
+
+def test_calls_started_together_wait_side_by_side_and_each_answer_maps_its_own_failure(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    port = free_port()
+    rt = runtime_for(tmp_path, port)
+    server = serve(rt, port, [binding(SlowContacts())])
+    client = contacts_client(rt.grpc)
+    try:
+        with as_caller("ws-1"):
+            client.call("GetContact", contacts_pb2.GetContactRequest(contact_id="warm"))  # the channel connected
+            started = time.monotonic()
+            pending = [
+                client.start("GetContact", contacts_pb2.GetContactRequest(contact_id=f"c-{i}")) for i in range(3)
+            ]
+            missing = client.start("GetContact", contacts_pb2.GetContactRequest(contact_id="gone"))
+            answers = [p.result().id for p in pending]
+            with pytest.raises(NotFound):
+                missing.result()
+            waited = time.monotonic() - started
+    finally:
+        server.stop(grace=0.1)
+        rt.close()
+
+    assert answers == ["c-0", "c-1", "c-2"]
+    assert waited < 1.2  # four calls of 0.4 s each, one after the other, would take 1.6 s
+
+
 # fork safety -----------------------------------------------------------------------------------
 def test_channels_are_recreated_in_a_forked_child(
     rt: Runtime, server: GrpcServer, workspace_id: str, monkeypatch

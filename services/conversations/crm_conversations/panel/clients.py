@@ -13,7 +13,8 @@ from crm.contacts.v1 import contacts_pb2, contacts_pb2_grpc
 from crm.tickets.v1 import tickets_pb2, tickets_pb2_grpc
 from crm_platform import context
 from crm_platform.clients.contacts import IDEMPOTENT_READS
-from crm_platform.grpc_client import GrpcClients
+from crm_platform.errors import NotFound
+from crm_platform.grpc_client import GrpcClients, Pending
 
 
 @dataclass(frozen=True)
@@ -51,21 +52,33 @@ class TicketLine:
     status: str
 
 
-class PanelSources(Protocol):
-    def contact(self, contact_id: str) -> ContactDetails:
+class PanelAnswers(Protocol):
+    """The panel's calls, all sent at once by ``PanelSources.ask``; each method waits for its own answer."""
+
+    def assignee_name(self) -> str | None:
+        """None for no such member; raises Unavailable when contacts cannot be asked."""
+        ...
+
+    def contact(self) -> ContactDetails:
         """Raises NotFound for a contact gone, Unavailable when contacts cannot be asked."""
         ...
 
-    def notes(self, contact_id: str, limit: int) -> list[NoteLine]:
+    def notes(self) -> list[NoteLine]:
         """Pinned first, then newest; raises NotFound or Unavailable like ``contact``."""
+        ...
+
+    def tickets(self) -> list[TicketLine]:
+        """Raises Unavailable when tickets cannot be asked."""
+        ...
+
+
+class PanelSources(Protocol):
+    def ask(self, contact_id: str, *, assignee_id: str | None, notes: int, tickets: int) -> PanelAnswers:
+        """Sends every call the panel needs side by side, so it waits for the slowest one, not for their sum."""
         ...
 
     def source(self, source_id: str) -> SourceName:
         """Raises NotFound for a source gone, Unavailable when contacts cannot be asked."""
-        ...
-
-    def tickets(self, contact_id: str, limit: int) -> list[TicketLine]:
-        """Raises Unavailable when tickets cannot be asked."""
         ...
 
 
@@ -88,32 +101,21 @@ class GrpcPanelSources:
         self._tickets = clients.client("tickets", tickets_pb2_grpc.TicketsServiceStub, "crm.tickets.v1.TicketsService")
         self._tickets_timeout = tickets_timeout
 
-    def contact(self, contact_id: str) -> ContactDetails:
-        found = self._contacts.call("GetContact", contacts_pb2.GetContactRequest(contact_id=contact_id))
-        return ContactDetails(
-            id=found.id,
-            name=found.name,
-            email=found.email or None,
-            phone=found.phone or None,
-            created_at=found.created_at.ToDatetime().replace(tzinfo=None) if found.HasField("created_at") else None,
-            language=found.language or None,
-            source_id=found.source_id or None,
+    def ask(self, contact_id: str, *, assignee_id: str | None, notes: int, tickets: int) -> GrpcPanelAnswers:
+        return GrpcPanelAnswers(
+            assignee=self._contacts.start("GetMember", contacts_pb2.GetMemberRequest(member_id=assignee_id))
+            if assignee_id
+            else None,
+            contact=self._contacts.start("GetContact", contacts_pb2.GetContactRequest(contact_id=contact_id)),
+            notes=self._contacts.start(
+                "ListContactNotes", contacts_pb2.ListContactNotesRequest(contact_id=contact_id, limit=notes)
+            ),
+            tickets=self._tickets.start(
+                "ListContactTickets",
+                tickets_pb2.ListContactTicketsRequest(contact_id=contact_id, limit=tickets),
+                timeout=self._tickets_timeout,
+            ),
         )
-
-    def notes(self, contact_id: str, limit: int) -> list[NoteLine]:
-        answer = self._contacts.call(
-            "ListContactNotes", contacts_pb2.ListContactNotesRequest(contact_id=contact_id, limit=limit)
-        )
-        return [
-            NoteLine(
-                id=n.id,
-                body=n.body,
-                author_id=n.author_id,
-                pinned=n.pinned,
-                created_at=n.created_at.ToDatetime().replace(tzinfo=None) if n.HasField("created_at") else None,
-            )
-            for n in answer.notes
-        ]
 
     def source(self, source_id: str) -> SourceName:
         caller = context.current_caller()
@@ -129,10 +131,42 @@ class GrpcPanelSources:
             _sources[key] = (time.monotonic(), named)
         return named
 
-    def tickets(self, contact_id: str, limit: int) -> list[TicketLine]:
-        answer = self._tickets.call(
-            "ListContactTickets",
-            tickets_pb2.ListContactTicketsRequest(contact_id=contact_id, limit=limit),
-            timeout=self._tickets_timeout,
+
+class GrpcPanelAnswers:
+    def __init__(self, *, assignee: Pending | None, contact: Pending, notes: Pending, tickets: Pending) -> None:
+        self._assignee, self._contact, self._notes, self._tickets = assignee, contact, notes, tickets
+
+    def assignee_name(self) -> str | None:
+        if self._assignee is None:
+            return None
+        try:
+            return str(self._assignee.result().name)
+        except NotFound:
+            return None
+
+    def contact(self) -> ContactDetails:
+        found = self._contact.result()
+        return ContactDetails(
+            id=found.id,
+            name=found.name,
+            email=found.email or None,
+            phone=found.phone or None,
+            created_at=found.created_at.ToDatetime().replace(tzinfo=None) if found.HasField("created_at") else None,
+            language=found.language or None,
+            source_id=found.source_id or None,
         )
-        return [TicketLine(id=t.id, subject=t.subject, status=t.status) for t in answer.tickets]
+
+    def notes(self) -> list[NoteLine]:
+        return [
+            NoteLine(
+                id=n.id,
+                body=n.body,
+                author_id=n.author_id,
+                pinned=n.pinned,
+                created_at=n.created_at.ToDatetime().replace(tzinfo=None) if n.HasField("created_at") else None,
+            )
+            for n in self._notes.result().notes
+        ]
+
+    def tickets(self) -> list[TicketLine]:
+        return [TicketLine(id=t.id, subject=t.subject, status=t.status) for t in self._tickets.result().tickets]

@@ -8,8 +8,7 @@ from typing import Any
 
 from crm_conversations.conversations import represent
 from crm_conversations.conversations import service as conversations
-from crm_conversations.panel.clients import PanelSources
-from crm_platform.clients.contacts import ContactDirectory
+from crm_conversations.panel.clients import PanelAnswers, PanelSources
 from crm_platform.context import Caller
 from crm_platform.db import UnitOfWork
 from crm_platform.errors import NotFound, Unavailable
@@ -19,33 +18,42 @@ RECENT, TICKETS, NOTES = 5, 10, 5
 
 def panel(
     uow: UnitOfWork,
-    contacts: ContactDirectory,
     sources: PanelSources,
     *,
     caller: Caller,
     conversation_id: str,
     language: str = "en",
 ) -> dict[str, Any]:
-    """``language`` (es or en) names the contact's source."""
+    """``language`` (es or en) names the contact's source. The other services are asked side by side while this
+    one reads the contact's other conversations."""
     with uow:
         conversation = conversations.find(uow.session, caller, conversation_id)
         contact_id, assignee_id = conversation.contact_id, conversation.assignee_id
         fallback = {"name": conversation.contact_name, "email": conversation.contact_email}
+    asked = sources.ask(contact_id, assignee_id=assignee_id, notes=NOTES, tickets=TICKETS)
     recent = conversations.recent_for_contact(uow, caller=caller, contact_id=contact_id, limit=RECENT + 1)
-    assignee = contacts.member(assignee_id) if assignee_id else None
     return {
         "conversation_id": conversation_id,
-        "assignee": {"id": assignee_id, "name": assignee.name if assignee else None} if assignee_id else None,
-        "contact": _contact(sources, contact_id, fallback, language),
-        "notes": _notes(sources, contact_id),
+        "assignee": {"id": assignee_id, "name": _assignee_name(asked)} if assignee_id else None,
+        "contact": _contact(sources, asked, contact_id, fallback, language),
+        "notes": _notes(asked),
         "recent_conversations": [represent.summary(c) for c in recent if c.id != conversation_id][:RECENT],
-        "tickets": _tickets(sources, contact_id),
+        "tickets": _tickets(asked),
     }
 
 
-def _contact(sources: PanelSources, contact_id: str, fallback: dict[str, Any], language: str) -> dict[str, Any]:
+def _assignee_name(asked: PanelAnswers) -> str | None:
     try:
-        found = sources.contact(contact_id)
+        return asked.assignee_name()
+    except Unavailable:  # the panel answers without the name rather than not at all
+        return None
+
+
+def _contact(
+    sources: PanelSources, asked: PanelAnswers, contact_id: str, fallback: dict[str, Any], language: str
+) -> dict[str, Any]:
+    try:
+        found = asked.contact()
     except NotFound:
         return {"id": contact_id, "available": False, "deleted": True, **fallback}
     except Unavailable:
@@ -73,9 +81,9 @@ def _source(sources: PanelSources, source_id: str | None, language: str) -> dict
     return {"id": found.id, "key": found.key, "name": found.name_es if language == "es" else found.name_en}
 
 
-def _notes(sources: PanelSources, contact_id: str) -> dict[str, Any]:
+def _notes(asked: PanelAnswers) -> dict[str, Any]:
     try:
-        found = sources.notes(contact_id, NOTES)
+        found = asked.notes()
     except (NotFound, Unavailable):
         return {"available": False, "items": []}
     return {
@@ -93,9 +101,9 @@ def _notes(sources: PanelSources, contact_id: str) -> dict[str, Any]:
     }
 
 
-def _tickets(sources: PanelSources, contact_id: str) -> dict[str, Any]:
+def _tickets(asked: PanelAnswers) -> dict[str, Any]:
     try:
-        found = sources.tickets(contact_id, TICKETS)
+        found = asked.tickets()
     except Unavailable:
         return {"available": False, "items": []}
     return {"available": True, "items": [{"id": t.id, "subject": t.subject, "status": t.status} for t in found]}

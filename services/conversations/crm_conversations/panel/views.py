@@ -9,7 +9,6 @@ from pydantic import BaseModel, Field
 
 from crm_conversations.panel import service
 from crm_conversations.panel.clients import GrpcPanelSources
-from crm_platform.clients.contacts import GrpcContactDirectory
 from crm_platform.web import SECURITY, caller, json_response, runtime, translator
 
 api = APIBlueprint(
@@ -44,7 +43,6 @@ def get_panel(path: ConversationPath):  # type: ignore[no-untyped-def]
     rt = runtime()
     body = service.panel(
         rt.database.unit_of_work(),
-        GrpcContactDirectory(rt.grpc),
         GrpcPanelSources(rt.grpc, tickets_timeout=rt.service_settings.panel_tickets_timeout_seconds),
         caller=caller(),
         conversation_id=path.conversation_id,
