@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from crm.conversations.v1 import conversations_pb2, conversations_pb2_grpc
-from crm_conversations.conversations import represent, service
+from crm_conversations.conversations import lists, represent
 from crm_platform import context, paging
 from crm_platform.service import Runtime
 
@@ -23,7 +23,7 @@ class ConversationsServicer(conversations_pb2_grpc.ConversationsServiceServicer)
         self, request: conversations_pb2.ListContactConversationsRequest, _context: Any
     ) -> conversations_pb2.ListContactConversationsResponse:
         caller = context.require_caller()
-        conversations = service.recent_for_contact(
+        conversations = lists.recent_for_contact(
             self.rt.database.unit_of_work(),
             caller=caller,
             contact_id=request.contact_id,

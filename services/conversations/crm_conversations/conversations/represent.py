@@ -14,7 +14,7 @@ def _at(value: datetime | None) -> str | None:
 
 
 def conversation(row: Conversation | Any, unread_count: int = 0) -> dict[str, Any]:
-    """A conversation, or a list's row of its columns (``service.LISTED_COLUMNS``)."""
+    """A conversation, or a list's row of its columns (``lists.LISTED_COLUMNS``)."""
     return {
         "id": row.id,
         "contact_id": row.contact_id,

@@ -8,7 +8,7 @@ from flask import Response, request
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, ConfigDict, Field
 
-from crm_conversations.conversations import represent, rules, service
+from crm_conversations.conversations import lists, represent, rules, service
 from crm_platform.clients.contacts import GrpcContactDirectory
 from crm_platform.openapi import QueryModel
 from crm_platform.paging import PageQuery
@@ -146,10 +146,10 @@ def start_conversation(body: ConversationIn):  # type: ignore[no-untyped-def]
     summary="List a view of conversations (mine, unassigned, a member's, all), latest activity first",
 )
 def list_conversations(query: ConversationQuery):  # type: ignore[no-untyped-def]
-    page = service.list_page(
+    page = lists.list_page(
         _uow(),
         caller=caller(),
-        wanted=service.ListQuery(
+        wanted=lists.ListQuery(
             view=query.view,
             member_id=query.member_id,
             status=None if query.status == "any" else query.status,
@@ -165,7 +165,7 @@ def list_conversations(query: ConversationQuery):  # type: ignore[no-untyped-def
 @api.get("/counts", responses={200: Counts}, summary="How many conversations each view holds, and how many unread")
 def count_conversations(query: CountQuery):  # type: ignore[no-untyped-def]
     status = None if query.status == "any" else query.status
-    return json_response(service.counts(_uow(), caller=caller(), status=status, search=query.q))
+    return json_response(lists.counts(_uow(), caller=caller(), status=status, search=query.q))
 
 
 @api.get("/<conversation_id>", responses={200: ConversationOut}, summary="Get a conversation")

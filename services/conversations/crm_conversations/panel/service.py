@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC
 from typing import Any
 
-from crm_conversations.conversations import represent
+from crm_conversations.conversations import lists, represent
 from crm_conversations.conversations import service as conversations
 from crm_conversations.panel.clients import PanelAnswers, PanelSources
 from crm_platform.context import Caller
@@ -31,7 +31,7 @@ def panel(
         contact_id, assignee_id = conversation.contact_id, conversation.assignee_id
         fallback = {"name": conversation.contact_name, "email": conversation.contact_email}
     asked = sources.ask(contact_id, assignee_id=assignee_id, notes=NOTES, tickets=TICKETS)
-    recent = conversations.recent_for_contact(uow, caller=caller, contact_id=contact_id, limit=RECENT + 1)
+    recent = lists.recent_for_contact(uow, caller=caller, contact_id=contact_id, limit=RECENT + 1)
     return {
         "conversation_id": conversation_id,
         "assignee": {"id": assignee_id, "name": _assignee_name(asked)} if assignee_id else None,
