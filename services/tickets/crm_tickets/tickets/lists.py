@@ -241,7 +241,7 @@ def _statement(shape: _Shape, dialect: str) -> tuple[Any, Any]:
             TicketTag.workspace_id == bindparam("workspace_id"), TicketTag.tag == bindparam("tag")
         )
         if shape.after:
-            positions = [bindparam(f"after_{n}") for n in range(len(columns))]
+            positions: list[Any] = [bindparam(f"after_{n}") for n in range(len(columns))]
             tagged = tagged.where(_after(columns, positions, descending=sort.descending))
         rows = tagged.order_by(*map(order_of, columns)).limit(bindparam("limit")).subquery("tagged")
         page = select(*_TICKET_COLUMNS).join_from(rows, Ticket, Ticket.id == rows.c.ticket_id)
