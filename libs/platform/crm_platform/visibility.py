@@ -32,7 +32,7 @@ from sqlalchemy.orm import QueryableAttribute, Session
 
 from crm.events.v1 import contacts_pb2
 from crm_events import contacts
-from crm_platform import migrations
+from crm_platform import migrations, upserts
 from crm_platform.consumer import Subscriptions
 from crm_platform.context import Caller
 from crm_platform.db import UnitOfWork, UtcDateTime
@@ -158,8 +158,9 @@ class ContactVisibility:
             update(table).where(matches, table.c.changed_at <= as_of).values(**values, changed_at=as_of)
         )
         if updated.rowcount == 0:  # type: ignore[attr-defined]
-            dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-            session.execute(dialect.insert(table).values(**key, **values, changed_at=as_of).on_conflict_do_nothing())
+            session.execute(
+                upserts.insert(session, table).values(**key, **values, changed_at=as_of).on_conflict_do_nothing()
+            )
 
     def _follow(self, session: Session, workspace_id: str, contact_ids: list[str], values: dict[str, Any]) -> None:
         """Apply a change of contacts to the contacts merged into them as well."""

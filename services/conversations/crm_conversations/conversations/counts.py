@@ -20,11 +20,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import event, inspect, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from crm_conversations.conversations.models import Conversation, ViewCount
 from crm_conversations.conversations.rules import OPEN
+from crm_platform import upserts
 
 UNASSIGNED = ""  # the assignee of an unassigned conversation in the counter's key
 
@@ -39,22 +39,11 @@ def add(session: Session, deltas: Counter[Key]) -> None:
             merged.setdefault((ws, status, who), {"conversations": 0, "empty": 0})[column] += delta
     rows = [
         {"workspace_id": ws, "status": status, "assignee_id": who, **values}
-        for (ws, status, who), values in sorted(merged.items())
+        for (ws, status, who), values in merged.items()
     ]
-    if not rows:
-        return
-    connection = session.connection()
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    table = ViewCount.__table__
-    statement = dialect.insert(table)
-    statement = statement.on_conflict_do_update(
-        index_elements=[table.c.workspace_id, table.c.status, table.c.assignee_id],
-        set_={
-            "conversations": table.c.conversations + statement.excluded.conversations,
-            "empty": table.c.empty + statement.excluded.empty,
-        },
+    upserts.add_to_counts(
+        session, ViewCount.__table__, ("workspace_id", "status", "assignee_id"), rows, ("conversations", "empty")
     )
-    connection.execute(statement, rows)
 
 
 def first_message(session: Session, workspace_id: str, status: str, assignee_id: str | None) -> None:

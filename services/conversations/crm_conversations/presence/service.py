@@ -11,23 +11,15 @@ from sqlalchemy.orm import Session
 
 from crm_conversations.presence import rules
 from crm_conversations.presence.models import MemberPresence
+from crm_platform import upserts
 from crm_platform.db import Database, utcnow
-
-
-def _upsert(session: Session):  # type: ignore[no-untyped-def]
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
-    return insert
 
 
 def joined(database: Database, *, replica_id: str, workspace_id: str, member_id: str) -> None:
     """The member opened a socket on this replica."""
     now = utcnow()
     with database.unit_of_work() as uow:
-        insert = _upsert(uow.session)
-        statement = insert(MemberPresence).values(
+        statement = upserts.insert(uow.session, MemberPresence).values(
             workspace_id=workspace_id, member_id=member_id, replica_id=replica_id, connections=1, last_seen_at=now
         )
         uow.session.execute(

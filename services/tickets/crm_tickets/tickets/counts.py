@@ -16,9 +16,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import bindparam, event, inspect, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from crm_platform import upserts
 from crm_platform.db import Database
 from crm_tickets.tickets.models import Ticket, TicketViewCount
 from crm_tickets.tickets.rules import NEW
@@ -32,20 +32,12 @@ def add(session: Session, deltas: Counter[Key]) -> None:
     """Add ``deltas`` to the counters, one upsert per key that changes."""
     rows = [
         {"workspace_id": ws, "status": status, "responsible_id": who, "tickets": delta}
-        for (ws, status, who), delta in sorted(deltas.items())
+        for (ws, status, who), delta in deltas.items()
         if delta
     ]
-    if not rows:
-        return
-    connection = session.connection()
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    table = TicketViewCount.__table__
-    statement = dialect.insert(table)
-    statement = statement.on_conflict_do_update(
-        index_elements=[table.c.workspace_id, table.c.status, table.c.responsible_id],
-        set_={"tickets": table.c.tickets + statement.excluded.tickets},
+    upserts.add_to_counts(
+        session, TicketViewCount.__table__, ("workspace_id", "status", "responsible_id"), rows, ("tickets",)
     )
-    connection.execute(statement, rows)
 
 
 @functools.cache
