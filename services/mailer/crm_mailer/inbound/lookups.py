@@ -86,10 +86,25 @@ def split_thread(key: str | None) -> tuple[str, str | None]:
 
 
 class DatabaseThreadLookups:
-    def __init__(self, session: Session, workspace_id: str, verify_reply_token: ReplyTokenVerifier) -> None:
+    """The thread lookups of one message in the transaction that processes it (and the rest of its batch).
+
+    Nothing here flushes the session: the batch's messages processed before this one are looked up in memory
+    (``batch``: their findings are set on the rows, not yet written), the rest in the database, which holds no
+    finding of any of them yet (they were claimed stored). One flush of the batch's rows per lookup cost more than
+    the lookups themselves; the UPDATEs now go together at commit."""
+
+    def __init__(
+        self,
+        session: Session,
+        workspace_id: str,
+        verify_reply_token: ReplyTokenVerifier,
+        batch: Sequence[InboundMessageRow] = (),
+    ) -> None:
         self.session = session
         self.workspace_id = workspace_id
         self.verify_reply_token = verify_reply_token
+        # The batch's messages already threaded onto a known thread (only those can thread another).
+        self.batch = [row for row in batch if row.workspace_id == workspace_id and row.route_thread_id is not None]
 
     def by_reply_token(self, token: str) -> str | None:
         claims = self.verify_reply_token(token)
@@ -125,20 +140,24 @@ class DatabaseThreadLookups:
                     )
                 )
             }
-        received = {
-            row.rfc822_message_id: thread_key(row.route_target, row.route_thread_id)
-            for row in self.session.execute(
-                select(
-                    InboundMessageRow.rfc822_message_id,
-                    InboundMessageRow.route_target,
-                    InboundMessageRow.route_thread_id,
-                ).where(
-                    InboundMessageRow.workspace_id == self.workspace_id,
-                    InboundMessageRow.rfc822_message_id.in_(wanted),
-                    InboundMessageRow.route_thread_id.is_not(None),
+        with self.session.no_autoflush:
+            received = {
+                row.rfc822_message_id: thread_key(row.route_target, row.route_thread_id)
+                for row in self.session.execute(
+                    select(
+                        InboundMessageRow.rfc822_message_id,
+                        InboundMessageRow.route_target,
+                        InboundMessageRow.route_thread_id,
+                    ).where(
+                        InboundMessageRow.workspace_id == self.workspace_id,
+                        InboundMessageRow.rfc822_message_id.in_(wanted),
+                        InboundMessageRow.route_thread_id.is_not(None),
+                    )
                 )
-            )
-        }
+            }
+        for earlier in self.batch:
+            if earlier.rfc822_message_id in wanted:
+                received[earlier.rfc822_message_id] = thread_key(earlier.route_target, earlier.route_thread_id)
         for value in message_ids:  # in the order given: In-Reply-To first, then References newest first
             if (thread := sent.get(value)) is not None:
                 return thread
@@ -175,16 +194,26 @@ class DatabaseThreadLookups:
         return thread_key("ticket", ticket)
 
     def by_subject(self, *, sender: str, subject_key: str, since: datetime) -> str | None:
-        row = self.session.execute(
-            select(InboundMessageRow.route_target, InboundMessageRow.route_thread_id)
-            .where(
-                InboundMessageRow.workspace_id == self.workspace_id,
-                InboundMessageRow.sender == sender,
-                InboundMessageRow.subject_key == subject_key,
-                InboundMessageRow.received_at >= since,
-                InboundMessageRow.route_thread_id.is_not(None),
-            )
-            .order_by(InboundMessageRow.received_at.desc())
-            .limit(1)
-        ).first()
-        return thread_key(row.route_target, row.route_thread_id) if row is not None else None
+        with self.session.no_autoflush:
+            stored = self.session.execute(
+                select(InboundMessageRow.received_at, InboundMessageRow.route_target, InboundMessageRow.route_thread_id)
+                .where(
+                    InboundMessageRow.workspace_id == self.workspace_id,
+                    InboundMessageRow.sender == sender,
+                    InboundMessageRow.subject_key == subject_key,
+                    InboundMessageRow.received_at >= since,
+                    InboundMessageRow.route_thread_id.is_not(None),
+                )
+                .order_by(InboundMessageRow.received_at.desc())
+                .limit(1)
+            ).first()
+        found = [(stored.received_at, stored.route_target, stored.route_thread_id)] if stored is not None else []
+        found += [
+            (row.received_at, row.route_target, row.route_thread_id)
+            for row in self.batch
+            if row.sender == sender and row.subject_key == subject_key and row.received_at >= since
+        ]
+        if not found:
+            return None
+        _when, target, thread_id = max(found, key=lambda item: item[0])
+        return thread_key(target, thread_id)
