@@ -206,7 +206,7 @@ def inbound_smtp_bench(exits: ExitStack, run_id: str, count: int, lines: list[st
         f" {wide_answered:.1f} / {wide:.1f}"
     )
     note(
-        f"CPU of the worker process per message (its own, not PostgreSQL's nor contacts'): {split_cpu / count * 1000:.2f}"
+        f"CPU of the worker process per message (not PostgreSQL's nor contacts'): {split_cpu / count * 1000:.2f}"
         f" ms ({SENDERS} connections), {wide_cpu / count * 1000:.2f} ms ({WIDE_SENDERS})"
     )
     baseline = Measure("aiosmtpd sink keeping nothing", count, theirs)

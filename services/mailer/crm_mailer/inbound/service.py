@@ -16,7 +16,7 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 from google.protobuf.message import Message
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crm.events.v1 import mailer_pb2
@@ -237,7 +237,6 @@ class Pipeline:
         statuses: dict[str, str] = {}
         try:
             with self.database.unit_of_work() as uow:
-                relax_commit(uow)
                 rows = list(claim(uow.session))
                 counted = replace(
                     self,
@@ -500,18 +499,6 @@ class Pipeline:
     def _drop(self, row: InboundMessageRow, reason: str, why: str) -> None:
         row.status, row.dropped_why = DROPPED, why
         self.metrics.dropped.labels(reason).inc()
-
-
-def relax_commit(uow: UnitOfWork) -> None:
-    """Let a processing transaction's COMMIT return before its WAL is flushed (``SET LOCAL synchronous_commit =
-    off``; the store's stays synchronous: its 250 promises the original is durable). A crash can lose such a commit
-    but never a message: the original was committed durably before the 250, and what the lost commit held (the
-    row's findings and status, its soft-bounce counts, its outbox rows) is lost together, so the row is STORED
-    again and ``process_stored`` processes it anew from the original. The one cost is a duplicate: an event the
-    relay published in the fraction of a second before the crash is published again, which its consumers drop
-    (conversations and tickets take an ``inbound_id`` once)."""
-    if uow.session.get_bind().dialect.name == "postgresql":
-        uow.session.execute(text("SET LOCAL synchronous_commit = off"))
 
 
 @dataclass(frozen=True)
