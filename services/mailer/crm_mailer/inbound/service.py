@@ -30,7 +30,9 @@ from crm_mailer.inbound.contacts import SenderDirectory, TryLater
 from crm_mailer.inbound.lookups import (
     BounceTokenVerifier,
     DatabaseThreadLookups,
+    KnownThreads,
     ReplyTokenVerifier,
+    known_threads,
     no_bounce_tokens,
     no_reply_tokens,
     split_thread,
@@ -94,6 +96,7 @@ class Pipeline:
     batch_events: list[tuple[EventType[Any], Message, str]] | None = field(default=None, repr=False)
     # The rows of the batch being processed, which threading looks up in memory (``DatabaseThreadLookups``).
     batch_rows: Sequence[InboundMessageRow] = field(default=(), repr=False)
+    known_threads: KnownThreads | None = field(default=None, repr=False)  # what the batch's threading will ask
 
     # --- at the door ----------------------------------------------------------------------------------
     def check_recipient(self, address: str) -> RcptAnswer:
@@ -249,6 +252,15 @@ class Pipeline:
                 reads = {row.id: counted._read(row) for row in rows if row.status == STORED}
                 counted.senders.prefetch(  # type: ignore[attr-defined]
                     [(row.workspace_id, read.sender_to_find()) for row in rows if (read := reads.get(row.id))]
+                )
+                counted.known_threads = known_threads(  # asked for the batch, not message by message
+                    uow.session,
+                    [
+                        (row.workspace_id, read.message)
+                        for row in rows
+                        if row.workspace_id and (read := reads.get(row.id)) and read.sender_to_find() is not None
+                    ],
+                    since=utcnow() - timedelta(days=self.settings.subject_window_days),
                 )
                 for row in rows:
                     if row.status != STORED:  # another worker took it
@@ -450,7 +462,9 @@ class Pipeline:
             return self._drop(row, "blocked_contact", f"contact {sender.contact_id} is blocked")
         decision = threads.thread_of(
             message,
-            DatabaseThreadLookups(uow.session, workspace_id, self.verify_reply_token, self.batch_rows),
+            DatabaseThreadLookups(
+                uow.session, workspace_id, self.verify_reply_token, self.batch_rows, self.known_threads
+            ),
             now=utcnow(),
             subject_window_days=self.settings.subject_window_days,
         )

@@ -128,7 +128,7 @@ def test_a_batch_asks_contacts_once_per_sender_and_only_the_first_message_create
     assert luis.contact_id not in ("", first.contact_id)
 
 
-def test_a_message_threads_onto_one_routed_earlier_in_the_same_batch_by_its_message_id_or_subject(
+def test_a_message_threads_onto_one_routed_earlier_in_its_batch_or_before_by_its_message_id_or_subject(
     inbound: Inbound,
 ) -> None:
     acme = inbound.contacts.workspace()
@@ -144,12 +144,29 @@ def test_a_message_threads_onto_one_routed_earlier_in_the_same_batch_by_its_mess
         channel="smtp",
     )
 
-    smtp.pipeline_of(inbound.mailer.rt).process_many([row.id for row in rows])  # one transaction
+    pipeline = smtp.pipeline_of(inbound.mailer.rt)
+    pipeline.process_many([row.id for row in rows])  # one transaction
+    # A later batch finds them stored (the batch's lookups asked at once, before its messages are processed).
+    later = pipeline.receive_many(
+        [
+            (mail, Envelope(mail_from="ana@example.com", rcpt_to=to))
+            for mail in (
+                person_mail(subject="Y otra", in_reply_to=message_from_bytes(first)["Message-ID"]),
+                person_mail(subject="RE: la impresora"),
+                person_mail(subject="Nada que ver"),
+            )
+        ],
+        channel="smtp",
+    )
+    pipeline.process_many([row.id for row in later])
 
     events = {e.inbound_id: e for e in received_events(inbound)}
-    routings = [events[row.id].routing for row in rows]
+    routings = [events[row.id].routing for row in (*rows, *later)]
     assert [(r.target, r.ticket_id, r.rule) for r in routings] == [
         ("ticket", ticket_id, "references"),
         ("ticket", ticket_id, "references"),
         ("ticket", ticket_id, "subject"),
+        ("ticket", ticket_id, "references"),
+        ("ticket", ticket_id, "subject"),
+        ("new_conversation", "", "new"),
     ]
