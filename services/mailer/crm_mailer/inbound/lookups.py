@@ -96,6 +96,7 @@ class KnownThreads:
     received: dict[tuple[str, str], str | None] = field(default_factory=dict)
     # (workspace, sender, subject key) -> [(received at, thread)] of the stored messages threaded onto one
     subjects: dict[tuple[str, str, str], list[tuple[datetime, str | None]]] = field(default_factory=dict)
+    workspaces: set[str] = field(default_factory=set)  # those asked for; another's lookups ask for themselves
 
 
 def message_ids_of(message: InboundMessage) -> tuple[str, ...]:
@@ -111,6 +112,7 @@ def known_threads(session: Session, messages: Sequence[tuple[str, InboundMessage
     known = KnownThreads()
     by_workspace: dict[str, tuple[set[str], set[tuple[str, str]]]] = {}
     for workspace_id, message in messages:
+        known.workspaces.add(workspace_id)
         ids, pairs = by_workspace.setdefault(workspace_id, (set(), set()))
         ids.update(message_ids_of(message))
         key = subjects.normalise_subject(message.subject)
@@ -180,7 +182,8 @@ class DatabaseThreadLookups:
         known: KnownThreads | None = None,
     ) -> None:
         self.session = session
-        self.known = known  # the batch's answers by message id and subject, asked beforehand (else asked here)
+        # The batch's answers by message id and subject, asked beforehand (else asked here).
+        self.known = known if known is not None and workspace_id in known.workspaces else None
         self.workspace_id = workspace_id
         self.verify_reply_token = verify_reply_token
         # The batch's messages already threaded onto a known thread (only those can thread another).
