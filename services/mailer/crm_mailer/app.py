@@ -14,6 +14,7 @@ from crm_mailer.domains.loop import recheck_forever
 from crm_mailer.domains.service import Domains
 from crm_mailer.inbound import smtp as inbound_smtp
 from crm_mailer.inbound import views as inbound_views
+from crm_mailer.inbound.loop import process_inbound_forever
 from crm_mailer.models import Base
 from crm_mailer.outbound.grpc import MailerServicer
 from crm_mailer.outbound.handlers import subscriptions
@@ -64,7 +65,7 @@ SERVICE = ServiceSpec(
     register_http=register_http,
     grpc_bindings=grpc_bindings,
     subscriptions=subscriptions,
-    loops=(deliver_forever, recheck_forever),
+    loops=(deliver_forever, recheck_forever, process_inbound_forever),
     # The inbound SMTP listener: `crm serve mailer smtp`, and inside `crm run` on 127.0.0.1.
     process_types={
         "smtp": ProcessType(

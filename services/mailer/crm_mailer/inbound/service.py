@@ -9,18 +9,15 @@ leaves the message stored with the error, for ``process_stored`` to try again.
 
 from __future__ import annotations
 
-import collections
 import logging
-import threading
-from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from google.protobuf.message import Message
-from sqlalchemy import Table, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from crm.events.v1 import mailer_pb2
 from crm_events import EventType
@@ -28,11 +25,14 @@ from crm_events.mailer import DELIVERY_BOUNCED, INBOUND_RECEIVED, RECIPIENT_COMP
 from crm_mailer import attachments
 from crm_mailer.inbound import reply, rules, subjects, threads, trust
 from crm_mailer.inbound.authcheck import Authenticator
-from crm_mailer.inbound.contacts import Sender, SenderDirectory, TryLater
+from crm_mailer.inbound.batches import SendersOfBatch, Tally
+from crm_mailer.inbound.contacts import SenderDirectory, TryLater
 from crm_mailer.inbound.lookups import (
     BounceTokenVerifier,
     DatabaseThreadLookups,
+    KnownThreads,
     ReplyTokenVerifier,
+    known_threads,
     no_bounce_tokens,
     no_reply_tokens,
     split_thread,
@@ -47,11 +47,11 @@ from crm_mailer.inbound.models import (
     ROUTED,
     STORED,
     InboundMessageRow,
-    SoftBounceRow,
 )
 from crm_mailer.inbound.parse import parse
 from crm_mailer.inbound.recipients import Recipient, recipient_of
 from crm_mailer.inbound.settings import InboundSettings
+from crm_mailer.inbound.softbounces import count_soft_bounce, reset_soft_bounces
 from crm_mailer.models import visibility
 from crm_mailer.outbound.models import OutboundMessage
 from crm_platform.attachments.store import AttachmentStore, StoredAttachment
@@ -94,6 +94,9 @@ class Pipeline:
     attachments: AttachmentStore | None = None  # None: a message's files are not kept (nor announced)
     # A batch's events, written together before its commit (``process_many``); None: each written when emitted.
     batch_events: list[tuple[EventType[Any], Message, str]] | None = field(default=None, repr=False)
+    # The rows of the batch being processed, which threading looks up in memory (``DatabaseThreadLookups``).
+    batch_rows: Sequence[InboundMessageRow] = field(default=(), repr=False)
+    known_threads: KnownThreads | None = field(default=None, repr=False)  # what the batch's threading will ask
 
     # --- at the door ----------------------------------------------------------------------------------
     def check_recipient(self, address: str) -> RcptAnswer:
@@ -197,26 +200,69 @@ class Pipeline:
         (``process``), so a bad message costs only itself. Never raises."""
         if len(inbound_ids) == 1:
             return [self.process(inbound_ids[0])]
-        tally = _Tally(self.metrics)
+        wanted = list(inbound_ids)
+        statuses = self._process_claimed(
+            lambda session: session.scalars(
+                select(InboundMessageRow)
+                .where(InboundMessageRow.id.in_(wanted))
+                .order_by(InboundMessageRow.received_at)
+                .with_for_update()
+            ),
+            fallback=wanted,
+        )
+        return [statuses.get(inbound_id, FAILED) for inbound_id in inbound_ids]
+
+    def process_next(self, *, limit: int = 50) -> int:
+        """Claim up to ``limit`` stored messages that no other worker holds (``FOR UPDATE SKIP LOCKED``, oldest
+        first, those that failed before left to ``process_stored``) and process them as ``process_many`` does;
+        returns how many were claimed. Raises only when none could be claimed (the database is down)."""
+        return len(
+            self._process_claimed(
+                lambda session: session.scalars(
+                    select(InboundMessageRow)
+                    .where(InboundMessageRow.status == STORED, InboundMessageRow.error.is_(None))
+                    .order_by(InboundMessageRow.received_at)
+                    .limit(limit)
+                    .with_for_update(skip_locked=True)
+                ),
+                fallback=None,
+            )
+        )
+
+    def _process_claimed(
+        self, claim: Callable[[Session], Iterable[InboundMessageRow]], *, fallback: list[str] | None
+    ) -> dict[str, str]:
+        """The messages ``claim`` locks, processed in one transaction; their statuses by id. On a failure the
+        transaction is rolled back and each (``fallback``, else those claimed) is processed on its own."""
+        tally = Tally(self.metrics)
         events: list[tuple[EventType[Any], Message, str]] = []
-        counted = replace(self, metrics=tally, senders=_SendersOfBatch(self.senders), batch_events=events)  # type: ignore[arg-type]
+        claimed: list[str] = []
+        statuses: dict[str, str] = {}
         try:
             with self.database.unit_of_work() as uow:
-                rows = {
-                    row.id: row
-                    for row in uow.session.scalars(
-                        select(InboundMessageRow)
-                        .where(InboundMessageRow.id.in_(list(inbound_ids)))
-                        .order_by(InboundMessageRow.received_at)
-                        .with_for_update()
-                    )
-                }
-                statuses: dict[str, str] = {}
-                reads = {row.id: counted._read(row) for row in rows.values() if row.status == STORED}
-                counted.senders.prefetch(  # type: ignore[attr-defined]
-                    [(row.workspace_id, read) for row in rows.values() if (read := reads.get(row.id)) is not None]
+                rows = list(claim(uow.session))
+                counted = replace(
+                    self,
+                    metrics=tally,  # type: ignore[arg-type]
+                    senders=SendersOfBatch(self.senders),
+                    batch_events=events,
+                    batch_rows=rows,
                 )
-                for row in rows.values():
+                claimed.extend(row.id for row in rows)
+                reads = {row.id: counted._read(row) for row in rows if row.status == STORED}
+                counted.senders.prefetch(  # type: ignore[attr-defined]
+                    [(row.workspace_id, read.sender_to_find()) for row in rows if (read := reads.get(row.id))]
+                )
+                counted.known_threads = known_threads(  # asked for the batch, not message by message
+                    uow.session,
+                    [
+                        (row.workspace_id, read.message)
+                        for row in rows
+                        if row.workspace_id and (read := reads.get(row.id)) and read.sender_to_find() is not None
+                    ],
+                    since=utcnow() - timedelta(days=self.settings.subject_window_days),
+                )
+                for row in rows:
                     if row.status != STORED:  # another worker took it
                         statuses[row.id] = row.status
                         continue
@@ -226,11 +272,14 @@ class Pipeline:
                 if events:  # the outbox rows of the whole batch in one INSERT
                     uow.emit_many(events)
                 uow.commit()
-        except Exception:  # noqa: BLE001 - whatever it was, each message is tried on its own and recorded
-            log.warning("a batch of %d inbound messages failed; processing them one by one", len(inbound_ids))
-            return [self.process(inbound_id) for inbound_id in inbound_ids]
+        except Exception:  # whatever it was, each message is tried on its own and recorded
+            one_by_one = fallback if fallback is not None else claimed
+            if not one_by_one:
+                raise
+            log.warning("a batch of %d inbound messages failed; processing them one by one", len(one_by_one))
+            return {inbound_id: self.process(inbound_id) for inbound_id in one_by_one}
         tally.add_up()
-        return [statuses.get(inbound_id, FAILED) for inbound_id in inbound_ids]
+        return statuses
 
     def process_stored(self, *, limit: int = 50) -> int:
         """Try again the messages stored a while ago and never processed (the process died, contacts was down)."""
@@ -413,7 +462,9 @@ class Pipeline:
             return self._drop(row, "blocked_contact", f"contact {sender.contact_id} is blocked")
         decision = threads.thread_of(
             message,
-            DatabaseThreadLookups(uow.session, workspace_id, self.verify_reply_token),
+            DatabaseThreadLookups(
+                uow.session, workspace_id, self.verify_reply_token, self.batch_rows, self.known_threads
+            ),
             now=utcnow(),
             subject_window_days=self.settings.subject_window_days,
         )
@@ -464,28 +515,6 @@ class Pipeline:
         self.metrics.dropped.labels(reason).inc()
 
 
-def count_soft_bounce(uow: UnitOfWork, workspace_id: str, address: str) -> int:
-    """Add a soft bounce to the address's counter (``INSERT ... ON CONFLICT DO UPDATE SET in_a_row = in_a_row +
-    1``) and return its count, this one included."""
-    connection = uow.session.connection()
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    table = SoftBounceRow.__table__
-    statement = dialect.insert(table).values(workspace_id=workspace_id, address=address, in_a_row=1, last_at=utcnow())
-    statement = statement.on_conflict_do_update(
-        index_elements=[table.c.workspace_id, table.c.address],
-        set_={"in_a_row": table.c.in_a_row + 1, "last_at": statement.excluded.last_at},
-    ).returning(table.c.in_a_row)
-    return int(connection.execute(statement).scalar_one())
-
-
-def reset_soft_bounces(uow: UnitOfWork, workspace_id: str, address: str) -> None:
-    """A hard outcome resets the address's count of soft bounces in a row."""
-    table = cast(Table, SoftBounceRow.__table__)
-    uow.session.connection().execute(
-        delete(table).where(table.c.workspace_id == workspace_id, table.c.address == address)
-    )
-
-
 @dataclass(frozen=True)
 class _Read:
     message: InboundMessage
@@ -500,95 +529,6 @@ class _Read:
         if self.found is None or self.found.kind != "person" or self.verdict.rejects or self.message.from_ is None:
             return None
         return self.message.from_.key, self.message.from_.name
-
-
-PREFETCH_THREADS = 4  # contacts calls of a batch side by side
-
-
-class _SendersOfBatch:
-    """A batch's contacts: each sender (workspace, address) is found or created once for the whole batch, its
-    other messages get the same contact (not created by them). ``prefetch`` asks for the batch's senders side by
-    side before its messages are processed, one call each, only those the processing will ask for. Failures are
-    not kept: the processing asks again, and a failure there rolls the batch back (done again message by
-    message)."""
-
-    _pool: ThreadPoolExecutor | None = None
-    _pool_lock = threading.Lock()
-
-    def __init__(self, senders: SenderDirectory) -> None:
-        self._senders = senders
-        self._found: dict[tuple[str, str], Sender] = {}
-        self._given: set[tuple[str, str]] = set()
-
-    @classmethod
-    def _executor(cls) -> ThreadPoolExecutor:
-        with cls._pool_lock:
-            if cls._pool is None:
-                cls._pool = ThreadPoolExecutor(PREFETCH_THREADS, thread_name_prefix="mailer-inbound-contacts")
-            return cls._pool
-
-    def prefetch(self, reads: Sequence[tuple[str | None, _Read]]) -> None:
-        wanted: dict[tuple[str, str], str] = {}
-        for workspace_id, read in reads:
-            sender = read.sender_to_find()
-            if workspace_id and sender is not None:
-                wanted.setdefault((workspace_id, sender[0]), sender[1])
-        if len(wanted) < 2:  # one is asked when it is needed
-            return
-
-        def ask(key: tuple[str, str], name: str) -> None:
-            try:
-                self._found[key] = self._senders.find_or_create(workspace_id=key[0], address=key[1], name=name)
-            except Exception:
-                log.debug("prefetching contact %s failed", key[1], exc_info=True)
-
-        for done in [self._executor().submit(ask, key, name) for key, name in wanted.items()]:
-            done.result()
-
-    def find_or_create(self, *, workspace_id: str, address: str, name: str) -> Sender:
-        key = (workspace_id, address)
-        known = self._found.get(key)
-        if known is None:
-            known = self._found[key] = self._senders.find_or_create(
-                workspace_id=workspace_id, address=address, name=name
-            )
-        if key in self._given:  # the batch's first message from this sender is the one that created the contact
-            return replace(known, created=False)
-        self._given.add(key)
-        return known
-
-    def workspace_exists(self, workspace_id: str) -> bool:
-        return self._senders.workspace_exists(workspace_id)
-
-
-class _Tally:
-    """``InboundMetrics`` counted in memory (``tally.kinds.labels("person").inc()``), added to the real counters by
-    ``add_up`` once the batch they count committed: a batch rolled back and done again counts once."""
-
-    def __init__(self, metrics: InboundMetrics) -> None:
-        self._metrics = metrics
-        self._counts: collections.Counter[tuple[str, str]] = collections.Counter()
-
-    def __getattr__(self, name: str) -> _TallyCounter:
-        return _TallyCounter(self._counts, name)
-
-    def add_up(self) -> None:
-        for (name, label), amount in self._counts.items():
-            getattr(self._metrics, name).labels(label).inc(amount)
-        self._counts.clear()
-
-
-@dataclass(frozen=True)
-class _TallyCounter:
-    counts: collections.Counter[tuple[str, str]]
-    name: str
-    label: str = ""
-
-    def labels(self, label: str) -> _TallyCounter:
-        return _TallyCounter(self.counts, self.name, label)
-
-    def inc(self, amount: float = 1) -> None:
-        self.counts[(self.name, self.label)] += int(amount)
 
 
 def raw_of(uow: UnitOfWork, *, caller: Caller, inbound_id: str) -> InboundMessageRow:

@@ -46,6 +46,12 @@ class InboundSettings:
     inbound_dns_cache_seconds: int = setting(
         "MAILER_INBOUND_DNS_CACHE_SECONDS", 300, doc="longest a DNS answer is reused (its TTL, if shorter, wins)"
     )
+    inbound_processing: str = setting(
+        "MAILER_INBOUND_PROCESSING",
+        "listener",
+        doc="who processes stored mail: listener (a thread of the SMTP listener) or worker (the mailer's worker"
+        " processes, claiming it from the database; the listener then only stores and answers)",
+    )
     max_bytes: int = setting("MAILER_INBOUND_MAX_BYTES", 25 * 1024 * 1024, doc="larger mail is quarantined")
     max_depth: int = setting("MAILER_INBOUND_MAX_DEPTH", 20, doc="MIME nesting read before quarantine")
     max_parts: int = setting("MAILER_INBOUND_MAX_PARTS", 500, doc="MIME parts read before quarantine")
@@ -65,6 +71,10 @@ class InboundSettings:
         ):
             if value < 1:
                 raise SettingsError(f"{variable} must be at least 1, got {value}")
+        if self.inbound_processing not in ("listener", "worker"):
+            raise SettingsError(
+                f"MAILER_INBOUND_PROCESSING must be listener or worker, got {self.inbound_processing!r}"
+            )
         if not 0 < self.inbound_smtp_port < 65536:
             raise SettingsError(f"MAILER_INBOUND_SMTP_PORT must be a TCP port, got {self.inbound_smtp_port}")
         domain = self.own_inbound_domain

@@ -6,7 +6,8 @@ refused with 552 (announced in EHLO's SIZE, checked against MAIL FROM's SIZE= an
 STARTTLS is offered when a certificate is configured. DATA is answered 250 only once the original is stored
 (committed, with the other DATA commands that arrived meanwhile: ``GroupCommit``); the stored messages are then
 processed in batches on a thread of their own (``BatchProcessor``), so a slow contacts call never holds the
-session."""
+session, or, with MAILER_INBOUND_PROCESSING=worker, by the mailer's worker processes (``loop``), so the processing
+shares no GIL with the SMTP sessions."""
 
 from __future__ import annotations
 
@@ -118,7 +119,7 @@ class GroupCommit:
     A batch that cannot be stored is stored again message by message, so
     one bad message refuses only itself (451)."""
 
-    def __init__(self, pipeline: Pipeline, processor: BatchProcessor, *, max_batch: int = 50) -> None:
+    def __init__(self, pipeline: Pipeline, processor: BatchProcessor | None, *, max_batch: int = 50) -> None:
         self.pipeline, self.processor = pipeline, processor
         self._batches: Batches[tuple[bytes, Envelope, Future[InboundMessageRow]]] = Batches(
             "mailer-inbound-store", self._store, max_batch=max_batch
@@ -147,7 +148,8 @@ class GroupCommit:
             return
         for (_raw, _envelope, done), row in zip(batch, rows, strict=True):
             done.set_result(row)
-        self.processor.submit([row.id for row in rows])
+        if self.processor is not None:  # else a worker process claims them
+            self.processor.submit([row.id for row in rows])
 
 
 class BatchProcessor:
@@ -239,7 +241,8 @@ class Listener:
         self.pipeline = pipeline
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mailer-inbound")
         self.stop_event = threading.Event()
-        self.processor = BatchProcessor(pipeline)
+        # Processed here, or (MAILER_INBOUND_PROCESSING=worker) by the worker processes, which also retry.
+        self.processor = BatchProcessor(pipeline) if settings.inbound_processing == "listener" else None
         self.store = GroupCommit(pipeline, self.processor)
         self.controller = Controller(
             InboundHandler(pipeline, self.executor, self.store),
@@ -257,7 +260,8 @@ class Listener:
 
     def start(self) -> None:
         self.controller.start()
-        self.retrier.start()
+        if self.processor is not None:
+            self.retrier.start()
 
     def _retry_stored(self) -> None:
         while not self.stop_event.wait(RETRY_STORED_SECONDS):
@@ -270,7 +274,8 @@ class Listener:
         self.stop_event.set()
         self.controller.stop()
         self.store.stop()
-        self.processor.stop()
+        if self.processor is not None:
+            self.processor.stop()
         self.executor.shutdown(wait=True, cancel_futures=False)
 
 

@@ -5,6 +5,7 @@ done again one by one, each counted once."""
 from __future__ import annotations
 
 import threading
+from email import message_from_bytes
 from pathlib import Path
 
 from sqlalchemy import select
@@ -13,6 +14,7 @@ from crm_mailer.inbound import smtp
 from crm_mailer.inbound.message import Envelope
 from crm_mailer.inbound.models import RECORDED, STORED, InboundMessageRow
 from crm_platform.ids import new_id
+from tests.factories import mailer as mailer_factories
 from tests.support.infra import free_port
 from tests.support.stack import running
 
@@ -124,3 +126,47 @@ def test_a_batch_asks_contacts_once_per_sender_and_only_the_first_message_create
     assert (first.contact_created, second.contact_created) == (True, False)
     assert (luis.sender, luis.contact_created) == ("luis@example.com", True)
     assert luis.contact_id not in ("", first.contact_id)
+
+
+def test_a_message_threads_onto_one_routed_earlier_in_its_batch_or_before_by_its_message_id_or_subject(
+    inbound: Inbound,
+) -> None:
+    acme = inbound.contacts.workspace()
+    inbound.contacts.contact(acme, email="ana@example.com")
+    ticket_id = new_id()
+    sent = mailer_factories.sent_mail(inbound.mailer, acme, ticket_id)
+    first = person_mail(subject="Re: la impresora", in_reply_to=sent)  # threads onto the ticket by our mail's id
+    answering_first = person_mail(subject="Otra cosa", in_reply_to=message_from_bytes(first)["Message-ID"])
+    same_subject = person_mail(subject="la impresora")
+    to = (inbound.address(acme),)
+    rows = smtp.pipeline_of(inbound.mailer.rt).receive_many(
+        [(mail, Envelope(mail_from="ana@example.com", rcpt_to=to)) for mail in (first, answering_first, same_subject)],
+        channel="smtp",
+    )
+
+    pipeline = smtp.pipeline_of(inbound.mailer.rt)
+    pipeline.process_many([row.id for row in rows])  # one transaction
+    # A later batch finds them stored (the batch's lookups asked at once, before its messages are processed).
+    later = pipeline.receive_many(
+        [
+            (mail, Envelope(mail_from="ana@example.com", rcpt_to=to))
+            for mail in (
+                person_mail(subject="Y otra", in_reply_to=message_from_bytes(first)["Message-ID"]),
+                person_mail(subject="RE: la impresora"),
+                person_mail(subject="Nada que ver"),
+            )
+        ],
+        channel="smtp",
+    )
+    pipeline.process_many([row.id for row in later])
+
+    events = {e.inbound_id: e for e in received_events(inbound)}
+    routings = [events[row.id].routing for row in (*rows, *later)]
+    assert [(r.target, r.ticket_id, r.rule) for r in routings] == [
+        ("ticket", ticket_id, "references"),
+        ("ticket", ticket_id, "references"),
+        ("ticket", ticket_id, "subject"),
+        ("ticket", ticket_id, "references"),
+        ("ticket", ticket_id, "subject"),
+        ("new_conversation", "", "new"),
+    ]

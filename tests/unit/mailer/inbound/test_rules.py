@@ -143,6 +143,15 @@ def test_inbound_settings_have_defaults_and_refuse_nonsense() -> None:
         read_declared(InboundSettings, replace(base, extra={"MAILER_INBOUND_SOFT_BOUNCE_LIMIT": "0"}))
 
 
+def test_stored_mail_is_processed_by_the_listener_unless_the_workers_are_told_to() -> None:
+    base = Settings(service="mailer", database_url="sqlite://")
+    assert read_declared(InboundSettings, base).inbound_processing == "listener"
+    workers = read_declared(InboundSettings, replace(base, extra={"MAILER_INBOUND_PROCESSING": "worker"}))
+    assert workers.inbound_processing == "worker"
+    with pytest.raises(SettingsError, match="MAILER_INBOUND_PROCESSING must be listener or worker"):
+        read_declared(InboundSettings, replace(base, extra={"MAILER_INBOUND_PROCESSING": "both"}))
+
+
 @pytest.mark.parametrize(
     ("subject", "automatic"),
     [
