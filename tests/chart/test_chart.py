@@ -589,6 +589,19 @@ def test_mailer_gets_its_smtp_relay_without_credentials_by_default() -> None:
             assert not any(name.startswith("MAILER_SMTP_") for name in env), where
 
 
+def test_mailer_inbound_processing_goes_to_every_mailer_pod_and_only_its_two_values_pass(
+    tmp_path: pathlib.Path,
+) -> None:
+    for where, template in pod_specs(manifests_of("default")):
+        if template["metadata"]["labels"]["crm/service"] == "mailer":
+            assert env_of(only_container(template["spec"]))["MAILER_INBOUND_PROCESSING"]["value"] == "listener", where
+    rendered = render_valid(tmp_path, {"mailer": {"inbound": {"processing": "worker"}}})
+    mailer_pods = [t for _, t in pod_specs(rendered) if t["metadata"]["labels"]["crm/service"] == "mailer"]
+    assert len(mailer_pods) >= 3  # http, grpc, worker and smtp alike: the listener and the workers must agree
+    assert {env_of(only_container(t["spec"]))["MAILER_INBOUND_PROCESSING"]["value"] for t in mailer_pods} == {"worker"}
+    assert schema_errors(deep_merge(default_values(), {"mailer": {"inbound": {"processing": "threads"}}}))
+
+
 def test_mailer_reads_smtp_credentials_from_the_existing_secret() -> None:
     for where, template in pod_specs(manifests_of("ha-values.yaml")):
         if template["metadata"]["labels"]["crm/service"] != "mailer":

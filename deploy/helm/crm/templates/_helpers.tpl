@@ -165,6 +165,8 @@ Order: the platform contract, then global extraEnv, then the service's, then the
   value: {{ required "mailer.inbound.domain is required: the domain of the inbound addresses" $values.mailer.inbound.domain | quote }}
 - name: MAILER_INBOUND_MAX_BYTES
   value: {{ $values.mailer.inbound.maxBytes | int64 | toString | quote }}
+- name: MAILER_INBOUND_PROCESSING
+  value: {{ $values.mailer.inbound.processing | quote }}
 - name: MAILER_INBOUND_SMTP_PORT
   value: "2525"
 {{- with $values.mailer.inbound.authservId }}
