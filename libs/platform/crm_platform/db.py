@@ -528,7 +528,7 @@ class UnitOfWork:
         table = self.database.processed_events
         now = utcnow()
         dialect = self.session.get_bind().dialect.name
-        if dialect == "postgresql" and self.database.engine.dialect.driver == "psycopg":
+        if self.database.on_driver:
             # Arrays: one short statement text whatever the batch (a multi-row VALUES of 64 rows is longer than
             # psycopg caches, so it was parsed again for every batch), bound without SQLAlchemy's processing.
             parameters = (
@@ -539,7 +539,7 @@ class UnitOfWork:
                 [ws for _id, _type, ws in handled],
             )
             try:
-                with self._driver_connection().cursor() as cursor:
+                with self.cursor() as cursor:
                     cursor.execute(_INSERT_NEW_IDS_ARRAYS, parameters)
                     return {event_id for (event_id,) in cursor.fetchall()}
             except self.database.engine.dialect.loaded_dbapi.Error as exc:  # as SQLAlchemy would raise it

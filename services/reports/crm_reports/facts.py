@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Index, String, Table, Text, any_, bindparam, cast, select, text
+from sqlalchemy import JSON, Index, String, Table, Text, cast, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
@@ -134,22 +134,27 @@ def of_subjects(uow: UnitOfWork, workspace_id: str, subject_ids: Iterable[str]) 
 
 
 def of_pairs(uow: UnitOfWork, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[FactRow]]:
-    """Every kept fact of these (workspace, subject) pairs, by pair, in the order they were kept (one query per
-    thousand subjects, whatever the workspaces: a subject's id is its own, so the workspaces and subjects are
-    matched as two lists and the pairs picked out here)."""
-    wanted = set(pairs)
+    """Every kept fact of these (workspace, subject) pairs, by pair, in the order they were kept: on PostgreSQL one
+    query whatever the count, the pairs as two arrays joined to the facts (one index descent a pair; ``= ANY`` of
+    the workspaces and of the subjects made it descend for each workspace times each subject)."""
+    wanted = sorted(set(pairs))
     found: dict[tuple[str, str], list[FactRow]] = {pair: [] for pair in wanted}
+    if not wanted:
+        return found
+    if uow.database.on_driver:
+        spaces = [workspace for workspace, _subject in wanted]
+        with uow.cursor() as cursor:
+            cursor.execute(_OF_PAIRS, (spaces, [subject for _workspace, subject in wanted]))
+            for row in cursor.fetchall():
+                found[(row[1], row[3])].append(FactRow(*row))  # workspace, subject
+        return found
     subjects = sorted({subject for _workspace, subject in wanted})
     spaces = sorted({workspace for workspace, _subject in wanted})
-    postgres = uow.session.get_bind().dialect.name == "postgresql"
     for chunk_start in range(0, len(subjects), 1000):
         chunk = subjects[chunk_start : chunk_start + 1000]
-        if postgres:  # arrays: one statement text whatever the counts, compiled and parsed once
-            rows = uow.session.connection().execute(_OF_PAIRS, {"spaces": spaces, "subjects": chunk})
-        else:
-            rows = uow.session.execute(
-                select(*_COLUMNS, Fact.attrs).where(Fact.workspace_id.in_(spaces), Fact.subject_id.in_(chunk))
-            )
+        rows = uow.session.execute(
+            select(*_COLUMNS, Fact.attrs).where(Fact.workspace_id.in_(spaces), Fact.subject_id.in_(chunk))
+        )
         for row in rows:
             pair = (row[1], row[3])  # workspace, subject
             if pair in found:
@@ -188,11 +193,10 @@ def by_subject(uow: UnitOfWork, workspace_id: str, *, size: int = 5000) -> Itera
         yield in_order(found)
 
 
-_OF_PAIRS = select(
-    Fact.event_id, Fact.workspace_id, Fact.kind, Fact.subject_id, Fact.occurred_at, Fact.member_id, Fact.attrs
-).where(
-    Fact.workspace_id == any_(bindparam("spaces", type_=postgresql.ARRAY(String))),
-    Fact.subject_id == any_(bindparam("subjects", type_=postgresql.ARRAY(String))),
+_OF_PAIRS = (
+    "SELECT f.event_id, f.workspace_id, f.kind, f.subject_id, f.occurred_at, f.member_id, f.attrs "
+    "FROM unnest(%s::varchar[], %s::varchar[]) AS p (workspace_id, subject_id) "
+    "JOIN facts AS f ON f.workspace_id = p.workspace_id AND f.subject_id = p.subject_id"
 )
 _DECODED = 50_000  # distinct attrs kept parsed in one read
 _COLUMNS = (Fact.event_id, Fact.workspace_id, Fact.kind, Fact.subject_id, Fact.occurred_at, Fact.member_id)
