@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
 import reports_scale
@@ -31,10 +32,11 @@ def main() -> int:
     parser.add_argument("--database", required=True, help="a database reports_scale.py loaded")
     parser.add_argument("--events", type=int, default=4000)
     parser.add_argument("--profile", action="store_true", help="cProfile with a CPU clock")
+    parser.add_argument("--code", type=Path, default=ROOT, help="the tree whose services run (another checkout)")
     parser.add_argument("--explain", action="store_true", help="EXPLAIN (ANALYZE, BUFFERS) one batch's statements")
     args = parser.parse_args()
     reports_scale.use_database(args.database)
-    sys.path[:0] = [str(ROOT), str(ROOT / "libs/platform"), str(ROOT / "services/reports")]
+    sys.path[:0] = [str(args.code / "libs/platform"), str(args.code / "services/reports"), str(ROOT)]
     logging.disable(logging.WARNING)
 
     from datetime import UTC, datetime
