@@ -32,6 +32,7 @@ def main() -> int:
     parser.add_argument("--database", required=True, help="a database reports_scale.py loaded")
     parser.add_argument("--events", type=int, default=4000)
     parser.add_argument("--profile", action="store_true", help="cProfile with a CPU clock")
+    parser.add_argument("--sort", default="cumulative", help="the profile's order (pstats: cumulative, tottime)")
     parser.add_argument("--code", type=Path, default=ROOT, help="the tree whose services run (another checkout)")
     parser.add_argument("--explain", action="store_true", help="EXPLAIN (ANALYZE, BUFFERS) one batch's statements")
     args = parser.parse_args()
@@ -101,7 +102,7 @@ def main() -> int:
         for text, (n, seconds) in sorted(spent.items(), key=lambda item: -item[1][1])[:15]:
             print(f"  {seconds / count * 1000:7.3f} ms/event  {n:6d}x  {text}")
         if profiler:
-            pstats.Stats(profiler).sort_stats("cumulative").print_stats(35)
+            pstats.Stats(profiler).sort_stats(args.sort).print_stats(35)
         if args.explain:
             explaining[0] = True
             extra = ingest_events(tenants_of(seed=3), BATCH, now, seed=time.time_ns())
