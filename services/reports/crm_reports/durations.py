@@ -3,6 +3,7 @@ row each: the medians and p90s are read from them over a range; averages come fr
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -66,6 +67,26 @@ def replace_many(uow: UnitOfWork, *, projection: str, rows: dict[tuple[str, str]
                     Duration.subject_id.in_(subjects[start : start + 1000]),
                 )
             )
+    if uow.database.on_driver:  # one INSERT, the rows as one JSON text (not one INSERT a row)
+        found_rows = [
+            [
+                workspace_id,
+                subject,
+                row.metric,
+                row.seq,
+                row.at.isoformat(),
+                row.member_id,
+                row.dimension,
+                row.seconds,
+                row.business_seconds,
+            ]
+            for (workspace_id, subject), of_subject in rows.items()
+            for row in of_subject
+        ]
+        if found_rows:
+            with uow.cursor() as cursor:
+                cursor.execute(_INSERT_FROM_JSON, (projection, json.dumps(found_rows, separators=(",", ":"))))
+        return
     found = [
         _row(workspace_id, projection, subject, row)
         for (workspace_id, subject), of_subject in rows.items()
@@ -78,6 +99,12 @@ def replace_many(uow: UnitOfWork, *, projection: str, rows: dict[tuple[str, str]
 _DELETE_OF_PAIRS = (
     "DELETE FROM durations AS d USING unnest(%s::varchar[], %s::varchar[]) AS p (workspace_id, subject_id) "
     "WHERE d.projection = %s AND d.workspace_id = p.workspace_id AND d.subject_id = p.subject_id"
+)
+
+_INSERT_FROM_JSON = (
+    "INSERT INTO durations (workspace_id, projection, subject_id, metric, seq, at, member_id, dimension, seconds, "
+    "business_seconds) SELECT r->>0, %s, r->>1, r->>2, (r->>3)::int, (r->>4)::timestamptz, r->>5, r->>6, "
+    "(r->>7)::float8, (r->>8)::float8 FROM jsonb_array_elements(%s::jsonb) AS r"
 )
 
 
