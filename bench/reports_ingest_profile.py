@@ -2,8 +2,9 @@
 
 New lifecycles (``reports_scale.ingest_events``) are handed to the reports' ``IdempotentConsumer.handle_batch``
 in batches of the RabbitMQ worker's size, as the scale bench does; printed: events/s, CPU of this process per event
-(``time.process_time``), and the wall time of each statement the batches sent (SQLAlchemy's cursor events: the
-server's work plus the round trip), summed per statement text. ``--profile`` adds cProfile with a CPU clock;
+(``time.process_time``) and of its PostgreSQL backends (``/proc``), and the wall time of each statement the
+batches sent (a psycopg cursor class: SQLAlchemy's statements and those sent on psycopg's cursor; the server's work
+plus the round trip), summed per statement text. ``--profile`` adds cProfile with a CPU clock;
 ``--explain`` runs one batch's statements again under ``EXPLAIN (ANALYZE, BUFFERS)`` in a transaction rolled back.
 
     .venv/bin/python bench/reports_scale.py --database crm_reports_ingest --scale 0.05 --samples 5 --ingest 2000
@@ -42,6 +43,7 @@ def main() -> int:
 
     from datetime import UTC, datetime
 
+    import psycopg
     from sqlalchemy import event
 
     from crm_platform.bus import Delivery
@@ -65,26 +67,44 @@ def main() -> int:
         deliveries = [Delivery(body=b, event_type=unpack(b).type, attempt=1) for b in bodies]
         consumer = IdempotentConsumer("reports", rt.database, subscriptions)
         spent: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
-        started_at: dict[int, float] = {}
 
         explaining = [False]
 
-        @event.listens_for(rt.database.engine, "before_cursor_execute")
-        def before(_conn: Any, cursor: Any, statement: str, parameters: Any, _context: Any, many: bool) -> None:
-            if explaining[0] and not many and statement.lstrip().upper().startswith(("INSERT", "SELECT", "DELETE")):
-                # The statement once under EXPLAIN ANALYZE, undone, then for real (on the state it would see).
-                cursor.execute("SAVEPOINT explained")
-                cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters)
-                plan = "\n    ".join(row[0] for row in cursor.fetchall())
-                cursor.execute("ROLLBACK TO SAVEPOINT explained")
-                print(f"\n{' '.join(statement.split())[:200]}\n    {plan}")
-            started_at[id(cursor)] = time.perf_counter()
+        class Timed(psycopg.Cursor[Any]):
+            """Every statement of the consumer's connections, SQLAlchemy's and those sent on psycopg's cursor."""
 
-        @event.listens_for(rt.database.engine, "after_cursor_execute")
-        def after(_conn: Any, cursor: Any, statement: str, _parameters: Any, _context: Any, many: bool) -> None:
-            found = spent[" ".join(statement.split())[:150]]
-            found[0] += 1
-            found[1] += time.perf_counter() - started_at.pop(id(cursor), time.perf_counter())
+            def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
+                text = query if isinstance(query, str) else str(query)
+                if explaining[0] and text.lstrip().upper().startswith(("INSERT", "SELECT", "DELETE")):
+                    # The statement once under EXPLAIN ANALYZE, undone, then for real (on the state it would see).
+                    super().execute("SAVEPOINT explained")
+                    super().execute("EXPLAIN (ANALYZE, BUFFERS) " + text, params, **kwargs)
+                    plan = "\n    ".join(row[0] for row in super().fetchall())
+                    super().execute("ROLLBACK TO SAVEPOINT explained")
+                    print(f"\n{' '.join(text.split())[:200]}\n    {plan}")
+                started = time.perf_counter()
+                try:
+                    return super().execute(query, params, **kwargs)
+                finally:
+                    found = spent[" ".join(text.split())[:150]]
+                    found[0] += 1
+                    found[1] += time.perf_counter() - started
+
+            def executemany(self, query: Any, params_seq: Any, **kwargs: Any) -> None:
+                text = query if isinstance(query, str) else str(query)
+                started = time.perf_counter()
+                try:
+                    super().executemany(query, params_seq, **kwargs)
+                finally:
+                    found = spent[" ".join(text.split())[:150]]
+                    found[0] += 1
+                    found[1] += time.perf_counter() - started
+
+        @event.listens_for(rt.database.engine, "connect")
+        def timed(connection: Any, _record: Any) -> None:
+            connection.cursor_factory = Timed
+
+        rt.database.engine.dispose()  # connections opened from now on, with the timed cursor
 
         profiler = cProfile.Profile(time.process_time) if args.profile else None
         consumer.handle_batch(deliveries[:BATCH])  # the pool's connection opened, its backend known
