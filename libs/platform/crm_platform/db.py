@@ -523,14 +523,42 @@ class UnitOfWork:
         """Record handled events, ``(event_id, event_type, workspace_id)`` each, with one INSERT in this
         transaction; returns the ids not recorded before (one already there, or given twice, is left out).
         A concurrent transaction recording the same id makes this one wait, then leaves it out if it committed."""
+        if not handled:
+            return set()
         table = self.database.processed_events
         now = utcnow()
+        dialect = self.session.get_bind().dialect.name
+        if self.database.on_driver:
+            # Arrays: one short statement text whatever the batch (a multi-row VALUES of 64 rows is longer than
+            # psycopg caches, so it was parsed again for every batch), bound without SQLAlchemy's processing.
+            parameters = (
+                consumer,
+                now,
+                [id_ for id_, _type, _ws in handled],
+                [type_ for _id, type_, _ws in handled],
+                [ws for _id, _type, ws in handled],
+            )
+            try:
+                with self.cursor() as cursor:
+                    cursor.execute(_INSERT_NEW_IDS_ARRAYS, parameters)
+                    return {event_id for (event_id,) in cursor.fetchall()}
+            except self.database.engine.dialect.loaded_dbapi.Error as exc:  # as SQLAlchemy would raise it
+                dbapi: Any = self.database.engine.dialect.loaded_dbapi
+                raise DBAPIError.instance(_INSERT_NEW_IDS_ARRAYS, None, exc, dbapi.Error) from exc
         rows = [
             {"consumer": consumer, "event_id": id_, "event_type": type_, "workspace_id": ws, "processed_at": now}
             for id_, type_, ws in handled
         ]
-        statement = _insert_new_ids(table, self.session.get_bind().dialect.name)  # executemany: compiled once
-        return set(self.session.execute(statement, rows).scalars()) if rows else set()
+        statement = _insert_new_ids(table, dialect)  # executemany: compiled once
+        return set(self.session.execute(statement, rows).scalars())
+
+
+_INSERT_NEW_IDS_ARRAYS = (
+    "INSERT INTO processed_events (consumer, event_id, event_type, workspace_id, processed_at) "
+    "SELECT %s, ids.event_id, ids.event_type, ids.workspace_id, %s "
+    "FROM unnest(%s::varchar[], %s::varchar[], %s::varchar[]) AS ids (event_id, event_type, workspace_id) "
+    "ON CONFLICT DO NOTHING RETURNING event_id"
+)
 
 
 @functools.cache

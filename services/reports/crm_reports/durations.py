@@ -3,13 +3,13 @@ row each: the medians and p90s are read from them over a range; averages come fr
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, Index, Integer, String, any_, bindparam, delete, func, select, tuple_
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import Float, Index, Integer, String, delete, func, select, tuple_
 from sqlalchemy.orm import Mapped, mapped_column
 
 from crm_platform.db import UnitOfWork, UtcDateTime
@@ -47,23 +47,46 @@ class DurationRow:
 
 
 def replace_many(uow: UnitOfWork, *, projection: str, rows: dict[tuple[str, str], Sequence[DurationRow]]) -> None:
-    """``replace`` for subjects of several workspaces, ``rows`` by (workspace, subject): one DELETE per thousand
-    subjects and one INSERT (a subject's id is its own: the workspaces and subjects are matched as two lists)."""
-    subjects = sorted({subject for _workspace, subject in rows})
-    spaces = sorted({workspace for workspace, _subject in rows})
-    postgres = uow.session.get_bind().dialect.name == "postgresql"
-    for start in range(0, len(subjects), 1000):
-        if postgres:  # arrays: one statement text whatever the counts, compiled and parsed once
-            parameters = {"spaces": spaces, "projection": projection, "subjects": subjects[start : start + 1000]}
-            uow.session.connection().execute(_DELETE_OF_SUBJECTS, parameters)
-            continue
-        uow.session.execute(
-            delete(Duration).where(
-                Duration.workspace_id.in_(spaces),
-                Duration.projection == projection,
-                Duration.subject_id.in_(subjects[start : start + 1000]),
+    """``replace`` for subjects of several workspaces, ``rows`` by (workspace, subject): one DELETE (on PostgreSQL
+    the pairs as two arrays joined to the durations: one index descent a pair) and one INSERT."""
+    pairs = sorted(rows)
+    if uow.database.on_driver:
+        with uow.cursor() as cursor:
+            cursor.execute(
+                _DELETE_OF_PAIRS,
+                ([workspace for workspace, _subject in pairs], [subject for _workspace, subject in pairs], projection),
             )
-        )
+    else:
+        subjects = sorted({subject for _workspace, subject in pairs})
+        spaces = sorted({workspace for workspace, _subject in pairs})
+        for start in range(0, len(subjects), 1000):
+            uow.session.execute(
+                delete(Duration).where(
+                    Duration.workspace_id.in_(spaces),
+                    Duration.projection == projection,
+                    Duration.subject_id.in_(subjects[start : start + 1000]),
+                )
+            )
+    if uow.database.on_driver:  # one INSERT, the rows as one JSON text (not one INSERT a row)
+        found_rows = [
+            [
+                workspace_id,
+                subject,
+                row.metric,
+                row.seq,
+                row.at.isoformat(),
+                row.member_id,
+                row.dimension,
+                row.seconds,
+                row.business_seconds,
+            ]
+            for (workspace_id, subject), of_subject in rows.items()
+            for row in of_subject
+        ]
+        if found_rows:
+            with uow.cursor() as cursor:
+                cursor.execute(_INSERT_FROM_JSON, (projection, json.dumps(found_rows, separators=(",", ":"))))
+        return
     found = [
         _row(workspace_id, projection, subject, row)
         for (workspace_id, subject), of_subject in rows.items()
@@ -73,10 +96,15 @@ def replace_many(uow: UnitOfWork, *, projection: str, rows: dict[tuple[str, str]
         uow.insert(Duration, found)
 
 
-_DELETE_OF_SUBJECTS = delete(Duration).where(
-    Duration.workspace_id == any_(bindparam("spaces", type_=postgresql.ARRAY(String))),
-    Duration.projection == bindparam("projection"),
-    Duration.subject_id == any_(bindparam("subjects", type_=postgresql.ARRAY(String))),
+_DELETE_OF_PAIRS = (
+    "DELETE FROM durations AS d USING unnest(%s::varchar[], %s::varchar[]) AS p (workspace_id, subject_id) "
+    "WHERE d.projection = %s AND d.workspace_id = p.workspace_id AND d.subject_id = p.subject_id"
+)
+
+_INSERT_FROM_JSON = (
+    "INSERT INTO durations (workspace_id, projection, subject_id, metric, seq, at, member_id, dimension, seconds, "
+    "business_seconds) SELECT r->>0, %s, r->>1, r->>2, (r->>3)::int, (r->>4)::timestamptz, r->>5, r->>6, "
+    "(r->>7)::float8, (r->>8)::float8 FROM jsonb_array_elements(%s::jsonb) AS r"
 )
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Index, String, Table, Text, any_, bindparam, cast, select, text
+from sqlalchemy import JSON, PrimaryKeyConstraint, String, Table, Text, cast, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
@@ -27,17 +27,19 @@ from crm_reports.models import Base
 class Fact(Base):
     __tablename__ = "facts"
 
-    event_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    subject_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(36))
+    subject_id: Mapped[str] = mapped_column(String(36))
     workspace_id: Mapped[str] = mapped_column(String(36))
     kind: Mapped[str] = mapped_column(String(64))  # the event type's name
     occurred_at: Mapped[datetime] = mapped_column(UtcDateTime())
     member_id: Mapped[str] = mapped_column(String(36), default="")  # the member it is about, "" for none
     attrs: Mapped[dict[str, Any]] = mapped_column(JSON().with_variant(JSONB(), "postgresql"), default=dict)
 
-    __table_args__ = (
-        Index("ix_facts_workspace_id_subject_id_occurred_at", "workspace_id", "subject_id", "occurred_at"),
-    )
+    # One index, the key every read goes by (a batch's subjects, a rebuild's workspace subject after subject) and
+    # the one an event's fact is refused by when it comes again: an event is of one workspace, so this is unique
+    # where (event, subject) is. (A primary key on the event and an index by subject made every new fact two
+    # index inserts, the event's one at a random place of the table's largest index.)
+    __table_args__ = (PrimaryKeyConstraint("workspace_id", "subject_id", "event_id"),)
 
 
 @dataclass(frozen=True)
@@ -70,10 +72,9 @@ def _insert_new(table: Table, dialect: str) -> Any:
     return insert_of(table).on_conflict_do_nothing().returning(table.c.event_id, table.c.subject_id)
 
 
-_UNNEST = text(
+_FROM_JSON = (
     "INSERT INTO facts (event_id, subject_id, workspace_id, kind, occurred_at, member_id, attrs) "
-    "SELECT * FROM unnest(CAST(:events AS varchar[]), CAST(:subjects AS varchar[]), CAST(:workspaces AS varchar[]), "
-    "CAST(:kinds AS varchar[]), CAST(:times AS timestamptz[]), CAST(:members AS varchar[]), CAST(:attrs AS jsonb[])) "
+    "SELECT r->>0, r->>1, r->>2, r->>3, (r->>4)::timestamptz, r->>5, r->6 FROM jsonb_array_elements(%s::jsonb) AS r "
     "ON CONFLICT DO NOTHING RETURNING event_id, subject_id"
 )
 
@@ -84,22 +85,27 @@ def record(uow: UnitOfWork, facts: Sequence[FactRow]) -> list[FactRow]:
         return []
     unique = list({(fact.event_id, fact.subject_id): fact for fact in facts}.values())
     dialect = uow.session.get_bind().dialect.name
-    if dialect == "postgresql":  # one statement of arrays: no per-row parameter processing
-        kept = {
-            (event_id, subject_id)
-            for event_id, subject_id in uow.session.execute(
-                _UNNEST,
-                {
-                    "events": [fact.event_id for fact in unique],
-                    "subjects": [fact.subject_id for fact in unique],
-                    "workspaces": [fact.workspace_id for fact in unique],
-                    "kinds": [fact.kind for fact in unique],
-                    "times": [fact.occurred_at for fact in unique],
-                    "members": [fact.member_id for fact in unique],
-                    "attrs": [json.dumps(fact.attrs, separators=(",", ":")) for fact in unique],
-                },
-            )
-        }
+    if uow.database.on_driver:
+        # The rows as one JSON text (json.dumps is C; seven arrays were dumped element by element in Python, the
+        # attrs and times escaped with regular expressions), on psycopg's cursor.
+        rows = json.dumps(
+            [
+                [
+                    fact.event_id,
+                    fact.subject_id,
+                    fact.workspace_id,
+                    fact.kind,
+                    fact.occurred_at.isoformat(),
+                    fact.member_id,
+                    fact.attrs,
+                ]
+                for fact in unique
+            ],
+            separators=(",", ":"),
+        )
+        with uow.cursor() as cursor:
+            cursor.execute(_FROM_JSON, (rows,))
+            kept = set(cursor.fetchall())
     else:
         statement = _insert_new(Fact.__table__, dialect)  # type: ignore[arg-type]
         kept = {tuple(row) for row in uow.session.execute(statement, [fact.row() for fact in unique])}
@@ -134,22 +140,27 @@ def of_subjects(uow: UnitOfWork, workspace_id: str, subject_ids: Iterable[str]) 
 
 
 def of_pairs(uow: UnitOfWork, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[FactRow]]:
-    """Every kept fact of these (workspace, subject) pairs, by pair, in the order they were kept (one query per
-    thousand subjects, whatever the workspaces: a subject's id is its own, so the workspaces and subjects are
-    matched as two lists and the pairs picked out here)."""
-    wanted = set(pairs)
+    """Every kept fact of these (workspace, subject) pairs, by pair, in the order they were kept: on PostgreSQL one
+    query whatever the count, the pairs as two arrays joined to the facts (one index descent a pair; ``= ANY`` of
+    the workspaces and of the subjects made it descend for each workspace times each subject)."""
+    wanted = sorted(set(pairs))
     found: dict[tuple[str, str], list[FactRow]] = {pair: [] for pair in wanted}
+    if not wanted:
+        return found
+    if uow.database.on_driver:
+        spaces = [workspace for workspace, _subject in wanted]
+        with uow.cursor() as cursor:
+            cursor.execute(_OF_PAIRS, (spaces, [subject for _workspace, subject in wanted]))
+            for row in cursor.fetchall():
+                found[(row[1], row[3])].append(FactRow(*row))  # workspace, subject
+        return found
     subjects = sorted({subject for _workspace, subject in wanted})
     spaces = sorted({workspace for workspace, _subject in wanted})
-    postgres = uow.session.get_bind().dialect.name == "postgresql"
     for chunk_start in range(0, len(subjects), 1000):
         chunk = subjects[chunk_start : chunk_start + 1000]
-        if postgres:  # arrays: one statement text whatever the counts, compiled and parsed once
-            rows = uow.session.connection().execute(_OF_PAIRS, {"spaces": spaces, "subjects": chunk})
-        else:
-            rows = uow.session.execute(
-                select(*_COLUMNS, Fact.attrs).where(Fact.workspace_id.in_(spaces), Fact.subject_id.in_(chunk))
-            )
+        rows = uow.session.execute(
+            select(*_COLUMNS, Fact.attrs).where(Fact.workspace_id.in_(spaces), Fact.subject_id.in_(chunk))
+        )
         for row in rows:
             pair = (row[1], row[3])  # workspace, subject
             if pair in found:
@@ -163,7 +174,7 @@ def by_subject(uow: UnitOfWork, workspace_id: str, *, size: int = 5000) -> Itera
     query = (
         select(*_COLUMNS, cast(Fact.attrs, Text))
         .where(Fact.workspace_id == workspace_id)
-        .order_by(Fact.subject_id, Fact.occurred_at)  # the index's order: no sort
+        .order_by(Fact.subject_id, Fact.event_id)  # the primary key's order: no sort (in_order sorts a subject's)
         .execution_options(yield_per=size)
     )
     # A workspace's attrs repeat (a direction and a member, a status): each text parsed once, the dict shared by
@@ -188,11 +199,10 @@ def by_subject(uow: UnitOfWork, workspace_id: str, *, size: int = 5000) -> Itera
         yield in_order(found)
 
 
-_OF_PAIRS = select(
-    Fact.event_id, Fact.workspace_id, Fact.kind, Fact.subject_id, Fact.occurred_at, Fact.member_id, Fact.attrs
-).where(
-    Fact.workspace_id == any_(bindparam("spaces", type_=postgresql.ARRAY(String))),
-    Fact.subject_id == any_(bindparam("subjects", type_=postgresql.ARRAY(String))),
+_OF_PAIRS = (
+    "SELECT f.event_id, f.workspace_id, f.kind, f.subject_id, f.occurred_at, f.member_id, f.attrs "
+    "FROM unnest(%s::varchar[], %s::varchar[]) AS p (workspace_id, subject_id) "
+    "JOIN facts AS f ON f.workspace_id = p.workspace_id AND f.subject_id = p.subject_id"
 )
 _DECODED = 50_000  # distinct attrs kept parsed in one read
 _COLUMNS = (Fact.event_id, Fact.workspace_id, Fact.kind, Fact.subject_id, Fact.occurred_at, Fact.member_id)

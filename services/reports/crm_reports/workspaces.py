@@ -73,13 +73,16 @@ def lock(uow: UnitOfWork, workspace_id: str) -> Context:
 
 
 def lock_many(uow: UnitOfWork, workspace_ids: list[str]) -> dict[str, Context]:
-    """``lock`` for several workspaces at once (two statements, in id order so workers never deadlock)."""
+    """``lock`` for several workspaces at once (one statement when each has its row, in id order so workers never
+    deadlock)."""
     if not workspace_ids:
         return {}
     ids = sorted(set(workspace_ids))
-    if uow.session.get_bind().dialect.name == "postgresql":  # arrays: two statements whatever the count
-        uow.session.connection().execute(_ENSURE_ARRAY, {"ids": ids})
-        rows = uow.session.connection().execute(_LOCK, {"ids": ids})
+    if uow.session.get_bind().dialect.name == "postgresql":  # arrays: one statement whatever the count
+        rows = list(uow.session.connection().execute(_LOCK, {"ids": ids}))
+        if len(rows) < len(ids):  # a workspace heard of for the first time: its row, then all locked again
+            uow.session.connection().execute(_ENSURE_ARRAY, {"ids": ids})
+            rows = list(uow.session.connection().execute(_LOCK, {"ids": ids}))
     else:
         uow.session.execute(
             _ensure(ReportWorkspace.__table__, uow.session.get_bind().dialect.name),  # type: ignore[arg-type]

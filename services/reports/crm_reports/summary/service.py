@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -23,7 +24,18 @@ def record(uow: UnitOfWork, *, event_id: str, workspace_id: str, kind: str, occu
 def record_many(uow: UnitOfWork, facts: list[dict[str, Any]]) -> None:
     """Count several events with one multi-row INSERT (the consumer's batch form of ``record``); each fact
     has ``event_id``, ``workspace_id``, ``kind`` and ``occurred_at``."""
-    uow.insert(ActivityFact, facts)
+    if not facts or not uow.database.on_driver:
+        uow.insert(ActivityFact, facts)
+        return
+    rows = [[fact["event_id"], fact["workspace_id"], fact["kind"], fact["occurred_at"].isoformat()] for fact in facts]
+    with uow.cursor() as cursor:  # one INSERT, the rows as one JSON text (not one INSERT a row)
+        cursor.execute(_INSERT_FROM_JSON, (json.dumps(rows, separators=(",", ":")),))
+
+
+_INSERT_FROM_JSON = (
+    "INSERT INTO activity_facts (event_id, workspace_id, kind, occurred_at) "
+    "SELECT r->>0, r->>1, r->>2, (r->>3)::timestamptz FROM jsonb_array_elements(%s::jsonb) AS r"
+)
 
 
 def summarize(uow: UnitOfWork, *, caller: Caller, start: datetime, end: datetime) -> dict[str, int]:
