@@ -309,21 +309,21 @@ _CHILD_ROWS = ((ContactEmail, "emails"), (ContactPhone, "phones"), (ContactTag, 
 def _write_new(uow: UnitOfWork, contacts: Sequence[DraftContact]) -> None:
     """INSERT new contacts and their emails, phones, tags and interests: one multi-row INSERT per table
     (``UnitOfWork.insert``) of the drafts' plain values, each statement compiled once."""
-    now, alone = utcnow(), len(contacts) == 1
+    now = utcnow()
     rows = []
     for contact in contacts:
         contact.created_at = contact.updated_at = now
-        rows.append(contact.sparse_row() if alone else contact.row())
+        rows.append(contact.row())
     uow.insert(Contact, rows)
     for model, collection in _CHILD_ROWS:
-        children: list[Any] = []
+        rows = []
         for contact in contacts:
             for child in getattr(contact, collection):
                 child.contact_id = contact.id
                 if model is Interest:
                     child.created_at = now
-                children.append(child)
-        uow.insert(model, children[0].sparse_row() if len(children) == 1 else [child.row() for child in children])
+                rows.append(child.row())
+        uow.insert(model, rows)
 
 
 def create_record(

@@ -19,40 +19,19 @@ def _columns(model: Any) -> tuple[str, ...]:
     return tuple(column.key for column in model.__table__.columns)
 
 
-def _null_by_default(model: Any) -> frozenset[str]:
-    """The columns a row may leave out when they hold None: NULL is what the database gives them then."""
-    return frozenset(
-        column.key for column in model.__table__.columns if column.default is None and column.server_default is None
-    )
-
-
 class _Row:
     """A new row whose attributes (``__slots__``) are its table's columns (and, for a contact, its collections)."""
 
     __slots__: tuple[str, ...] = ()
-    table: Any
     columns: tuple[str, ...] = ()
-    null_by_default: frozenset[str] = frozenset()
 
     def row(self) -> dict[str, Any]:
-        """The INSERT's values of every column (rows written together need the same columns)."""
+        """The INSERT's values: every column (the same keys for every row of a table, one compiled statement)."""
         return {name: getattr(self, name) for name in self.columns}
-
-    def sparse_row(self) -> dict[str, Any]:
-        """``row`` without the columns that are None and NULL without a value: fewer parameters to send for a row
-        written alone (each set of columns has its own statement, compiled once)."""
-        values = {}
-        for name in self.columns:
-            value = getattr(self, name)
-            if value is not None or name not in self.null_by_default:
-                values[name] = value
-        return values
 
 
 class DraftEmail(_Row):
-    table = ContactEmail.__table__
     __slots__ = columns = _columns(ContactEmail)
-    null_by_default = _null_by_default(ContactEmail)
 
     def __init__(self, *, workspace_id: str, address: str) -> None:
         self.id, self.workspace_id, self.contact_id, self.address = new_id(), workspace_id, None, address
@@ -61,9 +40,7 @@ class DraftEmail(_Row):
 
 
 class DraftPhone(_Row):
-    table = ContactPhone.__table__
     __slots__ = columns = _columns(ContactPhone)
-    null_by_default = _null_by_default(ContactPhone)
 
     def __init__(self, *, workspace_id: str, number: str) -> None:
         self.id, self.workspace_id, self.contact_id, self.number = new_id(), workspace_id, None, number
@@ -71,18 +48,14 @@ class DraftPhone(_Row):
 
 
 class DraftTag(_Row):
-    table = ContactTag.__table__
     __slots__ = columns = _columns(ContactTag)
-    null_by_default = _null_by_default(ContactTag)
 
     def __init__(self, *, workspace_id: str, tag: str) -> None:
         self.contact_id, self.tag, self.workspace_id = None, tag, workspace_id
 
 
 class DraftInterest(_Row):
-    table = Interest.__table__
     __slots__ = columns = _columns(Interest)
-    null_by_default = _null_by_default(Interest)
 
     created_at: datetime | None
 
@@ -94,9 +67,7 @@ class DraftInterest(_Row):
 class DraftContact(_Row):
     """A contact not written yet, with no emails, phones, tags or interests until ``fields.apply`` adds them."""
 
-    table = Contact.__table__
     columns = _columns(Contact)
-    null_by_default = _null_by_default(Contact)
     __slots__ = (*columns, "emails", "phones", "tags", "interests")
 
     emails: list[DraftEmail]
