@@ -7,7 +7,9 @@ creates then ``MEASURED`` (0, then ``N``) more, and prints (instructions of the 
 the Python process's instructions only (PostgreSQL's are not counted). The create's context cache and the
 pool's idle ping are pinned so that valgrind's slowness does not change what runs.
 
-    .venv/bin/python bench/callgrind_create.py          # N=20 WARMUP=10 SEED=20000 RUNS=2
+    .venv/bin/python bench/callgrind_create.py     # N=20 WARMUP=10 SEED=20000 RUNS=2 SIDES=project,peer
+
+``SIDES=peer`` counts the naive peer's create (bench/peers/orm_create.py) through the same client.
 """
 
 from __future__ import annotations
@@ -29,8 +31,11 @@ sys.path.insert(0, str(ROOT / "bench"))
 JWT_SECRET = "s" * 40
 
 
-def _creates(url: str, workspace: str, warmup: int, measured: int) -> None:
-    """The child under valgrind: ``warmup`` creates, then ``measured`` more."""
+def _creates(url: str, workspace: str, warmup: int, measured: int, side: str) -> None:
+    """The child under valgrind: ``warmup`` creates, then ``measured`` more, by the project or by the peer."""
+    if side == "peer":
+        _peer_creates(url, workspace, warmup, measured)
+        return
     from crm_contacts.app import SERVICE
     from crm_contacts.contacts import create
     from crm_platform import auth, db
@@ -59,7 +64,22 @@ def _creates(url: str, workspace: str, warmup: int, measured: int) -> None:
     rt.close()
 
 
-def _instructions(url: str, workspace: str, warmup: int, measured: int) -> int:
+def _peer_creates(url: str, workspace: str, warmup: int, measured: int) -> None:
+    """The same creates through the naive peer's app (bench/peers/orm_create.py), at ``/contacts``."""
+    os.environ.update(PEER_DATABASE_URL=url, PEER_WORKSPACE_ID=workspace)
+    sys.path.insert(0, str(ROOT / "bench" / "peers"))
+    import orm_create
+
+    client = orm_create.app.test_client()
+    run = uuid.uuid4().hex[:8]
+    first_phone = random.randrange(10**8 // 2) * 2
+    for i in range(warmup + measured):
+        body = {"name": f"Ana Ruiz {run} {i}", "email": f"a{run}{i}@example.com", "phone": f"6{first_phone + i:08d}"}
+        answer = client.post("/contacts", json=body)
+        assert answer.status_code == 201, answer.data
+
+
+def _instructions(url: str, workspace: str, warmup: int, measured: int, side: str) -> int:
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "callgrind.out"
         done = subprocess.run(
@@ -70,7 +90,7 @@ def _instructions(url: str, workspace: str, warmup: int, measured: int) -> int:
                 sys.executable,
                 __file__,
                 "child",
-                json.dumps([url, workspace, warmup, measured]),
+                json.dumps([url, workspace, warmup, measured, side]),
             ],
             capture_output=True,
             text=True,
@@ -94,6 +114,7 @@ def main() -> None:
 
     n, warmup = int(os.environ.get("N", "20")), int(os.environ.get("WARMUP", "10"))
     seed, runs = int(os.environ.get("SEED", "20000")), int(os.environ.get("RUNS", "2"))
+    sides = os.environ.get("SIDES", "project,peer").split(",")
     name = "crm_callgrind_" + uuid.uuid4().hex[:6]
     url = infra.create_database(name)
     try:
@@ -105,9 +126,11 @@ def main() -> None:
         rt.close()
         _seed(url, workspace, seed)
         for _ in range(runs):
-            base = _instructions(url, workspace, warmup, 0)
-            more = _instructions(url, workspace, warmup, n)
-            print(f"contact create: {(more - base) / n / 1e6:.3f} M instructions per request (N={n}, seed={seed})")
+            for side in sides:
+                base = _instructions(url, workspace, warmup, 0, side)
+                more = _instructions(url, workspace, warmup, n, side)
+                per_request = (more - base) / n / 1e6
+                print(f"contact create ({side}): {per_request:.3f} M instructions per request (N={n}, seed={seed})")
     finally:
         infra.drop_database(name)
 
