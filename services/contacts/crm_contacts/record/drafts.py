@@ -23,6 +23,7 @@ class _Row:
     """A new row whose attributes (``__slots__``) are its table's columns (and, for a contact, its collections)."""
 
     __slots__: tuple[str, ...] = ()
+    table: Any  # the model's table
     columns: tuple[str, ...] = ()
 
     def row(self) -> dict[str, Any]:
@@ -31,6 +32,7 @@ class _Row:
 
 
 class DraftEmail(_Row):
+    table = ContactEmail.__table__
     __slots__ = columns = _columns(ContactEmail)
 
     def __init__(self, *, workspace_id: str, address: str) -> None:
@@ -40,6 +42,7 @@ class DraftEmail(_Row):
 
 
 class DraftPhone(_Row):
+    table = ContactPhone.__table__
     __slots__ = columns = _columns(ContactPhone)
 
     def __init__(self, *, workspace_id: str, number: str) -> None:
@@ -48,6 +51,7 @@ class DraftPhone(_Row):
 
 
 class DraftTag(_Row):
+    table = ContactTag.__table__
     __slots__ = columns = _columns(ContactTag)
 
     def __init__(self, *, workspace_id: str, tag: str) -> None:
@@ -55,6 +59,7 @@ class DraftTag(_Row):
 
 
 class DraftInterest(_Row):
+    table = Interest.__table__
     __slots__ = columns = _columns(Interest)
 
     created_at: datetime | None
@@ -67,6 +72,7 @@ class DraftInterest(_Row):
 class DraftContact(_Row):
     """A contact not written yet, with no emails, phones, tags or interests until ``fields.apply`` adds them."""
 
+    table = Contact.__table__
     columns = _columns(Contact)
     __slots__ = (*columns, "emails", "phones", "tags", "interests")
 
