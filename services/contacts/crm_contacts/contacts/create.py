@@ -1,7 +1,8 @@
 """Creating contacts: from the API's fields, or found-or-created by email for another service.
 
-``insert_new`` is the one way a contact is written: its fields through ``fields.apply``, the duplicate
-locks and lookup, the rows, and contacts.contact.created with its history entry. Imports use it too.
+``insert_new`` is the one way a contact is written: its fields through ``fields.apply`` onto a plain draft
+(``record/drafts.py``: no ORM objects on the write path), the duplicate locks and lookup, the rows, and
+contacts.contact.created with its history entry. Imports use it too.
 """
 
 from __future__ import annotations
@@ -320,8 +321,8 @@ def _write_new(uow: UnitOfWork, contacts: Sequence[DraftContact]) -> None:
         for contact in contacts:
             for child in getattr(contact, collection):
                 child.contact_id = contact.id
-                if model is Interest:
-                    child.created_at = now
+                if model is Interest:  # one clock reading each, as a flush gives them: their order
+                    child.created_at = utcnow()
                 rows.append(child.row())
         uow.insert(model, rows)
 

@@ -1,7 +1,8 @@
 """The contact's fields in groups, each with its rules: what a create or an update writes onto a contact.
 
 ``apply`` checks every field it is given and writes the good values, raising one InvalidInput with every
-bad field at once. The groups run in a fixed order, which is the order of ``Applied.changed`` (the
+bad field at once: onto a loaded ``Contact`` (an update) or a ``DraftContact`` (a create), with the same rules.
+The groups run in a fixed order, which is the order of ``Applied.changed`` (the
 ``changed_fields`` of contacts.contact.updated).
 """
 
