@@ -1,7 +1,8 @@
 """Creating contacts: from the API's fields, or found-or-created by email for another service.
 
-``insert_new`` is the one way a contact is written: its fields through ``fields.apply``, the duplicate
-locks and lookup, the rows, and contacts.contact.created with its history entry. Imports use it too.
+``insert_new`` is the one way a contact is written: its fields through ``fields.apply`` onto a plain draft
+(``record/drafts.py``: no ORM objects on the write path), the duplicate locks and lookup, the rows, and
+contacts.contact.created with its history entry. Imports use it too.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from crm_contacts.funnel.defaults import DEFAULT_TYPE
 from crm_contacts.funnel.models import ContactType, Stage
 from crm_contacts.members.models import Member
 from crm_contacts.record import events, rules
+from crm_contacts.record.drafts import DraftContact
 from crm_contacts.record.models import ACTIVE, Contact, ContactEmail, ContactPhone, ContactTag, Interest
 from crm_contacts.record.workspace import Workspace
 from crm_contacts.sources.defaults import MANUAL_SOURCE
@@ -30,7 +32,6 @@ from crm_contacts.sources.models import Source
 from crm_platform.context import Caller
 from crm_platform.db import UnitOfWork, utcnow
 from crm_platform.errors import FieldError, InvalidInput, Unauthenticated
-from crm_platform.ids import new_id
 
 
 @dataclass(frozen=True)
@@ -139,27 +140,6 @@ def _forget_after_statement(state: Any) -> None:
 event.listen(Session, "do_orm_execute", _forget_after_statement)
 
 
-def _new_contact(workspace_id: str, actor_id: str | None) -> Contact:
-    return Contact(
-        id=new_id(),
-        workspace_id=workspace_id,
-        name="",
-        name_key="",
-        status=ACTIVE,
-        stars=0,
-        blocked=False,
-        location={},
-        messengers={},
-        custom_fields={},
-        version=1,
-        created_by=actor_id,
-        emails=[],
-        phones=[],
-        tags=[],
-        interests=[],
-    )
-
-
 def insert_new(
     uow: UnitOfWork,
     workspace: Workspace,
@@ -169,7 +149,7 @@ def insert_new(
     enforce_required: bool = True,
     known: CreateContext | None = None,
     created_by: str | None = None,
-) -> tuple[Contact, fields.Applied]:
+) -> tuple[DraftContact, fields.Applied]:
     """Validate, insert the contact with its ``contacts.contact.created`` event and history entry, and refuse
     it if it duplicates another: shared by create and find-or-create.
 
@@ -220,7 +200,7 @@ def _build(
     actor_id: str | None,
     known: CreateContext | None,
     enforce_required: bool,
-) -> tuple[Contact, fields.Applied]:
+) -> tuple[DraftContact, fields.Applied]:
     """A new contact (not written yet) with ``values`` checked and applied; the owner is the acting member
     unless ``values`` names one."""
     values = dict(values)
@@ -231,7 +211,7 @@ def _build(
         else:
             is_member = fields.active_member(session, workspace.id, actor.user_id) is not None
         values["owner_id"] = actor.user_id if is_member else None
-    contact = _new_contact(workspace.id, rules.member_column(actor_id))
+    contact = DraftContact(workspace_id=workspace.id, created_by=rules.member_column(actor_id))
     applied = fields.apply(
         session, workspace, contact, values, creating=True, enforce_required=enforce_required, known=known
     )
@@ -256,7 +236,7 @@ def insert_many(
     claimed: dict[str, int],
     write: bool = True,
     via: str | None = None,
-) -> tuple[list[Contact], dict[int, list[FieldError]]]:
+) -> tuple[list[DraftContact], dict[int, list[FieldError]]]:
     """``insert_new`` for many contacts in the caller's transaction: each one checked by the same field rules,
     the duplicate locks taken for all at once, one duplicate lookup for all, the rows written together and
     each contact's created event and history entry through ``events.announce_created``.
@@ -266,7 +246,7 @@ def insert_many(
     the batch. ``write`` False (a dry run) checks everything and writes nothing.
     """
     session, workspace = uow.session, known.workspace
-    built: list[tuple[NewContact, Contact, fields.Applied]] = []
+    built: list[tuple[NewContact, DraftContact, fields.Applied]] = []
     errors: dict[int, list[FieldError]] = {}
     for item in batch:
         try:
@@ -290,12 +270,12 @@ def insert_many(
 def _without_duplicates(
     session: Session,
     workspace_id: str,
-    built: list[tuple[NewContact, Contact, fields.Applied]],
+    built: list[tuple[NewContact, DraftContact, fields.Applied]],
     claimed: dict[str, int],
     errors: dict[int, list[FieldError]],
     *,
     lock: bool,
-) -> list[tuple[NewContact, Contact, fields.Applied]]:
+) -> list[tuple[NewContact, DraftContact, fields.Applied]]:
     """The contacts whose emails and phones no other contact uses (nor an earlier one of the batch), after
     taking the same locks as a single create, for all of them at once; the others get their errors."""
     emails = [e.address for _i, contact, _a in built for e in contact.emails]
@@ -327,20 +307,23 @@ def _without_duplicates(
 _CHILD_ROWS = ((ContactEmail, "emails"), (ContactPhone, "phones"), (ContactTag, "tags"), (Interest, "interests"))
 
 
-def _write_new(uow: UnitOfWork, contacts: Sequence[Contact]) -> None:
+def _write_new(uow: UnitOfWork, contacts: Sequence[DraftContact]) -> None:
     """INSERT new contacts and their emails, phones, tags and interests: one multi-row INSERT per table
-    (``UnitOfWork.insert``), the same rows and values as adding them to the session and flushing, without the
-    flush's bookkeeping, which cost more CPU than everything else a create does in the database."""
+    (``UnitOfWork.insert``) of the drafts' plain values, each statement compiled once."""
     now = utcnow()
+    rows = []
     for contact in contacts:
         contact.created_at = contact.updated_at = now
-    uow.insert(Contact, list(contacts))
+        rows.append(contact.row())
+    uow.insert(Contact, rows)
     for model, collection in _CHILD_ROWS:
         rows = []
         for contact in contacts:
-            for row in getattr(contact, collection):
-                row.contact_id = contact.id  # what the relationship fills in at flush
-                rows.append(row)
+            for child in getattr(contact, collection):
+                child.contact_id = contact.id
+                if model is Interest:  # one clock reading each, as a flush gives them: their order
+                    child.created_at = utcnow()
+                rows.append(child.row())
         uow.insert(model, rows)
 
 
@@ -371,7 +354,7 @@ def create(
     email: str | None = None,
     phone: str | None = None,
     actor: Caller | None = None,
-) -> Contact:
+) -> DraftContact:
     """Create a contact with a name and optionally an email and a phone; emits contacts.contact.created."""
     values: dict[str, Any] = {"name": name}
     if email:

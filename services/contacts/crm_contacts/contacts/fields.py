@@ -1,7 +1,8 @@
 """The contact's fields in groups, each with its rules: what a create or an update writes onto a contact.
 
 ``apply`` checks every field it is given and writes the good values, raising one InvalidInput with every
-bad field at once. The groups run in a fixed order, which is the order of ``Applied.changed`` (the
+bad field at once: onto a loaded ``Contact`` (an update) or a ``DraftContact`` (a create), with the same rules.
+The groups run in a fixed order, which is the order of ``Applied.changed`` (the
 ``changed_fields`` of contacts.contact.updated).
 """
 
@@ -19,7 +20,8 @@ from crm_contacts.customfields import service as custom_fields
 from crm_contacts.funnel import service as funnel
 from crm_contacts.members.models import Member
 from crm_contacts.record import rules
-from crm_contacts.record.models import EMAIL_ACTIVE, Contact, ContactEmail, ContactPhone, ContactTag, Interest
+from crm_contacts.record.drafts import AnyContact, DraftContact, DraftEmail, DraftInterest, DraftPhone, DraftTag
+from crm_contacts.record.models import EMAIL_ACTIVE, ContactEmail, ContactPhone, ContactTag, Interest
 from crm_contacts.record.workspace import Workspace
 from crm_contacts.sources import service as sources
 from crm_platform.errors import FieldError, InvalidInput
@@ -63,6 +65,33 @@ class Applied:
     type_key: str | None = None
 
 
+# A loaded contact (an update) gets new ORM rows, a draft (a create) plain ones.
+def _new_email(contact: AnyContact, address: str) -> Any:
+    if isinstance(contact, DraftContact):
+        return DraftEmail(workspace_id=contact.workspace_id, address=address)
+    return ContactEmail(id=new_id(), workspace_id=contact.workspace_id, address=address, status=EMAIL_ACTIVE)
+
+
+def _new_phone(contact: AnyContact, number: str) -> Any:
+    if isinstance(contact, DraftContact):
+        return DraftPhone(workspace_id=contact.workspace_id, number=number)
+    return ContactPhone(id=new_id(), workspace_id=contact.workspace_id, number=number)
+
+
+def _new_tag(contact: AnyContact, tag: str) -> Any:
+    if isinstance(contact, DraftContact):
+        return DraftTag(workspace_id=contact.workspace_id, tag=tag)
+    return ContactTag(tag=tag, workspace_id=contact.workspace_id)
+
+
+def _new_interest(contact: AnyContact, interest: dict[str, Any]) -> Any:
+    if isinstance(contact, DraftContact):
+        return DraftInterest(workspace_id=contact.workspace_id, criteria=interest["criteria"], text=interest["text"])
+    return Interest(
+        id=new_id(), workspace_id=contact.workspace_id, criteria=interest["criteria"], text=interest["text"]
+    )
+
+
 def _email_entries(raw: Sequence[Any]) -> tuple[list[tuple[str, bool]], list[FieldError]]:
     """``[str | {address, primary}]`` as unique (address, primary) pairs, with field errors."""
     entries: list[tuple[str, bool]] = []
@@ -96,7 +125,7 @@ def _phone_entries(raw: Sequence[Any], region: str) -> tuple[list[tuple[str, boo
     return entries, errors
 
 
-def _replace_emails(contact: Contact, entries: list[tuple[str, bool]]) -> list[str]:
+def _replace_emails(contact: AnyContact, entries: list[tuple[str, bool]]) -> list[str]:
     """Make the contact's emails exactly ``entries`` (kept rows keep their status); returns the added ones."""
     current = {e.address: e for e in contact.emails}
     old_primary = next((e.address for e in contact.emails if e.is_primary), None)
@@ -110,7 +139,7 @@ def _replace_emails(contact: Contact, entries: list[tuple[str, bool]]) -> list[s
     for position, address in enumerate(wanted):
         row = current.get(address)
         if row is None:
-            row = ContactEmail(id=new_id(), workspace_id=contact.workspace_id, address=address, status=EMAIL_ACTIVE)
+            row = _new_email(contact, address)
             contact.emails.append(row)
             added.append(address)
         row.position, row.is_primary = position, address == primary
@@ -119,7 +148,7 @@ def _replace_emails(contact: Contact, entries: list[tuple[str, bool]]) -> list[s
     return added
 
 
-def _replace_phones(contact: Contact, entries: list[tuple[str, bool, str | None]]) -> list[str]:
+def _replace_phones(contact: AnyContact, entries: list[tuple[str, bool, str | None]]) -> list[str]:
     """Make the contact's phones exactly ``entries``; returns the added numbers."""
     current = {p.number: p for p in contact.phones}
     old_primary = next((p.number for p in contact.phones if p.is_primary), None)
@@ -133,7 +162,7 @@ def _replace_phones(contact: Contact, entries: list[tuple[str, bool, str | None]
     for position, (number, _primary, label) in enumerate(entries):
         row = current.get(number)
         if row is None:
-            row = ContactPhone(id=new_id(), workspace_id=contact.workspace_id, number=number)
+            row = _new_phone(contact, number)
             contact.phones.append(row)
             added.append(number)
         row.position, row.is_primary = position, number == primary
@@ -144,11 +173,11 @@ def _replace_phones(contact: Contact, entries: list[tuple[str, bool, str | None]
     return added
 
 
-def _email_snapshot(contact: Contact) -> list[tuple[str, bool]]:
+def _email_snapshot(contact: AnyContact) -> list[tuple[str, bool]]:
     return [(e.address, e.is_primary) for e in contact.emails]
 
 
-def _phone_snapshot(contact: Contact) -> list[tuple[str, bool, str | None]]:
+def _phone_snapshot(contact: AnyContact) -> list[tuple[str, bool, str | None]]:
     return [(p.number, p.is_primary, p.label) for p in contact.phones]
 
 
@@ -165,7 +194,7 @@ class _Writing:
 
     session: Session
     workspace: Workspace
-    contact: Contact
+    contact: AnyContact
     values: Mapping[str, Any]
     creating: bool
     enforce_required: bool
@@ -182,7 +211,7 @@ class _Writing:
 def apply(
     session: Session,
     workspace: Workspace,
-    contact: Contact,
+    contact: AnyContact,
     values: Mapping[str, Any],
     *,
     creating: bool,
@@ -354,7 +383,7 @@ def _tags(w: _Writing) -> None:
             if row.tag not in tags:
                 contact.tags.remove(row)
         present = {t.tag for t in contact.tags}
-        contact.tags.extend(ContactTag(tag=tag, workspace_id=w.workspace.id) for tag in tags if tag not in present)
+        contact.tags.extend(_new_tag(contact, tag) for tag in tags if tag not in present)
         w.applied.changed.append("tags")
 
 
@@ -367,10 +396,7 @@ def _interests(w: _Writing) -> None:
     current = [{"criteria": list(i.criteria or []), "text": i.text} for i in contact.interests]
     if interests != current:
         contact.interests.clear()
-        contact.interests.extend(
-            Interest(id=new_id(), workspace_id=w.workspace.id, criteria=i["criteria"], text=i["text"])
-            for i in interests
-        )
+        contact.interests.extend(_new_interest(contact, interest) for interest in interests)
         w.applied.changed.append("interests")
 
 

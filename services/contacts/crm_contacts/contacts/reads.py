@@ -13,6 +13,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from crm_contacts.contacts import duplicates
 from crm_contacts.funnel.models import ContactType
 from crm_contacts.record import access, represent, rules
+from crm_contacts.record.drafts import AnyContact
 from crm_contacts.record.models import Contact, ContactEmail, ContactPhone, ContactTag, Interest
 from crm_platform.context import Caller
 from crm_platform.db import Database, UnitOfWork, get_in_workspace
@@ -21,9 +22,9 @@ from crm_platform.ids import is_uuid
 
 
 class Record(NamedTuple):
-    """A contact with its type key, read inside the transaction (what the API shows)."""
+    """A contact with its type key, read inside the transaction or just written (what the API shows)."""
 
-    contact: Contact
+    contact: AnyContact
     type_key: str | None
 
 

@@ -9,7 +9,7 @@ from google.protobuf.message import Message
 
 from crm.events.v1 import contacts_pb2
 from crm_contacts.record import history, represent
-from crm_contacts.record.models import Contact
+from crm_contacts.record.drafts import AnyContact
 from crm_events import EventType
 from crm_events.contacts import (
     CONTACT_CREATED,
@@ -30,7 +30,7 @@ _OWN_ENTRIES = ("stage_id", "owner_id")
 
 def announce(
     uow: UnitOfWork,
-    contact: Contact,
+    contact: AnyContact,
     event_type: EventType[P],
     payload: P,
     *,
@@ -55,7 +55,7 @@ def announce(
 
 
 def announce_created(
-    uow: UnitOfWork, contact: Contact, *, type_key: str | None, actor_id: str | None, via: str | None = None
+    uow: UnitOfWork, contact: AnyContact, *, type_key: str | None, actor_id: str | None, via: str | None = None
 ) -> None:
     """Emit contacts.contact.created with the contact's snapshot and write ``created`` in its history."""
     event = contacts_pb2.ContactCreated(
@@ -74,7 +74,7 @@ def announce_created(
 
 def announce_updated(
     uow: UnitOfWork,
-    contact: Contact,
+    contact: AnyContact,
     changed: Sequence[str],
     *,
     type_key: str | None,
@@ -104,7 +104,7 @@ def announce_updated(
 
 
 def stage_changed(
-    contact: Contact, change: tuple[str | None, str | None], *, type_key: str | None, actor_id: str | None
+    contact: AnyContact, change: tuple[str | None, str | None], *, type_key: str | None, actor_id: str | None
 ) -> contacts_pb2.ContactStageChanged:
     """The payload of contacts.contact.stage_changed, whoever moves the contact: the move, and the contact's owner,
     source and status at it (so reports count the move per owner and source without a lookup)."""
@@ -123,7 +123,7 @@ def stage_changed(
 
 def record_stage_change(
     uow: UnitOfWork,
-    contact: Contact,
+    contact: AnyContact,
     change: tuple[str | None, str | None],
     *,
     type_key: str | None,
@@ -143,7 +143,7 @@ def record_stage_change(
 
 
 def owner_changed(
-    contact: Contact, change: tuple[str | None, str | None], *, actor_id: str | None
+    contact: AnyContact, change: tuple[str | None, str | None], *, actor_id: str | None
 ) -> contacts_pb2.ContactOwnerChanged:
     """The payload of contacts.contact.owner_changed, whoever gives the contact another owner."""
     from_owner, to_owner = change
@@ -153,7 +153,7 @@ def owner_changed(
 
 
 def record_owner_change(
-    uow: UnitOfWork, contact: Contact, change: tuple[str | None, str | None], *, actor_id: str | None
+    uow: UnitOfWork, contact: AnyContact, change: tuple[str | None, str | None], *, actor_id: str | None
 ) -> None:
     """Emit contacts.contact.owner_changed and write ``owner_changed`` {from, to} in the contact's history."""
     from_owner, to_owner = change
@@ -169,7 +169,7 @@ def record_owner_change(
 
 
 def status_changed(
-    contact: Contact, change: tuple[str, str], *, type_key: str | None, actor_id: str | None
+    contact: AnyContact, change: tuple[str, str], *, type_key: str | None, actor_id: str | None
 ) -> contacts_pb2.ContactStatusChanged:
     """The payload of contacts.contact.status_changed, whoever wins, loses or reopens the contact: the change, and
     the contact's owner, source, stage and type at it (reports: won per owner and source, conversion per stage)."""
@@ -189,7 +189,7 @@ def status_changed(
 
 def record_status_change(
     uow: UnitOfWork,
-    contact: Contact,
+    contact: AnyContact,
     change: tuple[str, str],
     *,
     type_key: str | None,
@@ -210,7 +210,7 @@ def record_status_change(
 
 
 def record_email_status(
-    uow: UnitOfWork, contact: Contact, address: str, *, active: bool, actor_id: str | None, data: dict[str, Any]
+    uow: UnitOfWork, contact: AnyContact, address: str, *, active: bool, actor_id: str | None, data: dict[str, Any]
 ) -> None:
     """Emit contacts.email.deactivated or reactivated and write ``email_deactivated``/``email_reactivated``."""
     reason = "" if active else str(data.get("reason") or "")

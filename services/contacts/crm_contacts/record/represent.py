@@ -8,7 +8,8 @@ from typing import Any, NamedTuple
 from urllib.parse import quote
 
 from crm.events.v1 import contacts_pb2
-from crm_contacts.record.models import LOST, Contact
+from crm_contacts.record.drafts import AnyContact
+from crm_contacts.record.models import LOST
 
 
 class EmailSummary(NamedTuple):
@@ -45,7 +46,7 @@ class Summary(NamedTuple):
     source_id: str | None = None
 
 
-def summary(contact: Contact, type_key: str | None) -> Summary:
+def summary(contact: AnyContact, type_key: str | None) -> Summary:
     """The summary of a loaded contact (the lean read, ``service.get_summary``, builds one from plain rows)."""
     return Summary(
         id=contact.id,
@@ -65,15 +66,15 @@ def summary(contact: Contact, type_key: str | None) -> Summary:
     )
 
 
-def primary_email(contact: Contact | Summary) -> str | None:
+def primary_email(contact: AnyContact | Summary) -> str | None:
     return next((e.address for e in contact.emails if e.is_primary), None)
 
 
-def primary_phone(contact: Contact | Summary) -> str | None:
+def primary_phone(contact: AnyContact | Summary) -> str | None:
     return next((p.number for p in contact.phones if p.is_primary), None)
 
 
-def campaign_eligible(contact: Contact | Summary) -> bool:
+def campaign_eligible(contact: AnyContact | Summary) -> bool:
     """Lost, blocked and deleted contacts receive no automatic campaigns."""
     return contact.status != LOST and not contact.blocked and contact.deleted_at is None
 
@@ -82,7 +83,7 @@ def campaign_eligible(contact: Contact | Summary) -> bool:
 _QUOTED_AS_IS = re.compile(r"[A-Za-z0-9_.~@-]*\Z")
 
 
-def links(contact: Contact) -> dict[str, str | None]:
+def links(contact: AnyContact) -> dict[str, str | None]:
     """Ways to reach the contact: WhatsApp click-to-chat from the primary phone, and a mailto link."""
     phone, email = primary_phone(contact), primary_email(contact)
     return {
@@ -93,7 +94,7 @@ def links(contact: Contact) -> dict[str, str | None]:
     }
 
 
-def as_dict(contact: Contact, type_key: str | None = None) -> dict[str, Any]:
+def as_dict(contact: AnyContact, type_key: str | None = None) -> dict[str, Any]:
     return {
         "id": contact.id,
         "name": contact.name,
@@ -134,7 +135,7 @@ def as_dict(contact: Contact, type_key: str | None = None) -> dict[str, Any]:
     }
 
 
-def snapshot(contact: Contact, type_key: str | None = None) -> contacts_pb2.ContactSnapshot:
+def snapshot(contact: AnyContact, type_key: str | None = None) -> contacts_pb2.ContactSnapshot:
     return contacts_pb2.ContactSnapshot(
         id=contact.id,
         name=contact.name,
