@@ -14,7 +14,7 @@ from email.utils import parseaddr
 from typing import Any, cast
 
 from google.protobuf.message import Message
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Table, bindparam, select, text, update
 
 from crm.events.v1 import mailer_pb2
 from crm_events import EventType
@@ -297,13 +297,45 @@ _WRITE_BACK = (
     )
 )
 
+# PostgreSQL: the batch's new states as arrays, unnested and joined to the rows (``record_all``).
+_WRITE_BACK_ARRAYS = text(
+    "UPDATE outbound_messages AS m SET status = v.status, attempts = v.attempts, last_error = v.last_error, "
+    "next_attempt_at = v.next_attempt_at, sent_at = v.sent_at "
+    "FROM unnest(CAST(:ids AS varchar[]), CAST(:statuses AS varchar[]), CAST(:attempts AS integer[]), "
+    "CAST(:errors AS text[]), CAST(:next_attempts AS timestamptz[]), CAST(:sent AS timestamptz[])) "
+    "AS v(id, status, attempts, last_error, next_attempt_at, sent_at) WHERE m.id = v.id"
+)
+
 
 def record_all(uow: UnitOfWork, done: Sequence[tuple[OutboundMessage, Attempted]]) -> None:
-    """Write back a batch: the rows' new states (one UPDATE, executed for all of them), their attempts (one
-    INSERT) and the events they came to (one INSERT into the outbox, ``events_of``). The rows must be out of the
+    """Write back a batch: the rows' new states (one UPDATE of arrays on PostgreSQL, else one executed for each
+    row), their attempts (one INSERT) and the events they came to (one INSERT into the outbox, ``events_of``).
+    The rows must be out of the
     session (``deliver_due`` claims them and lets go), so the ORM writes nothing of its own."""
     if not done:
         return
+    if uow.session.get_bind().dialect.name == "postgresql":  # one statement of arrays, not one row at a time
+        messages = [message for message, _tried in done]
+        uow.session.execute(
+            _WRITE_BACK_ARRAYS,
+            {
+                "ids": [message.id for message in messages],
+                "statuses": [message.status for message in messages],
+                "attempts": [message.attempts for message in messages],
+                "errors": [message.last_error for message in messages],
+                "next_attempts": [message.next_attempt_at for message in messages],
+                "sent": [message.sent_at for message in messages],
+            },
+        )
+    else:
+        _write_back_rows(uow, done)
+    uow.insert(OutboundAttempt, [tried.attempt for _message, tried in done])
+    emitted = [event for message, tried in done if (event := event_of(message, tried)) is not None]
+    if emitted:
+        uow.emit_many(emitted)
+
+
+def _write_back_rows(uow: UnitOfWork, done: Sequence[tuple[OutboundMessage, Attempted]]) -> None:
     uow.session.execute(
         _WRITE_BACK,
         [
@@ -318,10 +350,6 @@ def record_all(uow: UnitOfWork, done: Sequence[tuple[OutboundMessage, Attempted]
             for message, _tried in done
         ],
     )
-    uow.insert(OutboundAttempt, [tried.attempt for _message, tried in done])
-    emitted = [event for message, tried in done if (event := event_of(message, tried)) is not None]
-    if emitted:
-        uow.emit_many(emitted)
 
 
 def record(uow: UnitOfWork, message: OutboundMessage, tried: Attempted) -> None:
