@@ -8,6 +8,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import parseaddr
@@ -159,49 +161,93 @@ def deliver_due(
     """Send up to ``limit`` queued mails that are due, claimed ``batch`` at a time (FOR UPDATE SKIP LOCKED, so
     workers side by side never take the same), each batch one transaction: its mails are composed and signed
     (``prepare``), then sent in order over the transport's one connection (``send``), and the batch's row
-    changes, attempts and events are written together (``record_all``: one UPDATE executed for the batch, one
-    INSERT of the attempts, one of the outbox rows) and committed after the last send. A crash before that
-    commit sends the batch again with the same Message-IDs (receivers deduplicate), as one message would be
-    resent. Returns counts by outcome."""
+    changes, attempts and events are written together (``record_all``) and committed after the last send. A
+    crash before that commit sends the batch again with the same Message-IDs (receivers deduplicate), as one
+    message would be resent. Returns counts by outcome.
+
+    On PostgreSQL a batch's commit (the wait for the server's disk) runs on a second thread while the next batch
+    is claimed, composed and signed on another connection; its rows are locked, so the claim skips them. That
+    next batch is sent only once the commit has succeeded (an error of it is raised before anything more leaves),
+    so mail leaves and is recorded in the same order as one batch after the other. Elsewhere (SQLite: no row
+    locks) one batch after the other."""
     outcomes = {"sent": 0, "deferred": 0, "failed": 0}
+    overlap = database.engine.dialect.name == "postgresql"
+    committer: ThreadPoolExecutor | None = None
+    pending: Future[list[Attempted]] | None = None  # the previous batch's commit, while this one is prepared
     left = limit
-    while left > 0:
-        with database.unit_of_work() as uow:
-            messages = list(
-                uow.session.scalars(
-                    select(OutboundMessage)
-                    .where(OutboundMessage.status == QUEUED, OutboundMessage.next_attempt_at <= utcnow())
-                    .order_by(OutboundMessage.next_attempt_at)
-                    .limit(min(batch, left))
-                    .with_for_update(skip_locked=True)
-                )
-            )
-            if not messages:
-                break
-            claimed = len(messages)
-            if recheck is not None:  # an address turned off since it was queued is not mailed
-                messages = recheck(uow, messages)
-                uow.session.flush()  # the suppressed ones are written now: the rest leave the session
-            uow.session.expunge_all()  # locked until commit; written back by ``record_all``, not by the ORM
-            # Every mail of the batch is composed and signed before the first is sent, then they are sent back
-            # to back: CPU work between the SMTP commands makes each of the conversation's round trips wait
-            # longer (the relay's answer and our next command wait for the CPU, or for the GIL when the relay
-            # is a thread of this process), while the same work done apart leaves the conversation as fast as
-            # a bare client's.
-            ready = [(message, prepare(message, composer, now=utcnow())) for message in messages]
-            done = [
-                (
-                    message,
-                    send(message, prepared, transport, now=utcnow()) if isinstance(prepared, Prepared) else prepared,
-                )
-                for message, prepared in ready
-            ]
-            record_all(uow, done)
-            uow.commit()
-        for _message, tried in done:
-            outcomes[tried.outcome] += 1
-        left -= claimed
+    try:
+        while left > 0:
+            with ExitStack() as transaction:
+                uow = transaction.enter_context(database.unit_of_work())
+                claimed, ready = _claim_and_prepare(uow, composer, min(batch, left), recheck)
+                if pending is not None:  # the previous batch is committed before anything of this one is sent
+                    _count(outcomes, pending.result())
+                    pending = None
+                if not claimed:
+                    break
+                # Every mail of the batch was composed and signed before the first is sent, and they are sent
+                # back to back: CPU work between the SMTP commands makes each of the conversation's round trips
+                # wait longer (the relay's answer and our next command wait for the CPU, or for the GIL when the
+                # relay is a thread of this process), while the same work done apart leaves the conversation as
+                # fast as a bare client's.
+                done = [
+                    (
+                        message,
+                        send(message, prepared, transport, now=utcnow())
+                        if isinstance(prepared, Prepared)
+                        else prepared,
+                    )
+                    for message, prepared in ready
+                ]
+                record_all(uow, done)
+                left -= claimed
+                if overlap and left > 0:
+                    committer = committer or ThreadPoolExecutor(1, thread_name_prefix="mailer-commit")
+                    pending = committer.submit(_commit, transaction.pop_all(), uow, done)
+                else:
+                    uow.commit()
+                    _count(outcomes, [tried for _message, tried in done])
+    except BaseException:
+        if pending is not None:
+            wait([pending])  # its transaction has ended (committed or not) before the error is raised
+        raise
+    finally:
+        if committer is not None:
+            committer.shutdown()
     return outcomes
+
+
+def _claim_and_prepare(
+    uow: UnitOfWork, composer: Composer, count: int, recheck: Recheck | None
+) -> tuple[int, list[tuple[OutboundMessage, Prepared | Attempted]]]:
+    """Lock up to ``count`` due mails (how many were claimed), and those still to be sent, each prepared."""
+    messages = list(
+        uow.session.scalars(
+            select(OutboundMessage)
+            .where(OutboundMessage.status == QUEUED, OutboundMessage.next_attempt_at <= utcnow())
+            .order_by(OutboundMessage.next_attempt_at)
+            .limit(count)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    claimed = len(messages)
+    if messages and recheck is not None:  # an address turned off since it was queued is not mailed
+        messages = recheck(uow, messages)
+        uow.session.flush()  # the suppressed ones are written now: the rest leave the session
+    uow.session.expunge_all()  # locked until commit; written back by ``record_all``, not by the ORM
+    return claimed, [(message, prepare(message, composer, now=utcnow())) for message in messages]
+
+
+def _commit(transaction: ExitStack, uow: UnitOfWork, done: list[tuple[OutboundMessage, Attempted]]) -> list[Attempted]:
+    """Commit a batch's transaction and end it (on the committing thread); what its attempts came to."""
+    with transaction:
+        uow.commit()
+    return [tried for _message, tried in done]
+
+
+def _count(outcomes: dict[str, int], attempts: list[Attempted]) -> None:
+    for tried in attempts:
+        outcomes[tried.outcome] += 1
 
 
 @dataclass(frozen=True)
@@ -309,30 +355,31 @@ _WRITE_BACK_ARRAYS = text(
 
 def record_all(uow: UnitOfWork, done: Sequence[tuple[OutboundMessage, Attempted]]) -> None:
     """Write back a batch: the rows' new states (one UPDATE of arrays on PostgreSQL, else one executed for each
-    row), their attempts (one INSERT) and the events they came to (one INSERT into the outbox, ``events_of``).
-    The rows must be out of the
+    row), their attempts (one INSERT) and the events they came to (one INSERT into the outbox, ``events_of``),
+    sent together in one round trip on PostgreSQL (``UnitOfWork.pipeline``). The rows must be out of the
     session (``deliver_due`` claims them and lets go), so the ORM writes nothing of its own."""
     if not done:
         return
-    if uow.session.get_bind().dialect.name == "postgresql":  # one statement of arrays, not one row at a time
-        messages = [message for message, _tried in done]
-        uow.session.execute(
-            _WRITE_BACK_ARRAYS,
-            {
-                "ids": [message.id for message in messages],
-                "statuses": [message.status for message in messages],
-                "attempts": [message.attempts for message in messages],
-                "errors": [message.last_error for message in messages],
-                "next_attempts": [message.next_attempt_at for message in messages],
-                "sent": [message.sent_at for message in messages],
-            },
-        )
-    else:
-        _write_back_rows(uow, done)
-    uow.insert(OutboundAttempt, [tried.attempt for _message, tried in done])
-    emitted = [event for message, tried in done if (event := event_of(message, tried)) is not None]
-    if emitted:
-        uow.emit_many(emitted)
+    with uow.pipeline():  # the three statements in one round trip: nobody reads what they return
+        if uow.session.get_bind().dialect.name == "postgresql":  # one statement of arrays, not one row at a time
+            messages = [message for message, _tried in done]
+            uow.session.execute(
+                _WRITE_BACK_ARRAYS,
+                {
+                    "ids": [message.id for message in messages],
+                    "statuses": [message.status for message in messages],
+                    "attempts": [message.attempts for message in messages],
+                    "errors": [message.last_error for message in messages],
+                    "next_attempts": [message.next_attempt_at for message in messages],
+                    "sent": [message.sent_at for message in messages],
+                },
+            )
+        else:
+            _write_back_rows(uow, done)
+        uow.insert(OutboundAttempt, [tried.attempt for _message, tried in done])
+        emitted = [event for message, tried in done if (event := event_of(message, tried)) is not None]
+        if emitted:
+            uow.emit_many(emitted)
 
 
 def _write_back_rows(uow: UnitOfWork, done: Sequence[tuple[OutboundMessage, Attempted]]) -> None:
