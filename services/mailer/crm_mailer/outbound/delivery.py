@@ -165,8 +165,9 @@ def deliver_due(
     crash before that commit sends the batch again with the same Message-IDs (receivers deduplicate), as one
     message would be resent. Returns counts by outcome.
 
-    On PostgreSQL a batch's commit (the wait for the server's disk) runs on a second thread while the next batch
-    is claimed, composed and signed on another connection; its rows are locked, so the claim skips them. That
+    On PostgreSQL a batch's write-back and commit (the waits for the server and its disk) run on a second thread
+    while the next batch is claimed, composed and signed on another connection; its rows are locked, so the claim
+    skips them. That
     next batch is sent only once the commit has succeeded (an error of it is raised before anything more leaves),
     so mail leaves and is recorded in the same order as one batch after the other. Elsewhere (SQLite: no row
     locks) one batch after the other."""
@@ -199,14 +200,12 @@ def deliver_due(
                     )
                     for message, prepared in ready
                 ]
-                record_all(uow, done)
                 left -= claimed
                 if overlap and left > 0:
                     committer = committer or ThreadPoolExecutor(1, thread_name_prefix="mailer-commit")
-                    pending = committer.submit(_commit, transaction.pop_all(), uow, done)
+                    pending = committer.submit(_record_and_commit, transaction.pop_all(), uow, done)
                 else:
-                    uow.commit()
-                    _count(outcomes, [tried for _message, tried in done])
+                    _count(outcomes, _record_and_commit(transaction.pop_all(), uow, done))
     except BaseException:
         if pending is not None:
             wait([pending])  # its transaction has ended (committed or not) before the error is raised
@@ -238,9 +237,13 @@ def _claim_and_prepare(
     return claimed, [(message, prepare(message, composer, now=utcnow())) for message in messages]
 
 
-def _commit(transaction: ExitStack, uow: UnitOfWork, done: list[tuple[OutboundMessage, Attempted]]) -> list[Attempted]:
-    """Commit a batch's transaction and end it (on the committing thread); what its attempts came to."""
+def _record_and_commit(
+    transaction: ExitStack, uow: UnitOfWork, done: list[tuple[OutboundMessage, Attempted]]
+) -> list[Attempted]:
+    """Write a sent batch back (``record_all``), commit its transaction and end it (on the committing thread when
+    it overlaps the next batch); what its attempts came to."""
     with transaction:
+        record_all(uow, done)
         uow.commit()
     return [tried for _message, tried in done]
 
