@@ -18,8 +18,8 @@ same concurrency, as a ratio against a target:
 5. Inbound mail in this process: parse, classify, extract the reply and thread every message of the test
    corpus (tests/fixtures/mail) vs the standard library's email.message_from_bytes(policy=default) alone
    over the same corpus, median of several interleaved runs.                   target >= 200 msg/s
-6. Outbound mail with DKIM to a local SMTP sink (aiosmtpd): the mailer's deliver_due on PostgreSQL (claim,
-   compose, sign, send over one reused connection, attempt row, outbox event, commit per message) vs raw
+6. Outbound mail with DKIM to a local SMTP sink (aiosmtpd): the mailer's deliver_due on PostgreSQL (claim a
+   batch, compose and sign it, send over one reused connection, attempt rows, outbox events, commit) vs raw
    smtplib sending the same prebuilt signed messages over one connection.
                                                             target >= 200 msg/s and ratio >= 0.5
 

@@ -1,6 +1,6 @@
 """Figure 7: outbound mail with DKIM to a local SMTP sink (aiosmtpd on loopback), the mailer's delivery loop as the
-worker runs it (one transaction per batch of 50 on PostgreSQL: claim, compose, sign and send each over the one
-reused connection, the rows, attempts and outbox events written back together, commit)
+worker runs it (one transaction per batch of 50 on PostgreSQL: claim, compose and sign the batch, send each over the
+one reused connection, the rows, attempts and outbox events written back together, commit)
 against raw smtplib sending the same prebuilt, signed messages over
 one reused connection to the same sink."""
 

@@ -167,7 +167,8 @@ def _split_crlf(message: bytes) -> tuple[list[tuple[bytes, bytes]], bytes] | Non
     """(header fields as (name, raw value with its folds), body) of a message with CRLF line ends only; None
     for anything else, which dkimpy signs."""
     end = message.find(b"\r\n\r\n")
-    if end < 0 or b"\n" in message.replace(b"\r\n", b"") or b"\r" in message.replace(b"\r\n", b""):
+    crlf = message.count(b"\r\n")  # every CR and every LF in a CRLF pair: counted, without copying the message
+    if end < 0 or message.count(b"\n") != crlf or message.count(b"\r") != crlf:
         return None
     fields: list[tuple[bytes, bytes]] = []
     for line in message[:end].split(b"\r\n"):
@@ -195,16 +196,22 @@ def _relaxed_body(body: bytes) -> bytes:
     return b"" if body == b"\r\n" else body
 
 
+_SIGNED_LOWER = {name.lower().encode("ascii"): name.encode("ascii") for name in SIGNED_HEADERS}
+
+
 def _sign_crlf(message: bytes, fields: list[tuple[bytes, bytes]], body: bytes, key: DomainKey, when: int) -> bytes:
-    canonical = [(name.lower(), _relaxed_header(name, value)) for name, value in fields]
-    names: list[bytes] = []
+    present: dict[bytes, list[bytes]] = {}  # the signed headers' canonical forms by lower-case name, top first
+    for name, value in fields:
+        lower = name.lower()
+        if lower in _SIGNED_LOWER:
+            present.setdefault(lower, []).append(_relaxed_header(name, value))
+    counts: list[int] = []
     hashed = hashlib.sha256()
-    for wanted in SIGNED_HEADERS:
-        lower = wanted.lower().encode("ascii")
-        instances = [text for name, text in canonical if name == lower]
+    for lower in _SIGNED_LOWER:
+        instances = present.get(lower, ())
         for text in reversed(instances):  # the bottom instance first (RFC 6376 5.4.2), then one more, absent
             hashed.update(text + b"\r\n")
-        names.extend([wanted.encode("ascii")] * (len(instances) + 1))
+        counts.append(len(instances) + 1)
     body_hash = base64.b64encode(hashlib.sha256(_relaxed_body(body)).digest())
     domain = key.domain.encode("ascii")
     tags = b"".join(
@@ -218,7 +225,7 @@ def _sign_crlf(message: bytes, fields: list[tuple[bytes, bytes]], body: bytes, k
             b"; t=",
             str(when).encode("ascii"),
             b";\r\n h=",
-            _fold_names(names),
+            _fold_names(tuple(counts)),
             b";\r\n bh=",
             body_hash,
             b";\r\n b=",
@@ -231,7 +238,11 @@ def _sign_crlf(message: bytes, fields: list[tuple[bytes, bytes]], body: bytes, k
     return b"DKIM-Signature: " + tags + folded + b"\r\n"
 
 
-def _fold_names(names: list[bytes]) -> bytes:
+@functools.lru_cache(maxsize=64)
+def _fold_names(counts: tuple[int, ...]) -> bytes:
+    """The h= tag's names folded: each of ``SIGNED_HEADERS`` as many times as ``counts`` says, in order (the same
+    few shapes of mail come back, so the folding is kept)."""
+    names = [name for name, count in zip(_SIGNED_LOWER.values(), counts, strict=True) for _ in range(count)]
     lines, line = [], b""
     for name in names:
         if line and len(line) + len(name) + 3 > 70:

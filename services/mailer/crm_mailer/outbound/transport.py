@@ -7,6 +7,7 @@ A transport sends bytes as they were built and signed (DKIM signs exact bytes) w
 from __future__ import annotations
 
 import mailbox
+import re
 import smtplib
 import ssl
 import threading
@@ -138,14 +139,14 @@ class SmtpTransport:
     def _send(self, data: bytes, mail_from: str, rcpt_to: str) -> None:
         if self._smtp is None:
             self._smtp = self._connect()
-            self._smtp.sendmail(mail_from, [rcpt_to], data)
+            sendmail(self._smtp, mail_from, rcpt_to, data)
             return
         try:
-            self._smtp.sendmail(mail_from, [rcpt_to], data)
+            sendmail(self._smtp, mail_from, rcpt_to, data)
         except smtplib.SMTPServerDisconnected:  # the relay closed the idle connection: once more on a new one
             self._drop()
             self._smtp = self._connect()
-            self._smtp.sendmail(mail_from, [rcpt_to], data)
+            sendmail(self._smtp, mail_from, rcpt_to, data)
 
     def _reset(self) -> None:
         """After a refusal the transaction is aborted (RSET), so the connection serves the next message."""
@@ -155,6 +156,47 @@ class SmtpTransport:
             self._smtp.rset()
         except (smtplib.SMTPException, OSError):
             self._drop()
+
+
+# An ASCII dot-atom address (RFC 5321 Mailbox without quoted local part or address literal): what the delivery
+# loop's VERP senders and nearly every recipient are, and what smtplib's quoting leaves as it is, inside <>.
+_PLAIN_ADDRESS = re.compile(
+    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
+)
+
+
+def sendmail(smtp: smtplib.SMTP, mail_from: str, rcpt_to: str, data: bytes) -> None:
+    """``smtp.sendmail(mail_from, [rcpt_to], data)``: the same commands, answers and exceptions, without parsing
+    each address with the email package's ``parseaddr`` (a third of the client's CPU for a message) when both
+    are plain addresses (``_PLAIN_ADDRESS``), which that parsing would return unchanged; others go through
+    ``sendmail`` itself."""
+    if not (_PLAIN_ADDRESS.fullmatch(mail_from) and _PLAIN_ADDRESS.fullmatch(rcpt_to)):
+        smtp.sendmail(mail_from, [rcpt_to], data)
+        return
+    smtp.ehlo_or_helo_if_needed()
+    size = f" size={len(data)}" if smtp.does_esmtp and smtp.has_extn("size") else ""
+    smtp.putcmd("mail", f"FROM:<{mail_from}>{size}")
+    code, answer = smtp.getreply()
+    if code != 250:
+        _abort(smtp, code)
+        raise smtplib.SMTPSenderRefused(code, answer, mail_from)
+    smtp.putcmd("rcpt", f"TO:<{rcpt_to}>")
+    code, answer = smtp.getreply()
+    if code not in (250, 251):
+        _abort(smtp, code)
+        raise smtplib.SMTPRecipientsRefused({rcpt_to: (code, answer)})
+    code, answer = smtp.data(data)
+    if code != 250:
+        _abort(smtp, code)
+        raise smtplib.SMTPDataError(code, answer)
+
+
+def _abort(smtp: smtplib.SMTP, code: int) -> None:
+    """As ``sendmail`` ends a refused transaction: closed when the server is closing (421), else RSET."""
+    if code == 421:
+        smtp.close()
+    else:
+        smtp._rset()  # smtplib's own RSET, which ignores a dropped connection, as sendmail ends with
 
 
 class MaildirTransport:

@@ -53,3 +53,41 @@ def test_a_mail_deferred_on_its_last_attempt_is_given_up() -> None:
     outcome = delivery.attempt(message, RecordingTransport(deferred=["busy@example.com"]), composer(), now=NOW).outcome
 
     assert (outcome, message.status, message.attempts) == ("failed", FAILED, rules.MAX_ATTEMPTS)
+
+
+def test_a_mail_that_cannot_be_composed_is_deferred_as_one_the_server_deferred_and_nothing_leaves() -> None:
+    def unreachable(_workspace_id: str) -> str | None:
+        raise ConnectionError("sender domains are down")
+
+    broken = composer()
+    broken.lookup_domain = unreachable
+    transport = RecordingTransport()
+    message = outbound_message()
+
+    prepared = delivery.prepare(message, broken, now=NOW)
+
+    assert isinstance(prepared, delivery.Attempted)
+    assert (prepared.outcome, prepared.attempt.outcome, message.status, message.attempts) == (
+        "deferred",
+        "deferred",
+        QUEUED,
+        1,
+    )
+    assert message.next_attempt_at == NOW + timedelta(seconds=30)
+    assert message.last_error == "ConnectionError: sender domains are down"
+    assert delivery.attempt(outbound_message(), transport, broken, now=NOW).outcome == "deferred"
+    assert transport.sent == []
+
+
+def test_a_mail_prepared_is_sent_as_composed_with_its_verp_sender() -> None:
+    transport = RecordingTransport()
+    message = outbound_message()
+
+    prepared = delivery.prepare(message, composer(), now=NOW)
+    assert isinstance(prepared, delivery.Prepared)
+    tried = delivery.send(message, prepared, transport, now=NOW)
+
+    assert tried.outcome == "sent"
+    assert transport.envelopes == [(prepared.envelope_from, "ana@example.com", prepared.data)]
+    assert prepared.envelope_from.startswith("bounce+")
+    assert (message.status, message.attempts, message.sent_at) == (SENT, 1, NOW)
