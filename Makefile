@@ -79,7 +79,7 @@ lint: setup
 	$(VENV)/bin/ruff check libs services tests bench
 	$(VENV)/bin/ruff format --check libs services tests bench
 	$(VENV)/bin/mypy libs/platform/crm_platform libs/devtools/crm_devtools libs/events/crm_events
-	for package in $(SERVICE_PACKAGES); do $(VENV)/bin/mypy $$package || exit 1; done  # one run each: together their module names clash
+	for package in $(SERVICE_PACKAGES); do $(VENV)/bin/mypy $$package || exit 1; done  # one run per service: each checked on its own, as it is deployed
 	$(VENV)/bin/lint-imports --no-cache services/contacts/.importlinter  # import direction: the contact record imports no feature
 	$(VENV)/bin/lint-imports --no-cache libs/events/.importlinter  # the event catalogue imports no service
 
