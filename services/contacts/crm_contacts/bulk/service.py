@@ -113,17 +113,21 @@ def recent_colors(uow: UnitOfWork, *, caller: Caller) -> list[str]:
         return list(access.workspace_of(uow.session, caller).recent_colors or [])
 
 
+# The bulk actions whose value names a row of the workspace: its model, and what the error calls it.
+_CHECKED_VALUES: dict[str, tuple[type[Member] | type[Stage] | type[Source], str]] = {
+    "set_owner": (Member, "member"),
+    "set_stage": (Stage, "stage"),
+    "set_source": (Source, "source"),
+}
+
+
 def check_value_exists(session: Any, workspace_id: str, action: str, value: Any) -> None:
     """Owners must be active members, stages and sources must exist in the workspace."""
     if value is None:
         return
-    model, what = {
-        "set_owner": (Member, "member"),
-        "set_stage": (Stage, "stage"),
-        "set_source": (Source, "source"),
-    }.get(action, (None, ""))
-    if model is None:
+    if action not in _CHECKED_VALUES:
         return
+    model, what = _CHECKED_VALUES[action]
     found = session.scalar(select(model).where(model.workspace_id == workspace_id, model.id == value))
     if found is None or (model is Member and not found.active):
         message = "not an active member of the workspace" if model is Member else f"no such {what} in the workspace"

@@ -335,6 +335,14 @@ def create_record(
     actor: Caller | None = None,
 ) -> reads.Record:
     """Create a contact from the record's fields (see ``RECORD_FIELDS``); emits contacts.contact.created."""
+    contact, type_key = _create_draft(uow, workspace_id=workspace_id, values=values, actor=actor)
+    return reads.Record(contact, type_key)
+
+
+def _create_draft(
+    uow: UnitOfWork, *, workspace_id: str, values: Mapping[str, Any], actor: Caller | None
+) -> tuple[DraftContact, str | None]:
+    """``create_record``: the contact written, as the draft it was written from, and its type key."""
     with uow:
         actor_id, source_key = (actor.user_id if actor else None), values.get("source_key")
         if "color" in values:  # writes the workspace's recent colors: its own rows, in this session
@@ -343,7 +351,7 @@ def create_record(
             known = cached_create_context(uow, workspace_id, actor_id, source_key)
         contact, applied = insert_new(uow, known.workspace, values, actor=actor, known=known)
         uow.commit()
-    return reads.Record(contact, applied.type_key)
+    return contact, applied.type_key
 
 
 def create(
@@ -361,7 +369,8 @@ def create(
         values["email"] = email
     if phone:
         values["phone"] = phone
-    return create_record(uow, workspace_id=workspace_id, values=values, actor=actor).contact
+    contact, _type_key = _create_draft(uow, workspace_id=workspace_id, values=values, actor=actor)
+    return contact
 
 
 def find_or_create_by_email(

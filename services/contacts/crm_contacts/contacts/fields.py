@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from sqlalchemy.orm import Session
 
@@ -21,7 +21,7 @@ from crm_contacts.funnel import service as funnel
 from crm_contacts.members.models import Member
 from crm_contacts.record import rules
 from crm_contacts.record.drafts import AnyContact, DraftContact, DraftEmail, DraftInterest, DraftPhone, DraftTag
-from crm_contacts.record.models import EMAIL_ACTIVE, ContactEmail, ContactPhone, ContactTag, Interest
+from crm_contacts.record.models import EMAIL_ACTIVE, Contact, ContactEmail, ContactPhone, ContactTag, Interest
 from crm_contacts.record.workspace import Workspace
 from crm_contacts.sources import service as sources
 from crm_platform.errors import FieldError, InvalidInput
@@ -29,6 +29,10 @@ from crm_platform.ids import new_id
 
 if TYPE_CHECKING:
     from crm_contacts.contacts.create import CreateContext
+
+# What ``apply`` writes onto: a loaded contact (an update) or a draft (a create). A constrained type, so each
+# group is checked once for each: its rows are all ORM rows or all drafts, never a mix of the two.
+C = TypeVar("C", Contact, DraftContact)
 
 # The fields a create or an update may carry.
 RECORD_FIELDS = (
@@ -66,25 +70,41 @@ class Applied:
 
 
 # A loaded contact (an update) gets new ORM rows, a draft (a create) plain ones.
-def _new_email(contact: AnyContact, address: str) -> Any:
+@overload
+def _new_email(contact: Contact, address: str) -> ContactEmail: ...
+@overload
+def _new_email(contact: DraftContact, address: str) -> DraftEmail: ...
+def _new_email(contact: AnyContact, address: str) -> ContactEmail | DraftEmail:
     if isinstance(contact, DraftContact):
         return DraftEmail(workspace_id=contact.workspace_id, address=address)
     return ContactEmail(id=new_id(), workspace_id=contact.workspace_id, address=address, status=EMAIL_ACTIVE)
 
 
-def _new_phone(contact: AnyContact, number: str) -> Any:
+@overload
+def _new_phone(contact: Contact, number: str) -> ContactPhone: ...
+@overload
+def _new_phone(contact: DraftContact, number: str) -> DraftPhone: ...
+def _new_phone(contact: AnyContact, number: str) -> ContactPhone | DraftPhone:
     if isinstance(contact, DraftContact):
         return DraftPhone(workspace_id=contact.workspace_id, number=number)
     return ContactPhone(id=new_id(), workspace_id=contact.workspace_id, number=number)
 
 
-def _new_tag(contact: AnyContact, tag: str) -> Any:
+@overload
+def _new_tag(contact: Contact, tag: str) -> ContactTag: ...
+@overload
+def _new_tag(contact: DraftContact, tag: str) -> DraftTag: ...
+def _new_tag(contact: AnyContact, tag: str) -> ContactTag | DraftTag:
     if isinstance(contact, DraftContact):
         return DraftTag(workspace_id=contact.workspace_id, tag=tag)
     return ContactTag(tag=tag, workspace_id=contact.workspace_id)
 
 
-def _new_interest(contact: AnyContact, interest: dict[str, Any]) -> Any:
+@overload
+def _new_interest(contact: Contact, interest: dict[str, Any]) -> Interest: ...
+@overload
+def _new_interest(contact: DraftContact, interest: dict[str, Any]) -> DraftInterest: ...
+def _new_interest(contact: AnyContact, interest: dict[str, Any]) -> Interest | DraftInterest:
     if isinstance(contact, DraftContact):
         return DraftInterest(workspace_id=contact.workspace_id, criteria=interest["criteria"], text=interest["text"])
     return Interest(
@@ -102,7 +122,8 @@ def _email_entries(raw: Sequence[Any]) -> tuple[list[tuple[str, bool]], list[Fie
         if error is not None:
             errors.append(FieldError(f"emails.{index}", error.message, error.code))
         elif normalized not in [a for a, _ in entries]:
-            entries.append((normalized, primary))  # type: ignore[arg-type]
+            assert normalized is not None, "normalize_email returns an address or an error"
+            entries.append((normalized, primary))
         elif primary:
             entries = [(a, p or a == normalized) for a, p in entries]
     return entries, errors
@@ -121,21 +142,22 @@ def _phone_entries(raw: Sequence[Any], region: str) -> tuple[list[tuple[str, boo
         if error is not None:
             errors.append(FieldError(f"phones.{index}", error.message, error.code))
         elif normalized not in [n for n, _, _ in entries]:
-            entries.append((normalized, primary, (label or "").strip()[:30] or None))  # type: ignore[arg-type]
+            assert normalized is not None, "normalize_phone returns a number or an error"
+            entries.append((normalized, primary, (label or "").strip()[:30] or None))
     return entries, errors
 
 
-def _replace_emails(contact: AnyContact, entries: list[tuple[str, bool]]) -> list[str]:
+def _replace_emails(contact: C, entries: list[tuple[str, bool]]) -> list[str]:
     """Make the contact's emails exactly ``entries`` (kept rows keep their status); returns the added ones."""
     current = {e.address: e for e in contact.emails}
     old_primary = next((e.address for e in contact.emails if e.is_primary), None)
     wanted = [a for a, _ in entries]
     primary = next((a for a, p in entries if p), old_primary if old_primary in wanted else None)
     primary = primary or (wanted[0] if wanted else None)
-    for row in list(contact.emails):
-        if row.address not in wanted:
-            contact.emails.remove(row)
-    added = []
+    for old in list(contact.emails):
+        if old.address not in wanted:
+            contact.emails.remove(old)
+    added: list[str] = []
     for position, address in enumerate(wanted):
         row = current.get(address)
         if row is None:
@@ -148,17 +170,17 @@ def _replace_emails(contact: AnyContact, entries: list[tuple[str, bool]]) -> lis
     return added
 
 
-def _replace_phones(contact: AnyContact, entries: list[tuple[str, bool, str | None]]) -> list[str]:
+def _replace_phones(contact: C, entries: list[tuple[str, bool, str | None]]) -> list[str]:
     """Make the contact's phones exactly ``entries``; returns the added numbers."""
     current = {p.number: p for p in contact.phones}
     old_primary = next((p.number for p in contact.phones if p.is_primary), None)
     wanted = [n for n, _, _ in entries]
     primary = next((n for n, p, _ in entries if p), old_primary if old_primary in wanted else None)
     primary = primary or (wanted[0] if wanted else None)
-    for row in list(contact.phones):
-        if row.number not in wanted:
-            contact.phones.remove(row)
-    added = []
+    for old in list(contact.phones):
+        if old.number not in wanted:
+            contact.phones.remove(old)
+    added: list[str] = []
     for position, (number, _primary, label) in enumerate(entries):
         row = current.get(number)
         if row is None:
@@ -189,12 +211,12 @@ def active_member(session: Session, workspace_id: str, member_id: str) -> Member
 
 
 @dataclass
-class _Writing:
+class _Writing(Generic[C]):
     """One ``apply``: what it writes onto, what it was given, and what it found so far."""
 
     session: Session
     workspace: Workspace
-    contact: AnyContact
+    contact: C
     values: Mapping[str, Any]
     creating: bool
     enforce_required: bool
@@ -211,7 +233,7 @@ class _Writing:
 def apply(
     session: Session,
     workspace: Workspace,
-    contact: AnyContact,
+    contact: C,
     values: Mapping[str, Any],
     *,
     creating: bool,
@@ -234,17 +256,18 @@ def apply(
     return applied
 
 
-def _name(w: _Writing) -> None:
+def _name(w: _Writing[C]) -> None:
     if "name" in w.values:
         name, error = rules.clean_name(w.values["name"] or "")
         if error:
             w.errors.append(error)
         elif name != w.contact.name:
+            assert name is not None, "clean_name returns a name or an error"
             w.contact.name, w.contact.name_key = name, rules.search_key(name)
             w.applied.changed.append("name")
 
 
-def _emails(w: _Writing) -> None:
+def _emails(w: _Writing[C]) -> None:
     """The list replaces the set; ``email`` makes one address primary (adding it) or removes the primary."""
     values, contact = w.values, w.contact
     if "emails" not in values and "email" not in values:
@@ -259,7 +282,8 @@ def _emails(w: _Writing) -> None:
             if error:
                 w.errors.append(error)
             else:
-                entries = [(address, True)] + [(a, False) for a, _ in entries if a != address]  # type: ignore[list-item]
+                assert address is not None, "normalize_email returns an address or an error"
+                entries = [(address, True)] + [(a, False) for a, _ in entries if a != address]
         elif not w.creating:
             entries = [(a, False) for a, p in entries if not p]
     before = _email_snapshot(contact)
@@ -268,7 +292,7 @@ def _emails(w: _Writing) -> None:
         w.applied.changed.append("emails")
 
 
-def _phones(w: _Writing) -> None:
+def _phones(w: _Writing[C]) -> None:
     """As emails: ``phones`` replaces the set, ``phone`` makes one number primary or removes the primary."""
     values, contact, region = w.values, w.contact, w.workspace.default_region
     if "phones" not in values and "phone" not in values:
@@ -283,10 +307,9 @@ def _phones(w: _Writing) -> None:
             if error:
                 w.errors.append(error)
             else:
+                assert number is not None, "normalize_phone returns a number or an error"
                 label = next((lbl for n, _, lbl in entries if n == number), None)
-                entries = [(number, True, label)] + [  # type: ignore[list-item]
-                    (n, False, lbl) for n, _, lbl in entries if n != number
-                ]
+                entries = [(number, True, label)] + [(n, False, lbl) for n, _, lbl in entries if n != number]
         elif not w.creating:
             entries = [(n, False, lbl) for n, p, lbl in entries if not p]
     before = _phone_snapshot(contact)
@@ -295,7 +318,7 @@ def _phones(w: _Writing) -> None:
         w.applied.changed.append("phones")
 
 
-def _funnel(w: _Writing) -> None:
+def _funnel(w: _Writing[C]) -> None:
     """Type and stage: a new type without a stage of it moves the contact to that type's first stage."""
     values, contact, known = w.values, w.contact, w.known
     type_given, stage_given = values.get("type"), values.get("stage_id")
@@ -325,7 +348,7 @@ def _funnel(w: _Writing) -> None:
     w.applied.type_key = contact_type.key
 
 
-def _owner(w: _Writing) -> None:
+def _owner(w: _Writing[C]) -> None:
     if "owner_id" not in w.values:
         return
     owner_id = w.values["owner_id"] or None
@@ -340,7 +363,7 @@ def _owner(w: _Writing) -> None:
         w.contact.owner_id = owner_id
 
 
-def _source(w: _Writing) -> None:
+def _source(w: _Writing[C]) -> None:
     values, known = w.values, w.known
     if "source_id" not in values and not w.creating:
         return
@@ -357,7 +380,7 @@ def _source(w: _Writing) -> None:
         w.set("source_id", source.id)
 
 
-def _profile(w: _Writing) -> None:
+def _profile(w: _Writing[C]) -> None:
     """Language, location and messengers."""
     values = w.values
     if "language" in values:
@@ -372,7 +395,7 @@ def _profile(w: _Writing) -> None:
         w.set("messengers", messengers)
 
 
-def _tags(w: _Writing) -> None:
+def _tags(w: _Writing[C]) -> None:
     if "tags" not in w.values:
         return
     contact = w.contact
@@ -387,7 +410,7 @@ def _tags(w: _Writing) -> None:
         w.applied.changed.append("tags")
 
 
-def _interests(w: _Writing) -> None:
+def _interests(w: _Writing[C]) -> None:
     if "interests" not in w.values:
         return
     contact = w.contact
@@ -400,7 +423,7 @@ def _interests(w: _Writing) -> None:
         w.applied.changed.append("interests")
 
 
-def _custom_fields(w: _Writing) -> None:
+def _custom_fields(w: _Writing[C]) -> None:
     required = w.creating and w.enforce_required
     if "custom_fields" not in w.values and not required:
         return
@@ -422,7 +445,7 @@ def _custom_fields(w: _Writing) -> None:
     w.set("custom_fields", merged)
 
 
-def _card(w: _Writing) -> None:
+def _card(w: _Writing[C]) -> None:
     """How the contact's card looks: stars, color (remembered by the workspace) and emoji."""
     values = w.values
     if "stars" in values:

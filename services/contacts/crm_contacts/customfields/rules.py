@@ -15,12 +15,19 @@ MAX_TEXT_LENGTH = 5000
 
 
 class Definition(Protocol):
-    """What validation needs of a custom field (``customfields.models.CustomField`` has it)."""
+    """What validation needs of a custom field (``customfields.models.CustomField`` has it).
 
-    key: str
-    kind: str
-    options: list[Any]
-    required: bool
+    Read-only, so a frozen definition (``bulk.rows.CustomFieldRule``) is one too.
+    """
+
+    @property
+    def key(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def options(self) -> list[Any]: ...
+    @property
+    def required(self) -> bool: ...
 
 
 Checked = tuple[Any, str | None, str]  # (clean value, error message or None, error code)

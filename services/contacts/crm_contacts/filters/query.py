@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     Select,
     and_,
@@ -53,7 +54,7 @@ def conditions(session: Session, caller: Caller, flt: ContactFilter) -> list[Col
         where.append(Contact.created_at < flt.created_before)
     if flt.owners or flt.owner_none:
         owners = [caller.user_id if owner == "me" else owner for owner in flt.owners]
-        either = [Contact.owner_id.in_(owners)] if owners else []
+        either: list[ColumnElement[bool]] = [Contact.owner_id.in_(owners)] if owners else []
         if flt.owner_none:
             either.append(Contact.owner_id.is_(None))
         where.append(or_(*either))
@@ -201,14 +202,15 @@ def _custom(session: Session, condition: CustomCondition) -> ColumnElement[bool]
     element = Contact.custom_fields[condition.key]
     if condition.kind == "multiselect":
         # the stored value is a list: the condition holds when the given choice is one of them
-        key, value = bindparam(None, condition.key), bindparam(None, str(condition.value))
+        key: BindParameter[str] = bindparam(None, condition.key)
+        choice: BindParameter[str] = bindparam(None, str(condition.value))
         if _dialect(session) == "postgresql":
             choices = func.json_array_elements_text(Contact.custom_fields.op("->")(key)).table_valued("value")
             is_list = func.json_typeof(Contact.custom_fields.op("->")(key)) == "array"
-            return and_(is_list, exists().select_from(choices).where(choices.c.value == value))
+            return and_(is_list, exists().select_from(choices).where(choices.c.value == choice))
         path = literal("$.") + func.json_quote(key)
         choices = func.json_each(Contact.custom_fields, path).table_valued("value")
-        return exists().select_from(choices).where(choices.c.value == value)
+        return exists().select_from(choices).where(choices.c.value == choice)
     if condition.kind == "number":
         column: Any = element.as_float()
     elif condition.kind == "boolean":

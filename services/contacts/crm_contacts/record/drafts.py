@@ -35,6 +35,12 @@ class DraftEmail(_Row):
     table = ContactEmail.__table__
     __slots__ = columns = _columns(ContactEmail)
 
+    contact_id: str | None  # set when written
+    inactive_reason: str | None
+    inactive_since: datetime | None
+    reactivated_at: datetime | None
+    consent_confirmed_by: str | None
+
     def __init__(self, *, workspace_id: str, address: str) -> None:
         self.id, self.workspace_id, self.contact_id, self.address = new_id(), workspace_id, None, address
         self.is_primary, self.position, self.status = False, 0, EMAIL_ACTIVE
@@ -45,6 +51,9 @@ class DraftPhone(_Row):
     table = ContactPhone.__table__
     __slots__ = columns = _columns(ContactPhone)
 
+    contact_id: str | None  # set when written
+    label: str | None
+
     def __init__(self, *, workspace_id: str, number: str) -> None:
         self.id, self.workspace_id, self.contact_id, self.number = new_id(), workspace_id, None, number
         self.is_primary, self.position, self.label = False, 0, None
@@ -54,6 +63,8 @@ class DraftTag(_Row):
     table = ContactTag.__table__
     __slots__ = columns = _columns(ContactTag)
 
+    contact_id: str | None  # set when written
+
     def __init__(self, *, workspace_id: str, tag: str) -> None:
         self.contact_id, self.tag, self.workspace_id = None, tag, workspace_id
 
@@ -62,7 +73,8 @@ class DraftInterest(_Row):
     table = Interest.__table__
     __slots__ = columns = _columns(Interest)
 
-    created_at: datetime | None
+    contact_id: str | None  # set when written
+    created_at: datetime | None  # set when written
 
     def __init__(self, *, workspace_id: str, criteria: list[dict[str, Any]], text: str) -> None:
         self.id, self.workspace_id, self.contact_id = new_id(), workspace_id, None
@@ -76,6 +88,25 @@ class DraftContact(_Row):
     columns = _columns(Contact)
     __slots__ = (*columns, "emails", "phones", "tags", "interests")
 
+    created_by: str | None
+    email: str | None
+    phone: str | None
+    type_id: str | None
+    stage_id: str | None
+    color: str | None
+    emoji: str | None
+    owner_id: str | None
+    source_id: str | None
+    language: str | None
+    location: dict[str, Any]
+    messengers: dict[str, str]
+    custom_fields: dict[str, Any]
+    blocked_at: datetime | None
+    deleted_at: datetime | None
+    deleted_by: str | None
+    merged_into: str | None
+    created_at: datetime | None  # None until written (``create._write_new``)
+    updated_at: datetime | None
     emails: list[DraftEmail]
     phones: list[DraftPhone]
     tags: list[DraftTag]
@@ -95,3 +126,11 @@ class DraftContact(_Row):
 
 # What reads a contact (its JSON, its event snapshot, its gRPC message) reads either: a loaded one or a draft.
 AnyContact = Contact | DraftContact
+
+
+def written_at(at: datetime | None) -> datetime:
+    """A contact's ``created_at`` or ``updated_at``: a loaded contact has them, a draft once written."""
+    if at is None:
+        # a draft is written (and given its times) before anything reads it to answer or to announce it
+        raise ValueError("the contact is not written yet: it has no created_at / updated_at")
+    return at

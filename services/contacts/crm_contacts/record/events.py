@@ -9,7 +9,7 @@ from google.protobuf.message import Message
 
 from crm.events.v1 import contacts_pb2
 from crm_contacts.record import history, represent
-from crm_contacts.record.drafts import AnyContact
+from crm_contacts.record.drafts import AnyContact, written_at
 from crm_events import EventType
 from crm_events.contacts import (
     CONTACT_CREATED,
@@ -65,7 +65,7 @@ def announce_created(
         phone=contact.phone or "",
         contact=represent.snapshot(contact, type_key),
     )
-    event.created_at.FromDatetime(contact.created_at)
+    event.created_at.FromDatetime(written_at(contact.created_at))
     data: dict[str, Any] = {"name": contact.name, "source_id": contact.source_id}
     if via is not None:
         data["via"] = via

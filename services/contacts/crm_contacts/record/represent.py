@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 from urllib.parse import quote
 
 from crm.events.v1 import contacts_pb2
-from crm_contacts.record.drafts import AnyContact
+from crm_contacts.record.drafts import AnyContact, written_at
 from crm_contacts.record.models import LOST
 
 
@@ -58,7 +59,7 @@ def summary(contact: AnyContact, type_key: str | None) -> Summary:
         owner_id=contact.owner_id,
         blocked=contact.blocked,
         language=contact.language,
-        created_at=contact.created_at,
+        created_at=written_at(contact.created_at),
         deleted_at=contact.deleted_at,
         emails=[EmailSummary(e.address, e.is_primary, e.status, e.inactive_reason) for e in contact.emails],
         phones=[PhoneSummary(p.number, p.is_primary) for p in contact.phones],
@@ -130,12 +131,22 @@ def as_dict(contact: AnyContact, type_key: str | None = None) -> dict[str, Any]:
         "campaign_eligible": campaign_eligible(contact),
         "links": links(contact),
         "version": contact.version,
-        "created_at": contact.created_at.isoformat(),
-        "updated_at": contact.updated_at.isoformat(),
+        "created_at": written_at(contact.created_at).isoformat(),
+        "updated_at": written_at(contact.updated_at).isoformat(),
     }
 
 
+class _Phone(Protocol):
+    """What a snapshot reads of a phone: a ``ContactPhone`` or a ``DraftPhone``."""
+
+    @property
+    def number(self) -> str: ...
+    @property
+    def is_primary(self) -> bool: ...
+
+
 def snapshot(contact: AnyContact, type_key: str | None = None) -> contacts_pb2.ContactSnapshot:
+    phones: Iterable[_Phone] = contact.phones  # either kind of row: sorted() needs one element type
     return contacts_pb2.ContactSnapshot(
         id=contact.id,
         name=contact.name,
@@ -150,7 +161,7 @@ def snapshot(contact: AnyContact, type_key: str | None = None) -> contacts_pb2.C
             )
             for e in contact.emails
         ],
-        phones=[p.number for p in sorted(contact.phones, key=lambda p: not p.is_primary)],  # primary first
+        phones=[p.number for p in sorted(phones, key=lambda p: not p.is_primary)],  # primary first
         tags=sorted(t.tag for t in contact.tags),
         blocked=contact.blocked,
         stars=contact.stars,
