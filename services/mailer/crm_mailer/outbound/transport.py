@@ -196,7 +196,8 @@ def _abort(smtp: smtplib.SMTP, code: int) -> None:
     if code == 421:
         smtp.close()
     else:
-        smtp._rset()  # smtplib's own RSET, which ignores a dropped connection, as sendmail ends with
+        # smtplib's own RSET (private, absent from its stubs), which ignores a dropped connection, as sendmail ends
+        smtp._rset()  # type: ignore[attr-defined]
 
 
 class MaildirTransport:
