@@ -23,7 +23,6 @@ import functools
 import http.client
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -36,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from support.cpu import CpuMeter
-from support.infra import BENCH_DIR, BenchError, free_port_block, fresh_database, libpq
+from support.infra import BENCH_DIR, BenchError, free_port_block, fresh_database, libpq, wait_for_port
 from support.load import _grpc_closed_loop, closed_loop
 from support.report import note
 
@@ -55,20 +54,6 @@ class Round:
     @property
     def cpu_ms(self) -> float:
         return self.server_ms + self.db_ms
-
-
-def _wait_for_port(port: int, process: subprocess.Popen[Any], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        if process.poll() is not None:
-            raise BenchError(f"{' '.join(map(str, process.args))} exited with {process.returncode}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise BenchError(f"nothing listens on {port} after {timeout:g}s") from None
-            time.sleep(0.2)
 
 
 def _start(exits: ExitStack, command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[Any]:
@@ -260,7 +245,7 @@ def orm_peers_bench(
         servers["http"] = _start(
             exits, [sys.executable, "-m", "crm_platform.cli", "serve", "contacts", "http"], env, folder / "http.log"
         )
-        _wait_for_port(base, servers["http"])
+        wait_for_port(base, 60.0, servers["http"])
     counter = iter(range(10**9))
 
     def body() -> str:
@@ -294,7 +279,7 @@ def orm_peers_bench(
                 peer_env,
                 folder / f"{peer_module}.log",
             )
-            _wait_for_port(port, peer)
+            wait_for_port(port, 60.0, peer)
             ours_http = servers["http"]
             http_round(ours_http, base, method, ours_path, token, status, warmup)
             http_round(peer, port, method, peer_path, None, status, warmup)
@@ -321,9 +306,9 @@ def orm_peers_bench(
             peer_env,
             folder / "grpcio_get.log",
         )
-        _wait_for_port(base + 5, servers["grpc"])
-        _wait_for_port(base + 4, servers["grpc"])
-        _wait_for_port(base + 6, peer)
+        wait_for_port(base + 5, 60.0, servers["grpc"])
+        wait_for_port(base + 4, 60.0, servers["grpc"])
+        wait_for_port(base + 6, 60.0, peer)
         request = contacts_pb2.GetContactRequest(contact_id=contact_id)
         service_token = ServiceTokenMinter("tickets", keys["TICKETS_SERVICE_KEY"]).token(
             "crm.contacts.v1.ContactsService"

@@ -8,6 +8,7 @@ import subprocess
 import time
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 BENCH_DIR = Path(__file__).resolve().parent.parent  # bench/
@@ -21,10 +22,13 @@ class BenchError(Exception):
     """Something failed: the benchmark's figures cannot be trusted."""
 
 
-def wait_for_port(port: int, timeout: float = 30.0) -> None:
-    """Until something listens on 127.0.0.1:``port``; BenchError after ``timeout`` seconds."""
+def wait_for_port(port: int, timeout: float = 30.0, process: subprocess.Popen[Any] | None = None) -> None:
+    """Until something listens on 127.0.0.1:``port``; BenchError after ``timeout`` seconds, or at once when
+    ``process`` (the one that should listen) has exited."""
     deadline = time.monotonic() + timeout
     while True:
+        if process is not None and process.poll() is not None:
+            raise BenchError(f"{' '.join(map(str, process.args))} exited with {process.returncode}")
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
             return
